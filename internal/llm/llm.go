@@ -1,0 +1,170 @@
+// Package llm talks to language models over their wire protocols: the
+// OpenAI-compatible Chat Completions API (OpenAI, Ollama, llama.cpp server,
+// vLLM, LM Studio, OpenRouter) and the Anthropic Messages API, both streamed
+// over server-sent events with tool calling.
+//
+// It uses plain net/http, no vendor SDKs. It must never invent text: every
+// event it yields came from a provider, and every failure is an error.
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// Role of a message in a request.
+type Role string
+
+const (
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleTool      Role = "tool"
+)
+
+// Message is one turn sent to the model. The system prompt is in Request.System.
+type Message struct {
+	Role       Role
+	Content    string
+	ToolCalls  []ToolCall // assistant turns that called tools
+	ToolCallID string     // tool turns: the call this result answers
+}
+
+// ToolCall is the model asking to run a tool.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments json.RawMessage // a JSON object; "{}" when the model gave none
+}
+
+// Tool describes a tool the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	Parameters  json.RawMessage // JSON Schema of the arguments object
+}
+
+// Request is one streamed completion.
+type Request struct {
+	Model       string // empty: the provider's configured default
+	System      string
+	Messages    []Message
+	Tools       []Tool
+	MaxTokens   int      // 0: provider default (Anthropic requires one; 1024 is used)
+	Temperature *float64 // nil: provider default
+}
+
+// EventKind says what an Event carries.
+type EventKind int
+
+const (
+	// EventText carries a text delta in Text.
+	EventText EventKind = iota + 1
+	// EventToolCall carries one complete tool call in ToolCall (arguments fully assembled).
+	EventToolCall
+	// EventUsage carries token counts in Usage.
+	EventUsage
+	// EventDone is the last event of a successful stream; StopReason says why it ended.
+	EventDone
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventText:
+		return "text"
+	case EventToolCall:
+		return "tool_call"
+	case EventUsage:
+		return "usage"
+	case EventDone:
+		return "done"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Usage is token accounting reported by the provider.
+type Usage struct {
+	InputTokens  int
+	OutputTokens int
+}
+
+// Event is one item of a completion stream.
+type Event struct {
+	Kind       EventKind
+	Text       string
+	ToolCall   *ToolCall
+	Usage      *Usage
+	StopReason string // "stop", "tool_calls", "length", ... (provider's words normalised to these)
+}
+
+// Provider streams completions. A stream ends with exactly one EventDone, or
+// with a non-nil error (after which nothing more is yielded). Cancelling ctx
+// stops the stream promptly and yields ctx's error.
+type Provider interface {
+	// Name identifies the provider for logs and metrics, e.g. "openai", "anthropic".
+	Name() string
+	// Model is the default model used when Request.Model is empty.
+	Model() string
+	Stream(ctx context.Context, req Request) iter.Seq2[Event, error]
+}
+
+// ModelLister is implemented by providers that can list their models.
+type ModelLister interface {
+	Models(ctx context.Context) ([]string, error)
+}
+
+// ErrorKind classifies provider failures so callers and metrics can tell them apart.
+type ErrorKind string
+
+const (
+	KindRateLimited ErrorKind = "rate_limited" // 429 after retries
+	KindServer      ErrorKind = "server"       // 5xx after retries
+	KindAuth        ErrorKind = "auth"         // 401/403
+	KindBadRequest  ErrorKind = "bad_request"  // other 4xx (unknown model, bad tool schema, ...)
+	KindTimeout     ErrorKind = "timeout"      // connect or idle timeout
+	KindConnection  ErrorKind = "connection"   // refused, reset, dropped mid-stream
+	KindProtocol    ErrorKind = "protocol"     // malformed SSE or JSON from the provider
+	KindCanceled    ErrorKind = "canceled"     // the caller cancelled
+)
+
+// Error is a provider failure. Message is written for the user: it says what
+// failed, where, and what to do.
+type Error struct {
+	Kind       ErrorKind
+	Provider   string
+	StatusCode int           // HTTP status when there was one
+	RetryAfter time.Duration // from a 429/503 Retry-After header, if any
+	Message    string
+	Err        error // underlying cause, may be nil
+}
+
+func (e *Error) Error() string {
+	s := e.Provider + ": " + e.Message
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the ErrorKind of err, or "" if err is not a provider error.
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	if errors.Is(err, context.Canceled) {
+		return KindCanceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return KindTimeout
+	}
+	return ""
+}
+
+// ErrNoProvider is returned when no language model is configured or reachable.
+var ErrNoProvider = errors.New("no language model is connected")

@@ -1,0 +1,288 @@
+// Package store defines os1's durable data model and the interfaces every
+// storage backend implements (SQLite today, PostgreSQL later).
+//
+// Every method that touches a user's data takes the user's ID and must scope
+// its query by it: a row that belongs to another user is reported as
+// ErrNotFound, never as ErrForbidden, so existence does not leak. A store must
+// never drop or rewrite a stored message's content except through
+// UpdateMessage, and must never log message content.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	// ErrNotFound: no such row for this user.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique constraint (for example a taken username) failed.
+	ErrConflict = errors.New("already exists")
+)
+
+// Role of a user account.
+type Role string
+
+const (
+	RoleOwner  Role = "owner"
+	RoleMember Role = "member"
+)
+
+// User is an account on this os1 server.
+type User struct {
+	ID           string
+	Username     string // unique, lower-case
+	DisplayName  string
+	Role         Role
+	PasswordHash string // argon2id PHC string
+	CreatedAt    time.Time
+}
+
+// Session is a browser login. Only the SHA-256 hash of the cookie value is stored.
+type Session struct {
+	TokenHash string
+	UserID    string
+	CSRFToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// APIToken lets the CLI and scripts act as a user. Only the hash is stored.
+type APIToken struct {
+	ID         string
+	UserID     string
+	Name       string
+	TokenHash  string
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero when never used
+}
+
+// Invite is a one-time link the owner hands to a new household member.
+type Invite struct {
+	TokenHash string
+	CreatedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // zero while unused
+}
+
+// Conversation groups messages.
+type Conversation struct {
+	ID        string
+	UserID    string
+	Title     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// MessageRole says who wrote a message.
+type MessageRole string
+
+const (
+	RoleUser      MessageRole = "user"
+	RoleAssistant MessageRole = "assistant"
+	RoleTool      MessageRole = "tool"
+)
+
+// MessageStatus is the lifecycle state of a message.
+type MessageStatus string
+
+const (
+	// StatusStreaming: an assistant reply is being written; content is flushed
+	// periodically. After a crash, MarkInterrupted turns these into interrupted.
+	StatusStreaming MessageStatus = "streaming"
+	// StatusComplete: the message is whole.
+	StatusComplete MessageStatus = "complete"
+	// StatusInterrupted: the reply was cut off (cancel, barge-in, crash).
+	StatusInterrupted MessageStatus = "interrupted"
+	// StatusFailed: the model call failed; Error says why. A user message whose
+	// turn failed is still complete; the failure is on the assistant message.
+	StatusFailed MessageStatus = "failed"
+)
+
+// ToolCall is a model's request to run a tool, as stored on an assistant message.
+type ToolCall struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// Message is one entry of a conversation. Content is exactly what was said.
+type Message struct {
+	ID             string
+	ConversationID string
+	UserID         string
+	Role           MessageRole
+	Content        string
+	ToolCalls      []ToolCall // assistant messages that asked for tools
+	ToolCallID     string     // tool messages: which call this answers
+	Status         MessageStatus
+	Error          string // failed messages: what went wrong, in words for the user
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// MessagePatch changes an existing message. Nil fields are left alone.
+type MessagePatch struct {
+	Content   *string
+	Status    *MessageStatus
+	Error     *string
+	ToolCalls []ToolCall // nil: unchanged
+}
+
+// Persona is the companion as one user knows her. Each user has their own.
+type Persona struct {
+	UserID    string
+	Name      string // chosen by the model; empty until named
+	Voice     string // how she should sound, from the first meeting
+	Style     string // free-form style notes the user can edit
+	NamedAt   time.Time
+	UpdatedAt time.Time
+}
+
+// Profile is what the first meeting learned about the user.
+type Profile struct {
+	UserID      string
+	Answers     map[string]string // question key -> answer, e.g. "social", "matters", "sound"
+	Timezone    string            // IANA name, e.g. "Europe/Berlin"; empty means server local
+	OnboardedAt time.Time         // zero until the first meeting is finished
+	UpdatedAt   time.Time
+}
+
+// ActionStatus is the state of a side-effect tool call awaiting consent.
+type ActionStatus string
+
+const (
+	ActionPending  ActionStatus = "pending"
+	ActionApproved ActionStatus = "approved"
+	ActionDenied   ActionStatus = "denied"
+	ActionDone     ActionStatus = "done"
+	ActionFailed   ActionStatus = "failed"
+)
+
+// Action is a side-effect tool call that waits for the user's confirmation.
+type Action struct {
+	ID             string
+	UserID         string
+	ConversationID string
+	MessageID      string // the assistant message that asked for it
+	ToolCallID     string
+	Tool           string
+	Arguments      json.RawMessage
+	Status         ActionStatus
+	Result         string
+	CreatedAt      time.Time
+	DecidedAt      time.Time
+}
+
+// Users stores accounts.
+type Users interface {
+	CreateUser(ctx context.Context, u User) error // ErrConflict on a taken username
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByUsername(ctx context.Context, username string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	CountUsers(ctx context.Context) (int, error)
+	SetPasswordHash(ctx context.Context, userID, hash string) error
+}
+
+// Sessions stores browser logins.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	SessionByHash(ctx context.Context, tokenHash string) (Session, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+	DeleteUserSessions(ctx context.Context, userID string) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// Tokens stores API tokens.
+type Tokens interface {
+	CreateAPIToken(ctx context.Context, t APIToken) error
+	APITokenByHash(ctx context.Context, tokenHash string) (APIToken, error)
+	ListAPITokens(ctx context.Context, userID string) ([]APIToken, error)
+	DeleteAPIToken(ctx context.Context, userID, id string) error // ErrNotFound if not the user's
+	TouchAPIToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Invites stores one-time invitations.
+type Invites interface {
+	CreateInvite(ctx context.Context, in Invite) error
+	// UseInvite marks the invite used if it exists, is unused and not expired at
+	// now; otherwise ErrNotFound. It is atomic: only one caller can use an invite.
+	UseInvite(ctx context.Context, tokenHash string, now time.Time) (Invite, error)
+}
+
+// Conversations stores conversation headers.
+type Conversations interface {
+	CreateConversation(ctx context.Context, c Conversation) error
+	Conversation(ctx context.Context, userID, id string) (Conversation, error)
+	// ListConversations returns the user's conversations, most recently updated first.
+	ListConversations(ctx context.Context, userID string) ([]Conversation, error)
+	RenameConversation(ctx context.Context, userID, id, title string, at time.Time) error
+	DeleteConversation(ctx context.Context, userID, id string) error // deletes its messages and actions too
+}
+
+// Messages stores the episodic log.
+type Messages interface {
+	// AppendMessage stores m and bumps the conversation's UpdatedAt.
+	// ErrNotFound if the conversation is not the user's.
+	AppendMessage(ctx context.Context, m Message) error
+	UpdateMessage(ctx context.Context, userID, id string, p MessagePatch, at time.Time) error
+	Message(ctx context.Context, userID, id string) (Message, error)
+	// Messages returns a conversation's messages in order (CreatedAt, then insertion).
+	Messages(ctx context.Context, userID, conversationID string) ([]Message, error)
+	// MarkInterrupted turns every message still streaming into interrupted;
+	// run at start-up after a crash. Returns how many were changed.
+	MarkInterrupted(ctx context.Context, at time.Time) (int, error)
+}
+
+// Personas stores each user's companion persona.
+type Personas interface {
+	Persona(ctx context.Context, userID string) (Persona, error) // ErrNotFound before the first meeting
+	SavePersona(ctx context.Context, p Persona) error            // upsert
+}
+
+// Profiles stores what the first meeting learned.
+type Profiles interface {
+	Profile(ctx context.Context, userID string) (Profile, error) // ErrNotFound before the first meeting
+	SaveProfile(ctx context.Context, p Profile) error            // upsert
+}
+
+// Actions stores side-effect tool calls awaiting consent.
+type Actions interface {
+	CreateAction(ctx context.Context, a Action) error
+	Action(ctx context.Context, userID, id string) (Action, error)
+	PendingActions(ctx context.Context, userID, conversationID string) ([]Action, error)
+	// DecideAction moves a pending action to status (approved or denied)
+	// atomically; ErrNotFound if it is not the user's or no longer pending.
+	DecideAction(ctx context.Context, userID, id string, status ActionStatus, at time.Time) error
+	FinishAction(ctx context.Context, userID, id string, status ActionStatus, result string) error
+}
+
+// Settings is a small server-wide key/value store (model connection, setup
+// token hash). Values that are secrets are encrypted by the caller before
+// they reach the store.
+type Settings interface {
+	Setting(ctx context.Context, key string) (string, error) // ErrNotFound when unset
+	SetSetting(ctx context.Context, key, value string) error
+	DeleteSetting(ctx context.Context, key string) error
+}
+
+// Store is everything os1 persists.
+type Store interface {
+	Users
+	Sessions
+	Tokens
+	Invites
+	Conversations
+	Messages
+	Personas
+	Profiles
+	Actions
+	Settings
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
