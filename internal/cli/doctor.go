@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/secret"
+	"github.com/os1ai/os1/internal/store/sqlite"
+)
+
+// check is one line of the doctor's report.
+type check struct {
+	name string
+	ok   bool
+	warn bool // not fatal
+	msg  string
+	fix  string
+}
+
+func (e *env) doctorCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check config, data dir, database and model connection, and say what to fix",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			checks := e.diagnose(ctx)
+			failed := 0
+			for _, c := range checks {
+				mark := "ok  "
+				switch {
+				case !c.ok && c.warn:
+					mark = "warn"
+				case !c.ok:
+					mark = "FAIL"
+					failed++
+				}
+				fmt.Fprintf(e.stdout, "[%s] %-10s %s\n", mark, c.name, c.msg)
+				if !c.ok && c.fix != "" {
+					fmt.Fprintf(e.stdout, "       fix: %s\n", c.fix)
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d check(s) failed; see the fixes above", failed)}
+			}
+			fmt.Fprintln(e.stdout, "All checks passed.")
+			return nil
+		},
+	}
+}
+
+func (e *env) diagnose(ctx context.Context) []check {
+	var out []check
+	cfg, err := e.config()
+	if err != nil {
+		return append(out, check{name: "config", msg: err.Error(), fix: "correct the setting named above (config file, OS1_* variable or flag)"})
+	}
+	src := "built-in defaults and environment"
+	if cfg.File != "" {
+		src = cfg.File
+	}
+	out = append(out, check{name: "config", ok: true, msg: "loaded from " + src})
+
+	if err := writableDir(cfg.DataDir); err != nil {
+		return append(out, check{name: "data dir", msg: err.Error(),
+			fix: fmt.Sprintf("create it and make it writable for this user (mkdir -p %s), or choose another with OS1_DATA_DIR", cfg.DataDir)})
+	}
+	out = append(out, check{name: "data dir", ok: true, msg: cfg.DataDir + " is writable"})
+
+	db, err := sqlite.Open(ctx, cfg.DBPath())
+	if err != nil {
+		return append(out, check{name: "database", msg: err.Error(),
+			fix: "if the file is damaged, move it aside (it will be created anew) and restore from a backup"})
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); err != nil {
+		return append(out, check{name: "database", msg: err.Error(), fix: "check disk space and file permissions of " + cfg.DBPath()})
+	}
+	n, _ := db.CountUsers(ctx)
+	dbMsg := fmt.Sprintf("%s opens; %d user(s)", cfg.DBPath(), n)
+	if n == 0 {
+		dbMsg += " (no owner yet: `os1 serve` prints the setup link)"
+	}
+	out = append(out, check{name: "database", ok: true, msg: dbMsg})
+
+	box, err := secret.LoadOrCreateKey(cfg.KeyPath())
+	if err != nil {
+		return append(out, check{name: "secrets", msg: err.Error(), fix: "chmod 600 " + cfg.KeyPath()})
+	}
+	out = append(out, check{name: "secrets", ok: true, msg: cfg.KeyPath() + " is private (0600)"})
+
+	mm := models.NewManager(db, box, connector(cfg), checkConnection, clockSystem())
+	st := mm.Refresh(ctx)
+	if !st.Connected {
+		out = append(out, check{name: "model", msg: st.Error, fix: models.HowToConnect})
+	} else {
+		msg := fmt.Sprintf("%s, model %s at %s (from %s)", st.Provider, st.Model, st.URL, st.Source)
+		if names, err := mm.List(ctx); err != nil {
+			out = append(out, check{name: "model", msg: msg + " does not answer: " + err.Error(),
+				fix: "start the model server, check the URL and API key (OS1_LLM_URL, OS1_LLM_KEY), or save a working connection in Settings → Model"})
+		} else {
+			found := len(names) == 0
+			for _, n := range names {
+				found = found || n == st.Model
+			}
+			if !found {
+				out = append(out, check{name: "model", warn: true, msg: fmt.Sprintf("%s answers, but does not list model %q (it has: %v)", st.Provider, st.Model, names),
+					fix: "set OS1_LLM_MODEL to one of the listed models"})
+			} else {
+				out = append(out, check{name: "model", ok: true, msg: msg + " answers"})
+			}
+		}
+	}
+
+	url := cfg.BaseURL() + "/healthz"
+	hc := &http.Client{Timeout: 2 * time.Second}
+	if resp, err := hc.Get(url); err != nil {
+		out = append(out, check{name: "server", warn: true, msg: "no os1 server answers at " + cfg.BaseURL(), fix: "start it with `os1 serve` (or `make run`)"})
+	} else {
+		resp.Body.Close()
+		out = append(out, check{name: "server", ok: resp.StatusCode == http.StatusOK, msg: fmt.Sprintf("%s answers %s", url, resp.Status),
+			fix: "read the server's log for the database error"})
+	}
+	return out
+}
+
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".doctor-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%s is not writable: %w", dir, pe.Err)
+		}
+		return err
+	}
+	f.Close()
+	return os.Remove(filepath.Clean(f.Name()))
+}

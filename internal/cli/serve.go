@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/metrics"
+	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/secret"
+	"github.com/os1ai/os1/internal/server"
+	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/web"
+)
+
+func (e *env) serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the os1 server (web UI, API, companion)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.config()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return e.serve(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&e.flags.LLMURL, "llm-url", "", "OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (or $OS1_LLM_URL)")
+	cmd.Flags().StringVar(&e.flags.LLMModel, "llm-model", "", "model name (or $OS1_LLM_MODEL)")
+	return cmd
+}
+
+func newLogger(cfg config.Config, e *env) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// app is a wired os1: everything serve needs, also used by tests and benchmarks.
+type app struct {
+	cfg       config.Config
+	db        *sqlite.DB
+	models    *models.Manager
+	companion *companion.Companion
+	server    *server.Server
+	log       *slog.Logger
+}
+
+func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	db, err := sqlite.Open(ctx, cfg.DBPath())
+	if err != nil {
+		return nil, err
+	}
+	box, err := secret.LoadOrCreateKey(cfg.KeyPath())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	clk := clock.System{}
+	met := metrics.New()
+	mm := models.NewManager(db, box, connector(cfg), checkConnection, clk)
+	comp := companion.New(companion.Deps{Store: db, Models: mm, Clock: clk, Observer: met, Log: log}, companion.Options{
+		ContextTokens:  cfg.Companion.ContextTokens,
+		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
+		MaxToolRounds:  cfg.Companion.MaxToolRounds,
+	})
+	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: web.Handler(),
+		Clock: clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
+	return &app{cfg: cfg, db: db, models: mm, companion: comp, server: srv, log: log}, nil
+}
+
+func (a *app) close() {
+	a.companion.Close()
+	a.db.Close()
+}
+
+func (e *env) serve(ctx context.Context, cfg config.Config) error {
+	log := newLogger(cfg, e)
+	a, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	setupURL, err := a.server.Prepare(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another os1 running? choose another address with --addr or OS1_ADDR)", cfg.Addr, err)
+	}
+	hs := a.server.HTTPServer(cfg.Addr)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "os1 %s is listening on %s (data in %s)\n", Version, cfg.BaseURL(), cfg.DataDir)
+	if setupURL != "" {
+		fmt.Fprintf(e.stdout, "\nWelcome! Open this one-time link to create the owner account:\n\n    %s\n\n", setupURL)
+	}
+	// Look for a model after listening, so start-up stays fast.
+	go func() {
+		st := a.models.Refresh(ctx)
+		if st.Connected {
+			log.Info("language model connected", "provider", st.Provider, "model", st.Model, "url", st.URL, "source", st.Source)
+		} else {
+			log.Warn("no language model connected yet; os1 runs and will keep looking", "error", st.Error, "how", models.HowToConnect)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	a.companion.Close() // interrupts running turns and stores their partial replies
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}

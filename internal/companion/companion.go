@@ -1,0 +1,325 @@
+// Package companion is the heart of os1: the persona and first meeting, the
+// system prompt, and the turn loop that stores the user's message, streams
+// the model's reply, and runs tools, asking the user before any tool with
+// side effects.
+//
+// It must never invent a reply: every word of an assistant message comes
+// from a model provider. It must never lose a user's message: the message is
+// stored before anything that can fail, and a reply that is cut off keeps
+// what was said, marked interrupted.
+package companion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/llm"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Store is the storage the companion needs.
+type Store interface {
+	UserByID(ctx context.Context, id string) (store.User, error)
+	store.Conversations
+	store.Messages
+	store.Personas
+	store.Profiles
+	store.Actions
+}
+
+// Models hands out the currently connected model. It returns an error
+// wrapping llm.ErrNoProvider, with instructions, when none is connected.
+type Models interface {
+	Provider(ctx context.Context) (llm.Provider, error)
+}
+
+// Observer receives measurements (implemented by the metrics package).
+type Observer interface {
+	TurnFinished(outcome string, d time.Duration)
+	FirstToken(provider string, d time.Duration)
+	Error(kind string)
+}
+
+// Sentinel errors for callers (the server maps them to HTTP statuses).
+var (
+	ErrBusy         = errors.New("a reply is already being written in this conversation")
+	ErrEmptyMessage = errors.New("message is empty")
+	ErrInvalidUTF8  = errors.New("message is not valid UTF-8")
+	ErrNothingToDo  = errors.New("there is no message to answer")
+	ErrNotOnboarded = errors.New("finish the first meeting before choosing a name")
+)
+
+// Options tune the companion.
+type Options struct {
+	ContextTokens  int           // prompt budget (default 8000)
+	MaxReplyTokens int           // per reply (default 1024)
+	MaxToolRounds  int           // tool rounds per turn (default 4)
+	FlushEvery     time.Duration // how often streamed text is saved (default 250ms)
+}
+
+// Companion runs conversations for every user of the server.
+type Companion struct {
+	store    Store
+	models   Models
+	tools    *Registry
+	slots    []Slot
+	clock    clock.Clock
+	observer Observer
+	log      *slog.Logger
+	opts     Options
+
+	base     context.Context
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	inFlight map[string]context.CancelFunc // conversation ID -> cancel
+}
+
+// Deps are the companion's collaborators.
+type Deps struct {
+	Store    Store
+	Models   Models
+	Tools    *Registry // nil: the built-in tools
+	Slots    []Slot
+	Clock    clock.Clock // nil: system clock
+	Observer Observer    // nil: no metrics
+	Log      *slog.Logger
+}
+
+// New returns a companion. Call Close to stop running turns.
+func New(d Deps, o Options) *Companion {
+	if o.ContextTokens == 0 {
+		o.ContextTokens = 8000
+	}
+	if o.MaxReplyTokens == 0 {
+		o.MaxReplyTokens = 1024
+	}
+	if o.MaxToolRounds == 0 {
+		o.MaxToolRounds = 4
+	}
+	if o.FlushEvery == 0 {
+		o.FlushEvery = 250 * time.Millisecond
+	}
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
+	if d.Tools == nil {
+		d.Tools = NewRegistry()
+		for _, t := range BuiltinTools(d.Store) {
+			d.Tools.Register(t)
+		}
+	}
+	base, stop := context.WithCancel(context.Background())
+	return &Companion{store: d.Store, models: d.Models, tools: d.Tools, slots: d.Slots, clock: d.Clock,
+		observer: d.Observer, log: d.Log, opts: o, base: base, stop: stop, inFlight: map[string]context.CancelFunc{}}
+}
+
+// Close interrupts every running turn and waits until each has stored its
+// partial reply.
+func (c *Companion) Close() {
+	c.stop()
+	c.wg.Wait()
+}
+
+// Tools returns the registry (for listing in the UI).
+func (c *Companion) Tools() *Registry { return c.tools }
+
+type nopObserver struct{}
+
+func (nopObserver) TurnFinished(string, time.Duration) {}
+func (nopObserver) FirstToken(string, time.Duration)   {}
+func (nopObserver) Error(string)                       {}
+
+// ValidateText checks a user's message before it is stored.
+func ValidateText(text string) error {
+	if !utf8.ValidString(text) {
+		return ErrInvalidUTF8
+	}
+	if strings.TrimSpace(text) == "" {
+		return ErrEmptyMessage
+	}
+	return nil
+}
+
+// Send stores the user's message in conversationID (a new conversation when
+// empty) and starts a turn. Errors returned here happen before anything is
+// stored; everything after is reported as events. The caller must range over
+// the returned stream (it may stop early; the turn goes on and is stored).
+func (c *Companion) Send(ctx context.Context, userID, conversationID, text string) (iter.Seq[Event], error) {
+	if err := ValidateText(text); err != nil {
+		return nil, err
+	}
+	now := c.clock.Now()
+	var conv store.Conversation
+	var err error
+	if conversationID == "" {
+		conv = store.Conversation{ID: clock.NewID("cnv_"), UserID: userID, Title: titleFrom(text), CreatedAt: now, UpdatedAt: now}
+		if err := c.store.CreateConversation(ctx, conv); err != nil {
+			return nil, fmt.Errorf("create conversation: %w", err)
+		}
+	} else if conv, err = c.store.Conversation(ctx, userID, conversationID); err != nil {
+		return nil, err
+	}
+	t, err := c.begin(conv)
+	if err != nil {
+		return nil, err
+	}
+	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: conv.ID, UserID: userID, Role: store.RoleUser,
+		Content: text, Status: store.StatusComplete, CreatedAt: now, UpdatedAt: now}
+	if err := c.store.AppendMessage(ctx, msg); err != nil {
+		t.abandon()
+		return nil, fmt.Errorf("store message: %w", err)
+	}
+	go t.run(func(ctx context.Context) {
+		t.emit(Event{Type: EvConversation, Conversation: &conv})
+		t.emit(Event{Type: EvUserMessage, Message: &msg})
+		c.supersedePending(ctx, userID, conv.ID)
+		c.respond(ctx, t, userID, conv.ID)
+	})
+	return t.events(), nil
+}
+
+// Retry answers the conversation's history again, typically after a failed turn.
+func (c *Companion) Retry(ctx context.Context, userID, conversationID string) (iter.Seq[Event], error) {
+	conv, err := c.store.Conversation(ctx, userID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := c.store.Messages(ctx, userID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	hasUser := false
+	for _, m := range msgs {
+		hasUser = hasUser || m.Role == store.RoleUser
+	}
+	if !hasUser {
+		return nil, ErrNothingToDo
+	}
+	t, err := c.begin(conv)
+	if err != nil {
+		return nil, err
+	}
+	go t.run(func(ctx context.Context) {
+		t.emit(Event{Type: EvConversation, Conversation: &conv})
+		c.respond(ctx, t, userID, conv.ID)
+	})
+	return t.events(), nil
+}
+
+// Cancel stops the running turn in a conversation, if any. The partial reply
+// is kept and marked interrupted. It reports whether a turn was running.
+func (c *Companion) Cancel(ctx context.Context, userID, conversationID string) (bool, error) {
+	if _, err := c.store.Conversation(ctx, userID, conversationID); err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	cancel, ok := c.inFlight[conversationID]
+	c.mu.Unlock()
+	if ok {
+		cancel()
+	}
+	return ok, nil
+}
+
+// Running reports whether a turn is in flight in the conversation.
+func (c *Companion) Running(conversationID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.inFlight[conversationID]
+	return ok
+}
+
+func titleFrom(text string) string {
+	line := strings.TrimSpace(strings.SplitN(strings.TrimSpace(text), "\n", 2)[0])
+	if r := []rune(line); len(r) > 60 {
+		line = strings.TrimSpace(string(r[:60])) + "…"
+	}
+	if line == "" {
+		line = "New conversation"
+	}
+	return line
+}
+
+// turn is one running exchange. Events flow through a buffered channel; the
+// subscriber may leave at any time (gone), after which events are dropped.
+type turn struct {
+	c      *Companion
+	convID string
+	ctx    context.Context
+	cancel context.CancelFunc
+	ch     chan Event
+	gone   chan struct{}
+	once   sync.Once
+	start  time.Time
+}
+
+func (c *Companion) begin(conv store.Conversation) (*turn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, busy := c.inFlight[conv.ID]; busy {
+		return nil, ErrBusy
+	}
+	if c.base.Err() != nil {
+		return nil, errors.New("the server is shutting down")
+	}
+	ctx, cancel := context.WithCancel(c.base)
+	c.inFlight[conv.ID] = cancel
+	c.wg.Add(1)
+	return &turn{c: c, convID: conv.ID, ctx: ctx, cancel: cancel, ch: make(chan Event, 64), gone: make(chan struct{}), start: c.clock.Now()}, nil
+}
+
+// abandon releases a turn that never started.
+func (t *turn) abandon() {
+	t.c.mu.Lock()
+	delete(t.c.inFlight, t.convID)
+	t.c.mu.Unlock()
+	t.cancel()
+	close(t.ch)
+	t.c.wg.Done()
+}
+
+func (t *turn) run(f func(ctx context.Context)) {
+	defer func() {
+		t.emit(Event{Type: EvTurnDone, ConversationID: t.convID})
+		t.c.mu.Lock()
+		delete(t.c.inFlight, t.convID)
+		t.c.mu.Unlock()
+		t.cancel()
+		close(t.ch)
+		t.c.wg.Done()
+	}()
+	f(t.ctx)
+}
+
+func (t *turn) emit(ev Event) {
+	select {
+	case t.ch <- ev:
+	case <-t.gone:
+	}
+}
+
+func (t *turn) events() iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		defer t.once.Do(func() { close(t.gone) })
+		for ev := range t.ch {
+			if !yield(ev) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package companion
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/os1ai/os1/internal/llm"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Slot adds a section to the system prompt, for example recalled memories or
+// today's calendar. Later subsystems register slots; the prompt only asks.
+type Slot interface {
+	// SlotName is the section heading.
+	SlotName() string
+	// SlotText returns the section for this user and the latest message; ""
+	// leaves the section out. An error leaves it out too and is logged.
+	SlotText(ctx context.Context, userID, latest string) (string, error)
+}
+
+// questions are the first-meeting questions, in the order the UI asks them.
+var questions = []struct{ Key, Label string }{
+	{"social", "How social they are these days"},
+	{"matters", "What matters most to them right now"},
+	{"sound", "How they would like you to sound"},
+}
+
+// promptInput is what the system prompt is made of.
+type promptInput struct {
+	Persona store.Persona
+	User    store.User
+	Profile store.Profile
+	Now     time.Time
+	Loc     *time.Location
+	Slots   []slotText
+}
+
+type slotText struct{ Name, Text string }
+
+// systemPrompt assembles the persona, what the user shared, the local time
+// and any slots. It is deterministic for equal input (golden-tested).
+func systemPrompt(in promptInput) string {
+	var b strings.Builder
+	name := in.Persona.Name
+	if name == "" {
+		name = "a companion who has not chosen a name yet"
+	}
+	fmt.Fprintf(&b, "You are %s, a warm, curious and attentive AI companion running on %s's own server.\n", name, displayName(in.User))
+	b.WriteString("You talk with them like a close friend who is genuinely interested in their life: listen, ask good questions, remember what they share, be honest, be brief unless depth is wanted. ")
+	b.WriteString("Never pretend to have done something you have not done; use a tool when one fits, and side-effect tools only run after the user confirms.\n")
+	if v := strings.TrimSpace(in.Persona.Voice); v != "" {
+		fmt.Fprintf(&b, "How to sound: %s\n", v)
+	}
+	if s := strings.TrimSpace(in.Persona.Style); s != "" {
+		fmt.Fprintf(&b, "Style notes from the user: %s\n", s)
+	}
+	var shared []string
+	for _, q := range questions {
+		if a := strings.TrimSpace(in.Profile.Answers[q.Key]); a != "" && q.Key != "sound" {
+			shared = append(shared, fmt.Sprintf("- %s: %s", q.Label, a))
+		}
+	}
+	var extra []string
+	for k, v := range in.Profile.Answers {
+		if !isQuestion(k) && strings.TrimSpace(v) != "" {
+			extra = append(extra, fmt.Sprintf("- %s: %s", k, strings.TrimSpace(v)))
+		}
+	}
+	sort.Strings(extra)
+	shared = append(shared, extra...)
+	if len(shared) > 0 {
+		fmt.Fprintf(&b, "\nWhat %s told you when you first met:\n%s\n", displayName(in.User), strings.Join(shared, "\n"))
+	}
+	now := in.Now.In(in.Loc)
+	fmt.Fprintf(&b, "\nIt is now %s, time zone %s.\n", now.Format("Monday 2 January 2006, 15:04"), in.Loc.String())
+	for _, s := range in.Slots {
+		fmt.Fprintf(&b, "\n## %s\n%s\n", s.Name, strings.TrimSpace(s.Text))
+	}
+	return b.String()
+}
+
+func isQuestion(k string) bool {
+	for _, q := range questions {
+		if q.Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+func displayName(u store.User) string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	if u.Username != "" {
+		return u.Username
+	}
+	return "the user"
+}
+
+// estimateTokens is a cheap, conservative token estimate (about four bytes a
+// token for English, plus per-message overhead).
+func estimateTokens(s string) int { return len(s)/4 + 4 }
+
+// truncatedNote marks a message shortened for the prompt only.
+const truncatedNote = "\n[… message shortened to fit the context window; the full text is stored]"
+
+// buildHistory turns stored messages into the prompt's history within budget
+// tokens, keeping the newest. It trims only the prompt, never the store.
+// Failed and still-streaming assistant messages are left out; tool calls that
+// never got a result get a synthetic "not run" result so providers accept
+// the history.
+func buildHistory(msgs []store.Message, budget int) []llm.Message {
+	// Group into units that must stay together: an assistant message with
+	// tool calls plus its tool results.
+	type unit struct {
+		msgs   []llm.Message
+		tokens int
+	}
+	var units []unit
+	results := map[string]bool{}
+	for _, m := range msgs {
+		if m.Role == store.RoleTool {
+			results[m.ToolCallID] = true
+		}
+	}
+	for i := 0; i < len(msgs); i++ {
+		m := msgs[i]
+		switch m.Role {
+		case store.RoleUser:
+			units = append(units, unit{msgs: []llm.Message{{Role: llm.RoleUser, Content: m.Content}}, tokens: estimateTokens(m.Content)})
+		case store.RoleAssistant:
+			if m.Status == store.StatusFailed || m.Status == store.StatusStreaming {
+				continue
+			}
+			if m.Content == "" && len(m.ToolCalls) == 0 {
+				continue
+			}
+			u := unit{}
+			am := llm.Message{Role: llm.RoleAssistant, Content: m.Content}
+			for _, tc := range m.ToolCalls {
+				am.ToolCalls = append(am.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+			}
+			u.msgs = append(u.msgs, am)
+			u.tokens += estimateTokens(m.Content) + 20*len(m.ToolCalls)
+			// Pull in the tool results that follow.
+			answered := map[string]bool{}
+			for i+1 < len(msgs) && msgs[i+1].Role == store.RoleTool {
+				i++
+				t := msgs[i]
+				u.msgs = append(u.msgs, llm.Message{Role: llm.RoleTool, Content: t.Content, ToolCallID: t.ToolCallID})
+				u.tokens += estimateTokens(t.Content)
+				answered[t.ToolCallID] = true
+			}
+			for _, tc := range m.ToolCalls {
+				if !answered[tc.ID] {
+					u.msgs = append(u.msgs, llm.Message{Role: llm.RoleTool, Content: "Not run: the user has not confirmed this action.", ToolCallID: tc.ID})
+					u.tokens += 15
+				}
+			}
+			units = append(units, u)
+		case store.RoleTool:
+			// A tool result separated from its call (should not happen) is skipped.
+		}
+	}
+	// Keep the newest units that fit; the newest unit always goes in, shortened if needed.
+	var out []llm.Message
+	used := 0
+	for j := len(units) - 1; j >= 0; j-- {
+		u := units[j]
+		if used+u.tokens > budget {
+			if j == len(units)-1 {
+				last := u.msgs[len(u.msgs)-1]
+				keep := (budget - used) * 4
+				if keep < 0 {
+					keep = 0
+				}
+				if keep < len(last.Content) {
+					last.Content = cutUTF8(last.Content, keep) + truncatedNote
+				}
+				u.msgs[len(u.msgs)-1] = last
+				out = append(append([]llm.Message{}, u.msgs...), out...)
+			}
+			break
+		}
+		used += u.tokens
+		out = append(append([]llm.Message{}, u.msgs...), out...)
+	}
+	return out
+}
+
+// cutUTF8 cuts s to at most n bytes without splitting a character.
+func cutUTF8(s string, n int) string {
+	if n >= len(s) {
+		return s
+	}
+	for n > 0 && n < len(s) && (s[n]&0xC0) == 0x80 {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,331 @@
+package companion
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/llm"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// respond runs model rounds until the model stops, needs consent, fails, or
+// the round limit is reached.
+func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string) {
+	outcome := "complete"
+	defer func() { c.observer.TurnFinished(outcome, c.clock.Now().Sub(t.start)) }()
+
+	prov, err := c.models.Provider(ctx)
+	if err != nil {
+		outcome = "no_model"
+		c.observer.Error("no_model")
+		c.failWithoutModel(ctx, t, userID, convID, err)
+		return
+	}
+	for round := 0; ; round++ {
+		if round >= c.opts.MaxToolRounds {
+			outcome = "tool_limit"
+			t.emit(Event{Type: EvError, Err: &TurnError{Code: "tool_error",
+				Message: fmt.Sprintf("stopped after %d rounds of tool calls in one turn", c.opts.MaxToolRounds)}})
+			return
+		}
+		req, err := c.request(ctx, userID, convID)
+		if err != nil {
+			outcome = "error"
+			c.observer.Error("store")
+			t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: "could not load the conversation: " + err.Error()}})
+			return
+		}
+		msg, calls, status := c.stream(ctx, t, prov, req, userID, convID)
+		if status != store.StatusComplete {
+			outcome = string(status)
+			return
+		}
+		if len(calls) == 0 {
+			return
+		}
+		if waiting := c.runTools(ctx, t, userID, convID, msg, calls); waiting {
+			outcome = "awaiting_confirmation"
+			return
+		}
+	}
+}
+
+// request builds the model request from the stored conversation.
+func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Request, error) {
+	user, err := c.store.UserByID(ctx, userID)
+	if err != nil {
+		return llm.Request{}, err
+	}
+	persona, err := c.store.Persona(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return llm.Request{}, err
+	}
+	profile, err := c.store.Profile(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return llm.Request{}, err
+	}
+	msgs, err := c.store.Messages(ctx, userID, convID)
+	if err != nil {
+		return llm.Request{}, err
+	}
+	latest := ""
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == store.RoleUser {
+			latest = msgs[i].Content
+			break
+		}
+	}
+	in := promptInput{Persona: persona, User: user, Profile: profile, Now: c.clock.Now(), Loc: location(profile.Timezone)}
+	for _, s := range c.slots {
+		text, err := s.SlotText(ctx, userID, latest)
+		if err != nil {
+			c.log.Warn("prompt slot failed", "slot", s.SlotName(), "err", err)
+			continue
+		}
+		if strings.TrimSpace(text) != "" {
+			in.Slots = append(in.Slots, slotText{Name: s.SlotName(), Text: text})
+		}
+	}
+	system := systemPrompt(in)
+	budget := c.opts.ContextTokens - estimateTokens(system) - c.opts.MaxReplyTokens
+	if budget < 256 {
+		budget = 256
+	}
+	return llm.Request{System: system, Messages: buildHistory(msgs, budget), Tools: c.tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, nil
+}
+
+func location(tz string) *time.Location {
+	if tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			return l
+		}
+	}
+	return time.Local
+}
+
+// stream runs one model call into a new assistant message.
+func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req llm.Request, userID, convID string) (store.Message, []llm.ToolCall, store.MessageStatus) {
+	now := c.clock.Now()
+	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
+		Status: store.StatusStreaming, CreatedAt: now, UpdatedAt: now}
+	// Storing uses a context that survives cancellation, so an interrupted
+	// reply is still written down.
+	sctx := context.WithoutCancel(ctx)
+	if err := c.store.AppendMessage(sctx, msg); err != nil {
+		t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: "could not store the reply: " + err.Error()}})
+		return msg, nil, store.StatusFailed
+	}
+	t.emit(Event{Type: EvAssistantStart, Message: &msg})
+
+	var text strings.Builder
+	var calls []llm.ToolCall
+	lastFlush := now
+	first := true
+	callStart := c.clock.Now()
+	var streamErr error
+	for ev, err := range prov.Stream(ctx, req) {
+		if err != nil {
+			streamErr = err
+			break
+		}
+		if first {
+			first = false
+			c.observer.FirstToken(prov.Name(), c.clock.Now().Sub(callStart))
+		}
+		switch ev.Kind {
+		case llm.EventText:
+			if ev.Text == "" {
+				continue
+			}
+			text.WriteString(ev.Text)
+			t.emit(Event{Type: EvDelta, MessageID: msg.ID, Text: ev.Text})
+			if n := c.clock.Now(); n.Sub(lastFlush) >= c.opts.FlushEvery {
+				lastFlush = n
+				content := text.String()
+				if err := c.store.UpdateMessage(sctx, userID, msg.ID, store.MessagePatch{Content: &content}, n); err != nil {
+					c.log.Warn("flush streamed reply", "message", msg.ID, "err", err)
+				}
+			}
+		case llm.EventToolCall:
+			if ev.ToolCall != nil {
+				calls = append(calls, *ev.ToolCall)
+			}
+		}
+	}
+	content := text.String()
+	status := store.StatusComplete
+	var turnErr *TurnError
+	switch {
+	case streamErr != nil && (ctx.Err() != nil || llm.KindOf(streamErr) == llm.KindCanceled):
+		status = store.StatusInterrupted
+		calls = nil
+	case streamErr != nil:
+		status = store.StatusFailed
+		calls = nil
+		kind := string(llm.KindOf(streamErr))
+		if kind == "" {
+			kind = "unknown"
+		}
+		c.observer.Error(kind)
+		turnErr = &TurnError{Code: "model_error", Message: "The model could not answer: " + streamErr.Error()}
+		c.log.Warn("model call failed", "provider", prov.Name(), "kind", kind, "err", streamErr)
+	}
+	patch := store.MessagePatch{Content: &content, Status: &status}
+	if turnErr != nil {
+		patch.Error = &turnErr.Message
+	}
+	if len(calls) > 0 {
+		patch.ToolCalls = storeToolCalls(calls)
+		msg.ToolCalls = patch.ToolCalls
+	}
+	end := c.clock.Now()
+	if err := c.store.UpdateMessage(sctx, userID, msg.ID, patch, end); err != nil {
+		c.log.Error("store finished reply", "message", msg.ID, "err", err)
+	}
+	msg.Content, msg.Status, msg.UpdatedAt = content, status, end
+	if turnErr != nil {
+		msg.Error = turnErr.Message
+		t.emit(Event{Type: EvError, Err: turnErr})
+	}
+	t.emit(Event{Type: EvAssistantDone, Message: &msg})
+	return msg, calls, status
+}
+
+// failWithoutModel records that no model could answer, so the user sees why
+// after a reload, and Retry works once a model is connected.
+func (c *Companion) failWithoutModel(ctx context.Context, t *turn, userID, convID string, cause error) {
+	now := c.clock.Now()
+	text := cause.Error()
+	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
+		Status: store.StatusFailed, Error: text, CreatedAt: now, UpdatedAt: now}
+	if err := c.store.AppendMessage(context.WithoutCancel(ctx), msg); err != nil {
+		c.log.Error("store failed reply", "err", err)
+	}
+	t.emit(Event{Type: EvError, Err: &TurnError{Code: "no_model", Message: text}})
+	t.emit(Event{Type: EvAssistantDone, Message: &msg})
+}
+
+// runTools runs the calls of one assistant message. Tools without side
+// effects run at once; others become pending actions. It reports whether the
+// turn must wait for the user.
+func (c *Companion) runTools(ctx context.Context, t *turn, userID, convID string, msg store.Message, calls []llm.ToolCall) bool {
+	waiting := false
+	for _, sc := range storeToolCalls(calls) {
+		tool, ok := c.tools.Lookup(sc.Name)
+		if !ok {
+			c.toolResult(ctx, t, userID, convID, sc.ID, fmt.Sprintf("Error: there is no tool named %q.", sc.Name))
+			continue
+		}
+		if !tool.SideEffects {
+			c.toolResult(ctx, t, userID, convID, sc.ID, c.runTool(ctx, tool, userID, convID, sc.Arguments))
+			continue
+		}
+		a := store.Action{ID: clock.NewID("act_"), UserID: userID, ConversationID: convID, MessageID: msg.ID,
+			ToolCallID: sc.ID, Tool: sc.Name, Arguments: sc.Arguments, Status: store.ActionPending, CreatedAt: c.clock.Now()}
+		if err := c.store.CreateAction(context.WithoutCancel(ctx), a); err != nil {
+			c.toolResult(ctx, t, userID, convID, sc.ID, "Error: could not ask the user: "+err.Error())
+			continue
+		}
+		waiting = true
+		t.emit(Event{Type: EvActionRequired, Action: &ActionView{Action: a, Summary: c.tools.Summarize(a.Tool, a.Arguments)}})
+	}
+	return waiting
+}
+
+func (c *Companion) runTool(ctx context.Context, tool Tool, userID, convID string, args json.RawMessage) string {
+	prof, _ := c.store.Profile(ctx, userID)
+	out, err := tool.Run(ctx, Call{UserID: userID, ConversationID: convID, Args: args, Now: c.clock.Now(), Location: location(prof.Timezone)})
+	if err != nil {
+		c.observer.Error("tool")
+		return "Error: " + err.Error()
+	}
+	return out
+}
+
+func (c *Companion) toolResult(ctx context.Context, t *turn, userID, convID, callID, content string) {
+	now := c.clock.Now()
+	m := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleTool,
+		Content: content, ToolCallID: callID, Status: store.StatusComplete, CreatedAt: now, UpdatedAt: now}
+	if err := c.store.AppendMessage(context.WithoutCancel(ctx), m); err != nil {
+		c.log.Error("store tool result", "err", err)
+		return
+	}
+	if t != nil {
+		t.emit(Event{Type: EvToolResult, Message: &m})
+	}
+}
+
+// supersedePending declines actions left unanswered when the user moves on,
+// so the history stays consistent and a stale approval cannot fire later.
+func (c *Companion) supersedePending(ctx context.Context, userID, convID string) {
+	pending, err := c.store.PendingActions(ctx, userID, convID)
+	if err != nil {
+		return
+	}
+	for _, a := range pending {
+		if err := c.store.DecideAction(ctx, userID, a.ID, store.ActionDenied, c.clock.Now()); err != nil {
+			continue
+		}
+		_ = c.store.FinishAction(ctx, userID, a.ID, store.ActionDenied, "superseded by a new message")
+		c.toolResult(ctx, nil, userID, convID, a.ToolCallID, "Not run: the user moved on without confirming.")
+	}
+}
+
+// Decide answers a pending action: approve runs the tool, deny declines it.
+// When no other action of the same reply is pending, the companion goes on.
+func (c *Companion) Decide(ctx context.Context, userID, actionID string, approve bool) (iter.Seq[Event], error) {
+	a, err := c.store.Action(ctx, userID, actionID)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := c.store.Conversation(ctx, userID, a.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.begin(conv)
+	if err != nil {
+		return nil, err
+	}
+	status := store.ActionDenied
+	if approve {
+		status = store.ActionApproved
+	}
+	if err := c.store.DecideAction(ctx, userID, actionID, status, c.clock.Now()); err != nil {
+		t.abandon()
+		return nil, err // ErrNotFound: not pending any more
+	}
+	go t.run(func(ctx context.Context) {
+		t.emit(Event{Type: EvConversation, Conversation: &conv})
+		var result string
+		final := store.ActionDenied
+		if approve {
+			tool, ok := c.tools.Lookup(a.Tool)
+			if !ok {
+				result, final = fmt.Sprintf("Error: there is no tool named %q.", a.Tool), store.ActionFailed
+			} else {
+				result = c.runTool(ctx, tool, userID, a.ConversationID, a.Arguments)
+				final = store.ActionDone
+				if strings.HasPrefix(result, "Error: ") {
+					final = store.ActionFailed
+				}
+			}
+		} else {
+			result = "The user declined this action."
+		}
+		if err := c.store.FinishAction(context.WithoutCancel(ctx), userID, a.ID, final, result); err != nil {
+			c.log.Error("finish action", "err", err)
+		}
+		c.toolResult(ctx, t, userID, a.ConversationID, a.ToolCallID, result)
+		if rest, err := c.store.PendingActions(ctx, userID, a.ConversationID); err == nil && len(rest) > 0 {
+			return
+		}
+		c.respond(ctx, t, userID, a.ConversationID)
+	})
+	return t.events(), nil
+}

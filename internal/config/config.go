@@ -1,0 +1,321 @@
+// Package config loads os1's typed configuration from, in rising order of
+// precedence, built-in defaults, a TOML file, the environment and
+// command-line flags, and validates it.
+//
+// It is the only package that looks at the environment; every other package
+// receives plain values from here. It must never hold mutable globals or
+// print secrets (String redacts them).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultAddr is where os1 listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:7810"
+
+// Config is everything os1 can be told.
+type Config struct {
+	// DataDir holds the SQLite database, the secret key and caches.
+	DataDir string `toml:"data_dir"`
+	// Addr is the host:port `os1 serve` listens on.
+	Addr string `toml:"addr"`
+	// PublicURL is the base URL printed in setup and invite links; derived from Addr when empty.
+	PublicURL string `toml:"public_url"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+
+	LLM       LLM       `toml:"llm"`
+	Companion Companion `toml:"companion"`
+	Client    Client    `toml:"client"`
+
+	// File is the config file that was read, empty if none.
+	File string `toml:"-"`
+}
+
+// LLM configures the language model connection.
+type LLM struct {
+	// Provider is "openai" (any OpenAI-compatible server) or "anthropic"; empty
+	// means auto-detect (URL set → openai; then API keys; then local Ollama).
+	Provider string `toml:"provider"`
+	URL      string `toml:"url"`
+	Model    string `toml:"model"`
+	Key      string `toml:"key"`
+
+	AnthropicAPIKey string `toml:"anthropic_api_key"`
+	OpenAIAPIKey    string `toml:"openai_api_key"`
+	// OllamaURL is probed during auto-detection; "off" disables the probe.
+	OllamaURL string `toml:"ollama_url"`
+
+	// Fallback is used when the main provider fails before answering.
+	Fallback Fallback `toml:"fallback"`
+
+	ConnectTimeout Duration `toml:"connect_timeout"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
+	MaxRetries     int      `toml:"max_retries"`
+}
+
+// Fallback is an optional second provider.
+type Fallback struct {
+	Provider string `toml:"provider"`
+	URL      string `toml:"url"`
+	Model    string `toml:"model"`
+	Key      string `toml:"key"`
+}
+
+// Companion tunes the conversation loop.
+type Companion struct {
+	// ContextTokens is the prompt budget; older messages beyond it are left out
+	// of the prompt (never deleted).
+	ContextTokens int `toml:"context_tokens"`
+	// MaxReplyTokens caps one reply.
+	MaxReplyTokens int `toml:"max_reply_tokens"`
+	// MaxToolRounds caps tool calls in one turn.
+	MaxToolRounds int `toml:"max_tool_rounds"`
+}
+
+// Client configures `os1 chat` and `os1 login`.
+type Client struct {
+	// Server is the os1 server to talk to; empty means BaseURL().
+	Server string `toml:"server"`
+	// Token is an API token (os1_…); empty means the one saved by `os1 login`.
+	Token string `toml:"token"`
+}
+
+// Duration is a time.Duration written as "30s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses "1m30s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Defaults returns the built-in configuration. env supplies XDG_DATA_HOME and HOME.
+func Defaults(env func(string) string) Config {
+	return Config{
+		DataDir:  defaultDataDir(env),
+		Addr:     DefaultAddr,
+		LogLevel: "info",
+		LLM: LLM{
+			OllamaURL:      "http://127.0.0.1:11434",
+			ConnectTimeout: Duration{10 * time.Second},
+			IdleTimeout:    Duration{60 * time.Second},
+			MaxRetries:     3,
+		},
+		Companion: Companion{ContextTokens: 8000, MaxReplyTokens: 1024, MaxToolRounds: 4},
+	}
+}
+
+func defaultDataDir(env func(string) string) string {
+	if x := env("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "os1")
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "os1")
+	}
+	return filepath.Join(os.TempDir(), "os1")
+}
+
+// DefaultFile is the config file read when none is named: $OS1_CONFIG, else
+// $XDG_CONFIG_HOME/os1/config.toml (or ~/.config/os1/config.toml).
+func DefaultFile(env func(string) string) string {
+	if f := env("OS1_CONFIG"); f != "" {
+		return f
+	}
+	if x := env("XDG_CONFIG_HOME"); x != "" {
+		return filepath.Join(x, "os1", "config.toml")
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".config", "os1", "config.toml")
+	}
+	return ""
+}
+
+// Flags are command-line overrides; empty fields are not set.
+type Flags struct {
+	ConfigFile string
+	DataDir    string
+	Addr       string
+	LLMURL     string
+	LLMModel   string
+	LogLevel   string
+}
+
+// Load builds the configuration: defaults, then the file (flags.ConfigFile or
+// DefaultFile; a missing default file is fine, a missing named file is an
+// error), then the environment, then flags, then validation.
+func Load(env func(string) string, flags Flags) (Config, error) {
+	c := Defaults(env)
+	file, named := flags.ConfigFile, flags.ConfigFile != ""
+	if !named {
+		file = DefaultFile(env)
+		named = env("OS1_CONFIG") != ""
+	}
+	if file != "" {
+		if _, err := os.Stat(file); err == nil || named {
+			md, err := toml.DecodeFile(file, &c)
+			if err != nil {
+				return c, fmt.Errorf("read config file %s: %w", file, err)
+			}
+			if und := md.Undecoded(); len(und) > 0 {
+				keys := make([]string, len(und))
+				for i, k := range und {
+					keys[i] = k.String()
+				}
+				return c, fmt.Errorf("config file %s: unknown keys %s", file, strings.Join(keys, ", "))
+			}
+			c.File = file
+		}
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	setIf(&c.DataDir, flags.DataDir)
+	setIf(&c.Addr, flags.Addr)
+	setIf(&c.LLM.URL, flags.LLMURL)
+	setIf(&c.LLM.Model, flags.LLMModel)
+	setIf(&c.LogLevel, flags.LogLevel)
+	return c, c.Validate()
+}
+
+func setIf(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func applyEnv(c *Config, env func(string) string) error {
+	setIf(&c.DataDir, env("OS1_DATA_DIR"))
+	setIf(&c.Addr, env("OS1_ADDR"))
+	setIf(&c.PublicURL, env("OS1_PUBLIC_URL"))
+	setIf(&c.LogLevel, env("OS1_LOG_LEVEL"))
+	setIf(&c.LLM.Provider, env("OS1_LLM_PROVIDER"))
+	setIf(&c.LLM.URL, env("OS1_LLM_URL"))
+	setIf(&c.LLM.Model, env("OS1_LLM_MODEL"))
+	setIf(&c.LLM.Key, env("OS1_LLM_KEY"))
+	setIf(&c.LLM.AnthropicAPIKey, env("ANTHROPIC_API_KEY"))
+	setIf(&c.LLM.OpenAIAPIKey, env("OPENAI_API_KEY"))
+	setIf(&c.LLM.OllamaURL, env("OS1_OLLAMA_URL"))
+	setIf(&c.Client.Server, env("OS1_SERVER"))
+	setIf(&c.Client.Token, env("OS1_TOKEN"))
+	if v := env("OS1_LLM_IDLE_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("OS1_LLM_IDLE_TIMEOUT=%q: want a duration like 60s: %w", v, err)
+		}
+		c.LLM.IdleTimeout = Duration{d}
+	}
+	if v := env("OS1_LLM_MAX_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("OS1_LLM_MAX_RETRIES=%q: want a whole number: %w", v, err)
+		}
+		c.LLM.MaxRetries = n
+	}
+	return nil
+}
+
+// Validate reports the first problem in words a user can act on.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is empty: set OS1_DATA_DIR or --data-dir"))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q is not host:port (for example %s): set OS1_ADDR or --addr", c.Addr, DefaultAddr))
+	}
+	switch c.LLM.Provider {
+	case "", "openai", "anthropic":
+	default:
+		errs = append(errs, fmt.Errorf("llm.provider %q is unknown: use \"openai\" (any OpenAI-compatible server) or \"anthropic\"", c.LLM.Provider))
+	}
+	if c.LLM.URL != "" {
+		if u, err := url.Parse(c.LLM.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("llm url %q is not an http(s) URL (for example http://127.0.0.1:11434/v1): set OS1_LLM_URL", c.LLM.URL))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q is unknown: use debug, info, warn or error", c.LogLevel))
+	}
+	if c.Companion.ContextTokens < 512 {
+		errs = append(errs, fmt.Errorf("companion.context_tokens %d is too small: use at least 512", c.Companion.ContextTokens))
+	}
+	if c.LLM.MaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("llm.max_retries %d is negative", c.LLM.MaxRetries))
+	}
+	return errors.Join(errs...)
+}
+
+// BaseURL is the URL users open: PublicURL, or http://Addr (with 0.0.0.0 or
+// :: shown as 127.0.0.1).
+func (c Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ServerURL is where `os1 chat` connects.
+func (c Config) ServerURL() string {
+	if c.Client.Server != "" {
+		return strings.TrimRight(c.Client.Server, "/")
+	}
+	return c.BaseURL()
+}
+
+// CredentialsPath is where `os1 login` keeps API tokens (mode 0600).
+func CredentialsPath(env func(string) string) string {
+	if x := env("XDG_CONFIG_HOME"); x != "" {
+		return filepath.Join(x, "os1", "credentials.json")
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".config", "os1", "credentials.json")
+	}
+	return ""
+}
+
+// DBPath is the SQLite database file.
+func (c Config) DBPath() string { return filepath.Join(c.DataDir, "os1.db") }
+
+// KeyPath is the file holding the key that encrypts secrets at rest.
+func (c Config) KeyPath() string { return filepath.Join(c.DataDir, "secret.key") }
+
+// String renders the effective configuration with secrets redacted.
+func (c Config) String() string {
+	r := c
+	for _, s := range []*string{&r.Client.Token, &r.LLM.Key, &r.LLM.AnthropicAPIKey, &r.LLM.OpenAIAPIKey, &r.LLM.Fallback.Key} {
+		if *s != "" {
+			*s = "(set)"
+		}
+	}
+	var b strings.Builder
+	_ = toml.NewEncoder(&b).Encode(r)
+	return b.String()
+}

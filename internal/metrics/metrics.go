@@ -1,0 +1,89 @@
+// Package metrics defines os1's Prometheus metrics on a registry of its own
+// (no global registry) and implements the companion's Observer.
+//
+// Metrics must never carry user content or user IDs as labels.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds os1's collectors.
+type Metrics struct {
+	reg         *prometheus.Registry
+	turn        *prometheus.HistogramVec
+	ttft        *prometheus.HistogramVec
+	errors      *prometheus.CounterVec
+	httpReqs    *prometheus.CounterVec
+	activeTurns prometheus.Gauge
+}
+
+// New registers os1's metrics plus the Go and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		turn: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "os1_turn_duration_seconds",
+			Help:    "Time from a user's message to the end of the companion's turn, by outcome.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2, 4, 8, 16, 32, 64},
+		}, []string{"outcome"}),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "os1_llm_time_to_first_token_seconds",
+			Help:    "Time from sending a request to a model provider to its first streamed event.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2, 4, 8, 16},
+		}, []string{"provider"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "os1_errors_total",
+			Help: "Errors by kind (rate_limited, server, auth, timeout, connection, protocol, no_model, tool, store, ...).",
+		}, []string{"kind"}),
+		httpReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "os1_http_requests_total",
+			Help: "HTTP requests by status class.",
+		}, []string{"code"}),
+	}
+	reg.MustRegister(m.turn, m.ttft, m.errors, m.httpReqs,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry exposes the registry so later subsystems can add collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// TurnFinished records a finished turn.
+func (m *Metrics) TurnFinished(outcome string, d time.Duration) {
+	m.turn.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// FirstToken records a provider's time to first token.
+func (m *Metrics) FirstToken(provider string, d time.Duration) {
+	m.ttft.WithLabelValues(provider).Observe(d.Seconds())
+}
+
+// Error counts an error of a kind.
+func (m *Metrics) Error(kind string) {
+	if kind == "" {
+		kind = "unknown"
+	}
+	m.errors.WithLabelValues(kind).Inc()
+}
+
+// HTTPStatus counts a response by status class ("2xx", "4xx", ...).
+func (m *Metrics) HTTPStatus(code int) {
+	class := [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+	i := code/100 - 1
+	if i < 0 || i >= len(class) {
+		return
+	}
+	m.httpReqs.WithLabelValues(class[i]).Inc()
+}

@@ -1,0 +1,379 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/os1ai/os1/internal/auth"
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/store"
+)
+
+const (
+	sessionCookie = "os1_session"
+	csrfHeader    = "X-CSRF-Token"
+	tokenPrefix   = "os1_"
+)
+
+var errUnauthenticated = errors.New("unauthenticated")
+
+// authenticate resolves the request's user from a bearer token or the
+// session cookie. The session is nil for token requests.
+func (s *Server) authenticate(r *http.Request) (store.User, *store.Session, error) {
+	ctx := r.Context()
+	now := s.Clock.Now()
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || !strings.HasPrefix(tok, tokenPrefix) {
+			return store.User{}, nil, fmt.Errorf("%w: the Authorization header must be \"Bearer os1_…\"", errUnauthenticated)
+		}
+		t, err := s.Store.APITokenByHash(ctx, auth.HashToken(tok))
+		if err != nil {
+			return store.User{}, nil, fmt.Errorf("%w: this API token is unknown or was deleted; make a new one in Settings → API tokens", errUnauthenticated)
+		}
+		u, err := s.Store.UserByID(ctx, t.UserID)
+		if err != nil {
+			return store.User{}, nil, fmt.Errorf("%w: the token's user no longer exists", errUnauthenticated)
+		}
+		if now.Sub(t.LastUsedAt) > time.Minute {
+			_ = s.Store.TouchAPIToken(ctx, t.ID, now)
+		}
+		return u, nil, nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return store.User{}, nil, fmt.Errorf("%w: sign in first", errUnauthenticated)
+	}
+	sess, err := s.Store.SessionByHash(ctx, auth.HashToken(c.Value))
+	if err != nil {
+		return store.User{}, nil, fmt.Errorf("%w: your session has ended; sign in again", errUnauthenticated)
+	}
+	if !now.Before(sess.ExpiresAt) {
+		_ = s.Store.DeleteSession(ctx, sess.TokenHash)
+		return store.User{}, nil, fmt.Errorf("%w: your session expired; sign in again", errUnauthenticated)
+	}
+	u, err := s.Store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return store.User{}, nil, fmt.Errorf("%w: the session's user no longer exists", errUnauthenticated)
+	}
+	return u, &sess, nil
+}
+
+type userHandler func(w http.ResponseWriter, r *http.Request, u store.User)
+
+// user requires a signed-in user and, for cookie sessions, a CSRF token on
+// every request that changes something.
+func (s *Server) user(h userHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, sess, err := s.authenticate(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+			return
+		}
+		if sess != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !auth.Equal(r.Header.Get(csrfHeader), sess.CSRFToken) {
+				writeError(w, http.StatusForbidden, "csrf_failed", "missing or wrong "+csrfHeader+" header; reload the page")
+				return
+			}
+		}
+		h(w, r, u)
+	}
+}
+
+// owner requires the signed-in user to be the owner.
+func (s *Server) owner(h userHandler) http.HandlerFunc {
+	return s.user(func(w http.ResponseWriter, r *http.Request, u store.User) {
+		if u.Role != store.RoleOwner {
+			writeError(w, http.StatusForbidden, "forbidden", "only the owner of this os1 server can do this")
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+// startSession sets the cookie and answers with the user and CSRF token.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, status int) {
+	token := clock.Token(32)
+	now := s.Clock.Now()
+	sess := store.Session{TokenHash: auth.HashToken(token), UserID: u.ID, CSRFToken: clock.Token(20), CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	if err := s.Store.CreateSession(r.Context(), sess); err != nil {
+		s.internal(w, "create session", err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	writeJSON(w, status, map[string]any{"user": userOut(u), "csrf_token": sess.CSRFToken})
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
+
+type newAccount struct {
+	Token       string `json:"token"`
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
+}
+
+func (a *newAccount) check(w http.ResponseWriter) bool {
+	a.Username = strings.ToLower(strings.TrimSpace(a.Username))
+	a.DisplayName = strings.TrimSpace(a.DisplayName)
+	if !usernameRE.MatchString(a.Username) {
+		writeError(w, http.StatusBadRequest, "bad_request", "username must be 2 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+		return false
+	}
+	if err := auth.CheckPasswordPolicy(a.Password); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return false
+	}
+	if len([]rune(a.DisplayName)) > 64 {
+		writeError(w, http.StatusBadRequest, "bad_request", "display name must be at most 64 characters")
+		return false
+	}
+	if a.DisplayName == "" {
+		a.DisplayName = a.Username
+	}
+	return true
+}
+
+func (s *Server) createAccount(ctx context.Context, w http.ResponseWriter, a newAccount, role store.Role) (store.User, bool) {
+	hash, err := auth.HashPassword(a.Password)
+	if err != nil {
+		s.internal(w, "hash password", err)
+		return store.User{}, false
+	}
+	u := store.User{ID: clock.NewID("usr_"), Username: a.Username, DisplayName: a.DisplayName, Role: role, PasswordHash: hash, CreatedAt: s.Clock.Now()}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("the username %q is taken; choose another", a.Username))
+			return u, false
+		}
+		s.internal(w, "create user", err)
+		return u, false
+	}
+	return u, true
+}
+
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	var in newAccount
+	if readJSON(w, r, &in) != nil || !in.check(w) {
+		return
+	}
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	ctx := r.Context()
+	n, err := s.Store.CountUsers(ctx)
+	if err != nil {
+		s.internal(w, "count users", err)
+		return
+	}
+	want, err := s.Store.Setting(ctx, setupTokenKey)
+	if n > 0 || err != nil || !auth.Equal(auth.HashToken(in.Token), want) {
+		writeError(w, http.StatusForbidden, "forbidden", "this setup link is not valid (it works once, and only the newest one printed by `os1 serve`); if the owner exists, sign in instead")
+		return
+	}
+	u, ok := s.createAccount(ctx, w, in, store.RoleOwner)
+	if !ok {
+		return
+	}
+	if err := s.Store.DeleteSetting(ctx, setupTokenKey); err != nil {
+		s.Log.Error("delete setup token", "err", err)
+	}
+	s.Log.Info("owner account created", "username", u.Username)
+	s.startSession(w, r, u, http.StatusCreated)
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if readJSON(w, r, &in) != nil {
+		return
+	}
+	name := strings.ToLower(strings.TrimSpace(in.Username))
+	addr := clientAddr(r)
+	if wait := max(s.loginByAddr.Wait(addr), s.loginByUser.Wait(name)); wait > 0 {
+		secs := int(wait.Seconds() + 0.999)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many failed sign-ins; try again in %d seconds", secs))
+		return
+	}
+	u, err := s.Store.UserByUsername(r.Context(), name)
+	if err == nil {
+		err = auth.VerifyPassword(u.PasswordHash, in.Password)
+	} else if errors.Is(err, store.ErrNotFound) {
+		// Spend the same time as a real check so timing does not tell which usernames exist.
+		_ = auth.VerifyPassword(dummyHash, in.Password)
+	}
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, auth.ErrMismatch) {
+			s.internal(w, "sign in", err)
+			return
+		}
+		s.loginByAddr.Fail(addr)
+		s.loginByUser.Fail(name)
+		writeError(w, http.StatusUnauthorized, "bad_credentials", "wrong username or password")
+		return
+	}
+	s.loginByUser.Reset(name)
+	s.startSession(w, r, u, http.StatusOK)
+}
+
+var dummyHash = func() string {
+	h, err := auth.HashPassword("not a real password at all")
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ store.User) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		_ = s.Store.DeleteSession(r.Context(), auth.HashToken(c.Value))
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, u store.User) {
+	ctx := r.Context()
+	out := map[string]any{"user": userOut(u), "onboarded": false, "named": false, "persona": nil, "profile": nil}
+	if _, sess, err := s.authenticate(r); err == nil && sess != nil {
+		out["csrf_token"] = sess.CSRFToken
+	}
+	if p, err := s.Store.Profile(ctx, u.ID); err == nil {
+		po := profileOut(p)
+		out["profile"], out["onboarded"] = po, po.Onboarded
+	} else if !errors.Is(err, store.ErrNotFound) {
+		s.internal(w, "read profile", err)
+		return
+	}
+	if p, err := s.Store.Persona(ctx, u.ID); err == nil {
+		po := personaOut(p)
+		out["persona"], out["named"] = po, po.Named
+	} else if !errors.Is(err, store.ErrNotFound) {
+		s.internal(w, "read persona", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, u store.User) {
+	token := clock.Token(20)
+	now := s.Clock.Now()
+	in := store.Invite{TokenHash: auth.HashToken(token), CreatedBy: u.ID, CreatedAt: now, ExpiresAt: now.Add(InviteTTL)}
+	if err := s.Store.CreateInvite(r.Context(), in); err != nil {
+		s.internal(w, "create invite", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"url": s.BaseURL + "/#/invite/" + token, "expires_at": in.ExpiresAt})
+}
+
+func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
+	var in newAccount
+	if readJSON(w, r, &in) != nil || !in.check(w) {
+		return
+	}
+	ctx := r.Context()
+	if _, err := s.Store.UserByUsername(ctx, in.Username); err == nil {
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("the username %q is taken; choose another", in.Username))
+		return
+	}
+	if _, err := s.Store.UseInvite(ctx, auth.HashToken(in.Token), s.Clock.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusForbidden, "forbidden", "this invite link is not valid: it was used already or has expired; ask the owner for a new one")
+			return
+		}
+		s.internal(w, "use invite", err)
+		return
+	}
+	u, ok := s.createAccount(ctx, w, in, store.RoleMember)
+	if !ok {
+		return
+	}
+	s.startSession(w, r, u, http.StatusCreated)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ store.User) {
+	users, err := s.Store.ListUsers(r.Context())
+	if err != nil {
+		s.internal(w, "list users", err)
+		return
+	}
+	out := make([]userJSON, len(users))
+	for i, u := range users {
+		out[i] = userOut(u)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+type tokenJSON struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, u store.User) {
+	toks, err := s.Store.ListAPITokens(r.Context(), u.ID)
+	if err != nil {
+		s.internal(w, "list tokens", err)
+		return
+	}
+	out := make([]tokenJSON, len(toks))
+	for i, t := range toks {
+		out[i] = tokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}
+		if !t.LastUsedAt.IsZero() {
+			lu := t.LastUsedAt
+			out[i].LastUsedAt = &lu
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, u store.User) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if readJSON(w, r, &in) != nil {
+		return
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" {
+		in.Name = "token"
+	}
+	if len([]rune(in.Name)) > 64 {
+		writeError(w, http.StatusBadRequest, "bad_request", "token name must be at most 64 characters")
+		return
+	}
+	secret := tokenPrefix + clock.Token(24)
+	t := store.APIToken{ID: clock.NewID("tok_"), UserID: u.ID, Name: in.Name, TokenHash: auth.HashToken(secret), CreatedAt: s.Clock.Now()}
+	if err := s.Store.CreateAPIToken(r.Context(), t); err != nil {
+		s.internal(w, "create token", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": t.ID, "name": t.Name, "token": secret, "created_at": t.CreatedAt})
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, u store.User) {
+	if err := s.Store.DeleteAPIToken(r.Context(), u.ID, r.PathValue("id")); err != nil {
+		s.storeError(w, "delete token", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// storeError answers 404 for ErrNotFound, 500 otherwise.
+func (s *Server) storeError(w http.ResponseWriter, what string, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "not found")
+		return
+	}
+	s.internal(w, what, err)
+}

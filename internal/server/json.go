@@ -1,0 +1,220 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/store"
+)
+
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: msg}})
+}
+
+// errBadRequest is a request problem already written as an HTTP answer.
+var errAnswered = errors.New("answered")
+
+// readJSON decodes a request body strictly: size-limited, valid UTF-8, one
+// JSON value with only known fields. On failure it answers and returns an error.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large",
+				fmt.Sprintf("request body is larger than the limit of %s; a message may be at most %s", human(MaxBodyBytes), human(MaxMessageBytes)))
+			return errAnswered
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "could not read the request body: "+err.Error())
+		return errAnswered
+	}
+	if !utf8.Valid(body) {
+		writeError(w, http.StatusBadRequest, "invalid_utf8", "request body is not valid UTF-8 text")
+		return errAnswered
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "request body is not the expected JSON: "+err.Error())
+		return errAnswered
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_request", "request body has data after the JSON object")
+		return errAnswered
+	}
+	return nil
+}
+
+func human(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// checkMessage validates chat text for the API, answering on failure.
+func checkMessage(w http.ResponseWriter, text string) bool {
+	if len(text) > MaxMessageBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large",
+			fmt.Sprintf("message is %s; the limit is %s", human(len(text)), human(MaxMessageBytes)))
+		return false
+	}
+	switch err := companion.ValidateText(text); {
+	case errors.Is(err, companion.ErrInvalidUTF8):
+		writeError(w, http.StatusBadRequest, "invalid_utf8", "message is not valid UTF-8 text")
+		return false
+	case errors.Is(err, companion.ErrEmptyMessage):
+		writeError(w, http.StatusBadRequest, "bad_request", "message is empty: write something first")
+		return false
+	}
+	return true
+}
+
+type userJSON struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Role        string    `json:"role"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func userOut(u store.User) userJSON {
+	return userJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: string(u.Role), CreatedAt: u.CreatedAt}
+}
+
+type conversationJSON struct {
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func conversationOut(c store.Conversation) conversationJSON {
+	return conversationJSON{ID: c.ID, Title: c.Title, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+type messageJSON struct {
+	ID             string           `json:"id"`
+	ConversationID string           `json:"conversation_id"`
+	Role           string           `json:"role"`
+	Content        string           `json:"content"`
+	ToolCalls      []store.ToolCall `json:"tool_calls"`
+	ToolCallID     string           `json:"tool_call_id"`
+	Status         string           `json:"status"`
+	Error          string           `json:"error"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
+}
+
+func messageOut(m store.Message) messageJSON {
+	tc := m.ToolCalls
+	if tc == nil {
+		tc = []store.ToolCall{}
+	}
+	return messageJSON{ID: m.ID, ConversationID: m.ConversationID, Role: string(m.Role), Content: m.Content,
+		ToolCalls: tc, ToolCallID: m.ToolCallID, Status: string(m.Status), Error: m.Error, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+}
+
+type actionJSON struct {
+	ID             string          `json:"id"`
+	ConversationID string          `json:"conversation_id"`
+	Tool           string          `json:"tool"`
+	Arguments      json.RawMessage `json:"arguments"`
+	Summary        string          `json:"summary"`
+	Status         string          `json:"status"`
+	Result         string          `json:"result"`
+}
+
+func (s *Server) actionOut(a store.Action) actionJSON {
+	args := a.Arguments
+	if len(args) == 0 {
+		args = json.RawMessage(`{}`)
+	}
+	return actionJSON{ID: a.ID, ConversationID: a.ConversationID, Tool: a.Tool, Arguments: args,
+		Summary: s.Companion.Tools().Summarize(a.Tool, a.Arguments), Status: string(a.Status), Result: a.Result}
+}
+
+type personaJSON struct {
+	Name  string `json:"name"`
+	Voice string `json:"voice"`
+	Style string `json:"style"`
+	Named bool   `json:"named"`
+}
+
+func personaOut(p store.Persona) personaJSON {
+	return personaJSON{Name: p.Name, Voice: p.Voice, Style: p.Style, Named: p.Name != ""}
+}
+
+type profileJSON struct {
+	Answers   map[string]string `json:"answers"`
+	Timezone  string            `json:"timezone"`
+	Onboarded bool              `json:"onboarded"`
+}
+
+func profileOut(p store.Profile) profileJSON {
+	a := p.Answers
+	if a == nil {
+		a = map[string]string{}
+	}
+	return profileJSON{Answers: a, Timezone: p.Timezone, Onboarded: !p.OnboardedAt.IsZero()}
+}
+
+// wireEvent is a turn event on the wire (SSE data line or WebSocket frame).
+type wireEvent struct {
+	Type           string            `json:"type"`
+	Conversation   *conversationJSON `json:"conversation,omitempty"`
+	Message        *messageJSON      `json:"message,omitempty"`
+	MessageID      string            `json:"message_id,omitempty"`
+	Text           string            `json:"text,omitempty"`
+	Action         *actionJSON       `json:"action,omitempty"`
+	Error          *apiError         `json:"error,omitempty"`
+	ConversationID string            `json:"conversation_id,omitempty"`
+}
+
+func (s *Server) eventOut(ev companion.Event) wireEvent {
+	out := wireEvent{Type: string(ev.Type), MessageID: ev.MessageID, Text: ev.Text, ConversationID: ev.ConversationID}
+	if ev.Conversation != nil {
+		c := conversationOut(*ev.Conversation)
+		out.Conversation = &c
+	}
+	if ev.Message != nil {
+		m := messageOut(*ev.Message)
+		out.Message = &m
+	}
+	if ev.Action != nil {
+		a := s.actionOut(ev.Action.Action)
+		a.Summary = ev.Action.Summary
+		out.Action = &a
+	}
+	if ev.Err != nil {
+		out.Error = &apiError{Code: ev.Err.Code, Message: ev.Err.Message}
+	}
+	return out
+}

@@ -1,0 +1,262 @@
+// Package server exposes os1 over HTTP: the JSON API, the streamed turns
+// (server-sent events and WebSocket), the embedded web UI, /healthz and
+// /metrics. docs/api.md is its contract.
+//
+// Every handler that touches user data resolves the user from the session
+// or API token and passes that user's ID down; it must never take a user ID
+// from the request, and another user's data must answer 404.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/os1ai/os1/internal/auth"
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/metrics"
+	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Limits on what a client may send.
+const (
+	MaxMessageBytes = 1 << 20                  // one chat message
+	MaxBodyBytes    = MaxMessageBytes + 64<<10 // a request body (message plus JSON envelope)
+	MaxHeaderBytes  = 64 << 10
+	SessionTTL      = 30 * 24 * time.Hour
+	InviteTTL       = 7 * 24 * time.Hour
+)
+
+// ModelManager is what the server needs from the model connection.
+type ModelManager interface {
+	Status() models.Status
+	Refresh(ctx context.Context) models.Status
+	Configure(ctx context.Context, s models.Settings) (models.Status, error)
+	List(ctx context.Context) ([]string, error)
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Store     store.Store
+	Companion *companion.Companion
+	Models    ModelManager
+	Metrics   *metrics.Metrics
+	UI        http.Handler // the embedded web UI; nil serves none
+	Clock     clock.Clock
+	Log       *slog.Logger
+	BaseURL   string // for setup and invite links
+	Version   string
+}
+
+// Server is the HTTP front of os1.
+type Server struct {
+	Deps
+	loginByAddr *auth.Limiter
+	loginByUser *auth.Limiter
+	setupMu     sync.Mutex
+	mux         *http.ServeMux
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		Deps:        d,
+		loginByAddr: auth.NewLimiter(d.Clock, 10, time.Minute),
+		loginByUser: auth.NewLimiter(d.Clock, 5, time.Minute),
+		mux:         http.NewServeMux(),
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+	if s.Metrics != nil {
+		m.Handle("GET /metrics", s.Metrics.Handler())
+	}
+	m.HandleFunc("GET /api/status", s.status)
+	m.HandleFunc("POST /api/setup", s.setup)
+	m.HandleFunc("POST /api/login", s.login)
+	m.HandleFunc("POST /api/invites/accept", s.acceptInvite)
+
+	m.HandleFunc("POST /api/logout", s.user(s.logout))
+	m.HandleFunc("GET /api/me", s.user(s.me))
+	m.HandleFunc("GET /api/profile", s.user(s.getProfile))
+	m.HandleFunc("PUT /api/profile", s.user(s.putProfile))
+	m.HandleFunc("GET /api/persona", s.user(s.getPersona))
+	m.HandleFunc("PUT /api/persona", s.user(s.putPersona))
+	m.HandleFunc("POST /api/persona/name", s.user(s.namePersona))
+	m.HandleFunc("GET /api/model", s.user(s.getModel))
+	m.HandleFunc("PUT /api/model", s.owner(s.putModel))
+	m.HandleFunc("GET /api/model/models", s.user(s.listModels))
+	m.HandleFunc("GET /api/conversations", s.user(s.listConversations))
+	m.HandleFunc("POST /api/conversations", s.user(s.createConversation))
+	m.HandleFunc("GET /api/conversations/{id}", s.user(s.getConversation))
+	m.HandleFunc("PATCH /api/conversations/{id}", s.user(s.patchConversation))
+	m.HandleFunc("DELETE /api/conversations/{id}", s.user(s.deleteConversation))
+	m.HandleFunc("POST /api/conversations/{id}/messages", s.user(s.postMessage))
+	m.HandleFunc("POST /api/conversations/{id}/retry", s.user(s.retry))
+	m.HandleFunc("POST /api/conversations/{id}/cancel", s.user(s.cancel))
+	m.HandleFunc("POST /api/actions/{id}", s.user(s.decide))
+	m.HandleFunc("GET /api/tokens", s.user(s.listTokens))
+	m.HandleFunc("POST /api/tokens", s.user(s.createToken))
+	m.HandleFunc("DELETE /api/tokens/{id}", s.user(s.deleteToken))
+	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
+	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
+	m.HandleFunc("GET /api/ws", s.websocket)
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
+	})
+	if s.UI != nil {
+		m.Handle("/", s.UI)
+	}
+}
+
+// Handler returns the root handler with logging, metrics and panic recovery.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.Clock.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				if !rec.wrote {
+					writeError(rec, http.StatusInternalServerError, "internal", "internal error; the server log has details")
+				}
+			}
+			if s.Metrics != nil {
+				s.Metrics.HTTPStatus(rec.status)
+			}
+			s.Log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "dur", s.Clock.Now().Sub(start))
+		}()
+		h := rec.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		s.mux.ServeHTTP(rec, r)
+	})
+}
+
+// HTTPServer wraps Handler with os1's timeouts and limits. WriteTimeout stays
+// 0 because turns stream for as long as the model talks.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Prepare runs start-up chores: marks replies cut off by a crash as
+// interrupted, removes expired sessions, and, while no owner exists, makes a
+// fresh one-time setup link (returned; "" once set up).
+func (s *Server) Prepare(ctx context.Context) (setupURL string, err error) {
+	now := s.Clock.Now()
+	n, err := s.Store.MarkInterrupted(ctx, now)
+	if err != nil {
+		return "", fmt.Errorf("mark interrupted replies: %w", err)
+	}
+	if n > 0 {
+		s.Log.Info("replies cut off by an earlier stop were marked interrupted", "count", n)
+	}
+	if _, err := s.Store.DeleteExpiredSessions(ctx, now); err != nil {
+		return "", fmt.Errorf("delete expired sessions: %w", err)
+	}
+	users, err := s.Store.CountUsers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("count users: %w", err)
+	}
+	if users > 0 {
+		return "", nil
+	}
+	token := clock.Token(20)
+	if err := s.Store.SetSetting(ctx, setupTokenKey, auth.HashToken(token)); err != nil {
+		return "", fmt.Errorf("save setup token: %w", err)
+	}
+	return s.BaseURL + "/#/setup?token=" + token, nil
+}
+
+const setupTokenKey = "setup.token_hash"
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "database": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	n, err := s.Store.CountUsers(r.Context())
+	if err != nil {
+		s.internal(w, "count users", err)
+		return
+	}
+	out := map[string]any{"setup_required": n == 0, "authenticated": false, "version": s.Version}
+	if u, _, err := s.authenticate(r); err == nil {
+		out["authenticated"] = true
+		out["username"] = u.Username
+		st := s.Models.Status()
+		out["model"] = st
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) internal(w http.ResponseWriter, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.Log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", what+" failed: "+err.Error())
+}

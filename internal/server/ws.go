@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// wsFrame is a client frame on /api/ws.
+type wsFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Text           string `json:"text"`
+	ActionID       string `json:"action_id"`
+	Approve        *bool  `json:"approve"`
+}
+
+// websocket serves /api/ws: the browser's streaming channel. The Origin
+// check (same host only) protects cookie sessions against cross-site use.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
+	u, _, err := s.authenticate(r)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+		return
+	}
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered (bad origin, not an upgrade)
+	}
+	conn.SetReadLimit(MaxBodyBytes)
+	ws := &wsSession{s: s, conn: conn, user: u}
+	ws.serve(r.Context())
+}
+
+type wsSession struct {
+	s    *Server
+	conn *websocket.Conn
+	user store.User
+	wmu  sync.Mutex
+	wg   sync.WaitGroup
+}
+
+func (ws *wsSession) serve(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		ws.wg.Wait()
+		ws.conn.CloseNow()
+	}()
+	go ws.keepAlive(ctx)
+	for {
+		typ, data, err := ws.conn.Read(ctx)
+		if err != nil {
+			return // closed, too big (1009 sent by the library), or ctx done
+		}
+		if typ != websocket.MessageText {
+			ws.sendError(ctx, "bad_request", "send JSON text frames; binary frames are not used on /api/ws")
+			continue
+		}
+		if !utf8.Valid(data) {
+			ws.sendError(ctx, "invalid_utf8", "frame is not valid UTF-8 text")
+			continue
+		}
+		var f wsFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			ws.sendError(ctx, "bad_request", "frame is not the expected JSON: "+err.Error())
+			continue
+		}
+		ws.handle(ctx, f)
+	}
+}
+
+func (ws *wsSession) handle(ctx context.Context, f wsFrame) {
+	c := ws.s.Companion
+	uid := ws.user.ID
+	var events iter.Seq[companion.Event]
+	var err error
+	switch f.Type {
+	case "send":
+		if len(f.Text) > MaxMessageBytes {
+			ws.sendError(ctx, "payload_too_large", fmt.Sprintf("message is %s; the limit is %s", human(len(f.Text)), human(MaxMessageBytes)))
+			return
+		}
+		events, err = c.Send(ctx, uid, f.ConversationID, f.Text)
+	case "retry":
+		events, err = c.Retry(ctx, uid, f.ConversationID)
+	case "confirm":
+		if f.Approve == nil {
+			ws.sendError(ctx, "bad_request", `confirm needs "approve": true or false`)
+			return
+		}
+		events, err = c.Decide(ctx, uid, f.ActionID, *f.Approve)
+	case "cancel":
+		if _, err := c.Cancel(ctx, uid, f.ConversationID); err != nil {
+			ws.sendErr(ctx, err)
+		}
+		return
+	default:
+		ws.sendError(ctx, "bad_request", fmt.Sprintf("unknown frame type %q; use send, retry, cancel or confirm", f.Type))
+		return
+	}
+	if err != nil {
+		ws.sendErr(ctx, err)
+		return
+	}
+	ws.wg.Add(1)
+	go func() {
+		defer ws.wg.Done()
+		for ev := range events {
+			if ws.write(ctx, ws.s.eventOut(ev)) != nil {
+				return
+			}
+		}
+	}()
+}
+
+func (ws *wsSession) sendErr(ctx context.Context, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ws.sendError(ctx, "not_found", "not found")
+	case errors.Is(err, companion.ErrBusy), errors.Is(err, companion.ErrNothingToDo):
+		ws.sendError(ctx, "conflict", err.Error())
+	case errors.Is(err, companion.ErrInvalidUTF8):
+		ws.sendError(ctx, "invalid_utf8", err.Error())
+	case errors.Is(err, companion.ErrEmptyMessage):
+		ws.sendError(ctx, "bad_request", err.Error())
+	default:
+		ws.s.Log.Error("websocket turn", "err", err)
+		ws.sendError(ctx, "internal", err.Error())
+	}
+}
+
+func (ws *wsSession) sendError(ctx context.Context, code, msg string) {
+	_ = ws.write(ctx, wireEvent{Type: "error", Error: &apiError{Code: code, Message: msg}})
+}
+
+func (ws *wsSession) write(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ws.wmu.Lock()
+	defer ws.wmu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return ws.conn.Write(wctx, websocket.MessageText, b)
+}
+
+// keepAlive pings so idle proxies keep the socket open and dead peers are noticed.
+func (ws *wsSession) keepAlive(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := ws.conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				ws.conn.CloseNow()
+				return
+			}
+		}
+	}
+}
