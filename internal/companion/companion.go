@@ -178,8 +178,9 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	if err != nil {
 		return nil, err
 	}
+	c.supersedePending(ctx, userID, conv.ID)
 	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: conv.ID, UserID: userID, Role: store.RoleUser,
-		Content: text, Status: store.StatusComplete, CreatedAt: now, UpdatedAt: now}
+		Content: text, Status: store.StatusComplete, CreatedAt: c.clock.Now(), UpdatedAt: c.clock.Now()}
 	if err := c.store.AppendMessage(ctx, msg); err != nil {
 		t.abandon()
 		return nil, fmt.Errorf("store message: %w", err)
@@ -187,7 +188,6 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	go t.run(func(ctx context.Context) {
 		t.emit(Event{Type: EvConversation, Conversation: &conv})
 		t.emit(Event{Type: EvUserMessage, Message: &msg})
-		c.supersedePending(ctx, userID, conv.ID)
 		c.respond(ctx, t, userID, conv.ID)
 	})
 	return t.events(), nil

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what os1's build and tests need on Debian 12, idempotently.
+#   scripts/deps.sh run    – only what `make run` needs (Go is checked, nothing to install yet)
+#   scripts/deps.sh test   – also Debian's chromium for the browser end-to-end tests
+set -euo pipefail
+what=${1:-run}
+
+need_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    if [ -x /usr/local/go/bin/go ]; then export PATH=/usr/local/go/bin:$PATH; else
+      echo "deps: Go is not installed. Install Go 1.26 or newer (https://go.dev/doc/install), then run this again." >&2
+      exit 1
+    fi
+  fi
+  local v; v=$(go env GOVERSION | sed 's/^go//')
+  case "$v" in
+    1.2[6-9]*|1.[3-9]*) ;;
+    *) echo "deps: Go $v is too old; os1 needs Go 1.26 or newer." >&2; exit 1 ;;
+  esac
+}
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "deps: need root to install: ${missing[*]} (run: apt-get install -y ${missing[*]})" >&2; exit 1
+    fi
+  fi
+  echo "deps: installing ${missing[*]} (apt-get)…" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+need_go
+case "$what" in
+  run) ;;
+  test) apt_install chromium ca-certificates fonts-dejavu-core ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
