@@ -121,7 +121,8 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 		t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: "could not store the reply: " + err.Error()}})
 		return msg, nil, store.StatusFailed
 	}
-	t.emit(Event{Type: EvAssistantStart, Message: &msg})
+	started := msg // events carry their own copy: msg changes below
+	t.emit(Event{Type: EvAssistantStart, Message: &started})
 
 	var text strings.Builder
 	var calls []llm.ToolCall

@@ -6,6 +6,11 @@
 // ErrNotFound, never as ErrForbidden, so existence does not leak. A store must
 // never drop or rewrite a stored message's content except through
 // UpdateMessage, and must never log message content.
+//
+// Creating a row whose ID (or unique key) is taken is ErrConflict; creating a
+// row for a user or conversation that does not exist, or is another user's,
+// is ErrNotFound. Deleting a session or a setting that is already gone is not
+// an error. A zero time.Time is stored and returned as zero.
 package store
 
 import (
@@ -231,7 +236,10 @@ type Messages interface {
 	AppendMessage(ctx context.Context, m Message) error
 	UpdateMessage(ctx context.Context, userID, id string, p MessagePatch, at time.Time) error
 	Message(ctx context.Context, userID, id string) (Message, error)
-	// Messages returns a conversation's messages in order (CreatedAt, then insertion).
+	// Messages returns a conversation's messages in the order they were
+	// appended, whatever their CreatedAt (a clock stepping back must not
+	// reorder a tool call and its result). ErrNotFound if the conversation is
+	// not the user's.
 	Messages(ctx context.Context, userID, conversationID string) ([]Message, error)
 	// MarkInterrupted turns every message still streaming into interrupted;
 	// run at start-up after a crash. Returns how many were changed.

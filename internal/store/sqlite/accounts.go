@@ -1,0 +1,193 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Users, sessions, API tokens and invites: who may talk to this server.
+
+const userCols = `id, username, display_name, role, password_hash, created_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanUser(r rowScanner) (store.User, error) {
+	var u store.User
+	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, scanTime{&u.CreatedAt})
+	return u, err
+}
+
+// CreateUser stores a new account; ErrConflict when the ID or username is taken.
+func (d *DB) CreateUser(ctx context.Context, u store.User) error {
+	if u.ID == "" || u.Username == "" {
+		return fmt.Errorf("create user %q: id and username are required", u.Username)
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Username, u.DisplayName, string(u.Role), u.PasswordHash, dbTime(u.CreatedAt))
+	return mapErr(err, fmt.Sprintf("create user %q", u.Username))
+}
+
+// UserByID returns the account with this ID.
+func (d *DB) UserByID(ctx context.Context, id string) (store.User, error) {
+	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	return u, mapErr(err, fmt.Sprintf("user %s", id))
+}
+
+// UserByUsername returns the account with this username, matched exactly.
+func (d *DB) UserByUsername(ctx context.Context, username string) (store.User, error) {
+	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
+	return u, mapErr(err, fmt.Sprintf("user %q", username))
+}
+
+// ListUsers returns every account, oldest first.
+func (d *DB) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, rowid`)
+	if err != nil {
+		return nil, mapErr(err, "list users")
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, mapErr(err, "list users")
+		}
+		out = append(out, u)
+	}
+	return out, mapErr(rows.Err(), "list users")
+}
+
+// CountUsers returns how many accounts exist.
+func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, mapErr(err, "count users")
+}
+
+// SetPasswordHash replaces a user's password hash.
+func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	return affected(res, err, fmt.Sprintf("set password of user %s", userID))
+}
+
+// CreateSession stores a browser login; ErrNotFound when the user does not exist.
+func (d *DB) CreateSession(ctx context.Context, s store.Session) error {
+	_, err := d.db.ExecContext(ctx,
+		`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		s.TokenHash, s.UserID, s.CSRFToken, dbTime(s.CreatedAt), dbTime(s.ExpiresAt))
+	return mapErr(err, fmt.Sprintf("create session for user %s", s.UserID))
+}
+
+// SessionByHash returns the session with this token hash, expired or not;
+// the caller checks ExpiresAt against its clock.
+func (d *DB) SessionByHash(ctx context.Context, tokenHash string) (store.Session, error) {
+	var s store.Session
+	err := d.db.QueryRowContext(ctx,
+		`SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&s.TokenHash, &s.UserID, &s.CSRFToken, scanTime{&s.CreatedAt}, scanTime{&s.ExpiresAt})
+	return s, mapErr(err, "session")
+}
+
+// DeleteSession removes a session. Removing one that is already gone is not an error.
+func (d *DB) DeleteSession(ctx context.Context, tokenHash string) error {
+	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	return mapErr(err, "delete session")
+}
+
+// DeleteUserSessions removes every session of a user (log out everywhere).
+func (d *DB) DeleteUserSessions(ctx context.Context, userID string) error {
+	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	return mapErr(err, fmt.Sprintf("delete sessions of user %s", userID))
+}
+
+// DeleteExpiredSessions removes sessions whose ExpiresAt is at or before now,
+// and sessions without an expiry, and returns how many it removed.
+func (d *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at IS NULL OR expires_at <= ?`, dbTime(now))
+	if err != nil {
+		return 0, mapErr(err, "delete expired sessions")
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(err, "delete expired sessions")
+}
+
+const tokenCols = `id, user_id, name, token_hash, created_at, last_used_at`
+
+func scanToken(r rowScanner) (store.APIToken, error) {
+	var t store.APIToken
+	err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, scanTime{&t.CreatedAt}, scanTime{&t.LastUsedAt})
+	return t, err
+}
+
+// CreateAPIToken stores a token; ErrConflict when its ID or hash is taken.
+func (d *DB) CreateAPIToken(ctx context.Context, t store.APIToken) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO api_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.ID, t.UserID, t.Name, t.TokenHash, dbTime(t.CreatedAt), dbTime(t.LastUsedAt))
+	return mapErr(err, fmt.Sprintf("create API token %q for user %s", t.Name, t.UserID))
+}
+
+// APITokenByHash returns the token with this hash.
+func (d *DB) APITokenByHash(ctx context.Context, tokenHash string) (store.APIToken, error) {
+	t, err := scanToken(d.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = ?`, tokenHash))
+	return t, mapErr(err, "API token")
+}
+
+// ListAPITokens returns a user's tokens, oldest first.
+func (d *DB) ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error) {
+	what := fmt.Sprintf("list API tokens of user %s", userID)
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT `+tokenCols+` FROM api_tokens WHERE user_id = ? ORDER BY created_at, rowid`, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.APIToken
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// DeleteAPIToken removes one of the user's tokens.
+func (d *DB) DeleteAPIToken(ctx context.Context, userID, id string) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
+	return affected(res, err, fmt.Sprintf("delete API token %s", id))
+}
+
+// TouchAPIToken records that a token was used at at.
+func (d *DB) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, dbTime(at), id)
+	return affected(res, err, fmt.Sprintf("touch API token %s", id))
+}
+
+// CreateInvite stores a one-time invitation.
+func (d *DB) CreateInvite(ctx context.Context, in store.Invite) error {
+	_, err := d.db.ExecContext(ctx,
+		`INSERT INTO invites (token_hash, created_by, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)`,
+		in.TokenHash, in.CreatedBy, dbTime(in.CreatedAt), dbTime(in.ExpiresAt), dbTime(in.UsedAt))
+	return mapErr(err, fmt.Sprintf("create invite by user %s", in.CreatedBy))
+}
+
+// UseInvite marks an unused invite that has not expired at now as used, in
+// one statement, so two people racing for the same link cannot both win. An
+// invite without an expiry is treated as expired.
+func (d *DB) UseInvite(ctx context.Context, tokenHash string, now time.Time) (store.Invite, error) {
+	if now.IsZero() {
+		return store.Invite{}, fmt.Errorf("use invite: no time given")
+	}
+	var in store.Invite
+	err := d.db.QueryRowContext(ctx,
+		`UPDATE invites SET used_at = ?1
+		 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+		 RETURNING token_hash, created_by, created_at, expires_at, used_at`,
+		dbTime(now), tokenHash).
+		Scan(&in.TokenHash, &in.CreatedBy, scanTime{&in.CreatedAt}, scanTime{&in.ExpiresAt}, scanTime{&in.UsedAt})
+	return in, mapErr(err, "use invite")
+}

@@ -1,0 +1,248 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Conversations and their messages: the episodic log.
+
+const convCols = `id, user_id, title, created_at, updated_at`
+
+func scanConversation(r rowScanner) (store.Conversation, error) {
+	var c store.Conversation
+	err := r.Scan(&c.ID, &c.UserID, &c.Title, scanTime{&c.CreatedAt}, scanTime{&c.UpdatedAt})
+	return c, err
+}
+
+// CreateConversation stores a new conversation; ErrNotFound when its user
+// does not exist, ErrConflict when the ID is taken.
+func (d *DB) CreateConversation(ctx context.Context, c store.Conversation) error {
+	if c.ID == "" {
+		return fmt.Errorf("create conversation for user %s: id is required", c.UserID)
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?)`,
+		c.ID, c.UserID, c.Title, dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
+	return mapErr(err, fmt.Sprintf("create conversation %s", c.ID))
+}
+
+// Conversation returns one of the user's conversations.
+func (d *DB) Conversation(ctx context.Context, userID, id string) (store.Conversation, error) {
+	c, err := scanConversation(d.db.QueryRowContext(ctx,
+		`SELECT `+convCols+` FROM conversations WHERE id = ? AND user_id = ?`, id, userID))
+	return c, mapErr(err, fmt.Sprintf("conversation %s", id))
+}
+
+// ListConversations returns the user's conversations, most recently updated first.
+func (d *DB) ListConversations(ctx context.Context, userID string) ([]store.Conversation, error) {
+	what := fmt.Sprintf("list conversations of user %s", userID)
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT `+convCols+` FROM conversations WHERE user_id = ? ORDER BY updated_at DESC, rowid DESC`, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, c)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// RenameConversation sets the title and UpdatedAt of one of the user's conversations.
+func (d *DB) RenameConversation(ctx context.Context, userID, id, title string, at time.Time) error {
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
+		title, dbTime(at), id, userID)
+	return affected(res, err, fmt.Sprintf("rename conversation %s", id))
+}
+
+// DeleteConversation removes one of the user's conversations; its messages
+// and actions go with it (ON DELETE CASCADE).
+func (d *DB) DeleteConversation(ctx context.Context, userID, id string) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE id = ? AND user_id = ?`, id, userID)
+	return affected(res, err, fmt.Sprintf("delete conversation %s", id))
+}
+
+const msgCols = `id, conversation_id, user_id, role, content, tool_calls, tool_call_id, status, error, created_at, updated_at`
+
+func scanMessage(r rowScanner) (store.Message, error) {
+	var (
+		m     store.Message
+		calls string
+	)
+	err := r.Scan(&m.ID, &m.ConversationID, &m.UserID, &m.Role, &m.Content, &calls, &m.ToolCallID,
+		&m.Status, &m.Error, scanTime{&m.CreatedAt}, scanTime{&m.UpdatedAt})
+	if err != nil {
+		return m, err
+	}
+	m.ToolCalls, err = decodeToolCalls(calls)
+	return m, err
+}
+
+// storedCall keeps Arguments as a string so the model's bytes survive
+// exactly, even when they are not valid JSON (a truncated stream).
+type storedCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+func encodeToolCalls(calls []store.ToolCall) (string, error) {
+	if len(calls) == 0 {
+		return "", nil
+	}
+	sc := make([]storedCall, len(calls))
+	for i, c := range calls {
+		sc[i] = storedCall{ID: c.ID, Name: c.Name, Arguments: string(c.Arguments)}
+	}
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return "", fmt.Errorf("encode tool calls: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeToolCalls(s string) ([]store.ToolCall, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var sc []storedCall
+	if err := json.Unmarshal([]byte(s), &sc); err != nil {
+		return nil, fmt.Errorf("decode stored tool calls: %w", err)
+	}
+	calls := make([]store.ToolCall, len(sc))
+	for i, c := range sc {
+		calls[i] = store.ToolCall{ID: c.ID, Name: c.Name}
+		if c.Arguments != "" {
+			calls[i].Arguments = json.RawMessage(c.Arguments)
+		}
+	}
+	return calls, nil
+}
+
+// AppendMessage stores m at the end of its conversation and bumps the
+// conversation's UpdatedAt to m.CreatedAt (never backwards). ErrNotFound when
+// the conversation is not m.UserID's.
+func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
+	what := fmt.Sprintf("append message %s to conversation %s", m.ID, m.ConversationID)
+	if m.ID == "" {
+		return fmt.Errorf("%s: id is required", what)
+	}
+	calls, err := encodeToolCalls(m.ToolCalls)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
+		`UPDATE conversations
+		 SET updated_at = CASE WHEN updated_at IS NULL OR updated_at < ?1 THEN ?1 ELSE updated_at END
+		 WHERE id = ?2 AND user_id = ?3`,
+		dbTime(m.CreatedAt), m.ConversationID, m.UserID)
+	if err := affected(res, err, what); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
+		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt))
+	if err != nil {
+		return mapErr(err, what)
+	}
+	return mapErr(tx.Commit(), what)
+}
+
+// UpdateMessage applies p to one of the user's messages and sets its UpdatedAt.
+func (d *DB) UpdateMessage(ctx context.Context, userID, id string, p store.MessagePatch, at time.Time) error {
+	what := fmt.Sprintf("update message %s", id)
+	sets := []string{"updated_at = ?"}
+	args := []any{dbTime(at)}
+	if p.Content != nil {
+		sets = append(sets, "content = ?")
+		args = append(args, *p.Content)
+	}
+	if p.Status != nil {
+		sets = append(sets, "status = ?")
+		args = append(args, string(*p.Status))
+	}
+	if p.Error != nil {
+		sets = append(sets, "error = ?")
+		args = append(args, *p.Error)
+	}
+	if p.ToolCalls != nil {
+		calls, err := encodeToolCalls(p.ToolCalls)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		sets = append(sets, "tool_calls = ?")
+		args = append(args, calls)
+	}
+	args = append(args, id, userID)
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE messages SET `+strings.Join(sets, ", ")+` WHERE id = ? AND user_id = ?`, args...)
+	return affected(res, err, what)
+}
+
+// Message returns one of the user's messages.
+func (d *DB) Message(ctx context.Context, userID, id string) (store.Message, error) {
+	m, err := scanMessage(d.db.QueryRowContext(ctx,
+		`SELECT `+msgCols+` FROM messages WHERE id = ? AND user_id = ?`, id, userID))
+	return m, mapErr(err, fmt.Sprintf("message %s", id))
+}
+
+// Messages returns a conversation's messages in the order they were
+// appended. ErrNotFound when the conversation is not the user's.
+func (d *DB) Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error) {
+	what := fmt.Sprintf("messages of conversation %s", conversationID)
+	// One read transaction, so the existence check and the rows agree.
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ? AND user_id = ?`, conversationID, userID).Scan(&one)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	rows, err := tx.QueryContext(ctx,
+		`SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq`, conversationID, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, m)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// MarkInterrupted turns every streaming message into interrupted.
+func (d *DB) MarkInterrupted(ctx context.Context, at time.Time) (int, error) {
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
+		string(store.StatusInterrupted), dbTime(at), string(store.StatusStreaming))
+	if err != nil {
+		return 0, mapErr(err, "mark interrupted messages")
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(err, "mark interrupted messages")
+}

@@ -1,0 +1,242 @@
+// Package sqlite is the SQLite backend of store.Store, the default for a
+// self-hosted os1: one file on disk, no server to run, pure Go (no cgo).
+//
+// It opens the file in WAL mode with foreign keys on and brings the schema up
+// to date with embedded goose migrations. Every query on user data is scoped
+// by user ID. It must never log or alter message content, and must never hold
+// package-level mutable state.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
+	"github.com/pressly/goose/v3"
+
+	"github.com/os1ai/os1/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// busyTimeout is how long a write waits for another writer before failing.
+// Writers hold the lock for milliseconds, so reaching it means something is
+// badly stuck.
+const busyTimeout = 10 * time.Second
+
+// maxConns bounds the connection pool. WAL lets readers run beside the one
+// writer; more connections than this only add memory and lock contention.
+const maxConns = 4
+
+// DB is a store.Store kept in one SQLite file.
+type DB struct {
+	db   *sql.DB
+	path string
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the SQLite database at path and migrates
+// its schema to the latest version. The parent directory is created with mode
+// 0700 and a new database file with mode 0600, because it holds private
+// conversations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: no path given")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("open database %s: create directory: %w", abs, unwrapPathError(err))
+	}
+	// Touch the file ourselves: SQLite would create it world-readable, and its
+	// own error for an unreadable file ("unable to open database file") does
+	// not say why.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", abs, unwrapPathError(err))
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", abs, err)
+	}
+
+	db, err := sql.Open("sqlite3", dsn(abs))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", abs, err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		if errors.Is(err, sqlite3.NOTADB) {
+			return nil, fmt.Errorf("open database %s: not an SQLite database (move the file away or choose another path)", abs)
+		}
+		return nil, fmt.Errorf("open database %s: %w", abs, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", abs, err)
+	}
+	return &DB{db: db, path: abs}, nil
+}
+
+// dsn builds a file: URI so that any path (spaces, '?', '#') is escaped, with
+// the PRAGMAs every pooled connection needs. busy_timeout comes first so the
+// others wait for a concurrent opener instead of failing.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(wal)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(normal)")
+	// Transactions take the write lock up front, so a read-then-write
+	// transaction never fails with SQLITE_BUSY halfway through.
+	q.Set("_txlock", "immediate")
+	// The -wal file holds recent messages: give it the 0600 of the main file.
+	q.Set("modeof", path)
+	// SQLite decodes %XX in URIs but not '+', so spaces must be %20.
+	query := strings.ReplaceAll(q.Encode(), "+", "%20")
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: query}
+	return u.String()
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// goose ignores versions it does not know; an older os1 on a newer
+	// schema must stop rather than half-work.
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > target {
+		return fmt.Errorf("schema version %d is newer than this os1 knows (%d); upgrade os1", current, target)
+	}
+	return nil
+}
+
+// unwrapPathError drops the *fs.PathError wrapper so the message names the
+// database once ("open database X: permission denied") while errors.Is still
+// matches fs.ErrPermission and friends.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Path returns the absolute path of the database file.
+func (d *DB) Path() string { return d.path }
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Close closes the database. Later calls fail.
+func (d *DB) Close() error {
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("close database %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// mapErr turns driver errors into the store's sentinel errors, keeping what
+// (a description of the operation) in the message.
+func mapErr(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	case errors.Is(err, sqlite3.CONSTRAINT_UNIQUE), errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY):
+		return fmt.Errorf("%s: %w", what, store.ErrConflict)
+	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
+		// The row points at a user or conversation that does not exist.
+		return fmt.Errorf("%s: owner %w", what, store.ErrNotFound)
+	default:
+		return fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// affected reports ErrNotFound when an UPDATE or DELETE matched no row.
+func affected(res sql.Result, err error, what string) error {
+	if err != nil {
+		return mapErr(err, what)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// timeLayout is fixed-width so that text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// dbTime stores a time.Time as UTC text, and the zero time as NULL.
+type dbTime time.Time
+
+// Value implements driver.Valuer.
+func (t dbTime) Value() (driver.Value, error) {
+	tt := time.Time(t)
+	if tt.IsZero() {
+		return nil, nil
+	}
+	tt = tt.UTC()
+	if y := tt.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("time %s is outside the years 0000-9999", tt)
+	}
+	return tt.Format(timeLayout), nil
+}
+
+// scanTime reads what dbTime wrote; NULL becomes the zero time.
+type scanTime struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (s scanTime) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*s.t = time.Time{}
+		return nil
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return fmt.Errorf("stored time %q: %w", v, err)
+		}
+		*s.t = t
+		return nil
+	default:
+		return fmt.Errorf("stored time has type %T, want text", v)
+	}
+}
