@@ -112,8 +112,9 @@ const truncatedNote = "\n[… message shortened to fit the context window; the f
 // tokens, keeping the newest. It trims only the prompt, never the store.
 // Failed and still-streaming assistant messages are left out; tool calls that
 // never got a result get a synthetic "not run" result so providers accept
-// the history.
-func buildHistory(msgs []store.Message, budget int) []llm.Message {
+// the history. all reports whether every message fitted (so a caller that
+// passed a window knows more could have gone in).
+func buildHistory(msgs []store.Message, budget int) (history []llm.Message, all bool) {
 	// Group into units that must stay together: an assistant message with
 	// tool calls plus its tool results.
 	type unit struct {
@@ -167,29 +168,31 @@ func buildHistory(msgs []store.Message, budget int) []llm.Message {
 		}
 	}
 	// Keep the newest units that fit; the newest unit always goes in, shortened if needed.
-	var out []llm.Message
+	var kept [][]llm.Message // newest first
 	used := 0
+	all = true
 	for j := len(units) - 1; j >= 0; j-- {
 		u := units[j]
 		if used+u.tokens > budget {
+			all = false
 			if j == len(units)-1 {
 				last := u.msgs[len(u.msgs)-1]
-				keep := (budget - used) * 4
-				if keep < 0 {
-					keep = 0
-				}
+				keep := max((budget-used)*4, 0)
 				if keep < len(last.Content) {
 					last.Content = cutUTF8(last.Content, keep) + truncatedNote
 				}
 				u.msgs[len(u.msgs)-1] = last
-				out = append(append([]llm.Message{}, u.msgs...), out...)
+				kept = append(kept, u.msgs)
 			}
 			break
 		}
 		used += u.tokens
-		out = append(append([]llm.Message{}, u.msgs...), out...)
+		kept = append(kept, u.msgs)
 	}
-	return out
+	for j := len(kept) - 1; j >= 0; j-- {
+		history = append(history, kept[j]...)
+	}
+	return history, all
 }
 
 // cutUTF8 cuts s to at most n bytes without splitting a character.

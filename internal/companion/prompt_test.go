@@ -71,7 +71,7 @@ func TestBuildHistoryKeepsNewestWithinBudget(t *testing.T) {
 		msgs = append(msgs, msg(store.RoleUser, strings.Repeat("u", 396)), msg(store.RoleAssistant, strings.Repeat("a", 396)))
 	}
 	msgs = append(msgs, msg(store.RoleUser, "latest"))
-	h := buildHistory(msgs, 1000) // each old message costs 103 tokens
+	h, all := buildHistory(msgs, 1000) // each old message costs 103 tokens
 	if len(h) == 0 || h[len(h)-1].Content != "latest" {
 		t.Fatalf("the newest message must be last in the prompt, got %d messages", len(h))
 	}
@@ -85,6 +85,9 @@ func TestBuildHistoryKeepsNewestWithinBudget(t *testing.T) {
 	if len(h) != 10 { // 5 for "latest" leaves 995 = 9 × 103 + …
 		t.Errorf("got %d messages, want 10", len(h))
 	}
+	if all {
+		t.Error("buildHistory says everything fitted")
+	}
 	if len(msgs) != 101 {
 		t.Fatal("buildHistory must not change its input")
 	}
@@ -92,7 +95,7 @@ func TestBuildHistoryKeepsNewestWithinBudget(t *testing.T) {
 
 func TestBuildHistoryShortensHugeLatest(t *testing.T) {
 	huge := strings.Repeat("é", 100000) // 200 kB
-	h := buildHistory([]store.Message{msg(store.RoleUser, "hi"), msg(store.RoleUser, huge)}, 500)
+	h, _ := buildHistory([]store.Message{msg(store.RoleUser, "hi"), msg(store.RoleUser, huge)}, 500)
 	if len(h) != 1 {
 		t.Fatalf("got %d messages, want only the shortened latest", len(h))
 	}
@@ -115,7 +118,10 @@ func TestBuildHistoryToolsAndFailures(t *testing.T) {
 		{Role: store.RoleAssistant, Status: store.StatusComplete, ToolCalls: []store.ToolCall{call, {ID: "call_2", Name: "current_time", Arguments: []byte(`{}`)}}},
 		{Role: store.RoleTool, ToolCallID: "call_2", Content: "noon", Status: store.StatusComplete},
 	}
-	h := buildHistory(msgs, 10000)
+	h, all := buildHistory(msgs, 10000)
+	if !all {
+		t.Error("everything fits, but buildHistory says not")
+	}
 	var roles []string
 	for _, m := range h {
 		roles = append(roles, string(m.Role))

@@ -70,10 +70,13 @@ func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Req
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return llm.Request{}, err
 	}
-	msgs, err := c.store.Messages(ctx, userID, convID)
+	// Most prompts need only the recent end of a conversation; read a window
+	// and fall back to the whole log when the budget could hold more.
+	msgs, err := c.store.RecentMessages(ctx, userID, convID, historyWindow)
 	if err != nil {
 		return llm.Request{}, err
 	}
+	windowed := len(msgs) == historyWindow
 	latest := ""
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].Role == store.RoleUser {
@@ -97,8 +100,18 @@ func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Req
 	if budget < 256 {
 		budget = 256
 	}
-	return llm.Request{System: system, Messages: buildHistory(msgs, budget), Tools: c.tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, nil
+	history, full := buildHistory(msgs, budget)
+	if windowed && full {
+		if msgs, err = c.store.Messages(ctx, userID, convID); err != nil {
+			return llm.Request{}, err
+		}
+		history, _ = buildHistory(msgs, budget)
+	}
+	return llm.Request{System: system, Messages: history, Tools: c.tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, nil
 }
+
+// historyWindow is how many recent messages are read for a prompt first.
+const historyWindow = 200
 
 func location(tz string) *time.Location {
 	if tz != "" {

@@ -98,6 +98,13 @@ type Event struct {
 	ToolCall   *ToolCall
 	Usage      *Usage
 	StopReason string // "stop", "tool_calls", "length", ... (provider's words normalised to these)
+
+	// Provider is set on EventDone: the Name of the provider that produced
+	// the stream. Behind a Fallback it tells which of the two answered.
+	Provider string
+	// Model is set on EventDone: the model that answered, as the server
+	// named it (empty if it did not).
+	Model string
 }
 
 // Provider streams completions. A stream ends with exactly one EventDone, or

@@ -26,7 +26,7 @@ import (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sqlite.DB
 	llm    *llmtest.Server
 	clock  *clock.Fake
@@ -38,7 +38,13 @@ type env struct {
 
 // newEnv wires a real server: SQLite in a temp dir, the scripted model
 // server behind the real OpenAI-compatible client, and the real companion.
-func newEnv(t *testing.T, withModel bool) *env {
+func newEnv(t testing.TB, withModel bool) *env {
+	t.Helper()
+	return newEnvWith(t, withModel, nil, nil)
+}
+
+// newEnvWith lets benchmarks use the real clock and watch measurements.
+func newEnvWith(t testing.TB, withModel bool, realClock clock.Clock, obs companion.Observer) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -75,9 +81,17 @@ func newEnv(t *testing.T, withModel bool) *env {
 	mm := models.NewManager(db, box, connect, check, clk)
 	mm.Refresh(ctx)
 	met := metrics.New()
-	comp := companion.New(companion.Deps{Store: db, Models: mm, Clock: clk, Observer: met}, companion.Options{})
+	var observer companion.Observer = met
+	if obs != nil {
+		observer = obs
+	}
+	var compClock clock.Clock = clk
+	if realClock != nil {
+		compClock = realClock
+	}
+	comp := companion.New(companion.Deps{Store: db, Models: mm, Clock: compClock, Observer: observer}, companion.Options{})
 	hs := httptest.NewUnstartedServer(nil)
-	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, Clock: clk,
+	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, Clock: compClock,
 		BaseURL: "http://" + hs.Listener.Addr().String(), Version: "test"})
 	hs.Config = srv.HTTPServer("")
 	hs.Start()
@@ -117,7 +131,7 @@ type resp struct {
 	Body   []byte
 }
 
-func (r resp) json(t *testing.T) map[string]any {
+func (r resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {

@@ -241,6 +241,9 @@ type Messages interface {
 	// reorder a tool call and its result). ErrNotFound if the conversation is
 	// not the user's.
 	Messages(ctx context.Context, userID, conversationID string) ([]Message, error)
+	// RecentMessages returns the conversation's last limit messages, in the
+	// same order as Messages. ErrNotFound as Messages.
+	RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]Message, error)
 	// MarkInterrupted turns every message still streaming into interrupted;
 	// run at start-up after a crash. Returns how many were changed.
 	MarkInterrupted(ctx context.Context, at time.Time) (int, error)

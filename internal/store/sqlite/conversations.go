@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -206,6 +207,18 @@ func (d *DB) Message(ctx context.Context, userID, id string) (store.Message, err
 // Messages returns a conversation's messages in the order they were
 // appended. ErrNotFound when the conversation is not the user's.
 func (d *DB) Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error) {
+	return d.messages(ctx, userID, conversationID, 0)
+}
+
+// RecentMessages returns the conversation's last limit messages, in order.
+func (d *DB) RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	return d.messages(ctx, userID, conversationID, limit)
+}
+
+func (d *DB) messages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
 	what := fmt.Sprintf("messages of conversation %s", conversationID)
 	// One read transaction, so the existence check and the rows agree.
 	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -218,8 +231,13 @@ func (d *DB) Messages(ctx context.Context, userID, conversationID string) ([]sto
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
-	rows, err := tx.QueryContext(ctx,
-		`SELECT `+msgCols+` FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq`, conversationID, userID)
+	q := `SELECT ` + msgCols + ` FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq`
+	args := []any{conversationID, userID}
+	if limit > 0 {
+		q = `SELECT ` + msgCols + ` FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq DESC LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
@@ -231,6 +249,9 @@ func (d *DB) Messages(ctx context.Context, userID, conversationID string) ([]sto
 			return nil, mapErr(err, what)
 		}
 		out = append(out, m)
+	}
+	if limit > 0 {
+		slices.Reverse(out)
 	}
 	return out, mapErr(rows.Err(), what)
 }

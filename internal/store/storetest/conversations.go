@@ -97,6 +97,33 @@ var conversationsTests = map[string]func(*testing.T, *fixture){
 }
 
 var messagesTests = map[string]func(*testing.T, *fixture){
+	"RecentMessages": func(t *testing.T, f *fixture) {
+		f.user("u1")
+		f.user("u2")
+		f.conv("u1", "c1", at(0))
+		var all []store.Message
+		for i := 0; i < 7; i++ {
+			m := f.msg("u1", "c1", fmt.Sprintf("m%d", i), fmt.Sprintf("message %d", i), at(1)) // equal times: order is append order
+			all = append(all, m)
+		}
+		for _, n := range []int{1, 3, 7, 100} {
+			got, err := f.s.RecentMessages(f.ctx, "u1", "c1", n)
+			must(t, err, "RecentMessages(%d)", n)
+			want := all[max(0, len(all)-n):]
+			if len(got) != len(want) {
+				t.Fatalf("RecentMessages(%d) returned %d messages, want %d", n, len(got), len(want))
+			}
+			for i := range want {
+				if got[i].ID != want[i].ID {
+					t.Fatalf("RecentMessages(%d)[%d] = %s, want %s (oldest first)", n, i, got[i].ID, want[i].ID)
+				}
+			}
+		}
+		_, err := f.s.RecentMessages(f.ctx, "u2", "c1", 3)
+		wantErr(t, err, store.ErrNotFound, "RecentMessages of another user's conversation")
+		_, err = f.s.RecentMessages(f.ctx, "u1", "nope", 3)
+		wantErr(t, err, store.ErrNotFound, "RecentMessages of an unknown conversation")
+	},
 	"RoundTrip": func(t *testing.T, f *fixture) {
 		f.user("u1")
 		f.conv("u1", "c1", at(0))
