@@ -141,7 +141,9 @@ func (r resp) json(t testing.TB) map[string]any {
 }
 
 func (r resp) code() string {
-	var m struct{ Error struct{ Code, Message string } }
+	var m struct {
+		Error struct{ Code, Message string }
+	}
 	_ = json.Unmarshal(r.Body, &m)
 	return m.Error.Code
 }
