@@ -116,7 +116,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 		if st.Connected {
 			log.Info("language model connected", "provider", st.Provider, "model", st.Model, "url", st.URL, "source", st.Source)
 		} else {
-			log.Warn("no language model connected yet; os1 runs and will keep looking", "error", st.Error, "how", models.HowToConnect)
+			log.Warn("no language model connected yet; os1 runs, keeps looking every 10 s, and the web UI says how to connect one", "error", st.Error)
 		}
 	}()
 	select {
