@@ -589,6 +589,10 @@ func TestModelSettingsEncryptKey(t *testing.T) {
 	if st := o.want(200, "GET", "/api/model", nil); st["connected"] != false {
 		t.Fatalf("a refused connection was saved: %+v", st)
 	}
+	r = o.do("PUT", "/api/model", map[string]string{"provider": "openai", "url": e.llm.OpenAIBaseURL(), "model": "m", "api_key": "wrong-key"})
+	if r.Status != 502 || !strings.Contains(string(r.Body), "401") {
+		t.Fatalf("a wrong key must be refused by the live check: %d %s", r.Status, r.Body)
+	}
 	if r := o.do("PUT", "/api/model", map[string]string{"provider": "gemini"}); r.Status != 400 {
 		t.Fatalf("unknown provider: %d", r.Status)
 	}

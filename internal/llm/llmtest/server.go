@@ -199,11 +199,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/messages":
 		s.complete(w, r, anthropicProtocol{})
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/models":
+		var p interface {
+			protocol
+			writeModels(http.ResponseWriter, []string)
+		} = openaiProtocol{}
 		if r.Header.Get("Anthropic-Version") != "" {
-			anthropicProtocol{}.writeModels(w, s.models())
-		} else {
-			openaiProtocol{}.writeModels(w, s.models())
+			p = anthropicProtocol{}
 		}
+		if !s.authorized(r) {
+			p.writeError(w, http.StatusUnauthorized, "", "invalid API key")
+			return
+		}
+		p.writeModels(w, s.models())
 	case r.Method == http.MethodGet && r.URL.Path == "/api/tags":
 		writeOllamaTags(w, s.models())
 	case r.Method == http.MethodGet && r.URL.Path == "/":
@@ -212,6 +219,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{
 			"message": fmt.Sprintf("llmtest: no route for %s %s", r.Method, r.URL.Path), "type": "invalid_request_error"}})
 	}
+}
+
+// authorized checks the API key set by RequireAPIKey, as real servers do on
+// both completions and model listings.
+func (s *Server) authorized(r *http.Request) bool {
+	s.mu.Lock()
+	key := s.opts.APIKey
+	s.mu.Unlock()
+	return authorized(r, key)
+}
+
+func authorized(r *http.Request, key string) bool {
+	return key == "" || r.Header.Get("X-Api-Key") == key || r.Header.Get("Authorization") == "Bearer "+key
 }
 
 func (s *Server) models() []string {
@@ -256,7 +276,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, p protocol) {
 		s.mu.Unlock()
 	}()
 
-	if key != "" && r.Header.Get("X-Api-Key") != key && r.Header.Get("Authorization") != "Bearer "+key {
+	if !authorized(r, key) {
 		p.writeError(w, http.StatusUnauthorized, "", "invalid API key")
 		return
 	}
