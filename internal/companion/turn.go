@@ -70,13 +70,12 @@ func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Req
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return llm.Request{}, err
 	}
-	// Most prompts need only the recent end of a conversation; read a window
-	// and fall back to the whole log when the budget could hold more.
+	// The prompt holds at most the last historyWindow messages (within the
+	// token budget); older ones stay stored, for recall by later subsystems.
 	msgs, err := c.store.RecentMessages(ctx, userID, convID, historyWindow)
 	if err != nil {
 		return llm.Request{}, err
 	}
-	windowed := len(msgs) == historyWindow
 	latest := ""
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].Role == store.RoleUser {
@@ -100,18 +99,13 @@ func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Req
 	if budget < 256 {
 		budget = 256
 	}
-	history, full := buildHistory(msgs, budget)
-	if windowed && full {
-		if msgs, err = c.store.Messages(ctx, userID, convID); err != nil {
-			return llm.Request{}, err
-		}
-		history, _ = buildHistory(msgs, budget)
-	}
+	history, _ := buildHistory(msgs, budget)
 	return llm.Request{System: system, Messages: history, Tools: c.tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, nil
 }
 
-// historyWindow is how many recent messages are read for a prompt first.
-const historyWindow = 200
+// historyWindow caps the messages read for one prompt: reading and scanning
+// rows is the largest part of os1's own per-turn cost.
+const historyWindow = 100
 
 func location(tz string) *time.Location {
 	if tz != "" {
@@ -124,13 +118,22 @@ func location(tz string) *time.Location {
 
 // stream runs one model call into a new assistant message.
 func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req llm.Request, userID, convID string) (store.Message, []llm.ToolCall, store.MessageStatus) {
+	// The model is asked first; storing the (still empty) assistant message
+	// then overlaps with the provider's time to first token.
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	events := c.prefetch(sctx, prov, req)
+
 	now := c.clock.Now()
 	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
 		Status: store.StatusStreaming, CreatedAt: now, UpdatedAt: now}
 	// Storing uses a context that survives cancellation, so an interrupted
 	// reply is still written down.
-	sctx := context.WithoutCancel(ctx)
-	if err := c.store.AppendMessage(sctx, msg); err != nil {
+	keep := context.WithoutCancel(ctx)
+	if err := c.store.AppendMessage(keep, msg); err != nil {
+		stop()
+		for range events {
+		}
 		t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: "could not store the reply: " + err.Error()}})
 		return msg, nil, store.StatusFailed
 	}
@@ -140,18 +143,15 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 	var text strings.Builder
 	var calls []llm.ToolCall
 	lastFlush := now
-	first := true
-	callStart := c.clock.Now()
 	var streamErr error
-	for ev, err := range prov.Stream(ctx, req) {
+	sawDone := false
+	for it := range events {
+		ev, err := it.ev, it.err
 		if err != nil {
 			streamErr = err
 			break
 		}
-		if first {
-			first = false
-			c.observer.FirstToken(prov.Name(), c.clock.Now().Sub(callStart))
-		}
+		sawDone = sawDone || ev.Kind == llm.EventDone
 		switch ev.Kind {
 		case llm.EventText:
 			if ev.Text == "" {
@@ -162,7 +162,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 			if n := c.clock.Now(); n.Sub(lastFlush) >= c.opts.FlushEvery {
 				lastFlush = n
 				content := text.String()
-				if err := c.store.UpdateMessage(sctx, userID, msg.ID, store.MessagePatch{Content: &content}, n); err != nil {
+				if err := c.store.UpdateMessage(keep, userID, msg.ID, store.MessagePatch{Content: &content}, n); err != nil {
 					c.log.Warn("flush streamed reply", "message", msg.ID, "err", err)
 				}
 			}
@@ -170,6 +170,12 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 			if ev.ToolCall != nil {
 				calls = append(calls, *ev.ToolCall)
 			}
+		}
+	}
+	if streamErr == nil && !sawDone { // providers end with Done or an error; be safe anyway
+		streamErr = ctx.Err()
+		if streamErr == nil {
+			streamErr = &llm.Error{Kind: llm.KindProtocol, Provider: prov.Name(), Message: "the stream ended without finishing"}
 		}
 	}
 	content := text.String()
@@ -199,7 +205,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 		msg.ToolCalls = patch.ToolCalls
 	}
 	end := c.clock.Now()
-	if err := c.store.UpdateMessage(sctx, userID, msg.ID, patch, end); err != nil {
+	if err := c.store.UpdateMessage(keep, userID, msg.ID, patch, end); err != nil {
 		c.log.Error("store finished reply", "message", msg.ID, "err", err)
 	}
 	msg.Content, msg.Status, msg.UpdatedAt = content, status, end
@@ -209,6 +215,36 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 	}
 	t.emit(Event{Type: EvAssistantDone, Message: &msg})
 	return msg, calls, status
+}
+
+type streamItem struct {
+	ev  llm.Event
+	err error
+}
+
+// prefetch starts the model call at once and hands its events over a
+// channel, timing the provider's first token. The channel closes when the
+// stream ends (cancel ctx to end it early); the reader must drain it.
+func (c *Companion) prefetch(ctx context.Context, prov llm.Provider, req llm.Request) <-chan streamItem {
+	ch := make(chan streamItem, 64)
+	start := c.clock.Now()
+	go func() {
+		defer close(ch)
+		first := true
+		for ev, err := range prov.Stream(ctx, req) {
+			if first {
+				first = false
+				if err == nil {
+					c.observer.FirstToken(prov.Name(), c.clock.Now().Sub(start))
+				}
+			}
+			ch <- streamItem{ev, err} // the reader always drains (see stream)
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 // failWithoutModel records that no model could answer, so the user sees why
