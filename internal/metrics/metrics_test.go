@@ -1,0 +1,37 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestScrape(t *testing.T) {
+	m := New()
+	m.TurnFinished("complete", 1500*time.Millisecond)
+	m.FirstToken("openai", 200*time.Millisecond)
+	m.Error("rate_limited")
+	m.Error("")
+	m.HTTPStatus(404)
+	m.HTTPStatus(200)
+	m.HTTPStatus(999) // ignored
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		`os1_turn_duration_seconds_bucket{outcome="complete",le="2"} 1`,
+		`os1_turn_duration_seconds_bucket{outcome="complete",le="1"} 0`,
+		`os1_llm_time_to_first_token_seconds_count{provider="openai"} 1`,
+		`os1_errors_total{kind="rate_limited"} 1`,
+		`os1_errors_total{kind="unknown"} 1`,
+		`os1_http_requests_total{code="4xx"} 1`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+}
