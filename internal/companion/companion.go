@@ -307,6 +307,9 @@ func (t *turn) run(f func(ctx context.Context)) {
 }
 
 func (t *turn) emit(ev Event) {
+	if ev.ConversationID == "" {
+		ev.ConversationID = t.convID
+	}
 	select {
 	case t.ch <- ev:
 	case <-t.gone:

@@ -184,6 +184,13 @@ func (m *Manager) Configure(ctx context.Context, s Settings) (Status, error) {
 		}
 		return m.Refresh(ctx), nil
 	}
+	if s.APIKey == "" {
+		// An empty key means "keep the saved one" — but only for the same
+		// server, so a key is never sent somewhere new.
+		if saved, err := m.saved(ctx); err == nil && saved != nil && saved.Provider == s.Provider && saved.URL == s.URL {
+			s.APIKey = saved.APIKey
+		}
+	}
 	if err := s.Validate(); err != nil {
 		return m.Status(), err
 	}

@@ -96,6 +96,16 @@ func TestConfigureSavesEncryptedAndSurvivesRestart(t *testing.T) {
 	if strings.Contains(raw, "sk-secret-key") || !strings.Contains(raw, "v1:") {
 		t.Fatalf("stored %q: key not encrypted", raw)
 	}
+	// An empty key keeps the saved one for the same server, never for another.
+	f.llm.RequireAPIKey("sk-secret-key")
+	if st, err := m.Configure(ctx, models.Settings{Provider: "openai", URL: s.URL, Model: "llama3.2"}); err != nil || !st.Connected {
+		t.Fatalf("re-save without retyping the key: %+v %v", st, err)
+	}
+	other := llmtest.NewServer(t)
+	other.RequireAPIKey("sk-secret-key")
+	if _, err := m.Configure(ctx, models.Settings{Provider: "openai", URL: other.OpenAIBaseURL(), Model: "llama3.2"}); err == nil {
+		t.Fatal("the saved key was sent to a different server")
+	}
 	// A new manager (a restart) finds the saved connection.
 	m2 := models.NewManager(f.db, f.box, func(ctx context.Context, saved *models.Settings) (llm.Provider, models.Status, error) {
 		if saved == nil || saved.APIKey != "sk-secret-key" {
