@@ -32,6 +32,7 @@ func (e *env) client(cfg config.Config) (*client, error) {
 
 func (e *env) chatCmd() *cobra.Command {
 	var message, conversation, server, token string
+	var retry bool
 	cmd := &cobra.Command{
 		Use:   "chat",
 		Short: "Talk with your companion in the terminal",
@@ -55,6 +56,12 @@ func (e *env) chatCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if retry {
+				if conversation == "" {
+					return &exitError{code: 2, err: fmt.Errorf("--retry needs the conversation: --retry -c ID")}
+				}
+				return e.printTurn(ctx, c, conversation, "/api/conversations/"+conversation+"/retry", nil, false)
+			}
 			if cmd.Flags().Changed("message") {
 				_, err := e.turn(ctx, c, conversation, message, false)
 				return err
@@ -65,6 +72,7 @@ func (e *env) chatCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&message, "message", "m", "", "send this one message, print the reply and exit")
 	f.StringVarP(&conversation, "conversation", "c", "", "conversation ID to continue (default: a new conversation)")
+	f.BoolVar(&retry, "retry", false, "answer the last message of --conversation again (after a failed reply)")
 	f.StringVar(&server, "server", "", "os1 server URL (default from config, $OS1_SERVER, or http://127.0.0.1:7810)")
 	f.StringVar(&token, "token", "", "API token (default $OS1_TOKEN or the one saved by `os1 login`)")
 	return cmd
@@ -123,7 +131,7 @@ func (e *env) printTurn(ctx context.Context, c *client, conv, path string, body 
 		fmt.Fprintln(e.stdout)
 	}
 	if failure != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%w\n(your message is saved; retry with `os1 chat -c %s` or in the web UI)", failure, conv)}
+		return &exitError{code: 1, err: fmt.Errorf("%w\n(your message is saved; answer it again with `os1 chat --retry -c %s`, or Retry in the web UI)", failure, conv)}
 	}
 	if len(pending) > 0 && !interactive {
 		fmt.Fprintln(e.stderr, "Approve or decline it in the web UI, or in interactive `os1 chat -c "+conv+"`.")

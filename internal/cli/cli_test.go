@@ -95,6 +95,20 @@ func TestLoginThenChat(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "401") || !strings.Contains(stderr, "your message is saved") {
 		t.Fatalf("chat with a failing model: %d %q", code, stderr)
 	}
+	_, conv, ok := strings.Cut(stderr, "--retry -c ")
+	conv, _, _ = strings.Cut(conv, "`")
+	if !ok || !strings.HasPrefix(conv, "cnv_") {
+		t.Fatalf("no retry hint in %q", stderr)
+	}
+	r.llm.EnqueueFunc(func(req llmtest.Request) llmtest.Reply {
+		if last := req.Messages[len(req.Messages)-1]; last.Content != "again" {
+			t.Errorf("retry answered %q, want the failed message", last.Content)
+		}
+		return llmtest.Reply{Chunks: []string{"Now it works."}}
+	})
+	if code, out, stderr := r.run("", "chat", "--retry", "-c", conv); code != 0 || out != "Now it works.\n" {
+		t.Fatalf("chat --retry: %d %q %q", code, out, stderr)
+	}
 }
 
 func TestInteractiveChatAsksBeforeActing(t *testing.T) {

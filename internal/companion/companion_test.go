@@ -47,7 +47,7 @@ func newHarness(t *testing.T, withModel bool) *harness {
 	if withModel {
 		m.p = llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.OpenAIBaseURL(), Model: "m", Transport: llm.Transport{MaxRetries: -1, IdleTimeout: 5 * time.Second}})
 	}
-	c := companion.New(companion.Deps{Store: db, Models: m}, companion.Options{FlushEvery: time.Nanosecond})
+	c := companion.New(companion.Deps{Store: db, Models: m}, companion.Options{FlushEvery: 10 * time.Millisecond})
 	t.Cleanup(c.Close)
 	u := store.User{ID: "usr_theo", Username: "theo", DisplayName: "Theodore", Role: store.RoleOwner, PasswordHash: "x", CreatedAt: time.Now()}
 	if err := db.CreateUser(ctx, u); err != nil {

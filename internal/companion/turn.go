@@ -142,10 +142,35 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 
 	var text strings.Builder
 	var calls []llm.ToolCall
-	lastFlush := now
 	var streamErr error
-	sawDone := false
-	for it := range events {
+	sawDone, dirty := false, false
+	// Streamed text is saved on a timer, so a crash loses at most FlushEvery
+	// of it even when the model pauses mid-reply.
+	tick := time.NewTicker(c.opts.FlushEvery)
+	defer tick.Stop()
+	flush := func() {
+		if !dirty {
+			return
+		}
+		dirty = false
+		content := text.String()
+		if err := c.store.UpdateMessage(keep, userID, msg.ID, store.MessagePatch{Content: &content}, c.clock.Now()); err != nil {
+			c.log.Warn("flush streamed reply", "message", msg.ID, "err", err)
+		}
+	}
+read:
+	for {
+		var it streamItem
+		var ok bool
+		select {
+		case <-tick.C:
+			flush()
+			continue
+		case it, ok = <-events:
+			if !ok {
+				break read
+			}
+		}
 		ev, err := it.ev, it.err
 		if err != nil {
 			streamErr = err
@@ -158,14 +183,8 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 				continue
 			}
 			text.WriteString(ev.Text)
+			dirty = true
 			t.emit(Event{Type: EvDelta, MessageID: msg.ID, Text: ev.Text})
-			if n := c.clock.Now(); n.Sub(lastFlush) >= c.opts.FlushEvery {
-				lastFlush = n
-				content := text.String()
-				if err := c.store.UpdateMessage(keep, userID, msg.ID, store.MessagePatch{Content: &content}, n); err != nil {
-					c.log.Warn("flush streamed reply", "message", msg.ID, "err", err)
-				}
-			}
 		case llm.EventToolCall:
 			if ev.ToolCall != nil {
 				calls = append(calls, *ev.ToolCall)

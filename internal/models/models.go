@@ -24,7 +24,7 @@ import (
 
 // HowToConnect tells a user every way to connect a model.
 const HowToConnect = "No language model is connected. Any one of these works: " +
-	"(1) run Ollama on this machine (`ollama serve`, then `ollama pull llama3.2`); os1 finds it at 127.0.0.1:11434 by itself. " +
+	"(1) run Ollama on this machine (`ollama serve`, then `ollama pull llama3.2`); os1 looks for it at 127.0.0.1:11434 unless OS1_OLLAMA_URL=off. " +
 	"(2) Point os1 at any OpenAI-compatible server (llama.cpp, vLLM, LM Studio, OpenRouter): set OS1_LLM_URL (e.g. http://127.0.0.1:8080/v1) and OS1_LLM_MODEL, then restart `os1 serve`. " +
 	"(3) Set ANTHROPIC_API_KEY or OPENAI_API_KEY and restart. " +
 	"(4) As the owner, open Settings → Model in the web UI and enter a server URL, model and key."

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/os1ai/os1/internal/auth"
@@ -209,7 +210,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		err = auth.VerifyPassword(u.PasswordHash, in.Password)
 	} else if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check so timing does not tell which usernames exist.
-		_ = auth.VerifyPassword(dummyHash, in.Password)
+		_ = auth.VerifyPassword(dummyHash(), in.Password)
 	}
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, auth.ErrMismatch) {
@@ -225,13 +226,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.startSession(w, r, u, http.StatusOK)
 }
 
-var dummyHash = func() string {
+// dummyHash is made on first use, not at start-up: hashing costs memory
+// and time every command would otherwise pay.
+var dummyHash = sync.OnceValue(func() string {
 	h, err := auth.HashPassword("not a real password at all")
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ store.User) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
