@@ -1,7 +1,9 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"errors"
 	"io/fs"
 	"os"
@@ -178,5 +180,38 @@ func TestOpenNewerSchema(t *testing.T) {
 	_, err = sqlite.Open(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), "upgrade os1") {
 		t.Fatalf("Open of a newer schema: got %v, want an error asking to upgrade", err)
+	}
+}
+
+// TestCloseFoldsTheLog checks the background-checkpoint design leaves no
+// growing write-ahead log behind: Close folds it into the database file.
+func TestCloseFoldsTheLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "os1.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if err := db.SetSetting(ctx, fmt.Sprint("k", i), strings.Repeat("v", 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := os.Stat(path + "-wal"); err != nil || st.Size() == 0 {
+		t.Fatalf("expected a non-empty log before Close: %v %v", st, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+		t.Fatalf("log still holds %d bytes after Close", st.Size())
+	}
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.Setting(ctx, "k199"); err != nil || len(v) != 1000 {
+		t.Fatalf("data lost: %v", err)
 	}
 }
