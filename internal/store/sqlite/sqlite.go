@@ -23,7 +23,8 @@ import (
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
-	_ "github.com/ncruces/go-sqlite3/driver" // registers the "sqlite3" database/sql driver
+	sqlitedriver "github.com/ncruces/go-sqlite3/driver"
+	"github.com/ncruces/go-sqlite3/ext/fts5"
 	"github.com/pressly/goose/v3"
 
 	"github.com/os1ai/os1/internal/store"
@@ -84,7 +85,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
 	}
 
-	db, err := sql.Open("sqlite3", dsn(abs))
+	// Every pooled connection gets FTS5 (full-text search for memory recall).
+	db, err := sqlitedriver.Open(dsn(abs), fts5.Register)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
 	}
@@ -105,6 +107,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	go d.checkpointer()
 	return d, nil
 }
+
+// SQL exposes the connection pool so other stores of os1 (memory) can keep
+// their tables in the same file and transactions. Callers must scope every
+// query by user ID as this package does.
+func (d *DB) SQL() *sql.DB { return d.db }
 
 // checkpointer folds the WAL into the database off the request path. A
 // PASSIVE checkpoint never blocks readers or writers.
