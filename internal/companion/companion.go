@@ -41,6 +41,15 @@ type Models interface {
 	Provider(ctx context.Context) (llm.Provider, error)
 }
 
+// Listener hears about stored turns, for work that follows a conversation
+// (indexing messages for recall, extracting memories). TurnStored is called
+// after every turn, whatever its outcome, from the turn's goroutine; it must
+// return quickly and must not fail the turn. Delivery is at most once: a
+// listener that needs every message must also catch up on start-up.
+type Listener interface {
+	TurnStored(userID, conversationID string)
+}
+
 // Observer receives measurements (implemented by the metrics package).
 type Observer interface {
 	TurnFinished(outcome string, d time.Duration)
@@ -71,6 +80,7 @@ type Companion struct {
 	models   Models
 	tools    *Registry
 	slots    []Slot
+	listener Listener
 	clock    clock.Clock
 	observer Observer
 	log      *slog.Logger
@@ -89,6 +99,7 @@ type Deps struct {
 	Models   Models
 	Tools    *Registry // nil: the built-in tools
 	Slots    []Slot
+	Listener Listener // nil: none
 	Clock    clock.Clock // nil: system clock
 	Observer Observer    // nil: no metrics
 	Log      *slog.Logger
@@ -124,7 +135,7 @@ func New(d Deps, o Options) *Companion {
 		}
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Companion{store: d.Store, models: d.Models, tools: d.Tools, slots: d.Slots, clock: d.Clock,
+	return &Companion{store: d.Store, models: d.Models, tools: d.Tools, slots: d.Slots, listener: d.Listener, clock: d.Clock,
 		observer: d.Observer, log: d.Log, opts: o, base: base, stop: stop, inFlight: map[string]context.CancelFunc{}}
 }
 
@@ -259,6 +270,7 @@ func titleFrom(text string) string {
 // subscriber may leave at any time (gone), after which events are dropped.
 type turn struct {
 	c      *Companion
+	userID string
 	convID string
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -280,7 +292,7 @@ func (c *Companion) begin(conv store.Conversation) (*turn, error) {
 	ctx, cancel := context.WithCancel(c.base)
 	c.inFlight[conv.ID] = cancel
 	c.wg.Add(1)
-	return &turn{c: c, convID: conv.ID, ctx: ctx, cancel: cancel, ch: make(chan Event, 64), gone: make(chan struct{}), start: c.clock.Now()}, nil
+	return &turn{c: c, userID: conv.UserID, convID: conv.ID, ctx: ctx, cancel: cancel, ch: make(chan Event, 64), gone: make(chan struct{}), start: c.clock.Now()}, nil
 }
 
 // abandon releases a turn that never started.
@@ -295,6 +307,9 @@ func (t *turn) abandon() {
 
 func (t *turn) run(f func(ctx context.Context)) {
 	defer func() {
+		if t.c.listener != nil {
+			t.c.listener.TurnStored(t.userID, t.convID)
+		}
 		t.emit(Event{Type: EvTurnDone, ConversationID: t.convID})
 		t.c.mu.Lock()
 		delete(t.c.inFlight, t.convID)
