@@ -30,6 +30,11 @@ func startApp(t *testing.T) *running {
 	home := t.TempDir()
 	ls := llmtest.NewServer(t)
 	ls.SetModels("test")
+	// Background memory requests (extraction, journals) get their own answers
+	// so they never take a reply scripted for the conversation.
+	ls.Route(func(r llmtest.Request) bool {
+		return strings.Contains(r.System, "deciding what to remember") || strings.Contains(r.System, "private journal entry")
+	}, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{`{"operations":[]}`}} })
 	env := map[string]string{
 		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
 		"OS1_LLM_URL": ls.OpenAIBaseURL(), "OS1_LLM_MODEL": "test", "OS1_OLLAMA_URL": "off",
@@ -87,7 +92,7 @@ func TestLoginThenChat(t *testing.T) {
 	if code != 0 || out != "Hello from the model.\n" {
 		t.Fatalf("chat: %d %q %q", code, out, stderr)
 	}
-	if got := r.llm.Requests()[0].Messages[0].Content; got != "hi there" {
+	if got := chatRequests(r.llm)[0].Messages[0].Content; got != "hi there" {
 		t.Fatalf("model got %q", got)
 	}
 	r.llm.Enqueue(llmtest.Reply{Status: 401, Error: "bad key"})
@@ -131,7 +136,7 @@ func TestInteractiveChatAsksBeforeActing(t *testing.T) {
 	if !strings.Contains(stderr, "Rename this conversation to “Letters”") || !strings.Contains(stderr, "Allow this?") {
 		t.Errorf("no confirmation prompt:\n%s", stderr)
 	}
-	reqs := r.llm.Requests()
+	reqs := chatRequests(r.llm)
 	if len(reqs) != 3 || reqs[2].Messages[len(reqs[2].Messages)-1].Content != "and now?" {
 		t.Fatalf("the second message did not continue the same conversation: %d requests", len(reqs))
 	}
@@ -144,7 +149,8 @@ func TestInteractiveChatAsksBeforeActing(t *testing.T) {
 	if !strings.Contains(out, "Fine.") {
 		t.Fatalf("after declining: %q", out)
 	}
-	last := r.llm.Requests()[len(r.llm.Requests())-1]
+	chats := chatRequests(r.llm)
+	last := chats[len(chats)-1]
 	if got := last.Messages[len(last.Messages)-1].Content; got != "The user declined this action." {
 		t.Fatalf("model was told %q", got)
 	}
@@ -174,4 +180,15 @@ func TestVersionAndDoctor(t *testing.T) {
 	if code, out, _ = r.run("", "doctor"); code != 1 || !strings.Contains(out, "[FAIL] config") {
 		t.Fatalf("doctor with bad config: %d\n%s", code, out)
 	}
+}
+
+// chatRequests drops background memory requests from what the model received.
+func chatRequests(srv *llmtest.Server) []llmtest.Request {
+	var out []llmtest.Request
+	for _, r := range srv.Requests() {
+		if !strings.Contains(r.System, "deciding what to remember") && !strings.Contains(r.System, "private journal entry") {
+			out = append(out, r)
+		}
+	}
+	return out
 }

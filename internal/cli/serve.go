@@ -16,6 +16,9 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/embed"
+	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/secret"
@@ -56,6 +59,7 @@ type app struct {
 	db        *sqlite.DB
 	models    *models.Manager
 	companion *companion.Companion
+	memory    *memory.Service
 	server    *server.Server
 	log       *slog.Logger
 }
@@ -73,18 +77,37 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	clk := clock.System{}
 	met := metrics.New()
 	mm := models.NewManager(db, box, connector(cfg), checkConnection, clk)
-	comp := companion.New(companion.Deps{Store: db, Models: mm, Clock: clk, Observer: met, Log: log}, companion.Options{
+
+	// Memory: recall index and items in the same database; the sentence
+	// model loads in the background so start-up stays fast.
+	emb := loadEmbedder(embed.USELiteDir(cfg.CacheDir), log)
+	mem := sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk})
+	recaller := memory.NewRecaller(mem, emb, clk, memory.DefaultRecallOptions())
+	echoes := memory.NewEchoes()
+	memSvc := memory.NewService(memory.ServiceDeps{Core: db, Memory: mem, Recall: recaller, Models: mm, Embedder: emb,
+		Echoes: echoes, Clock: clk, Meter: met, Log: log.With("component", "memory")}, memory.ServiceOptions{})
+
+	tools := companion.NewRegistry()
+	for _, t := range companion.BuiltinTools(db) {
+		tools.Register(t)
+	}
+	tools.Register(memory.RecallTool(recaller, echoes))
+	comp := companion.New(companion.Deps{Store: db, Models: mm, Tools: tools, Listener: memSvc,
+		Slots: []companion.Slot{memory.NewSlot(recaller, db, echoes, memory.DefaultSlotBudget)},
+		Clock: clk, Observer: met, Log: log}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
 		MaxToolRounds:  cfg.Companion.MaxToolRounds,
 	})
 	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: web.Handler(),
-		Clock: clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
-	return &app{cfg: cfg, db: db, models: mm, companion: comp, server: srv, log: log}, nil
+		Memory: &server.Memory{Store: mem, Recaller: recaller, Embedder: emb},
+		Clock:  clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
+	return &app{cfg: cfg, db: db, models: mm, companion: comp, memory: memSvc, server: srv, log: log}, nil
 }
 
 func (a *app) close() {
 	a.companion.Close()
+	a.memory.Close()
 	a.db.Close()
 }
 

@@ -3,11 +3,17 @@ package cli
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/embed"
 	"github.com/os1ai/os1/internal/llm"
+	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/models"
 )
 
@@ -77,3 +83,44 @@ func checkConnection(ctx context.Context, p llm.Provider) error {
 }
 
 func clockSystem() clock.Clock { return clock.System{} }
+
+// lazyEmbedder loads the sentence model in the background (it takes about a
+// quarter of a second), so `os1 serve` listens at once; the first Embed
+// waits for it. Calls are serialised: one model instance, one caller at a time.
+type lazyEmbedder struct {
+	done chan struct{}
+	mu   sync.Mutex
+	emb  *embed.USELite
+	err  error
+}
+
+// loadEmbedder returns the model found in dir, loading in the background,
+// or nil (full-text recall only) when it is not installed.
+func loadEmbedder(dir string, log *slog.Logger) memory.Embedder {
+	if _, err := os.Stat(filepath.Join(dir, "model.json")); err != nil {
+		log.Warn("no sentence embedding model; memory recall uses full text only (run scripts/assets.sh model)", "dir", dir)
+		return nil
+	}
+	l := &lazyEmbedder{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		if l.emb, l.err = embed.LoadUSELite(dir); l.err != nil {
+			log.Error("the sentence embedding model cannot be loaded; memory recall will fail until it is fixed (run scripts/assets.sh model)", "dir", dir, "err", l.err)
+		}
+	}()
+	return l
+}
+
+func (l *lazyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.emb.Embed(ctx, texts)
+}

@@ -26,8 +26,10 @@ const DefaultAddr = "127.0.0.1:7810"
 
 // Config is everything os1 can be told.
 type Config struct {
-	// DataDir holds the SQLite database, the secret key and caches.
+	// DataDir holds the SQLite database and the secret key.
 	DataDir string `toml:"data_dir"`
+	// CacheDir holds downloaded models (scripts/assets.sh fills it).
+	CacheDir string `toml:"cache_dir"`
 	// Addr is the host:port `os1 serve` listens on.
 	Addr string `toml:"addr"`
 	// PublicURL is the base URL printed in setup and invite links; derived from Addr when empty.
@@ -112,6 +114,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Defaults(env func(string) string) Config {
 	return Config{
 		DataDir:  defaultDataDir(env),
+		CacheDir: defaultCacheDir(env),
 		Addr:     DefaultAddr,
 		LogLevel: "info",
 		LLM: LLM{
@@ -132,6 +135,16 @@ func defaultDataDir(env func(string) string) string {
 		return filepath.Join(h, ".local", "share", "os1")
 	}
 	return filepath.Join(os.TempDir(), "os1")
+}
+
+func defaultCacheDir(env func(string) string) string {
+	if x := env("XDG_CACHE_HOME"); x != "" {
+		return filepath.Join(x, "os1")
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "os1")
+	}
+	return filepath.Join(os.TempDir(), "os1-cache")
 }
 
 // DefaultFile is the config file read when none is named: $OS1_CONFIG, else
@@ -204,6 +217,7 @@ func setIf(dst *string, v string) {
 
 func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.DataDir, env("OS1_DATA_DIR"))
+	setIf(&c.CacheDir, env("OS1_CACHE_DIR"))
 	setIf(&c.Addr, env("OS1_ADDR"))
 	setIf(&c.PublicURL, env("OS1_PUBLIC_URL"))
 	setIf(&c.LogLevel, env("OS1_LOG_LEVEL"))

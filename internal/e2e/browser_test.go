@@ -285,6 +285,7 @@ func TestBrowserJourney(t *testing.T) {
 		" What", " is", " on", " your", " mind", " today?"}
 	reply := strings.Join(chunks, "")
 	model := llmtest.NewServer(t)
+	scriptMemory(model)
 	model.Handle(func(r llmtest.Request) llmtest.Reply {
 		if strings.Contains(r.System, "You choose your own name") {
 			return llmtest.Reply{Chunks: []string{`{"name": `, `"Samantha"}`}}

@@ -18,6 +18,7 @@ const (
 // talking to a scripted model, the way a script or a terminal user would.
 func TestCLIChatMessage(t *testing.T) {
 	model := llmtest.NewServer(t)
+	scriptMemory(model)
 	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel)
 	owner := newClient(t, p.URL)
 	owner.setup(p.SetupToken, ownerName, ownerPassword, ownerDisplay)
@@ -51,7 +52,7 @@ func TestCLIChatMessage(t *testing.T) {
 		if r.stdout != reply+"\n" {
 			t.Errorf("os1 chat printed %q, want the scripted reply %q", r.stdout, reply+"\n")
 		}
-		reqs := model.Requests()
+		reqs := chatRequestList(model)
 		if len(reqs) == 0 {
 			t.Fatal("the model received no request")
 		}
@@ -69,7 +70,7 @@ func TestCLIChatMessage(t *testing.T) {
 
 	t.Run("model fails", func(t *testing.T) {
 		const text = "Are you there?"
-		before := len(model.Requests())
+		before := chatRequests(model)
 		// One call and the three retries os1 makes by default.
 		for range 4 {
 			model.Enqueue(llmtest.Reply{Status: 500, Error: "the scripted model is down"})
@@ -88,7 +89,7 @@ func TestCLIChatMessage(t *testing.T) {
 		if strings.TrimSpace(r.stdout) != "" {
 			t.Errorf("stdout holds %q although there was no reply", r.stdout)
 		}
-		if got := len(model.Requests()) - before; got != 4 {
+		if got := chatRequests(model) - before; got != 4 {
 			t.Errorf("the model got %d requests, want 4 (one call and the 3 default retries)", got)
 		}
 		if n := model.Pending(); n != 0 {

@@ -31,6 +31,7 @@ func TestKillMidStream(t *testing.T) {
 
 func killMidStream(t *testing.T, chunkDelay time.Duration) {
 	model := llmtest.NewServer(t)
+	scriptMemory(model)
 	env := []string{"OS1_LLM_URL=" + model.OpenAIBaseURL(), "OS1_LLM_MODEL=" + llmtest.DefaultModel, "OS1_DATA_DIR=" + t.TempDir()}
 	first := startOS1(t, env...)
 	owner := newClient(t, first.URL)
@@ -124,7 +125,7 @@ func killMidStream(t *testing.T, chunkDelay time.Duration) {
 	if len(evs) == 0 || evs[len(evs)-1].Type != "turn_done" {
 		t.Errorf("retry's stream does not end with turn_done: %s", types(evs))
 	}
-	reqs := model.Requests()
+	reqs := chatRequestList(model)
 	retried := reqs[len(reqs)-1]
 	if !hasUserText(retried, text) {
 		t.Errorf("the retry's request does not carry the user's message %q: %+v", text, retried.Messages)

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/os1ai/os1/internal/llm/llmtest"
 	"sync"
 	"syscall"
 	"testing"
@@ -382,4 +384,39 @@ func eventually(t testing.TB, what string, cond func() (bool, string)) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// scriptMemory answers os1's background memory requests (extraction after
+// each turn, daily journals) so they never take a reply scripted for the
+// conversation: nothing to remember, and a one-line journal.
+func scriptMemory(srv *llmtest.Server) {
+	srv.Route(func(r llmtest.Request) bool {
+		return strings.Contains(r.System, "deciding what to remember")
+	}, func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Chunks: []string{`{"operations":[]}`}}
+	})
+	srv.Route(func(r llmtest.Request) bool {
+		return strings.Contains(r.System, "private journal entry")
+	}, func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Chunks: []string{"A quiet day together."}}
+	})
+}
+
+// isMemoryRequest tells os1's background memory requests from chat turns.
+func isMemoryRequest(r llmtest.Request) bool {
+	return strings.Contains(r.System, "deciding what to remember") || strings.Contains(r.System, "private journal entry")
+}
+
+// chatRequests counts the requests that were chat turns.
+func chatRequests(srv *llmtest.Server) int { return len(chatRequestList(srv)) }
+
+// chatRequestList is the requests that were chat turns, in order.
+func chatRequestList(srv *llmtest.Server) []llmtest.Request {
+	var out []llmtest.Request
+	for _, r := range srv.Requests() {
+		if !isMemoryRequest(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

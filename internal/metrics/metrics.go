@@ -15,12 +15,12 @@ import (
 
 // Metrics holds os1's collectors.
 type Metrics struct {
-	reg         *prometheus.Registry
-	turn        *prometheus.HistogramVec
-	ttft        *prometheus.HistogramVec
-	errors      *prometheus.CounterVec
-	httpReqs    *prometheus.CounterVec
-	activeTurns prometheus.Gauge
+	reg      *prometheus.Registry
+	turn     *prometheus.HistogramVec
+	ttft     *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+	httpReqs *prometheus.CounterVec
+	memory   *prometheus.CounterVec
 }
 
 // New registers os1's metrics plus the Go and process collectors.
@@ -46,8 +46,12 @@ func New() *Metrics {
 			Name: "os1_http_requests_total",
 			Help: "HTTP requests by status class.",
 		}, []string{"code"}),
+		memory: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "os1_memory_events_total",
+			Help: "Memory work by event (added, duplicate, rejected_echo, dropped_cap, invalid_json, model_error, index, journal, retry, ...).",
+		}, []string{"event"}),
 	}
-	reg.MustRegister(m.turn, m.ttft, m.errors, m.httpReqs,
+	reg.MustRegister(m.turn, m.ttft, m.errors, m.httpReqs, m.memory,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -76,6 +80,11 @@ func (m *Metrics) Error(kind string) {
 		kind = "unknown"
 	}
 	m.errors.WithLabelValues(kind).Inc()
+}
+
+// MemoryEvent counts memory work (n events of one kind).
+func (m *Metrics) MemoryEvent(event string, n int) {
+	m.memory.WithLabelValues(event).Add(float64(n))
 }
 
 // HTTPStatus counts a response by status class ("2xx", "4xx", ...).

@@ -17,6 +17,7 @@ func TestScrape(t *testing.T) {
 	m.HTTPStatus(404)
 	m.HTTPStatus(200)
 	m.HTTPStatus(999) // ignored
+	m.MemoryEvent("added", 3)
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -27,6 +28,7 @@ func TestScrape(t *testing.T) {
 		`os1_errors_total{kind="rate_limited"} 1`,
 		`os1_errors_total{kind="unknown"} 1`,
 		`os1_http_requests_total{code="4xx"} 1`,
+		`os1_memory_events_total{event="added"} 3`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {

@@ -53,6 +53,8 @@ type Deps struct {
 	Log       *slog.Logger
 	BaseURL   string // for setup and invite links
 	Version   string
+	// Memory serves the memory browser's endpoints (memory.go); nil: they answer 503.
+	Memory *Memory
 }
 
 // Server is the HTTP front of os1.
@@ -118,6 +120,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
 	m.HandleFunc("GET /api/ws", s.websocket)
+	s.memoryRoutes(m) // /api/memory…, /api/people… (memory.go)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})

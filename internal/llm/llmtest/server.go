@@ -59,6 +59,7 @@ type Server struct {
 	mu      sync.Mutex
 	opts    Options
 	queue   []func(Request) Reply
+	routes  []route
 	reqs    []Request
 	active  int
 	idCount int
@@ -126,6 +127,20 @@ func (s *Server) EnqueueFunc(fn func(Request) Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queue = append(s.queue, fn)
+}
+
+type route struct {
+	match func(Request) bool
+	reply func(Request) Reply
+}
+
+// Route answers every request that match accepts with reply, ahead of the
+// queue, so background requests (memory extraction, journals) never take a
+// reply scripted for the conversation. Routes are tried in the order added.
+func (s *Server) Route(match func(Request) bool, reply func(Request) Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes = append(s.routes, route{match, reply})
 }
 
 // Handle sets the handler that answers when the queue is empty.
@@ -261,9 +276,15 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, p protocol) {
 	s.reqs = append(s.reqs, req)
 	key := s.opts.APIKey
 	var next func(Request) Reply
-	if len(s.queue) > 0 {
+	for _, rt := range s.routes {
+		if rt.match(req) {
+			next = rt.reply
+			break
+		}
+	}
+	if next == nil && len(s.queue) > 0 {
 		next, s.queue = s.queue[0], s.queue[1:]
-	} else {
+	} else if next == nil {
 		next = s.opts.Handler
 	}
 	s.active++

@@ -164,3 +164,27 @@ func TestCloseEndsHeldAndStalledStreams(t *testing.T) {
 		t.Errorf("%d streams still active after Close", n)
 	}
 }
+
+func TestRouteGoesAheadOfTheQueue(t *testing.T) {
+	srv := NewServer(t)
+	srv.Enqueue(Reply{Chunks: []string{"chat reply"}})
+	srv.Route(func(r Request) bool { return strings.Contains(r.System, "background") },
+		func(Request) Reply { return Reply{Chunks: []string{"routed"}} })
+	p := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.OpenAIBaseURL(), Model: "m"})
+	ask := func(system string) string {
+		var out strings.Builder
+		for ev, err := range p.Stream(context.Background(), llm.Request{System: system, Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(ev.Text)
+		}
+		return out.String()
+	}
+	if got := ask("a background job"); got != "routed" {
+		t.Fatalf("routed request got %q", got)
+	}
+	if got := ask("chat"); got != "chat reply" {
+		t.Fatalf("queued reply was taken: chat got %q", got)
+	}
+}

@@ -10,6 +10,7 @@
 //   #/naming          she chooses her name
 //   #/ , #/c/ID       chat: a new conversation, or conversation ID
 //   #/settings[/S]    settings, optionally scrolled to section S
+//   #/memory[?q=…], #/memory/ID, #/people[/ID]   what she remembers (views/memory.js)
 //
 // The server's state decides the screen, not the hash: not set up → setup;
 // signed out → login (or invite); not onboarded → meeting; not named → model
@@ -28,6 +29,7 @@ import * as modelView from './views/model.js';
 import * as namingView from './views/naming.js';
 import * as chatView from './views/chat.js';
 import * as settingsView from './views/settings.js';
+import * as memoryView from './views/memory.js';
 
 const appEl = document.getElementById('app');
 
@@ -62,7 +64,7 @@ function show(screen, view, route) {
   if (current.view && current.view.unmount) current.view.unmount();
   appEl.replaceChildren();
   document.body.dataset.screen = screen;
-  if (screen !== 'chat' && screen !== 'settings') document.title = 'os1';
+  if (screen !== 'chat' && screen !== 'settings' && screen !== 'memory') document.title = 'os1';
   current = { screen, view: null };
   current.view = view.mount(appEl, ctx, route) || {};
   if (!appEl.contains(document.activeElement)) {
@@ -103,7 +105,7 @@ function lostSession() {
   state.model = null;
   setCsrf('');
   if (current.screen !== 'login' && current.screen !== 'setup' && current.screen !== 'invite') {
-    ctx.afterLogin = location.hash.startsWith('#/c/') || location.hash.startsWith('#/settings') ? location.hash : '#/';
+    ctx.afterLogin = /^#\/(c\/|settings|memory|people)/.test(location.hash) ? location.hash : '#/';
   }
   route();
 }
@@ -150,6 +152,7 @@ async function route() {
 
     startStream();
     if (r.name === 'settings') return show('settings', settingsView, r);
+    if (r.name === 'memory' || r.name === 'people') return show('memory', memoryView, r);
     if (r.name !== 'c' && r.name !== '') history.replaceState(null, '', '#/');
     return show('chat', chatView, r);
   } catch (e) {

@@ -67,7 +67,10 @@ class Chat {
     closeBtn.addEventListener('click', () => this.closeDrawer(true));
     this.sidebar = h('aside', { id: 'sidebar', class: 'sidebar', 'aria-label': 'Conversations' },
       h('div', { class: 'sidebar-head' }, this.newBtn, closeBtn),
-      h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, this.list));
+      h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, this.list),
+      h('div', { class: 'sidebar-foot' },
+        h('a', { id: 'nav-memory', class: 'sidebar-link', href: '#/memory' }, h('span', { text: 'Memory' }),
+          h('span', { class: 'hint', text: `What ${name} remembers` }))));
     this.scrim = h('div', { class: 'scrim', 'aria-hidden': 'true' });
     this.scrim.addEventListener('click', () => this.closeDrawer(true));
 

@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/embed"
+	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/sqlitemem"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqlite"
+)
+
+// `os1 memory …` works on the data directory directly, like `os1 doctor`:
+// it needs no running server and no sign-in, only access to the files.
+
+func (e *env) memoryCmd() *cobra.Command {
+	var username string
+	cmd := &cobra.Command{
+		Use:   "memory",
+		Short: "Search, show, forget, export and import what she remembers (works on the data dir)",
+		Long: "Works directly on the data directory (like `os1 doctor`), for one user: --user NAME, or the only user.\n" +
+			"See docs/memory.md for the file formats.",
+	}
+	cmd.PersistentFlags().StringVar(&username, "user", "", "username whose memory to use (default: the only user)")
+	cmd.AddCommand(e.memSearchCmd(&username), e.memShowCmd(&username), e.memForgetCmd(&username),
+		e.memExportCmd(&username), e.memImportCmd(&username))
+	return cmd
+}
+
+// memEnv is an opened data directory for one user.
+type memEnv struct {
+	cfg   config.Config
+	db    *sqlite.DB
+	mem   *sqlitemem.Store
+	user  store.User
+	emb   memory.Embedder // nil: full text only
+	clock clock.Clock
+}
+
+func (m *memEnv) close() { m.db.Close() }
+
+// openMemory opens the database of the configured data dir and picks the user.
+func (e *env) openMemory(ctx context.Context, username string) (*memEnv, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(cfg.DBPath()); err != nil {
+		return nil, fmt.Errorf("no os1 database at %s (is the data dir right? --data-dir or OS1_DATA_DIR)", cfg.DBPath())
+	}
+	db, err := sqlite.Open(ctx, cfg.DBPath())
+	if err != nil {
+		return nil, err
+	}
+	clk := clockSystem()
+	m := &memEnv{cfg: cfg, db: db, mem: sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk}), clock: clk}
+	if m.user, err = pickUser(ctx, db, username); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// pickUser finds the user by username, or the only user.
+func pickUser(ctx context.Context, db store.Users, username string) (store.User, error) {
+	users, err := db.ListUsers(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Username
+	}
+	if username != "" {
+		for _, u := range users {
+			if strings.EqualFold(u.Username, username) {
+				return u, nil
+			}
+		}
+		return store.User{}, fmt.Errorf("no user %q in this data dir; its users are: %s", username, strings.Join(names, ", "))
+	}
+	switch len(users) {
+	case 0:
+		return store.User{}, errors.New("this data dir has no users yet: start `os1 serve` and open the setup link first")
+	case 1:
+		return users[0], nil
+	}
+	return store.User{}, fmt.Errorf("this data dir has several users (%s); choose one with --user NAME", strings.Join(names, ", "))
+}
+
+// cacheDir is where scripts/assets.sh puts models (config cache_dir).
+func (e *env) cacheDir() string {
+	cfg, err := e.config()
+	if err != nil {
+		return config.Defaults(e.getenv).CacheDir
+	}
+	return cfg.CacheDir
+}
+
+// loadEmbedder loads the sentence model when it is installed; without it
+// memory works on full text alone, and says so once on stderr.
+func (e *env) loadEmbedder(m *memEnv) {
+	dir := embed.USELiteDir(e.cacheDir())
+	u, err := embed.LoadUSELite(dir)
+	if err != nil {
+		if errors.Is(err, embed.ErrModelMissing) {
+			fmt.Fprintf(e.stderr, "os1: no embedding model in %s; using full-text search only (scripts/assets.sh model installs it)\n", dir)
+		} else {
+			fmt.Fprintf(e.stderr, "os1: the embedding model in %s cannot be used (%v); using full-text search only\n", dir, err)
+		}
+		return
+	}
+	m.emb = u
+}
+
+// userLocation is the user's time zone from the first meeting, else UTC.
+func (m *memEnv) userLocation(ctx context.Context) *time.Location {
+	if p, err := m.db.Profile(ctx, m.user.ID); err == nil && p.Timezone != "" {
+		if loc, err := time.LoadLocation(p.Timezone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// searchResult is one line of `os1 memory search --json`.
+type searchResult struct {
+	Kind    string    `json:"kind"`
+	ID      string    `json:"id"`
+	Text    string    `json:"text"`
+	Time    time.Time `json:"time"`
+	Score   float64   `json:"score"`
+	Sources []string  `json:"sources"`
+}
+
+type searchOutput struct {
+	Query   string         `json:"query"`
+	Results []searchResult `json:"results"`
+}
+
+var recallModes = map[string]memory.Mode{"hybrid": memory.Hybrid, "text": memory.TextOnly, "vector": memory.VectorOnly}
+
+func (e *env) memSearchCmd(username *string) *cobra.Command {
+	var (
+		asJSON   bool
+		limit    int
+		queries  string
+		mode     string
+		now      string
+		history  bool
+		kindsArg []string
+	)
+	cmd := &cobra.Command{
+		Use:   "search [QUERY]",
+		Short: "Recall memories, journal entries and messages relevant to a query",
+		Long: "Recall works like the companion's own: full text and meaning (hybrid), with dates such as\n" +
+			"\"last week\" or \"in May\" read in the user's time zone. --queries FILE runs one query per\n" +
+			"line and prints one JSON line per query (for evaluation scripts).",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (queries != "") {
+				return errors.New("give either one QUERY or --queries FILE")
+			}
+			md, ok := recallModes[mode]
+			if !ok {
+				return fmt.Errorf("--mode %q: want hybrid, text or vector", mode)
+			}
+			var kinds []memory.DocKind
+			for _, k := range kindsArg {
+				dk := memory.DocKind(k)
+				if dk != memory.DocItem && dk != memory.DocMessage && dk != memory.DocJournal {
+					return fmt.Errorf("--kind %q: want item, message or journal", k)
+				}
+				kinds = append(kinds, dk)
+			}
+			var clk clock.Clock = clock.System{}
+			if now != "" {
+				t, err := time.Parse(time.RFC3339, now)
+				if err != nil {
+					return fmt.Errorf("--now %q: want an RFC 3339 time such as 2026-05-03T12:00:00Z", now)
+				}
+				clk = clock.NewFake(t)
+			}
+			ctx := cmd.Context()
+			m, err := e.openMemory(ctx, *username)
+			if err != nil {
+				return err
+			}
+			defer m.close()
+			if md != memory.TextOnly {
+				e.loadEmbedder(m)
+			}
+			if md == memory.VectorOnly && m.emb == nil {
+				return errors.New("--mode vector needs the embedding model; install it with scripts/assets.sh model")
+			}
+			opts := memory.DefaultRecallOptions()
+			opts.Mode = md
+			opts.OnEmbedError = func(err error) { fmt.Fprintf(e.stderr, "os1: %v; this query used full text only\n", err) }
+			r := memory.NewRecaller(m.mem, m.emb, clk, opts)
+			loc := m.userLocation(ctx)
+			run := func(q string) (searchOutput, error) {
+				hits, err := r.Recall(ctx, m.user.ID, memory.Query{Text: q, Limit: limit, Kinds: kinds, History: history}, loc)
+				out := searchOutput{Query: q, Results: make([]searchResult, len(hits))}
+				for i, h := range hits {
+					out.Results[i] = searchResult{Kind: string(h.Kind), ID: h.ID, Text: h.Text, Time: h.Time, Score: h.Score, Sources: nonNil(h.Sources)}
+				}
+				return out, err
+			}
+			if queries != "" {
+				return e.searchBatch(queries, run)
+			}
+			out, err := run(args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSONLine(e.stdout, out)
+			}
+			printResults(e.stdout, out, loc)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, `print {"query","results":[{"kind","id","text","time","score","sources"}]}`)
+	f.IntVar(&limit, "limit", 10, "at most this many results")
+	f.StringVar(&queries, "queries", "", "file with one query per line ('-': stdin); prints one JSON line per query")
+	f.StringVar(&mode, "mode", "hybrid", "hybrid, text (BM25 only) or vector (meaning only)")
+	f.StringVar(&now, "now", "", "RFC 3339 time that relative dates (\"last week\") count from (default: now)")
+	f.BoolVar(&history, "history", false, "include beliefs that were replaced")
+	f.StringSliceVar(&kindsArg, "kind", nil, "only these kinds of result: item, message, journal")
+	return cmd
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// searchBatch answers one query per line of file with one JSON line each.
+func (e *env) searchBatch(file string, run func(string) (searchOutput, error)) error {
+	var r io.Reader = e.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("--queries: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	for n := 1; sc.Scan(); n++ {
+		q := strings.TrimSpace(sc.Text())
+		if q == "" {
+			continue
+		}
+		out, err := run(q)
+		if err != nil {
+			return fmt.Errorf("%s line %d: %w", file, n, err)
+		}
+		if err := writeJSONLine(w, out); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("--queries %s: %w", file, err)
+	}
+	return nil
+}
+
+func printResults(w io.Writer, out searchOutput, loc *time.Location) {
+	if len(out.Results) == 0 {
+		fmt.Fprintf(w, "Nothing found for %q.\n", out.Query)
+		return
+	}
+	for i, r := range out.Results {
+		fmt.Fprintf(w, "%2d. [%s %s] %s  (%.3f)\n    %s\n", i+1, r.Kind, r.ID, formatDay(r.Time, loc), r.Score, clip(r.Text, 300))
+		if r.Kind != string(memory.DocMessage) && len(r.Sources) > 0 {
+			fmt.Fprintf(w, "    from: %s\n", strings.Join(r.Sources, ", "))
+		}
+	}
+}
+
+func formatDay(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "undated"
+	}
+	return t.In(loc).Format("2006-01-02 15:04")
+}
+
+func formatDate(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "undated"
+	}
+	return t.In(loc).Format(time.DateOnly)
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

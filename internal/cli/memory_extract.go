@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// extractBatch is how many conversational messages one extraction call
+// reads, as the server's memory worker does.
+const extractBatch = 20
+
+// extract runs memory extraction over freshly imported conversations, in
+// batches, recording each batch in the conversation's watermark: if it stops
+// (model down, Ctrl-C), `os1 serve` goes on from there. When the transcript
+// has one other speaker, extraction takes them for "her" (the assistant
+// role), so a chat between two people reads as it was.
+func (e *env) extract(ctx context.Context, m *memEnv, mm *models.Manager, convs, others []string) error {
+	opts := memory.DefaultRecallOptions()
+	ex := memory.NewExtractor(memory.ExtractorDeps{Memory: m.mem, Recall: memory.NewRecaller(m.mem, m.emb, m.clock, opts),
+		Models: mm, Embedder: m.emb, Clock: m.clock}, memory.ExtractOptions{})
+	marks := memory.SettingsProgress{Settings: m.db}
+	b, err := m.batch(ctx)
+	if err != nil {
+		return err
+	}
+	if len(others) == 1 {
+		b.CompanionName = others[0]
+	}
+	type job struct {
+		conv string
+		msgs []store.Message
+	}
+	var jobs []job
+	total := 0
+	for _, c := range convs {
+		msgs, err := m.db.Messages(ctx, m.user.ID, c)
+		if err != nil {
+			return err
+		}
+		for from := 0; from < len(msgs); {
+			to, n := from, 0
+			for to < len(msgs) && n < extractBatch {
+				if msgs[to].Role == store.RoleUser || msgs[to].Role == store.RoleAssistant {
+					n++
+				}
+				to++
+			}
+			jobs = append(jobs, job{c, msgs[from:to]})
+			total += to - from
+			from = to
+		}
+	}
+	start := m.clock.Now()
+	report := e.progress(m.clock)
+	done, added, changed := 0, 0, 0
+	for _, j := range jobs {
+		b.ConversationID, b.Messages = j.conv, j.msgs
+		res, err := ex.Extract(ctx, b)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				err = errors.New("interrupted")
+			}
+			return fmt.Errorf("extraction stopped after %d of %d messages (%d memories so far): %w\n"+
+				"The imported messages are kept and indexed; `os1 serve` extracts the rest once the model answers", done, total, added, err)
+		}
+		added += len(res.Added)
+		changed += len(res.Superseded) + len(res.Invalidated)
+		last := j.msgs[len(j.msgs)-1].ID
+		if err := marks.SetWatermark(ctx, j.conv, memory.Watermark{Indexed: lastIndexed(ctx, marks, j.conv, last), Extracted: last}); err != nil {
+			return err
+		}
+		done += len(j.msgs)
+		report("extracted memories from", done, total)
+	}
+	took := m.clock.Now().Sub(start)
+	fmt.Fprintf(e.stdout, "Extracted %d memories (%d beliefs changed) from %d messages in %s (%.1f messages/s, %d model calls).\n",
+		added, changed, total, took.Round(time.Millisecond), float64(total)/max(took.Seconds(), 1e-9), len(jobs))
+	return nil
+}
+
+// lastIndexed keeps the conversation's indexed watermark (the import set it
+// to its last message), falling back to last.
+func lastIndexed(ctx context.Context, p memory.Progress, conv, last string) string {
+	if w, err := p.Watermark(ctx, conv); err == nil && w.Indexed != "" {
+		return w.Indexed
+	}
+	return last
+}
+
+// batch is who is talking, and what her system prompt holds (never to be
+// taken for a memory), as the server's memory worker gathers it.
+func (m *memEnv) batch(ctx context.Context) (memory.Batch, error) {
+	persona, err := m.db.Persona(ctx, m.user.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return memory.Batch{}, err
+	}
+	prof, err := m.db.Profile(ctx, m.user.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return memory.Batch{}, err
+	}
+	b := memory.Batch{UserID: m.user.ID, UserName: cmp.Or(m.user.DisplayName, m.user.Username), CompanionName: persona.Name,
+		Loc: m.userLocation(ctx), Prompt: []string{persona.Voice, persona.Style}}
+	for _, k := range slices.Sorted(maps.Keys(prof.Answers)) {
+		b.Prompt = append(b.Prompt, prof.Answers[k])
+	}
+	return b, nil
+}

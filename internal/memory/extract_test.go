@@ -1,0 +1,110 @@
+package memory_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/llm"
+	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/memory"
+)
+
+func TestExtractPromptGolden(t *testing.T) {
+	h := newWorkHarness(t)
+	h.conversation("cnv_old", said{"msg_x1", "user", "I drink coffee every morning.", day0.Add(-48 * time.Hour)})
+	h.item("mem_coffee", memory.KindPreference, "Theodore drinks coffee every morning.", "msg_x1")
+	conv := h.conversation("cnv_1",
+		said{"msg_u1", "user", "I stopped drinking coffee last week, only tea now. Catherine visits on Friday!", day0},
+		said{"msg_a1", "assistant", "", day0.Add(time.Second)},
+		said{"msg_t1", "tool", "SECRET tool result", day0.Add(time.Second)},
+		said{"msg_a2", "assistant", "Tea suits you. Friday will be lovely.", day0.Add(time.Minute)})
+	h.echoes.Remember(h.user.ID, "- 2026-02-28 (fact) RECALLED line")
+	h.llm.Enqueue(opsReply())
+	if _, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv)); err != nil {
+		t.Fatal(err)
+	}
+	req := h.extractions()[0]
+	if len(req.Messages) != 1 || req.Messages[0].Role != llm.RoleUser || req.Temperature == nil || *req.Temperature != 0 {
+		t.Errorf("request shape: %d messages, temperature %v", len(req.Messages), req.Temperature)
+	}
+	got := req.System + "\n-----\n" + req.Messages[0].Content
+	goldenFile(t, "extract_prompt.golden", got)
+	for _, never := range []string{"SECRET", "RECALLED", "warm and calm", "Writing letters"} {
+		if strings.Contains(got, never) {
+			t.Errorf("the extraction prompt holds %q", never)
+		}
+	}
+	if !strings.Contains(got, "mem_coffee") {
+		t.Error("the related memory is not shown with its ID")
+	}
+}
+
+func TestExtractParsesRobustly(t *testing.T) {
+	one := addOp("preference", "Theodore drinks only tea now.", []string{"msg_u1"})
+	cases := []struct {
+		name  string
+		reply string
+		added int
+	}{
+		{"bare", `{"operations":[` + one + `]}`, 1},
+		{"code fence", "```json\n{\"operations\":[" + one + "]}\n```", 1},
+		{"think block and prose", "<think>They said {tea}.</think>\nHere you go:\n{\"operations\":[" + one + "]}\nDone!", 1},
+		{"bare array", "[" + one + "]", 1},
+		{"nothing to remember", `{"operations":[]}`, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newWorkHarness(t)
+			conv := h.conversation("cnv_1", said{"msg_u1", "user", "Only tea for me now.", day0})
+			h.llm.Enqueue(llmtest.Reply{Chunks: splitEvery(tc.reply, 7)})
+			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
+			if err != nil || len(res.Added) != tc.added || res.Outcomes[memory.OutInvalidJSON] != 0 {
+				t.Errorf("Extract = %+v, %v", res, err)
+			}
+		})
+	}
+	for _, bad := range []string{"Sure! I'll remember that.", `{"operations":[{"op":"add"`, `{"memories":[]}`, "```\nnot json\n```"} {
+		t.Run("invalid "+bad, func(t *testing.T) {
+			h := newWorkHarness(t)
+			conv := h.conversation("cnv_1", said{"msg_u1", "user", "Only tea for me now.", day0})
+			h.llm.Enqueue(llmtest.Reply{Chunks: []string{bad}})
+			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
+			if err != nil || res.Outcomes[memory.OutInvalidJSON] != 1 || len(h.items()) != 0 || h.meter.get(memory.OutInvalidJSON) != 1 {
+				t.Errorf("Extract = %+v, %v; items %d", res, err, len(h.items()))
+			}
+		})
+	}
+}
+
+func splitEvery(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	return append(out, s)
+}
+
+func TestExtractModelFailure(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "Only tea for me now.", day0})
+	h.llm.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "30"})
+	_, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
+	if !errors.Is(err, memory.ErrExtraction) || llm.KindOf(err) != llm.KindRateLimited {
+		t.Fatalf("err = %v", err)
+	}
+	if len(h.items()) != 0 || h.meter.get(memory.OutModelError) != 1 {
+		t.Errorf("items %d, meter %v", len(h.items()), h.meter.n)
+	}
+}
+
+func TestExtractSkipsTurnsWithoutTheUser(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1", said{"msg_a1", "assistant", "Good morning, Theodore!", day0})
+	res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
+	if err != nil || len(res.Added) != 0 || len(h.llm.Requests()) != 0 {
+		t.Errorf("Extract = %+v, %v after %d model calls", res, err, len(h.llm.Requests()))
+	}
+}

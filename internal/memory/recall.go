@@ -1,0 +1,332 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/os1ai/os1/internal/clock"
+)
+
+// Embedder turns texts into vectors of one fixed dimension (internal/embed).
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Mode chooses the retrievers Recall fuses.
+type Mode int
+
+const (
+	Hybrid     Mode = iota // full text and vectors (text only without an Embedder)
+	TextOnly               // BM25 full text
+	VectorOnly             // cosine similarity; needs an Embedder
+)
+
+func (m Mode) String() string {
+	switch m {
+	case TextOnly:
+		return "text"
+	case VectorOnly:
+		return "vector"
+	default:
+		return "hybrid"
+	}
+}
+
+// RecallOptions tune Recall. Start from DefaultRecallOptions: a zero weight
+// turns its boost off, while zero counts and durations take their defaults.
+//
+// The fused score of a document d is
+//
+//	score(d) = Σ_r 1/(RRFK + rank_r(d))
+//	         + 1/(RRFK + 1) · (RecencyWeight · 2^(−age(d)/RecencyHalfLife)
+//	                          + ImportanceWeight · hitImportance(d))
+//
+// summing over the retrievers r (full text, vectors) that returned d, with
+// ranks from 1. The boosts are scaled to the score of a first place in one
+// list, so a weight of 0.2 is worth at most a fifth of that: enough to order
+// near-ties, never enough to lift a document no retriever found relevant.
+// importance is the item's Importance, 0.5 for journals and 0 for messages;
+// age is measured from the hit's Time to the clock's now.
+type RecallOptions struct {
+	Mode             Mode
+	Candidates       int           // per retriever; default 50
+	RRFK             float64       // default 60
+	RecencyWeight    float64       // default 0.2
+	RecencyHalfLife  time.Duration // default 90 days
+	ImportanceWeight float64       // default 0.3
+	// MinSimilarity drops vector hits whose cosine is at or below it: the
+	// vector side always returns its nearest documents, related or not, and
+	// an unrelated one must not collect fusion score. Default 0.
+	MinSimilarity float64
+
+	// PromptKinds are what RecallForPrompt draws on; default items and
+	// journals (the raw messages are already in the conversation window).
+	PromptKinds []DocKind
+
+	// OnEmbedError, when set, is told that embedding a query failed and
+	// Recall goes on with full text alone; when nil, Recall returns the error.
+	OnEmbedError func(error)
+}
+
+// DefaultRecallOptions are the weights the benchmark was tuned with.
+func DefaultRecallOptions() RecallOptions {
+	return RecallOptions{
+		Mode:             Hybrid,
+		Candidates:       50,
+		RRFK:             60,
+		RecencyWeight:    0.2,
+		RecencyHalfLife:  90 * 24 * time.Hour,
+		ImportanceWeight: 0.3,
+		PromptKinds:      []DocKind{DocItem, DocJournal},
+	}
+}
+
+// Recaller is hybrid retrieval over a Store: it parses time expressions out
+// of the query, runs full-text and vector search, and fuses the two lists.
+// It never mixes users: every search is scoped to the one user asked for.
+type Recaller struct {
+	s     Store
+	emb   Embedder
+	clock clock.Clock
+	opts  RecallOptions
+}
+
+// NewRecaller returns a Recaller. emb may be nil: then only full text is used.
+func NewRecaller(s Store, emb Embedder, c clock.Clock, opts RecallOptions) *Recaller {
+	if opts.Candidates <= 0 {
+		opts.Candidates = 50
+	}
+	if opts.RRFK <= 0 {
+		opts.RRFK = 60
+	}
+	if opts.RecencyHalfLife <= 0 {
+		opts.RecencyHalfLife = 90 * 24 * time.Hour
+	}
+	if len(opts.PromptKinds) == 0 {
+		opts.PromptKinds = []DocKind{DocItem, DocJournal}
+	}
+	if c == nil {
+		c = clock.System{}
+	}
+	return &Recaller{s: s, emb: emb, clock: c, opts: opts}
+}
+
+// Recall returns the user's memories most relevant to q, best first, at most
+// q.Limit (default 10). When q.From and q.To are both zero, a time expression
+// in q.Text ("last week", "in May") becomes the range, read in loc (UTC when
+// nil). Every hit has Sources.
+func (r *Recaller) Recall(ctx context.Context, userID string, q Query, loc *time.Location) ([]Hit, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if q.Limit <= 0 {
+		q.Limit = 10
+	}
+	now := r.clock.Now()
+	semantic := q.Text // what the vector side embeds
+	if q.From.IsZero() && q.To.IsZero() {
+		if rest, from, to, ok := ParseTime(q.Text, now, loc); ok {
+			q.Text, q.From, q.To = rest, from, to
+			if strings.TrimSpace(rest) != "" {
+				semantic = rest
+			}
+		}
+	}
+	if strings.TrimSpace(semantic) == "" {
+		return nil, nil
+	}
+
+	sub := q
+	sub.Limit = max(r.opts.Candidates, q.Limit)
+	var lists [][]Hit
+	if r.opts.Mode != VectorOnly {
+		hits, err := r.s.SearchText(ctx, userID, sub)
+		if err != nil {
+			return nil, fmt.Errorf("recall %q: %w", q.Text, err)
+		}
+		lists = append(lists, hits)
+	}
+	if r.opts.Mode != TextOnly {
+		hits, err := r.searchVector(ctx, userID, semantic, sub)
+		switch {
+		case err == nil:
+			hits = slices.DeleteFunc(hits, func(h Hit) bool { return h.Score <= r.opts.MinSimilarity })
+			lists = append(lists, hits)
+		case r.opts.Mode == Hybrid && r.opts.OnEmbedError != nil && errors.Is(err, errEmbed):
+			r.opts.OnEmbedError(err)
+		default:
+			return nil, fmt.Errorf("recall %q: %w", semantic, err)
+		}
+	}
+	return r.fuse(lists, now, q.Limit), nil
+}
+
+// errEmbed marks a failure of the Embedder (as opposed to the Store).
+var errEmbed = errors.New("embed query")
+
+func (r *Recaller) searchVector(ctx context.Context, userID, text string, q Query) ([]Hit, error) {
+	if r.emb == nil {
+		if r.opts.Mode == VectorOnly {
+			return nil, errors.New("vector recall needs an embedder, and none is configured")
+		}
+		return nil, nil
+	}
+	vecs, err := r.emb.Embed(ctx, []string{text})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errEmbed, err)
+	}
+	if len(vecs) != 1 {
+		return nil, fmt.Errorf("%w: embedder returned %d vectors for one text", errEmbed, len(vecs))
+	}
+	return r.s.SearchVector(ctx, userID, vecs[0], q)
+}
+
+// fuse merges ranked lists by reciprocal rank fusion plus the recency and
+// importance boosts (see RecallOptions), dropping duplicates: the same
+// document from two lists, and documents with the same text as a better one.
+func (r *Recaller) fuse(lists [][]Hit, now time.Time, limit int) []Hit {
+	type acc struct {
+		hit   Hit
+		score float64
+	}
+	byKey := map[string]*acc{}
+	var order []*acc
+	for _, list := range lists {
+		for i, h := range list {
+			key := string(h.Kind) + "\x00" + h.ID
+			a := byKey[key]
+			if a == nil {
+				a = &acc{hit: h}
+				byKey[key] = a
+				order = append(order, a)
+			}
+			a.score += 1 / (r.opts.RRFK + float64(i+1))
+		}
+	}
+	unit := 1 / (r.opts.RRFK + 1)
+	for _, a := range order {
+		boost := r.opts.ImportanceWeight * hitImportance(a.hit)
+		if !a.hit.Time.IsZero() {
+			age := max(now.Sub(a.hit.Time), 0)
+			boost += r.opts.RecencyWeight * math.Exp2(-float64(age)/float64(r.opts.RecencyHalfLife))
+		}
+		a.score += unit * boost
+	}
+	slices.SortStableFunc(order, func(a, b *acc) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return strings.Compare(a.hit.ID, b.hit.ID)
+	})
+	seen := map[string]bool{}
+	out := make([]Hit, 0, min(limit, len(order)))
+	for _, a := range order {
+		if len(out) == limit {
+			break
+		}
+		norm := strings.ToLower(strings.Join(strings.Fields(a.hit.Text), " "))
+		if seen[norm] || len(a.hit.Sources) == 0 {
+			continue
+		}
+		seen[norm] = true
+		a.hit.Score = a.score
+		out = append(out, a.hit)
+	}
+	return out
+}
+
+func hitImportance(h Hit) float64 {
+	switch {
+	case h.Item != nil:
+		return h.Item.Importance
+	case h.Kind == DocJournal:
+		return 0.5
+	default:
+		return 0
+	}
+}
+
+// Prompt formatting.
+const (
+	bytesPerToken   = 4   // the estimate the companion's prompt budget uses
+	maxPromptLine   = 400 // bytes; longer journal entries are shortened
+	promptCandidate = 30  // hits considered for the prompt
+)
+
+// RecallForPrompt picks the current memories most relevant to the user's
+// latest message and formats them as short dated lines, best first, within
+// tokenBudget (estimated at 4 bytes a token). It returns the text for the
+// system prompt's memory slot and the hits it used; both are empty when
+// nothing relevant is found. Superseded items are never included.
+func (r *Recaller) RecallForPrompt(ctx context.Context, userID, latestMessage string, tokenBudget int, loc *time.Location) (string, []Hit, error) {
+	if tokenBudget <= 0 || strings.TrimSpace(latestMessage) == "" {
+		return "", nil, nil
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	hits, err := r.Recall(ctx, userID, Query{Text: latestMessage, Limit: promptCandidate, Kinds: r.opts.PromptKinds}, loc)
+	if err != nil {
+		return "", nil, err
+	}
+	budget := tokenBudget * bytesPerToken
+	var b strings.Builder
+	var used []Hit
+	for _, h := range hits {
+		line := promptLine(h, loc)
+		if b.Len()+len(line)+1 > budget {
+			continue // a shorter one further down may still fit
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+		used = append(used, h)
+	}
+	return b.String(), used, nil
+}
+
+// promptLine renders one memory as "- 2025-05-03 (fact) Text", on one line.
+func promptLine(h Hit, loc *time.Location) string {
+	text := shortenUTF8(strings.Join(strings.Fields(h.Text), " "), maxPromptLine)
+	switch {
+	case h.Item != nil:
+		when := h.Item.ValidFrom
+		if !h.Item.EventTime.IsZero() {
+			when = h.Item.EventTime
+		}
+		return fmt.Sprintf("- %s (%s) %s", promptDay(when, loc), h.Item.Kind, text)
+	case h.Kind == DocJournal:
+		return fmt.Sprintf("- %s (journal) %s", promptDay(h.Time, loc), text)
+	default:
+		return fmt.Sprintf("- %s (said) %s", promptDay(h.Time, loc), text)
+	}
+}
+
+func promptDay(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "undated"
+	}
+	return t.In(loc).Format("2006-01-02")
+}
+
+// shortenUTF8 cuts s to at most n bytes on a rune boundary, marking the cut.
+func shortenUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimRight(s[:cut], " ") + "…"
+}

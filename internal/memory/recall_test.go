@@ -1,0 +1,282 @@
+package memory_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/sqlitemem"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqlite"
+)
+
+// fakeEmbedder maps known texts to hand-made vectors; any other text is a
+// fixed vector far from all of them. It counts its calls.
+type fakeEmbedder struct {
+	vecs  map[string][]float32
+	err   error
+	calls int
+}
+
+func (e *fakeEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	e.calls++
+	if e.err != nil {
+		return nil, e.err
+	}
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v, ok := e.vecs[t]
+		if !ok {
+			v = vec(7, 1, 7, 0)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// vec returns a·e_i + b·e_j in 8 dimensions.
+func vec(i int, a float32, j int, b float32) []float32 {
+	v := make([]float32, 8)
+	v[i] += a
+	v[j] += b
+	return v
+}
+
+var now = time.Date(2025, 6, 11, 15, 0, 0, 0, time.UTC)
+
+func newStore(t *testing.T) *sqlitemem.Store {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "os1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, u := range []string{"alice", "bob"} {
+		if err := db.CreateUser(t.Context(), store.User{ID: u, Username: u, Role: store.RoleMember}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clock.NewFake(now)})
+}
+
+func index(t *testing.T, s memory.Store, user, id, text string, at time.Time, v []float32) {
+	t.Helper()
+	if err := s.IndexMessage(t.Context(), memory.MessageDoc{ID: id, UserID: user, Text: text, Time: at}, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ids(hits []memory.Hit) []string {
+	out := make([]string, len(hits))
+	for i, h := range hits {
+		out[i] = h.ID
+		if len(h.Sources) == 0 {
+			panic("hit without sources: " + h.ID)
+		}
+	}
+	return out
+}
+
+// The target is second in both lists and first in neither; fusion puts it
+// first, where either retriever alone fails.
+func TestFusionBeatsEither(t *testing.T) {
+	s := newStore(t)
+	day := now.Add(-24 * time.Hour)
+	const q = "where does Catherine live"
+	emb := &fakeEmbedder{vecs: map[string][]float32{q: vec(0, 1, 0, 0)}}
+	index(t, s, "alice", "m_lexical", "Catherine, live! Catherine live, live.", day, vec(5, 1, 0, 0))             // words, wrong meaning
+	index(t, s, "alice", "m_target", "Catherine lives in Boston with Mark since spring.", day, vec(0, 1, 1, 0.6)) // both, second
+	index(t, s, "alice", "m_semantic", "Her sister's flat is near the harbour.", day, vec(0, 1, 1, 0.3))          // meaning, no words
+	index(t, s, "alice", "m_noise", "Groceries: milk, eggs.", day, vec(6, 1, 0, 0))
+
+	top := func(mode memory.Mode) string {
+		opts := memory.DefaultRecallOptions()
+		opts.Mode = mode
+		hits, err := memory.NewRecaller(s, emb, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: q}, time.UTC)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if len(hits) == 0 {
+			t.Fatalf("%s: no hits", mode)
+		}
+		return ids(hits)[0]
+	}
+	for mode, want := range map[memory.Mode]string{memory.TextOnly: "m_lexical", memory.VectorOnly: "m_semantic", memory.Hybrid: "m_target"} {
+		if got := top(mode); got != want {
+			t.Errorf("%s recall ranks %s first, want %s", mode, got, want)
+		}
+	}
+}
+
+func TestRecallTimeFilter(t *testing.T) {
+	s := newStore(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	yesterday := time.Date(2025, 6, 10, 20, 0, 0, 0, berlin)
+	emb := &fakeEmbedder{vecs: map[string][]float32{"what did we say about the garden": vec(1, 1, 0, 0)}}
+	index(t, s, "alice", "m_yest", "The garden needs water.", yesterday, vec(1, 1, 0, 0))
+	index(t, s, "alice", "m_old", "The garden is lovely.", yesterday.AddDate(0, 0, -5), vec(1, 1, 0, 0))
+	index(t, s, "alice", "m_late", "Garden again, after midnight.", time.Date(2025, 6, 11, 0, 30, 0, 0, berlin), vec(1, 1, 0, 0))
+	r := memory.NewRecaller(s, emb, clock.NewFake(now), memory.DefaultRecallOptions())
+	hits, err := r.Recall(t.Context(), "alice", memory.Query{Text: "what did we say about the garden yesterday"}, berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(hits); !slices.Equal(got, []string{"m_yest"}) {
+		t.Errorf("yesterday's garden = %v, want [m_yest]", got)
+	}
+	// An explicit range wins over words in the text.
+	hits, err = r.Recall(t.Context(), "alice", memory.Query{Text: "garden yesterday", From: yesterday.AddDate(0, 0, -6)}, berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(hits); len(got) != 3 {
+		t.Errorf("explicit From: %v, want all three", got)
+	}
+}
+
+func TestRecallIsolation(t *testing.T) {
+	s := newStore(t)
+	emb := &fakeEmbedder{vecs: map[string][]float32{"saffron": vec(2, 1, 0, 0)}}
+	index(t, s, "alice", "m_a", "Alice loves saffron.", now, vec(2, 1, 0, 0))
+	if err := s.AddItem(t.Context(), memory.Item{ID: "it_a", UserID: "alice", Kind: memory.KindPreference, Text: "Loves saffron.", Sources: []string{"m_a"}, Importance: 1}, vec(2, 1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	index(t, s, "bob", "m_b", "Bob on saffron prices.", now, vec(2, 1, 3, 1))
+	for _, mode := range []memory.Mode{memory.Hybrid, memory.TextOnly, memory.VectorOnly} {
+		opts := memory.DefaultRecallOptions()
+		opts.Mode = mode
+		r := memory.NewRecaller(s, emb, clock.NewFake(now), opts)
+		hits, err := r.Recall(t.Context(), "bob", memory.Query{Text: "saffron", History: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(hits); !slices.Equal(got, []string{"m_b"}) {
+			t.Errorf("%s: bob recalls %v", mode, got)
+		}
+		text, _, err := r.RecallForPrompt(t.Context(), "bob", "saffron", 1000, nil)
+		if err != nil || strings.Contains(strings.ToLower(text), "loves") {
+			t.Errorf("%s: bob's prompt memories = %q, %v", mode, text, err)
+		}
+	}
+}
+
+func TestRecallForPrompt(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	add := func(id, text string, imp float64, at time.Time) {
+		t.Helper()
+		it := memory.Item{ID: id, UserID: "alice", Kind: memory.KindFact, Text: text, Sources: []string{"m_" + id}, Importance: imp, ValidFrom: at}
+		if err := s.AddItem(ctx, it, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("it_boston", "Catherine lives in Boston.", 0.8, time.Date(2025, 5, 3, 10, 0, 0, 0, time.UTC))
+	add("it_cat", "Catherine is a nurse\nat the children's hospital.", 0.5, time.Date(2025, 4, 1, 10, 0, 0, 0, time.UTC))
+	if err := s.Supersede(ctx, "alice", "it_boston", memory.Item{ID: "it_denver", Kind: memory.KindFact, Text: "Catherine lives in Denver.", Sources: []string{"m_9"}, Importance: 0.8}, nil, time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveJournal(ctx, memory.Journal{ID: "j1", UserID: "alice", Day: "2025-06-10", Text: "Talked with Catherine about " + strings.Repeat("her new job and ", 60) + "more.", Sources: []string{"m_1"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	index(t, s, "alice", "m_raw", "Catherine called.", now, nil) // raw messages stay out of the prompt by default
+
+	r := memory.NewRecaller(s, nil, clock.NewFake(now), memory.DefaultRecallOptions())
+	text, hits, err := r.RecallForPrompt(ctx, "alice", "How is Catherine doing?", 1000, berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(text, "\n")
+	if len(lines) != 3 || len(hits) != 3 {
+		t.Fatalf("prompt memories =\n%s\n(%d hits); want 3 lines", text, len(hits))
+	}
+	for _, want := range []string{
+		"- 2025-06-01 (fact) Catherine lives in Denver.",
+		"- 2025-04-01 (fact) Catherine is a nurse at the children's hospital.",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("missing line %q in\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "Boston") || strings.Contains(text, "Catherine called") {
+		t.Errorf("superseded item or raw message in the prompt:\n%s", text)
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "- 2025-06-10 (journal) ") && (len(l) > 450 || !strings.HasSuffix(l, "…")) {
+			t.Errorf("journal line not shortened: %d bytes", len(l))
+		}
+	}
+	// A small budget keeps only what fits, skipping the long journal line.
+	small, hits, err := r.RecallForPrompt(ctx, "alice", "How is Catherine doing?", 30, berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(small) > 30*4 || len(hits) == 0 || strings.Contains(small, "journal") {
+		t.Errorf("budget of 30 tokens gave %d bytes, %d hits:\n%s", len(small), len(hits), small)
+	}
+	if got, hits, _ := r.RecallForPrompt(ctx, "alice", "How is Catherine doing?", 0, berlin); got != "" || hits != nil {
+		t.Errorf("zero budget gave %q", got)
+	}
+}
+
+func TestRecallEmbedderFailure(t *testing.T) {
+	s := newStore(t)
+	index(t, s, "alice", "m1", "The boat trip to Hiddensee.", now, vec(0, 1, 0, 0))
+	emb := &fakeEmbedder{err: errors.New("model not loaded")}
+	r := memory.NewRecaller(s, emb, clock.NewFake(now), memory.DefaultRecallOptions())
+	if _, err := r.Recall(t.Context(), "alice", memory.Query{Text: "boat trip"}, nil); err == nil || !strings.Contains(err.Error(), "model not loaded") {
+		t.Errorf("Recall with a failing embedder: %v, want its error", err)
+	}
+	var reported error
+	opts := memory.DefaultRecallOptions()
+	opts.OnEmbedError = func(err error) { reported = err }
+	r = memory.NewRecaller(s, emb, clock.NewFake(now), opts)
+	hits, err := r.Recall(t.Context(), "alice", memory.Query{Text: "boat trip"}, nil)
+	if err != nil || !slices.Equal(ids(hits), []string{"m1"}) || reported == nil {
+		t.Errorf("with OnEmbedError: %v, %v, reported %v; want the text hit and a report", ids(hits), err, reported)
+	}
+	// No embedder at all: hybrid is text only, vector-only is an error.
+	if hits, err := memory.NewRecaller(s, nil, nil, memory.DefaultRecallOptions()).Recall(t.Context(), "alice", memory.Query{Text: "boat"}, nil); err != nil || len(hits) != 1 {
+		t.Errorf("hybrid without embedder: %v, %v", hits, err)
+	}
+	opts = memory.DefaultRecallOptions()
+	opts.Mode = memory.VectorOnly
+	if _, err := memory.NewRecaller(s, nil, nil, opts).Recall(t.Context(), "alice", memory.Query{Text: "boat"}, nil); err == nil {
+		t.Error("vector-only without embedder: no error")
+	}
+}
+
+// Between equally ranked documents the boosts decide: the more important
+// and the more recent first.
+func TestRecallBoosts(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	for _, it := range []memory.Item{
+		{ID: "it_low", UserID: "alice", Kind: memory.KindFact, Text: "Owns a red bike.", Sources: []string{"m1"}, Importance: 0.1, ValidFrom: now.AddDate(0, 0, -1)},
+		{ID: "it_high", UserID: "alice", Kind: memory.KindFact, Text: "Owns a blue bike.", Sources: []string{"m2"}, Importance: 0.9, ValidFrom: now.AddDate(0, 0, -1)},
+		{ID: "it_old", UserID: "alice", Kind: memory.KindFact, Text: "Owns a green bike.", Sources: []string{"m3"}, Importance: 0.5, ValidFrom: now.AddDate(-2, 0, 0)},
+		{ID: "it_new", UserID: "alice", Kind: memory.KindFact, Text: "Owns a black bike.", Sources: []string{"m4"}, Importance: 0.5, ValidFrom: now},
+	} {
+		if err := s.AddItem(ctx, it, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := memory.NewRecaller(s, nil, clock.NewFake(now), memory.DefaultRecallOptions())
+	hits, err := r.Recall(ctx, "alice", memory.Query{Text: "bike"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, h := range hits {
+		pos[h.ID] = i
+	}
+	if len(hits) != 4 || pos["it_high"] > pos["it_low"] || pos["it_new"] > pos["it_old"] {
+		t.Errorf("order %v: want it_high before it_low and it_new before it_old", ids(hits))
+	}
+}

@@ -1,0 +1,371 @@
+// Package sqlitemem is the SQLite backend of memory.Store: memory items,
+// people, journals and the recall index (FTS5 full text and vectors) in the
+// same database file as the conversations (internal/store/sqlite, which runs
+// the migration 00002_memory.sql that creates these tables).
+//
+// Every query is scoped by user ID; another user's IDs answer ErrNotFound.
+// Vectors are stored int8-quantised in SQLite and searched through a compact
+// in-memory index of their sign bits, rebuilt lazily per user and evicted when
+// idle (see vecindex.go). The package must never log memory content, never
+// return one user's documents to another, and never hold package-level
+// mutable state.
+package sqlitemem
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/memory"
+)
+
+// Store is a memory.Store kept in SQLite.
+type Store struct {
+	db    *sql.DB
+	clock clock.Clock
+	vecs  *vecIndex
+	dim   atomic.Int64 // vector dimension of this store; 0 until the first vector
+	cands int          // Hamming candidates re-ranked exactly per vector search
+
+	maxMatches int // full-text matches worth ranking (fulltext.go)
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared read queries, by SQL text
+}
+
+var _ memory.Store = (*Store)(nil)
+
+// Options tune a Store. Zero values take the defaults.
+type Options struct {
+	// Clock stamps CreatedAt and UpdatedAt when the caller leaves them zero.
+	Clock clock.Clock
+	// IndexBudget bounds the bytes of in-memory vector index over all users
+	// (default 256 MiB, about 3M vectors). The least recently searched users'
+	// indexes are dropped first; the user being searched is always kept.
+	IndexBudget int64
+	// IndexIdle drops a user's index after this long without a search
+	// (default 30 minutes); it is rebuilt from SQLite on the next search.
+	IndexIdle time.Duration
+	// Candidates is how many nearest sign codes are re-ranked by exact cosine
+	// (default 256). More raises recall and costs about 4 µs each.
+	Candidates int
+	// MaxTextMatches bounds the documents one full-text query ranks (default
+	// 1000, about 3 ms): words matching more are dropped while rarer ones
+	// remain, and otherwise only the user's newest documents are searched
+	// (see fulltext.go).
+	MaxTextMatches int
+}
+
+// New returns a Store over db, whose schema must be migrated
+// (internal/store/sqlite.Open does it).
+func New(db *sql.DB, opts Options) *Store {
+	if opts.Clock == nil {
+		opts.Clock = clock.System{}
+	}
+	if opts.IndexBudget <= 0 {
+		opts.IndexBudget = 256 << 20
+	}
+	if opts.IndexIdle <= 0 {
+		opts.IndexIdle = 30 * time.Minute
+	}
+	if opts.Candidates <= 0 {
+		opts.Candidates = 256
+	}
+	if opts.MaxTextMatches <= 0 {
+		opts.MaxTextMatches = 1000
+	}
+	return &Store{
+		db:    db,
+		clock: opts.Clock,
+		vecs:  newVecIndex(opts.IndexBudget, opts.IndexIdle, opts.Clock),
+		cands: opts.Candidates,
+
+		maxMatches: opts.MaxTextMatches,
+		stmts:      map[string]*sql.Stmt{},
+	}
+}
+
+// IndexBytes reports the memory held by the in-memory vector indexes.
+func (s *Store) IndexBytes() int64 { return s.vecs.totalBytes() }
+
+// doc is a row of memory_docs: one recallable document.
+type doc struct {
+	user, kind, id, text string
+	time, eventTime      time.Time
+	current              bool
+}
+
+// insertDoc adds a document (the FTS trigger indexes it) and its vector.
+func (s *Store) insertDoc(ctx context.Context, tx *sql.Tx, d doc, vec []float32) (int64, error) {
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO memory_docs (user_id, doc_kind, doc_id, text, time, event_time, current) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		d.user, d.kind, d.id, d.text, dbTime(d.time), dbTime(d.eventTime), d.current)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	if vec != nil {
+		if err := putVector(ctx, tx, seq, d.user, vec); err != nil {
+			return 0, err
+		}
+	}
+	return seq, nil
+}
+
+// putVector stores (or replaces) the vector of a document.
+func putVector(ctx context.Context, tx *sql.Tx, seq int64, user string, vec []float32) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO memory_vectors (seq, user_id, code, vec) VALUES (?, ?, ?, ?)
+		 ON CONFLICT (seq) DO UPDATE SET code = excluded.code, vec = excluded.vec`,
+		seq, user, signCode(vec), quantize(vec))
+	return err
+}
+
+// checkVector rejects a vector that cannot be stored or compared: empty,
+// non-finite, or of another dimension than the store already holds. The
+// first vector stored (pin) fixes the dimension; a search never does.
+func (s *Store) checkVector(ctx context.Context, vec []float32, pin bool) error {
+	if len(vec) == 0 {
+		return errors.New("vector is empty")
+	}
+	for i, x := range vec {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("vector component %d is %v", i, x)
+		}
+	}
+	dim := s.dim.Load()
+	if dim == 0 {
+		var n sql.NullInt64
+		err := s.db.QueryRowContext(ctx, `SELECT length(vec) - 4 FROM memory_vectors LIMIT 1`).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read vector dimension: %w", err)
+		}
+		switch {
+		case n.Valid:
+			dim = n.Int64
+		case !pin:
+			return nil // nothing stored yet: any query finds nothing
+		default:
+			dim = int64(len(vec))
+		}
+		s.dim.CompareAndSwap(0, dim)
+		dim = s.dim.Load()
+	}
+	if int64(len(vec)) != dim {
+		return fmt.Errorf("vector has %d dimensions, but this store holds %d-dimensional vectors (was the embedding model changed?)", len(vec), dim)
+	}
+	return nil
+}
+
+// maxStmts bounds the prepared-statement cache. Search SQL varies only with
+// the filters present, a few dozen variants, so the bound is never reached
+// in practice; past it, queries are prepared each time.
+const maxStmts = 256
+
+// stmt returns the prepared statement for query, preparing it on first use;
+// nil when the cache is full. Searches run a handful of statements each,
+// and preparing one costs about as much as running it.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok || len(s.stmts) >= maxStmts {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// query runs a read query through the statement cache.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return s.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow is query for one row.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, query)
+	if err != nil || st == nil {
+		return s.db.QueryRowContext(ctx, query, args...) // reports a prepare error too
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// seqList encodes seqs as a JSON array for json_each, so that one prepared
+// statement serves any number of them.
+func seqList(seqs []int64) string {
+	b := make([]byte, 0, 8*len(seqs)+2)
+	b = append(b, '[')
+	for i, x := range seqs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, x, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// inTx runs f in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// mapErr turns driver errors into memory's sentinel errors, keeping what
+// (a description of the operation) in the message.
+func mapErr(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, memory.ErrNotFound)
+	case errors.Is(err, sqlite3.CONSTRAINT_UNIQUE), errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY):
+		return fmt.Errorf("%s: the ID is taken: %w", what, memory.ErrDuplicate)
+	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
+		return fmt.Errorf("%s: the user or a referenced person does not exist: %w", what, memory.ErrNotFound)
+	default:
+		return fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// affected reports ErrNotFound when an UPDATE or DELETE matched no row.
+func affected(res sql.Result, err error, what string) error {
+	if err != nil {
+		return mapErr(err, what)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, memory.ErrNotFound)
+	}
+	return nil
+}
+
+// timeLayout is the core store's: fixed width, so text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// dbTime stores a time.Time as UTC text, and the zero time as NULL.
+type dbTime time.Time
+
+// Value implements driver.Valuer.
+func (t dbTime) Value() (driver.Value, error) {
+	tt := time.Time(t)
+	if tt.IsZero() {
+		return nil, nil
+	}
+	tt = tt.UTC()
+	if y := tt.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("time %s is outside the years 0000-9999", tt)
+	}
+	return tt.Format(timeLayout), nil
+}
+
+// scanTime reads what dbTime wrote; NULL becomes the zero time.
+type scanTime struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (s scanTime) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*s.t = time.Time{}
+		return nil
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return fmt.Errorf("stored time %q: %w", v, err)
+		}
+		*s.t = t
+		return nil
+	default:
+		return fmt.Errorf("stored time has type %T, want text", v)
+	}
+}
+
+// scanJSON decodes a JSON column into dst.
+type scanJSON struct{ dst any }
+
+// Scan implements sql.Scanner.
+func (s scanJSON) Scan(v any) error {
+	var b []byte
+	switch v := v.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	case nil:
+		return nil
+	default:
+		return fmt.Errorf("stored JSON has type %T", v)
+	}
+	return json.Unmarshal(b, s.dst)
+}
+
+// jsonList encodes a string list as a JSON array ("[]" for nil).
+func jsonList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+// cleanList drops empty and repeated strings, keeping the first order.
+func cleanList(l []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range l {
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	return out
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	if n == 0 {
+		return ""
+	}
+	b := make([]byte, 0, 3*n)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}

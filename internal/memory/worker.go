@@ -1,0 +1,548 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/llm"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// CoreReader is the core store as memory's background work reads it: the
+// episodic log, who the users are, and the settings that keep its progress.
+type CoreReader interface {
+	ListUsers(ctx context.Context) ([]store.User, error)
+	UserByID(ctx context.Context, id string) (store.User, error)
+	ListConversations(ctx context.Context, userID string) ([]store.Conversation, error)
+	Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error)
+	RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error)
+	Persona(ctx context.Context, userID string) (store.Persona, error)
+	Profile(ctx context.Context, userID string) (store.Profile, error)
+	store.Settings
+}
+
+// Watermark is how far the worker got in one conversation: the IDs of the
+// last messages indexed and extracted ("" before the first). Extraction
+// never passes indexing.
+type Watermark struct {
+	Indexed   string `json:"indexed"`
+	Extracted string `json:"extracted"`
+}
+
+// Progress keeps the worker's position durably, so that a restart or a full
+// queue loses nothing: whatever is past a watermark is done again.
+type Progress interface {
+	Watermark(ctx context.Context, conversationID string) (Watermark, error) // zero when none
+	SetWatermark(ctx context.Context, conversationID string, w Watermark) error
+	ForgetWatermark(ctx context.Context, conversationID string) error
+	// Journaled is the time of the newest message consolidated into a
+	// journal entry for the user (zero when none).
+	Journaled(ctx context.Context, userID string) (time.Time, error)
+	SetJournaled(ctx context.Context, userID string, t time.Time) error
+}
+
+// SettingsProgress keeps Progress in the core store's settings, under
+// "memory.watermark.<conversation>" and "memory.journaled.<user>".
+type SettingsProgress struct{ Settings store.Settings }
+
+var _ Progress = SettingsProgress{}
+
+// Watermark reads a conversation's watermark.
+func (p SettingsProgress) Watermark(ctx context.Context, conversationID string) (Watermark, error) {
+	var w Watermark
+	v, err := p.Settings.Setting(ctx, "memory.watermark."+conversationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return w, nil
+	}
+	if err != nil {
+		return w, err
+	}
+	if err := json.Unmarshal([]byte(v), &w); err != nil {
+		return Watermark{}, fmt.Errorf("memory watermark of conversation %s is not JSON: %w", conversationID, err)
+	}
+	return w, nil
+}
+
+// SetWatermark saves a conversation's watermark.
+func (p SettingsProgress) SetWatermark(ctx context.Context, conversationID string, w Watermark) error {
+	v, _ := json.Marshal(w)
+	return p.Settings.SetSetting(ctx, "memory.watermark."+conversationID, string(v))
+}
+
+// ForgetWatermark drops the watermark of a deleted conversation.
+func (p SettingsProgress) ForgetWatermark(ctx context.Context, conversationID string) error {
+	return p.Settings.DeleteSetting(ctx, "memory.watermark."+conversationID)
+}
+
+// Journaled reads how far a user's journal goes.
+func (p SettingsProgress) Journaled(ctx context.Context, userID string) (time.Time, error) {
+	v, err := p.Settings.Setting(ctx, "memory.journaled."+userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339Nano, v)
+}
+
+// SetJournaled saves how far a user's journal goes.
+func (p SettingsProgress) SetJournaled(ctx context.Context, userID string, t time.Time) error {
+	return p.Settings.SetSetting(ctx, "memory.journaled."+userID, t.UTC().Format(time.RFC3339Nano))
+}
+
+// ServiceDeps are the memory service's collaborators.
+type ServiceDeps struct {
+	Core     CoreReader
+	Memory   Store
+	Recall   Searcher // the Recaller
+	Models   Models
+	Embedder Embedder // nil: messages are indexed for full text only
+	Echoes   *Echoes  // shared with the prompt slot and the recall tool
+	Progress Progress // nil: SettingsProgress on Core
+	Clock    clock.Clock
+	Meter    Meter
+	Log      *slog.Logger
+}
+
+// ServiceOptions tune the service. Zero values take the defaults.
+type ServiceOptions struct {
+	QueueSize     int           // turns waiting; more trigger a catch-up (default 256)
+	TickEvery     time.Duration // retries and consolidation (default 1m; negative: only when Tick is called)
+	BatchMessages int           // messages per extraction call (default 20)
+	RetryMin      time.Duration // first wait after a failure (default 1m)
+	RetryMax      time.Duration // longest wait (default 1h)
+	Extract       ExtractOptions
+	Journal       JournalOptions
+}
+
+// Service is memory's background work. It implements companion.Listener:
+// after each turn it indexes the new messages for recall (with vectors when
+// an embedder is set) and extracts memories from them; when the user has
+// been idle a while, or a day is over, it writes the day's journal entry.
+//
+// One goroutine does all of it, in order. Delivery: TurnStored only queues
+// (lossy when the queue is full), but every conversation's watermark is
+// durable, so on start-up and after an overflow the worker catches up on
+// everything past them: no message is ever skipped. A failed extraction
+// (model down, rate limited) leaves the watermark where it was and is tried
+// again later, with backoff.
+type Service struct {
+	d       ServiceDeps
+	opts    ServiceOptions
+	extract *Extractor
+	journal *Consolidator
+
+	queue    chan turnJob
+	ctl      chan ctlReq
+	wake     chan struct{}
+	overflow atomic.Bool
+	ctx      context.Context
+	stop     context.CancelFunc
+	done     chan struct{}
+
+	// The loop's alone:
+	retries        map[string]retryAt // conversation ID -> next extraction attempt
+	journalRetries map[string]retryAt // user ID -> next journal attempt
+	catchUpDue     bool               // a catch-up failed
+}
+
+var _ companion.Listener = (*Service)(nil)
+
+type turnJob struct{ userID, convID string }
+
+type ctlReq struct {
+	tick bool
+	done chan error
+}
+
+type retryAt struct {
+	userID   string
+	attempts int
+	next     time.Time
+}
+
+// NewService starts the worker. It first catches up on every conversation.
+// Call Close to stop it.
+func NewService(d ServiceDeps, o ServiceOptions) *Service {
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Meter == nil {
+		d.Meter = nopMeter{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Progress == nil {
+		d.Progress = SettingsProgress{Settings: d.Core}
+	}
+	o.QueueSize = cmp.Or(max(o.QueueSize, 0), 256)
+	o.TickEvery = cmp.Or(o.TickEvery, time.Minute)
+	o.BatchMessages = cmp.Or(max(o.BatchMessages, 0), 20)
+	o.RetryMin = cmp.Or(o.RetryMin, time.Minute)
+	o.RetryMax = cmp.Or(o.RetryMax, time.Hour)
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Service{d: d, opts: o,
+		extract: NewExtractor(ExtractorDeps{Memory: d.Memory, Recall: d.Recall, Models: d.Models, Embedder: d.Embedder,
+			Echoes: d.Echoes, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Extract),
+		journal: NewConsolidator(ConsolidatorDeps{Core: d.Core, Memory: d.Memory, Models: d.Models, Embedder: d.Embedder,
+			Progress: d.Progress, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Journal),
+		queue: make(chan turnJob, o.QueueSize), ctl: make(chan ctlReq), wake: make(chan struct{}, 1),
+		ctx: ctx, stop: stop, done: make(chan struct{}), retries: map[string]retryAt{}, journalRetries: map[string]retryAt{}}
+	go s.loop()
+	return s
+}
+
+// TurnStored queues the conversation for indexing and extraction. It never
+// blocks: when the queue is full it asks for a catch-up instead.
+func (s *Service) TurnStored(userID, conversationID string) {
+	if s.ctx.Err() != nil {
+		return // closed: the next start catches up
+	}
+	select {
+	case s.queue <- turnJob{userID, conversationID}:
+	default:
+		s.overflow.Store(true)
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Tick runs what the timer runs: due retries, then due journal entries. It
+// returns when they are done (tests call it with a fake clock).
+func (s *Service) Tick(ctx context.Context) error { return s.call(ctx, ctlReq{tick: true}) }
+
+// Flush returns once everything queued before it has been processed.
+func (s *Service) Flush(ctx context.Context) error { return s.call(ctx, ctlReq{}) }
+
+func (s *Service) call(ctx context.Context, c ctlReq) error {
+	c.done = make(chan error, 1)
+	select {
+	case s.ctl <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return errors.New("the memory service is closed")
+	}
+	select {
+	case err := <-c.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the worker after the step it is in; a model call in flight
+// is cancelled. What is left is caught up at the next start.
+func (s *Service) Close() {
+	s.stop()
+	<-s.done
+}
+
+func (s *Service) loop() {
+	defer close(s.done)
+	var tick <-chan time.Time
+	if s.opts.TickEvery > 0 {
+		t := time.NewTicker(s.opts.TickEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	s.catchUp(s.ctx)
+	for {
+		if s.overflow.Swap(false) {
+			s.catchUp(s.ctx)
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case j := <-s.queue:
+			s.run(s.ctx, j)
+		case <-s.wake:
+		case <-tick:
+			s.tick(s.ctx)
+		case c := <-s.ctl:
+			s.drain(s.ctx)
+			var err error
+			if c.tick {
+				err = s.tick(s.ctx)
+			}
+			c.done <- err
+		}
+	}
+}
+
+// drain processes what is queued now.
+func (s *Service) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		if s.overflow.Swap(false) {
+			s.catchUp(ctx)
+		}
+		select {
+		case j := <-s.queue:
+			s.run(ctx, j)
+		default:
+			return
+		}
+	}
+}
+
+// catchUp processes every conversation whose newest message is past its
+// watermark. When the users cannot be listed it is tried again at the next
+// tick.
+func (s *Service) catchUp(ctx context.Context) {
+	users, err := s.d.Core.ListUsers(ctx)
+	s.catchUpDue = err != nil
+	if err != nil {
+		s.d.Log.Error("memory catch-up: list users; will try again", "err", err)
+		return
+	}
+	for _, u := range users {
+		if ctx.Err() != nil {
+			return
+		}
+		convs, err := s.d.Core.ListConversations(ctx, u.ID)
+		if err != nil {
+			s.d.Log.Error("memory catch-up: list conversations", "user", u.ID, "err", err)
+			continue
+		}
+		for _, c := range convs {
+			if ctx.Err() != nil {
+				return
+			}
+			last, err := s.d.Core.RecentMessages(ctx, u.ID, c.ID, 1)
+			if err != nil || len(last) == 0 {
+				continue
+			}
+			w, err := s.d.Progress.Watermark(ctx, c.ID)
+			if err == nil && w.Extracted == last[0].ID {
+				continue
+			}
+			s.run(ctx, turnJob{u.ID, c.ID})
+		}
+	}
+}
+
+// run processes one conversation and schedules a retry when it fails.
+func (s *Service) run(ctx context.Context, j turnJob) {
+	err := s.process(ctx, j.userID, j.convID)
+	if err == nil {
+		delete(s.retries, j.convID)
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	r := s.backoff(s.retries[j.convID], err)
+	r.userID = j.userID
+	s.retries[j.convID] = r
+	s.d.Log.Warn("memory: will try this conversation again", "conversation", j.convID, "at", r.next, "attempt", r.attempts, "err", err)
+}
+
+// backoff schedules the next attempt after a failure: RetryMin, doubling up
+// to RetryMax, or later when the model asked for it (Retry-After).
+func (s *Service) backoff(r retryAt, err error) retryAt {
+	wait := min(s.opts.RetryMin<<min(r.attempts, 16), s.opts.RetryMax)
+	var le *llm.Error
+	if errors.As(err, &le) && le.RetryAfter > wait {
+		wait = le.RetryAfter
+	}
+	r.attempts++
+	r.next = s.d.Clock.Now().Add(wait)
+	s.d.Meter.MemoryEvent("retry", 1)
+	return r
+}
+
+// tick retries what is due, then writes due journal entries.
+func (s *Service) tick(ctx context.Context) error {
+	if s.catchUpDue {
+		s.catchUp(ctx)
+	}
+	now := s.d.Clock.Now()
+	var due []string
+	for conv, r := range s.retries {
+		if !now.Before(r.next) {
+			due = append(due, conv)
+		}
+	}
+	slices.Sort(due)
+	for _, conv := range due {
+		s.run(ctx, turnJob{s.retries[conv].userID, conv})
+	}
+	users, err := s.d.Core.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("memory: list users for the journal: %w", err)
+	}
+	var errs []error
+	for _, u := range users {
+		if r, ok := s.journalRetries[u.ID]; ok && now.Before(r.next) {
+			continue
+		}
+		if _, err := s.journal.Consolidate(ctx, u.ID); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.journalRetries[u.ID] = s.backoff(s.journalRetries[u.ID], err)
+			s.d.Log.Warn("memory: journal not written; will try again", "user", u.ID, "at", s.journalRetries[u.ID].next, "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		delete(s.journalRetries, u.ID)
+	}
+	return errors.Join(errs...)
+}
+
+// process indexes and extracts what is past the conversation's watermark.
+func (s *Service) process(ctx context.Context, userID, convID string) error {
+	w, err := s.d.Progress.Watermark(ctx, convID)
+	if err != nil {
+		return err
+	}
+	// The recent messages usually reach back to the watermark; the whole
+	// conversation is read only when they do not.
+	msgs, err := s.d.Core.RecentMessages(ctx, userID, convID, recentWindow)
+	if err == nil && len(msgs) == recentWindow && indexAfter(msgs, w.Extracted) == 0 {
+		msgs, err = s.d.Core.Messages(ctx, userID, convID)
+	}
+	if errors.Is(err, store.ErrNotFound) { // deleted meanwhile
+		return s.d.Progress.ForgetWatermark(ctx, convID)
+	}
+	if err != nil {
+		return fmt.Errorf("read conversation %s: %w", convID, err)
+	}
+	// Stop before a reply still being written: it is done next time.
+	if i := slices.IndexFunc(msgs, func(m store.Message) bool { return m.Status == store.StatusStreaming }); i >= 0 {
+		msgs = msgs[:i]
+	}
+	if len(msgs) == 0 || msgs[len(msgs)-1].ID == w.Extracted {
+		return nil
+	}
+	b, err := s.batchFor(ctx, userID, convID)
+	if err != nil {
+		return err
+	}
+	if from := indexAfter(msgs, w.Indexed); from < len(msgs) {
+		if err := s.index(ctx, b, msgs[from:]); err != nil {
+			return err
+		}
+		w.Indexed = msgs[len(msgs)-1].ID
+		if err := s.d.Progress.SetWatermark(ctx, convID, w); err != nil {
+			return err
+		}
+	}
+	for from := indexAfter(msgs, w.Extracted); from < len(msgs); {
+		to, n := from, 0
+		for to < len(msgs) && n < s.opts.BatchMessages {
+			if len(conversational(msgs[to:to+1])) == 1 {
+				n++
+			}
+			to++
+		}
+		b.Messages = msgs[from:to]
+		if _, err := s.extract.Extract(ctx, b); err != nil {
+			return err
+		}
+		w.Extracted = msgs[to-1].ID
+		if err := s.d.Progress.SetWatermark(ctx, convID, w); err != nil {
+			return err
+		}
+		from = to
+	}
+	return nil
+}
+
+// recentWindow is how many of a conversation's newest messages are read
+// first; a turn adds a few.
+const recentWindow = 200
+
+// indexAfter is the index following the message id, 0 when id is "" or absent.
+func indexAfter(msgs []store.Message, id string) int {
+	if id == "" {
+		return 0
+	}
+	return slices.IndexFunc(msgs, func(m store.Message) bool { return m.ID == id }) + 1
+}
+
+// batchFor gathers who is talking and what the system prompt holds.
+func (s *Service) batchFor(ctx context.Context, userID, convID string) (Batch, error) {
+	u, err := s.d.Core.UserByID(ctx, userID)
+	if err != nil {
+		return Batch{}, fmt.Errorf("read user %s: %w", userID, err)
+	}
+	persona, err := s.d.Core.Persona(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Batch{}, err
+	}
+	prof, err := s.d.Core.Profile(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Batch{}, err
+	}
+	loc, _ := userLocation(ctx, s.d.Core, userID)
+	b := Batch{UserID: userID, ConversationID: convID, UserName: cmp.Or(u.DisplayName, u.Username),
+		CompanionName: persona.Name, Loc: loc, Prompt: []string{persona.Voice, persona.Style}}
+	keys := make([]string, 0, len(prof.Answers))
+	for k := range prof.Answers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.Prompt = append(b.Prompt, prof.Answers[k])
+	}
+	return b, nil
+}
+
+// indexEmbedBatch bounds one call to the embedder.
+const indexEmbedBatch = 64
+
+// index makes messages recallable.
+func (s *Service) index(ctx context.Context, b Batch, msgs []store.Message) error {
+	var docs []MessageDoc
+	for _, m := range conversational(msgs) {
+		speaker := b.UserName
+		if m.Role == store.RoleAssistant {
+			speaker = cmp.Or(b.CompanionName, "assistant")
+		}
+		if d, ok := messageDoc(m, speaker); ok {
+			docs = append(docs, d)
+		}
+	}
+	for start := 0; start < len(docs); start += indexEmbedBatch {
+		part := docs[start:min(start+indexEmbedBatch, len(docs))]
+		var vecs [][]float32
+		if s.d.Embedder != nil {
+			texts := make([]string, len(part))
+			for i, d := range part {
+				texts[i] = d.Text
+			}
+			var err error
+			if vecs, err = s.d.Embedder.Embed(ctx, texts); err != nil {
+				return fmt.Errorf("embed messages of conversation %s: %w", b.ConversationID, err)
+			}
+			if len(vecs) != len(part) {
+				return fmt.Errorf("embed messages of conversation %s: %d vectors for %d texts", b.ConversationID, len(vecs), len(part))
+			}
+		}
+		for i, d := range part {
+			var vec []float32
+			if vecs != nil {
+				vec = vecs[i]
+			}
+			if err := s.d.Memory.IndexMessage(ctx, d, vec); err != nil {
+				return fmt.Errorf("index message %s for recall: %w", d.ID, err)
+			}
+		}
+	}
+	s.d.Meter.MemoryEvent("index", len(docs))
+	return nil
+}

@@ -1,0 +1,343 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// service starts a memory service on h with ticks driven by the test.
+func (h *workHarness) service(o memory.ServiceOptions) *memory.Service {
+	h.t.Helper()
+	o.TickEvery = -1
+	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: h.mem, Recall: h.recall, Models: h.models,
+		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, o)
+	h.t.Cleanup(s.Close)
+	return s
+}
+
+func (h *workHarness) flush(s *memory.Service) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	defer cancel()
+	h.must(s.Flush(ctx))
+}
+
+func (h *workHarness) tick(s *memory.Service) error {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	defer cancel()
+	return s.Tick(ctx)
+}
+
+func (h *workHarness) watermark(conv string) memory.Watermark {
+	h.t.Helper()
+	w, err := memory.SettingsProgress{Settings: h.db}.Watermark(h.ctx, conv)
+	h.must(err)
+	return w
+}
+
+// extractions are the extraction requests the model server received.
+func (h *workHarness) extractions() []llmtest.Request {
+	var out []llmtest.Request
+	for _, r := range h.llm.Requests() {
+		if strings.Contains(r.System, "deciding what to remember") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+var msgIDs = regexp.MustCompile(`\[(msg_[a-z0-9_]+)\]`)
+
+// idsIn lists the message IDs an extraction request showed the model.
+func idsIn(r llmtest.Request) []string {
+	var ids []string
+	for _, m := range msgIDs.FindAllStringSubmatch(r.Messages[0].Content, -1) {
+		ids = append(ids, m[1])
+	}
+	return ids
+}
+
+// rememberFirst answers an extraction with one fact sourced from the first
+// message it was shown.
+func rememberFirst(text string) func(llmtest.Request) llmtest.Reply {
+	return func(r llmtest.Request) llmtest.Reply {
+		return opsReply(addOp("fact", text, idsIn(r)[:1]))
+	}
+}
+
+func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
+	h := newWorkHarness(t)
+	s := h.service(memory.ServiceOptions{})
+	h.flush(s) // start-up catch-up: nothing yet
+	conv := h.conversation("cnv_1",
+		said{"msg_u1", "user", "My sister Catherine just moved to Boston.", day0},
+		said{"msg_a1", "assistant", "", day0}, // asked for a tool
+		said{"msg_t1", "tool", "Tool output: the weather in Boston is cold.", day0},
+		said{"msg_a2", "assistant", "Boston! How does she like it?", day0.Add(time.Second)})
+	h.llm.EnqueueFunc(rememberFirst("Theodore's sister Catherine moved to Boston."))
+	s.TurnStored(h.user.ID, conv)
+	h.flush(s)
+
+	it, ok := h.items()["Theodore's sister Catherine moved to Boston."]
+	if !ok || !slices.Equal(it.Sources, []string{"msg_u1"}) {
+		t.Fatalf("item = %+v (stored: %v)", it, ok)
+	}
+	hits, err := h.mem.SearchText(h.ctx, h.user.ID, memory.Query{Text: "Boston", Kinds: []memory.DocKind{memory.DocMessage}})
+	h.must(err)
+	var indexed []string
+	for _, hit := range hits {
+		indexed = append(indexed, hit.ID)
+	}
+	slices.Sort(indexed)
+	if !slices.Equal(indexed, []string{"msg_a2", "msg_u1"}) {
+		t.Errorf("indexed messages = %v, want the user's and the assistant's (no tool output)", indexed)
+	}
+	req := h.extractions()
+	if len(req) != 1 {
+		t.Fatalf("%d extraction requests, want 1", len(req))
+	}
+	if got := idsIn(req[0]); !slices.Equal(got, []string{"msg_u1", "msg_a2"}) {
+		t.Errorf("extraction saw %v, want the user and assistant messages only", got)
+	}
+	for _, secret := range []string{"Tool output", "warm and calm", "Writing letters"} {
+		if strings.Contains(req[0].System+req[0].Messages[0].Content, secret) {
+			t.Errorf("the extraction prompt holds %q (tool output or system prompt)", secret)
+		}
+	}
+	if w := h.watermark(conv); w != (memory.Watermark{Indexed: "msg_a2", Extracted: "msg_a2"}) {
+		t.Errorf("watermark = %+v", w)
+	}
+
+	// The next turn sends only what is new.
+	h.append(conv, said{"msg_u3", "user", "She starts at MIT next week.", day0.Add(time.Minute)})
+	h.llm.Enqueue(opsReply())
+	s.TurnStored(h.user.ID, conv)
+	h.flush(s)
+	if req := h.extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u3"}) {
+		t.Errorf("second extraction saw %v", idsIn(req[len(req)-1]))
+	}
+}
+
+func TestServiceCatchesUpOnStart(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I adopted a cat called Ink.", day0})
+	h.llm.EnqueueFunc(rememberFirst("Theodore adopted a cat called Ink."))
+	s := h.service(memory.ServiceOptions{}) // never told about the turn
+	h.flush(s)
+	if _, ok := h.items()["Theodore adopted a cat called Ink."]; !ok {
+		t.Fatal("start-up did not catch up on the stored turn")
+	}
+	s.Close()
+
+	// A turn that was never delivered (crash, closed service) is found at the next start.
+	h.append(conv, said{"msg_u2", "user", "Ink is afraid of the vacuum cleaner.", day0.Add(time.Hour)})
+	h.llm.EnqueueFunc(rememberFirst("Ink is afraid of the vacuum cleaner."))
+	s2 := h.service(memory.ServiceOptions{})
+	h.flush(s2)
+	if _, ok := h.items()["Ink is afraid of the vacuum cleaner."]; !ok {
+		t.Fatal("second start did not catch up")
+	}
+	if req := h.extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u2"}) {
+		t.Errorf("catch-up extracted %v again", idsIn(req[len(req)-1]))
+	}
+	s2.TurnStored(h.user.ID, conv) // nothing new: no model call
+	h.flush(s2)
+	if n := len(h.extractions()); n != 2 {
+		t.Errorf("%d extraction requests, want 2", n)
+	}
+}
+
+func TestServiceOverflowCatchesUp(t *testing.T) {
+	h := newWorkHarness(t)
+	s := h.service(memory.ServiceOptions{QueueSize: 1})
+	h.flush(s)
+	gate := llmtest.NewGate()
+	h.llm.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
+		rep := rememberFirst("Fact from the first conversation.")(r)
+		rep.Hold = gate
+		return rep
+	})
+	h.llm.Handle(func(r llmtest.Request) llmtest.Reply {
+		return rememberFirst("Fact from " + idsIn(r)[0] + ".")(r)
+	})
+	c1 := h.conversation("cnv_1", said{"msg_c1", "user", "First conversation.", day0})
+	s.TurnStored(h.user.ID, c1)
+	<-gate.Reached() // the worker is busy
+	convs := []string{h.conversation("cnv_2", said{"msg_c2", "user", "Second.", day0}),
+		h.conversation("cnv_3", said{"msg_c3", "user", "Third.", day0}),
+		h.conversation("cnv_4", said{"msg_c4", "user", "Fourth.", day0})}
+	for _, c := range convs {
+		s.TurnStored(h.user.ID, c) // one fits the queue, the rest overflow
+	}
+	gate.Release()
+	h.flush(s)
+	items := h.items()
+	for _, want := range []string{"Fact from the first conversation.", "Fact from msg_c2.", "Fact from msg_c3.", "Fact from msg_c4."} {
+		if _, ok := items[want]; !ok {
+			t.Errorf("%q is missing after the overflow", want)
+		}
+	}
+	if n := len(h.extractions()); n != 4 {
+		t.Errorf("%d extractions, want 4 (none twice)", n)
+	}
+}
+
+func TestServiceRetriesWhenTheModelFails(t *testing.T) {
+	h := newWorkHarness(t)
+	s := h.service(memory.ServiceOptions{RetryMin: time.Minute})
+	h.flush(s)
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I run a marathon in April.", day0})
+	h.llm.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "120"})
+	s.TurnStored(h.user.ID, conv)
+	h.flush(s)
+	if w := h.watermark(conv); w.Indexed != "msg_u1" || w.Extracted != "" {
+		t.Fatalf("after a failure the watermark is %+v; want indexed, not extracted", w)
+	}
+	if h.meter.get(memory.OutModelError) != 1 || h.meter.get("retry") != 1 {
+		t.Errorf("meter = %v", h.meter.n)
+	}
+
+	h.clock.Advance(time.Minute) // the backoff is 1m, but the model asked for 2m
+	h.must(h.tick(s))
+	if n := len(h.extractions()); n != 1 {
+		t.Fatalf("retried before Retry-After: %d requests", n)
+	}
+	h.llm.Enqueue(llmtest.Reply{Status: 503})
+	h.clock.Advance(time.Minute)
+	h.must(h.tick(s))
+	if n := len(h.extractions()); n != 2 {
+		t.Fatalf("%d requests after the wait, want 2", n)
+	}
+
+	h.llm.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
+	h.clock.Advance(time.Minute) // second failure: backoff doubled to 2m
+	h.must(h.tick(s))
+	if n := len(h.extractions()); n != 2 {
+		t.Fatalf("backoff did not grow: %d requests", n)
+	}
+	h.clock.Advance(time.Minute)
+	h.must(h.tick(s))
+	if _, ok := h.items()["Theodore runs a marathon in April."]; !ok {
+		t.Fatal("the retry did not store the memory")
+	}
+	if w := h.watermark(conv); w.Extracted != "msg_u1" {
+		t.Errorf("watermark = %+v", w)
+	}
+}
+
+func TestServiceWaitsForAModel(t *testing.T) {
+	h := newWorkHarness(t)
+	h.models.set(nil)
+	s := h.service(memory.ServiceOptions{})
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I moved to Lisbon.", day0})
+	s.TurnStored(h.user.ID, conv)
+	h.flush(s)
+	if w := h.watermark(conv); w.Extracted != "" {
+		t.Fatalf("extracted without a model: %+v", w)
+	}
+	h.models.set(newProvider(h.llm))
+	h.llm.EnqueueFunc(rememberFirst("Theodore moved to Lisbon."))
+	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"Theodore told me he moved to Lisbon."}}) // idle for an hour: the journal
+	h.clock.Advance(time.Hour)
+	h.must(h.tick(s))
+	if _, ok := h.items()["Theodore moved to Lisbon."]; !ok {
+		t.Fatal("nothing extracted once a model was connected")
+	}
+}
+
+func TestServiceSkipsInvalidAnswers(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I love jazz.", day0})
+	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"Sure! I will remember that you love jazz."}})
+	s := h.service(memory.ServiceOptions{})
+	h.flush(s)
+	if len(h.items()) != 0 || h.meter.get(memory.OutInvalidJSON) != 1 {
+		t.Fatalf("items %v, meter %v", h.items(), h.meter.n)
+	}
+	if w := h.watermark(conv); w.Extracted != "msg_u1" {
+		t.Errorf("an answer that is not JSON must not be retried forever: watermark %+v", w)
+	}
+}
+
+func TestServiceBatchesAndStopsAtAStreamingReply(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1",
+		said{"msg_1", "user", "One.", day0}, said{"msg_2", "assistant", "Two.", day0.Add(time.Second)},
+		said{"msg_3", "user", "Three.", day0.Add(2 * time.Second)}, said{"msg_4", "assistant", "Four.", day0.Add(3 * time.Second)},
+		said{"msg_5", "user", "Five.", day0.Add(4 * time.Second)})
+	h.must(h.db.AppendMessage(h.ctx, store.Message{ID: "msg_6", ConversationID: conv, UserID: h.user.ID, Role: store.RoleAssistant,
+		Content: "Si", Status: store.StatusStreaming, CreatedAt: day0.Add(5 * time.Second)}))
+	h.llm.Handle(func(llmtest.Request) llmtest.Reply { return opsReply() })
+	s := h.service(memory.ServiceOptions{BatchMessages: 2})
+	h.flush(s)
+	var got [][]string
+	for _, r := range h.extractions() {
+		got = append(got, idsIn(r))
+	}
+	want := [][]string{{"msg_1", "msg_2"}, {"msg_3", "msg_4"}, {"msg_5"}}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("batches = %v, want %v", got, want)
+	}
+	if w := h.watermark(conv); w != (memory.Watermark{Indexed: "msg_5", Extracted: "msg_5"}) {
+		t.Errorf("watermark = %+v: must stop before the reply being written", w)
+	}
+}
+
+func TestServiceCloseInterruptsAndLosesNothing(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I play the cello.", day0})
+	gate := llmtest.NewGate()
+	h.llm.Enqueue(llmtest.Reply{Hold: gate, Chunks: []string{"{}"}})
+	s := h.service(memory.ServiceOptions{})
+	<-gate.Reached()
+	s.Close() // cancels the held model call
+	if w := h.watermark(conv); w.Extracted != "" {
+		t.Fatalf("watermark moved past an interrupted extraction: %+v", w)
+	}
+	s.TurnStored(h.user.ID, conv) // after Close: dropped, not blocked
+	h.llm.EnqueueFunc(rememberFirst("Theodore plays the cello."))
+	h.flush(h.service(memory.ServiceOptions{}))
+	if _, ok := h.items()["Theodore plays the cello."]; !ok {
+		t.Fatal("the next start did not finish the interrupted work")
+	}
+}
+
+func TestServiceReadsLongConversations(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1", said{"msg_0000", "user", "The first message.", day0})
+	h.llm.Handle(func(llmtest.Request) llmtest.Reply { return opsReply() })
+	s := h.service(memory.ServiceOptions{BatchMessages: 1000})
+	h.flush(s)
+	s.Close()
+	// Far more than the recent window arrives while the worker is away.
+	var more []said
+	for i := 1; i <= 250; i++ {
+		more = append(more, said{fmt.Sprintf("msg_%04d", i), "user", fmt.Sprintf("Message %d.", i), day0.Add(time.Duration(i) * time.Second)})
+	}
+	h.append(conv, more...)
+	s = h.service(memory.ServiceOptions{BatchMessages: 1000})
+	h.flush(s)
+	ex := h.extractions()
+	if len(ex) != 2 {
+		t.Fatalf("%d extractions, want 2", len(ex))
+	}
+	if ids := idsIn(ex[1]); len(ids) != 250 || ids[0] != "msg_0001" || ids[249] != "msg_0250" {
+		t.Errorf("the second extraction saw %d messages, %v…", len(ids), ids[:min(3, len(ids))])
+	}
+	h.append(conv, said{"msg_0251", "user", "One more.", day0.Add(time.Hour)})
+	s.TurnStored(h.user.ID, conv)
+	h.flush(s)
+	if ex := h.extractions(); len(ex) != 3 || !slices.Equal(idsIn(ex[2]), []string{"msg_0251"}) {
+		t.Errorf("the next turn saw %v", idsIn(ex[len(ex)-1]))
+	}
+}
