@@ -99,7 +99,7 @@ type Deps struct {
 	Models   Models
 	Tools    *Registry // nil: the built-in tools
 	Slots    []Slot
-	Listener Listener // nil: none
+	Listener Listener    // nil: none
 	Clock    clock.Clock // nil: system clock
 	Observer Observer    // nil: no metrics
 	Log      *slog.Logger

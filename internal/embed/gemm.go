@@ -68,7 +68,10 @@ func gemm(m int, a []float32, b *packedB, c []float32, ep epilogue) {
 		base, extra := mm/nb, mm%nb
 		for p := range panels {
 			bp := b.data[p*k*panelW : (p+1)*k*panelW]
-			pfBase := p
+			// While the kernel works on this panel, it prefetches the next one
+			// a line per step: when the weights come from DRAM (they do not fit
+			// this machine's caches), the next panel is on its way.
+			pf := b.data[min(p+1, panels-1)*k*panelW:]
 			cols := min(panelW, n-p*panelW)
 			var bias []float32
 			if ep.bias != nil {
@@ -81,18 +84,6 @@ func gemm(m int, a []float32, b *packedB, c []float32, ep epilogue) {
 					mr++
 				}
 				ap := a[r*k:]
-				var pf []float32
-				switch pfMode {
-				case 0:
-					pf = b.data[p*k*panelW+min(256, k*panelW-panelW):]
-				case 2:
-					pf = b.data[min(p+1, panels-1)*k*panelW:]
-				case 3:
-					pf = b.data[p*k*panelW+min(1024, k*panelW-panelW):]
-				default:
-					q := min(pfBase+1+blk, panels-1)
-					pf = b.data[q*k*panelW:]
-				}
 				if cols == panelW {
 					microKernel(mr, k, ap, k, bp, c[r*n+p*panelW:], n, bias, ep.relu, pf)
 				} else {
@@ -108,9 +99,8 @@ func gemm(m int, a []float32, b *packedB, c []float32, ep epilogue) {
 }
 
 // microKernel writes c[i][0:16] = bias + Σ_p a[i*lda+p]·b[p*16:p*16+16]
-// for i < mr (1 to 6), then ReLU if asked; bias is nil or 16 values.
-var pfMode = 1
-
+// for i < mr (1 to 6), then ReLU if asked; bias is nil or 16 values. It
+// prefetches k cache lines from pf on, a hint that never faults.
 func microKernel(mr, k int, a []float32, lda int, b []float32, c []float32, ldc int, bias []float32, relu bool, pf []float32) {
 	// The bounds the assembly relies on; they also catch misuse of the Go kernel.
 	_ = a[(mr-1)*lda+k-1]

@@ -7,9 +7,9 @@
 // then max(c, 0) when relu != 0. mr is 1..6, k >= 1, bias may be nil (zero).
 // Rows live in Y0..Y11 (two registers of 8 floats each); Y12/Y13 hold the
 // current row of the packed panel, Y14 a broadcast of one element of A. Rows
-// 0-2 are addressed from SI, rows 3-5 from R9 = SI + 3*lda. The panel is read
-// once linearly, so it is prefetched 16 rows (1 KiB) ahead: on a machine whose
-// caches cannot hold the weights, that hides part of the DRAM latency.
+// 0-2 are addressed from SI, rows 3-5 from R9 = SI + 3*lda. Each step also
+// prefetches one 64-byte line from R11 = pf (gemm points it at the next
+// panel), so weights that come from DRAM are requested well before use.
 
 #define ROW(src, acc0, acc1) VBROADCASTSS src, Y14; VFMADD231PS Y12, Y14, acc0; VFMADD231PS Y13, Y14, acc1
 #define STORE(acc0, acc1) VMOVUPS acc0, (DI); VMOVUPS acc1, 32(DI); ADDQ R10, DI

@@ -7,8 +7,8 @@ import (
 )
 
 // graph is a compiled TF.js GraphDef: the nodes the output depends on, in an
-// order where every node comes after its inputs. Running it keeps no state, so
-// one graph serves concurrent callers.
+// order where every node comes after its inputs. Runs share nothing but a
+// pool of scratch memory, so one graph serves concurrent callers.
 type graph struct {
 	nodes  []*node
 	feeds  map[string]int // placeholder name -> index in nodes
@@ -240,15 +240,22 @@ func (n *node) packable(b *tensor) bool {
 	return false
 }
 
-// run executes the graph with the given placeholder values.
-func (g *graph) run(feeds map[string]*tensor) (*tensor, error) {
+// run executes the graph with the given placeholder values. A panic inside
+// an op (a graph whose shapes slipped past the checks) becomes an error.
+func (g *graph) run(feeds map[string]*tensor) (_ *tensor, err error) {
 	var e *scratch
 	select {
 	case e = <-g.free:
 	default:
 		e = new(scratch)
 	}
+	cur := -1
 	defer func() {
+		if r := recover(); r != nil {
+			n := g.nodes[max(cur, 0)]
+			err = fmt.Errorf("%w: %s %q failed: %v", ErrBadModel, n.op, n.name, r)
+			return // and drop e, whatever state it is in
+		}
 		e.reset()
 		select {
 		case g.free <- e:
@@ -284,6 +291,7 @@ func (g *graph) run(feeds map[string]*tensor) (*tensor, error) {
 			}
 			in[k] = vals[r.node][r.out]
 		}
+		cur = i
 		out, err := n.fn(e, n, in)
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", n.op, n.name, err)
@@ -293,6 +301,9 @@ func (g *graph) run(feeds map[string]*tensor) (*tensor, error) {
 		for _, r := range g.dies[i] {
 			e.die(r)
 		}
+	}
+	if g.output.out >= len(vals[g.output.node]) {
+		return nil, fmt.Errorf("graph output %q has no output %d", g.nodes[g.output.node].name, g.output.out)
 	}
 	return vals[g.output.node][g.output.out].clone(), nil
 }

@@ -107,6 +107,11 @@ func TestLoadGraphModel(t *testing.T) {
 		if _, err := g.run(map[string]*tensor{"x": intTensor([]int{1}, []int32{1})}); err == nil {
 			t.Error("run with an int input for a float placeholder succeeded")
 		}
+		// A tensor whose data is shorter than its shape makes an op panic; run
+		// turns that into an error naming the op.
+		if _, err := g.run(map[string]*tensor{"x": floatTensor([]int{2, 3}, x[:3])}); !errors.Is(err, ErrBadModel) || !strings.Contains(err.Error(), `MatMul "mm"`) {
+			t.Errorf("run with a short tensor: got %v, want ErrBadModel naming the MatMul", err)
+		}
 	}
 }
 

@@ -40,11 +40,13 @@ func (s *Store) SearchText(ctx context.Context, userID string, q memory.Query) (
 	if match == "" {
 		return nil, nil
 	}
+	// CROSS JOIN keeps the full-text index the outer loop: driven from the
+	// user's documents instead, SQLite would run the MATCH once per document.
 	where, args := docFilter(userID, q)
 	args = append([]any{match, floor}, args...)
 	rows, err := s.query(ctx, `
 		SELECT d.seq, d.doc_kind, d.doc_id, bm25(memory_fts) AS r
-		FROM memory_fts JOIN memory_docs d ON d.seq = memory_fts.rowid
+		FROM memory_fts CROSS JOIN memory_docs d ON d.seq = memory_fts.rowid
 		WHERE memory_fts MATCH ? AND memory_fts.rowid >= ? AND `+where+`
 		ORDER BY r, d.seq DESC LIMIT ?`, append(args, limitOf(q))...)
 	if err != nil {

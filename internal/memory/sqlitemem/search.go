@@ -209,7 +209,9 @@ func indexFilter(q memory.Query) filter {
 }
 
 // hydrate reads the content of ranked documents, keeping their order.
-// Documents deleted since they were ranked are skipped.
+// Documents deleted since they were ranked are skipped. Each read is driven
+// by primary key from memory_docs (NOT INDEXED, CROSS JOIN), so it costs
+// one lookup per document however many the user has.
 func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memory.Hit, error) {
 	byKind := map[string][]int64{}
 	for _, r := range refs {
@@ -221,7 +223,7 @@ func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memor
 		if len(seqs) == 0 {
 			return nil
 		}
-		rows, err := s.query(ctx, q+` AND d.seq IN (SELECT value FROM json_each(?))`, userID, seqList(seqs))
+		rows, err := s.query(ctx, q+` WHERE d.user_id = ? AND d.seq IN (SELECT value FROM json_each(?))`, userID, seqList(seqs))
 		if err != nil {
 			return err
 		}
@@ -235,7 +237,8 @@ func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memor
 		}
 		return rows.Err()
 	}
-	err := read("message", `SELECT m.id, d.text, m.time, d.seq FROM memory_messages m JOIN memory_docs d ON d.seq = m.seq WHERE m.user_id = ?`,
+	err := read("message", `SELECT m.id, d.text, m.time, d.seq
+		FROM memory_docs d NOT INDEXED CROSS JOIN memory_messages m ON m.seq = d.seq AND m.user_id = d.user_id`,
 		func(r rowScanner) (memory.Hit, int64, error) {
 			h := memory.Hit{Kind: memory.DocMessage}
 			var seq int64
@@ -244,13 +247,15 @@ func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memor
 			return h, seq, err
 		})
 	if err == nil {
-		err = read("item", `SELECT `+itemCols+itemFrom+`WHERE i.user_id = ?`, func(r rowScanner) (memory.Hit, int64, error) {
+		err = read("item", `SELECT `+itemCols+`
+		FROM memory_docs d NOT INDEXED CROSS JOIN memory_items i ON i.seq = d.seq AND i.user_id = d.user_id`, func(r rowScanner) (memory.Hit, int64, error) {
 			it, seq, err := scanItem(r)
 			return memory.Hit{Kind: memory.DocItem, ID: it.ID, Text: it.Text, Time: it.ValidFrom, Sources: it.Sources, Item: &it}, seq, err
 		})
 	}
 	if err == nil {
-		err = read("journal", `SELECT `+journalCols+`, d.time, d.seq FROM memory_journals j JOIN memory_docs d ON d.seq = j.seq WHERE j.user_id = ?`,
+		err = read("journal", `SELECT `+journalCols+`, d.time, d.seq
+		FROM memory_docs d NOT INDEXED CROSS JOIN memory_journals j ON j.seq = d.seq AND j.user_id = d.user_id`,
 			func(r rowScanner) (memory.Hit, int64, error) {
 				var j memory.Journal
 				var t time.Time

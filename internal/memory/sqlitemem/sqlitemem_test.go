@@ -263,3 +263,46 @@ func TestTextCommonWords(t *testing.T) {
 		t.Errorf("unknown word = %v", got)
 	}
 }
+
+// Deleting an account deletes all of its memory, full-text entries included.
+func TestUserDeleteCascades(t *testing.T) {
+	ctx := t.Context()
+	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"), "u1", "u2")
+	s := sqlitemem.New(db.SQL(), sqlitemem.Options{})
+	for _, u := range []string{"u1", "u2"} {
+		if err := s.SaveEntity(ctx, memory.Entity{ID: "e_" + u, UserID: u, Name: "Theo", Aliases: []string{"T"}}); err != nil {
+			t.Fatal(err)
+		}
+		it := memory.Item{ID: "it_" + u, UserID: u, Kind: memory.KindFact, Text: "Theo plays chess.", Sources: []string{"m_" + u}, EntityIDs: []string{"e_" + u}}
+		if err := s.AddItem(ctx, it, vec(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveJournal(ctx, memory.Journal{ID: "j_" + u, UserID: u, Day: "2025-01-01", Text: "Chess day.", Sources: []string{"m_" + u}}, vec(2)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.IndexMessage(ctx, memory.MessageDoc{ID: "m_" + u, UserID: u, Text: "Chess with Theo.", Time: t0}, vec(3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM users WHERE id = 'u1'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"memory_docs", "memory_vectors", "memory_items", "memory_item_sources", "memory_item_entities",
+		"memory_entities", "memory_entity_names", "memory_journals", "memory_messages"} {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{"memory_docs": 3, "memory_vectors": 3, "memory_entity_names": 2}[table]
+		if want == 0 {
+			want = 1
+		}
+		if n != want {
+			t.Errorf("%s has %d rows after deleting one of two users, want %d (the other user's)", table, n, want)
+		}
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM memory_fts WHERE memory_fts MATCH 'chess'`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("memory_fts matches %d rows for the remaining user's 3 documents (%v)", n, err)
+	}
+}
