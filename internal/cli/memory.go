@@ -112,6 +112,15 @@ func (e *env) cacheDir() string {
 // loadEmbedder loads the sentence model when it is installed; without it
 // memory works on full text alone, and says so once on stderr.
 func (e *env) loadEmbedder(m *memEnv) {
+	if cfg, err := e.config(); err == nil && cfg.Embed.URL != "" {
+		r, err := embed.NewRemote(context.Background(), embed.RemoteConfig{BaseURL: cfg.Embed.URL, Model: cfg.Embed.Model, APIKey: cfg.Embed.Key})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "os1: the embeddings server cannot be used (%v); using full-text search only\n", err)
+			return
+		}
+		m.emb = r
+		return
+	}
 	dir := embed.USELiteDir(e.cacheDir())
 	u, err := embed.LoadUSELite(dir)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
-	"github.com/os1ai/os1/internal/embed"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/metrics"
@@ -80,7 +79,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 
 	// Memory: recall index and items in the same database; the sentence
 	// model loads in the background so start-up stays fast.
-	emb := loadEmbedder(embed.USELiteDir(cfg.CacheDir), log)
+	emb := loadEmbedder(cfg, log)
 	mem := sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk})
 	recaller := memory.NewRecaller(mem, emb, clk, memory.DefaultRecallOptions())
 	echoes := memory.NewEchoes()

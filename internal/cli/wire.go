@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -84,28 +83,40 @@ func checkConnection(ctx context.Context, p llm.Provider) error {
 
 func clockSystem() clock.Clock { return clock.System{} }
 
-// lazyEmbedder loads the sentence model in the background (it takes about a
-// quarter of a second), so `os1 serve` listens at once; the first Embed
-// waits for it. Calls are serialised: one model instance, one caller at a time.
+// lazyEmbedder loads the sentence model in the background (the embedded
+// one takes a fraction of a second; a model server is checked once), so
+// `os1 serve` listens at once; the first Embed waits for it.
 type lazyEmbedder struct {
 	done chan struct{}
-	mu   sync.Mutex
-	emb  *embed.USELite
+	emb  embed.Embedder
 	err  error
 }
 
-// loadEmbedder returns the model found in dir, loading in the background,
-// or nil (full-text recall only) when it is not installed.
-func loadEmbedder(dir string, log *slog.Logger) memory.Embedder {
-	if _, err := os.Stat(filepath.Join(dir, "model.json")); err != nil {
-		log.Warn("no sentence embedding model; memory recall uses full text only (run scripts/assets.sh model)", "dir", dir)
-		return nil
+// loadEmbedder returns the configured embedding model, loading in the
+// background: a model server when [embed] url is set, else the embedded
+// USE-lite model from the cache dir, or nil (full-text recall only) when
+// that is not installed.
+func loadEmbedder(cfg config.Config, log *slog.Logger) memory.Embedder {
+	var load func() (embed.Embedder, error)
+	if cfg.Embed.URL != "" {
+		load = func() (embed.Embedder, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return embed.NewRemote(ctx, embed.RemoteConfig{BaseURL: cfg.Embed.URL, Model: cfg.Embed.Model, APIKey: cfg.Embed.Key})
+		}
+	} else {
+		dir := embed.USELiteDir(cfg.CacheDir)
+		if _, err := os.Stat(filepath.Join(dir, "model.json")); err != nil {
+			log.Warn("no sentence embedding model; memory recall uses full text only (run scripts/assets.sh model)", "dir", dir)
+			return nil
+		}
+		load = func() (embed.Embedder, error) { return embed.LoadUSELite(dir) }
 	}
 	l := &lazyEmbedder{done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		if l.emb, l.err = embed.LoadUSELite(dir); l.err != nil {
-			log.Error("the sentence embedding model cannot be loaded; memory recall will fail until it is fixed (run scripts/assets.sh model)", "dir", dir, "err", l.err)
+		if l.emb, l.err = load(); l.err != nil {
+			log.Error("the sentence embedding model cannot be used; memory recall and indexing will retry and fail until it is fixed", "err", l.err)
 		}
 	}()
 	return l
@@ -120,7 +131,5 @@ func (l *lazyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 	if l.err != nil {
 		return nil, l.err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	return l.emb.Embed(ctx, texts)
 }

@@ -38,6 +38,7 @@ type Config struct {
 	LogLevel string `toml:"log_level"`
 
 	LLM       LLM       `toml:"llm"`
+	Embed     Embed     `toml:"embed"`
 	Companion Companion `toml:"companion"`
 	Client    Client    `toml:"client"`
 
@@ -65,6 +66,15 @@ type LLM struct {
 	ConnectTimeout Duration `toml:"connect_timeout"`
 	IdleTimeout    Duration `toml:"idle_timeout"`
 	MaxRetries     int      `toml:"max_retries"`
+}
+
+// Embed chooses the sentence-embedding model for memory recall: the
+// embedded USE-lite model (default, no service needed) or a model server's
+// OpenAI-compatible /v1/embeddings (Ollama, OpenAI, llama.cpp, vLLM).
+type Embed struct {
+	URL   string `toml:"url"`   // empty: the embedded model
+	Model string `toml:"model"` // e.g. nomic-embed-text
+	Key   string `toml:"key"`
 }
 
 // Fallback is an optional second provider.
@@ -228,6 +238,9 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.LLM.AnthropicAPIKey, env("ANTHROPIC_API_KEY"))
 	setIf(&c.LLM.OpenAIAPIKey, env("OPENAI_API_KEY"))
 	setIf(&c.LLM.OllamaURL, env("OS1_OLLAMA_URL"))
+	setIf(&c.Embed.URL, env("OS1_EMBED_URL"))
+	setIf(&c.Embed.Model, env("OS1_EMBED_MODEL"))
+	setIf(&c.Embed.Key, env("OS1_EMBED_KEY"))
 	setIf(&c.Client.Server, env("OS1_SERVER"))
 	setIf(&c.Client.Token, env("OS1_TOKEN"))
 	if v := env("OS1_LLM_IDLE_TIMEOUT"); v != "" {
@@ -264,6 +277,14 @@ func (c Config) Validate() error {
 	if c.LLM.URL != "" {
 		if u, err := url.Parse(c.LLM.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("llm url %q is not an http(s) URL (for example http://127.0.0.1:11434/v1): set OS1_LLM_URL", c.LLM.URL))
+		}
+	}
+	if c.Embed.URL != "" {
+		if u, err := url.Parse(c.Embed.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("embed url %q is not an http(s) URL (for example http://127.0.0.1:11434/v1): set OS1_EMBED_URL", c.Embed.URL))
+		}
+		if c.Embed.Model == "" {
+			errs = append(errs, errors.New("embed url is set but no embed model: set OS1_EMBED_MODEL (for example nomic-embed-text)"))
 		}
 	}
 	switch c.LogLevel {
@@ -324,7 +345,7 @@ func (c Config) KeyPath() string { return filepath.Join(c.DataDir, "secret.key")
 // String renders the effective configuration with secrets redacted.
 func (c Config) String() string {
 	r := c
-	for _, s := range []*string{&r.Client.Token, &r.LLM.Key, &r.LLM.AnthropicAPIKey, &r.LLM.OpenAIAPIKey, &r.LLM.Fallback.Key} {
+	for _, s := range []*string{&r.Embed.Key, &r.Client.Token, &r.LLM.Key, &r.LLM.AnthropicAPIKey, &r.LLM.OpenAIAPIKey, &r.LLM.Fallback.Key} {
 		if *s != "" {
 			*s = "(set)"
 		}
