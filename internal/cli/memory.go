@@ -52,6 +52,12 @@ type memEnv struct {
 func (m *memEnv) close() { m.db.Close() }
 
 // openMemory opens the database of the configured data dir and picks the user.
+// vectorCandidates is how many nearest sign codes the memory store re-ranks
+// by cosine (its default is 256). On the memory benchmark (6,000 messages)
+// 256 lost a tenth of exact cosine's recall@10 and 512 lost none, for about
+// 1 ms more a query.
+const vectorCandidates = 512
+
 func (e *env) openMemory(ctx context.Context, username string) (*memEnv, error) {
 	cfg, err := e.config()
 	if err != nil {
@@ -65,7 +71,7 @@ func (e *env) openMemory(ctx context.Context, username string) (*memEnv, error) 
 		return nil, err
 	}
 	clk := clockSystem()
-	m := &memEnv{cfg: cfg, db: db, mem: sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk}), clock: clk}
+	m := &memEnv{cfg: cfg, db: db, mem: sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates}), clock: clk}
 	if m.user, err = pickUser(ctx, db, username); err != nil {
 		db.Close()
 		return nil, err

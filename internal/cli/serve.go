@@ -80,7 +80,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	// Memory: recall index and items in the same database; the sentence
 	// model loads in the background so start-up stays fast.
 	emb := loadEmbedder(cfg, log)
-	mem := sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk})
+	mem := sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates})
 	recaller := memory.NewRecaller(mem, emb, clk, memory.DefaultRecallOptions())
 	echoes := memory.NewEchoes()
 	memSvc := memory.NewService(memory.ServiceDeps{Core: db, Memory: mem, Recall: recaller, Models: mm, Embedder: emb,

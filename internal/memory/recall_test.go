@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -278,5 +279,92 @@ func TestRecallBoosts(t *testing.T) {
 	}
 	if len(hits) != 4 || pos["it_high"] > pos["it_low"] || pos["it_new"] > pos["it_old"] {
 		t.Errorf("order %v: want it_high before it_low and it_new before it_old", ids(hits))
+	}
+}
+
+// Full text finds an irregular past form from the query's base form.
+func TestRecallIrregularForms(t *testing.T) {
+	s := newStore(t)
+	index(t, s, "alice", "m_grew", "I grew up in Duluth, right on the lake.", now, nil)
+	index(t, s, "alice", "m_other", "Up early for the run.", now, nil)
+	opts := memory.DefaultRecallOptions()
+	opts.Mode = memory.TextOnly
+	hits, err := memory.NewRecaller(s, nil, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: "where did I grow up"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(hits); len(got) == 0 || got[0] != "m_grew" {
+		t.Errorf("grow up = %v, want m_grew first", got)
+	}
+}
+
+// A document third in one list alone beats ones that both lists rank about
+// 20th: the small RRF constant lets a retriever's confident top ranks count
+// (at 60, the eight "both" documents and two full-text ones filled the top 10).
+func TestFusionKeepsOneListsTop(t *testing.T) {
+	s := newStore(t)
+	day := now.Add(-24 * time.Hour)
+	const q = "sister dog breed"
+	emb := &fakeEmbedder{vecs: map[string][]float32{q: vec(0, 1, 0, 0)}}
+	// Vectors: v1, v2, m_target, 17 fillers, then the "both" documents.
+	index(t, s, "alice", "v1", "Completely unrelated one.", day, vec(0, 1, 1, 0.1))
+	index(t, s, "alice", "v2", "Completely unrelated two.", day, vec(0, 1, 1, 0.2))
+	index(t, s, "alice", "m_target", "Juniper is a border collie.", day, vec(0, 1, 1, 0.3))
+	for i := range 17 {
+		index(t, s, "alice", fmt.Sprintf("f%02d", i), fmt.Sprintf("Filler %d.", i), day, vec(0, 1, 1, 0.4+0.05*float32(i)))
+	}
+	// Full text: 19 strong matches, then the "both" documents.
+	for i := range 19 {
+		index(t, s, "alice", fmt.Sprintf("t%02d", i), fmt.Sprintf("Sister dog breed, sister dog breed %d.", i), day, vec(5, 1, 0, 0))
+	}
+	for i := range 8 {
+		index(t, s, "alice", fmt.Sprintf("b%d", i), fmt.Sprintf("The dog of my sister, a long story with many words, part %d.", i), day, vec(0, 1, 1, 2+float32(i)))
+	}
+	for _, k := range []float64{60, 0} {
+		opts := memory.DefaultRecallOptions()
+		opts.MaxOverlap = 2 // keep the templated texts in place
+		if k > 0 {
+			opts.RRFK = k
+		}
+		hits, err := memory.NewRecaller(s, emb, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: q, Limit: 10}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(ids(hits), "m_target"); got != (k == 0) {
+			t.Errorf("RRFK %g (0: default): m_target in the top 10 = %v, want %v; hits %v", k, got, k == 0, ids(hits))
+		}
+	}
+}
+
+// Near-duplicates of a better hit go behind the other hits; exact
+// duplicates are dropped.
+func TestRecallNearDuplicates(t *testing.T) {
+	s := newStore(t)
+	day := now.Add(-24 * time.Hour)
+	index(t, s, "alice", "m1", "The car needs an oil change again, ugh.", day, nil)
+	index(t, s, "alice", "m2", "The car needs an oil change badly, ugh.", day, nil)
+	index(t, s, "alice", "m3", "the car needs an OIL change again,  ugh.", day, nil)
+	index(t, s, "alice", "m4", "Dad bought a red pickup, a car at 68.", day, nil)
+	opts := memory.DefaultRecallOptions()
+	opts.Mode = memory.TextOnly
+	r := memory.NewRecaller(s, nil, clock.NewFake(now), opts)
+	hits, err := r.Recall(t.Context(), "alice", memory.Query{Text: "car oil change"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ids(hits)
+	if len(got) != 3 || got[len(got)-1] == "m4" || !slices.Contains(got, "m4") {
+		t.Fatalf("hits %v: want three (one exact duplicate dropped), the near-duplicate last", got)
+	}
+	if got[1] != "m4" {
+		t.Errorf("hits %v: want m4 second, ahead of the near-duplicate", got)
+	}
+	opts.MaxOverlap = 2
+	hits, err = memory.NewRecaller(s, nil, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: "car oil change"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(hits); len(got) != 3 || got[2] != "m4" {
+		t.Errorf("MaxOverlap 2: hits %v, want the car-oil messages first and m4 last", got)
 	}
 }
