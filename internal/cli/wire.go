@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -83,10 +85,13 @@ func checkConnection(ctx context.Context, p llm.Provider) error {
 
 func clockSystem() clock.Clock { return clock.System{} }
 
-// lazyEmbedder loads the sentence model in the background (the embedded
-// one takes a fraction of a second; a model server is checked once), so
-// `os1 serve` listens at once; the first Embed waits for it.
+// lazyEmbedder loads the sentence model on first use (the embedded one takes
+// a fraction of a second and ~30 MiB; a model server is checked once), so
+// `os1 serve` starts fast and small, and a server nobody talks to never
+// loads it.
 type lazyEmbedder struct {
+	once sync.Once
+	load func()
 	done chan struct{}
 	emb  embed.Embedder
 	err  error
@@ -113,16 +118,21 @@ func loadEmbedder(cfg config.Config, log *slog.Logger) memory.Embedder {
 		load = func() (embed.Embedder, error) { return embed.LoadUSELite(dir) }
 	}
 	l := &lazyEmbedder{done: make(chan struct{})}
-	go func() {
+	l.load = func() {
 		defer close(l.done)
-		if l.emb, l.err = load(); l.err != nil {
+		l.emb, l.err = load()
+		// Loading reads and decodes 28 MB of weights; hand the scratch
+		// memory back to the OS now rather than at some later GC.
+		debug.FreeOSMemory()
+		if l.err != nil {
 			log.Error("the sentence embedding model cannot be used; memory recall and indexing will retry and fail until it is fixed", "err", l.err)
 		}
-	}()
+	}
 	return l
 }
 
 func (l *lazyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	l.once.Do(func() { go l.load() })
 	select {
 	case <-l.done:
 	case <-ctx.Done():
