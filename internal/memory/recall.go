@@ -171,7 +171,7 @@ func (r *Recaller) Recall(ctx context.Context, userID string, q Query, loc *time
 	var lists [][]Hit
 	if r.opts.Mode != VectorOnly {
 		tq := sub
-		tq.Text = ExpandWordForms(sub.Text)
+		tq.Text = ExpandWordForms(sub.Text) + r.aliasTerms(ctx, userID, sub.Text)
 		hits, err := r.s.SearchText(ctx, userID, tq)
 		if err != nil {
 			return nil, fmt.Errorf("recall %q: %w", q.Text, err)
@@ -191,6 +191,48 @@ func (r *Recaller) Recall(ctx context.Context, userID string, q Query, loc *time
 		}
 	}
 	return r.fuse(lists, now, q.Limit), nil
+}
+
+// aliasTerms returns, for every person the query names by a name or alias
+// (as extraction recorded them), that person's other names, so "Cathy"
+// also finds messages that say "Catherine" or "my sister". The extra words
+// go to full text only; failures just mean no expansion.
+func (r *Recaller) aliasTerms(ctx context.Context, userID, text string) string {
+	people, err := r.s.Entities(ctx, userID)
+	if err != nil || len(people) == 0 {
+		return ""
+	}
+	query := " " + normalizeWords(text) + " "
+	var extra []string
+	for _, p := range people {
+		names := append([]string{p.Name}, p.Aliases...)
+		named := false
+		for _, n := range names {
+			if w := normalizeWords(n); w != "" && strings.Contains(query, " "+w+" ") {
+				named = true
+				break
+			}
+		}
+		if !named {
+			continue
+		}
+		for _, n := range names {
+			if w := normalizeWords(n); w != "" && !strings.Contains(query, " "+w+" ") {
+				extra = append(extra, w)
+			}
+		}
+	}
+	if len(extra) == 0 {
+		return ""
+	}
+	return " " + strings.Join(extra, " ")
+}
+
+// normalizeWords lower-cases s and keeps letters and digits, one space apart.
+func normalizeWords(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}), " ")
 }
 
 // errEmbed marks a failure of the Embedder (as opposed to the Store).

@@ -368,3 +368,33 @@ func TestRecallNearDuplicates(t *testing.T) {
 		t.Errorf("MaxOverlap 2: hits %v, want the car-oil messages first and m4 last", got)
 	}
 }
+
+// A person named by one alias is found under their other names, once
+// extraction has linked the names into one entity.
+func TestRecallExpandsAliases(t *testing.T) {
+	s := newStore(t)
+	index(t, s, "alice", "m_cat", "Catherine started her new job at the hospital.", now, nil)
+	index(t, s, "alice", "m_other", "The hospital parking is a nightmare.", now, nil)
+	opts := memory.DefaultRecallOptions()
+	opts.Mode = memory.TextOnly
+	rec := memory.NewRecaller(s, nil, clock.NewFake(now), opts)
+	q := memory.Query{Text: "what does Cathy do"}
+	if hits, _ := rec.Recall(t.Context(), "alice", q, nil); len(ids(hits)) != 0 && ids(hits)[0] == "m_cat" {
+		t.Fatal("found without an alias link; the test proves nothing")
+	}
+	if err := s.SaveEntity(t.Context(), memory.Entity{ID: "ent_c", UserID: "alice", Name: "Catherine", Aliases: []string{"Cathy", "my sister"},
+		Sources: []string{"m_cat"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := rec.Recall(t.Context(), "alice", q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(hits); len(got) == 0 || got[0] != "m_cat" {
+		t.Errorf("Cathy = %v, want m_cat first", got)
+	}
+	// Another user's people never expand alice's queries.
+	if hits, _ := rec.Recall(t.Context(), "bob", q, nil); len(hits) != 0 {
+		t.Errorf("bob recalls %v", ids(hits))
+	}
+}
