@@ -22,7 +22,8 @@ import (
 // document count is probed (capped at maxMatches): the rarest words are
 // kept while their matches add up to at most maxMatches (the rarest always),
 // and the rest dropped; when every word matches more, only the user's newest
-// maxMatches documents are searched.
+// maxMatches documents are searched, ranked by how many of the words they
+// hold (rankCommon).
 
 // maxTerms bounds the words of one full-text query.
 const maxTerms = 16
@@ -33,91 +34,138 @@ const maxTerms = 16
 // A query of only stopwords or punctuation finds nothing.
 func (s *Store) SearchText(ctx context.Context, userID string, q memory.Query) ([]memory.Hit, error) {
 	what := fmt.Sprintf("search text %q", q.Text)
-	match, floor, err := s.plan(ctx, userID, queryTerms(q.Text))
+	p, err := s.plan(ctx, userID, queryTerms(q.Text))
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
-	if match == "" {
-		return nil, nil
+	var refs []ref
+	switch {
+	case len(p.rare) > 0:
+		refs, err = s.rankBM25(ctx, userID, q, p.rare)
+	case len(p.common) > 0:
+		refs, err = s.rankCommon(ctx, userID, q, p.common, p.floor)
 	}
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	return s.hydrate(ctx, userID, refs)
+}
+
+// rankBM25 ranks by FTS5's bm25() the documents matching any of terms.
+func (s *Store) rankBM25(ctx context.Context, userID string, q memory.Query, terms []string) ([]ref, error) {
 	// CROSS JOIN keeps the full-text index the outer loop: driven from the
 	// user's documents instead, SQLite would run the MATCH once per document.
 	where, args := docFilter(userID, q)
-	args = append([]any{match, floor}, args...)
+	args = append([]any{strings.Join(terms, " OR ")}, args...)
 	rows, err := s.query(ctx, `
 		SELECT d.seq, d.doc_kind, d.doc_id, bm25(memory_fts) AS r
 		FROM memory_fts CROSS JOIN memory_docs d ON d.seq = memory_fts.rowid
-		WHERE memory_fts MATCH ? AND memory_fts.rowid >= ? AND `+where+`
+		WHERE memory_fts MATCH ? AND `+where+`
 		ORDER BY r, d.seq DESC LIMIT ?`, append(args, limitOf(q))...)
 	if err != nil {
-		return nil, mapErr(err, what)
+		return nil, err
 	}
 	defer rows.Close()
 	var refs []ref
 	for rows.Next() {
 		var r ref
 		if err := rows.Scan(&r.seq, &r.kind, &r.id, &r.score); err != nil {
-			return nil, mapErr(err, what)
+			return nil, err
 		}
 		r.score = -r.score // bm25() is lower for better matches
 		refs = append(refs, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err, what)
-	}
-	return s.hydrate(ctx, userID, refs)
+	return refs, rows.Err()
 }
 
-// plan picks the words to rank by (see the top of this file) and returns
-// the MATCH expression and the lowest rowid worth scoring.
-func (s *Store) plan(ctx context.Context, userID string, terms []string) (match string, floor int64, err error) {
-	if len(terms) == 0 {
-		return "", 0, nil
+// rankCommon ranks documents from floor on by how many of the (all very
+// common) terms they contain, newer first among equals. bm25() would be no
+// better here, since every term's weight is near zero, and far slower: it
+// counts each term's documents over the whole index to weigh them.
+func (s *Store) rankCommon(ctx context.Context, userID string, q memory.Query, terms []string, floor int64) ([]ref, error) {
+	counts := map[int64]int{}
+	for _, t := range terms {
+		rows, err := s.query(ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid >= ?`, t, floor)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			counts[seq]++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
+	ranked := make([]ref, 0, len(counts))
+	for seq, n := range counts {
+		ranked = append(ranked, ref{seq: seq, score: float64(n)})
+	}
+	slices.SortFunc(ranked, func(a, b ref) int {
+		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.seq, a.seq))
+	})
+	return s.passing(ctx, userID, q, ranked, limitOf(q))
+}
+
+// queryPlan is what plan decided: BM25 over rare terms, or, when there are
+// none, the common-term ranking from floor on.
+type queryPlan struct {
+	rare, common []string
+	floor        int64
+}
+
+// plan sorts the words into rare and common (see the top of this file) and,
+// for a query of common words only, finds the lowest rowid worth ranking.
+func (s *Store) plan(ctx context.Context, userID string, terms []string) (queryPlan, error) {
+	var p queryPlan
 	type counted struct {
 		term string
 		n    int
 	}
 	var rare []counted
-	var common []string
 	for _, t := range terms {
 		var n int
 		err := s.queryRow(ctx, `SELECT count(*) FROM
 			(SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)`, t, s.maxMatches+1).Scan(&n)
 		if err != nil {
-			return "", 0, err
+			return p, err
 		}
 		switch {
 		case n == 0: // matches nothing: leave it out
 		case n <= s.maxMatches:
 			rare = append(rare, counted{t, n})
 		default:
-			common = append(common, t)
+			p.common = append(p.common, t)
 		}
 	}
 	if len(rare) > 0 {
 		// Rarest first, while the rows to score stay within the bound;
 		// the rarest word always.
 		slices.SortStableFunc(rare, func(a, b counted) int { return cmp.Compare(a.n, b.n) })
-		picked, total := []string{rare[0].term}, rare[0].n
-		for _, c := range rare[1:] {
-			if total+c.n > s.maxMatches {
+		total := 0
+		for i, c := range rare {
+			if i > 0 && total+c.n > s.maxMatches {
 				break
 			}
-			picked, total = append(picked, c.term), total+c.n
+			p.rare, total = append(p.rare, c.term), total+c.n
 		}
-		return strings.Join(picked, " OR "), 0, nil
+		return p, nil
 	}
-	if len(common) == 0 {
-		return "", 0, nil
+	if len(p.common) == 0 {
+		return p, nil
 	}
 	// Only common words: rank the user's newest maxMatches documents.
-	err = s.queryRow(ctx, `SELECT seq FROM memory_docs WHERE user_id = ?
-		ORDER BY seq DESC LIMIT 1 OFFSET ?`, userID, s.maxMatches-1).Scan(&floor)
+	err := s.queryRow(ctx, `SELECT seq FROM memory_docs WHERE user_id = ?
+		ORDER BY seq DESC LIMIT 1 OFFSET ?`, userID, s.maxMatches-1).Scan(&p.floor)
 	if errors.Is(err, sql.ErrNoRows) { // fewer documents than that
 		err = nil
 	}
-	return strings.Join(common, " OR "), floor, err
+	return p, err
 }
 
 // queryTerms turns free text into FTS5 strings: its words, lower-cased,

@@ -287,12 +287,10 @@ func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.Item
 		return mapErr(err, what)
 	}
 	switch {
-	case vec != nil:
-		s.indexAdd(userID, seq, "item", it.ValidFrom, it.EventTime, it.Current(), vec)
 	case dropVec:
 		s.indexRemove(userID, seq)
-	case p.EventTime != nil:
-		s.indexReload(ctx, userID, seq)
+	case vec != nil || p.EventTime != nil:
+		s.indexReload(ctx, userID, seq) // an existing seq: replace its entry
 	}
 	return nil
 }

@@ -93,6 +93,8 @@ func (s *Store) ForgetMessage(ctx context.Context, userID, messageID string) err
 // Keeping a loaded vector index in step with committed writes. Each is a
 // no-op while the user's index is not loaded: the next load reads SQLite.
 
+// indexAdd adds the vector of a document just inserted: its seq is new, so
+// there is nothing to replace.
 func (s *Store) indexAdd(user string, seq int64, kind string, t, event time.Time, current bool, vec []float32) {
 	if vec == nil {
 		return
@@ -102,7 +104,7 @@ func (s *Store) indexAdd(user string, seq int64, kind string, t, event time.Time
 		if current {
 			e.flags |= flagCurrent
 		}
-		u.add(e)
+		u.appendLoaded(e)
 	})
 }
 

@@ -141,7 +141,7 @@ func (s *Store) passing(ctx context.Context, userID string, q memory.Query, rank
 	where, fargs := docFilter(userID, q)
 	var out []ref
 	for len(ranked) > 0 && len(out) < limit {
-		chunk := ranked[:min(len(ranked), limit-len(out)+8)]
+		chunk := ranked[:min(len(ranked), max(2*(limit-len(out)), 32))]
 		ranked = ranked[len(chunk):]
 		chunkSeqs := make([]int64, len(chunk))
 		for i, r := range chunk {

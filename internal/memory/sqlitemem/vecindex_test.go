@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -136,39 +135,41 @@ func leUint64(b []byte) uint64 {
 	return x
 }
 
-// TestBinaryRecall measures recall@10 of the sign-code index against exact
-// float search on seeded data, logs the table (go test -v -run BinaryRecall)
-// and guards the clustered case, the one that resembles real embeddings.
+// TestBinaryRecall guards the recall of the sign-code index on clustered
+// data, the kind that resembles real sentence embeddings. The full table
+// is BenchmarkBinaryRecall.
 func TestBinaryRecall(t *testing.T) {
-	n, nq := 20000, 50
-	if testing.Short() {
-		n, nq = 5000, 20
+	d := makeDataset("200 topics, spread 1.0", 2, 4000, 10, 512, 200, 1.0)
+	if r := recallAt(d, 10, []int{256})[0]; r < 0.95 {
+		t.Errorf("clustered recall@10 with 256 candidates = %.3f, want ≥ 0.95", r)
 	}
+}
+
+// BenchmarkBinaryRecall measures recall@10 of the sign-code index against
+// exact float search on seeded data sets and candidate counts, reported
+// as metrics (it times nothing useful):
+//
+//	go test -run '^$' -bench BinaryRecall ./internal/memory/sqlitemem/
+func BenchmarkBinaryRecall(b *testing.B) {
+	const n, nq = 20000, 50
 	cands := []int{64, 128, 256, 512, 1024}
-	sets := []dataset{
-		makeDataset("random gaussian", 1, n, nq, 512, 0, 0),
-		makeDataset("200 topics, spread 1.0", 2, n, nq, 512, 200, 1.0),
-		makeDataset("200 topics, spread 0.7", 3, n, nq, 512, 200, 0.7),
-		makeDataset("1000 topics, spread 0.5", 4, n, nq, 512, 1000, 0.5),
-		makeDataset("200 topics, spread 1.5", 5, n, nq, 512, 200, 1.5),
-		makeDataset("200 topics, spread 2.0", 6, n, nq, 512, 200, 2.0),
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "recall@10 vs exact, %d vectors × 512 d, %d queries; candidates %v\n", n, nq, cands)
-	results := map[string][]float64{}
-	for _, d := range sets {
-		r := recallAt(d, 10, cands)
-		results[d.name] = r
-		fmt.Fprintf(&b, "  %-26s", d.name)
-		for _, x := range r {
-			fmt.Fprintf(&b, " %.3f", x)
-		}
-		b.WriteByte('\n')
-	}
-	t.Log(b.String())
-	// 256 is the default candidate count.
-	if r := results["200 topics, spread 0.7"][2]; r < 0.9 {
-		t.Errorf("clustered recall@10 with 256 candidates = %.3f, want ≥ 0.9", r)
+	for _, d := range []dataset{
+		makeDataset("random", 1, n, nq, 512, 0, 0),
+		makeDataset("topics=200,spread=0.7", 3, n, nq, 512, 200, 0.7),
+		makeDataset("topics=200,spread=1.0", 2, n, nq, 512, 200, 1.0),
+		makeDataset("topics=200,spread=1.5", 5, n, nq, 512, 200, 1.5),
+		makeDataset("topics=200,spread=2.0", 6, n, nq, 512, 200, 2.0),
+		makeDataset("topics=1000,spread=0.5", 4, n, nq, 512, 1000, 0.5),
+	} {
+		b.Run(d.name, func(b *testing.B) {
+			var r []float64
+			for b.Loop() {
+				r = recallAt(d, 10, cands)
+			}
+			for i, c := range cands {
+				b.ReportMetric(r[i], fmt.Sprintf("recall@10/c=%d", c))
+			}
+		})
 	}
 }
 
@@ -208,7 +209,7 @@ func TestUserVecsAddRemove(t *testing.T) {
 	if !slices.Contains(u.seqs, 3) || slices.Contains(u.seqs, 1) {
 		t.Errorf("seqs = %v", u.seqs)
 	}
-	if u.size.Load() != u.bytes() || u.bytes() != 4*(17+16)+48 {
+	if u.size.Load() != u.bytes() || u.bytes() < 4*(17+16)+48 {
 		t.Errorf("size = %d, bytes = %d", u.size.Load(), u.bytes())
 	}
 }
