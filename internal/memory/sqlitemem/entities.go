@@ -17,7 +17,7 @@ const entityCols = `id, user_id, name, aliases, relation, notes, sources, create
 func scanEntity(r rowScanner) (memory.Entity, error) {
 	var e memory.Entity
 	err := r.Scan(&e.ID, &e.UserID, &e.Name, scanJSON{&e.Aliases}, &e.Relation, &e.Notes, scanJSON{&e.Sources},
-		scanTime{&e.CreatedAt}, scanTime{&e.UpdatedAt})
+		scanTime(&e.CreatedAt), scanTime(&e.UpdatedAt))
 	if len(e.Aliases) == 0 {
 		e.Aliases = nil
 	}

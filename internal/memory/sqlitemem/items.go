@@ -33,8 +33,8 @@ func scanItem(r rowScanner) (memory.Item, int64, error) {
 	var kind string
 	var seq int64
 	err := r.Scan(&it.ID, &it.UserID, &kind, &it.Text, &it.Confidence, &it.Importance,
-		scanTime{&it.EventTime}, scanTime{&it.ValidFrom}, scanTime{&it.ValidTo}, &it.SupersededBy,
-		scanTime{&it.CreatedAt}, scanTime{&it.UpdatedAt}, scanJSON{&it.Sources}, scanJSON{&it.EntityIDs}, &seq)
+		scanTime(&it.EventTime), scanTime(&it.ValidFrom), scanTime(&it.ValidTo), &it.SupersededBy,
+		scanTime(&it.CreatedAt), scanTime(&it.UpdatedAt), scanJSON{&it.Sources}, scanJSON{&it.EntityIDs}, &seq)
 	it.Kind = memory.Kind(kind)
 	if len(it.EntityIDs) == 0 {
 		it.EntityIDs = nil

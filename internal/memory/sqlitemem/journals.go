@@ -76,7 +76,7 @@ const journalCols = `j.id, j.user_id, j.day, d.text, j.sources, j.created_at`
 
 func scanJournal(r rowScanner) (memory.Journal, error) {
 	var j memory.Journal
-	err := r.Scan(&j.ID, &j.UserID, &j.Day, &j.Text, scanJSON{&j.Sources}, scanTime{&j.CreatedAt})
+	err := r.Scan(&j.ID, &j.UserID, &j.Day, &j.Text, scanJSON{&j.Sources}, scanTime(&j.CreatedAt))
 	return j, err
 }
 

@@ -126,7 +126,7 @@ func (s *Store) indexReload(ctx context.Context, user string, seq int64) {
 		err := s.db.QueryRowContext(context.WithoutCancel(ctx), `
 			SELECT v.code, d.doc_kind, d.time, d.event_time, d.current
 			FROM memory_vectors v JOIN memory_docs d ON d.seq = v.seq WHERE v.seq = ?`, seq).
-			Scan(&e.code, &kind, scanTime{&t}, scanTime{&ev}, &current)
+			Scan(&e.code, &kind, scanTime(&t), scanTime(&ev), &current)
 		if err != nil {
 			// Gone, or unreadable: either way the index must not keep a
 			// stale entry, and the next full load will be right.

@@ -242,7 +242,7 @@ func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memor
 		func(r rowScanner) (memory.Hit, int64, error) {
 			h := memory.Hit{Kind: memory.DocMessage}
 			var seq int64
-			err := r.Scan(&h.ID, &h.Text, scanTime{&h.Time}, &seq)
+			err := r.Scan(&h.ID, &h.Text, scanTime(&h.Time), &seq)
 			h.Sources = []string{h.ID}
 			return h, seq, err
 		})
@@ -260,7 +260,7 @@ func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memor
 				var j memory.Journal
 				var t time.Time
 				var seq int64
-				err := r.Scan(&j.ID, &j.UserID, &j.Day, &j.Text, scanJSON{&j.Sources}, scanTime{&j.CreatedAt}, scanTime{&t}, &seq)
+				err := r.Scan(&j.ID, &j.UserID, &j.Day, &j.Text, scanJSON{&j.Sources}, scanTime(&j.CreatedAt), scanTime(&t), &seq)
 				return memory.Hit{Kind: memory.DocJournal, ID: j.ID, Text: j.Text, Time: t, Sources: j.Sources}, seq, err
 			})
 	}

@@ -14,7 +14,6 @@ package sqlitemem
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
 // Store is a memory.Store kept in SQLite.
@@ -274,45 +274,10 @@ func affected(res sql.Result, err error, what string) error {
 	return nil
 }
 
-// timeLayout is the core store's: fixed width, so text order is time order.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
+// Times are stored as package sqltime says (shared by every SQLite store).
+type dbTime = sqltime.Value
 
-// dbTime stores a time.Time as UTC text, and the zero time as NULL.
-type dbTime time.Time
-
-// Value implements driver.Valuer.
-func (t dbTime) Value() (driver.Value, error) {
-	tt := time.Time(t)
-	if tt.IsZero() {
-		return nil, nil
-	}
-	tt = tt.UTC()
-	if y := tt.Year(); y < 0 || y > 9999 {
-		return nil, fmt.Errorf("time %s is outside the years 0000-9999", tt)
-	}
-	return tt.Format(timeLayout), nil
-}
-
-// scanTime reads what dbTime wrote; NULL becomes the zero time.
-type scanTime struct{ t *time.Time }
-
-// Scan implements sql.Scanner.
-func (s scanTime) Scan(v any) error {
-	switch v := v.(type) {
-	case nil:
-		*s.t = time.Time{}
-		return nil
-	case string:
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return fmt.Errorf("stored time %q: %w", v, err)
-		}
-		*s.t = t
-		return nil
-	default:
-		return fmt.Errorf("stored time has type %T, want text", v)
-	}
-}
+func scanTime(t *time.Time) sqltime.Scanner { return sqltime.Scanner{T: t} }
 
 // scanJSON decodes a JSON column into dst.
 type scanJSON struct{ dst any }

@@ -433,7 +433,7 @@ func loadUser(ctx context.Context, db *sql.DB, u *userVecs) error {
 		var kind string
 		var t, ev time.Time
 		var current bool
-		if err := rows.Scan(&e.seq, &e.code, &kind, scanTime{&t}, scanTime{&ev}, &current); err != nil {
+		if err := rows.Scan(&e.seq, &e.code, &kind, scanTime(&t), scanTime(&ev), &current); err != nil {
 			return fmt.Errorf("load vector index: %w", err)
 		}
 		e.time, e.eventTime, e.flags = unixOrMin(t), unixOrMin(ev), kindFlag(kind)

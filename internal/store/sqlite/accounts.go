@@ -16,7 +16,7 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanUser(r rowScanner) (store.User, error) {
 	var u store.User
-	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, scanTime{&u.CreatedAt})
+	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, scanTime(&u.CreatedAt))
 	return u, err
 }
 
@@ -87,7 +87,7 @@ func (d *DB) SessionByHash(ctx context.Context, tokenHash string) (store.Session
 	var s store.Session
 	err := d.db.QueryRowContext(ctx,
 		`SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&s.TokenHash, &s.UserID, &s.CSRFToken, scanTime{&s.CreatedAt}, scanTime{&s.ExpiresAt})
+		Scan(&s.TokenHash, &s.UserID, &s.CSRFToken, scanTime(&s.CreatedAt), scanTime(&s.ExpiresAt))
 	return s, mapErr(err, "session")
 }
 
@@ -118,7 +118,7 @@ const tokenCols = `id, user_id, name, token_hash, created_at, last_used_at`
 
 func scanToken(r rowScanner) (store.APIToken, error) {
 	var t store.APIToken
-	err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, scanTime{&t.CreatedAt}, scanTime{&t.LastUsedAt})
+	err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, scanTime(&t.CreatedAt), scanTime(&t.LastUsedAt))
 	return t, err
 }
 
@@ -188,6 +188,6 @@ func (d *DB) UseInvite(ctx context.Context, tokenHash string, now time.Time) (st
 		 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
 		 RETURNING token_hash, created_by, created_at, expires_at, used_at`,
 		dbTime(now), tokenHash).
-		Scan(&in.TokenHash, &in.CreatedBy, scanTime{&in.CreatedAt}, scanTime{&in.ExpiresAt}, scanTime{&in.UsedAt})
+		Scan(&in.TokenHash, &in.CreatedBy, scanTime(&in.CreatedAt), scanTime(&in.ExpiresAt), scanTime(&in.UsedAt))
 	return in, mapErr(err, "use invite")
 }

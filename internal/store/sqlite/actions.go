@@ -19,7 +19,7 @@ func scanAction(r rowScanner) (store.Action, error) {
 		args string
 	)
 	err := r.Scan(&a.ID, &a.UserID, &a.ConversationID, &a.MessageID, &a.ToolCallID, &a.Tool, &args,
-		&a.Status, &a.Result, scanTime{&a.CreatedAt}, scanTime{&a.DecidedAt})
+		&a.Status, &a.Result, scanTime(&a.CreatedAt), scanTime(&a.DecidedAt))
 	if args != "" {
 		a.Arguments = json.RawMessage(args)
 	}

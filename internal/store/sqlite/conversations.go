@@ -18,7 +18,7 @@ const convCols = `id, user_id, title, created_at, updated_at`
 
 func scanConversation(r rowScanner) (store.Conversation, error) {
 	var c store.Conversation
-	err := r.Scan(&c.ID, &c.UserID, &c.Title, scanTime{&c.CreatedAt}, scanTime{&c.UpdatedAt})
+	err := r.Scan(&c.ID, &c.UserID, &c.Title, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
 	return c, err
 }
 
@@ -83,7 +83,7 @@ func scanMessage(r rowScanner) (store.Message, error) {
 		calls string
 	)
 	err := r.Scan(&m.ID, &m.ConversationID, &m.UserID, &m.Role, &m.Content, &calls, &m.ToolCallID,
-		&m.Status, &m.Error, scanTime{&m.CreatedAt}, scanTime{&m.UpdatedAt})
+		&m.Status, &m.Error, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt))
 	if err != nil {
 		return m, err
 	}

@@ -15,7 +15,7 @@ func (d *DB) Persona(ctx context.Context, userID string) (store.Persona, error) 
 	var p store.Persona
 	err := d.db.QueryRowContext(ctx,
 		`SELECT user_id, name, voice, style, named_at, updated_at FROM personas WHERE user_id = ?`, userID).
-		Scan(&p.UserID, &p.Name, &p.Voice, &p.Style, scanTime{&p.NamedAt}, scanTime{&p.UpdatedAt})
+		Scan(&p.UserID, &p.Name, &p.Voice, &p.Style, scanTime(&p.NamedAt), scanTime(&p.UpdatedAt))
 	return p, mapErr(err, fmt.Sprintf("persona of user %s", userID))
 }
 
@@ -40,7 +40,7 @@ func (d *DB) Profile(ctx context.Context, userID string) (store.Profile, error) 
 	)
 	err := d.db.QueryRowContext(ctx,
 		`SELECT user_id, answers, timezone, onboarded_at, updated_at FROM profiles WHERE user_id = ?`, userID).
-		Scan(&p.UserID, &answers, &p.Timezone, scanTime{&p.OnboardedAt}, scanTime{&p.UpdatedAt})
+		Scan(&p.UserID, &answers, &p.Timezone, scanTime(&p.OnboardedAt), scanTime(&p.UpdatedAt))
 	if err != nil {
 		return p, mapErr(err, what)
 	}

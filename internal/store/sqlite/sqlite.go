@@ -10,7 +10,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
 //go:embed migrations/*.sql
@@ -245,42 +245,7 @@ func affected(res sql.Result, err error, what string) error {
 	return nil
 }
 
-// timeLayout is fixed-width so that text order is time order.
-const timeLayout = "2006-01-02T15:04:05.000000000Z"
+// Times are stored as package sqltime says (shared by every SQLite store).
+type dbTime = sqltime.Value
 
-// dbTime stores a time.Time as UTC text, and the zero time as NULL.
-type dbTime time.Time
-
-// Value implements driver.Valuer.
-func (t dbTime) Value() (driver.Value, error) {
-	tt := time.Time(t)
-	if tt.IsZero() {
-		return nil, nil
-	}
-	tt = tt.UTC()
-	if y := tt.Year(); y < 0 || y > 9999 {
-		return nil, fmt.Errorf("time %s is outside the years 0000-9999", tt)
-	}
-	return tt.Format(timeLayout), nil
-}
-
-// scanTime reads what dbTime wrote; NULL becomes the zero time.
-type scanTime struct{ t *time.Time }
-
-// Scan implements sql.Scanner.
-func (s scanTime) Scan(v any) error {
-	switch v := v.(type) {
-	case nil:
-		*s.t = time.Time{}
-		return nil
-	case string:
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return fmt.Errorf("stored time %q: %w", v, err)
-		}
-		*s.t = t
-		return nil
-	default:
-		return fmt.Errorf("stored time has type %T, want text", v)
-	}
-}
+func scanTime(t *time.Time) sqltime.Scanner { return sqltime.Scanner{T: t} }
