@@ -25,7 +25,7 @@ type running struct {
 	home string
 }
 
-func startApp(t *testing.T) *running {
+func startApp(t testing.TB, extraEnv ...string) *running {
 	t.Helper()
 	home := t.TempDir()
 	ls := llmtest.NewServer(t)
@@ -39,6 +39,9 @@ func startApp(t *testing.T) *running {
 		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
 		"OS1_LLM_URL": ls.OpenAIBaseURL(), "OS1_LLM_MODEL": "test", "OS1_OLLAMA_URL": "off",
 	}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		env[extraEnv[i]] = extraEnv[i+1]
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +51,7 @@ func startApp(t *testing.T) *running {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(a.server.Handler())
-	t.Cleanup(func() { a.companion.Close(); hs.Close(); a.db.Close() })
+	t.Cleanup(func() { hs.Close(); a.close() })
 	a.models.Refresh(context.Background())
 	link, err := a.server.Prepare(context.Background())
 	if err != nil {

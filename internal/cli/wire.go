@@ -95,7 +95,15 @@ type lazyEmbedder struct {
 	done chan struct{}
 	emb  embed.Embedder
 	err  error
+
+	// recent remembers the last vectors by text: the message the prompt's
+	// recall just embedded is embedded again moments later for the index.
+	mu     sync.Mutex
+	recent map[string][]float32
+	order  []string
 }
+
+const recentVectors = 256
 
 // loadEmbedder returns the configured embedding model, loading in the
 // background: a model server when [embed] url is set, else the embedded
@@ -141,5 +149,40 @@ func (l *lazyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 	if l.err != nil {
 		return nil, l.err
 	}
-	return l.emb.Embed(ctx, texts)
+	out := make([][]float32, len(texts))
+	var missing []string
+	var at []int
+	l.mu.Lock()
+	for i, t := range texts {
+		if v, ok := l.recent[t]; ok {
+			out[i] = v
+		} else {
+			missing, at = append(missing, t), append(at, i)
+		}
+	}
+	l.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	vecs, err := l.emb.Embed(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.recent == nil {
+		l.recent = map[string][]float32{}
+	}
+	for j, v := range vecs {
+		out[at[j]] = v
+		if _, ok := l.recent[missing[j]]; !ok {
+			l.recent[missing[j]] = v
+			l.order = append(l.order, missing[j])
+		}
+	}
+	for len(l.order) > recentVectors {
+		delete(l.recent, l.order[0])
+		l.order = l.order[1:]
+	}
+	return out, nil
 }

@@ -196,6 +196,7 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 		t.abandon()
 		return nil, fmt.Errorf("store message: %w", err)
 	}
+	t.latest = text
 	go t.run(func(ctx context.Context) {
 		t.emit(Event{Type: EvConversation, Conversation: &conv})
 		t.emit(Event{Type: EvUserMessage, Message: &msg})
@@ -272,6 +273,7 @@ type turn struct {
 	c      *Companion
 	userID string
 	convID string
+	latest string // the user's new message, when the turn began with one
 	ctx    context.Context
 	cancel context.CancelFunc
 	ch     chan Event

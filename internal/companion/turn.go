@@ -34,7 +34,11 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 				Message: fmt.Sprintf("stopped after %d rounds of tool calls in one turn", c.opts.MaxToolRounds)}})
 			return
 		}
-		req, err := c.request(ctx, userID, convID)
+		hint := ""
+		if round == 0 {
+			hint = t.latest
+		}
+		req, err := c.request(ctx, userID, convID, hint)
 		if err != nil {
 			outcome = "error"
 			c.observer.Error("store")
@@ -57,7 +61,13 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 }
 
 // request builds the model request from the stored conversation.
-func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Request, error) {
+func (c *Companion) request(ctx context.Context, userID, convID, latestHint string) (llm.Request, error) {
+	// Slots (memory recall: an embedding and a search) run while the
+	// conversation is read, when the latest message is already known.
+	var slots <-chan []slotText
+	if latestHint != "" {
+		slots = c.fillSlots(ctx, userID, latestHint)
+	}
 	user, err := c.store.UserByID(ctx, userID)
 	if err != nil {
 		return llm.Request{}, err
@@ -84,16 +94,10 @@ func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Req
 		}
 	}
 	in := promptInput{Persona: persona, User: user, Profile: profile, Now: c.clock.Now(), Loc: location(profile.Timezone)}
-	for _, s := range c.slots {
-		text, err := s.SlotText(ctx, userID, latest)
-		if err != nil {
-			c.log.Warn("prompt slot failed", "slot", s.SlotName(), "err", err)
-			continue
-		}
-		if strings.TrimSpace(text) != "" {
-			in.Slots = append(in.Slots, slotText{Name: s.SlotName(), Text: text})
-		}
+	if slots == nil {
+		slots = c.fillSlots(ctx, userID, latest)
 	}
+	in.Slots = <-slots
 	system := systemPrompt(in)
 	budget := c.opts.ContextTokens - estimateTokens(system) - c.opts.MaxReplyTokens
 	if budget < 256 {
@@ -101,6 +105,27 @@ func (c *Companion) request(ctx context.Context, userID, convID string) (llm.Req
 	}
 	history, _ := buildHistory(msgs, budget)
 	return llm.Request{System: system, Messages: history, Tools: c.tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, nil
+}
+
+// fillSlots asks every slot for its section, in the background; the
+// channel delivers them in slot order.
+func (c *Companion) fillSlots(ctx context.Context, userID, latest string) <-chan []slotText {
+	out := make(chan []slotText, 1)
+	go func() {
+		var filled []slotText
+		for _, s := range c.slots {
+			text, err := s.SlotText(ctx, userID, latest)
+			if err != nil {
+				c.log.Warn("prompt slot failed", "slot", s.SlotName(), "err", err)
+				continue
+			}
+			if strings.TrimSpace(text) != "" {
+				filled = append(filled, slotText{Name: s.SlotName(), Text: text})
+			}
+		}
+		out <- filled
+	}()
+	return out
 }
 
 // historyWindow caps the messages read for one prompt: reading and scanning
