@@ -285,6 +285,21 @@ func TestBrowserJourney(t *testing.T) {
 		" What", " is", " on", " your", " mind", " today?"}
 	reply := strings.Join(chunks, "")
 	model := llmtest.NewServer(t)
+	// The memory extraction after the first turn remembers the tomatoes,
+	// citing the user's message by the id the prompt shows it with.
+	model.Route(func(r llmtest.Request) bool {
+		return strings.Contains(r.System, "deciding what to remember") && len(r.Messages) > 0 &&
+			strings.Contains(r.Messages[len(r.Messages)-1].Content, "I planted tomatoes today.")
+	}, func(r llmtest.Request) llmtest.Reply {
+		prompt := r.Messages[len(r.Messages)-1].Content
+		id := ""
+		for _, line := range strings.Split(prompt, "\n") {
+			if strings.Contains(line, "I planted tomatoes today.") && strings.HasPrefix(line, "[") {
+				id = line[1:strings.Index(line, "]")]
+			}
+		}
+		return llmtest.Reply{Chunks: []string{`{"operations":[{"op":"add","kind":"event","text":"Theo planted tomatoes.","sources":["` + id + `"],"people":[],"event_time":"","confidence":0.9,"importance":0.6}]}`}}
+	})
 	scriptMemory(model)
 	model.Handle(func(r llmtest.Request) llmtest.Reply {
 		if strings.Contains(r.System, "You choose your own name") {
@@ -377,6 +392,34 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.WaitReady(css(`#messages .msg[data-role="assistant"][data-status="complete"]`)),
 	)
 	checkShown(t, "after a reload", eval[[]shownMessage](b, tab, "read the messages after reload", shownMessagesJS), text, reply)
+
+	// She remembers it, and can say why: the memory browser lists the
+	// extracted belief and opens the message it came from.
+	b.do(tab, "open the memory browser",
+		chromedp.Navigate(p.URL+"/#/memory"),
+		chromedp.WaitReady(css(`#memory-list`)),
+	)
+	var memText string
+	for i := 0; i < 30 && !strings.Contains(memText, "tomatoes"); i++ { // extraction runs in the background
+		b.do(tab, "reload the memory list", chromedp.Reload(), chromedp.WaitReady(css(`#memory-list`)), chromedp.Sleep(300*time.Millisecond))
+		memText = eval[string](b, tab, "read the memory list", `(document.querySelector('#memory-list') || {}).textContent || ''`)
+	}
+	if !strings.Contains(memText, "Theo planted tomatoes.") {
+		t.Fatalf("the memory browser shows %q, want the extracted memory", memText)
+	}
+	b.do(tab, "open the memory and ask why",
+		chromedp.Click(css(`#memory-list .mem-item .mem-link`)),
+		chromedp.WaitReady(css(`#memory-why`)),
+		chromedp.Click(css(`#memory-why`)),
+		chromedp.WaitVisible(css(`#memory-sources .source-msg`)),
+	)
+	if why := eval[string](b, tab, "read the sources", `document.querySelector('#memory-sources').textContent`); !strings.Contains(why, text) {
+		t.Errorf("'why do you believe this?' shows %q, want the message %q", why, text)
+	}
+	if eval[bool](b, tab, "look for stray text", `[...document.querySelector('#main').childNodes].some((n) => n.nodeType === 3 && n.textContent.trim() !== '')`) {
+		t.Error("the memory page shows stray text (a null or undefined rendered as text)")
+	}
+	b.screenshot(tab, "2b-memory-why")
 
 	// What the UI sent was stored as typed.
 	var prof struct {

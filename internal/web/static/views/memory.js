@@ -88,7 +88,7 @@ class MemoryView {
     if (seq !== this.seq) return false;
     document.title = `${title} · os1`;
     const h1 = h('h1', { class: 'page-title', tabindex: '-1', text: title });
-    this.page.replaceChildren(h1, ...children);
+    this.page.replaceChildren(h1, ...children.filter((c) => c != null));
     h1.focus({ preventScroll: true });
     return true;
   }
