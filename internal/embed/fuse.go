@@ -36,7 +36,7 @@ func (g *graph) fuseBias() {
 			mm.packed.n != bias.value.size() || mm.epilogue.bias != nil {
 			continue
 		}
-		padded := make([]float32, len(mm.packed.data)/max(mm.packed.k, 1))
+		padded := make([]float32, (mm.packed.n+panelW-1)/panelW*panelW)
 		copy(padded, bias.value.f)
 		mm.epilogue.bias = padded
 		n.fn, n.aliases = passThrough(mm.packed.n), true

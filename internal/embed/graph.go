@@ -184,8 +184,8 @@ func bindNode(n *node, weights map[string]*tensor) error {
 }
 
 // packConstants lays out constant right-hand matrices of MatMul and Conv2D in
-// the GEMM kernel's panel order once, and drops a weight's plain copy when
-// nothing else reads it.
+// the GEMM kernel's panel order once, as half floats where every value fits
+// (see packedB), and drops a weight's plain copy when nothing else reads it.
 func (g *graph) packConstants() {
 	plainUse := make(map[int]bool)
 	for _, n := range g.nodes {
@@ -193,7 +193,7 @@ func (g *graph) packConstants() {
 			src := g.nodes[in.node]
 			if k == 1 && src.op == "Const" && src.value.dt == dtFloat && n.packable(src.value) {
 				kk, nn := src.value.shape[src.value.rank()-2], src.value.shape[src.value.rank()-1]
-				n.packed = packB(nil, src.value.f, kk, nn, false)
+				n.packed = packB(nil, src.value.f, kk, nn, false).toHalf()
 				continue
 			}
 			plainUse[in.node] = true
