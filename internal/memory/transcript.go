@@ -44,18 +44,10 @@ const maxIDLen = 200
 // unique, non-empty ID, a speaker and text. Errors wrap ErrInvalidImport and
 // say where the problem is.
 func ParseTranscript(data []byte) (*Transcript, error) {
-	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:invalidAt(data)], []byte("\n"))
-		return nil, invalid("the file is not valid UTF-8 text (first bad byte on line %d)", line)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var tr Transcript
-	if err := dec.Decode(&tr); err != nil {
-		return nil, invalid("not a transcript: %s (want {\"sessions\":[{\"time\":…,\"messages\":[{\"id\",\"speaker\",\"text\"}]}]})", jsonProblem(data, err))
-	}
-	if dec.More() {
-		return nil, invalid("the file has more data after the transcript object")
+	if err := decodeStrict(data, &tr, "a transcript", "the transcript object",
+		` (want {"sessions":[{"time":…,"messages":[{"id","speaker","text"}]}]})`); err != nil {
+		return nil, err
 	}
 	if len(tr.Sessions) == 0 {
 		return nil, invalid("the transcript has no sessions")

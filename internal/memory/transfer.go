@@ -254,20 +254,30 @@ func (t *Transfer) Export(ctx context.Context, u store.User) (*Export, error) {
 // ParseExport decodes a JSON export strictly: valid UTF-8, one object, only
 // known fields. Errors wrap ErrInvalidImport.
 func ParseExport(data []byte) (*Export, error) {
+	var ex Export
+	if err := decodeStrict(data, &ex, "an os1 memory export", "the export object", ""); err != nil {
+		return nil, err
+	}
+	return &ex, nil
+}
+
+// decodeStrict decodes one JSON object of known fields from valid UTF-8,
+// with errors (wrapping ErrInvalidImport) that say where the problem is.
+// what names the format, object the top-level value, want an optional hint.
+func decodeStrict(data []byte, v any, what, object, want string) error {
 	if !utf8.Valid(data) {
 		line := 1 + bytes.Count(data[:invalidAt(data)], []byte("\n"))
-		return nil, invalid("the file is not valid UTF-8 text (first bad byte on line %d)", line)
+		return invalid("the file is not valid UTF-8 text (first bad byte on line %d)", line)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var ex Export
-	if err := dec.Decode(&ex); err != nil {
-		return nil, invalid("not an os1 memory export: %s", jsonProblem(data, err))
+	if err := dec.Decode(v); err != nil {
+		return invalid("not %s: %s%s", what, jsonProblem(data, err), want)
 	}
 	if dec.More() {
-		return nil, invalid("the file has more data after the export object")
+		return invalid("the file has more data after %s", object)
 	}
-	return &ex, nil
+	return nil
 }
 
 func exportMessage(m store.Message) ExportMessage {
