@@ -1,0 +1,315 @@
+// Package festival speaks text with the offline synthesizers Debian ships,
+// each run as a subprocess: festival's HTS voice (text2wave with
+// cmu_us_slt_arctic_hts), flite and espeak-ng. First picks the first one
+// installed, in that order of naturalness.
+//
+// Text reaches an engine only on its standard input or in a file, never
+// through a shell or festival's Scheme reader, and with control characters
+// removed. The package must never link an engine (no cgo), leave temporary
+// files behind or log what was said.
+package festival
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/os1ai/os1/internal/audio"
+	"github.com/os1ai/os1/internal/speech"
+)
+
+// Engine names, as configured with OS1_TTS and reported by Name.
+const (
+	NameFestival = "festival"
+	NameFlite    = "flite"
+	NameESpeak   = "espeak-ng"
+)
+
+// Order is the order First tries engines in: most natural first.
+func Order() []string { return []string{NameFestival, NameFlite, NameESpeak} }
+
+// DefaultFestivalVoiceDir is where Debian's festvox-us-slt-hts puts the voice.
+const DefaultFestivalVoiceDir = "/usr/share/festival/voices/us/cmu_us_slt_arctic_hts"
+
+// waitDelay bounds how long a killed engine may hold its output pipes open.
+const waitDelay = 2 * time.Second
+
+// Config locates the engines; zero values mean Debian's defaults.
+type Config struct {
+	// LookPath finds an engine's binary (exec.LookPath); tests inject their own.
+	LookPath func(string) (string, error)
+	// FestivalVoiceDir must exist for the festival engine (DefaultFestivalVoiceDir).
+	FestivalVoiceDir string
+	// TempDir holds each call's scratch files (os.TempDir()).
+	TempDir string
+}
+
+func (c Config) withDefaults() Config {
+	if c.LookPath == nil {
+		c.LookPath = exec.LookPath
+	}
+	if c.FestivalVoiceDir == "" {
+		c.FestivalVoiceDir = DefaultFestivalVoiceDir
+	}
+	return c
+}
+
+// Synthesizer is a speech.Synthesizer that also says which voice and binary it runs.
+type Synthesizer interface {
+	speech.Synthesizer
+	// Voice describes the voice ("slt HTS").
+	Voice() string
+	// Path is the binary that runs.
+	Path() string
+}
+
+var (
+	_ Synthesizer = (*Festival)(nil)
+	_ Synthesizer = (*Flite)(nil)
+	_ Synthesizer = (*ESpeak)(nil)
+)
+
+// New returns the engine called name (NameFestival, NameFlite or NameESpeak).
+// An engine that is not installed gives an error wrapping speech.ErrUnavailable
+// that names the Debian packages to install.
+func New(name string, c Config) (Synthesizer, error) {
+	switch name {
+	case NameFestival:
+		return NewFestival(c)
+	case NameFlite:
+		return NewFlite(c)
+	case NameESpeak:
+		return NewESpeak(c)
+	}
+	return nil, fmt.Errorf("speech synthesizer %q is unknown: use %s", name, strings.Join(Order(), ", "))
+}
+
+// First returns the first installed engine of names (Order when none are
+// given). When none is installed the error wraps speech.ErrUnavailable and
+// says what to install for each.
+func First(c Config, names ...string) (Synthesizer, error) {
+	if len(names) == 0 {
+		names = Order()
+	}
+	var errs []error
+	for _, n := range names {
+		s, err := New(n, c)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("no speech synthesizer installed: %w", errors.Join(errs...))
+}
+
+// Packages is what `apt-get install` needs for each engine.
+func Packages(name string) string {
+	switch name {
+	case NameFestival:
+		return "festival festvox-us-slt-hts"
+	case NameFlite:
+		return "flite"
+	case NameESpeak:
+		return "espeak-ng"
+	}
+	return ""
+}
+
+func find(c Config, name, binary string) (string, error) {
+	path, err := c.LookPath(binary)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %s not found; install it with `apt-get install %s`", speech.ErrUnavailable, name, binary, Packages(name))
+	}
+	return path, nil
+}
+
+// Festival speaks with festival's cmu_us_slt_arctic_hts voice (32 kHz).
+type Festival struct {
+	bin, tmp string
+}
+
+// NewFestival finds text2wave and the slt HTS voice.
+func NewFestival(c Config) (*Festival, error) {
+	c = c.withDefaults()
+	bin, err := find(c, NameFestival, "text2wave")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(c.FestivalVoiceDir); err != nil {
+		return nil, fmt.Errorf("%w: festival: voice %s is missing; install it with `apt-get install festvox-us-slt-hts`", speech.ErrUnavailable, c.FestivalVoiceDir)
+	}
+	return &Festival{bin: bin, tmp: c.TempDir}, nil
+}
+
+// Name implements speech.Synthesizer.
+func (f *Festival) Name() string { return NameFestival }
+
+// Voice implements Synthesizer.
+func (f *Festival) Voice() string { return "slt HTS" }
+
+// Path implements Synthesizer.
+func (f *Festival) Path() string { return f.bin }
+
+// Synthesize implements speech.Synthesizer. text2wave reads the text from
+// stdin in plain text mode, so parentheses and quotes are spoken, never
+// evaluated; the voice is chosen by a fixed expression. It writes the WAV to a
+// file because on a pipe it cannot go back to fill in the header's length.
+func (f *Festival) Synthesize(ctx context.Context, text string) (audio.PCM, error) {
+	return synthesize(ctx, NameFestival, f.tmp, text, func(dir, text string) (*exec.Cmd, string, error) {
+		out := filepath.Join(dir, "speech.wav")
+		cmd := exec.CommandContext(ctx, f.bin, "-eval", "(voice_cmu_us_slt_arctic_hts)", "-o", out)
+		cmd.Stdin = strings.NewReader(text)
+		return cmd, out, nil
+	})
+}
+
+// Flite speaks with flite's built-in slt voice (16 kHz).
+type Flite struct {
+	bin, tmp string
+}
+
+// NewFlite finds flite.
+func NewFlite(c Config) (*Flite, error) {
+	c = c.withDefaults()
+	bin, err := find(c, NameFlite, "flite")
+	if err != nil {
+		return nil, err
+	}
+	return &Flite{bin: bin, tmp: c.TempDir}, nil
+}
+
+// Name implements speech.Synthesizer.
+func (f *Flite) Name() string { return NameFlite }
+
+// Voice implements Synthesizer.
+func (f *Flite) Voice() string { return "slt" }
+
+// Path implements Synthesizer.
+func (f *Flite) Path() string { return f.bin }
+
+// Synthesize implements speech.Synthesizer. The text goes in a file (-f)
+// rather than argv, where flite would take text starting with "-" for an option.
+func (f *Flite) Synthesize(ctx context.Context, text string) (audio.PCM, error) {
+	return synthesize(ctx, NameFlite, f.tmp, text, func(dir, text string) (*exec.Cmd, string, error) {
+		in, out := filepath.Join(dir, "text.txt"), filepath.Join(dir, "speech.wav")
+		if err := os.WriteFile(in, []byte(text), 0o600); err != nil {
+			return nil, "", err
+		}
+		return exec.CommandContext(ctx, f.bin, "-voice", "slt", "-f", in, "-o", out), out, nil
+	})
+}
+
+// ESpeak speaks with espeak-ng's en-us voice (22.05 kHz): robotic but small and fast.
+type ESpeak struct {
+	bin, tmp string
+}
+
+// NewESpeak finds espeak-ng.
+func NewESpeak(c Config) (*ESpeak, error) {
+	c = c.withDefaults()
+	bin, err := find(c, NameESpeak, "espeak-ng")
+	if err != nil {
+		return nil, err
+	}
+	return &ESpeak{bin: bin, tmp: c.TempDir}, nil
+}
+
+// Name implements speech.Synthesizer.
+func (e *ESpeak) Name() string { return NameESpeak }
+
+// Voice implements Synthesizer.
+func (e *ESpeak) Voice() string { return "en-us" }
+
+// Path implements Synthesizer.
+func (e *ESpeak) Path() string { return e.bin }
+
+// Synthesize implements speech.Synthesizer: UTF-8 text on stdin, WAV on stdout.
+func (e *ESpeak) Synthesize(ctx context.Context, text string) (audio.PCM, error) {
+	return synthesize(ctx, NameESpeak, e.tmp, text, func(_, text string) (*exec.Cmd, string, error) {
+		cmd := exec.CommandContext(ctx, e.bin, "-v", "en-us", "-b", "1", "--stdout")
+		cmd.Stdin = strings.NewReader(text)
+		return cmd, "", nil
+	})
+}
+
+// synthesize checks text, runs the command that command builds in a scratch
+// folder and decodes the WAV it writes to out (or to stdout when out is "").
+func synthesize(ctx context.Context, name, tmp, text string, command func(dir, text string) (*exec.Cmd, string, error)) (audio.PCM, error) {
+	if !speech.Speakable(text) {
+		return audio.PCM{}, speech.ErrEmptyText
+	}
+	if err := ctx.Err(); err != nil {
+		return audio.PCM{}, fmt.Errorf("%s: %w", name, err)
+	}
+	dir, err := os.MkdirTemp(tmp, "os1-tts-*")
+	if err != nil {
+		return audio.PCM{}, fmt.Errorf("%s: scratch folder: %w", name, err)
+	}
+	defer os.RemoveAll(dir)
+	cmd, out, err := command(dir, clean(text))
+	if err != nil {
+		return audio.PCM{}, fmt.Errorf("%s: %w", name, err)
+	}
+	cmd.WaitDelay = waitDelay
+	var stdout bytes.Buffer
+	stderr := &tail{max: 2048}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return audio.PCM{}, fmt.Errorf("%s: %w", name, ctx.Err())
+		}
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return audio.PCM{}, fmt.Errorf("%w: %s: %v; install it with `apt-get install %s`", speech.ErrUnavailable, name, err, Packages(name))
+		}
+		return audio.PCM{}, fmt.Errorf("%s on %d characters of text: %w: %s", name, len(text), err, stderr.String())
+	}
+	wav := stdout.Bytes()
+	if out != "" {
+		if wav, err = os.ReadFile(out); err != nil {
+			return audio.PCM{}, fmt.Errorf("%s wrote no audio: %w: %s", name, err, stderr.String())
+		}
+	}
+	pcm, err := audio.DecodeWAV(bytes.NewReader(wav))
+	if err != nil {
+		return audio.PCM{}, fmt.Errorf("%s audio: %w", name, err)
+	}
+	if len(pcm.Samples) == 0 {
+		return audio.PCM{}, fmt.Errorf("%s gave no audio for %d characters of text: %s", name, len(text), stderr.String())
+	}
+	return pcm, nil
+}
+
+// clean replaces control and format characters (newlines, escapes, NUL,
+// bidi controls) with spaces, so no engine sees anything but words and
+// punctuation.
+func clean(text string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return ' '
+		}
+		return r
+	}, text)
+}
+
+// tail keeps the last max bytes written, for error messages.
+type tail struct {
+	max int
+	b   []byte
+}
+
+func (w *tail) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	if over := len(w.b) - w.max; over > 0 {
+		w.b = w.b[over:]
+	}
+	return len(p), nil
+}
+
+func (w *tail) String() string { return strings.TrimSpace(string(w.b)) }
