@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ type Config struct {
 	Embed     Embed     `toml:"embed"`
 	Companion Companion `toml:"companion"`
 	Client    Client    `toml:"client"`
+	Voice     Voice     `toml:"voice"`
 
 	// File is the config file that was read, empty if none.
 	File string `toml:"-"`
@@ -104,6 +106,41 @@ type Client struct {
 	Token string `toml:"token"`
 }
 
+// Voice chooses the speech engines and tunes turn-taking in voice
+// conversations.
+type Voice struct {
+	// STT is the speech-to-text engine: "auto" (the embedded PocketSphinx when
+	// installed), "pocketsphinx", "openai" (any OpenAI-compatible
+	// /v1/audio/transcriptions), "wyoming" (a Wyoming server such as
+	// wyoming-faster-whisper) or "off".
+	STT      string `toml:"stt"`
+	STTURL   string `toml:"stt_url"`
+	STTModel string `toml:"stt_model"`
+	// TTS is the text-to-speech engine: "auto" (the first installed of
+	// festival, flite, espeak-ng), one of those, "openai" (/v1/audio/speech),
+	// "wyoming" (a Wyoming server such as wyoming-piper) or "off".
+	TTS      string `toml:"tts"`
+	TTSURL   string `toml:"tts_url"`
+	TTSModel string `toml:"tts_model"`
+	TTSVoice string `toml:"tts_voice"`
+	// Key is the API key for openai engines.
+	Key string `toml:"key"`
+	// EndSilence is how long a pause ends the speaker's turn.
+	EndSilence Duration `toml:"end_silence"`
+	// MidSentenceGrace is how long a pause may last when the words so far
+	// stop mid-sentence before the turn ends anyway.
+	MidSentenceGrace Duration `toml:"mid_sentence_grace"`
+	// OutputRate is the sample rate (Hz) of the audio sent to listeners.
+	OutputRate int `toml:"output_rate"`
+}
+
+// Engine choices for Voice.STT and Voice.TTS.
+func sttEngines() []string { return []string{"auto", "pocketsphinx", "openai", "wyoming", "off"} }
+
+func ttsEngines() []string {
+	return []string{"auto", "festival", "flite", "espeak-ng", "openai", "wyoming", "off"}
+}
+
 // Duration is a time.Duration written as "30s" in TOML.
 type Duration struct{ time.Duration }
 
@@ -134,6 +171,12 @@ func Defaults(env func(string) string) Config {
 			MaxRetries:     3,
 		},
 		Companion: Companion{ContextTokens: 8000, MaxReplyTokens: 1024, MaxToolRounds: 4},
+		Voice: Voice{
+			STT: "auto", TTS: "auto",
+			EndSilence:       Duration{600 * time.Millisecond},
+			MidSentenceGrace: Duration{1500 * time.Millisecond},
+			OutputRate:       24000,
+		},
 	}
 }
 
@@ -243,6 +286,26 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.Embed.Key, env("OS1_EMBED_KEY"))
 	setIf(&c.Client.Server, env("OS1_SERVER"))
 	setIf(&c.Client.Token, env("OS1_TOKEN"))
+	setIf(&c.Voice.STT, env("OS1_STT"))
+	setIf(&c.Voice.STTURL, env("OS1_STT_URL"))
+	setIf(&c.Voice.STTModel, env("OS1_STT_MODEL"))
+	setIf(&c.Voice.TTS, env("OS1_TTS"))
+	setIf(&c.Voice.TTSURL, env("OS1_TTS_URL"))
+	setIf(&c.Voice.TTSModel, env("OS1_TTS_MODEL"))
+	setIf(&c.Voice.TTSVoice, env("OS1_TTS_VOICE"))
+	setIf(&c.Voice.Key, env("OS1_VOICE_KEY"))
+	for _, d := range []struct {
+		name string
+		dst  *Duration
+	}{{"OS1_VOICE_END_SILENCE", &c.Voice.EndSilence}, {"OS1_VOICE_MID_SENTENCE_GRACE", &c.Voice.MidSentenceGrace}} {
+		if v := env(d.name); v != "" {
+			p, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a duration like 600ms: %w", d.name, v, err)
+			}
+			d.dst.Duration = p
+		}
+	}
 	if v := env("OS1_LLM_IDLE_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -298,7 +361,46 @@ func (c Config) Validate() error {
 	if c.LLM.MaxRetries < 0 {
 		errs = append(errs, fmt.Errorf("llm.max_retries %d is negative", c.LLM.MaxRetries))
 	}
+	errs = append(errs, c.Voice.validate()...)
 	return errors.Join(errs...)
+}
+
+func (v Voice) validate() []error {
+	var errs []error
+	for _, e := range []struct {
+		key, engine, url, env string
+		choices               []string
+		wyomingPort           string
+	}{
+		{"stt", v.STT, v.STTURL, "OS1_STT", sttEngines(), "10300"},
+		{"tts", v.TTS, v.TTSURL, "OS1_TTS", ttsEngines(), "10200"},
+	} {
+		if !slices.Contains(e.choices, e.engine) {
+			errs = append(errs, fmt.Errorf("voice.%s %q is unknown: use one of %s (set %s)", e.key, e.engine, strings.Join(e.choices, ", "), e.env))
+			continue
+		}
+		switch e.engine {
+		case "openai":
+			if u, err := url.Parse(e.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("voice.%s is openai, so voice.%s_url must be an http(s) URL (for example http://127.0.0.1:8000/v1), not %q: set %s_URL", e.key, e.key, e.url, e.env))
+			}
+		case "wyoming":
+			u, err := url.Parse(e.url)
+			if e.url == "" || (strings.Contains(e.url, "://") && (err != nil || (u.Scheme != "tcp" && u.Scheme != "unix"))) {
+				errs = append(errs, fmt.Errorf("voice.%s is wyoming, so voice.%s_url must be a server address (for example tcp://127.0.0.1:%s), not %q: set %s_URL", e.key, e.key, e.wyomingPort, e.url, e.env))
+			}
+		}
+	}
+	if v.EndSilence.Duration <= 0 {
+		errs = append(errs, fmt.Errorf("voice.end_silence %v must be positive (for example 600ms): set OS1_VOICE_END_SILENCE", v.EndSilence.Duration))
+	}
+	if v.MidSentenceGrace.Duration < v.EndSilence.Duration {
+		errs = append(errs, fmt.Errorf("voice.mid_sentence_grace %v is shorter than voice.end_silence %v: set OS1_VOICE_MID_SENTENCE_GRACE (for example 1500ms)", v.MidSentenceGrace.Duration, v.EndSilence.Duration))
+	}
+	if v.OutputRate < 8000 || v.OutputRate > 48000 {
+		errs = append(errs, fmt.Errorf("voice.output_rate %d Hz is outside 8000..48000 (for example 24000)", v.OutputRate))
+	}
+	return errs
 }
 
 // BaseURL is the URL users open: PublicURL, or http://Addr (with 0.0.0.0 or
@@ -345,7 +447,7 @@ func (c Config) KeyPath() string { return filepath.Join(c.DataDir, "secret.key")
 // String renders the effective configuration with secrets redacted.
 func (c Config) String() string {
 	r := c
-	for _, s := range []*string{&r.Embed.Key, &r.Client.Token, &r.LLM.Key, &r.LLM.AnthropicAPIKey, &r.LLM.OpenAIAPIKey, &r.LLM.Fallback.Key} {
+	for _, s := range []*string{&r.Embed.Key, &r.Client.Token, &r.LLM.Key, &r.LLM.AnthropicAPIKey, &r.LLM.OpenAIAPIKey, &r.LLM.Fallback.Key, &r.Voice.Key} {
 		if *s != "" {
 			*s = "(set)"
 		}

@@ -27,6 +27,56 @@ func TestDefaults(t *testing.T) {
 	if c.BaseURL() != "http://127.0.0.1:7810" || c.DBPath() != "/x/os1/os1.db" {
 		t.Fatalf("derived paths: %s %s", c.BaseURL(), c.DBPath())
 	}
+	v := c.Voice
+	if v.STT != "auto" || v.TTS != "auto" || v.EndSilence.Duration != 600*time.Millisecond ||
+		v.MidSentenceGrace.Duration != 1500*time.Millisecond || v.OutputRate != 24000 {
+		t.Fatalf("voice defaults: %+v", v)
+	}
+}
+
+func TestVoice(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.toml")
+	err := os.WriteFile(file, []byte(`
+[voice]
+stt = "wyoming"
+stt_url = "tcp://127.0.0.1:10300"
+tts = "openai"
+tts_url = "http://file:8000/v1"
+tts_model = "file-tts"
+tts_voice = "nova"
+end_silence = "700ms"
+output_rate = 16000
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"OS1_CONFIG": file, "HOME": dir, "OS1_TTS_MODEL": "tts-1", "OS1_VOICE_KEY": "sk-voice",
+		"OS1_VOICE_MID_SENTENCE_GRACE": "2s", "OS1_STT_MODEL": "whisper-1", "OS1_TTS_VOICE": "alloy"}
+	c, err := Load(envOf(env), Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Voice{STT: "wyoming", STTURL: "tcp://127.0.0.1:10300", STTModel: "whisper-1",
+		TTS: "openai", TTSURL: "http://file:8000/v1", TTSModel: "tts-1", TTSVoice: "alloy", Key: "sk-voice",
+		EndSilence: Duration{700 * time.Millisecond}, MidSentenceGrace: Duration{2 * time.Second}, OutputRate: 16000}
+	if c.Voice != want {
+		t.Fatalf("voice:\n got %+v\nwant %+v", c.Voice, want)
+	}
+	if s := c.String(); strings.Contains(s, "sk-voice") || !strings.Contains(s, "[voice]") {
+		t.Fatalf("String leaks the voice key or lacks [voice]:\n%s", s)
+	}
+	for _, tc := range []map[string]string{
+		{"OS1_STT": "off", "OS1_TTS": "off"},
+		{"OS1_STT": "pocketsphinx", "OS1_TTS": "espeak-ng"},
+		{"OS1_STT": "openai", "OS1_STT_URL": "https://api.openai.com/v1", "OS1_TTS": "wyoming", "OS1_TTS_URL": "127.0.0.1:10200"},
+		{"OS1_TTS": "wyoming", "OS1_TTS_URL": "unix:///run/piper.sock"},
+	} {
+		tc["HOME"], tc["XDG_CONFIG_HOME"] = dir, dir
+		if _, err := Load(envOf(tc), Flags{}); err != nil {
+			t.Errorf("%v: %v", tc, err)
+		}
+	}
 }
 
 func TestPrecedenceFileEnvFlags(t *testing.T) {
@@ -81,6 +131,14 @@ func TestErrors(t *testing.T) {
 		{"bad provider", map[string]string{"OS1_LLM_PROVIDER": "gemini"}, Flags{}, "gemini"},
 		{"bad timeout", map[string]string{"OS1_LLM_IDLE_TIMEOUT": "soon"}, Flags{}, "OS1_LLM_IDLE_TIMEOUT"},
 		{"bad log level", nil, Flags{LogLevel: "loud"}, "loud"},
+		{"unknown stt", map[string]string{"OS1_STT": "whisper"}, Flags{}, `voice.stt "whisper" is unknown: use one of auto, pocketsphinx, openai, wyoming, off`},
+		{"unknown tts", map[string]string{"OS1_TTS": "piper"}, Flags{}, "auto, festival, flite, espeak-ng, openai, wyoming, off (set OS1_TTS)"},
+		{"openai stt without url", map[string]string{"OS1_STT": "openai"}, Flags{}, "OS1_STT_URL"},
+		{"openai tts with a bad url", map[string]string{"OS1_TTS": "openai", "OS1_TTS_URL": "localhost:8000"}, Flags{}, "OS1_TTS_URL"},
+		{"wyoming stt without url", map[string]string{"OS1_STT": "wyoming"}, Flags{}, "OS1_STT_URL"},
+		{"wyoming tts over http", map[string]string{"OS1_TTS": "wyoming", "OS1_TTS_URL": "http://piper:10200"}, Flags{}, "tcp://127.0.0.1:10200"},
+		{"bad end silence", map[string]string{"OS1_VOICE_END_SILENCE": "short"}, Flags{}, "OS1_VOICE_END_SILENCE"},
+		{"grace shorter than end silence", map[string]string{"OS1_VOICE_END_SILENCE": "2s"}, Flags{}, "OS1_VOICE_MID_SENTENCE_GRACE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{"HOME": dir, "XDG_CONFIG_HOME": dir}
