@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what os1's build and tests need on Debian 12, idempotently.
-#   scripts/deps.sh run    – what `make run` needs (Go is checked; node/npm for the model fetch)
+#   scripts/deps.sh run    – what `make run` needs (Go is checked; node/npm for the model fetch;
+#                            the offline speech engines PocketSphinx, festival, flite, espeak-ng)
 #   scripts/deps.sh test   – also Debian's chromium for the browser end-to-end tests
 set -euo pipefail
 what=${1:-run}
@@ -39,9 +40,15 @@ need_node() {
   command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || apt_install nodejs npm
 }
 
+need_voice() {
+  # Offline speech engines, run as subprocesses: PocketSphinx hears, festival's
+  # HTS voice speaks (flite and espeak-ng are the lighter fallbacks).
+  apt_install pocketsphinx pocketsphinx-en-us festival festvox-us-slt-hts flite espeak-ng
+}
+
 need_go
 case "$what" in
-  run) need_node ;;
-  test) need_node; apt_install chromium ca-certificates fonts-dejavu-core ;;
+  run) need_node; need_voice ;;
+  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
