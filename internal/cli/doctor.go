@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -69,6 +70,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 		src = cfg.File
 	}
 	out = append(out, check{name: "config", ok: true, msg: "loaded from " + src})
+	out = append(out, voiceChecks(cfg.Voice, exec.LookPath)...)
 
 	if err := writableDir(cfg.DataDir); err != nil {
 		return append(out, check{name: "data dir", msg: err.Error(),
