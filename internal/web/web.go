@@ -19,8 +19,12 @@
 //     error shape in case the API router did not claim them first.
 //
 // Every response carries a strict Content-Security-Policy (no inline script
-// or style, no third-party origins, no framing), X-Content-Type-Options:
+// or style, no eval, no third-party origins, no framing; WebAssembly may be
+// compiled, for the voice activity detector), X-Content-Type-Options:
 // nosniff and Referrer-Policy: no-referrer.
+//
+// VoiceAssets (voiceassets.go) serves the voice call's VAD model and ONNX
+// runtime from the cache folder; they are fetched, not embedded.
 //
 // About WebSockets and CSP: CSP Level 3 makes 'self' match ws: and wss: on
 // the page's own host and port, and current Chromium, Firefox and Safari
@@ -169,8 +173,19 @@ func setSecurityHeaders(h http.Header, host string) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), geolocation=(), payment=(), usb=()")
+	// The call button needs the microphone of this origin; nothing else does.
+	h.Set("Permissions-Policy", "camera=(), geolocation=(), payment=(), usb=(), microphone=(self)")
 }
+
+// scriptSrc allows scripts from this server only. 'wasm-unsafe-eval' is the
+// one widening, and the narrowest that exists: it lets
+// WebAssembly.instantiate compile the Silero VAD runtime (onnxruntime-web's
+// .wasm, served from /voice/assets/) for the call button, and nothing else —
+// eval, new Function and string timers stay blocked ('unsafe-eval' is a
+// different keyword and is never sent). The VAD and the capture AudioWorklet
+// modules load as same-origin scripts under 'self'; worker-src 'self' already
+// covers any worker onnxruntime may start.
+const scriptSrc = "script-src 'self' 'wasm-unsafe-eval'; "
 
 // ContentSecurityPolicy returns the policy sent with the UI for a request to
 // host (the request's Host header). See the package comment for why ws: and
@@ -181,7 +196,7 @@ func ContentSecurityPolicy(host string) string {
 		connect += " ws://" + host + " wss://" + host
 	}
 	return "default-src 'self'; " +
-		"script-src 'self'; " +
+		scriptSrc +
 		"style-src 'self'; " +
 		"img-src 'self' data:; " +
 		"font-src 'self'; " +

@@ -1,11 +1,15 @@
 // Chat: the conversation list, the messages of the open conversation
 // (#/c/ID, or #/ for a new one) and the composer. Turns run over the turn
 // stream (WebSocket); replies grow word by word from `delta` events.
+// The composer's call button starts a voice call (views/call.js) whose
+// captions and turn events show here like typed ones; during a call, typed
+// messages go through the call and are answered aloud too.
 
 import { h, icon, announce, when, isTouch } from '../dom.js';
 import { api } from '../api.js';
 import { renderText } from '../markdown.js';
 import { iconButton, modelStatusLink } from './common.js';
+import { CallUI } from './call.js';
 
 const MAX_BYTES = 1024 * 1024 - 4096; // the server refuses frames over 1 MiB
 
@@ -101,7 +105,8 @@ class Chat {
     this.sendBtn = h('button', { id: 'send', type: 'submit', class: 'send-btn', 'aria-label': 'Send', title: 'Send' }, icon('send'));
     this.stopBtn = h('button', { id: 'stop', type: 'button', class: 'stop-btn', 'aria-label': 'Stop the reply', title: 'Stop', hidden: true }, icon('stop'));
     this.stopBtn.addEventListener('click', () => this.cancel());
-    this.form = h('form', { class: 'composer', 'aria-label': 'Write a message' }, this.composer, this.stopBtn, this.sendBtn);
+    this.call = new CallUI(this);
+    this.form = h('form', { class: 'composer', 'aria-label': 'Write a message' }, this.composer, this.call.button, this.stopBtn, this.sendBtn);
     this.form.addEventListener('submit', (e) => { e.preventDefault(); this.submit(); });
     this.composerErr = h('p', { class: 'composer-error', role: 'alert', hidden: true });
 
@@ -109,6 +114,7 @@ class Chat {
       this.scroller,
       this.jump,
       h('div', { class: 'composer-wrap' },
+        this.call.bar,
         this.composerErr,
         this.form,
         h('p', { class: 'composer-hint', 'aria-hidden': 'true', text: 'Enter to send · Shift+Enter for a new line' })));
@@ -128,6 +134,7 @@ class Chat {
   }
 
   unmount() {
+    this.call.destroy();
     this.offEvent();
     this.offState();
     clearTimeout(this.listTimer);
@@ -301,6 +308,7 @@ class Chat {
     id = id || null;
     this.closeDrawer(false);
     if (!force && id && id === this.convId && this.loadedId === id) return;
+    this.call.opened(id);
     this.convId = id;
     this.pendingNew = false;
     this.running.delete('');
@@ -605,7 +613,7 @@ class Chat {
     this.autosize();
     this.updateComposer();
     this.scrollToBottom(true);
-    this.ctx.stream.send({ type: 'send', conversation_id: convId, text });
+    if (!this.call.sendText(text)) this.ctx.stream.send({ type: 'send', conversation_id: convId, text });
   }
 
   cancel() {
