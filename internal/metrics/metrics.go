@@ -21,6 +21,8 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	httpReqs *prometheus.CounterVec
 	memory   *prometheus.CounterVec
+	stage    *prometheus.HistogramVec
+	bargeIns *prometheus.CounterVec
 }
 
 // New registers os1's metrics plus the Go and process collectors.
@@ -50,8 +52,17 @@ func New() *Metrics {
 			Name: "os1_memory_events_total",
 			Help: "Memory work by event (added, duplicate, rejected_echo, dropped_cap, invalid_json, model_error, index, journal, retry, ...).",
 		}, []string{"event"}),
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "os1_voice_stage_seconds",
+			Help:    "Time from the end of the user's speech in a call to each stage of the turn (end_of_turn, transcript, first_token, first_audio, playback_start).",
+			Buckets: []float64{.025, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 10},
+		}, []string{"stage"}),
+		bargeIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "os1_voice_barge_ins_total",
+			Help: "Replies cut off in a call, by who noticed (client, server, text, hangup).",
+		}, []string{"by"}),
 	}
-	reg.MustRegister(m.turn, m.ttft, m.errors, m.httpReqs, m.memory,
+	reg.MustRegister(m.turn, m.ttft, m.errors, m.httpReqs, m.memory, m.stage, m.bargeIns,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -85,6 +96,17 @@ func (m *Metrics) Error(kind string) {
 // MemoryEvent counts memory work (n events of one kind).
 func (m *Metrics) MemoryEvent(event string, n int) {
 	m.memory.WithLabelValues(event).Add(float64(n))
+}
+
+// VoiceStage records when a stage of a spoken turn was reached, after the
+// end of the user's speech.
+func (m *Metrics) VoiceStage(stage string, d time.Duration) {
+	m.stage.WithLabelValues(stage).Observe(d.Seconds())
+}
+
+// VoiceBargeIn counts a reply cut off in a call.
+func (m *Metrics) VoiceBargeIn(by string) {
+	m.bargeIns.WithLabelValues(by).Inc()
 }
 
 // HTTPStatus counts a response by status class ("2xx", "4xx", ...).

@@ -18,6 +18,8 @@ func TestScrape(t *testing.T) {
 	m.HTTPStatus(200)
 	m.HTTPStatus(999) // ignored
 	m.MemoryEvent("added", 3)
+	m.VoiceStage("first_audio", 400*time.Millisecond)
+	m.VoiceBargeIn("server")
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -29,6 +31,8 @@ func TestScrape(t *testing.T) {
 		`os1_errors_total{kind="unknown"} 1`,
 		`os1_http_requests_total{code="4xx"} 1`,
 		`os1_memory_events_total{event="added"} 3`,
+		`os1_voice_stage_seconds_bucket{stage="first_audio",le="0.5"} 1`,
+		`os1_voice_barge_ins_total{by="server"} 1`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {

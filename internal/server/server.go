@@ -23,6 +23,7 @@ import (
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/voice"
 )
 
 // Limits on what a client may send.
@@ -55,6 +56,8 @@ type Deps struct {
 	Version   string
 	// Memory serves the memory browser's endpoints (memory.go); nil: they answer 503.
 	Memory *Memory
+	// Voice runs calls on /api/voice (voice.go); nil: it answers 503 voice_unavailable.
+	Voice *voice.Pipeline
 }
 
 // Server is the HTTP front of os1.
@@ -120,6 +123,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
 	m.HandleFunc("GET /api/ws", s.websocket)
+	m.HandleFunc("GET /api/voice", s.voiceCall)
 	s.memoryRoutes(m) // /api/memory…, /api/people… (memory.go)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))

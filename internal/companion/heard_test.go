@@ -1,0 +1,53 @@
+package companion_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/store"
+)
+
+func TestKeepHeard(t *testing.T) {
+	h := newHarness(t, true)
+	ctx := context.Background()
+	gate := llmtest.NewGate()
+	defer gate.Release()
+	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"One. ", "Two words here. ", "Three."}, Hold: gate, HoldAfter: 2})
+	conv := h.newConversation()
+	events := must(h.c.Send(ctx, h.user.ID, conv, "count"))
+	done := make(chan []companion.Event)
+	go func() { done <- collect(t, events) }()
+	<-gate.Reached()
+	// The reply is stored while the model streams; wait for it.
+	for deadline := time.Now().Add(10 * time.Second); len(h.messages(conv)) < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	reply := h.messages(conv)[1]
+	if err := h.c.KeepHeard(ctx, h.user.ID, reply.ID, "One."); !errors.Is(err, companion.ErrBusy) {
+		t.Fatalf("KeepHeard while streaming: %v, want ErrBusy", err)
+	}
+	gate.Release()
+	<-done
+
+	if err := h.c.KeepHeard(ctx, h.user.ID, reply.ID, "One. Two invented"); !errors.Is(err, companion.ErrNotHeard) {
+		t.Fatalf("KeepHeard with words the model did not write: %v, want ErrNotHeard", err)
+	}
+	if err := h.c.KeepHeard(ctx, "usr_other", reply.ID, "One."); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another user's reply: %v, want ErrNotFound", err)
+	}
+	user := h.messages(conv)[0]
+	if err := h.c.KeepHeard(ctx, h.user.ID, user.ID, ""); !errors.Is(err, companion.ErrNotHeard) {
+		t.Fatalf("a user message: %v, want ErrNotHeard", err)
+	}
+	if err := h.c.KeepHeard(ctx, h.user.ID, reply.ID, "One. Two words"); err != nil {
+		t.Fatal(err)
+	}
+	got := h.messages(conv)[1]
+	if got.Content != "One. Two words" || got.Status != store.StatusInterrupted {
+		t.Fatalf("after KeepHeard: %q %s", got.Content, got.Status)
+	}
+}

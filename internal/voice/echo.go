@@ -1,0 +1,212 @@
+package voice
+
+import (
+	"math"
+	"time"
+)
+
+// EchoOptions tune echo rejection: during playback, microphone audio that
+// matches the speech sent (delayed by up to MaxLag, at any level) is the
+// companion hearing herself, not the user.
+type EchoOptions struct {
+	// MaxLag is the longest delay from sending audio to hearing it back
+	// (network, buffers, the room) [600ms].
+	MaxLag time.Duration
+	// Match is the normalized cross-correlation (0..1) at or above which a
+	// frame counts as echo [0.5].
+	Match float64
+	// Off disables echo rejection (clients that cancel echo themselves need
+	// none, but it does them no harm).
+	Off bool
+}
+
+func (o EchoOptions) withDefaults() EchoOptions {
+	if o.MaxLag <= 0 {
+		o.MaxLag = 600 * time.Millisecond
+	}
+	if o.Match <= 0 {
+		o.Match = 0.5
+	}
+	return o
+}
+
+// echoRate is the rate echo is compared at; speech engines' rate, and
+// enough for the speech band.
+const echoRate = 16000
+
+// echoWindow is how much microphone audio one comparison looks at: two frames.
+const echoWindow = 2 * FrameDuration
+
+// decim is the coarse search's decimation: lags are first tried every
+// 0.5 ms on 2 kHz sums, then refined around the best few at 16 kHz.
+const decim = 8
+
+// echoRef remembers the speech sent (at 16 kHz, placed where its playback
+// was estimated to start) and the latest microphone audio, and tells whether
+// the microphone is hearing that speech. It is not safe for concurrent use.
+type echoRef struct {
+	o      EchoOptions
+	chunks []refChunk
+	mic    []float64 // the last echoWindow of microphone audio at 16 kHz
+}
+
+type refChunk struct {
+	start   time.Time
+	samples []float64
+}
+
+func newEchoRef(o EchoOptions) *echoRef { return &echoRef{o: o.withDefaults()} }
+
+func (e *echoRef) end(c refChunk) time.Time {
+	return c.start.Add(time.Duration(len(c.samples)) * time.Second / echoRate)
+}
+
+// add places sent speech (at echoRate) where its playback starts.
+func (e *echoRef) add(start time.Time, pcm []int16) {
+	s := make([]float64, len(pcm))
+	for i, v := range pcm {
+		s[i] = float64(v)
+	}
+	e.chunks = append(e.chunks, refChunk{start: start, samples: s})
+}
+
+// active reports whether echo of sent speech may be in the microphone at now.
+func (e *echoRef) active(now time.Time) bool {
+	if e.o.Off || len(e.chunks) == 0 {
+		return false
+	}
+	first, last := e.chunks[0], e.chunks[len(e.chunks)-1]
+	return !now.Before(first.start) && now.Before(e.end(last).Add(e.o.MaxLag))
+}
+
+// forget drops speech that can no longer be heard back at now.
+func (e *echoRef) forget(now time.Time) {
+	keep := e.chunks[:0]
+	for _, c := range e.chunks {
+		if now.Before(e.end(c).Add(e.o.MaxLag + echoWindow)) {
+			keep = append(keep, c)
+		}
+	}
+	clear(e.chunks[len(keep):])
+	e.chunks = keep
+}
+
+// hear records the latest microphone frame (at echoRate).
+func (e *echoRef) hear(frame []int16) {
+	n := int(echoWindow * echoRate / time.Second)
+	for _, v := range frame {
+		e.mic = append(e.mic, float64(v))
+	}
+	if len(e.mic) > n {
+		e.mic = append(e.mic[:0], e.mic[len(e.mic)-n:]...)
+	}
+}
+
+// reference fills out with the sent speech that played between from and
+// from+len(out)/echoRate (zero where nothing played).
+func (e *echoRef) reference(from time.Time, out []float64) {
+	clear(out)
+	for _, c := range e.chunks {
+		off := int(c.start.Sub(from) * echoRate / time.Second)
+		lo, hi := max(0, -off), min(len(c.samples), len(out)-off)
+		if lo < hi {
+			copy(out[off+lo:], c.samples[lo:hi])
+		}
+	}
+}
+
+// match returns how well the latest microphone audio, which ended at `at`,
+// matches sent speech delayed by 0..MaxLag: the best normalized
+// cross-correlation (0 = unrelated, 1 = the same waveform at some level).
+func (e *echoRef) match(at time.Time) float64 {
+	m := e.mic
+	if len(m) == 0 {
+		return 0
+	}
+	w := len(m)
+	maxLag := int(e.o.MaxLag * echoRate / time.Second)
+	ref := make([]float64, w+maxLag+decim)
+	e.reference(at.Add(-time.Duration(len(ref))*time.Second/echoRate), ref)
+	// ref[len(ref)-w-lag : len(ref)-lag] is what played `lag` samples
+	// before the microphone window.
+	seg := func(lag int) []float64 { return ref[len(ref)-w-lag : len(ref)-lag] }
+
+	md, rd := downsample(m), downsample(ref)
+	wd := len(md)
+	var aa float64
+	for _, v := range md {
+		aa += v * v
+	}
+	if aa == 0 {
+		return 0
+	}
+	energy := make([]float64, len(rd)+1) // running sums of squares: window energies in O(1)
+	for i, v := range rd {
+		energy[i+1] = energy[i] + v*v
+	}
+	best := make([]int, 0, 4) // coarse lags with the highest correlation
+	score := make([]float64, 0, 4)
+	for lag := 0; lag*decim <= maxLag && len(rd)-wd-lag >= 0; lag++ {
+		lo := len(rd) - wd - lag
+		bb := energy[lo+wd] - energy[lo]
+		if bb <= 1 {
+			continue
+		}
+		var ab float64
+		for i, v := range md {
+			ab += v * rd[lo+i]
+		}
+		c := math.Abs(ab) / math.Sqrt(aa*bb)
+		if len(best) < cap(best) {
+			best, score = append(best, lag), append(score, c)
+			continue
+		}
+		k := 0
+		for i := range score {
+			if score[i] < score[k] {
+				k = i
+			}
+		}
+		if c > score[k] {
+			best[k], score[k] = lag, c
+		}
+	}
+	top := 0.0
+	for _, b := range best {
+		for lag := max(0, b*decim-decim); lag <= min(maxLag, b*decim+decim); lag++ {
+			top = max(top, ncc(m, seg(lag)))
+		}
+	}
+	return top
+}
+
+// downsample averages groups of decim samples, aligned to the end so that
+// lags of the result are lags of the input divided by decim.
+func downsample(x []float64) []float64 {
+	n := len(x) / decim
+	out := make([]float64, n)
+	off := len(x) - n*decim
+	for i := range out {
+		var s float64
+		for _, v := range x[off+i*decim : off+(i+1)*decim] {
+			s += v
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// ncc is the magnitude of the normalized cross-correlation of two equally
+// long signals, 0..1 (a speaker or microphone may invert polarity).
+func ncc(a, b []float64) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += a[i] * b[i]
+		aa += a[i] * a[i]
+		bb += b[i] * b[i]
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return math.Abs(ab) / math.Sqrt(aa*bb)
+}
