@@ -60,6 +60,7 @@ type app struct {
 	companion *companion.Companion
 	memory    *memory.Service
 	server    *server.Server
+	voice     *voiceWiring
 	log       *slog.Logger
 }
 
@@ -98,14 +99,17 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
 		MaxToolRounds:  cfg.Companion.MaxToolRounds,
 	})
+	vw := wireVoice(cfg.Voice, comp, db, met, log)
 	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: web.Handler(),
 		Memory: &server.Memory{Store: mem, Recaller: recaller, Embedder: emb},
+		Voice:  vw.pipeline,
 		Clock:  clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
-	return &app{cfg: cfg, db: db, models: mm, companion: comp, memory: memSvc, server: srv, log: log}, nil
+	return &app{cfg: cfg, db: db, models: mm, companion: comp, memory: memSvc, server: srv, voice: vw, log: log}, nil
 }
 
 func (a *app) close() {
 	a.companion.Close()
+	a.voice.close()
 	a.memory.Close()
 	a.db.Close()
 }

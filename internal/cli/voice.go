@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/speech/engines"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/voice"
+)
+
+// voiceWiring is the speech side of a wired os1: the pipeline when both
+// engines are there, and what to say when they are not.
+type voiceWiring struct {
+	pipeline *voice.Pipeline // nil: voice is off or an engine is missing
+	report   engines.Report
+	err      error // why pipeline is nil, for the user
+	closers  []io.Closer
+}
+
+func (v *voiceWiring) close() {
+	for _, c := range v.closers {
+		_ = c.Close()
+	}
+}
+
+// wireVoice selects the engines cfg names and builds the call pipeline.
+// Voice is optional: missing engines leave the rest of os1 working.
+func wireVoice(cfg config.Voice, comp *companion.Companion, convs store.Conversations, obs voice.Observer, log *slog.Logger) *voiceWiring {
+	stt, tts, rep, err := engines.Select(cfg, nil)
+	w := &voiceWiring{report: rep}
+	for _, e := range []any{stt, tts} {
+		if c, ok := e.(io.Closer); ok && c != nil {
+			w.closers = append(w.closers, c)
+		}
+	}
+	switch {
+	case err != nil:
+		w.err = err
+	case stt == nil || tts == nil:
+		w.err = errors.New("voice calls are off: " + strings.Join(rep.Lines(), "; "))
+	}
+	if w.err != nil {
+		return w
+	}
+	w.pipeline = voice.New(voice.Deps{Companion: comp, Conversations: convs, STT: stt, TTS: tts,
+		Observer: obs, Log: log.With("component", "voice")}, voice.Options{
+		Grace:            cfg.EndSilence.Duration,
+		MidSentenceGrace: cfg.MidSentenceGrace.Duration,
+		OutputRate:       cfg.OutputRate,
+	})
+	return w
+}
+
