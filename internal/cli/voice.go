@@ -55,4 +55,3 @@ func wireVoice(cfg config.Voice, comp *companion.Companion, convs store.Conversa
 	})
 	return w
 }
-
