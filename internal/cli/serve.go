@@ -136,6 +136,12 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	if setupURL != "" {
 		fmt.Fprintf(e.stdout, "\nWelcome! Open this one-time link to create the owner account:\n\n    %s\n\n", setupURL)
 	}
+	if a.voice.pipeline != nil {
+		stt, tts := a.voice.pipeline.Engines()
+		log.Info("voice calls ready", "stt", stt, "tts", tts)
+	} else {
+		log.Warn("voice calls are off; text chat works", "why", a.voice.err)
+	}
 	// Look for a model after listening, so start-up stays fast.
 	go func() {
 		st := a.models.Refresh(ctx)
