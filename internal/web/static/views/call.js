@@ -258,6 +258,15 @@ export class CallUI {
 
   ended() {
     this.dropCaption();
+    // Events of a turn still running in the call are lost with its socket:
+    // stop waiting for them and show what the server stored instead.
+    const chat = this.chat;
+    const id = chat.convId;
+    if (id && chat.running.has(id) && !chat.httpTurns.has(id)) {
+      chat.running.delete(id);
+      chat.updateComposer();
+      chat.open(id, true);
+    }
     this.button.setAttribute('aria-pressed', 'false');
     this.button.setAttribute('aria-label', `Talk with ${this.chat.name}`);
     this.button.title = `Talk with ${this.chat.name}`;

@@ -135,7 +135,6 @@ export class VoiceCall {
         audioContext: this.ctx,
         stream: this.stream,
         onSpeechStart: () => this.localSpeech(true),
-        onSpeechReal: () => { if (this.replyId) this.bargeIn(this.replyId, 'client'); },
         onSpeechEnd: () => this.localSpeech(false),
         onMisfire: () => this.localSpeech(false),
       });
@@ -190,7 +189,7 @@ export class VoiceCall {
         clearTimeout(timer);
         if (this.ws !== ws) return;
         if (!opened) {
-          reject(new CallError('no_socket', "Could not open the voice connection (/api/voice). This os1 server may not offer voice calls, or you were signed out."));
+          refusal().then((why) => reject(new CallError('no_socket', why)));
           return;
         }
         this.dropped(e);
@@ -220,6 +219,10 @@ export class VoiceCall {
     this.userSpeaking = speaking;
     if (speaking) {
       this.stats.speechStarts++;
+      // Speech during her reply cuts it at once, here and on the server
+      // (which treats speech_start during a reply as a barge-in): first say
+      // how much was heard, then that the user speaks.
+      if (this.replyId) this.bargeIn(this.replyId, 'client');
       this.send({ type: 'speech_start' });
       this.setActivity('user');
     } else {
@@ -395,6 +398,22 @@ export class VoiceCall {
   emit(kind, data) {
     try { this.listener(kind, data); } catch (e) { console.error(`os1: voice call ${kind} listener failed`, e); }
   }
+}
+
+// refusal asks the server why /api/voice refused the socket: before the
+// upgrade it answers errors as JSON (docs/api.md), which a failed WebSocket
+// never shows the page.
+async function refusal() {
+  const fallback = 'Could not open the voice connection (/api/voice). Check that os1 is reachable and try again.';
+  try {
+    const res = await fetch('/api/voice', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (res.status === 401) return 'You are signed out. Sign in again to call.';
+    if (res.status === 404) return 'This os1 server does not offer voice calls (it has no /api/voice).';
+    const body = await res.json();
+    const msg = body && body.error && body.error.message;
+    if (msg) return msg[0].toUpperCase() + msg.slice(1);
+  } catch { /* not JSON: the socket failed for another reason */ }
+  return fallback;
 }
 
 function micError(e) {

@@ -21,13 +21,12 @@ export class VadMissing extends Error {
  * startVAD runs Silero VAD on stream inside audioContext and calls the
  * hooks as the user speaks:
  *   onSpeechStart – the first frame that sounds like speech
- *   onSpeechReal  – speech has lasted long enough not to be a cough or a click
  *   onSpeechEnd   – speech stopped (after a short pause)
- *   onMisfire     – what started was too short to be speech
+ *   onMisfire     – what started was too short to be speech (speech ended, too)
  * It resolves to { destroy() } once the model is loaded and listening, and
  * rejects with VadMissing when the assets are not there.
  */
-export async function startVAD({ audioContext, stream, onSpeechStart, onSpeechReal, onSpeechEnd, onMisfire }) {
+export async function startVAD({ audioContext, stream, onSpeechStart, onSpeechEnd, onMisfire }) {
   let probe;
   try {
     probe = await fetch(BUNDLE, { method: 'HEAD', credentials: 'same-origin' });
@@ -52,7 +51,7 @@ export async function startVAD({ audioContext, stream, onSpeechStart, onSpeechRe
     // The server adds its own end-of-turn grace (600 ms, longer mid-sentence),
     // so the VAD only has to bridge the gaps between words.
     redemptionMs: 480,
-    minSpeechMs: 200,
+    minSpeechMs: 200, // shorter speech is a misfire: speech_end follows at once
     preSpeechPadMs: 100,
     ortConfig: (ort) => {
       ort.env.logLevel = 'error';
@@ -61,7 +60,6 @@ export async function startVAD({ audioContext, stream, onSpeechStart, onSpeechRe
       ort.env.wasm.numThreads = 1;
     },
     onSpeechStart: () => onSpeechStart && onSpeechStart(),
-    onSpeechRealStart: () => onSpeechReal && onSpeechReal(),
     onSpeechEnd: () => onSpeechEnd && onSpeechEnd(),
     onVADMisfire: () => onMisfire && onMisfire(),
     startOnLoad: true,
