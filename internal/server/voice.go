@@ -25,7 +25,7 @@ func (s *Server) voiceCall(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.Voice == nil {
 		writeError(w, http.StatusServiceUnavailable, "voice_unavailable",
-			"voice calls are not enabled on this server: configure a speech-to-text and a text-to-speech engine ([voice] in os1.toml; `os1 doctor` shows what is missing)")
+			"voice calls are not enabled on this server: configure a speech-to-text and a text-to-speech engine ([voice] in config.toml; `os1 doctor` shows what is missing)")
 		return
 	}
 	conn, err := websocket.Accept(w, r, nil)

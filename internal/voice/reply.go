@@ -39,6 +39,7 @@ type reply struct {
 	playedMsg  string
 	playedIn   chan struct{} // closed once played is known
 	stopAsking func() bool
+	guess      func() // settles played from the clock while the client is asked
 }
 
 // spokenMsg is one assistant message of a reply and what was spoken of it.
@@ -365,10 +366,11 @@ func (s *Session) bargeIn(r *reply, now time.Time, by, msgID string, played *tim
 		s.setPlayed(r, msgID, *played)
 	case ask && est != nil && !r.lastEnd.IsZero():
 		s.out.json(bargeInFrame{Type: "barge_in", MessageID: est.id})
+		r.guess = func() { s.setPlayed(r, est.id, estPlayed) }
 		r.stopAsking = s.p.d.Clock.AfterFunc(s.p.o.BargeInWait, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			s.setPlayed(r, est.id, estPlayed)
+			r.guess()
 		})
 	case est != nil:
 		s.setPlayed(r, est.id, estPlayed)
@@ -408,7 +410,7 @@ func (s *Session) settle(r *reply) {
 	type keep struct{ id, heard string }
 	var keeps []keep
 	s.mu.Lock()
-	after := false
+	after := r.playedMsg == "" // cut before any of it was spoken
 	for _, m := range r.msgs {
 		if m.status == store.StatusFailed {
 			continue

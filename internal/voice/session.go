@@ -408,6 +408,8 @@ func (s *Session) Close() {
 	}
 	if r := s.reply; r != nil && r.busy(s.now()) {
 		s.bargeIn(r, s.now(), "hangup", "", nil, false)
+	} else if r != nil && r.guess != nil {
+		r.guess() // nobody is left to answer the barge_in
 	}
 	s.mu.Unlock()
 	s.wg.Wait()

@@ -489,3 +489,22 @@ func TestTurn(t *testing.T) {
 		t.Fatalf("model down: %v, %+v", err, res)
 	}
 }
+
+func TestHangUpWhileAskingHowMuchWasPlayed(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.call(start16k)
+	c.startHeldReply(counting, 2, 2)
+	conv := c.conv()
+	c.feed(otherVoice(16000, 200*time.Millisecond)) // 100 ms in, the user barges in
+	c.sink.wait(t, "barge_in", 1, nil)
+	done := make(chan struct{})
+	go func() { c.s.Close(); close(done) }() // the fake clock stands still: only Close can settle it
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for an answer that cannot come")
+	}
+	if m := h.messages(conv)[1]; m.Status != store.StatusInterrupted || m.Content != "" {
+		t.Fatalf("stored %q %s", m.Content, m.Status)
+	}
+}
