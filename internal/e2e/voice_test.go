@@ -32,9 +32,14 @@ var voiceReply = []string{
 	" Pick them when they are red and soft.", " Tell me how the first one tastes.",
 }
 
-// voiceSilence is the pause after voiceLine before the microphone file
-// loops: her reply must still be playing when the line comes again.
-const voiceSilence = 12 * time.Second
+// The microphone file: voiceLead of silence (the call goes live meanwhile:
+// loading the VAD takes a moment, and a person waits for "Listening" too),
+// voiceLine, then voiceSilence before it loops. Her reply must still be
+// playing when the line comes again.
+const (
+	voiceLead    = 3 * time.Second
+	voiceSilence = 12 * time.Second
+)
 
 // TestVoiceCall calls her from the chat with a fake microphone that says
 // voiceLine: the transcript shows as a caption, her reply is heard, the next
@@ -49,7 +54,7 @@ const voiceSilence = 12 * time.Second
 func TestVoiceCall(t *testing.T) {
 	requireTools(t, "text2wave", "pocketsphinx_continuous")
 	cache, vadAssets := voiceCache(t)
-	wav := speechWAV(t, voiceLine, time.Second, voiceSilence)
+	wav := speechWAV(t, voiceLine, voiceLead, voiceSilence)
 	b := newMicBrowser(t, wav, true)
 
 	var chats atomic.Int32
