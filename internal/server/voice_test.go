@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,15 +13,28 @@ import (
 
 	"github.com/os1ai/os1/internal/audio"
 	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/speech/speechtest"
 	"github.com/os1ai/os1/internal/voice"
 )
 
-// withVoice gives the server a voice pipeline with engines of fixed latency.
-func (e *env) withVoice(stt string) {
-	e.srv.Voice = voice.New(voice.Deps{Companion: e.srv.Companion, Conversations: e.db,
-		STT: &speechtest.Fixed{Text: stt}, TTS: &speechtest.Tone{}, Observer: e.srv.Metrics},
+// newVoiceEnv is newEnv with a voice pipeline of fixed-latency engines: a
+// second server on the same database, store and companion, since Deps are
+// fixed once a server is built.
+func newVoiceEnv(t *testing.T, stt string) *env {
+	t.Helper()
+	e := newEnv(t, true)
+	d := e.srv.Deps
+	d.Voice = voice.New(voice.Deps{Companion: d.Companion, Conversations: e.db,
+		STT: &speechtest.Fixed{Text: stt}, TTS: &speechtest.Tone{}, Observer: d.Metrics},
 		voice.Options{Grace: 300 * time.Millisecond, MidSentenceGrace: 600 * time.Millisecond})
+	e.srv = server.New(d)
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = e.srv.HTTPServer("")
+	hs.Start()
+	t.Cleanup(hs.Close)
+	e.http = hs
+	return e
 }
 
 type voiceFrame struct {
@@ -117,8 +131,7 @@ func frameTypes(fs []voiceFrame) string {
 }
 
 func TestVoiceCall(t *testing.T) {
-	e := newEnv(t, true)
-	e.withVoice("What a lovely morning.")
+	e := newVoiceEnv(t, "What a lovely morning.")
 	o := e.owner()
 	e.llm.Enqueue(llmtest.Reply{Chunks: []string{"It is", " lovely. ", "Shall we walk?"}})
 	v := o.dialVoice(t)
@@ -183,8 +196,7 @@ func TestVoiceCall(t *testing.T) {
 }
 
 func TestVoiceBargeIn(t *testing.T) {
-	e := newEnv(t, true)
-	e.withVoice("Count for me.")
+	e := newVoiceEnv(t, "Count for me.")
 	o := e.owner()
 	conv := o.newConversation()
 	gate := llmtest.NewGate()
@@ -223,8 +235,7 @@ func TestVoiceBargeIn(t *testing.T) {
 }
 
 func TestVoiceDisconnectMidTurn(t *testing.T) {
-	e := newEnv(t, true)
-	e.withVoice("Tell me a story.")
+	e := newVoiceEnv(t, "Tell me a story.")
 	o := e.owner()
 	conv := o.newConversation()
 	gate := llmtest.NewGate()
@@ -255,8 +266,7 @@ func TestVoiceDisconnectMidTurn(t *testing.T) {
 }
 
 func TestVoiceIsolation(t *testing.T) {
-	e := newEnv(t, true)
-	e.withVoice("Let me in.")
+	e := newVoiceEnv(t, "Let me in.")
 	a := e.owner()
 	b := e.member(a, "amy")
 	conv := a.newConversation()
@@ -276,8 +286,7 @@ func TestVoiceIsolation(t *testing.T) {
 }
 
 func TestVoiceBadInput(t *testing.T) {
-	e := newEnv(t, true)
-	e.withVoice("Hi.")
+	e := newVoiceEnv(t, "Hi.")
 	o := e.owner()
 	v := o.dialVoice(t)
 	if err := v.c.Write(v.ctx, websocket.MessageBinary, []byte{0, 0}); err != nil {
@@ -317,18 +326,18 @@ func TestVoiceBadInput(t *testing.T) {
 }
 
 func TestVoiceAuthAndUnavailable(t *testing.T) {
-	e := newEnv(t, true)
+	off := newEnv(t, true)
+	r := off.owner().raw("GET", "/api/voice", nil, nil)
+	if r.Status != 503 || r.code() != "voice_unavailable" || !strings.Contains(string(r.Body), "speech-to-text") {
+		t.Fatalf("without voice: %d %s", r.Status, r.Body)
+	}
+	e := newVoiceEnv(t, "Hi.")
 	o := e.owner()
 	url := "ws" + strings.TrimPrefix(e.http.URL, "http") + "/api/voice"
 	ctx := context.Background()
 	if _, resp, err := websocket.Dial(ctx, url, nil); err == nil || resp == nil || resp.StatusCode != 401 {
 		t.Fatalf("anonymous dial: %v %v", err, resp)
 	}
-	r := o.raw("GET", "/api/voice", nil, nil)
-	if r.Status != 503 || r.code() != "voice_unavailable" || !strings.Contains(string(r.Body), "speech-to-text") {
-		t.Fatalf("without voice: %d %s", r.Status, r.Body)
-	}
-	e.withVoice("Hi.")
 	h := http.Header{"Origin": {"http://evil.example"}}
 	if _, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: o.hc, HTTPHeader: h}); err == nil || resp == nil || resp.StatusCode != 403 {
 		t.Fatalf("cross-site dial with the cookie: %v %v", err, resp)
