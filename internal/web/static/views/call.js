@@ -18,6 +18,7 @@ const TURN_EVENTS = new Set(['conversation', 'user_message', 'assistant_start', 
   'action_required', 'assistant_done', 'turn_done']);
 
 const STEPS = [
+  ['end_of_turn_ms', 'End of your turn'],
   ['transcript_ms', 'Transcript'],
   ['first_token_ms', 'First word from the model'],
   ['first_audio_ms', 'First audio'],

@@ -296,6 +296,13 @@ export class VoiceCall {
         break;
       case 'error':
         s.errors.push(ev.error || {});
+        if (this.state === 'connecting') {
+          // `start` was refused (a deleted conversation, a reply already
+          // being written there…): the call never began.
+          const e = ev.error || {};
+          this.fail(new CallError(e.code || 'failed', capitalize(e.message || 'the server refused the call.')));
+          return;
+        }
         break;
       default:
         break;
@@ -411,10 +418,12 @@ async function refusal() {
     if (res.status === 404) return 'This os1 server does not offer voice calls (it has no /api/voice).';
     const body = await res.json();
     const msg = body && body.error && body.error.message;
-    if (msg) return msg[0].toUpperCase() + msg.slice(1);
+    if (msg) return capitalize(msg);
   } catch { /* not JSON: the socket failed for another reason */ }
   return fallback;
 }
+
+function capitalize(msg) { return msg ? msg[0].toUpperCase() + msg.slice(1) : msg; }
 
 function micError(e) {
   switch (e && e.name) {
