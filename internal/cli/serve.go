@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -100,7 +101,12 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		MaxToolRounds:  cfg.Companion.MaxToolRounds,
 	})
 	vw := wireVoice(cfg.Voice, comp, db, met, log)
-	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: web.Handler(),
+	// The browser's voice activity model and runtime come from the cache
+	// (scripts/assets.sh voice), never from a CDN.
+	ui := http.NewServeMux()
+	ui.Handle(web.VoiceAssetsPrefix, web.VoiceAssets(filepath.Join(cfg.CacheDir, "voice")))
+	ui.Handle("/", web.Handler())
+	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: ui,
 		Memory: &server.Memory{Store: mem, Recaller: recaller, Embedder: emb},
 		Voice:  vw.pipeline,
 		Clock:  clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
