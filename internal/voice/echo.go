@@ -34,8 +34,20 @@ func (o EchoOptions) withDefaults() EchoOptions {
 // enough for the speech band.
 const echoRate = 16000
 
-// echoWindow is how much microphone audio one comparison looks at: two frames.
+// echoWindow is how much microphone audio the lag search looks at: two
+// frames.
 const echoWindow = 2 * FrameDuration
+
+// echoSpan is how much microphone audio confirms a lag found on echoWindow.
+// Voiced speech is quasi-periodic, so two different utterances in one voice
+// often match on 40 ms at some lag; over 240 ms their pitch drifts apart,
+// while an echo path keeps one delay.
+const echoSpan = 12 * FrameDuration
+
+// echoResidual is the share of the latest frame's energy that may remain
+// once the echo (sent speech at the confirmed lag and gain) is taken out.
+// The user speaking, alone or over the echo, leaves most of it.
+const echoResidual = 0.25
 
 // decim is the coarse search's decimation: lags are first tried every
 // 0.5 ms on 2 kHz sums, then refined around the best few at 16 kHz.
@@ -47,7 +59,8 @@ const decim = 8
 type echoRef struct {
 	o      EchoOptions
 	chunks []refChunk
-	mic    []float64 // the last echoWindow of microphone audio at 16 kHz
+	mic    []float64 // the last echoSpan of microphone audio at 16 kHz
+	lag    int       // the echo path's delay in samples at the last match, -1 if none
 }
 
 type refChunk struct {
@@ -55,7 +68,7 @@ type refChunk struct {
 	samples []float64
 }
 
-func newEchoRef(o EchoOptions) *echoRef { return &echoRef{o: o.withDefaults()} }
+func newEchoRef(o EchoOptions) *echoRef { return &echoRef{o: o.withDefaults(), lag: -1} }
 
 func (e *echoRef) end(c refChunk) time.Time {
 	return c.start.Add(time.Duration(len(c.samples)) * time.Second / echoRate)
@@ -93,7 +106,7 @@ func (e *echoRef) forget(now time.Time) {
 
 // hear records the latest microphone frame (at echoRate).
 func (e *echoRef) hear(frame []int16) {
-	n := int(echoWindow * echoRate / time.Second)
+	n := int(echoSpan * echoRate / time.Second)
 	for _, v := range frame {
 		e.mic = append(e.mic, float64(v))
 	}
@@ -115,36 +128,64 @@ func (e *echoRef) reference(from time.Time, out []float64) {
 	}
 }
 
-// match returns how well the latest microphone audio, which ended at `at`,
-// matches sent speech delayed by 0..MaxLag: the best normalized
-// cross-correlation (0 = unrelated, 1 = the same waveform at some level).
-func (e *echoRef) match(at time.Time) float64 {
-	m := e.mic
-	if len(m) == 0 {
-		return 0
+// echoes reports whether the latest microphone frame, which ended at `at`,
+// is sent speech heard back rather than the user: the microphone must match
+// sent speech at one delay over echoSpan (not just over echoWindow, where
+// the same voice saying something else often matches by chance), and taking
+// that speech out of the latest frame must leave little.
+func (e *echoRef) echoes(at time.Time) bool {
+	c, lag, gain := e.match(at)
+	if c < e.o.Match {
+		return false
 	}
-	w := len(m)
+	m := e.mic
+	f := min(len(m), int(FrameDuration*echoRate/time.Second))
+	ref := make([]float64, f)
+	e.reference(at.Add(-time.Duration(f+lag)*time.Second/echoRate), ref)
+	var mm, rr float64
+	for i, v := range m[len(m)-f:] {
+		d := v - gain*ref[i]
+		mm += v * v
+		rr += d * d
+	}
+	return mm > 0 && rr < echoResidual*mm
+}
+
+// match finds the delay (0..MaxLag) at which the latest microphone audio,
+// which ended at `at`, best matches sent speech: the normalized
+// cross-correlation over up to echoSpan (0 = unrelated, 1 = the same
+// waveform at some level), the lag in samples, and the level (gain).
+// Candidates come from a search on the last echoWindow, plus the lag found
+// last time; only they are tried over the whole span, which keeps the cost
+// near that of the short search.
+func (e *echoRef) match(at time.Time) (c float64, lag int, gain float64) {
+	m := e.mic
+	w := min(len(m), int(echoWindow*echoRate/time.Second))
+	if w == 0 {
+		return 0, 0, 0
+	}
 	maxLag := int(e.o.MaxLag * echoRate / time.Second)
-	ref := make([]float64, w+maxLag+decim)
+	ref := make([]float64, len(m)+maxLag+decim)
 	e.reference(at.Add(-time.Duration(len(ref))*time.Second/echoRate), ref)
-	// ref[len(ref)-w-lag : len(ref)-lag] is what played `lag` samples
-	// before the microphone window.
-	seg := func(lag int) []float64 { return ref[len(ref)-w-lag : len(ref)-lag] }
+	// ref[len(ref)-n-lag : len(ref)-lag] is what played `lag` samples
+	// before the last n samples of the microphone.
+	seg := func(x []float64, n, lag int) []float64 { return x[len(x)-n-lag : len(x)-lag] }
 
 	md, rd := downsample(m), downsample(ref)
-	wd := len(md)
+	wd := w / decim
+	short := md[len(md)-wd:]
 	var aa float64
-	for _, v := range md {
+	for _, v := range short {
 		aa += v * v
 	}
 	if aa == 0 {
-		return 0
+		return 0, 0, 0
 	}
 	energy := make([]float64, len(rd)+1) // running sums of squares: window energies in O(1)
 	for i, v := range rd {
 		energy[i+1] = energy[i] + v*v
 	}
-	best := make([]int, 0, 4) // coarse lags with the highest correlation
+	best := make([]int, 0, 5) // coarse lags with the highest correlation
 	score := make([]float64, 0, 4)
 	for lag := 0; lag*decim <= maxLag && len(rd)-wd-lag >= 0; lag++ {
 		lo := len(rd) - wd - lag
@@ -153,11 +194,11 @@ func (e *echoRef) match(at time.Time) float64 {
 			continue
 		}
 		var ab float64
-		for i, v := range md {
+		for i, v := range short {
 			ab += v * rd[lo+i]
 		}
 		c := math.Abs(ab) / math.Sqrt(aa*bb)
-		if len(best) < cap(best) {
+		if len(best) < cap(score) {
 			best, score = append(best, lag), append(score, c)
 			continue
 		}
@@ -171,13 +212,38 @@ func (e *echoRef) match(at time.Time) float64 {
 			best[k], score[k] = lag, c
 		}
 	}
-	top := 0.0
+	if e.lag >= 0 {
+		best = append(best, e.lag/decim)
+	}
+	// Confirm on the whole span at 2 kHz, then refine the winner at 16 kHz.
+	coarse, top := -1, 0.0
 	for _, b := range best {
-		for lag := max(0, b*decim-decim); lag <= min(maxLag, b*decim+decim); lag++ {
-			top = max(top, ncc(m, seg(lag)))
+		for l := max(0, b-1); l <= b+1 && l*decim <= maxLag && l+len(md) <= len(rd); l++ {
+			if c := ncc(md, seg(rd, len(md), l)); c > top {
+				coarse, top = l, c
+			}
 		}
 	}
-	return top
+	if coarse < 0 {
+		e.lag = -1
+		return 0, 0, 0
+	}
+	lag, c = -1, 0
+	for l := max(0, coarse*decim-decim); l <= min(maxLag, coarse*decim+decim); l++ {
+		if v := ncc(m, seg(ref, len(m), l)); v > c || lag < 0 {
+			lag, c = l, v
+		}
+	}
+	var ab, bb float64
+	for i, v := range seg(ref, len(m), lag) {
+		ab += m[i] * v
+		bb += v * v
+	}
+	if bb > 0 {
+		gain = ab / bb
+	}
+	e.lag = lag
+	return c, lag, gain
 }
 
 // downsample averages groups of decim samples, aligned to the end so that

@@ -239,7 +239,7 @@ func (s *Session) frame(f []int16, at, now time.Time) {
 	if !s.clientVAD {
 		level := audio.DBFS(audio.RMS(f))
 		voiced := s.vad.loud(level)
-		echo := voiced && echoing && s.echo.match(at) >= s.echo.o.Match
+		echo := voiced && echoing && s.echo.echoes(at)
 		switch s.vad.push(level, voiced && !echo, echo, at) {
 		case vadStart:
 			s.speechStart(now, "server")
