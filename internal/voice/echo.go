@@ -12,8 +12,9 @@ type EchoOptions struct {
 	// MaxLag is the longest delay from sending audio to hearing it back
 	// (network, buffers, the room) [600ms].
 	MaxLag time.Duration
-	// Match is the normalized cross-correlation (0..1) at or above which a
-	// frame counts as echo [0.5].
+	// Match is the normalized cross-correlation (0..1) over echoSpan at or
+	// above which a frame may count as echo; it also needs a small residual
+	// (echoResidual) [0.5].
 	Match float64
 	// Off disables echo rejection (clients that cancel echo themselves need
 	// none, but it does them no harm).
