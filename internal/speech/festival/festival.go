@@ -1,7 +1,11 @@
 // Package festival speaks text with the offline synthesizers Debian ships,
-// each run as a subprocess: festival's HTS voice (text2wave with
-// cmu_us_slt_arctic_hts), flite and espeak-ng. First picks the first one
-// installed, in that order of naturalness.
+// each run as a subprocess: festival's HTS voice (cmu_us_slt_arctic_hts),
+// flite and espeak-ng. First picks the first one installed, in that order of
+// naturalness.
+//
+// festival is kept running with its voice loaded, so a sentence costs only
+// its synthesis; when that process cannot run, each call starts text2wave.
+// flite and espeak-ng start fast enough to run once per call.
 //
 // Text reaches an engine only on its standard input or in a file, never
 // through a shell or festival's Scheme reader, and with control characters
@@ -14,10 +18,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -61,13 +67,20 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Synthesizer is a speech.Synthesizer that also says which voice and binary it runs.
+// Synthesizer is a speech.Synthesizer that also says which voice and binary
+// it runs, and may keep an engine running between calls.
 type Synthesizer interface {
 	speech.Synthesizer
 	// Voice describes the voice ("slt HTS").
 	Voice() string
 	// Path is the binary that runs.
 	Path() string
+	// Warm starts an engine kept between calls, if there is one, and waits
+	// until it is ready, so the first sentence does not pay for its start.
+	Warm(ctx context.Context) error
+	// Close stops an engine kept between calls. Calls after Close still
+	// work, each starting an engine of its own.
+	io.Closer
 }
 
 var (
@@ -130,12 +143,16 @@ func find(c Config, name, binary string) (string, error) {
 	return path, nil
 }
 
-// Festival speaks with festival's cmu_us_slt_arctic_hts voice (32 kHz).
+// Festival speaks with festival's cmu_us_slt_arctic_hts voice (32 kHz). It
+// is safe for concurrent use: calls take turns on the warm engine.
 type Festival struct {
 	bin, tmp string
+	warm     *speaker // nil when the festival binary is not installed
 }
 
-// NewFestival finds text2wave and the slt HTS voice.
+// NewFestival finds festival (kept running) or text2wave (run per call), and
+// the slt HTS voice. It starts nothing: the warm engine starts on the first
+// call, or on Warm.
 func NewFestival(c Config) (*Festival, error) {
 	c = c.withDefaults()
 	bin, err := find(c, NameFestival, "text2wave")
@@ -145,7 +162,11 @@ func NewFestival(c Config) (*Festival, error) {
 	if _, err := os.Stat(c.FestivalVoiceDir); err != nil {
 		return nil, fmt.Errorf("%w: festival: voice %s is missing; install it with `apt-get install festvox-us-slt-hts`", speech.ErrUnavailable, c.FestivalVoiceDir)
 	}
-	return &Festival{bin: bin, tmp: c.TempDir}, nil
+	f := &Festival{bin: bin, tmp: c.TempDir}
+	if warm, err := c.LookPath("festival"); err == nil {
+		f.warm = newSpeaker(warm, c.TempDir)
+	}
+	return f, nil
 }
 
 // Name implements speech.Synthesizer.
@@ -154,14 +175,47 @@ func (f *Festival) Name() string { return NameFestival }
 // Voice implements Synthesizer.
 func (f *Festival) Voice() string { return "slt HTS" }
 
-// Path implements Synthesizer.
-func (f *Festival) Path() string { return f.bin }
+// Path implements Synthesizer: the warm engine when it is installed.
+func (f *Festival) Path() string {
+	if f.warm != nil {
+		return f.warm.bin
+	}
+	return f.bin
+}
 
-// Synthesize implements speech.Synthesizer. text2wave reads the text from
-// stdin in plain text mode, so parentheses and quotes are spoken, never
-// evaluated; the voice is chosen by a fixed expression. It writes the WAV to a
-// file because on a pipe it cannot go back to fill in the header's length.
+// Warm implements Synthesizer.
+func (f *Festival) Warm(ctx context.Context) error {
+	if f.warm == nil {
+		return nil
+	}
+	return f.warm.warmUp(ctx)
+}
+
+// Close implements Synthesizer.
+func (f *Festival) Close() error {
+	if f.warm != nil {
+		f.warm.close()
+	}
+	return nil
+}
+
+// Synthesize implements speech.Synthesizer, on the warm engine when it runs.
+// Either way festival reads the text in plain text mode (from a file, or
+// text2wave's stdin), so parentheses and quotes are spoken, never evaluated.
 func (f *Festival) Synthesize(ctx context.Context, text string) (audio.PCM, error) {
+	if f.warm != nil && speech.Speakable(text) && ctx.Err() == nil {
+		pcm, err := f.warm.synthesize(ctx, clean(text))
+		if !errors.Is(err, errNotWarm) {
+			return pcm, err
+		}
+	}
+	return f.once(ctx, text)
+}
+
+// once runs text2wave, which reads the text from stdin; the voice is chosen
+// by a fixed expression. It writes the WAV to a file because on a pipe it
+// cannot go back to fill in the header's length.
+func (f *Festival) once(ctx context.Context, text string) (audio.PCM, error) {
 	return synthesize(ctx, NameFestival, f.tmp, text, func(dir, text string) (*exec.Cmd, string, error) {
 		out := filepath.Join(dir, "speech.wav")
 		cmd := exec.CommandContext(ctx, f.bin, "-eval", "(voice_cmu_us_slt_arctic_hts)", "-o", out)
@@ -193,6 +247,12 @@ func (f *Flite) Voice() string { return "slt" }
 
 // Path implements Synthesizer.
 func (f *Flite) Path() string { return f.bin }
+
+// Warm implements Synthesizer; there is nothing to start.
+func (f *Flite) Warm(context.Context) error { return nil }
+
+// Close implements Synthesizer; there is nothing to stop.
+func (f *Flite) Close() error { return nil }
 
 // Synthesize implements speech.Synthesizer. The text goes in a file (-f)
 // rather than argv, where flite would take text starting with "-" for an option.
@@ -229,6 +289,12 @@ func (e *ESpeak) Voice() string { return "en-us" }
 
 // Path implements Synthesizer.
 func (e *ESpeak) Path() string { return e.bin }
+
+// Warm implements Synthesizer; there is nothing to start.
+func (e *ESpeak) Warm(context.Context) error { return nil }
+
+// Close implements Synthesizer; there is nothing to stop.
+func (e *ESpeak) Close() error { return nil }
 
 // Synthesize implements speech.Synthesizer: UTF-8 text on stdin, WAV on stdout.
 func (e *ESpeak) Synthesize(ctx context.Context, text string) (audio.PCM, error) {
@@ -276,12 +342,18 @@ func synthesize(ctx context.Context, name, tmp, text string, command func(dir, t
 			return audio.PCM{}, fmt.Errorf("%s wrote no audio: %w: %s", name, err, stderr.String())
 		}
 	}
+	return decode(name, wav, text, stderr.String())
+}
+
+// decode reads the WAV an engine made of text; log is what it said on
+// standard error, for the error message.
+func decode(name string, wav []byte, text, log string) (audio.PCM, error) {
 	pcm, err := audio.DecodeWAV(bytes.NewReader(wav))
 	if err != nil {
-		return audio.PCM{}, fmt.Errorf("%s audio: %w", name, err)
+		return audio.PCM{}, fmt.Errorf("%s audio: %w: %s", name, err, log)
 	}
 	if len(pcm.Samples) == 0 {
-		return audio.PCM{}, fmt.Errorf("%s gave no audio for %d characters of text: %s", name, len(text), stderr.String())
+		return audio.PCM{}, fmt.Errorf("%s gave no audio for %d characters of text: %s", name, len(text), log)
 	}
 	return pcm, nil
 }
@@ -298,13 +370,17 @@ func clean(text string) string {
 	}, text)
 }
 
-// tail keeps the last max bytes written, for error messages.
+// tail keeps the last max bytes written, for error messages. It may be read
+// while an engine still writes to it.
 type tail struct {
 	max int
+	mu  sync.Mutex
 	b   []byte
 }
 
 func (w *tail) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.b = append(w.b, p...)
 	if over := len(w.b) - w.max; over > 0 {
 		w.b = w.b[over:]
@@ -312,4 +388,8 @@ func (w *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *tail) String() string { return strings.TrimSpace(string(w.b)) }
+func (w *tail) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.TrimSpace(string(w.b))
+}

@@ -1,6 +1,11 @@
 // Package sphinx transcribes speech with CMU PocketSphinx, run as a
-// subprocess (Debian's pocketsphinx_continuous and the pocketsphinx-en-us
-// model), so os1's default build stays pure Go and needs no service.
+// subprocess (Debian's pocketsphinx and pocketsphinx-en-us packages), so
+// os1's default build stays pure Go and needs no service.
+//
+// A Transcriber keeps one pocketsphinx_batch process warm and hands it each
+// utterance in turn, so a call costs only the decoding, not the engine's
+// start and the 27 MB language model's load. When that process cannot run,
+// each call starts pocketsphinx_continuous instead.
 //
 // It must never link the engine (no cgo), never pass audio or text through a
 // shell, never leave its temporary files behind and never log what was said.
@@ -21,10 +26,11 @@ import (
 	"github.com/os1ai/os1/internal/speech"
 )
 
-// Defaults for Debian 12's pocketsphinx and pocketsphinx-en-us packages.
+// Defaults for Debian's pocketsphinx and pocketsphinx-en-us packages.
 const (
-	DefaultBinary   = "pocketsphinx_continuous"
-	DefaultModelDir = "/usr/share/pocketsphinx/model/en-us"
+	DefaultBinary      = "pocketsphinx_continuous"
+	DefaultBatchBinary = "pocketsphinx_batch"
+	DefaultModelDir    = "/usr/share/pocketsphinx/model/en-us"
 	// Rate is the sample rate of the en-us acoustic model; audio is resampled to it.
 	Rate = 16000
 	// Packages is what `apt-get install` needs for this engine.
@@ -34,35 +40,54 @@ const (
 // waitDelay bounds how long a killed engine may hold its output pipes open.
 const waitDelay = 2 * time.Second
 
+// searchArgs trades a little of the decoder's search for speed. With the
+// defaults (30000 active HMMs a frame, every frame scored) a 3.3 s utterance
+// takes about 0.8 s to decode on two cores; capping the active HMMs and
+// scoring Gaussians every other frame halves that, and on festival's speech
+// the transcripts are as good at 16 kHz ("call", not "calm") and keep the
+// contract's words at 8 kHz. See BenchmarkTranscribe and TestAccuracy.
+func searchArgs() []string { return []string{"-maxhmmpf", "2000", "-ds", "2"} }
+
 // Config locates the engine; zero values mean the Debian defaults.
 type Config struct {
-	Binary   string // command name or path (DefaultBinary)
-	ModelDir string // holds en-us/, en-us.lm.bin and cmudict-en-us.dict (DefaultModelDir)
-	// LookPath finds Binary (exec.LookPath); tests inject their own.
+	Binary string // command run once per call when the warm engine cannot run (DefaultBinary)
+	// BatchBinary is the command kept running between calls
+	// (DefaultBatchBinary); when it is not found every call runs Binary.
+	BatchBinary string
+	ModelDir    string // holds en-us/, en-us.lm.bin and cmudict-en-us.dict (DefaultModelDir)
+	// LookPath finds Binary and BatchBinary (exec.LookPath); tests inject their own.
 	LookPath func(string) (string, error)
-	// TempDir holds the WAV handed to the engine (os.TempDir()).
+	// TempDir holds the audio handed to the engine (os.TempDir()).
 	TempDir string
 }
 
-// Transcriber runs one pocketsphinx_continuous per utterance. It is safe for
-// concurrent use: each call has its own process and temporary file.
+// Transcriber turns speech into text with PocketSphinx. It is safe for
+// concurrent use: calls take turns on the warm engine. Close stops the engine.
 type Transcriber struct {
 	bin, hmm, lm, dict, tmp string
+	warm                    *decoder // nil when pocketsphinx_batch is not installed
 }
 
 var _ speech.Transcriber = (*Transcriber)(nil)
 
 // New finds the engine and its model. When either is missing the error wraps
-// speech.ErrUnavailable and names the Debian packages to install.
+// speech.ErrUnavailable and names the Debian packages to install. New starts
+// nothing: the warm engine starts on the first call, or on Warm.
 func New(c Config) (*Transcriber, error) {
 	if c.Binary == "" {
 		c.Binary = DefaultBinary
+	}
+	if c.BatchBinary == "" {
+		c.BatchBinary = DefaultBatchBinary
 	}
 	if c.ModelDir == "" {
 		c.ModelDir = DefaultModelDir
 	}
 	if c.LookPath == nil {
 		c.LookPath = exec.LookPath
+	}
+	if c.TempDir == "" {
+		c.TempDir = os.TempDir()
 	}
 	bin, err := c.LookPath(c.Binary)
 	if err != nil {
@@ -80,18 +105,50 @@ func New(c Config) (*Transcriber, error) {
 			return nil, fmt.Errorf("%w: pocketsphinx: model file %s is missing; install it with `apt-get install pocketsphinx-en-us`", speech.ErrUnavailable, f)
 		}
 	}
+	if batch, err := c.LookPath(c.BatchBinary); err == nil {
+		t.warm = newDecoder(batch, t.tmp, t.modelArgs())
+	}
 	return t, nil
 }
 
 // Name implements speech.Transcriber.
 func (t *Transcriber) Name() string { return "pocketsphinx" }
 
-// Path is the engine binary that runs.
-func (t *Transcriber) Path() string { return t.bin }
+// Path is the engine binary that runs: the warm one when it is installed.
+func (t *Transcriber) Path() string {
+	if t.warm != nil {
+		return t.warm.bin
+	}
+	return t.bin
+}
+
+// Warm starts the warm engine and waits until it has loaded its model, so
+// the first utterance does not pay for it. Without a warm engine it does
+// nothing.
+func (t *Transcriber) Warm(ctx context.Context) error {
+	if t.warm == nil {
+		return nil
+	}
+	return t.warm.warmUp(ctx)
+}
+
+// Close stops the warm engine. Calls after Close still work, each starting
+// an engine of its own.
+func (t *Transcriber) Close() error {
+	if t.warm != nil {
+		t.warm.close()
+	}
+	return nil
+}
+
+func (t *Transcriber) modelArgs() []string {
+	return append([]string{"-hmm", t.hmm, "-lm", t.lm, "-dict", t.dict, "-logfn", os.DevNull}, searchArgs()...)
+}
 
 // Transcribe implements speech.Transcriber. pcm is resampled to 16 kHz and
-// written to a temporary WAV file; the engine's hypothesis for each utterance
-// it finds is joined with spaces. The process is killed when ctx ends.
+// written to a temporary file the engine reads; its hypothesis for the
+// utterance comes back as one line. When ctx ends the engine is killed (the
+// warm one restarts on the next call).
 func (t *Transcriber) Transcribe(ctx context.Context, pcm audio.PCM) (string, error) {
 	if len(pcm.Samples) == 0 || pcm.Rate <= 0 {
 		return "", speech.ErrNoAudio
@@ -102,12 +159,25 @@ func (t *Transcriber) Transcribe(ctx context.Context, pcm audio.PCM) (string, er
 	if speech.Silent(pcm) {
 		return "", nil
 	}
+	pcm = audio.Resample(pcm, Rate)
+	if t.warm != nil {
+		text, err := t.warm.transcribe(ctx, pcm)
+		if !errors.Is(err, errNotWarm) {
+			return text, err
+		}
+	}
+	return t.once(ctx, pcm)
+}
+
+// once runs pocketsphinx_continuous on a WAV of pcm (at Rate). The engine's
+// hypothesis for each utterance it finds is joined with spaces.
+func (t *Transcriber) once(ctx context.Context, pcm audio.PCM) (string, error) {
 	f, err := os.CreateTemp(t.tmp, "os1-sphinx-*.wav")
 	if err != nil {
 		return "", fmt.Errorf("pocketsphinx: temporary audio file: %w", err)
 	}
 	defer os.Remove(f.Name())
-	_, err = f.Write(audio.WAV(audio.Resample(pcm, Rate)))
+	_, err = f.Write(audio.WAV(pcm))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -115,10 +185,7 @@ func (t *Transcriber) Transcribe(ctx context.Context, pcm audio.PCM) (string, er
 		return "", fmt.Errorf("pocketsphinx: write %s: %w", f.Name(), err)
 	}
 
-	cmd := exec.CommandContext(ctx, t.bin,
-		"-infile", f.Name(),
-		"-hmm", t.hmm, "-lm", t.lm, "-dict", t.dict,
-		"-logfn", os.DevNull)
+	cmd := exec.CommandContext(ctx, t.bin, append([]string{"-infile", f.Name()}, t.modelArgs()...)...)
 	cmd.WaitDelay = waitDelay
 	var stdout bytes.Buffer
 	stderr := &tail{max: 2048}
