@@ -145,6 +145,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	if a.voice.pipeline != nil {
 		stt, tts := a.voice.pipeline.Engines()
 		log.Info("voice calls ready", "stt", stt, "tts", tts)
+		go a.voice.warm(ctx, log)
 	} else {
 		log.Warn("voice calls are off; text chat works", "why", a.voice.err)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,6 +21,23 @@ type voiceWiring struct {
 	report   engines.Report
 	err      error // why pipeline is nil, for the user
 	closers  []io.Closer
+	engines  []any
+}
+
+// warm starts the engines' resident processes, so the first turn of the
+// first call does not pay for loading them (about a second for PocketSphinx
+// and festival together). Engines without one need nothing.
+func (v *voiceWiring) warm(ctx context.Context, log *slog.Logger) {
+	if v.pipeline == nil {
+		return
+	}
+	for _, e := range v.engines {
+		if w, ok := e.(interface{ Warm(context.Context) error }); ok {
+			if err := w.Warm(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("a voice engine could not start its resident process; it runs once per request instead", "error", err)
+			}
+		}
+	}
 }
 
 func (v *voiceWiring) close() {
@@ -36,6 +54,9 @@ func wireVoice(cfg config.Voice, comp *companion.Companion, convs store.Conversa
 	for _, e := range []any{stt, tts} {
 		if c, ok := e.(io.Closer); ok && c != nil {
 			w.closers = append(w.closers, c)
+		}
+		if e != nil {
+			w.engines = append(w.engines, e)
 		}
 	}
 	switch {
