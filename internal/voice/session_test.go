@@ -508,3 +508,27 @@ func TestHangUpWhileAskingHowMuchWasPlayed(t *testing.T) {
 		t.Fatalf("stored %q %s", m.Content, m.Status)
 	}
 }
+
+// Ten minutes of silence (a phone left on the table) makes no turn, holds
+// no more than the pre-roll in memory, and the call still answers speech.
+func TestTenMinutesOfSilence(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.call(start16k)
+	frame := audio.Silence(16000, time.Second)
+	for range 600 {
+		c.feed(frame)
+	}
+	c.s.mu.Lock()
+	held, utt := len(c.s.preroll)+len(c.s.pending), c.s.utt
+	c.s.mu.Unlock()
+	if utt != nil || held > int(h.p.o.PreRoll*16000/time.Second)+320 {
+		t.Fatalf("after 10 minutes of silence: utterance %v, %d samples held", utt != nil, held)
+	}
+	if got := c.sink.of("transcript", nil); len(got) > 0 || len(h.llm.Requests()) > 0 || len(c.sink.errors()) > 0 {
+		t.Fatalf("silence made a turn or an error: %s", c.sink.types())
+	}
+	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"Still here."}})
+	c.speakAndWait(400 * time.Millisecond)
+	c.feedUntil(2*time.Second, func() bool { return len(c.sink.of("transcript", isFinal)) > 0 })
+	c.sink.wait(t, "audio_done", 1, nil)
+}
