@@ -168,6 +168,8 @@ type turnResult struct {
 	transcript time.Duration // the final transcript was known (timeline)
 	firstToken time.Duration // the model's first words arrived (timeline)
 	heard      string
+	wer        float64 // word error rate of heard against what was said
+	sttRuns    int     // speculative transcriptions started: more than one when the VAD heard a pause
 }
 
 // timeout bounds a turn after the end of speech.
@@ -233,6 +235,7 @@ func (c *call) turn(ctx context.Context, u utterance) (turnResult, error) {
 		case "vad":
 			if !c.clientVAD && f.str("state") == "silence" && finalAt.IsZero() {
 				sttStart = f.at
+				res.sttRuns++
 			}
 		case "transcript":
 			if final, _ := f.m["final"].(bool); final {
@@ -265,6 +268,10 @@ func (c *call) turn(ctx context.Context, u utterance) (turnResult, error) {
 	if audioAt.IsZero() || tl == nil {
 		return res, errors.New("the reply had no audio; frames: " + types(frames))
 	}
+	if c.clientVAD {
+		res.sttRuns = 1
+	}
+	res.wer = wordErrors(u.text, res.heard)
 	res.firstAudio = audioAt.Sub(eos)
 	res.sttStart = sttStart.Sub(eos)
 	res.sttDone = partialAt.Sub(eos)

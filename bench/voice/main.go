@@ -93,20 +93,26 @@ func bench(ctx context.Context, n int, ttsName string, modes []bool, verbose boo
 	if err != nil {
 		return fmt.Errorf("speech engines: %w", err)
 	}
+	// As os1 serve does, engines that keep a process between calls start
+	// it before the first call.
+	for _, e := range []any{stt, tts} {
+		if w, ok := e.(interface{ Warm(context.Context) error }); ok {
+			if err := w.Warm(ctx); err != nil {
+				return fmt.Errorf("start the warm engine: %w", err)
+			}
+		}
+	}
 	// The user's voice is festival's, whatever speaks the replies.
 	voiceOf, err := festival.NewFestival(festival.Config{TempDir: dir})
 	if err != nil {
 		return fmt.Errorf("the user's lines are spoken by festival: %w", err)
 	}
-	if c, ok := any(voiceOf).(io.Closer); ok {
-		defer c.Close()
-	}
-
-	h := header{n: n, engines: rep.Lines(), machine: describeMachine(), loadBefore: loadAverage()}
 	utts, err := makeUtterances(ctx, voiceOf, lines)
+	voiceOf.Close()
 	if err != nil {
 		return err
 	}
+	h := header{n: n, engines: rep.Lines(), machine: describeMachine(), loadBefore: loadAverage()}
 	h.print(utts)
 
 	eng, err := timeEngines(ctx, stt, tts, utts, n)
@@ -199,6 +205,7 @@ func wire(ctx context.Context, dir string, stt speech.Transcriber, tts speech.Sy
 // engineTimes are the engines timed on their own.
 type engineTimes struct {
 	stt   [][]time.Duration // per utterance
+	wer   [][]float64
 	heard []string
 	tts   []time.Duration // the reply's first sentence
 	text  string
@@ -220,6 +227,7 @@ func timeEngines(ctx context.Context, stt speech.Transcriber, tts speech.Synthes
 	}
 	e.stt = make([][]time.Duration, len(utts))
 	e.heard = make([]string, len(utts))
+	e.wer = make([][]float64, len(utts))
 	for range n {
 		for i, u := range utts {
 			t0 := time.Now()
@@ -229,6 +237,7 @@ func timeEngines(ctx context.Context, stt speech.Transcriber, tts speech.Synthes
 			}
 			e.stt[i] = append(e.stt[i], time.Since(t0))
 			e.heard[i] = text
+			e.wer[i] = append(e.wer[i], wordErrors(u.text, text))
 		}
 		t0 := time.Now()
 		if _, err := tts.Synthesize(ctx, e.text); err != nil {

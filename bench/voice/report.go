@@ -43,15 +43,16 @@ func (e engineTimes) print(utts []utterance, stt, tts string) {
 	fmt.Printf("Engines on their own, ms (%d runs each, after one untimed run; STT on the audio a client-VAD call\n", len(e.tts))
 	fmt.Printf("transcribes: %v of pre-roll and the speech, over room noise):\n", preRoll)
 	w := table()
-	fmt.Fprintf(w, "  STT %s\tp50\tp95\tRTF p50\theard\t\n", stt)
+	fmt.Fprintf(w, "  STT %s\tp50\tp95\tRTF p50\tWER\theard (last run)\t\n", stt)
 	for i, u := range utts {
 		p50 := quantile(e.stt[i], 0.5)
-		fmt.Fprintf(w, "  utterance %d (%.2f s)\t%s\t%s\t%.2f\t%q\t\n", i+1, u.heard().Duration().Seconds(), ms(p50), ms(quantile(e.stt[i], 0.95)),
-			p50.Seconds()/u.heard().Duration().Seconds(), e.heard[i])
+		fmt.Fprintf(w, "  utterance %d (%.2f s)\t%s\t%s\t%.2f\t%.2f\t%q\t\n", i+1, u.heard().Duration().Seconds(), ms(p50), ms(quantile(e.stt[i], 0.95)),
+			p50.Seconds()/u.heard().Duration().Seconds(), mean(e.wer[i]), e.heard[i])
 	}
-	fmt.Fprintf(w, "  TTS %s, first sentence\tp50\tp95\t\t\t\n", tts)
-	fmt.Fprintf(w, "  %q\t%s\t%s\t\t\t\n", e.text, ms(quantile(e.tts, 0.5)), ms(quantile(e.tts, 0.95)))
+	fmt.Fprintf(w, "  TTS %s, first sentence\tp50\tp95\t\t\t\t\n", tts)
+	fmt.Fprintf(w, "  %q\t%s\t%s\t\t\t\t\n", e.text, ms(quantile(e.tts, 0.5)), ms(quantile(e.tts, 0.95)))
 	w.Flush()
+	fmt.Println("  WER: word error rate against the line said, mean over the runs")
 	fmt.Println()
 }
 
@@ -78,17 +79,23 @@ func printLatency(utts []utterance, modes []bool, res map[bool][][]turnResult) {
 func printBreakdown(utts []utterance, modes []bool, res map[bool][][]turnResult) {
 	fmt.Println("\nWhen each stage was reached, ms after the end of speech (p50 of each column on its own):")
 	w := table()
-	fmt.Fprintln(w, "  VAD\tutterance\tVAD end¹\tSTT start²\tSTT done³\tgrace out\ttranscript\tfirst token\tfirst audio\theard (last run)\t")
+	fmt.Fprintln(w, "  VAD\tutterance\tVAD end¹\tSTT start²\tSTT done³\tgrace out\ttranscript\tfirst token\tfirst audio\tSTT runs⁴\tWER\theard (last run)\t")
 	row := func(mode, name string, rs []turnResult, heard string) {
 		col := func(f func(turnResult) time.Duration) string { return ms(quantile(pick(rs, f), 0.5)) }
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", mode, name,
+		runs := 0
+		var wer []float64
+		for _, r := range rs {
+			runs = max(runs, r.sttRuns)
+			wer = append(wer, r.wer)
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%s\t\n", mode, name,
 			col(func(r turnResult) time.Duration { return r.ref }),
 			col(func(r turnResult) time.Duration { return r.sttStart }),
 			col(func(r turnResult) time.Duration { return r.sttDone }),
 			col(func(r turnResult) time.Duration { return r.endOfTurn }),
 			col(func(r turnResult) time.Duration { return r.transcript }),
 			col(func(r turnResult) time.Duration { return r.firstToken }),
-			col(func(r turnResult) time.Duration { return r.firstAudio }), heard)
+			col(func(r turnResult) time.Duration { return r.firstAudio }), runs, mean(wer), heard)
 	}
 	for _, clientVAD := range modes {
 		var all []turnResult
@@ -102,11 +109,11 @@ func printBreakdown(utts []utterance, modes []bool, res map[bool][][]turnResult)
 	w.Flush()
 	fmt.Println("  ¹ the session's own end of speech (server VAD: the last voiced frame), which starts the grace")
 	fmt.Println("  ² the speculative transcription starts (server VAD: the `vad` silence frame, after the 200 ms hangover)")
-	fmt.Println("  ³ the speculative transcript frame")
+	fmt.Println("  ³ the speculative transcript frame   ⁴ the most speculative transcriptions one turn started (a pause the VAD took for the end restarts it)")
 
 	fmt.Println("\nWhere the time goes, ms (p50 over all turns of a mode; each part is its own median):")
 	w = table()
-	fmt.Fprintln(w, "  VAD\tgrace wait⁴\tSTT past the grace⁵\tmodel⁶\tTTS + send⁷\tfirst audio\tSTT in the call⁸\t")
+	fmt.Fprintln(w, "  VAD\tgrace wait⁵\tSTT past the grace⁶\tmodel⁷\tTTS + send⁸\tfirst audio\tSTT in the call⁹\t")
 	for _, clientVAD := range modes {
 		var all []turnResult
 		for i := range utts {
@@ -122,9 +129,20 @@ func printBreakdown(utts []utterance, modes []bool, res map[bool][][]turnResult)
 			med(func(r turnResult) time.Duration { return r.sttDone - r.sttStart }))
 	}
 	w.Flush()
-	fmt.Println("  ⁴ end of speech → the grace ran out   ⁵ grace out → final transcript (0: STT was done in the grace)")
-	fmt.Println("  ⁶ final transcript → first token (companion, SQLite, SSE)   ⁷ first token → first audio frame out")
-	fmt.Println("  ⁸ STT start → speculative transcript, inside the call (the CPU is shared with the call)")
+	fmt.Println("  ⁵ end of speech → the grace ran out   ⁶ grace out → final transcript (0: STT was done in the grace)")
+	fmt.Println("  ⁷ final transcript → first token (companion, SQLite, SSE)   ⁸ first token → first audio frame out")
+	fmt.Println("  ⁹ STT start → speculative transcript, inside the call (the CPU is shared with the call)")
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
 }
 
 func table() *tabwriter.Writer { return tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0) }

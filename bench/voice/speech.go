@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/os1ai/os1/internal/audio"
 	"github.com/os1ai/os1/internal/speech"
@@ -87,4 +89,37 @@ func noise(n int, seed uint64) []int16 {
 		s[i] = int16(r.IntN(2*noiseAmp+1) - noiseAmp)
 	}
 	return s
+}
+
+// wordErrors is the word error rate of hyp against what was said: word
+// substitutions, insertions and deletions over the words said, ignoring case
+// and punctuation other than apostrophes.
+func wordErrors(said, hyp string) float64 {
+	ref, got := words(said), words(hyp)
+	if len(ref) == 0 {
+		return 0
+	}
+	prev := make([]int, len(got)+1)
+	cur := make([]int, len(got)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ref); i++ {
+		cur[0] = i
+		for j := 1; j <= len(got); j++ {
+			sub := prev[j-1]
+			if ref[i-1] != got[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return float64(prev[len(got)]) / float64(len(ref))
+}
+
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
+	})
 }
