@@ -50,6 +50,12 @@ type Listener interface {
 	TurnStored(userID, conversationID string)
 }
 
+// Reviser is a Listener that also hears when a stored message's text was
+// changed after its turn (KeepHeard), with the same delivery rules.
+type Reviser interface {
+	MessageRevised(userID, conversationID, messageID string)
+}
+
 // Observer receives measurements (implemented by the metrics package).
 type Observer interface {
 	TurnFinished(outcome string, d time.Duration)

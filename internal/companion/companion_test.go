@@ -36,6 +36,12 @@ type harness struct {
 
 func newHarness(t *testing.T, withModel bool) *harness {
 	t.Helper()
+	return newListeningHarness(t, withModel, nil)
+}
+
+// newListeningHarness is newHarness with a Listener.
+func newListeningHarness(t *testing.T, withModel bool, l companion.Listener) *harness {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, t.TempDir()+"/os1.db")
 	if err != nil {
@@ -47,7 +53,7 @@ func newHarness(t *testing.T, withModel bool) *harness {
 	if withModel {
 		m.p = llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.OpenAIBaseURL(), Model: "m", Transport: llm.Transport{MaxRetries: -1, IdleTimeout: 5 * time.Second}})
 	}
-	c := companion.New(companion.Deps{Store: db, Models: m}, companion.Options{FlushEvery: 10 * time.Millisecond})
+	c := companion.New(companion.Deps{Store: db, Models: m, Listener: l}, companion.Options{FlushEvery: 10 * time.Millisecond})
 	t.Cleanup(c.Close)
 	u := store.User{ID: "usr_theo", Username: "theo", DisplayName: "Theodore", Role: store.RoleOwner, PasswordHash: "x", CreatedAt: time.Now()}
 	if err := db.CreateUser(ctx, u); err != nil {

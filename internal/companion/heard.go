@@ -39,5 +39,8 @@ func (c *Companion) KeepHeard(ctx context.Context, userID, messageID, heard stri
 	if err := c.store.UpdateMessage(ctx, userID, messageID, store.MessagePatch{Content: &heard, Status: &status}, c.clock.Now()); err != nil {
 		return fmt.Errorf("keep what was heard of message %s: %w", messageID, err)
 	}
+	if r, ok := c.listener.(Reviser); ok && heard != m.Content {
+		r.MessageRevised(userID, m.ConversationID, messageID)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package companion_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,5 +50,40 @@ func TestKeepHeard(t *testing.T) {
 	got := h.messages(conv)[1]
 	if got.Content != "One. Two words" || got.Status != store.StatusInterrupted {
 		t.Fatalf("after KeepHeard: %q %s", got.Content, got.Status)
+	}
+}
+
+// revisions records what a Reviser hears.
+type revisions struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *revisions) TurnStored(string, string) {}
+func (r *revisions) MessageRevised(userID, conv, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, userID+"/"+conv+"/"+msg)
+}
+
+func TestKeepHeardTellsTheListener(t *testing.T) {
+	rev := &revisions{}
+	h := newListeningHarness(t, true, rev)
+	ctx := context.Background()
+	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"One. ", "Two."}})
+	conv := h.newConversation()
+	collect(t, must(h.c.Send(ctx, h.user.ID, conv, "count")))
+	reply := h.messages(conv)[1]
+	if err := h.c.KeepHeard(ctx, h.user.ID, reply.ID, reply.Content); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.KeepHeard(ctx, h.user.ID, reply.ID, "One."); err != nil {
+		t.Fatal(err)
+	}
+	rev.mu.Lock()
+	defer rev.mu.Unlock()
+	// Keeping the whole reply changes no text: only the cut is a revision.
+	if want := h.user.ID + "/" + conv + "/" + reply.ID; len(rev.got) != 1 || rev.got[0] != want {
+		t.Fatalf("revisions %v, want [%s]", rev.got, want)
 	}
 }

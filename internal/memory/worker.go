@@ -156,9 +156,15 @@ type Service struct {
 	catchUpDue     bool               // a catch-up failed
 }
 
-var _ companion.Listener = (*Service)(nil)
+var (
+	_ companion.Listener = (*Service)(nil)
+	_ companion.Reviser  = (*Service)(nil)
+)
 
-type turnJob struct{ userID, convID string }
+type turnJob struct {
+	userID, convID string
+	revised        string // a message whose text changed after it was stored (MessageRevised)
+}
 
 type ctlReq struct {
 	tick bool
@@ -210,13 +216,30 @@ func (s *Service) TurnStored(userID, conversationID string) {
 		return // closed: the next start catches up
 	}
 	select {
-	case s.queue <- turnJob{userID, conversationID}:
+	case s.queue <- turnJob{userID: userID, convID: conversationID}:
 	default:
 		s.overflow.Store(true)
 		select {
 		case s.wake <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// MessageRevised re-indexes a message whose text changed after its turn
+// (a spoken reply cut back to what the user heard), so recall never finds
+// words that are no longer in the conversation. A message not indexed yet
+// needs nothing: it is indexed as it is now. Like TurnStored it never blocks;
+// when the queue is full the change waits for the next re-index of that
+// message or a catch-up.
+func (s *Service) MessageRevised(userID, conversationID, messageID string) {
+	if s.ctx.Err() != nil {
+		return
+	}
+	select {
+	case s.queue <- turnJob{userID: userID, convID: conversationID, revised: messageID}:
+	default:
+		s.d.Log.Warn("memory: queue full; a revised message keeps its old text in recall", "message", messageID)
 	}
 }
 
@@ -329,13 +352,19 @@ func (s *Service) catchUp(ctx context.Context) {
 			if err == nil && w.Extracted == last[0].ID {
 				continue
 			}
-			s.run(ctx, turnJob{u.ID, c.ID})
+			s.run(ctx, turnJob{userID: u.ID, convID: c.ID})
 		}
 	}
 }
 
 // run processes one conversation and schedules a retry when it fails.
 func (s *Service) run(ctx context.Context, j turnJob) {
+	if j.revised != "" {
+		if err := s.reindex(ctx, j); err != nil && ctx.Err() == nil {
+			s.d.Log.Warn("memory: could not re-index a revised message", "message", j.revised, "err", err)
+		}
+		return
+	}
 	err := s.process(ctx, j.userID, j.convID)
 	if err == nil {
 		delete(s.retries, j.convID)
@@ -378,7 +407,7 @@ func (s *Service) tick(ctx context.Context) error {
 	}
 	slices.Sort(due)
 	for _, conv := range due {
-		s.run(ctx, turnJob{s.retries[conv].userID, conv})
+		s.run(ctx, turnJob{userID: s.retries[conv].userID, convID: conv})
 	}
 	users, err := s.d.Core.ListUsers(ctx)
 	if err != nil {
@@ -460,6 +489,30 @@ func (s *Service) process(ctx context.Context, userID, convID string) error {
 		from = to
 	}
 	return nil
+}
+
+// reindex indexes a revised message again when the worker had indexed it.
+func (s *Service) reindex(ctx context.Context, j turnJob) error {
+	w, err := s.d.Progress.Watermark(ctx, j.convID)
+	if err != nil || w.Indexed == "" {
+		return err
+	}
+	msgs, err := s.d.Core.Messages(ctx, j.userID, j.convID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	at := slices.IndexFunc(msgs, func(m store.Message) bool { return m.ID == j.revised })
+	if at < 0 || at >= indexAfter(msgs, w.Indexed) {
+		return nil // gone, or not indexed yet: the next pass indexes what is there
+	}
+	b, err := s.batchFor(ctx, j.userID, j.convID)
+	if err != nil {
+		return err
+	}
+	return s.index(ctx, b, msgs[at:at+1])
 }
 
 // recentWindow is how many of a conversation's newest messages are read

@@ -341,3 +341,41 @@ func TestServiceReadsLongConversations(t *testing.T) {
 		t.Errorf("the next turn saw %v", idsIn(ex[len(ex)-1]))
 	}
 }
+
+// A spoken reply cut back to what was heard leaves recall with the words
+// that are still in the conversation, not the ones the user never heard.
+func TestServiceReindexesARevisedMessage(t *testing.T) {
+	h := newWorkHarness(t)
+	s := h.service(memory.ServiceOptions{})
+	conv := h.conversation("cnv_1",
+		said{"msg_u1", "user", "Any ideas for the weekend?", day0},
+		said{"msg_a1", "assistant", "You could visit the aquarium. Or we could plan a picnic by the lighthouse.", day0.Add(time.Second)})
+	h.llm.Enqueue(opsReply())
+	s.TurnStored(h.user.ID, conv)
+	h.flush(s)
+	found := func(word string) bool {
+		hits, err := h.mem.SearchText(h.ctx, h.user.ID, memory.Query{Text: word, Kinds: []memory.DocKind{memory.DocMessage}})
+		h.must(err)
+		return slices.ContainsFunc(hits, func(hit memory.Hit) bool { return hit.ID == "msg_a1" })
+	}
+	if !found("lighthouse") || !found("aquarium") {
+		t.Fatal("the reply was not indexed")
+	}
+	heard, status := "You could visit the aquarium.", store.StatusInterrupted
+	h.must(h.db.UpdateMessage(h.ctx, h.user.ID, "msg_a1", store.MessagePatch{Content: &heard, Status: &status}, day0.Add(time.Minute)))
+	s.MessageRevised(h.user.ID, conv, "msg_a1")
+	h.flush(s)
+	if found("lighthouse") {
+		t.Error("recall still finds words cut from the reply")
+	}
+	if !found("aquarium") {
+		t.Error("recall lost the words that were heard")
+	}
+	// A message the worker has not indexed yet is left to the next pass.
+	h.append(conv, said{"msg_u2", "user", "The aquarium sounds fun.", day0.Add(2 * time.Minute)})
+	s.MessageRevised(h.user.ID, conv, "msg_u2")
+	h.flush(s)
+	if w := h.watermark(conv); w.Indexed != "msg_a1" {
+		t.Errorf("a revision moved the watermark: %+v", w)
+	}
+}
