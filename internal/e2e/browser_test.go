@@ -45,7 +45,9 @@ type browser struct {
 	problems []string // uncaught exceptions in any tab
 }
 
-func newBrowser(t *testing.T) *browser {
+// newBrowser starts a headless Chromium with a fresh profile; extra adds to
+// or overrides its flags.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	path := chromiumPath(t)
 	// Not t.TempDir: Chromium's helpers may still write there for a moment
@@ -68,6 +70,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 860),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {

@@ -331,50 +331,14 @@ func speechWAV(t *testing.T, text string, before, after time.Duration) string {
 // otherwise the page gets what the permission settings say.
 func newMicBrowser(t *testing.T, wav string, grant bool) *browser {
 	t.Helper()
-	path := chromiumPath(t)
-	profile, err := os.MkdirTemp("", "os1-e2e-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(profile) })
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 860),
-	)
+	opts := []chromedp.ExecAllocatorOption{chromedp.Flag("use-fake-device-for-media-stream", true)}
 	if grant {
 		opts = append(opts, chromedp.Flag("use-fake-ui-for-media-stream", true))
 	}
 	if wav != "" {
 		opts = append(opts, chromedp.Flag("use-file-for-fake-audio-capture", wav))
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", path, err)
-	}
-	shots := os.Getenv("OS1_E2E_SHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatalf("OS1_E2E_SHOTS=%s: %v", shots, err)
-	}
-	b := &browser{t: t, ctx: ctx, shots: shots}
-	b.watch(ctx)
-	return b
+	return newBrowser(t, opts...)
 }
 
 // signIn signs the owner in through the login screen and waits for the chat.

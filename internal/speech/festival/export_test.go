@@ -5,17 +5,7 @@ func WarmPID(f *Festival) int {
 	if f.warm == nil {
 		return 0
 	}
-	f.warm.mu.Lock()
-	defer f.warm.mu.Unlock()
-	if f.warm.p == nil {
-		return 0
-	}
-	select {
-	case <-f.warm.p.done:
-		return 0
-	default:
-		return f.warm.p.cmd.Process.Pid
-	}
+	return f.warm.r.PID()
 }
 
 var SchemeString = schemeString

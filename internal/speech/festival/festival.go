@@ -23,12 +23,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 	"unicode"
 
 	"github.com/os1ai/os1/internal/audio"
 	"github.com/os1ai/os1/internal/speech"
+	"github.com/os1ai/os1/internal/speech/proc"
 )
 
 // Engine names, as configured with OS1_TTS and reported by Name.
@@ -43,9 +42,6 @@ func Order() []string { return []string{NameFestival, NameFlite, NameESpeak} }
 
 // DefaultFestivalVoiceDir is where Debian's festvox-us-slt-hts puts the voice.
 const DefaultFestivalVoiceDir = "/usr/share/festival/voices/us/cmu_us_slt_arctic_hts"
-
-// waitDelay bounds how long a killed engine may hold its output pipes open.
-const waitDelay = 2 * time.Second
 
 // Config locates the engines; zero values mean Debian's defaults.
 type Config struct {
@@ -323,26 +319,23 @@ func synthesize(ctx context.Context, name, tmp, text string, command func(dir, t
 	if err != nil {
 		return audio.PCM{}, fmt.Errorf("%s: %w", name, err)
 	}
-	cmd.WaitDelay = waitDelay
-	var stdout bytes.Buffer
-	stderr := &tail{max: 2048}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	if err := cmd.Run(); err != nil {
+	stdout, log, err := proc.Run(ctx, cmd)
+	if err != nil {
 		if ctx.Err() != nil {
 			return audio.PCM{}, fmt.Errorf("%s: %w", name, ctx.Err())
 		}
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		if proc.Missing(err) {
 			return audio.PCM{}, fmt.Errorf("%w: %s: %v; install it with `apt-get install %s`", speech.ErrUnavailable, name, err, Packages(name))
 		}
-		return audio.PCM{}, fmt.Errorf("%s on %d characters of text: %w: %s", name, len(text), err, stderr.String())
+		return audio.PCM{}, fmt.Errorf("%s on %d characters of text: %w: %s", name, len(text), err, log)
 	}
-	wav := stdout.Bytes()
+	wav := stdout
 	if out != "" {
 		if wav, err = os.ReadFile(out); err != nil {
-			return audio.PCM{}, fmt.Errorf("%s wrote no audio: %w: %s", name, err, stderr.String())
+			return audio.PCM{}, fmt.Errorf("%s wrote no audio: %w: %s", name, err, log)
 		}
 	}
-	return decode(name, wav, text, stderr.String())
+	return decode(name, wav, text, log)
 }
 
 // decode reads the WAV an engine made of text; log is what it said on
@@ -368,28 +361,4 @@ func clean(text string) string {
 		}
 		return r
 	}, text)
-}
-
-// tail keeps the last max bytes written, for error messages. It may be read
-// while an engine still writes to it.
-type tail struct {
-	max int
-	mu  sync.Mutex
-	b   []byte
-}
-
-func (w *tail) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b = append(w.b, p...)
-	if over := len(w.b) - w.max; over > 0 {
-		w.b = w.b[over:]
-	}
-	return len(p), nil
-}
-
-func (w *tail) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.TrimSpace(string(w.b))
 }

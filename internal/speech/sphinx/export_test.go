@@ -5,17 +5,7 @@ func WarmPID(t *Transcriber) int {
 	if t.warm == nil {
 		return 0
 	}
-	t.warm.mu.Lock()
-	defer t.warm.mu.Unlock()
-	if t.warm.p == nil {
-		return 0
-	}
-	select {
-	case <-t.warm.p.done:
-		return 0
-	default:
-		return t.warm.p.cmd.Process.Pid
-	}
+	return t.warm.r.PID()
 }
 
 var ParseHyp = parseHyp

@@ -12,7 +12,6 @@
 package sphinx
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/os1ai/os1/internal/audio"
 	"github.com/os1ai/os1/internal/speech"
+	"github.com/os1ai/os1/internal/speech/proc"
 )
 
 // Defaults for Debian's pocketsphinx and pocketsphinx-en-us packages.
@@ -36,9 +36,6 @@ const (
 	// Packages is what `apt-get install` needs for this engine.
 	Packages = "pocketsphinx pocketsphinx-en-us"
 )
-
-// waitDelay bounds how long a killed engine may hold its output pipes open.
-const waitDelay = 2 * time.Second
 
 // searchArgs trades a little of the decoder's search for speed. With the
 // defaults (30000 active HMMs a frame) a 3.3 s utterance takes about 0.8 s
@@ -187,20 +184,17 @@ func (t *Transcriber) once(ctx context.Context, pcm audio.PCM) (string, error) {
 	}
 
 	cmd := exec.CommandContext(ctx, t.bin, append([]string{"-infile", f.Name()}, t.modelArgs()...)...)
-	cmd.WaitDelay = waitDelay
-	var stdout bytes.Buffer
-	stderr := &tail{max: 2048}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	if err := cmd.Run(); err != nil {
+	stdout, log, err := proc.Run(ctx, cmd)
+	if err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("pocketsphinx: %w", ctx.Err())
 		}
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		if proc.Missing(err) {
 			return "", fmt.Errorf("%w: pocketsphinx: %s: %v; install it with `apt-get install %s`", speech.ErrUnavailable, t.bin, err, Packages)
 		}
-		return "", fmt.Errorf("pocketsphinx %s on %v of audio: %w: %s", t.bin, pcm.Duration().Round(time.Millisecond), err, stderr.String())
+		return "", fmt.Errorf("pocketsphinx %s on %v of audio: %w: %s", t.bin, pcm.Duration().Round(time.Millisecond), err, log)
 	}
-	return hypothesis(stdout.String()), nil
+	return hypothesis(string(stdout)), nil
 }
 
 // hypothesis joins the engine's output, one line per utterance segment.
@@ -211,19 +205,3 @@ func hypothesis(out string) string {
 	}
 	return strings.Join(words, " ")
 }
-
-// tail keeps the last max bytes written, for error messages.
-type tail struct {
-	max int
-	b   []byte
-}
-
-func (w *tail) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	if over := len(w.b) - w.max; over > 0 {
-		w.b = w.b[over:]
-	}
-	return len(p), nil
-}
-
-func (w *tail) String() string { return strings.TrimSpace(string(w.b)) }
