@@ -18,10 +18,8 @@ import (
 // engines are there, and what to say when they are not.
 type voiceWiring struct {
 	pipeline *voice.Pipeline // nil: voice is off or an engine is missing
-	report   engines.Report
-	err      error // why pipeline is nil, for the user
-	closers  []io.Closer
-	engines  []any
+	err      error           // why pipeline is nil, for the user
+	engines  []any           // the selected engines, for warming and closing
 }
 
 // warm starts the engines' resident processes, so the first turn of the
@@ -41,8 +39,10 @@ func (v *voiceWiring) warm(ctx context.Context, log *slog.Logger) {
 }
 
 func (v *voiceWiring) close() {
-	for _, c := range v.closers {
-		_ = c.Close()
+	for _, e := range v.engines {
+		if c, ok := e.(io.Closer); ok {
+			_ = c.Close()
+		}
 	}
 }
 
@@ -50,11 +50,8 @@ func (v *voiceWiring) close() {
 // Voice is optional: missing engines leave the rest of os1 working.
 func wireVoice(cfg config.Voice, comp *companion.Companion, convs store.Conversations, obs voice.Observer, log *slog.Logger) *voiceWiring {
 	stt, tts, rep, err := engines.Select(cfg, nil)
-	w := &voiceWiring{report: rep}
+	w := &voiceWiring{}
 	for _, e := range []any{stt, tts} {
-		if c, ok := e.(io.Closer); ok && c != nil {
-			w.closers = append(w.closers, c)
-		}
 		if e != nil {
 			w.engines = append(w.engines, e)
 		}
