@@ -420,6 +420,9 @@ func TestEngineErrorsKeepTheCallUp(t *testing.T) {
 		c := h.call(start16k)
 		c.say(400 * time.Millisecond)
 		c.feedUntil(2*time.Second, func() bool { return len(c.sink.errors()) > 0 })
+		// The transcription runs on real time while the fake clock races
+		// ahead; wait for its failure in real time.
+		c.sink.wait(t, "error", 1, nil)
 		if errs := c.sink.errors(); len(errs) != 1 || errs[0] != CodeSTTFailed {
 			t.Fatalf("errors %v", errs)
 		}
