@@ -23,10 +23,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ncruces/go-sqlite3"
-
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/store/sqlerr"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -242,37 +241,19 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// mapErr turns driver errors into memory's sentinel errors, keeping what
-// (a description of the operation) in the message.
-func mapErr(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%s: %w", what, memory.ErrNotFound)
-	case errors.Is(err, sqlite3.CONSTRAINT_UNIQUE), errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY):
-		return fmt.Errorf("%s: the ID is taken: %w", what, memory.ErrDuplicate)
-	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
-		return fmt.Errorf("%s: the user or a referenced person does not exist: %w", what, memory.ErrNotFound)
-	default:
-		return fmt.Errorf("%s: %w", what, err)
-	}
+// errs maps driver errors to memory's sentinel errors.
+var errs = sqlerr.Sentinels{
+	NotFound: memory.ErrNotFound,
+	Conflict: fmt.Errorf("the ID is taken: %w", memory.ErrDuplicate),
+	Dangling: "the user or a referenced person does not exist:",
 }
 
+// mapErr turns driver errors into memory's sentinel errors, keeping what
+// (a description of the operation) in the message.
+func mapErr(err error, what string) error { return errs.Map(err, what) }
+
 // affected reports ErrNotFound when an UPDATE or DELETE matched no row.
-func affected(res sql.Result, err error, what string) error {
-	if err != nil {
-		return mapErr(err, what)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", what, memory.ErrNotFound)
-	}
-	return nil
-}
+func affected(res sql.Result, err error, what string) error { return errs.Affected(res, err, what) }
 
 // Times are stored as package sqltime says (shared by every SQLite store).
 type dbTime = sqltime.Value

@@ -27,6 +27,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqlerr"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -212,38 +213,16 @@ func (d *DB) Close() error {
 	return nil
 }
 
+// errs maps driver errors to the store's sentinel errors; a dangling foreign
+// key is a row pointing at a user or conversation that does not exist.
+var errs = sqlerr.Sentinels{NotFound: store.ErrNotFound, Conflict: store.ErrConflict, Dangling: "owner"}
+
 // mapErr turns driver errors into the store's sentinel errors, keeping what
 // (a description of the operation) in the message.
-func mapErr(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	case errors.Is(err, sqlite3.CONSTRAINT_UNIQUE), errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY):
-		return fmt.Errorf("%s: %w", what, store.ErrConflict)
-	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
-		// The row points at a user or conversation that does not exist.
-		return fmt.Errorf("%s: owner %w", what, store.ErrNotFound)
-	default:
-		return fmt.Errorf("%s: %w", what, err)
-	}
-}
+func mapErr(err error, what string) error { return errs.Map(err, what) }
 
 // affected reports ErrNotFound when an UPDATE or DELETE matched no row.
-func affected(res sql.Result, err error, what string) error {
-	if err != nil {
-		return mapErr(err, what)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	}
-	return nil
-}
+func affected(res sql.Result, err error, what string) error { return errs.Affected(res, err, what) }
 
 // Times are stored as package sqltime says (shared by every SQLite store).
 type dbTime = sqltime.Value

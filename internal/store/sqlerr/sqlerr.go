@@ -1,0 +1,55 @@
+// Package sqlerr turns SQLite driver errors into a store's sentinel errors,
+// for every SQLite-backed store (the core store, the memory store).
+//
+// It only classifies errors; it must never hide one (every error that is not
+// classified comes back wrapped, with the operation named).
+package sqlerr
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/ncruces/go-sqlite3"
+)
+
+// Sentinels are a store's own errors for the failures SQLite reports.
+type Sentinels struct {
+	NotFound error // no row (sql.ErrNoRows), or an UPDATE/DELETE that matched none
+	Conflict error // a unique or primary key is taken
+	// Dangling is what a missing referenced row (a foreign key) is reported
+	// as, a phrase put before NotFound: "the user does not exist".
+	Dangling string
+}
+
+// Map wraps err with what (a description of the operation), as one of s's
+// sentinels where it is one of those failures.
+func (s Sentinels) Map(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, s.NotFound)
+	case errors.Is(err, sqlite3.CONSTRAINT_UNIQUE), errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY):
+		return fmt.Errorf("%s: %w", what, s.Conflict)
+	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
+		return fmt.Errorf("%s: %s %w", what, s.Dangling, s.NotFound)
+	default:
+		return fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// Affected is Map for an UPDATE or DELETE, which is NotFound when it matched no row.
+func (s Sentinels) Affected(res sql.Result, err error, what string) error {
+	if err != nil {
+		return s.Map(err, what)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, s.NotFound)
+	}
+	return nil
+}
