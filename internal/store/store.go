@@ -44,15 +44,19 @@ type User struct {
 	Role         Role
 	PasswordHash string // argon2id PHC string
 	CreatedAt    time.Time
+	DisabledAt   time.Time // zero while the account may sign in
 }
 
 // Session is a browser login. Only the SHA-256 hash of the cookie value is stored.
 type Session struct {
-	TokenHash string
-	UserID    string
-	CSRFToken string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	TokenHash  string
+	UserID     string
+	CSRFToken  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastUsedAt time.Time // zero until touched; see TouchSession
+	UserAgent  string    // of the last use, for the session list
+	Address    string    // client address of the last use
 }
 
 // APIToken lets the CLI and scripts act as a user. Only the hash is stored.
@@ -69,6 +73,17 @@ type APIToken struct {
 type Invite struct {
 	TokenHash string
 	CreatedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // zero while unused
+}
+
+// PasswordReset is a one-time link that sets a user's password, made by the
+// owner (or `os1 user reset-password`) for a member who forgot theirs.
+type PasswordReset struct {
+	TokenHash string
+	UserID    string
+	CreatedBy string // the owner's user ID; "" when made on the command line
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time // zero while unused
@@ -191,6 +206,15 @@ type Users interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int, error)
 	SetPasswordHash(ctx context.Context, userID, hash string) error
+	// SetUserDisabled disables the account at at; a zero at enables it again.
+	// ErrNotFound for an unknown user.
+	SetUserDisabled(ctx context.Context, userID string, at time.Time) error
+	// DeleteUser removes the account and every row that belongs to it:
+	// conversations, messages, actions, persona, profile, sessions, tokens,
+	// invites and reset links it made, and settings scoped to it (a key that
+	// ends in "."+ the user's ID or one of their conversations' IDs, the
+	// convention for per-user settings). ErrNotFound for an unknown user.
+	DeleteUser(ctx context.Context, userID string) error
 }
 
 // Sessions stores browser logins.
@@ -199,7 +223,16 @@ type Sessions interface {
 	SessionByHash(ctx context.Context, tokenHash string) (Session, error)
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteUserSessions(ctx context.Context, userID string) error
+	// DeleteOtherSessions removes every session of the user except the one
+	// with keepHash ("" keeps none) and returns the hashes it removed.
+	DeleteOtherSessions(ctx context.Context, userID, keepHash string) ([]string, error)
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// ListSessions returns the user's sessions, most recently used (or
+	// created, when never used) first.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// TouchSession records a use of the session at at, from userAgent and
+	// address. ErrNotFound when the session is gone.
+	TouchSession(ctx context.Context, tokenHash string, at time.Time, userAgent, address string) error
 }
 
 // Tokens stores API tokens.
@@ -217,6 +250,16 @@ type Invites interface {
 	// UseInvite marks the invite used if it exists, is unused and not expired at
 	// now; otherwise ErrNotFound. It is atomic: only one caller can use an invite.
 	UseInvite(ctx context.Context, tokenHash string, now time.Time) (Invite, error)
+}
+
+// PasswordResets stores one-time password reset links.
+type PasswordResets interface {
+	// CreatePasswordReset stores a link and removes the user's older unused
+	// ones: only the newest link works. ErrNotFound for an unknown user.
+	CreatePasswordReset(ctx context.Context, pr PasswordReset) error
+	// UsePasswordReset marks the link used if it exists, is unused and not
+	// expired at now; otherwise ErrNotFound. Atomic like UseInvite.
+	UsePasswordReset(ctx context.Context, tokenHash string, now time.Time) (PasswordReset, error)
 }
 
 // Conversations stores conversation headers.
@@ -287,6 +330,7 @@ type Store interface {
 	Sessions
 	Tokens
 	Invites
+	PasswordResets
 	Conversations
 	Messages
 	Personas

@@ -10,13 +10,13 @@ import (
 
 // Users, sessions, API tokens and invites: who may talk to this server.
 
-const userCols = `id, username, display_name, role, password_hash, created_at`
+const userCols = `id, username, display_name, role, password_hash, created_at, disabled_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanUser(r rowScanner) (store.User, error) {
 	var u store.User
-	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, scanTime(&u.CreatedAt))
+	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, scanTime(&u.CreatedAt), scanTime(&u.DisabledAt))
 	return u, err
 }
 
@@ -25,8 +25,8 @@ func (d *DB) CreateUser(ctx context.Context, u store.User) error {
 	if u.ID == "" || u.Username == "" {
 		return fmt.Errorf("create user %q: id and username are required", u.Username)
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Username, u.DisplayName, string(u.Role), u.PasswordHash, dbTime(u.CreatedAt))
+	_, err := d.db.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Username, u.DisplayName, string(u.Role), u.PasswordHash, dbTime(u.CreatedAt), dbTime(u.DisabledAt))
 	return mapErr(err, fmt.Sprintf("create user %q", u.Username))
 }
 
@@ -73,22 +73,108 @@ func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	return affected(res, err, fmt.Sprintf("set password of user %s", userID))
 }
 
+const sessionCols = `token_hash, user_id, csrf_token, created_at, expires_at, last_used_at, user_agent, address`
+
+func scanSession(r rowScanner) (store.Session, error) {
+	var s store.Session
+	err := r.Scan(&s.TokenHash, &s.UserID, &s.CSRFToken, scanTime(&s.CreatedAt), scanTime(&s.ExpiresAt),
+		scanTime(&s.LastUsedAt), &s.UserAgent, &s.Address)
+	return s, err
+}
+
+// SetUserDisabled disables the account at at, or enables it when at is zero.
+func (d *DB) SetUserDisabled(ctx context.Context, userID string, at time.Time) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE users SET disabled_at = ? WHERE id = ?`, dbTime(at), userID)
+	return affected(res, err, fmt.Sprintf("disable user %s", userID))
+}
+
+// DeleteUser removes the account; the schema's ON DELETE CASCADE removes
+// every row that references it (including the memory tables of
+// internal/memory/sqlitemem). Settings scoped to the user or one of their
+// conversations go in the same transaction.
+func (d *DB) DeleteUser(ctx context.Context, userID string) error {
+	what := fmt.Sprintf("delete user %s", userID)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	defer tx.Rollback()
+	// Settings keys end in "."+ID by convention (memory.journaled.<user>,
+	// memory.watermark.<conversation>).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE
+		(length(key) > length(?1) AND substr(key, length(key) - length(?1)) = '.' || ?1)
+		OR EXISTS (SELECT 1 FROM conversations c WHERE c.user_id = ?1
+			AND length(settings.key) > length(c.id)
+			AND substr(settings.key, length(settings.key) - length(c.id)) = '.' || c.id)`, userID); err != nil {
+		return mapErr(err, what)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
+	if err := affected(res, err, what); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit(), what)
+}
+
 // CreateSession stores a browser login; ErrNotFound when the user does not exist.
 func (d *DB) CreateSession(ctx context.Context, s store.Session) error {
 	_, err := d.db.ExecContext(ctx,
-		`INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		s.TokenHash, s.UserID, s.CSRFToken, dbTime(s.CreatedAt), dbTime(s.ExpiresAt))
+		`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.TokenHash, s.UserID, s.CSRFToken, dbTime(s.CreatedAt), dbTime(s.ExpiresAt),
+		dbTime(s.LastUsedAt), s.UserAgent, s.Address)
 	return mapErr(err, fmt.Sprintf("create session for user %s", s.UserID))
 }
 
 // SessionByHash returns the session with this token hash, expired or not;
 // the caller checks ExpiresAt against its clock.
 func (d *DB) SessionByHash(ctx context.Context, tokenHash string) (store.Session, error) {
-	var s store.Session
-	err := d.db.QueryRowContext(ctx,
-		`SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&s.TokenHash, &s.UserID, &s.CSRFToken, scanTime(&s.CreatedAt), scanTime(&s.ExpiresAt))
+	s, err := scanSession(d.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	return s, mapErr(err, "session")
+}
+
+// ListSessions returns the user's sessions, most recently used first.
+func (d *DB) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	what := fmt.Sprintf("list sessions of user %s", userID)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ?
+		ORDER BY coalesce(last_used_at, created_at) DESC, rowid DESC`, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, s)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// TouchSession records a use of the session.
+func (d *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time, userAgent, address string) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ?, user_agent = ?, address = ? WHERE token_hash = ?`,
+		dbTime(at), userAgent, address, tokenHash)
+	return affected(res, err, "touch session")
+}
+
+// DeleteOtherSessions removes the user's sessions except keepHash.
+func (d *DB) DeleteOtherSessions(ctx context.Context, userID, keepHash string) ([]string, error) {
+	what := fmt.Sprintf("delete other sessions of user %s", userID)
+	rows, err := d.db.QueryContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ? RETURNING token_hash`, userID, keepHash)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, h)
+	}
+	return out, mapErr(rows.Err(), what)
 }
 
 // DeleteSession removes a session. Removing one that is already gone is not an error.
@@ -190,4 +276,38 @@ func (d *DB) UseInvite(ctx context.Context, tokenHash string, now time.Time) (st
 		dbTime(now), tokenHash).
 		Scan(&in.TokenHash, &in.CreatedBy, scanTime(&in.CreatedAt), scanTime(&in.ExpiresAt), scanTime(&in.UsedAt))
 	return in, mapErr(err, "use invite")
+}
+
+// CreatePasswordReset stores a reset link and drops the user's older unused ones.
+func (d *DB) CreatePasswordReset(ctx context.Context, pr store.PasswordReset) error {
+	what := fmt.Sprintf("create password reset for user %s", pr.UserID)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM password_resets WHERE user_id = ? AND used_at IS NULL`, pr.UserID); err != nil {
+		return mapErr(err, what)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		pr.TokenHash, pr.UserID, pr.CreatedBy, dbTime(pr.CreatedAt), dbTime(pr.ExpiresAt), dbTime(pr.UsedAt)); err != nil {
+		return mapErr(err, what)
+	}
+	return mapErr(tx.Commit(), what)
+}
+
+// UsePasswordReset marks an unused, unexpired link used in one statement.
+func (d *DB) UsePasswordReset(ctx context.Context, tokenHash string, now time.Time) (store.PasswordReset, error) {
+	if now.IsZero() {
+		return store.PasswordReset{}, fmt.Errorf("use password reset: no time given")
+	}
+	var pr store.PasswordReset
+	err := d.db.QueryRowContext(ctx,
+		`UPDATE password_resets SET used_at = ?1
+		 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+		 RETURNING token_hash, user_id, created_by, created_at, expires_at, used_at`,
+		dbTime(now), tokenHash).
+		Scan(&pr.TokenHash, &pr.UserID, &pr.CreatedBy, scanTime(&pr.CreatedAt), scanTime(&pr.ExpiresAt), scanTime(&pr.UsedAt))
+	return pr, mapErr(err, "use password reset")
 }

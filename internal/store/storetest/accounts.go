@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/os1ai/os1/internal/store"
 )
@@ -59,6 +61,24 @@ var usersTests = map[string]func(*testing.T, *fixture){
 		must(t, err, "UserByID")
 		same(t, got, u, "user after conflicting creates")
 	},
+	"Disable": func(t *testing.T, f *fixture) {
+		u := f.user("u1")
+		other := f.user("u2")
+		must(t, f.s.SetUserDisabled(f.ctx, u.ID, at(5)), "SetUserDisabled")
+		u.DisabledAt = at(5)
+		got, err := f.s.UserByID(f.ctx, u.ID)
+		must(t, err, "UserByID")
+		same(t, got, u, "user after SetUserDisabled")
+		all, err := f.s.ListUsers(f.ctx)
+		must(t, err, "ListUsers")
+		same(t, all, []store.User{u, other}, "ListUsers with a disabled user")
+		must(t, f.s.SetUserDisabled(f.ctx, u.ID, time.Time{}), "SetUserDisabled zero (enable)")
+		u.DisabledAt = time.Time{}
+		got, err = f.s.UserByUsername(f.ctx, u.Username)
+		must(t, err, "UserByUsername")
+		same(t, got, u, "user after enabling")
+		wantErr(t, f.s.SetUserDisabled(f.ctx, "nope", at(5)), store.ErrNotFound, "SetUserDisabled unknown")
+	},
 	"SetPasswordHash": func(t *testing.T, f *fixture) {
 		u := f.user("u1")
 		other := f.user("u2")
@@ -74,6 +94,40 @@ var usersTests = map[string]func(*testing.T, *fixture){
 }
 
 var sessionsTests = map[string]func(*testing.T, *fixture){
+	"ListTouchDeleteOthers": func(t *testing.T, f *fixture) {
+		f.user("u1")
+		f.user("u2")
+		a := store.Session{TokenHash: "a", UserID: "u1", CSRFToken: "ca", CreatedAt: at(1), ExpiresAt: at(60)}
+		b := store.Session{TokenHash: "b", UserID: "u1", CSRFToken: "cb", CreatedAt: at(2), ExpiresAt: at(60)}
+		c := store.Session{TokenHash: "c", UserID: "u1", CSRFToken: "cc", CreatedAt: at(3), ExpiresAt: at(60)}
+		other := store.Session{TokenHash: "o", UserID: "u2", CreatedAt: at(4), ExpiresAt: at(60)}
+		for _, s := range []store.Session{a, b, c, other} {
+			must(t, f.s.CreateSession(f.ctx, s), "CreateSession %s", s.TokenHash)
+		}
+		must(t, f.s.TouchSession(f.ctx, "a", at(10), "Firefox", "192.0.2.1"), "TouchSession")
+		a.LastUsedAt, a.UserAgent, a.Address = at(10), "Firefox", "192.0.2.1"
+		got, err := f.s.SessionByHash(f.ctx, "a")
+		must(t, err, "SessionByHash after touch")
+		same(t, got, a, "session after TouchSession")
+		wantErr(t, f.s.TouchSession(f.ctx, "gone", at(10), "", ""), store.ErrNotFound, "TouchSession unknown")
+
+		list, err := f.s.ListSessions(f.ctx, "u1")
+		must(t, err, "ListSessions")
+		same(t, list, []store.Session{a, c, b}, "ListSessions (own only, most recently used or created first)")
+
+		gone, err := f.s.DeleteOtherSessions(f.ctx, "u1", "c")
+		must(t, err, "DeleteOtherSessions")
+		slices.Sort(gone)
+		same(t, gone, []string{"a", "b"}, "hashes DeleteOtherSessions removed")
+		list, err = f.s.ListSessions(f.ctx, "u1")
+		must(t, err, "ListSessions after DeleteOtherSessions")
+		same(t, list, []store.Session{c}, "sessions left after DeleteOtherSessions")
+		_, err = f.s.SessionByHash(f.ctx, "o")
+		must(t, err, "other user's session after DeleteOtherSessions")
+		gone, err = f.s.DeleteOtherSessions(f.ctx, "u1", "")
+		must(t, err, "DeleteOtherSessions keeping none")
+		same(t, gone, []string{"c"}, "DeleteOtherSessions keeping none")
+	},
 	"CreateReadDelete": func(t *testing.T, f *fixture) {
 		f.user("u1")
 		s := store.Session{TokenHash: "h1", UserID: "u1", CSRFToken: "csrf", CreatedAt: at(0), ExpiresAt: at(60)}
@@ -239,4 +293,45 @@ func race(t *testing.T, n int, fn func() error) int {
 	close(start)
 	wg.Wait()
 	return wins
+}
+
+var passwordResetsTests = map[string]func(*testing.T, *fixture){
+	"SingleUse": func(t *testing.T, f *fixture) {
+		f.user("u1")
+		pr := store.PasswordReset{TokenHash: "r1", UserID: "u1", CreatedBy: "owner", CreatedAt: at(0), ExpiresAt: at(60)}
+		must(t, f.s.CreatePasswordReset(f.ctx, pr), "CreatePasswordReset")
+		got, err := f.s.UsePasswordReset(f.ctx, "r1", at(5))
+		must(t, err, "UsePasswordReset")
+		pr.UsedAt = at(5)
+		same(t, got, pr, "UsePasswordReset result")
+		_, err = f.s.UsePasswordReset(f.ctx, "r1", at(6))
+		wantErr(t, err, store.ErrNotFound, "UsePasswordReset a second time")
+		_, err = f.s.UsePasswordReset(f.ctx, "unknown", at(6))
+		wantErr(t, err, store.ErrNotFound, "UsePasswordReset unknown")
+		wantErr(t, f.s.CreatePasswordReset(f.ctx, store.PasswordReset{TokenHash: "r2", UserID: "ghost", ExpiresAt: at(60)}),
+			store.ErrNotFound, "CreatePasswordReset for an unknown user")
+	},
+	"NewestOnlyAndExpiry": func(t *testing.T, f *fixture) {
+		f.user("u1")
+		f.user("u2")
+		must(t, f.s.CreatePasswordReset(f.ctx, store.PasswordReset{TokenHash: "old", UserID: "u1", ExpiresAt: at(60)}), "CreatePasswordReset old")
+		must(t, f.s.CreatePasswordReset(f.ctx, store.PasswordReset{TokenHash: "other", UserID: "u2", ExpiresAt: at(60)}), "CreatePasswordReset other user")
+		must(t, f.s.CreatePasswordReset(f.ctx, store.PasswordReset{TokenHash: "new", UserID: "u1", ExpiresAt: at(60)}), "CreatePasswordReset new")
+		_, err := f.s.UsePasswordReset(f.ctx, "old", at(1))
+		wantErr(t, err, store.ErrNotFound, "UsePasswordReset of a replaced link")
+		_, err = f.s.UsePasswordReset(f.ctx, "new", at(60))
+		wantErr(t, err, store.ErrNotFound, "UsePasswordReset at the expiry instant")
+		_, err = f.s.UsePasswordReset(f.ctx, "new", at(59))
+		must(t, err, "UsePasswordReset just before expiry")
+		_, err = f.s.UsePasswordReset(f.ctx, "other", at(1))
+		must(t, err, "another user's link is untouched by a new link")
+	},
+	"Race": func(t *testing.T, f *fixture) {
+		f.user("u1")
+		must(t, f.s.CreatePasswordReset(f.ctx, store.PasswordReset{TokenHash: "r", UserID: "u1", ExpiresAt: at(60)}), "CreatePasswordReset")
+		wins := race(t, 10, func() error { _, err := f.s.UsePasswordReset(f.ctx, "r", at(1)); return err })
+		if wins != 1 {
+			t.Errorf("%d concurrent UsePasswordReset calls succeeded, want exactly 1", wins)
+		}
+	},
 }

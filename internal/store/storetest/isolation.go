@@ -110,4 +110,66 @@ var isolationTests = map[string]func(*testing.T, *fixture){
 		_, err = f.s.Message(f.ctx, "bob", "bob-msg")
 		wantErr(t, err, store.ErrNotFound, "message Bob tried to put into Alice's conversation")
 	},
+	"DeleteUser": func(t *testing.T, f *fixture) {
+		is := newIsolation(t, f)
+		// Bob gets a row in every table; Alice keeps hers.
+		f.msg("bob", "bob-conv", "bob-msg", "bob's secret", at(6))
+		f.action("bob", "bob-conv", "bob-action", at(6))
+		must(t, f.s.CreateAPIToken(f.ctx, store.APIToken{ID: "bob-token", UserID: "bob", Name: "cli", TokenHash: "bob-hash", CreatedAt: at(6)}), "CreateAPIToken bob")
+		must(t, f.s.SavePersona(f.ctx, store.Persona{UserID: "bob", Name: "Ava", UpdatedAt: at(6)}), "SavePersona bob")
+		must(t, f.s.SaveProfile(f.ctx, store.Profile{UserID: "bob", Answers: map[string]string{"social": "no"}, UpdatedAt: at(6)}), "SaveProfile bob")
+		for _, s := range []store.Session{{TokenHash: "bob-sess", UserID: "bob", ExpiresAt: at(60)}, {TokenHash: "alice-sess", UserID: "alice", ExpiresAt: at(60)}} {
+			must(t, f.s.CreateSession(f.ctx, s), "CreateSession %s", s.TokenHash)
+		}
+		must(t, f.s.CreateInvite(f.ctx, store.Invite{TokenHash: "bob-invite", CreatedBy: "bob", ExpiresAt: at(60)}), "CreateInvite bob")
+		must(t, f.s.CreatePasswordReset(f.ctx, store.PasswordReset{TokenHash: "bob-reset", UserID: "bob", ExpiresAt: at(60)}), "CreatePasswordReset bob")
+		settings := map[string]bool{"memory.journaled.bob": false, "memory.watermark.bob-conv": false,
+			"memory.journaled.alice": true, "memory.watermark.alice-conv": true, "llm.base_url": true, "bob": true}
+		for k := range settings {
+			must(t, f.s.SetSetting(f.ctx, k, "v"), "SetSetting %s", k)
+		}
+
+		must(t, f.s.DeleteUser(f.ctx, "bob"), "DeleteUser bob")
+		wantErr(t, f.s.DeleteUser(f.ctx, "bob"), store.ErrNotFound, "DeleteUser bob again")
+		wantErr(t, f.s.DeleteUser(f.ctx, "ghost"), store.ErrNotFound, "DeleteUser unknown")
+
+		_, err := f.s.UserByID(f.ctx, "bob")
+		wantErr(t, err, store.ErrNotFound, "Bob after DeleteUser")
+		_, err = f.s.Conversation(f.ctx, "bob", "bob-conv")
+		wantErr(t, err, store.ErrNotFound, "Bob's conversation")
+		_, err = f.s.Message(f.ctx, "bob", "bob-msg")
+		wantErr(t, err, store.ErrNotFound, "Bob's message")
+		_, err = f.s.Action(f.ctx, "bob", "bob-action")
+		wantErr(t, err, store.ErrNotFound, "Bob's action")
+		_, err = f.s.APITokenByHash(f.ctx, "bob-hash")
+		wantErr(t, err, store.ErrNotFound, "Bob's token")
+		_, err = f.s.Persona(f.ctx, "bob")
+		wantErr(t, err, store.ErrNotFound, "Bob's persona")
+		_, err = f.s.Profile(f.ctx, "bob")
+		wantErr(t, err, store.ErrNotFound, "Bob's profile")
+		_, err = f.s.SessionByHash(f.ctx, "bob-sess")
+		wantErr(t, err, store.ErrNotFound, "Bob's session")
+		_, err = f.s.UseInvite(f.ctx, "bob-invite", at(1))
+		wantErr(t, err, store.ErrNotFound, "Bob's invite")
+		_, err = f.s.UsePasswordReset(f.ctx, "bob-reset", at(1))
+		wantErr(t, err, store.ErrNotFound, "Bob's reset link")
+		for k, keep := range settings {
+			_, err := f.s.Setting(f.ctx, k)
+			if keep {
+				must(t, err, "setting %s after deleting Bob", k)
+			} else {
+				wantErr(t, err, store.ErrNotFound, "Bob's setting %s", k)
+			}
+		}
+
+		is.unchanged(t, "deleting Bob")
+		if _, err := f.s.Persona(f.ctx, "alice"); err != nil {
+			t.Errorf("Alice's persona after deleting Bob: %v", err)
+		}
+		if _, err := f.s.Profile(f.ctx, "alice"); err != nil {
+			t.Errorf("Alice's profile after deleting Bob: %v", err)
+		}
+		_, err = f.s.SessionByHash(f.ctx, "alice-sess")
+		must(t, err, "Alice's session after deleting Bob")
+	},
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", sessionsTests},
 		{"Tokens", tokensTests},
 		{"Invites", invitesTests},
+		{"PasswordResets", passwordResetsTests},
 		{"Conversations", conversationsTests},
 		{"Messages", messagesTests},
 		{"Isolation", isolationTests},
