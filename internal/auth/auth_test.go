@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,30 +57,120 @@ func TestHashToken(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
+func TestThrottleDelaysGrowAndNeverLockForever(t *testing.T) {
 	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := NewLimiter(c, 3, time.Minute)
+	th := NewThrottle(c, 3, time.Second, 8*time.Second, time.Hour)
 	for i := 0; i < 3; i++ {
-		if w := l.Wait("ip"); w != 0 {
-			t.Fatalf("attempt %d: wait %v before the limit", i, w)
+		if w := th.Begin("ip"); w != 0 {
+			t.Fatalf("attempt %d: wait %v within the free allowance", i, w)
 		}
-		l.Fail("ip")
-		c.Advance(10 * time.Second)
 	}
-	if w := l.Wait("ip"); w != 30*time.Second {
-		t.Fatalf("after 3 failures: wait %v, want 30s", w)
+	var waits []time.Duration
+	for i := 0; i < 6; i++ {
+		if w := th.Begin("ip"); w != 0 {
+			t.Fatalf("attempt after the delay refused: %v", w)
+		}
+		w := th.Begin("ip")
+		waits = append(waits, w)
+		c.Advance(w)
 	}
-	if w := l.Wait("other"); w != 0 {
-		t.Fatalf("other key limited: %v", w)
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Fatalf("delays %v, want %v (doubling, capped)", waits, want)
+		}
 	}
-	c.Advance(30 * time.Second)
-	if w := l.Wait("ip"); w != 0 {
-		t.Fatalf("after the window: wait %v, want 0", w)
+	if w := th.Begin("other"); w != 0 {
+		t.Fatalf("another key is slowed: %v", w)
 	}
-	l.Fail("ip")
-	l.Fail("ip")
-	l.Reset("ip")
-	if w := l.Wait("ip"); w != 0 {
-		t.Fatalf("after reset: wait %v", w)
+	c.Advance(2 * time.Hour)
+	if w := th.Begin("ip"); w != 0 || th.Failures("ip") != 1 {
+		t.Fatalf("after Forget: wait %v, failures %d; want a fresh record", w, th.Failures("ip"))
+	}
+}
+
+// A burst of parallel attempts is counted before any password is checked,
+// so at most the free allowance plus one gets through.
+func TestThrottleCountsBeforeChecking(t *testing.T) {
+	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	th := NewThrottle(c, 5, time.Second, time.Minute, time.Hour)
+	var wg sync.WaitGroup
+	var through atomic.Int32
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if th.Begin("ip") == 0 {
+				through.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := through.Load(); n != 6 {
+		t.Fatalf("%d of 40 parallel attempts got through; want 6 (5 free + 1)", n)
+	}
+}
+
+func TestThrottleSucceedTakesBackTheAttempt(t *testing.T) {
+	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	th := NewThrottle(c, 1, time.Second, time.Minute, time.Hour)
+	th.Begin("ip")
+	th.Succeed("ip", false)
+	if w := th.Begin("ip"); w != 0 {
+		t.Fatalf("a successful attempt counted as a failure: wait %v", w)
+	}
+	if w := th.Begin("ip"); w != 0 {
+		t.Fatalf("second attempt: %v", w)
+	}
+	if w := th.Begin("ip"); w == 0 {
+		t.Fatal("third attempt after two failures was not slowed")
+	}
+	th.Succeed("ip", true)
+	if th.Failures("ip") != 0 {
+		t.Fatal("reset did not forget the failures")
+	}
+}
+
+func TestHasherCapsConcurrency(t *testing.T) {
+	h := NewHasher(1, 10*time.Millisecond)
+	h.slots <- struct{}{} // one hash in progress
+	if _, err := h.Hash(t.Context(), "a long enough password"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with every slot taken: %v, want ErrBusy", err)
+	}
+	if err := h.Verify(t.Context(), "x", "y"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with every slot taken: %v, want ErrBusy", err)
+	}
+	h.release()
+	hash, err := h.Hash(t.Context(), "a long enough password")
+	if err != nil || h.Verify(t.Context(), hash, "a long enough password") != nil {
+		t.Fatalf("with a free slot: %v", err)
+	}
+	if h.InUse() != 0 {
+		t.Fatalf("%d slots still held after the calls returned", h.InUse())
+	}
+}
+
+func TestDeviceCookie(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := SignDevice(key, "ann", now.Add(time.Hour))
+	if !VerifyDevice(key, v, "ann", now) {
+		t.Fatal("a fresh device cookie does not verify")
+	}
+	for name, c := range map[string]struct {
+		key  []byte
+		v, u string
+		at   time.Time
+	}{
+		"other user": {key, v, "bob", now},
+		"expired":    {key, v, "ann", now.Add(2 * time.Hour)},
+		"other key":  {[]byte("another key entirely, 32 bytes.."), v, "ann", now},
+		"tampered":   {key, strings.Replace(v, ".", "x.", 1), "ann", now},
+		"garbage":    {key, "no dots", "ann", now},
+		"no key":     {nil, v, "ann", now},
+	} {
+		if VerifyDevice(c.key, c.v, c.u, c.at) {
+			t.Errorf("%s: verified", name)
+		}
 	}
 }

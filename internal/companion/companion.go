@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -68,6 +70,7 @@ var (
 	ErrBusy         = errors.New("a reply is already being written in this conversation")
 	ErrEmptyMessage = errors.New("message is empty")
 	ErrInvalidUTF8  = errors.New("message is not valid UTF-8")
+	ErrNUL          = errors.New("message contains a NUL character")
 	ErrNothingToDo  = errors.New("there is no message to answer")
 	ErrNotOnboarded = errors.New("finish the first meeting before choosing a name")
 )
@@ -169,6 +172,9 @@ func ValidateText(text string) error {
 	if strings.TrimSpace(text) == "" {
 		return ErrEmptyMessage
 	}
+	if strings.IndexByte(text, 0) >= 0 {
+		return ErrNUL
+	}
 	return nil
 }
 
@@ -263,7 +269,7 @@ func (c *Companion) Running(conversationID string) bool {
 }
 
 func titleFrom(text string) string {
-	line := strings.TrimSpace(strings.SplitN(strings.TrimSpace(text), "\n", 2)[0])
+	line := CleanTitle(strings.SplitN(strings.TrimSpace(text), "\n", 2)[0])
 	if r := []rune(line); len(r) > 60 {
 		line = strings.TrimSpace(string(r[:60])) + "…"
 	}
@@ -286,6 +292,7 @@ type turn struct {
 	gone   chan struct{}
 	once   sync.Once
 	start  time.Time
+	reply  atomic.Pointer[string] // the assistant message being streamed, once stored
 }
 
 func (c *Companion) begin(conv store.Conversation) (*turn, error) {
@@ -313,10 +320,13 @@ func (t *turn) abandon() {
 	t.c.wg.Done()
 }
 
+// run runs the turn's work. A panic anywhere in it is recovered, logged and
+// reported to the user, and the reply it left streaming is marked failed:
+// one bad turn must never take the server, or other users' turns, down.
 func (t *turn) run(f func(ctx context.Context)) {
 	defer func() {
 		if t.c.listener != nil {
-			t.c.listener.TurnStored(t.userID, t.convID)
+			t.c.safely("memory listener", func() { t.c.listener.TurnStored(t.userID, t.convID) })
 		}
 		t.emit(Event{Type: EvTurnDone, ConversationID: t.convID})
 		t.c.mu.Lock()
@@ -326,7 +336,36 @@ func (t *turn) run(f func(ctx context.Context)) {
 		close(t.ch)
 		t.c.wg.Done()
 	}()
-	f(t.ctx)
+	if !t.c.safely("turn", func() { f(t.ctx) }) {
+		t.failAfterPanic()
+	}
+}
+
+// safely runs f, recovering a panic: it logs what and the stack, counts
+// the error and reports false.
+func (c *Companion) safely(what string, f func()) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error(what+" panicked; recovered", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.observer.Error("panic")
+			ok = false
+		}
+	}()
+	f()
+	return true
+}
+
+// failAfterPanic stores the reply a panicked turn left streaming as failed
+// and tells the user, in words, that their message is safe.
+func (t *turn) failAfterPanic() {
+	const why = "Something went wrong inside os1 while answering (the server log has details). Your message is saved; press Retry."
+	if id := t.reply.Load(); id != nil {
+		status, msg := store.StatusFailed, why
+		if err := t.c.store.UpdateMessage(context.WithoutCancel(t.ctx), t.userID, *id, store.MessagePatch{Status: &status, Error: &msg}, t.c.clock.Now()); err != nil {
+			t.c.log.Error("mark reply failed after a panic", "message", *id, "err", err)
+		}
+	}
+	t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: why}})
 }
 
 func (t *turn) emit(ev Event) {

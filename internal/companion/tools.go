@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/os1ai/os1/internal/llm"
@@ -74,12 +73,14 @@ func (r *Registry) LLMTools() []llm.Tool {
 	return out
 }
 
-// Summarize describes a call for the user.
+// Summarize describes a call for the user. Hidden characters the model
+// put in the arguments are shown escaped (display.go), so the summary
+// cannot hide or reorder what the user approves.
 func (r *Registry) Summarize(name string, args json.RawMessage) string {
 	if t, ok := r.tools[name]; ok && t.Summary != nil {
-		return t.Summary(args)
+		return Displayable(t.Summary(args))
 	}
-	return fmt.Sprintf("Run %s with %s", name, string(args))
+	return Displayable(fmt.Sprintf("Run %s with %s", name, string(args)))
 }
 
 // ConversationRenamer is the storage a rename needs.
@@ -114,7 +115,7 @@ func BuiltinTools(convs ConversationRenamer) []Tool {
 				if err := json.Unmarshal(c.Args, &a); err != nil {
 					return "", fmt.Errorf("arguments are not valid JSON: %w", err)
 				}
-				title := strings.TrimSpace(a.Title)
+				title := CleanTitle(a.Title)
 				if title == "" || len([]rune(title)) > 80 {
 					return "", fmt.Errorf("title must be 1 to 80 characters, got %d", len([]rune(title)))
 				}

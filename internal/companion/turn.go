@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -114,7 +115,11 @@ func (c *Companion) fillSlots(ctx context.Context, userID, latest string) <-chan
 	go func() {
 		var filled []slotText
 		for _, s := range c.slots {
-			text, err := s.SlotText(ctx, userID, latest)
+			var text string
+			var err error
+			if !c.safely("prompt slot "+s.SlotName(), func() { text, err = s.SlotText(ctx, userID, latest) }) {
+				continue // logged; the prompt goes without this section
+			}
 			if err != nil {
 				c.log.Warn("prompt slot failed", "slot", s.SlotName(), "err", err)
 				continue
@@ -162,6 +167,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 		t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: "could not store the reply: " + err.Error()}})
 		return msg, nil, store.StatusFailed
 	}
+	t.reply.Store(&msg.ID)
 	started := msg // events carry their own copy: msg changes below
 	t.emit(Event{Type: EvAssistantStart, Message: &started})
 
@@ -249,8 +255,16 @@ read:
 		msg.ToolCalls = patch.ToolCalls
 	}
 	end := c.clock.Now()
-	if err := c.store.UpdateMessage(keep, userID, msg.ID, patch, end); err != nil {
+	if err := c.saveFinal(keep, userID, msg.ID, patch, end); err != nil {
+		// The client must not see "complete" for a reply the database does
+		// not hold (disk full): report the failure; the text streamed so far
+		// is what was saved, and a restart marks it interrupted.
 		c.log.Error("store finished reply", "message", msg.ID, "err", err)
+		c.observer.Error("storage")
+		status = store.StatusFailed
+		turnErr = &TurnError{Code: "storage", Message: "The reply could not be saved: " + err.Error() + ". It may be lost after a reload; check the server's disk."}
+		calls = nil
+		msg.ToolCalls = nil
 	}
 	msg.Content, msg.Status, msg.UpdatedAt = content, status, end
 	if turnErr != nil {
@@ -259,6 +273,27 @@ read:
 	}
 	t.emit(Event{Type: EvAssistantDone, Message: &msg})
 	return msg, calls, status
+}
+
+// saveAttempts and saveBackoff bound how hard a finished reply's save is
+// retried: a transient lock or a moment of full disk should not lose it.
+var saveBackoff = []time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second}
+
+// saveFinal stores a reply's final state, retrying a failed write.
+func (c *Companion) saveFinal(ctx context.Context, userID, id string, p store.MessagePatch, at time.Time) error {
+	err := c.store.UpdateMessage(ctx, userID, id, p, at)
+	for _, d := range saveBackoff {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		c.log.Warn("save finished reply; retrying", "message", id, "err", err, "in", d)
+		select {
+		case <-time.After(d):
+		case <-c.base.Done():
+		}
+		err = c.store.UpdateMessage(ctx, userID, id, p, at)
+	}
+	return err
 }
 
 type streamItem struct {
@@ -274,6 +309,12 @@ func (c *Companion) prefetch(ctx context.Context, prov llm.Provider, req llm.Req
 	start := c.clock.Now()
 	go func() {
 		defer close(ch)
+		defer func() {
+			if v := recover(); v != nil {
+				c.log.Error("model stream panicked; recovered", "provider", prov.Name(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				ch <- streamItem{err: &llm.Error{Kind: llm.KindProtocol, Provider: prov.Name(), Message: "the model client failed unexpectedly"}}
+			}
+		}()
 		first := true
 		for ev, err := range prov.Stream(ctx, req) {
 			if first {
@@ -334,7 +375,13 @@ func (c *Companion) runTools(ctx context.Context, t *turn, userID, convID string
 
 func (c *Companion) runTool(ctx context.Context, tool Tool, userID, convID string, args json.RawMessage) string {
 	prof, _ := c.store.Profile(ctx, userID)
-	out, err := tool.Run(ctx, Call{UserID: userID, ConversationID: convID, Args: args, Now: c.clock.Now(), Location: location(prof.Timezone)})
+	var out string
+	var err error
+	if !c.safely("tool "+tool.Name, func() {
+		out, err = tool.Run(ctx, Call{UserID: userID, ConversationID: convID, Args: args, Now: c.clock.Now(), Location: location(prof.Timezone)})
+	}) {
+		err = errors.New("the tool failed unexpectedly (the server log has details)")
+	}
 	if err != nil {
 		c.observer.Error("tool")
 		return "Error: " + err.Error()

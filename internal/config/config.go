@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,6 +38,16 @@ type Config struct {
 	PublicURL string `toml:"public_url"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `toml:"log_level"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies in
+	// front of os1. Only from them are X-Forwarded-For (the client address
+	// for rate limits) and X-Forwarded-Proto (the cookie's Secure flag) believed.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// MetricsAddr is a separate host:port serving /metrics (Prometheus);
+	// empty keeps metrics off unless MetricsToken is set.
+	MetricsAddr string `toml:"metrics_addr"`
+	// MetricsToken, when set, serves /metrics on the main listener to
+	// requests bearing "Authorization: Bearer <token>".
+	MetricsToken string `toml:"metrics_token"`
 
 	LLM       LLM       `toml:"llm"`
 	Embed     Embed     `toml:"embed"`
@@ -274,6 +285,16 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.Addr, env("OS1_ADDR"))
 	setIf(&c.PublicURL, env("OS1_PUBLIC_URL"))
 	setIf(&c.LogLevel, env("OS1_LOG_LEVEL"))
+	setIf(&c.MetricsAddr, env("OS1_METRICS_ADDR"))
+	setIf(&c.MetricsToken, env("OS1_METRICS_TOKEN"))
+	if v := env("OS1_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+	}
 	setIf(&c.LLM.Provider, env("OS1_LLM_PROVIDER"))
 	setIf(&c.LLM.URL, env("OS1_LLM_URL"))
 	setIf(&c.LLM.Model, env("OS1_LLM_MODEL"))
@@ -331,6 +352,19 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q is not host:port (for example %s): set OS1_ADDR or --addr", c.Addr, DefaultAddr))
+	}
+	if _, err := c.ProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_addr %q is not host:port (for example 127.0.0.1:7811): set OS1_METRICS_ADDR", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, fmt.Errorf("metrics_addr %q is the same as addr: choose another port, or set metrics_token to serve /metrics on the main listener", c.MetricsAddr))
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("metrics_token is shorter than 16 characters: use a long random value (for example from `openssl rand -hex 24`)"))
 	}
 	switch c.LLM.Provider {
 	case "", "openai", "anthropic":
@@ -403,6 +437,23 @@ func (v Voice) validate() []error {
 	return errs
 }
 
+// ProxyPrefixes parses TrustedProxies: each an IP address or a CIDR range.
+func (c Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		if pre, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pre.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies entry %q is neither an IP address nor a CIDR range (for example 127.0.0.1 or 10.0.0.0/8): set OS1_TRUSTED_PROXIES", p)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
 // BaseURL is the URL users open: PublicURL, or http://Addr (with 0.0.0.0 or
 // :: shown as 127.0.0.1).
 func (c Config) BaseURL() string {
@@ -447,7 +498,7 @@ func (c Config) KeyPath() string { return filepath.Join(c.DataDir, "secret.key")
 // String renders the effective configuration with secrets redacted.
 func (c Config) String() string {
 	r := c
-	for _, s := range []*string{&r.Embed.Key, &r.Client.Token, &r.LLM.Key, &r.LLM.AnthropicAPIKey, &r.LLM.OpenAIAPIKey, &r.LLM.Fallback.Key, &r.Voice.Key} {
+	for _, s := range []*string{&r.MetricsToken, &r.Embed.Key, &r.Client.Token, &r.LLM.Key, &r.LLM.AnthropicAPIKey, &r.LLM.OpenAIAPIKey, &r.LLM.Fallback.Key, &r.Voice.Key} {
 		if *s != "" {
 			*s = "(set)"
 		}

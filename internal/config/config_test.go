@@ -138,6 +138,10 @@ func TestErrors(t *testing.T) {
 		{"wyoming stt without url", map[string]string{"OS1_STT": "wyoming"}, Flags{}, "OS1_STT_URL"},
 		{"wyoming tts over http", map[string]string{"OS1_TTS": "wyoming", "OS1_TTS_URL": "http://piper:10200"}, Flags{}, "tcp://127.0.0.1:10200"},
 		{"bad end silence", map[string]string{"OS1_VOICE_END_SILENCE": "short"}, Flags{}, "OS1_VOICE_END_SILENCE"},
+		{"bad trusted proxy", map[string]string{"OS1_TRUSTED_PROXIES": "10.0.0.0/8, proxy.lan"}, Flags{}, `trusted_proxies entry "proxy.lan"`},
+		{"bad metrics addr", map[string]string{"OS1_METRICS_ADDR": "7811"}, Flags{}, "OS1_METRICS_ADDR"},
+		{"metrics addr is addr", map[string]string{"OS1_METRICS_ADDR": DefaultAddr}, Flags{}, "same as addr"},
+		{"short metrics token", map[string]string{"OS1_METRICS_TOKEN": "abc"}, Flags{}, "metrics_token is shorter"},
 		{"grace shorter than end silence", map[string]string{"OS1_VOICE_END_SILENCE": "2s"}, Flags{}, "OS1_VOICE_MID_SENTENCE_GRACE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,6 +154,27 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("got %v, want an error mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"HOME": t.TempDir(), "OS1_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1,::1", "OS1_METRICS_TOKEN": "metrics-secret-0123456789"}), Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.ProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range p {
+		got = append(got, x.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 127.0.0.1/32 ::1/128" {
+		t.Fatalf("prefixes %v", got)
+	}
+	if strings.Contains(c.String(), "metrics-secret") {
+		t.Fatal("String() prints the metrics token")
 	}
 }
 

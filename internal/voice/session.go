@@ -383,7 +383,7 @@ func (s *Session) sendErr(err error) {
 		s.out.errorFrame(CodeNotFound, "not found")
 	case errors.Is(err, companion.ErrBusy):
 		s.out.errorFrame(CodeConflict, err.Error())
-	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrInvalidUTF8):
+	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrInvalidUTF8), errors.Is(err, companion.ErrNUL):
 		s.out.errorFrame(CodeBadRequest, err.Error())
 	case errors.Is(err, context.Canceled):
 	default:

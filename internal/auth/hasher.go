@@ -1,0 +1,65 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrBusy means every password-hashing slot stayed taken for the whole wait:
+// answer 503 with Retry-After rather than queue more memory-hungry work.
+var ErrBusy = errors.New("the server is busy checking other passwords; try again in a moment")
+
+// Hasher runs argon2id hashing and verification with a cap on how many run
+// at once. Each costs ~19 MiB for a moment; without the cap, a burst of
+// sign-ins multiplies that by the burst.
+type Hasher struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+// NewHasher allows n concurrent hashes; a caller waits at most wait for a slot.
+func NewHasher(n int, wait time.Duration) *Hasher {
+	return &Hasher{slots: make(chan struct{}, max(n, 1)), wait: wait}
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash is HashPassword within the cap.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return HashPassword(pw)
+}
+
+// Verify is VerifyPassword within the cap.
+func (h *Hasher) Verify(ctx context.Context, hash, pw string) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
+	return VerifyPassword(hash, pw)
+}
+
+// InUse reports how many hashes are running (for tests and metrics).
+func (h *Hasher) InUse() int { return len(h.slots) }
