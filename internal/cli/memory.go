@@ -15,6 +15,7 @@ import (
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/datadir"
 	"github.com/os1ai/os1/internal/embed"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
@@ -47,9 +48,13 @@ type memEnv struct {
 	user  store.User
 	emb   memory.Embedder // nil: full text only
 	clock clock.Clock
+	lock  *datadir.Lock // held by commands that change data; nil for readers
 }
 
-func (m *memEnv) close() { m.db.Close() }
+func (m *memEnv) close() {
+	m.db.Close()
+	m.lock.Release()
+}
 
 // openMemory opens the database of the configured data dir and picks the user.
 // vectorCandidates is how many nearest sign codes the memory store re-ranks
@@ -77,6 +82,41 @@ func (e *env) openMemory(ctx context.Context, username string) (*memEnv, error) 
 		return nil, err
 	}
 	return m, nil
+}
+
+// openMemoryToWrite is openMemory for a command that changes data: it
+// takes the data dir's lock first, so it never writes behind a running
+// server's back (whose recall index and worker would not see the change).
+func (e *env) openMemoryToWrite(ctx context.Context, username, what string) (*memEnv, error) {
+	lock, err := e.lockDataDir(what)
+	if err != nil {
+		return nil, err
+	}
+	m, err := e.openMemory(ctx, username)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	m.lock = lock
+	return m, nil
+}
+
+// lockDataDir takes the data dir's lock for a command that writes, or
+// says why it cannot and what to do instead.
+func (e *env) lockDataDir(what string) (*datadir.Lock, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	lock, err := datadir.Acquire(cfg.DataDir, what)
+	var busy *datadir.BusyError
+	switch {
+	case errors.As(err, &busy) && busy.Serving():
+		return nil, fmt.Errorf("%w. `%s` changes data that the running server keeps in memory too (recall index, memory worker), so it waits for the server: stop it and run this again, or do it through the server (the web UI, or the API in docs/api.md)", err, what)
+	case errors.As(err, &busy):
+		return nil, fmt.Errorf("%w; run this again when it has finished", err)
+	}
+	return lock, err
 }
 
 // pickUser finds the user by username, or the only user.

@@ -238,7 +238,7 @@ func (e *env) memForgetCmd(username *string) *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			m, err := e.openMemory(ctx, *username)
+			m, err := e.openMemoryToWrite(ctx, *username, "os1 memory forget")
 			if err != nil {
 				return err
 			}

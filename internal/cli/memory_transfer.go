@@ -147,7 +147,7 @@ func (e *env) importExport(ctx context.Context, username, name string, data []by
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	m, err := e.openMemory(ctx, username)
+	m, err := e.openMemoryToWrite(ctx, username, "os1 memory import")
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func (e *env) importTranscript(ctx context.Context, username, name string, data 
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	m, err := e.openMemory(ctx, username)
+	m, err := e.openMemoryToWrite(ctx, username, "os1 memory import")
 	if err != nil {
 		return err
 	}

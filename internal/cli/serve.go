@@ -17,6 +17,7 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/datadir"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/metrics"
@@ -78,6 +79,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	clk := clock.System{}
 	met := metrics.New()
 	mm := models.NewManager(db, box, connector(cfg), checkConnection, clk)
+	proxies, err := cfg.ProxyPrefixes()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	// Memory: recall index and items in the same database; the sentence
 	// model loads in the background so start-up stays fast.
@@ -107,9 +113,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	ui.Handle(web.VoiceAssetsPrefix, web.VoiceAssets(filepath.Join(cfg.CacheDir, "voice")))
 	ui.Handle("/", web.Handler())
 	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: ui,
-		Memory: &server.Memory{Store: mem, Recaller: recaller, Embedder: emb},
-		Voice:  vw.pipeline,
-		Clock:  clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
+		Memory:         &server.Memory{Store: mem, Recaller: recaller, Embedder: emb},
+		Voice:          vw.pipeline,
+		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: box.Derive("login device cookie"),
+		Clock: clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
 	return &app{cfg: cfg, db: db, models: mm, companion: comp, memory: memSvc, server: srv, voice: vw, log: log}, nil
 }
 
@@ -122,6 +129,17 @@ func (a *app) close() {
 
 func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	log := newLogger(cfg, e)
+	// One server per data dir: a second would mark the first's live
+	// replies interrupted and race its memory worker.
+	lock, err := datadir.Acquire(cfg.DataDir, "os1 serve")
+	if err != nil {
+		var busy *datadir.BusyError
+		if errors.As(err, &busy) {
+			return fmt.Errorf("%w; os1 serve needs the data dir to itself: stop that program first, or give this server another data dir with --data-dir", err)
+		}
+		return err
+	}
+	defer lock.Release()
 	a, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -136,8 +154,19 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("listen on %s: %w (is another os1 running? choose another address with --addr or OS1_ADDR)", cfg.Addr, err)
 	}
 	hs := a.server.HTTPServer(cfg.Addr)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("listen for metrics on %s: %w (choose another metrics_addr)", cfg.MetricsAddr, err)
+		}
+		ms := &http.Server{Handler: a.server.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- ms.Serve(mln) }()
+		defer ms.Close()
+		log.Info("metrics on their own listener", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	fmt.Fprintf(e.stdout, "os1 %s is listening on %s (data in %s)\n", Version, cfg.BaseURL(), cfg.DataDir)
 	if setupURL != "" {
 		fmt.Fprintf(e.stdout, "\nWelcome! Open this one-time link to create the owner account:\n\n    %s\n\n", setupURL)

@@ -100,6 +100,11 @@ func (e *env) talk(ctx context.Context, in, out, username, conv string) (talkRes
 	if _, err := os.Stat(cfg.DBPath()); err != nil {
 		return talkResult{}, fmt.Errorf("no os1 database at %s (is the data dir right? --data-dir or OS1_DATA_DIR)", cfg.DBPath())
 	}
+	lock, err := e.lockDataDir("os1 talk")
+	if err != nil {
+		return talkResult{}, err
+	}
+	defer lock.Release()
 	a, err := build(ctx, cfg, newLogger(cfg, e))
 	if err != nil {
 		return talkResult{}, err

@@ -12,7 +12,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -40,6 +43,7 @@ var encoding = base64.RawURLEncoding
 // Box seals and opens secrets with one key. It is safe for concurrent use.
 type Box struct {
 	aead cipher.AEAD
+	key  []byte
 }
 
 // NewBox returns a Box using key, which must be KeySize bytes.
@@ -55,7 +59,7 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, key: slices.Clone(key)}, nil
 }
 
 // LoadOrCreateKey returns a Box using the key stored at path, first creating
@@ -127,6 +131,15 @@ func createKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("create key file %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// Derive returns a 32-byte key for one purpose (HMAC-SHA256 of the purpose
+// under the box's key), so other secrets need no storage of their own and
+// change when the key file does.
+func (b *Box) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, b.key)
+	m.Write([]byte("os1 derived key\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // Seal encrypts plaintext and returns it as printable text.

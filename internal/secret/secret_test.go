@@ -214,3 +214,16 @@ func TestLoadRejectsDamagedKeyFile(t *testing.T) {
 		}
 	}
 }
+
+func TestDerive(t *testing.T) {
+	a, _ := secret.NewBox(make([]byte, secret.KeySize))
+	k2 := make([]byte, secret.KeySize)
+	k2[0] = 1
+	b, _ := secret.NewBox(k2)
+	if len(a.Derive("x")) != 32 || string(a.Derive("x")) != string(a.Derive("x")) {
+		t.Fatal("Derive is not a stable 32-byte key")
+	}
+	if string(a.Derive("x")) == string(a.Derive("y")) || string(a.Derive("x")) == string(b.Derive("x")) {
+		t.Fatal("Derive does not depend on both the purpose and the key")
+	}
+}
