@@ -42,6 +42,9 @@ func (s *Server) authenticate(r *http.Request) (store.User, *store.Session, erro
 		if err != nil {
 			return store.User{}, nil, fmt.Errorf("%w: the token's user no longer exists", errUnauthenticated)
 		}
+		if err := checkEnabled(u); err != nil {
+			return store.User{}, nil, err
+		}
 		if now.Sub(t.LastUsedAt) > time.Minute {
 			_ = s.Store.TouchAPIToken(ctx, t.ID, now)
 		}
@@ -63,6 +66,10 @@ func (s *Server) authenticate(r *http.Request) (store.User, *store.Session, erro
 	if err != nil {
 		return store.User{}, nil, fmt.Errorf("%w: the session's user no longer exists", errUnauthenticated)
 	}
+	if err := checkEnabled(u); err != nil {
+		return store.User{}, nil, err
+	}
+	s.touchSession(r, &sess) // sessions.go
 	return u, &sess, nil
 }
 
@@ -223,6 +230,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.loginByUser.Reset(name)
+	if err := checkEnabled(u); err != nil { // users.go; told only to who knows the password
+		writeError(w, http.StatusUnauthorized, "account_disabled", strings.TrimPrefix(err.Error(), errUnauthenticated.Error()+": "))
+		return
+	}
 	s.startSession(w, r, u, http.StatusOK)
 }
 
@@ -239,6 +250,7 @@ var dummyHash = sync.OnceValue(func() string {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ store.User) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		_ = s.Store.DeleteSession(r.Context(), auth.HashToken(c.Value))
+		s.conns.endCreds(reasonLogout, auth.HashToken(c.Value))
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	w.WriteHeader(http.StatusNoContent)
@@ -303,19 +315,6 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	s.startSession(w, r, u, http.StatusCreated)
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ store.User) {
-	users, err := s.Store.ListUsers(r.Context())
-	if err != nil {
-		s.internal(w, "list users", err)
-		return
-	}
-	out := make([]userJSON, len(users))
-	for i, u := range users {
-		out[i] = userOut(u)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
-}
-
 type tokenJSON struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
@@ -365,10 +364,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, u store.Use
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, u store.User) {
+	hash := s.accounts().TokenHash(r.Context(), u.ID, r.PathValue("id"))
 	if err := s.Store.DeleteAPIToken(r.Context(), u.ID, r.PathValue("id")); err != nil {
 		s.storeError(w, "delete token", err)
 		return
 	}
+	s.conns.endCreds(reasonToken, hash)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/memory"
 )
 
 // TestIsolationEveryEndpoint shows, for each endpoint that takes an ID, that
@@ -227,5 +228,126 @@ func TestWebSocketCancel(t *testing.T) {
 	}
 	if msgs := o.messages(conv); msgs[1].(map[string]any)["status"] != "interrupted" {
 		t.Fatalf("stored %+v", msgs[1])
+	}
+}
+
+// TestDeleteMemberRemovesAllData: after the owner deletes a member, no row
+// of any table names the member (memory included, and the vectors the
+// memory store held in RAM), their sockets are closed, their token is dead,
+// and the owner's data is exactly as before.
+func TestDeleteMemberRemovesAllData(t *testing.T) {
+	e := newEnv(t, true)
+	mem := withMemory(e)
+	a := e.owner()
+	aID := a.user["id"].(string)
+	seedMemory(t, e, mem, aID, "a_")
+	aConv := a.newConversation()
+	e.llm.Enqueue(llmtest.Reply{Chunks: []string{"owner's reply"}})
+	a.turn("/api/conversations/"+aConv+"/messages", map[string]string{"text": "owner's words"})
+	beforeMemory := a.do("GET", "/api/memory/export", nil).Body
+	beforeConv := a.do("GET", "/api/conversations/"+aConv, nil).Body
+
+	b := e.member(a, "amy")
+	bID := b.user["id"].(string)
+	b.want(200, "PUT", "/api/profile", map[string]any{"answers": map[string]string{"matters": "Catherine"}, "finish": true})
+	e.llm.Enqueue(llmtest.Reply{Chunks: []string{`{"name":"Ava"}`}})
+	b.want(200, "POST", "/api/persona/name", nil)
+	seedMemory(t, e, mem, bID, "b_")
+	bConv := b.newConversation()
+	e.llm.Enqueue(llmtest.Reply{Chunks: []string{"amy's reply"}, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "rename_conversation", Arguments: json.RawMessage(`{"title":"x"}`)}}})
+	b.turn("/api/conversations/"+bConv+"/messages", map[string]string{"text": "amy's words"})
+	tok := b.want(201, "POST", "/api/tokens", map[string]string{"name": "b"})["token"].(string)
+	if err := e.db.SetSetting(context.Background(), "memory.journaled."+bID, "2026-11-24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.IndexMessage(context.Background(), memory.MessageDoc{ID: "b_vec", UserID: bID, ConversationID: bConv, Role: "user", Text: "vector", Time: e.clock.Now()}, []float32{1, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := mem.SearchVector(context.Background(), bID, []float32{1, 0, 0}, memory.Query{}); err != nil || len(hits) != 1 || mem.IndexBytes() == 0 {
+		t.Fatalf("load amy's vector index: %v %v", hits, err)
+	}
+	ws := b.dial(t)
+
+	if r := b.do("DELETE", "/api/users/"+aID, nil); r.Status != http.StatusForbidden {
+		t.Errorf("a member deletes the owner: %d", r.Status)
+	}
+	if r := a.do("DELETE", "/api/users/"+aID, nil); r.Status != http.StatusForbidden {
+		t.Errorf("the owner deletes themself: %d %s", r.Status, r.Body)
+	}
+	a.want(http.StatusNoContent, "DELETE", "/api/users/"+bID, nil)
+	endsSoon(t, ws.c, "deleted member's socket")
+	if r := a.do("DELETE", "/api/users/"+bID, nil); r.Status != http.StatusNotFound {
+		t.Errorf("deleting twice: %d", r.Status)
+	}
+	script := e.client()
+	script.token = tok
+	if r := script.do("GET", "/api/me", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("deleted member's token: %d", r.Status)
+	}
+	if r := e.client().do("POST", "/api/login", map[string]string{"username": "amy", "password": "another password"}); r.Status != http.StatusUnauthorized {
+		t.Errorf("deleted member signs in: %d", r.Status)
+	}
+
+	// No row anywhere names amy: every table with a user_id column, the
+	// full-text index, and settings.
+	sqlDB := e.db.SQL()
+	rows, err := sqlDB.Query(`SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c
+		WHERE m.type = 'table' AND c.name = 'user_id'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) < 10 {
+		t.Fatalf("found only %d tables with user_id: %v", len(tables), tables)
+	}
+	for _, table := range tables {
+		var n int
+		if err := sqlDB.QueryRow(`SELECT count(*) FROM `+table+` WHERE user_id = ?`, bID).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if n != 0 {
+			t.Errorf("%s still has %d rows of the deleted member", table, n)
+		}
+	}
+	for q, arg := range map[string]string{
+		`SELECT count(*) FROM memory_fts WHERE memory_fts MATCH 'Cambridge' AND user_id = ?`: bID,
+		`SELECT count(*) FROM settings WHERE key LIKE '%' || ?`:                              bID,
+		`SELECT count(*) FROM messages WHERE conversation_id = ?`:                            bConv,
+		`SELECT count(*) FROM memory_item_sources WHERE message_id LIKE 'b\_%' ESCAPE '\'`:   "",
+		`SELECT count(*) FROM invites i JOIN users u ON u.id = i.created_by WHERE u.id = ?`:  bID,
+	} {
+		var n int
+		var err error
+		if arg == "" {
+			err = sqlDB.QueryRow(q).Scan(&n)
+		} else {
+			err = sqlDB.QueryRow(q, arg).Scan(&n)
+		}
+		if err != nil || n != 0 {
+			t.Errorf("%s: %d rows (%v)", q, n, err)
+		}
+	}
+	if got := mem.IndexBytes(); got != 0 {
+		// Only amy's index was loaded; dropping it leaves none.
+		t.Errorf("the vector index still holds %d bytes after deleting amy", got)
+	}
+
+	// The owner's data is untouched.
+	if after := a.do("GET", "/api/memory/export", nil).Body; string(after) != string(beforeMemory) {
+		t.Errorf("the owner's memory changed:\n%s\n%s", beforeMemory, after)
+	}
+	if after := a.do("GET", "/api/conversations/"+aConv, nil).Body; string(after) != string(beforeConv) {
+		t.Errorf("the owner's conversation changed:\n%s\n%s", beforeConv, after)
+	}
+	if users := a.want(200, "GET", "/api/users", nil)["users"].([]any); len(users) != 1 {
+		t.Errorf("users after deleting amy: %+v", users)
 	}
 }

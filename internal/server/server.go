@@ -67,6 +67,7 @@ type Server struct {
 	loginByUser *auth.Limiter
 	setupMu     sync.Mutex
 	mux         *http.ServeMux
+	conns       connRegistry // live sockets and calls (conns.go)
 }
 
 // New builds the server and its routes.
@@ -122,6 +123,7 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/tokens/{id}", s.user(s.deleteToken))
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
+	s.sessionRoutes(m) // sessions, passwords, members (sessions.go, users.go)
 	m.HandleFunc("GET /api/ws", s.websocket)
 	m.HandleFunc("GET /api/voice", s.voiceCall)
 	s.memoryRoutes(m) // /api/memory…, /api/people… (memory.go)

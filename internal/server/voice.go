@@ -18,11 +18,11 @@ import (
 // (docs/voice-protocol.md). Authentication and the Origin check are those
 // of /api/ws; the call itself is the voice package's.
 func (s *Server) voiceCall(w http.ResponseWriter, r *http.Request) {
-	u, _, err := s.authenticate(r)
-	if err != nil {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+	u, lc, ok := s.openConn(w, r, kindCall) // conns.go: signing out hangs up
+	if !ok {
 		return
 	}
+	defer s.conns.release(lc)
 	if s.Voice == nil {
 		writeError(w, http.StatusServiceUnavailable, "voice_unavailable",
 			"voice calls are not enabled on this server: configure a speech-to-text and a text-to-speech engine ([voice] in config.toml; `os1 doctor` shows what is missing)")
@@ -35,6 +35,7 @@ func (s *Server) voiceCall(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(MaxBodyBytes)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	attachSocket(lc, conn, cancel)
 	sink := &voiceSink{s: s, conn: conn}
 	call := s.Voice.Call(u.ID, sink)
 	ws := &wsSession{s: s, conn: conn, user: u}

@@ -29,18 +29,21 @@ type wsFrame struct {
 // websocket serves /api/ws: the browser's streaming channel. The Origin
 // check (same host only) protects cookie sessions against cross-site use.
 func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
-	u, _, err := s.authenticate(r)
-	if err != nil {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+	u, lc, ok := s.openConn(w, r, kindSocket) // conns.go: signing out ends it
+	if !ok {
 		return
 	}
+	defer s.conns.release(lc)
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered (bad origin, not an upgrade)
 	}
 	conn.SetReadLimit(MaxBodyBytes)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	attachSocket(lc, conn, cancel)
 	ws := &wsSession{s: s, conn: conn, user: u}
-	ws.serve(r.Context())
+	ws.serve(ctx)
 }
 
 type wsSession struct {
