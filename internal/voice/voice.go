@@ -160,6 +160,12 @@ func New(d Deps, o Options) *Pipeline {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.STT != nil {
+		d.STT = guardedSTT{d.STT, d.Log}
+	}
+	if d.TTS != nil {
+		d.TTS = guardedTTS{d.TTS, d.Log}
+	}
 	return &Pipeline{d: d, o: o.withDefaults()}
 }
 
