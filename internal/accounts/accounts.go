@@ -95,6 +95,18 @@ func (a *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	if n.Role != store.RoleOwner && n.Role != store.RoleMember {
 		return store.User{}, invalid(fmt.Sprintf("role must be %q or %q", store.RoleOwner, store.RoleMember))
 	}
+	users, err := a.Store.ListUsers(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	if len(users) == 0 && n.Role != store.RoleOwner {
+		return store.User{}, invalid("the first account of a server must be its owner")
+	}
+	for _, u := range users {
+		if u.Role == store.RoleOwner && n.Role == store.RoleOwner {
+			return store.User{}, invalid(fmt.Sprintf("this server has an owner already (%s); a server has one owner, and everyone else is a member", u.Username))
+		}
+	}
 	hash, err := auth.HashPassword(n.Password)
 	if err != nil {
 		return store.User{}, err
@@ -107,8 +119,18 @@ func (a *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 		}
 		return store.User{}, err
 	}
+	if len(users) == 0 {
+		// The first owner, however made, ends the setup link `os1 serve` printed.
+		if err := a.Store.DeleteSetting(ctx, setupTokenKey); err != nil {
+			return u, err
+		}
+	}
 	return u, nil
 }
+
+// setupTokenKey is the setting that holds the setup link's hash (the
+// server's setupTokenKey).
+const setupTokenKey = "setup.token_hash"
 
 // Summary is a user as the owner's list shows them.
 type Summary struct {

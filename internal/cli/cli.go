@@ -56,7 +56,8 @@ func Main(args []string, getenv func(string) string, stdin io.Reader, stdout, st
 	pf.StringVar(&e.flags.DataDir, "data-dir", "", "data directory (default $XDG_DATA_HOME/os1, or $OS1_DATA_DIR)")
 	pf.StringVar(&e.flags.Addr, "addr", "", "listen address host:port (default 127.0.0.1:7810, or $OS1_ADDR)")
 	pf.StringVar(&e.flags.LogLevel, "log-level", "", "debug, info, warn or error (default info, or $OS1_LOG_LEVEL)")
-	root.AddCommand(e.serveCmd(), e.chatCmd(), e.loginCmd(), e.doctorCmd(), e.versionCmd(), e.memoryCmd(), e.talkCmd())
+	root.AddCommand(e.serveCmd(), e.chatCmd(), e.loginCmd(), e.doctorCmd(), e.versionCmd(), e.memoryCmd(), e.talkCmd(),
+		e.userCmd(), e.tokenCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "os1:", err)
 		var ee *exitError

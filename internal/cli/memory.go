@@ -64,24 +64,34 @@ func (m *memEnv) close() {
 const vectorCandidates = 512
 
 func (e *env) openMemory(ctx context.Context, username string) (*memEnv, error) {
+	m, err := e.openDataDir(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if m.user, err = pickUser(ctx, m.db, username); err != nil {
+		m.db.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// openDataDir opens the configured data dir's database and memory store,
+// with no user picked. create makes the database when it is missing (a
+// fresh install: `os1 user add` before `os1 serve` ever ran).
+func (e *env) openDataDir(ctx context.Context, create bool) (*memEnv, error) {
 	cfg, err := e.config()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(cfg.DBPath()); err != nil {
-		return nil, fmt.Errorf("no os1 database at %s (is the data dir right? --data-dir or OS1_DATA_DIR)", cfg.DBPath())
+	if _, err := os.Stat(cfg.DBPath()); err != nil && !create {
+		return nil, fmt.Errorf("no os1 database at %s (is the data dir right? --data-dir or OS1_DATA_DIR; on a fresh install, `os1 user add NAME --owner` makes it)", cfg.DBPath())
 	}
 	db, err := sqlite.Open(ctx, cfg.DBPath())
 	if err != nil {
 		return nil, err
 	}
 	clk := clockSystem()
-	m := &memEnv{cfg: cfg, db: db, mem: sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates}), clock: clk}
-	if m.user, err = pickUser(ctx, db, username); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return m, nil
+	return &memEnv{cfg: cfg, db: db, mem: sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates}), clock: clk}, nil
 }
 
 // openMemoryToWrite is openMemory for a command that changes data: it
@@ -139,7 +149,7 @@ func pickUser(ctx context.Context, db store.Users, username string) (store.User,
 	}
 	switch len(users) {
 	case 0:
-		return store.User{}, errors.New("this data dir has no users yet: start `os1 serve` and open the setup link first")
+		return store.User{}, errors.New("this data dir has no users yet: run `os1 user add NAME --owner`, or start `os1 serve` and open the setup link")
 	case 1:
 		return users[0], nil
 	}
