@@ -5,6 +5,7 @@
 //   #/setup?token=T   create the owner account (only while setup is required)
 //   #/login           sign in
 //   #/invite/T        accept an invite
+//   #/reset/T         choose a new password with a one-time reset link
 //   #/meeting         first meeting (questions, time zone)
 //   #/model           connect a language model (before naming, if none)
 //   #/naming          she chooses her name
@@ -24,6 +25,7 @@ import { updateModelStatus } from './views/common.js';
 import * as setupView from './views/setup.js';
 import * as loginView from './views/login.js';
 import * as inviteView from './views/invite.js';
+import * as resetView from './views/reset.js';
 import * as meetingView from './views/meeting.js';
 import * as modelView from './views/model.js';
 import * as namingView from './views/naming.js';
@@ -104,7 +106,7 @@ function lostSession() {
   state.me = null;
   state.model = null;
   setCsrf('');
-  if (current.screen !== 'login' && current.screen !== 'setup' && current.screen !== 'invite') {
+  if (current.screen !== 'login' && current.screen !== 'setup' && current.screen !== 'invite' && current.screen !== 'reset') {
     ctx.afterLogin = /^#\/(c\/|settings|memory|people)/.test(location.hash) ? location.hash : '#/';
   }
   route();
@@ -126,6 +128,7 @@ async function route() {
     if (!st.authenticated) {
       stopStream();
       if (r.name === 'invite') return show('invite', inviteView, r);
+      if (r.name === 'reset') return show('reset', resetView, r);
       if (r.name !== 'login') history.replaceState(null, '', '#/login');
       return show('login', loginView, r);
     }
@@ -138,6 +141,7 @@ async function route() {
     }
     if (!state.model && st.model) state.model = st.model;
     if (r.name === 'invite') return show('invite', inviteView, r);
+    if (r.name === 'reset') return show('reset', resetView, r);
 
     const me = state.me;
     if (!me.onboarded) return gate('meeting', meetingView, r);

@@ -104,11 +104,13 @@ export class TurnStream {
       if (ev && typeof ev.type === 'string') this.emit(ev);
     };
     ws.onerror = () => { /* a close event follows */ };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.setState('closed');
       if (this.stopped) return;
+      // 4001: this session or token was signed out elsewhere (docs/api.md).
+      if (ev && ev.code === 4001 && this.checkAuth) this.checkAuth();
       if (!opened) {
         this.failures++;
         // A socket that never opens may mean the session ended.

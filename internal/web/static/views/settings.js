@@ -1,10 +1,11 @@
 // Settings (#/settings, #/settings/SECTION): the companion's persona, the
 // first-meeting answers, the model connection, appearance, API tokens,
-// invites (owner) and the account.
+// security (password, sessions), people (owner: invites, disable, delete,
+// reset links) and the account.
 
 import { h, icon, when, copyText, announce } from '../dom.js';
 import { api } from '../api.js';
-import { field, alertBox, busy, modelStatusLink, validTimeZone, timeZoneList } from './common.js';
+import { field, alertBox, busy, modelStatusLink, validTimeZone, timeZoneList, checkPasswords } from './common.js';
 import { modelPanel } from './modelform.js';
 
 const THEME_KEY = 'os1.theme';
@@ -28,6 +29,7 @@ export function mount(root, ctx, route) {
     modelSection(ctx),
     appearanceSection(),
     tokensSection(),
+    securitySection(ctx),
     isOwner ? peopleSection(ctx) : null,
     accountSection(ctx),
   ].filter(Boolean);
@@ -296,19 +298,142 @@ function peopleSection(ctx) {
         exp && !Number.isNaN(exp.getTime()) ? `It expires ${exp.toLocaleString()}.` : '');
     } catch (ex) { err.show(ex.message); }
   });
-  (async () => {
+  const resetBox = h('div', { id: 'reset-new', class: 'secret-box', hidden: true });
+  async function load() {
     try {
       const res = await api.get('/api/users');
       const me = ctx.state.me.user.id;
-      users.replaceChildren(...(res.users || []).map((u) => h('li', { class: 'user', dataset: { id: u.id } },
-        h('div', { class: 'grow' },
-          h('div', { class: 'token-name', text: `${u.display_name || u.username}${u.id === me ? ' (you)' : ''}` }),
-          h('div', { class: 'hint', text: `@${u.username} · ${u.role} · joined ${when(u.created_at)}` })))));
+      users.replaceChildren(...(res.users || []).map((u) => memberItem(u, u.id === me)));
     } catch (ex) { err.show(ex.message); }
-  })();
+  }
+  // memberItem is one person, with the owner's actions on members.
+  function memberItem(u, self) {
+    const seen = u.last_seen_at ? `last seen ${when(u.last_seen_at)}` : 'never seen';
+    const status = u.disabled ? ' · disabled' : '';
+    const li = h('li', { class: 'user', dataset: { id: u.id, username: u.username, disabled: u.disabled ? '1' : '' } },
+      h('div', { class: 'grow' },
+        h('div', { class: 'token-name', text: `${u.display_name || u.username}${self ? ' (you)' : ''}` }),
+        h('div', { class: 'hint', text: `@${u.username} · ${u.role}${status} · joined ${when(u.created_at)} · ${seen}` })));
+    if (self) return li;
+    const who = u.display_name || u.username;
+    const act = async (btn, fn, done) => {
+      err.clear();
+      try { await busy(btn, null, fn); announce(done); load(); } catch (ex) { err.show(ex.message); }
+    };
+    const toggle = h('button', { type: 'button', class: `btn ghost small ${u.disabled ? 'user-enable' : 'user-disable'}`, text: u.disabled ? 'Enable' : 'Disable' });
+    toggle.addEventListener('click', () => act(toggle,
+      () => api.post(`/api/users/${encodeURIComponent(u.id)}/${u.disabled ? 'enable' : 'disable'}`, {}),
+      u.disabled ? `${who} can sign in again.` : `${who} is disabled and signed out everywhere.`));
+    const reset = h('button', { type: 'button', class: 'btn ghost small user-reset', text: 'Password reset link' });
+    reset.addEventListener('click', async () => {
+      err.clear();
+      try {
+        const res = await busy(reset, null, () => api.post(`/api/users/${encodeURIComponent(u.id)}/reset-link`, {}));
+        const exp = res.expires_at ? new Date(res.expires_at) : null;
+        showSecret(resetBox, 'reset', res.url, `Give this one-time link to ${who} to choose a new password.`,
+          exp && !Number.isNaN(exp.getTime()) ? `It works once and expires ${exp.toLocaleString()}.` : '');
+      } catch (ex) { err.show(ex.message); }
+    });
+    const del = h('button', { type: 'button', class: 'btn ghost small user-delete', 'aria-label': `Delete ${who} and all their data` }, icon('trash'), h('span', { text: 'Delete' }));
+    del.addEventListener('click', () => {
+      if (del.dataset.confirm !== '1') {
+        del.dataset.confirm = '1';
+        del.lastChild.textContent = 'Delete everything of theirs?';
+        del.classList.add('danger-text');
+        return;
+      }
+      act(del, () => api.del(`/api/users/${encodeURIComponent(u.id)}`), `Deleted ${who} and all their data.`);
+    });
+    li.append(h('div', { class: 'row' }, toggle, reset, del));
+    return li;
+  }
+  load();
   return section('people', 'People',
-    h('p', { class: 'hint', text: 'Everyone you invite gets a companion of their own.' }),
-    users, h('div', { class: 'row' }, inviteBtn), box, err);
+    h('p', { class: 'hint', text: 'Everyone you invite gets a companion of their own. Deleting someone removes their conversations and memories for good.' }),
+    users, h('div', { class: 'row' }, inviteBtn), box, resetBox, err);
+}
+
+// securitySection: change the password, see where you are signed in, and
+// sign out other sessions (their open connections close at once).
+function securitySection(ctx) {
+  const err = alertBox();
+  const ok = h('p', { class: 'ok-note', role: 'status', hidden: true });
+  const cur = h('input', { id: 'password-current', type: 'password', autocomplete: 'current-password', required: true });
+  const pw = h('input', { id: 'password-new', type: 'password', autocomplete: 'new-password', minlength: 10, required: true });
+  const pw2 = h('input', { id: 'password-new2', type: 'password', autocomplete: 'new-password', minlength: 10, required: true });
+  const save = h('button', { id: 'password-save', type: 'submit', class: 'btn', text: 'Change password' });
+  const form = h('form', { id: 'password-form', class: 'form', novalidate: true },
+    field('Current password', cur), field('New password', pw, 'At least 10 characters.'), field('New password again', pw2),
+    h('div', { class: 'row' }, save));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.clear();
+    if (!cur.value) { err.show('Enter your current password first.'); cur.focus(); return; }
+    const bad = checkPasswords(pw.value, pw2.value);
+    if (bad) { err.show(bad); pw.focus(); return; }
+    try {
+      const res = await busy(save, 'Changing…', () => api.put('/api/password', { current: cur.value, new: pw.value }));
+      cur.value = pw.value = pw2.value = '';
+      saved(ok, res && res.ended ? `Password changed. ${res.ended} other session${res.ended === 1 ? ' was' : 's were'} signed out.` : 'Password changed.');
+      load();
+    } catch (ex) { err.show(ex.message); }
+  });
+
+  const list = h('ul', { id: 'sessions', class: 'plain-list' });
+  const others = h('button', { id: 'sessions-revoke-others', type: 'button', class: 'btn secondary', text: 'Sign out everywhere else' });
+  others.addEventListener('click', async () => {
+    err.clear();
+    try {
+      const res = await busy(others, 'Signing out…', () => api.post('/api/sessions/revoke-others', {}));
+      saved(ok, `Signed out ${res.ended} other session${res.ended === 1 ? '' : 's'}.`);
+      load();
+    } catch (ex) { err.show(ex.message); }
+  });
+  async function load() {
+    try {
+      const res = await api.get('/api/sessions');
+      const sessions = res.sessions || [];
+      list.replaceChildren(...sessions.map(sessionItem));
+      others.hidden = !sessions.some((x) => !x.current);
+    } catch (ex) { err.show(ex.message); }
+  }
+  function sessionItem(x) {
+    const used = x.last_used_at ? `last used ${when(x.last_used_at)}` : 'not used yet';
+    const where = [device(x.user_agent), x.address].filter(Boolean).join(' · ');
+    const li = h('li', { class: 'session', dataset: { id: x.id, current: x.current ? '1' : '' } },
+      h('div', { class: 'grow' },
+        h('div', { class: 'token-name', text: x.current ? `${where || 'This browser'} (this one)` : (where || 'A browser') }),
+        h('div', { class: 'hint', text: `Signed in ${when(x.created_at)} · ${used}` })));
+    if (x.current) return li;
+    const end = h('button', { type: 'button', class: 'btn ghost small session-end', text: 'Sign out' });
+    end.addEventListener('click', async () => {
+      err.clear();
+      try {
+        await busy(end, null, () => api.del(`/api/sessions/${encodeURIComponent(x.id)}`));
+        li.remove();
+        announce('Signed that session out.');
+        others.hidden = !list.querySelector('.session-end');
+      } catch (ex) { err.show(ex.message); }
+    });
+    li.append(end);
+    return li;
+  }
+  load();
+  return section('security', 'Security',
+    h('p', { class: 'token-name', text: 'Password' }), form,
+    h('p', { class: 'token-name', text: 'Where you are signed in' }),
+    h('p', { class: 'hint', text: 'Signing a session out closes its open chats and calls at once. API tokens are listed above.' }),
+    list, h('div', { class: 'row' }, others), err, ok);
+}
+
+// device names a browser from its User-Agent, roughly ("Firefox on Linux").
+function device(ua) {
+  if (!ua) return '';
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chrome'
+    : /Safari\//.test(ua) ? 'Safari' : ua.split(/[\s/]/)[0];
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS X/.test(ua) ? 'macOS'
+    : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : '';
+  return os ? `${browser} on ${os}` : browser;
 }
 
 function accountSection(ctx) {
