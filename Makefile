@@ -34,6 +34,7 @@ fmt:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/server/ ./internal/llm/
 	$(GO) run ./bench/startup -bin ./$(BIN)
+	$(GO) run ./bench/login -bin ./$(BIN)
 
 deps-run:
 	@scripts/deps.sh run
