@@ -24,6 +24,15 @@ var (
 	ErrDuplicate = errors.New("an equivalent memory already exists")
 )
 
+// Limits of what a user can put into memory, the same through the live API
+// (chat, the memory page) and through imports.
+const (
+	// MaxMessageBytes bounds one message's content (server.MaxMessageBytes).
+	MaxMessageBytes = 1 << 20
+	// MaxItemText bounds the characters of one memory item's text.
+	MaxItemText = 2000
+)
+
 // Kind of a memory item.
 type Kind string
 

@@ -34,7 +34,8 @@ func fold(name string) string {
 
 // SaveEntity creates or replaces a person by ID. CreatedAt is kept from the
 // first save; another user's ID answers ErrNotFound.
-func (s *Store) SaveEntity(ctx context.Context, e memory.Entity) error {
+func (s *Store) SaveEntity(ctx context.Context, e memory.Entity) (err error) {
+	defer survive(&err, "save a person")
 	what := fmt.Sprintf("save person %s", e.ID)
 	if e.ID == "" || e.UserID == "" || fold(e.Name) == "" {
 		return fmt.Errorf("%s: a person needs an ID, a user ID and a name", what)
@@ -47,7 +48,7 @@ func (s *Store) SaveEntity(ctx context.Context, e memory.Entity) error {
 	if e.UpdatedAt.IsZero() {
 		e.UpdatedAt = now
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO memory_entities (`+entityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases,
 				relation = excluded.relation, notes = excluded.notes, sources = excluded.sources,
@@ -78,13 +79,15 @@ func (s *Store) SaveEntity(ctx context.Context, e memory.Entity) error {
 }
 
 // Entity returns one of the user's people.
-func (s *Store) Entity(ctx context.Context, userID, id string) (memory.Entity, error) {
+func (s *Store) Entity(ctx context.Context, userID, id string) (_ memory.Entity, err error) {
+	defer survive(&err, "read a person")
 	e, err := scanEntity(s.db.QueryRowContext(ctx, `SELECT `+entityCols+` FROM memory_entities WHERE id = ? AND user_id = ?`, id, userID))
 	return e, mapErr(err, fmt.Sprintf("person %s", id))
 }
 
 // Entities returns all the user's people, by name.
-func (s *Store) Entities(ctx context.Context, userID string) ([]memory.Entity, error) {
+func (s *Store) Entities(ctx context.Context, userID string) (_ []memory.Entity, err error) {
+	defer survive(&err, "list people")
 	rows, err := s.db.QueryContext(ctx, `SELECT `+entityCols+` FROM memory_entities WHERE user_id = ?
 		ORDER BY name COLLATE NOCASE, id`, userID)
 	if err != nil {
@@ -105,7 +108,8 @@ func (s *Store) Entities(ctx context.Context, userID string) ([]memory.Entity, e
 // FindEntity matches a name or alias regardless of case and spacing. When
 // several people match, one whose main name it is wins, then the most
 // recently updated.
-func (s *Store) FindEntity(ctx context.Context, userID, name string) (memory.Entity, error) {
+func (s *Store) FindEntity(ctx context.Context, userID, name string) (_ memory.Entity, err error) {
+	defer survive(&err, "find a person")
 	e, err := scanEntity(s.db.QueryRowContext(ctx, `SELECT `+prefixed("e.", entityCols)+`
 		FROM memory_entity_names n JOIN memory_entities e ON e.id = n.entity_id
 		WHERE n.user_id = ? AND n.name_fold = ? AND e.user_id = ?
@@ -122,7 +126,8 @@ func prefixed(p, cols string) string {
 }
 
 // DeleteEntity deletes a person; items about them lose the link.
-func (s *Store) DeleteEntity(ctx context.Context, userID, id string) error {
+func (s *Store) DeleteEntity(ctx context.Context, userID, id string) (err error) {
+	defer survive(&err, "delete a person")
 	res, err := s.db.ExecContext(ctx, `DELETE FROM memory_entities WHERE id = ? AND user_id = ?`, id, userID)
 	return affected(res, err, fmt.Sprintf("delete person %s", id))
 }

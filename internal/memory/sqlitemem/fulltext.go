@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/memory"
 )
@@ -25,14 +26,25 @@ import (
 // maxMatches documents are searched, ranked by how many of the words they
 // hold (rankCommon).
 
-// maxTerms bounds the words of one full-text query.
-const maxTerms = 16
+// Bounds of full-text work. SQLite gives each connection 256 MiB, and FTS5
+// holds a term's whole position list in one document while it ranks: a
+// document of 10 million words ran out (and the driver panics on that).
+// So the index holds at most the first IndexedChars characters of each
+// document (the triggers of migration 00004_memory_limits.sql; the stored
+// text stays whole), and a query uses at most maxTerms words from its first
+// maxQueryBytes bytes.
+const (
+	IndexedChars  = 65536
+	maxTerms      = 16
+	maxQueryBytes = 4096
+)
 
 // SearchText ranks the user's documents by BM25 over the words of q.Text.
 // The text is never passed to FTS5 as query syntax: each word is quoted and
 // the words are OR-ed, so quotes, *, :, parentheses and NEAR are just text.
 // A query of only stopwords or punctuation finds nothing.
-func (s *Store) SearchText(ctx context.Context, userID string, q memory.Query) ([]memory.Hit, error) {
+func (s *Store) SearchText(ctx context.Context, userID string, q memory.Query) (_ []memory.Hit, err error) {
+	defer survive(&err, "search memories by text")
 	what := fmt.Sprintf("search text %q", q.Text)
 	p, err := s.plan(ctx, userID, queryTerms(q.Text))
 	if err != nil {
@@ -172,6 +184,13 @@ func (s *Store) plan(ctx context.Context, userID string, terms []string) (queryP
 // without stopwords, each quoted. Words hold no quote after the split, but
 // a quote would be doubled, FTS5's escape. Nil when no word is left.
 func queryTerms(text string) []string {
+	if len(text) > maxQueryBytes {
+		cut := maxQueryBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.Is(unicode.Mn, r)
 	})

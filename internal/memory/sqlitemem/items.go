@@ -82,7 +82,8 @@ func unit(x float64) bool { return !math.IsNaN(x) && x >= 0 && x <= 1 }
 
 // AddItem stores a new item; ErrNoSource without sources, ErrDuplicate when
 // the ID is taken, ErrNotFound when an entity ID is not one of the user's.
-func (s *Store) AddItem(ctx context.Context, it memory.Item, vec []float32) error {
+func (s *Store) AddItem(ctx context.Context, it memory.Item, vec []float32) (err error) {
+	defer survive(&err, "add a memory item")
 	what := fmt.Sprintf("add memory item %s", it.ID)
 	if err := s.checkItem(&it); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -93,7 +94,7 @@ func (s *Store) AddItem(ctx context.Context, it memory.Item, vec []float32) erro
 		}
 	}
 	var seq int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		seq, err = s.insertItem(ctx, tx, it, vec)
 		return err
@@ -160,14 +161,16 @@ func setItemEntities(ctx context.Context, tx *sql.Tx, itemID string, ids []strin
 }
 
 // Item returns one of the user's items, current or not.
-func (s *Store) Item(ctx context.Context, userID, id string) (memory.Item, error) {
+func (s *Store) Item(ctx context.Context, userID, id string) (_ memory.Item, err error) {
+	defer survive(&err, "read a memory item")
 	it, _, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemCols+itemFrom+`WHERE i.id = ? AND i.user_id = ?`, id, userID))
 	return it, mapErr(err, fmt.Sprintf("memory item %s", id))
 }
 
 // ListItems returns the user's items, newest ValidFrom first; only current
 // ones unless f.History.
-func (s *Store) ListItems(ctx context.Context, userID string, f memory.ItemFilter) ([]memory.Item, error) {
+func (s *Store) ListItems(ctx context.Context, userID string, f memory.ItemFilter) (_ []memory.Item, err error) {
+	defer survive(&err, "list memory items")
 	var where []string
 	args := []any{userID}
 	where = append(where, `i.user_id = ?`)
@@ -218,7 +221,8 @@ func itemInTx(ctx context.Context, tx *sql.Tx, userID, id string) (memory.Item, 
 // UpdateItem edits an item by hand. A vec replaces the item's vector; when
 // the text changes without one, the old vector is dropped rather than left
 // describing words the item no longer has.
-func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.ItemPatch, vec []float32, at time.Time) error {
+func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.ItemPatch, vec []float32, at time.Time) (err error) {
+	defer survive(&err, "update a memory item")
 	what := fmt.Sprintf("update memory item %s", id)
 	if vec != nil {
 		if err := s.checkVector(ctx, vec, true); err != nil {
@@ -228,7 +232,7 @@ func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.Item
 	var it memory.Item
 	var seq int64
 	dropVec := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		it, seq, err = itemInTx(ctx, tx, userID, id)
 		if err != nil {
@@ -297,7 +301,8 @@ func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.Item
 
 // Supersede closes old (ValidTo=at, SupersededBy=next.ID) and adds next, in
 // one transaction. Only a current item can be superseded.
-func (s *Store) Supersede(ctx context.Context, userID, oldID string, next memory.Item, vec []float32, at time.Time) error {
+func (s *Store) Supersede(ctx context.Context, userID, oldID string, next memory.Item, vec []float32, at time.Time) (err error) {
+	defer survive(&err, "supersede a memory item")
 	what := fmt.Sprintf("supersede memory item %s with %s", oldID, next.ID)
 	if next.UserID == "" {
 		next.UserID = userID
@@ -321,7 +326,7 @@ func (s *Store) Supersede(ctx context.Context, userID, oldID string, next memory
 		}
 	}
 	var oldSeq, newSeq int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		old, seq, err := itemInTx(ctx, tx, userID, oldID)
 		if err != nil {
 			return err
@@ -354,10 +359,11 @@ func closeItem(ctx context.Context, tx *sql.Tx, id string, seq int64, by string,
 
 // Invalidate closes an item without a successor. Closing an item that is
 // already closed changes nothing.
-func (s *Store) Invalidate(ctx context.Context, userID, id string, at time.Time) error {
+func (s *Store) Invalidate(ctx context.Context, userID, id string, at time.Time) (err error) {
+	defer survive(&err, "invalidate a memory item")
 	var seq int64
 	changed := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		it, sq, err := itemInTx(ctx, tx, userID, id)
 		if err != nil || !it.Current() {
 			return err
@@ -376,7 +382,8 @@ func (s *Store) Invalidate(ctx context.Context, userID, id string, at time.Time)
 
 // Forget deletes an item from every table and index: its document (and so
 // its full-text entry, through the trigger), vector, sources and people.
-func (s *Store) Forget(ctx context.Context, userID, id string) error {
+func (s *Store) Forget(ctx context.Context, userID, id string) (err error) {
+	defer survive(&err, "forget a memory item")
 	return s.forgetDoc(ctx, userID, "item", id, fmt.Sprintf("forget memory item %s", id))
 }
 

@@ -25,7 +25,8 @@ func journalTime(day string) (time.Time, error) {
 
 // SaveJournal stores the entry for (user, day), replacing any earlier one
 // for that day whole (ID, text, sources, vector). ErrNoSource without sources.
-func (s *Store) SaveJournal(ctx context.Context, j memory.Journal, vec []float32) error {
+func (s *Store) SaveJournal(ctx context.Context, j memory.Journal, vec []float32) (err error) {
+	defer survive(&err, "save a journal entry")
 	what := fmt.Sprintf("save journal %s for %s", j.ID, j.Day)
 	j.Sources = cleanList(j.Sources)
 	t, err := journalTime(j.Day)
@@ -82,7 +83,8 @@ func scanJournal(r rowScanner) (memory.Journal, error) {
 
 // Journals returns the user's entries from fromDay to toDay inclusive
 // (either may be "" for unbounded), oldest first.
-func (s *Store) Journals(ctx context.Context, userID string, fromDay, toDay string) ([]memory.Journal, error) {
+func (s *Store) Journals(ctx context.Context, userID string, fromDay, toDay string) (_ []memory.Journal, err error) {
+	defer survive(&err, "list journal entries")
 	what := fmt.Sprintf("list journals %s..%s", fromDay, toDay)
 	for _, d := range []string{fromDay, toDay} {
 		if d != "" {

@@ -18,7 +18,8 @@ func (s *Store) IndexMessage(ctx context.Context, m memory.MessageDoc, vec []flo
 
 // IndexMessages indexes many messages in one transaction (an import, a
 // rebuild): all or none. vecs is nil or holds one vector (or nil) per message.
-func (s *Store) IndexMessages(ctx context.Context, ms []memory.MessageDoc, vecs [][]float32) error {
+func (s *Store) IndexMessages(ctx context.Context, ms []memory.MessageDoc, vecs [][]float32) (err error) {
+	defer survive(&err, "index messages")
 	if vecs != nil && len(vecs) != len(ms) {
 		return fmt.Errorf("index %d messages: got %d vectors", len(ms), len(vecs))
 	}
@@ -44,7 +45,7 @@ func (s *Store) IndexMessages(ctx context.Context, ms []memory.MessageDoc, vecs 
 	oldSeqs := make([]int64, len(ms))
 	seqs := make([]int64, len(ms))
 	var failed string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, m := range ms {
 			failed = m.ID
 			var owner string
@@ -86,7 +87,8 @@ func (s *Store) IndexMessages(ctx context.Context, ms []memory.MessageDoc, vecs 
 
 // ForgetMessage removes a message from the recall index. The conversation
 // log keeps it; items derived from it keep its ID as their source.
-func (s *Store) ForgetMessage(ctx context.Context, userID, messageID string) error {
+func (s *Store) ForgetMessage(ctx context.Context, userID, messageID string) (err error) {
+	defer survive(&err, "forget a message")
 	return s.forgetDoc(ctx, userID, "message", messageID, fmt.Sprintf("forget message %s", messageID))
 }
 

@@ -65,7 +65,8 @@ func docFilter(userID string, q memory.Query) (string, []any) {
 
 // SearchVector ranks the user's documents by cosine similarity to vec: the
 // nearest sign codes in memory, re-ranked exactly from SQLite (vecindex.go).
-func (s *Store) SearchVector(ctx context.Context, userID string, vec []float32, q memory.Query) ([]memory.Hit, error) {
+func (s *Store) SearchVector(ctx context.Context, userID string, vec []float32, q memory.Query) (_ []memory.Hit, err error) {
+	defer survive(&err, "search memories by vector")
 	what := "search vectors"
 	if err := s.checkVector(ctx, vec, false); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

@@ -228,17 +228,40 @@ func seqList(seqs []int64) string {
 	return string(append(b, ']'))
 }
 
-// inTx runs f in a transaction, committing when it returns nil.
+// inTx runs f in a transaction, committing when it returns nil. A panic
+// in f (the driver's out-of-memory) rolls back before it goes on, so the
+// connection does not stay checked out holding the write lock.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
 	if err := f(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
+	committed = true
 	return tx.Commit()
+}
+
+// ErrDatabase marks a failure inside the SQLite driver that it reported by
+// panicking rather than with an error (it panics on SQLITE_NOMEM).
+var ErrDatabase = errors.New("the database failed")
+
+// survive turns a panic below a Store method into that method's error.
+// The driver panics when SQLite runs out of its memory (ranking a document
+// of millions of words did), and the callers are a user's turn and the
+// memory worker: a database failure must be an error they report, never a
+// crash of the server. Deferred first thing in every exported method.
+func survive(err *error, what string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: %w (%v)", what, ErrDatabase, r)
+	}
 }
 
 // errs maps driver errors to memory's sentinel errors.
