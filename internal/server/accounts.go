@@ -114,8 +114,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 		s.internal(w, "create session", err)
 		return
 	}
+	secure := s.secure(r)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: sess.ExpiresAt,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure})
+	exp := now.Add(deviceTTL)
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: auth.SignDevice(s.DeviceKey, u.Username, exp), Path: "/api/login",
+		Expires: exp, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure})
 	writeJSON(w, status, map[string]any{"user": userOut(u), "csrf_token": sess.CSRFToken})
 }
 
@@ -150,7 +154,11 @@ func (a *newAccount) check(w http.ResponseWriter) bool {
 }
 
 func (s *Server) createAccount(ctx context.Context, w http.ResponseWriter, a newAccount, role store.Role) (store.User, bool) {
-	hash, err := auth.HashPassword(a.Password)
+	hash, err := s.hasher.Hash(ctx, a.Password)
+	if errors.Is(err, auth.ErrBusy) {
+		s.busy(w, err)
+		return store.User{}, false
+	}
 	if err != nil {
 		s.internal(w, "hash password", err)
 		return store.User{}, false
@@ -205,36 +213,81 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.ToLower(strings.TrimSpace(in.Username))
-	addr := clientAddr(r)
-	if wait := max(s.loginByAddr.Wait(addr), s.loginByUser.Wait(name)); wait > 0 {
-		secs := int(wait.Seconds() + 0.999)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many failed sign-ins; try again in %d seconds", secs))
+	addr := s.clientAddr(r)
+	// Attempts are counted before the password is checked, so parallel
+	// guesses cannot all pass. Guesses at a username slow down only
+	// browsers that never signed in as that user: its owner, carrying a
+	// device cookie, is never locked out by someone else's guessing.
+	known := auth.VerifyDevice(s.DeviceKey, cookieValue(r, deviceCookie), name, s.Clock.Now())
+	if wait := s.loginByAddr.Begin(addr); wait > 0 {
+		tooManySignIns(w, wait)
 		return
+	}
+	if !known {
+		if wait := s.loginByUser.Begin(name); wait > 0 {
+			s.loginByAddr.Succeed(addr, false) // refused before checking: not a guess
+			tooManySignIns(w, wait)
+			return
+		}
+	}
+	takeBack := func() {
+		s.loginByAddr.Succeed(addr, false)
+		if !known {
+			s.loginByUser.Succeed(name, false)
+		}
 	}
 	u, err := s.Store.UserByUsername(r.Context(), name)
 	if err == nil {
-		err = auth.VerifyPassword(u.PasswordHash, in.Password)
+		err = s.hasher.Verify(r.Context(), u.PasswordHash, in.Password)
 	} else if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check so timing does not tell which usernames exist.
-		_ = auth.VerifyPassword(dummyHash(), in.Password)
-	}
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, auth.ErrMismatch) {
-			s.internal(w, "sign in", err)
-			return
+		if verr := s.hasher.Verify(r.Context(), dummyHash(), in.Password); errors.Is(verr, auth.ErrBusy) {
+			err = verr
 		}
-		s.loginByAddr.Fail(addr)
-		s.loginByUser.Fail(name)
+	}
+	switch {
+	case errors.Is(err, auth.ErrBusy):
+		takeBack()
+		s.busy(w, err)
+		return
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, auth.ErrMismatch):
 		writeError(w, http.StatusUnauthorized, "bad_credentials", "wrong username or password")
 		return
+	case err != nil:
+		takeBack()
+		s.internal(w, "sign in", err)
+		return
 	}
-	s.loginByUser.Reset(name)
+	takeBack()
 	if err := checkEnabled(u); err != nil { // users.go; told only to who knows the password
 		writeError(w, http.StatusUnauthorized, "account_disabled", strings.TrimPrefix(err.Error(), errUnauthenticated.Error()+": "))
 		return
 	}
 	s.startSession(w, r, u, http.StatusOK)
+}
+
+const deviceCookie = "os1_device"
+
+// deviceTTL is how long a browser stays known after signing in.
+const deviceTTL = 365 * 24 * time.Hour
+
+func cookieValue(r *http.Request, name string) string {
+	if c, err := r.Cookie(name); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func tooManySignIns(w http.ResponseWriter, wait time.Duration) {
+	secs := int(wait.Seconds() + 0.999)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many failed sign-ins; try again in %d seconds", secs))
+}
+
+// busy answers 503 when every password-hashing slot is taken.
+func (s *Server) busy(w http.ResponseWriter, err error) {
+	w.Header().Set("Retry-After", "2")
+	writeError(w, http.StatusServiceUnavailable, "busy", err.Error())
 }
 
 // dummyHash is made on first use, not at start-up: hashing costs memory

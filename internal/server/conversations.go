@@ -5,7 +5,6 @@ import (
 	"errors"
 	"iter"
 	"net/http"
-	"strings"
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
@@ -26,7 +25,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, u sto
 }
 
 func checkTitle(w http.ResponseWriter, title string) (string, bool) {
-	title = strings.TrimSpace(title)
+	title = companion.CleanTitle(title)
 	if len([]rune(title)) > 200 {
 		writeError(w, http.StatusBadRequest, "bad_request", "title must be at most 200 characters")
 		return "", false
@@ -178,8 +177,8 @@ func (s *Server) turnError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, companion.ErrInvalidUTF8):
 		writeError(w, http.StatusBadRequest, "invalid_utf8", "message is not valid UTF-8 text")
-	case errors.Is(err, companion.ErrEmptyMessage):
-		writeError(w, http.StatusBadRequest, "bad_request", "message is empty")
+	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrNUL):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	default:
 		s.internal(w, "start turn", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -40,8 +41,16 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large",
-				fmt.Sprintf("request body is larger than the limit of %s; a message may be at most %s", human(MaxBodyBytes), human(MaxMessageBytes)))
+			msg := fmt.Sprintf("request body is larger than the limit of %s; a message may be at most %s", human(MaxBodyBytes), human(MaxMessageBytes))
+			if tooBig.Limit < MaxBodyBytes { // a tighter cap set by route (edge.go)
+				msg = fmt.Sprintf("request body is larger than the limit of %s for this endpoint", human(int(tooBig.Limit)))
+			}
+			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", msg)
+			return errAnswered
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			writeError(w, http.StatusRequestTimeout, "timeout", "the request body arrived too slowly")
 			return errAnswered
 		}
 		writeError(w, http.StatusBadRequest, "bad_request", "could not read the request body: "+err.Error())
@@ -49,6 +58,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if !utf8.Valid(body) {
 		writeError(w, http.StatusBadRequest, "invalid_utf8", "request body is not valid UTF-8 text")
+		return errAnswered
+	}
+	if hasEscapedNUL(body) {
+		writeError(w, http.StatusBadRequest, "bad_request", "request body contains a NUL character (\\u0000); text fields may not")
 		return errAnswered
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -65,6 +78,27 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return errAnswered
 	}
 	return nil
+}
+
+// hasEscapedNUL reports whether a JSON text holds the escape \u0000 (a raw
+// NUL byte is not valid JSON at all). An escaped backslash before "u0000"
+// is plain text, not a NUL.
+func hasEscapedNUL(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && body[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 5
+	}
 }
 
 func human(n int) string {
@@ -92,6 +126,9 @@ func checkMessage(w http.ResponseWriter, text string) bool {
 		return false
 	case errors.Is(err, companion.ErrEmptyMessage):
 		writeError(w, http.StatusBadRequest, "bad_request", "message is empty: write something first")
+		return false
+	case errors.Is(err, companion.ErrNUL):
+		writeError(w, http.StatusBadRequest, "bad_request", "message contains a NUL character")
 		return false
 	}
 	return true

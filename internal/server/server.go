@@ -12,8 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -58,13 +59,28 @@ type Deps struct {
 	Memory *Memory
 	// Voice runs calls on /api/voice (voice.go); nil: it answers 503 voice_unavailable.
 	Voice *voice.Pipeline
+	// TrustedProxies are reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (edge.go).
+	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, serves /metrics on this handler to requests
+	// bearing it; otherwise /metrics is only on MetricsHandler (its own listener).
+	MetricsToken string
+	// DeviceKey signs the device cookies that exempt a user's own browser
+	// from per-username login throttling; nil: a random key per process.
+	DeviceKey []byte
+	// AuthReadTimeout overrides AuthReadTimeout (tests); 0: the default.
+	AuthReadTimeout time.Duration
 }
 
 // Server is the HTTP front of os1.
 type Server struct {
 	Deps
-	loginByAddr *auth.Limiter
-	loginByUser *auth.Limiter
+	loginByAddr *auth.Throttle // every attempt from an address
+	loginByUser *auth.Throttle // attempts on a username without its device cookie
+	hasher      *auth.Hasher   // caps concurrent argon2id work
+	authTimeout time.Duration  // read deadline of sign-in bodies (edge.go)
+	bodyTimeout time.Duration  // read deadline of other bodies
+	probe       writeProbe     // /healthz's write check
 	setupMu     sync.Mutex
 	mux         *http.ServeMux
 	conns       connRegistry // live sockets and calls (conns.go)
@@ -80,9 +96,18 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		Deps:        d,
-		loginByAddr: auth.NewLimiter(d.Clock, 10, time.Minute),
-		loginByUser: auth.NewLimiter(d.Clock, 5, time.Minute),
+		loginByAddr: auth.NewThrottle(d.Clock, 10, time.Second, 15*time.Minute, time.Hour),
+		loginByUser: auth.NewThrottle(d.Clock, 10, time.Second, 5*time.Minute, time.Hour),
+		hasher:      auth.NewHasher(max(2, runtime.GOMAXPROCS(0)), 2*time.Second),
+		authTimeout: AuthReadTimeout,
+		bodyTimeout: BodyReadTimeout,
 		mux:         http.NewServeMux(),
+	}
+	if d.AuthReadTimeout > 0 {
+		s.authTimeout = d.AuthReadTimeout
+	}
+	if len(s.DeviceKey) == 0 {
+		s.DeviceKey = []byte(clock.Token(32))
 	}
 	s.routes()
 	return s
@@ -91,8 +116,16 @@ func New(d Deps) *Server {
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.healthz)
-	if s.Metrics != nil {
-		m.Handle("GET /metrics", s.Metrics.Handler())
+	if s.Metrics != nil && s.MetricsToken != "" {
+		mh := s.Metrics.Handler()
+		m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			if !s.metricsAuthorized(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="os1 metrics"`)
+				writeError(w, http.StatusUnauthorized, "unauthenticated", "/metrics needs Authorization: Bearer <metrics_token>")
+				return
+			}
+			mh.ServeHTTP(w, r)
+		})
 	}
 	m.HandleFunc("GET /api/status", s.status)
 	m.HandleFunc("POST /api/setup", s.setup)
@@ -159,12 +192,29 @@ func (s *Server) Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
+		s.guardBody(rec, r)
+		if !s.checkCookieRoute(rec, r) {
+			return
+		}
 		s.mux.ServeHTTP(rec, r)
 	})
 }
 
-// HTTPServer wraps Handler with os1's timeouts and limits. WriteTimeout stays
-// 0 because turns stream for as long as the model talks.
+// MetricsHandler serves /metrics alone, for a listener of its own
+// (metrics_addr); nil when the server has no metrics.
+func (s *Server) MetricsHandler() http.Handler {
+	if s.Metrics == nil {
+		return nil
+	}
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", s.Metrics.Handler())
+	return m
+}
+
+// HTTPServer wraps Handler with os1's timeouts and limits. WriteTimeout and
+// ReadTimeout stay 0 because turns stream for as long as the model talks and
+// calls last as long as the talk; bodies get a deadline per route instead
+// (edge.go).
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -207,14 +257,45 @@ func (s *Server) Prepare(ctx context.Context) (setupURL string, err error) {
 
 const setupTokenKey = "setup.token_hash"
 
+// healthz answers 200 only while the database both answers and takes
+// writes: a full disk lets reads succeed while every write fails.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "database": err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "database": err.Error(), "writes": "unknown"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+	if err := s.probe.check(ctx, s); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "database": "ok", "writes": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok", "writes": "ok"})
+}
+
+// writeProbe writes one setting at most every probeEvery, so frequent
+// health checks cost one small write, not one each.
+type writeProbe struct {
+	mu   sync.Mutex
+	at   time.Time
+	last error
+}
+
+const probeEvery = 5 * time.Second
+
+func (p *writeProbe) check(ctx context.Context, s *Server) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := s.Clock.Now()
+	if !p.at.IsZero() && now.Sub(p.at) < probeEvery && now.After(p.at) {
+		return p.last
+	}
+	p.at = now
+	p.last = nil
+	if err := s.Store.SetSetting(ctx, "health.write_probe", now.UTC().Format(time.RFC3339Nano)); err != nil {
+		p.last = fmt.Errorf("the database refuses writes (disk full or read-only?): %w", err)
+	}
+	return p.last
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -253,14 +334,6 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 	if errors.Is(err, context.Canceled) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,10 @@ import (
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store/sqlite"
 )
+
+const testMetricsToken = "metrics-token-for-tests"
+
+var metricsAuth = map[string]string{"Authorization": "Bearer " + testMetricsToken}
 
 type env struct {
 	t      testing.TB
@@ -92,7 +97,10 @@ func newEnvWith(t testing.TB, withModel bool, realClock clock.Clock, obs compani
 	comp := companion.New(companion.Deps{Store: db, Models: mm, Clock: compClock, Observer: observer}, companion.Options{})
 	hs := httptest.NewUnstartedServer(nil)
 	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, Clock: compClock,
-		BaseURL: "http://" + hs.Listener.Addr().String(), Version: "test"})
+		BaseURL: "http://" + hs.Listener.Addr().String(), Version: "test",
+		// Loopback is the proxy, so tests choose a client address with X-Forwarded-For.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		MetricsToken:   testMetricsToken})
 	hs.Config = srv.HTTPServer("")
 	hs.Start()
 	t.Cleanup(func() {
@@ -316,7 +324,7 @@ func TestLoginRateLimitAndCSRF(t *testing.T) {
 	e := newEnv(t, true)
 	e.owner()
 	c := e.client()
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 11; i++ { // 10 free, then a delay doubling from 1 s
 		r := c.do("POST", "/api/login", map[string]string{"username": "theo", "password": "wrong password"})
 		if r.Status != 401 || r.code() != "bad_credentials" {
 			t.Fatalf("attempt %d: %d %s", i, r.Status, r.Body)
@@ -324,7 +332,7 @@ func TestLoginRateLimitAndCSRF(t *testing.T) {
 	}
 	r := c.do("POST", "/api/login", map[string]string{"username": "theo", "password": "correct horse"})
 	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
-		t.Fatalf("6th attempt: %d %s (want 429 with Retry-After)", r.Status, r.Header)
+		t.Fatalf("12th attempt: %d %s (want 429 with Retry-After)", r.Status, r.Header)
 	}
 	e.clock.Advance(61 * time.Second)
 	c.signedIn(c.want(200, "POST", "/api/login", map[string]string{"username": "THEO ", "password": "correct horse"}))
@@ -446,7 +454,7 @@ func TestTurnOverSSE(t *testing.T) {
 	if len(convs) != 1 {
 		t.Fatalf("conversations %+v", convs)
 	}
-	met := o.raw("GET", "/metrics", nil, nil)
+	met := o.raw("GET", "/metrics", nil, metricsAuth)
 	for _, name := range []string{"os1_turn_duration_seconds_count{outcome=\"complete\"} 1", "os1_llm_time_to_first_token_seconds_count{provider=\"openai\"} 1"} {
 		if !strings.Contains(string(met.Body), name) {
 			t.Errorf("/metrics lacks %q", name)
@@ -473,7 +481,7 @@ func TestModelDownKeepsMessageAndRetry(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].(map[string]any)["content"] != "are you there?" || msgs[1].(map[string]any)["status"] != "failed" {
 		t.Fatalf("history after failure %+v", msgs)
 	}
-	if !strings.Contains(string(o.raw("GET", "/metrics", nil, nil).Body), `os1_errors_total{kind="rate_limited"} 1`) {
+	if !strings.Contains(string(o.raw("GET", "/metrics", nil, metricsAuth).Body), `os1_errors_total{kind="rate_limited"} 1`) {
 		t.Error("the 429 is not counted in os1_errors_total")
 	}
 	e.llm.Enqueue(llmtest.Reply{Chunks: []string{"I am."}})

@@ -187,7 +187,7 @@ func TestVoiceCall(t *testing.T) {
 	if typ, b, err := v.c.Read(v.ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("after stop: %v %v %.200s", err, typ, b)
 	}
-	met := string(o.raw("GET", "/metrics", nil, nil).Body)
+	met := string(o.raw("GET", "/metrics", nil, metricsAuth).Body)
 	for _, want := range []string{`os1_voice_stage_seconds_count{stage="first_audio"} 1`, `os1_voice_stage_seconds_count{stage="transcript"} 1`} {
 		if !strings.Contains(met, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -229,7 +229,7 @@ func TestVoiceBargeIn(t *testing.T) {
 	if err := e.llm.WaitIdle(ctx); err != nil {
 		t.Fatalf("the model call goes on: %v", err)
 	}
-	if met := string(o.raw("GET", "/metrics", nil, nil).Body); !strings.Contains(met, `os1_voice_barge_ins_total{by="client"} 1`) {
+	if met := string(o.raw("GET", "/metrics", nil, metricsAuth).Body); !strings.Contains(met, `os1_voice_barge_ins_total{by="client"} 1`) {
 		t.Error("barge-in not counted")
 	}
 }

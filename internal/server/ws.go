@@ -136,7 +136,7 @@ func (ws *wsSession) sendErr(ctx context.Context, err error) {
 		ws.sendError(ctx, "conflict", err.Error())
 	case errors.Is(err, companion.ErrInvalidUTF8):
 		ws.sendError(ctx, "invalid_utf8", err.Error())
-	case errors.Is(err, companion.ErrEmptyMessage):
+	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrNUL):
 		ws.sendError(ctx, "bad_request", err.Error())
 	default:
 		ws.s.Log.Error("websocket turn", "err", err)
