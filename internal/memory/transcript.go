@@ -41,7 +41,7 @@ const maxIDLen = 200
 
 // ParseTranscript decodes and checks a transcript file: valid UTF-8, only
 // known fields, an RFC 3339 time on every session, and every message with a
-// unique, non-empty ID, a speaker and text. Errors wrap ErrInvalidImport and
+// unique, non-empty ID, a speaker and text of at most MaxMessageBytes. Errors wrap ErrInvalidImport and
 // say where the problem is.
 func ParseTranscript(data []byte) (*Transcript, error) {
 	var tr Transcript
@@ -69,6 +69,8 @@ func ParseTranscript(data []byte) (*Transcript, error) {
 				return nil, invalid("%s (id %q) has no speaker", at, m.ID)
 			case strings.TrimSpace(m.Text) == "":
 				return nil, invalid("%s (id %q) has no text", at, m.ID)
+			case len(m.Text) > MaxMessageBytes:
+				return nil, invalid("%s (id %q) is %d bytes; the limit is %d (1 MiB), as in chat", at, m.ID, len(m.Text), MaxMessageBytes)
 			}
 			if prev, ok := seen[m.ID]; ok {
 				return nil, invalid("message id %q is used twice (sessions %d and %d)", m.ID, prev, si+1)
@@ -131,8 +133,7 @@ func IsUserSpeaker(u store.User, speaker string) bool {
 // message ID already taken in this database fails the import, naming it,
 // before anything is written; any later failure removes what was written.
 // A dry run checks the IDs and writes nothing.
-func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Transcript, dryRun bool) (TranscriptImport, error) {
-	var out TranscriptImport
+func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Transcript, dryRun bool) (out TranscriptImport, err error) {
 	if err := t.transcriptConflicts(ctx, tr); err != nil {
 		return out, err
 	}
@@ -143,6 +144,12 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 		return out, nil
 	}
 	w := &writer{t: t, u: u}
+	defer func() { // the SQLite driver panics when it runs out of memory
+		if r := recover(); r != nil {
+			w.undo()
+			out, err = TranscriptImport{}, fmt.Errorf("import failed while writing (%v); nothing was imported", r)
+		}
+	}()
 	var docs []MessageDoc
 	last := map[string]string{}
 	total := 0

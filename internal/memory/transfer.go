@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -312,9 +314,11 @@ type ImportReport struct {
 
 // Import recreates ex for user u. IDs are kept; when one is taken in this
 // database (by anyone) nothing is written and the error, wrapping
-// ErrConflict, names the IDs. A file that does not hang together wraps
-// ErrInvalidImport. If writing fails halfway, what was written is removed
-// again. The persona and profile are imported only when u has not met her
+// ErrConflict, names the IDs. A file that does not hang together, or holds
+// more than the live API lets a user write (see validate), wraps
+// ErrInvalidImport. Tool calls and tool results are left out (the report
+// says so). If writing fails halfway, even by a panic, what was written is
+// removed again. The persona and profile are imported only when u has not met her
 // yet (no named persona, no finished first meeting).
 func (t *Transfer) Import(ctx context.Context, u store.User, ex *Export, dryRun bool) (ImportReport, error) {
 	rep := ImportReport{DryRun: dryRun, Notes: []string{}}
@@ -325,8 +329,20 @@ func (t *Transfer) Import(ctx context.Context, u store.User, ex *Export, dryRun 
 		return rep, err
 	}
 	rep.Conversations, rep.Entities, rep.Items, rep.Journals = len(ex.Conversations), len(ex.Entities), len(ex.Items), len(ex.Journals)
+	calls, results := 0, 0
 	for _, c := range ex.Conversations {
-		rep.Messages += len(c.Messages)
+		for _, m := range c.Messages {
+			calls += len(m.ToolCalls)
+			if m.Role == string(store.RoleTool) {
+				results++
+				continue
+			}
+			rep.Messages++
+		}
+	}
+	if calls+results > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Left out %d tool calls and %d tool results: a file cannot show what a tool really did, "+
+			"and she would take them for her own.", calls, results))
 	}
 	persona, profile, err := t.personaToImport(ctx, u, ex, &rep)
 	if err != nil {
@@ -336,7 +352,7 @@ func (t *Transfer) Import(ctx context.Context, u store.User, ex *Export, dryRun 
 		return rep, nil
 	}
 	w := &writer{t: t, u: u}
-	if err := w.write(ctx, ex, persona, profile); err != nil {
+	if err := w.guarded(func() error { return w.write(ctx, ex, persona, profile) }); err != nil {
 		w.undo()
 		return rep, err
 	}
@@ -382,14 +398,42 @@ func invalid(format string, args ...any) error {
 }
 
 var (
-	messageRoles  = []string{string(store.RoleUser), string(store.RoleAssistant), string(store.RoleTool)}
-	messageStates = []string{string(store.StatusComplete), string(store.StatusInterrupted), string(store.StatusFailed), string(store.StatusStreaming)}
+	messageRoles = []string{string(store.RoleUser), string(store.RoleAssistant), string(store.RoleTool)}
+	// No "streaming": only a turn in progress has it, and the memory worker
+	// waits at such a message for the turn to end.
+	messageStates = []string{string(store.StatusComplete), string(store.StatusInterrupted), string(store.StatusFailed)}
 	itemKinds     = []Kind{KindFact, KindEvent, KindPreference, KindReflection, KindPerson}
 )
 
-// validate checks that ex hangs together: known format, unique non-empty
-// IDs, known roles and kinds, and every source and person an item names is
-// in the file or already the user's.
+// Limits of an import beside MaxMessageBytes and MaxItemText: what the live
+// API and the model write stays far inside them.
+const (
+	maxTitleChars   = 200      // a conversation title (the API's rename limit)
+	maxErrorBytes   = 64 << 10 // a failed message's error text
+	maxNameChars    = 200      // a person's name, relation or one alias
+	maxAliases      = 100      // aliases of one person
+	maxJournalBytes = 64 << 10 // one journal entry
+)
+
+// checkID enforces the syntax of IDs from a file: at most maxIDLen bytes,
+// no control characters (valid UTF-8 was checked when parsing).
+func checkID(what, v string) error {
+	if v == "" {
+		return invalid("a %s has no id", what)
+	}
+	if len(v) > maxIDLen || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return invalid("%s id %q: ids are at most %d bytes without control characters", what, shortenUTF8(v, 40), maxIDLen)
+	}
+	return nil
+}
+
+// validate checks that ex hangs together and stays within what the live
+// API lets a user write: known format, unique well-formed IDs, known roles,
+// statuses and kinds, messages of at most MaxMessageBytes, memories of at
+// most MaxItemText characters with confidence and importance in 0..1, a
+// supersession history without cycles, tool calls only where the companion
+// makes them, and every source and person an item names in the file or
+// already the user's.
 func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error {
 	if ex.Format != ExportFormat {
 		return invalid("format is %q, want %q (is this an os1 memory export?)", ex.Format, ExportFormat)
@@ -399,8 +443,8 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 	}
 	seen := map[string]string{} // id -> what
 	id := func(what, v string) error {
-		if v == "" {
-			return invalid("a %s has no id", what)
+		if err := checkID(what, v); err != nil {
+			return err
 		}
 		if prev, ok := seen[v]; ok {
 			return invalid("id %q is used twice (%s and %s)", v, prev, what)
@@ -413,17 +457,19 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 		if err := id("conversation", c.ID); err != nil {
 			return err
 		}
+		if n := utf8.RuneCountInString(c.Title); n > maxTitleChars {
+			return invalid("conversation %s has a title of %d characters; the limit is %d", c.ID, n, maxTitleChars)
+		}
 		for _, m := range c.Messages {
 			if err := id("message", m.ID); err != nil {
 				return err
 			}
-			if !slices.Contains(messageRoles, m.Role) {
-				return invalid("message %s has role %q; want user, assistant or tool", m.ID, m.Role)
+			if err := checkMessage(m); err != nil {
+				return err
 			}
-			if !slices.Contains(messageStates, m.Status) {
-				return invalid("message %s has status %q", m.ID, m.Status)
+			if m.Role != string(store.RoleTool) { // tool results are not imported
+				msgs[m.ID] = true
 			}
-			msgs[m.ID] = true
 		}
 	}
 	haveSource := func(what, owner string, srcs []string, need bool) error {
@@ -451,6 +497,9 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 		if strings.TrimSpace(e.Name) == "" {
 			return invalid("person %s has no name", e.ID)
 		}
+		if err := checkPerson(e); err != nil {
+			return err
+		}
 		if err := haveSource("person", e.ID, e.Sources, false); err != nil {
 			return err
 		}
@@ -463,6 +512,7 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 		}
 		items[it.ID] = true
 	}
+	replaced := map[string]string{} // successor -> the item it superseded
 	for _, it := range ex.Items {
 		if !slices.Contains(itemKinds, Kind(it.Kind)) {
 			return invalid("memory %s has kind %q; want fact, event, preference, reflection or person", it.ID, it.Kind)
@@ -470,8 +520,22 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 		if strings.TrimSpace(it.Text) == "" {
 			return invalid("memory %s has no text", it.ID)
 		}
-		if it.SupersededBy != "" && !items[it.SupersededBy] {
-			return invalid("memory %s was superseded by %s, which is not in the file", it.ID, it.SupersededBy)
+		if n := utf8.RuneCountInString(it.Text); n > MaxItemText {
+			return invalid("memory %s has %d characters of text; the limit is %d", it.ID, n, MaxItemText)
+		}
+		if !unitRange(it.Confidence) || !unitRange(it.Importance) {
+			return invalid("memory %s has confidence %v and importance %v; both must lie in 0..1", it.ID, it.Confidence, it.Importance)
+		}
+		if it.SupersededBy != "" {
+			switch {
+			case !items[it.SupersededBy]:
+				return invalid("memory %s was superseded by %s, which is not in the file", it.ID, it.SupersededBy)
+			case it.ValidTo.IsZero():
+				return invalid("memory %s was superseded by %s but has no valid_to", it.ID, it.SupersededBy)
+			case replaced[it.SupersededBy] != "":
+				return invalid("memory %s supersedes both %s and %s; a memory replaces one", it.SupersededBy, replaced[it.SupersededBy], it.ID)
+			}
+			replaced[it.SupersededBy] = it.ID
 		}
 		if err := haveSource("memory", it.ID, it.Sources, true); err != nil {
 			return err
@@ -488,6 +552,9 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 			}
 		}
 	}
+	if err := supersessionCycle(ex.Items); err != nil {
+		return err
+	}
 	days := map[string]bool{}
 	for _, j := range ex.Journals {
 		if err := id("journal", j.ID); err != nil {
@@ -499,9 +566,81 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 		if days[j.Day] {
 			return invalid("two journal entries for %s", j.Day)
 		}
+		if len(j.Text) > maxJournalBytes {
+			return invalid("the journal entry of %s is %d bytes; the limit is %d", j.Day, len(j.Text), maxJournalBytes)
+		}
 		days[j.Day] = true
 		if err := haveSource("journal", j.Day, j.Sources, true); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+func unitRange(x float64) bool { return !math.IsNaN(x) && x >= 0 && x <= 1 }
+
+// checkMessage holds a message to what the live server stores: a known
+// role and a finished status, at most MaxMessageBytes, and tool calls and
+// results only in the shape the companion writes them (tool calls on her
+// messages, a result's call ID on a tool message). Even so they are not
+// imported (see writer.write): a file cannot prove what a tool returned,
+// and a forged result would reach the prompt as if a tool had said it.
+func checkMessage(m ExportMessage) error {
+	switch {
+	case !slices.Contains(messageRoles, m.Role):
+		return invalid("message %s has role %q; want user, assistant or tool", m.ID, m.Role)
+	case !slices.Contains(messageStates, m.Status):
+		return invalid("message %s has status %q; want complete, interrupted or failed", m.ID, m.Status)
+	case len(m.Content) > MaxMessageBytes:
+		return invalid("message %s is %d bytes; the limit is %d (1 MiB), as in chat", m.ID, len(m.Content), MaxMessageBytes)
+	case len(m.Error) > maxErrorBytes:
+		return invalid("message %s has an error text of %d bytes; the limit is %d", m.ID, len(m.Error), maxErrorBytes)
+	case len(m.ToolCalls) > 0 && m.Role != string(store.RoleAssistant):
+		return invalid("message %s is the %s's but makes tool calls; only the companion calls tools", m.ID, m.Role)
+	case m.ToolCallID != "" && m.Role != string(store.RoleTool):
+		return invalid("message %s is the %s's but answers tool call %q; only tool results do", m.ID, m.Role, m.ToolCallID)
+	case m.Role == string(store.RoleTool) && m.ToolCallID == "":
+		return invalid("tool result %s answers no tool call", m.ID)
+	}
+	return nil
+}
+
+// checkPerson bounds a person's fields.
+func checkPerson(e ExportEntity) error {
+	if len(e.Aliases) > maxAliases {
+		return invalid("person %s has %d aliases; the limit is %d", e.ID, len(e.Aliases), maxAliases)
+	}
+	for _, s := range append([]string{e.Name, e.Relation}, e.Aliases...) {
+		if n := utf8.RuneCountInString(s); n > maxNameChars {
+			return invalid("person %s has a name, relation or alias of %d characters; the limit is %d", e.ID, n, maxNameChars)
+		}
+	}
+	if n := utf8.RuneCountInString(e.Notes); n > MaxItemText {
+		return invalid("person %s has notes of %d characters; the limit is %d", e.ID, n, MaxItemText)
+	}
+	return nil
+}
+
+// supersessionCycle reports a chain of superseded_by that comes back to
+// where it started: history must lead to a current belief.
+func supersessionCycle(items []ExportItem) error {
+	next := map[string]string{}
+	for _, it := range items {
+		if it.SupersededBy != "" {
+			next[it.ID] = it.SupersededBy
+		}
+	}
+	done := map[string]bool{}
+	for _, it := range items {
+		onPath := map[string]bool{}
+		for id := it.ID; id != "" && !done[id]; id = next[id] {
+			if onPath[id] {
+				return invalid("memories supersede each other in a cycle (through %s); each history must end in one memory", id)
+			}
+			onPath[id] = true
+		}
+		for id := range onPath {
+			done[id] = true
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,6 +20,18 @@ type writer struct {
 	entities []string
 	items    []string
 	journals []string // days written; they cannot be removed, undo says so
+}
+
+// guarded runs f, turning a panic (the SQLite driver panics when it runs
+// out of memory) into an error, so that the caller still removes what was
+// written.
+func (w *writer) guarded(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("import failed while writing (%v); nothing was imported", r)
+		}
+	}()
+	return f()
 }
 
 // undoTimeout bounds the clean-up after a failed import; it runs even when
@@ -82,6 +93,9 @@ func (w *writer) write(ctx context.Context, ex *Export, persona *store.Persona, 
 		}
 		w.convs = append(w.convs, c.ID)
 		for _, em := range c.Messages {
+			if em.Role == string(store.RoleTool) {
+				continue // see checkMessage
+			}
 			m, err := importMessage(w.u.ID, c.ID, em)
 			if err != nil {
 				return err
@@ -158,17 +172,11 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// importMessage is the stored form of a message from a file, without its
+// tool calls (see checkMessage).
 func importMessage(userID, convID string, em ExportMessage) (store.Message, error) {
-	m := store.Message{ID: em.ID, ConversationID: convID, UserID: userID, Role: store.MessageRole(em.Role), Content: em.Content,
-		ToolCallID: em.ToolCallID, Status: store.MessageStatus(em.Status), Error: em.Error, CreatedAt: em.CreatedAt, UpdatedAt: em.UpdatedAt}
-	for _, c := range em.ToolCalls {
-		tc := store.ToolCall{ID: c.ID, Name: c.Name}
-		if c.Arguments != "" {
-			tc.Arguments = json.RawMessage(c.Arguments)
-		}
-		m.ToolCalls = append(m.ToolCalls, tc)
-	}
-	return m, nil
+	return store.Message{ID: em.ID, ConversationID: convID, UserID: userID, Role: store.MessageRole(em.Role), Content: em.Content,
+		Status: store.MessageStatus(em.Status), Error: em.Error, CreatedAt: em.CreatedAt, UpdatedAt: em.UpdatedAt}, nil
 }
 
 // messageDoc is how a stored message enters the recall index; tool results

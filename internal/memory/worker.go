@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,9 @@ type Progress interface {
 	// journal entry for the user (zero when none).
 	Journaled(ctx context.Context, userID string) (time.Time, error)
 	SetJournaled(ctx context.Context, userID string, t time.Time) error
+	// Failures are the records whose processing panicked (quarantine.go).
+	Failures(ctx context.Context) ([]Failure, error)
+	SetFailures(ctx context.Context, fs []Failure) error
 }
 
 // SettingsProgress keeps Progress in the core store's settings, under
@@ -130,7 +134,9 @@ type ServiceOptions struct {
 // an embedder is set) and extracts memories from them; when the user has
 // been idle a while, or a day is over, it writes the day's journal entry.
 //
-// One goroutine does all of it, in order. Delivery: TurnStored only queues
+// One goroutine does all of it, in order, and survives a panic in any of
+// it: the record that panicked is retried later and, after QuarantineAfter
+// panics, quarantined (quarantine.go). Delivery: TurnStored only queues
 // (lossy when the queue is full), but every conversation's watermark is
 // durable, so on start-up and after an overflow the worker catches up on
 // everything past them: no message is ever skipped. A failed extraction
@@ -154,6 +160,7 @@ type Service struct {
 	retries        map[string]retryAt // conversation ID -> next extraction attempt
 	journalRetries map[string]retryAt // user ID -> next journal attempt
 	catchUpDue     bool               // a catch-up failed
+	failures       []Failure          // records that panicked (quarantine.go)
 }
 
 var (
@@ -282,25 +289,47 @@ func (s *Service) loop() {
 		defer t.Stop()
 		tick = t.C
 	}
-	s.catchUp(s.ctx)
+	s.loadFailures(s.ctx)
+	_ = s.guard("catch-up", "start-up", func() error { s.catchUp(s.ctx); return nil })
+	for !s.serve(tick) {
+		s.d.Meter.MemoryEvent("restart", 1)
+	}
+}
+
+// serve is the worker's loop. It returns true when the service is closed,
+// and false after recovering a panic that escaped the per-record guards
+// (then loop starts it again, and a control request in flight fails).
+func (s *Service) serve(tick <-chan time.Time) (closed bool) {
+	var pending chan error // the control request being answered
+	defer func() {
+		if r := recover(); r != nil {
+			s.d.Log.Error("memory: the worker recovered a panic and goes on", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			if pending != nil {
+				pending <- fmt.Errorf("memory worker: %w: %v", errPanicked, r)
+			}
+			closed = false
+		}
+	}()
 	for {
 		if s.overflow.Swap(false) {
 			s.catchUp(s.ctx)
 		}
 		select {
 		case <-s.ctx.Done():
-			return
+			return true
 		case j := <-s.queue:
 			s.run(s.ctx, j)
 		case <-s.wake:
 		case <-tick:
 			s.tick(s.ctx)
 		case c := <-s.ctl:
+			pending = c.done
 			s.drain(s.ctx)
 			var err error
 			if c.tick {
 				err = s.tick(s.ctx)
 			}
+			pending = nil
 			c.done <- err
 		}
 	}
@@ -322,8 +351,8 @@ func (s *Service) drain(ctx context.Context) {
 }
 
 // catchUp processes every conversation whose newest message is past its
-// watermark. When the users cannot be listed it is tried again at the next
-// tick.
+// watermark, except quarantined ones. When the users cannot be listed it is
+// tried again at the next tick.
 func (s *Service) catchUp(ctx context.Context) {
 	users, err := s.d.Core.ListUsers(ctx)
 	s.catchUpDue = err != nil
@@ -344,6 +373,9 @@ func (s *Service) catchUp(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			if s.quarantined(FailedConversation, c.ID) {
+				continue
+			}
 			last, err := s.d.Core.RecentMessages(ctx, u.ID, c.ID, 1)
 			if err != nil || len(last) == 0 {
 				continue
@@ -357,15 +389,27 @@ func (s *Service) catchUp(ctx context.Context) {
 	}
 }
 
-// run processes one conversation and schedules a retry when it fails.
+// run processes one conversation and schedules a retry when it fails. A
+// quarantined conversation is skipped; a panic is recovered and counted.
 func (s *Service) run(ctx context.Context, j turnJob) {
+	if s.quarantined(FailedConversation, j.convID) {
+		delete(s.retries, j.convID)
+		return
+	}
 	if j.revised != "" {
-		if err := s.reindex(ctx, j); err != nil && ctx.Err() == nil {
+		err := s.guard(FailedConversation, j.convID, func() error { return s.reindex(ctx, j) })
+		if err != nil && ctx.Err() == nil {
 			s.d.Log.Warn("memory: could not re-index a revised message", "message", j.revised, "err", err)
+		}
+		if errors.Is(err, errPanicked) {
+			s.outcome(ctx, FailedConversation, j.convID, j.userID, err)
 		}
 		return
 	}
-	err := s.process(ctx, j.userID, j.convID)
+	err := s.guard(FailedConversation, j.convID, func() error { return s.process(ctx, j.userID, j.convID) })
+	if ctx.Err() == nil || errors.Is(err, errPanicked) {
+		s.outcome(ctx, FailedConversation, j.convID, j.userID, err)
+	}
 	if err == nil {
 		delete(s.retries, j.convID)
 		return
@@ -415,10 +459,14 @@ func (s *Service) tick(ctx context.Context) error {
 	}
 	var errs []error
 	for _, u := range users {
-		if r, ok := s.journalRetries[u.ID]; ok && now.Before(r.next) {
+		if r, ok := s.journalRetries[u.ID]; (ok && now.Before(r.next)) || s.quarantined(FailedJournal, u.ID) {
 			continue
 		}
-		if _, err := s.journal.Consolidate(ctx, u.ID); err != nil {
+		err := s.guard(FailedJournal, u.ID, func() error { _, err := s.journal.Consolidate(ctx, u.ID); return err })
+		if ctx.Err() == nil || errors.Is(err, errPanicked) {
+			s.outcome(ctx, FailedJournal, u.ID, u.ID, err)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
