@@ -305,3 +305,61 @@ func TestMemoryTranscriptExtraction(t *testing.T) {
 		t.Fatalf("watermarks %+v, want %+v", got, want)
 	}
 }
+
+// A message over the chat limit in the middle of a file fails the import
+// and leaves nothing behind: no conversation, no message (issue 8: a file
+// with one 143 MiB message crashed the import and left a conversation).
+func TestMemoryImportOverLimitLeavesNothing(t *testing.T) {
+	big := strings.Repeat("kk ", memory.MaxMessageBytes/3+1)
+	conv := func(id string, msgs ...string) memory.ExportConversation {
+		c := memory.ExportConversation{ID: id, Title: "t", CreatedAt: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+		for i, m := range msgs {
+			c.Messages = append(c.Messages, memory.ExportMessage{ID: id + "_m" + string(rune('0'+i)), Role: "user", Content: m,
+				Status: "complete", CreatedAt: c.CreatedAt.Add(time.Duration(i) * time.Second)})
+		}
+		return c
+	}
+	ex := memory.Export{Format: memory.ExportFormat, Version: memory.ExportVersion,
+		Conversations: []memory.ExportConversation{conv("cnv_a", "hello"), conv("cnv_b", "one", big, "three"), conv("cnv_c", "bye")}}
+	b, err := json.Marshal(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := func(ids ...string) string {
+		var ms []string
+		for _, id := range ids {
+			text := "hello"
+			if id == "big" {
+				text = big
+			}
+			ms = append(ms, `{"id":"`+id+`","speaker":"Theo","text":"`+text+`"}`)
+		}
+		return `{"time":"2023-05-08T13:56:00Z","messages":[` + strings.Join(ms, ",") + `]}`
+	}
+	transcript := `{"sessions":[` + session("t1") + `,` + session("t2", "big", "t3") + `,` + session("t4") + `]}`
+
+	for _, tc := range []struct {
+		name, file string
+		args       []string
+	}{
+		{"export", string(b), nil},
+		{"transcript", transcript, []string{"--format", "transcript", "--no-extract"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDataDir(t, "theo")
+			f := d.file(t, "big.json", tc.file)
+			code, out, stderr := d.run(append(append([]string{"memory", "import"}, tc.args...), f)...)
+			if code != 1 || !strings.Contains(stderr, "the limit is 1048576") {
+				t.Fatalf("import: %d %q %.300q", code, out, stderr)
+			}
+			db, err := sqlite.Open(context.Background(), filepath.Join(d.dir, "os1.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if cs, err := db.ListConversations(context.Background(), "usr_theo"); err != nil || len(cs) != 0 {
+				t.Fatalf("after the failed import: %d conversations (%v)", len(cs), err)
+			}
+		})
+	}
+}

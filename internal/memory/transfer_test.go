@@ -516,3 +516,39 @@ func TestImportLeavesOutToolCalls(t *testing.T) {
 		t.Errorf("%d messages imported, want the 4 that are not tool results", len(msgs))
 	}
 }
+
+type panicEmbedder struct{ calls int }
+
+func (p *panicEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	p.calls++
+	if p.calls == 2 {
+		panic("sqlite3: out of memory")
+	}
+	return (&wordEmbedder{}).Embed(context.Background(), texts)
+}
+
+// A panic halfway through writing an import (the SQLite driver panics when
+// it runs out of memory) is the import's error, and what was written is
+// removed: no conversation, message, person or memory stays.
+func TestImportRollsBackAfterAPanic(t *testing.T) {
+	ctx := context.Background()
+	a := newDB(t)
+	ua := a.user(t, "usr_a", "theo", "Theo")
+	seed(t, a, ua)
+	ex, err := memory.ParseExport(exportJSON(t, a, ua))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newDB(t)
+	ub := b.user(t, "usr_b", "theo", "Theo")
+	_, err = b.transfer(&panicEmbedder{}).Import(ctx, ub, ex, false)
+	if err == nil || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("Import = %v", err)
+	}
+	cs, _ := b.core.ListConversations(ctx, ub.ID)
+	items, _ := b.mem.ListItems(ctx, ub.ID, memory.ItemFilter{History: true})
+	ents, _ := b.mem.Entities(ctx, ub.ID)
+	if len(cs)+len(items)+len(ents) != 0 {
+		t.Fatalf("left %d conversations, %d memories, %d people", len(cs), len(items), len(ents))
+	}
+}
