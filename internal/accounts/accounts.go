@@ -49,11 +49,19 @@ type MemoryEraser interface {
 	DeleteUser(ctx context.Context, userID string) error
 }
 
+// Hasher hashes and checks passwords; the server's caps how many run at
+// once (auth.Hasher) and answers auth.ErrBusy beyond that.
+type Hasher interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, hash, pw string) error
+}
+
 // Service works on accounts in a store.
 type Service struct {
 	Store  store.Store
 	Clock  clock.Clock
 	Memory MemoryEraser // nil: only the core store holds user data
+	Hasher Hasher       // nil: hash without a cap (the command line)
 }
 
 // New returns a Service; a nil clock is the system clock.
@@ -62,6 +70,18 @@ func New(st store.Store, c clock.Clock, mem MemoryEraser) *Service {
 		c = clock.System{}
 	}
 	return &Service{Store: st, Clock: c, Memory: mem}
+}
+
+type uncapped struct{}
+
+func (uncapped) Hash(_ context.Context, pw string) (string, error) { return auth.HashPassword(pw) }
+func (uncapped) Verify(_ context.Context, h, pw string) error      { return auth.VerifyPassword(h, pw) }
+
+func (a *Service) hasher() Hasher {
+	if a.Hasher == nil {
+		return uncapped{}
+	}
+	return a.Hasher
 }
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
@@ -76,24 +96,37 @@ type NewUser struct {
 
 func invalid(msg string) error { return fmt.Errorf("%w: %s", ErrInvalid, msg) }
 
-// Create checks and stores a new account. ErrConflict when the username is taken.
-func (a *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
+// Check normalizes n (lower-case username, trimmed names, display name
+// defaulting to the username) and reports the first rule it breaks, as
+// ErrInvalid. Callers that spend something first (an invite) check before.
+func (n *NewUser) Check() error {
 	n.Username = strings.ToLower(strings.TrimSpace(n.Username))
 	n.DisplayName = strings.TrimSpace(n.DisplayName)
 	if !usernameRE.MatchString(n.Username) {
-		return store.User{}, invalid("username must be 2 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+		return invalid("username must be 2 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if err := auth.CheckPasswordPolicy(n.Password); err != nil {
-		return store.User{}, invalid(err.Error())
+		return invalid(err.Error())
 	}
 	if len([]rune(n.DisplayName)) > 64 {
-		return store.User{}, invalid("display name must be at most 64 characters")
+		return invalid("display name must be at most 64 characters")
+	}
+	if strings.ContainsFunc(n.DisplayName, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return invalid("display name may not contain control characters")
 	}
 	if n.DisplayName == "" {
 		n.DisplayName = n.Username
 	}
 	if n.Role != store.RoleOwner && n.Role != store.RoleMember {
-		return store.User{}, invalid(fmt.Sprintf("role must be %q or %q", store.RoleOwner, store.RoleMember))
+		return invalid(fmt.Sprintf("role must be %q or %q", store.RoleOwner, store.RoleMember))
+	}
+	return nil
+}
+
+// Create checks and stores a new account. ErrConflict when the username is taken.
+func (a *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
+	if err := n.Check(); err != nil {
+		return store.User{}, err
 	}
 	users, err := a.Store.ListUsers(ctx)
 	if err != nil {
@@ -107,7 +140,7 @@ func (a *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 			return store.User{}, invalid(fmt.Sprintf("this server has an owner already (%s); a server has one owner, and everyone else is a member", u.Username))
 		}
 	}
-	hash, err := auth.HashPassword(n.Password)
+	hash, err := a.hasher().Hash(ctx, n.Password)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -237,7 +270,7 @@ func (a *Service) SetPassword(ctx context.Context, userID, password, keepHash st
 	if err := auth.CheckPasswordPolicy(password); err != nil {
 		return nil, invalid(err.Error())
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := a.hasher().Hash(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +282,7 @@ func (a *Service) SetPassword(ctx context.Context, userID, password, keepHash st
 
 // ChangePassword checks the current password, then does SetPassword.
 func (a *Service) ChangePassword(ctx context.Context, u store.User, current, next, keepHash string) ([]string, error) {
-	if err := auth.VerifyPassword(u.PasswordHash, current); err != nil {
+	if err := a.hasher().Verify(ctx, u.PasswordHash, current); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
 			return nil, ErrWrongPassword
 		}

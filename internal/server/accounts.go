@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/os1ai/os1/internal/accounts"
 	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/store"
@@ -123,8 +123,6 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 	writeJSON(w, status, map[string]any{"user": userOut(u), "csrf_token": sess.CSRFToken})
 }
 
-var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,31}$`)
-
 type newAccount struct {
 	Token       string `json:"token"`
 	Username    string `json:"username"`
@@ -132,45 +130,23 @@ type newAccount struct {
 	DisplayName string `json:"display_name"`
 }
 
+// check applies the account rules (internal/accounts) before any link is
+// spent, answering on failure.
 func (a *newAccount) check(w http.ResponseWriter) bool {
-	a.Username = strings.ToLower(strings.TrimSpace(a.Username))
-	a.DisplayName = strings.TrimSpace(a.DisplayName)
-	if !usernameRE.MatchString(a.Username) {
-		writeError(w, http.StatusBadRequest, "bad_request", "username must be 2 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+	n := accounts.NewUser{Username: a.Username, DisplayName: a.DisplayName, Password: a.Password, Role: store.RoleMember}
+	if err := n.Check(); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
 		return false
 	}
-	if err := auth.CheckPasswordPolicy(a.Password); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return false
-	}
-	if len([]rune(a.DisplayName)) > 64 {
-		writeError(w, http.StatusBadRequest, "bad_request", "display name must be at most 64 characters")
-		return false
-	}
-	if a.DisplayName == "" {
-		a.DisplayName = a.Username
-	}
+	a.Username, a.DisplayName = n.Username, n.DisplayName
 	return true
 }
 
 func (s *Server) createAccount(ctx context.Context, w http.ResponseWriter, a newAccount, role store.Role) (store.User, bool) {
-	hash, err := s.hasher.Hash(ctx, a.Password)
-	if errors.Is(err, auth.ErrBusy) {
-		s.busy(w, err)
-		return store.User{}, false
-	}
+	u, err := s.accounts().Create(ctx, accounts.NewUser{Username: a.Username, DisplayName: a.DisplayName, Password: a.Password, Role: role})
 	if err != nil {
-		s.internal(w, "hash password", err)
+		s.accountError(w, "create user", err)
 		return store.User{}, false
-	}
-	u := store.User{ID: clock.NewID("usr_"), Username: a.Username, DisplayName: a.DisplayName, Role: role, PasswordHash: hash, CreatedAt: s.Clock.Now()}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("the username %q is taken; choose another", a.Username))
-			return u, false
-		}
-		s.internal(w, "create user", err)
-		return u, false
 	}
 	return u, true
 }

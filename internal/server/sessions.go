@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/accounts"
+	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -34,7 +35,9 @@ func (s *Server) accounts() *accounts.Service {
 	if s.Memory != nil {
 		mem, _ = s.Memory.Store.(accounts.MemoryEraser)
 	}
-	return accounts.New(s.Store, s.Clock, mem)
+	a := accounts.New(s.Store, s.Clock, mem)
+	a.Hasher = s.hasher
+	return a
 }
 
 // sessionTouchEvery bounds how often a session's last use is written, as
@@ -137,7 +140,17 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, u store.
 	if readJSON(w, r, &in) != nil {
 		return
 	}
+	// A stolen session must not become a way to guess the password: wrong
+	// current passwords are throttled like sign-ins.
+	key := "change-password:" + u.ID
+	if wait := s.loginByUser.Begin(key); wait > 0 {
+		tooManySignIns(w, wait)
+		return
+	}
 	ended, err := s.accounts().ChangePassword(r.Context(), u, in.Current, in.New, credential(r))
+	if !errors.Is(err, accounts.ErrWrongPassword) {
+		s.loginByUser.Succeed(key, false)
+	}
 	if err != nil {
 		s.accountError(w, "change password", err)
 		return
@@ -171,6 +184,8 @@ func (s *Server) accountError(w http.ResponseWriter, what string, err error) {
 	switch {
 	case errors.Is(err, accounts.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
+	case errors.Is(err, auth.ErrBusy):
+		s.busy(w, err)
 	case errors.Is(err, accounts.ErrWrongPassword):
 		writeError(w, http.StatusForbidden, "wrong_password", "the current password is wrong")
 	case errors.Is(err, accounts.ErrSelf):

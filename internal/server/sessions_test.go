@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -311,4 +312,26 @@ func TestVoiceCallsEndAndCap(t *testing.T) {
 	for _, v := range calls {
 		endsSoon(t, v.c, "call after signing out everywhere")
 	}
+}
+
+// A session cannot be used to guess the account's password through the
+// change-password form.
+func TestChangePasswordGuessesAreThrottled(t *testing.T) {
+	e := newEnv(t, true)
+	o := e.owner()
+	limited := false
+	for i := 0; i < 14 && !limited; i++ {
+		r := o.do("PUT", "/api/password", map[string]string{"current": fmt.Sprintf("guess %d", i), "new": "a new password"})
+		switch {
+		case r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") != "":
+			limited = true
+		case r.code() != "wrong_password":
+			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if !limited {
+		t.Fatal("14 wrong current passwords were never slowed")
+	}
+	e.clock.Advance(time.Minute)
+	o.want(http.StatusOK, "PUT", "/api/password", map[string]string{"current": "correct horse", "new": "a new password"})
 }
