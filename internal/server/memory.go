@@ -29,8 +29,8 @@ type Memory struct {
 
 // Limits of the memory API.
 const (
-	MaxImportBytes    = 64 << 20 // POST /api/memory/import; larger files: `os1 memory import`
-	maxMemoryText     = 2000     // characters of one edited memory
+	MaxImportBytes    = 64 << 20           // POST /api/memory/import; larger files: `os1 memory import`
+	maxMemoryText     = memory.MaxItemText // characters of one edited memory; imports obey it too
 	defaultMemoryList = 50
 	maxMemoryList     = 500
 )
@@ -40,6 +40,7 @@ func (s *Server) memoryRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/memory", s.mem(s.listMemory))
 	m.HandleFunc("GET /api/memory/export", s.mem(s.exportMemory))
 	m.HandleFunc("POST /api/memory/import", s.mem(s.importMemory))
+	m.HandleFunc("GET /api/memory/quarantine", s.mem(s.listQuarantine))
 	m.HandleFunc("GET /api/memory/{id}", s.mem(s.getMemory))
 	m.HandleFunc("PATCH /api/memory/{id}", s.mem(s.patchMemory))
 	m.HandleFunc("DELETE /api/memory/{id}", s.mem(s.forgetMemory))
@@ -519,4 +520,27 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, u store.User)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"person": personOut(e, len(items)), "items": itemsOut(items)})
+}
+
+type quarantineJSON struct {
+	Kind   string    `json:"kind"` // "conversation" or "journal"
+	ID     string    `json:"id"`   // the conversation ID, or the user's for the journal
+	Panics int       `json:"panics"`
+	Error  string    `json:"error"`
+	At     time.Time `json:"at"`
+}
+
+// listQuarantine lists the user's records that memory's background work
+// gave up on after repeated panics: it skips them until they are released.
+func (s *Server) listQuarantine(w http.ResponseWriter, r *http.Request, u store.User) {
+	fs, err := memory.Quarantined(r.Context(), memory.SettingsProgress{Settings: s.Store}, u.ID)
+	if err != nil {
+		s.internal(w, "list quarantined memory records", err)
+		return
+	}
+	out := make([]quarantineJSON, len(fs))
+	for i, f := range fs {
+		out[i] = quarantineJSON{Kind: f.Kind, ID: f.ID, Panics: f.Count, Error: f.Error, At: f.At}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"quarantined": out})
 }

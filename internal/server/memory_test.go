@@ -290,3 +290,56 @@ func TestMemoryUnavailable(t *testing.T) {
 		t.Errorf("anonymous GET /api/memory = %d", r.Status)
 	}
 }
+
+// Issue 8: an invited member imported one memory of "kk " ten million times
+// (30 MiB, under the 64 MiB body limit); recalling "kk" then crashed the
+// server at every start. The import is refused, saying why, and nothing is
+// written.
+func TestMemoryImportRefusesAHugeMemory(t *testing.T) {
+	e := newEnv(t, true)
+	mem := withMemory(e)
+	o := e.owner()
+	b := e.member(o, "amy")
+	file := `{"format":"os1-memory","version":1,"user":{"username":"amy","display_name":""},"persona":null,"profile":null,
+		"conversations":[{"id":"c1","title":"t","messages":[{"id":"m1","role":"user","content":"kk","status":"complete"}]}],
+		"entities":[],"items":[{"id":"i1","kind":"fact","text":"` + strings.Repeat("kk ", 10_000_000) + `","entity_ids":[],
+		"sources":["m1"],"confidence":1,"importance":1}],"journals":[]}`
+	r := b.raw("POST", "/api/memory/import", []byte(file), nil)
+	if r.Status != 400 || r.code() != "bad_request" || !strings.Contains(string(r.Body), "memory i1 has 30000000 characters of text; the limit is 2000") {
+		t.Fatalf("import of a 30 MiB memory = %d %.300s", r.Status, r.Body)
+	}
+	if items, err := mem.ListItems(context.Background(), b.user["id"].(string), memory.ItemFilter{History: true}); err != nil || len(items) != 0 {
+		t.Fatalf("items after the refused import: %d %v", len(items), err)
+	}
+	if server.MaxMessageBytes != memory.MaxMessageBytes {
+		t.Fatalf("chat allows %d bytes a message, imports %d", server.MaxMessageBytes, memory.MaxMessageBytes)
+	}
+}
+
+// The memory page lists the user's records that memory's worker
+// quarantined, and only the user's.
+func TestMemoryQuarantineAPI(t *testing.T) {
+	e := newEnv(t, true)
+	withMemory(e)
+	o := e.owner()
+	b := e.member(o, "amy")
+	at := e.clock.Now().UTC()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(memory.SettingsProgress{Settings: e.db}.SetFailures(context.Background(), []memory.Failure{
+		{Kind: memory.FailedConversation, ID: "cnv_amy", UserID: b.user["id"].(string), Count: 3, Error: "sqlite3: out of memory", At: at, Quarantined: true},
+		{Kind: memory.FailedConversation, ID: "cnv_once", UserID: b.user["id"].(string), Count: 1, Error: "boom", At: at},
+		{Kind: memory.FailedJournal, ID: o.user["id"].(string), UserID: o.user["id"].(string), Count: 3, Error: "boom", At: at, Quarantined: true},
+	}))
+	got := b.want(200, "GET", "/api/memory/quarantine", nil)["quarantined"].([]any)
+	if len(got) != 1 || got[0].(map[string]any)["id"] != "cnv_amy" || got[0].(map[string]any)["panics"] != 3.0 {
+		t.Fatalf("amy's quarantine: %v", got)
+	}
+	if got := o.want(200, "GET", "/api/memory/quarantine", nil)["quarantined"].([]any); len(got) != 1 || got[0].(map[string]any)["kind"] != "journal" {
+		t.Fatalf("owner's quarantine: %v", got)
+	}
+}
