@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -93,6 +95,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 		dbMsg += " (no owner yet: `os1 serve` prints the setup link)"
 	}
 	out = append(out, check{name: "database", ok: true, msg: dbMsg})
+	out = append(out, quarantineCheck(ctx, db))
 
 	box, err := secret.LoadOrCreateKey(cfg.KeyPath())
 	if err != nil {
@@ -133,6 +136,24 @@ func (e *env) diagnose(ctx context.Context) []check {
 			fix: "read the server's log for the database error"})
 	}
 	return out
+}
+
+// quarantineCheck warns about records memory's worker gave up on after
+// repeated panics (internal/memory/quarantine.go).
+func quarantineCheck(ctx context.Context, db *sqlite.DB) check {
+	q, err := memory.Quarantined(ctx, memory.SettingsProgress{Settings: db}, "")
+	switch {
+	case err != nil:
+		return check{name: "memory", warn: true, msg: err.Error()}
+	case len(q) == 0:
+		return check{name: "memory", ok: true, msg: "no quarantined records"}
+	}
+	var names []string
+	for _, f := range q {
+		names = append(names, fmt.Sprintf("%s %s of user %s (%d panics, last: %s)", f.Kind, f.ID, f.UserID, f.Count, f.Error))
+	}
+	return check{name: "memory", warn: true, msg: fmt.Sprintf("%d record(s) quarantined after repeated panics, skipped: %s", len(q), strings.Join(names, "; ")),
+		fix: "the server log has each panic's stack; report it, and delete or export the conversation to see what it holds"}
 }
 
 func writableDir(dir string) error {

@@ -136,7 +136,7 @@ class MemoryView {
     const intro = h('p', { class: 'hint', text: `Everything ${this.name} remembers came from your conversations. Open a memory to see why she believes it, correct it, or let her forget it.` });
     const flash = this.flash ? h('p', { class: 'ok-note', role: 'status', text: this.flash }) : null;
     this.flash = '';
-    if (!this.render(seq, q ? `Memories about “${q}”` : `What ${this.name} remembers`, intro, flash, search, filters, status, listEl, err, more, this.transferCard())) return;
+    if (!this.render(seq, q ? `Memories about “${q}”` : `What ${this.name} remembers`, intro, flash, search, filters, status, listEl, err, more, this.transferCard(), this.quarantineCard())) return;
 
     if (q) {
       params.set('q', q);
@@ -334,6 +334,27 @@ class MemoryView {
       h('h2', { class: 'section-title', text: `What ${this.name} knows about ${p.name}` }),
       h('ul', { id: 'person-items', class: 'mem-list' }, items.length ? items.map((it) => this.itemEl(it))
         : [h('li', { class: 'muted', text: 'Nothing particular yet.' })]));
+  }
+
+  // ---- quarantine ----------------------------------------------------------------
+
+  // quarantineCard lists the conversations (or journal) her memory's background
+  // work gave up on after repeated crashes (GET /api/memory/quarantine); it
+  // stays empty and hidden while there are none.
+  quarantineCard() {
+    const card = h('section', { id: 'memory-quarantine', class: 'card', hidden: true, 'aria-labelledby': 'memory-quarantine-title' });
+    api.get('/api/memory/quarantine').then((res) => {
+      const q = (res && res.quarantined) || [];
+      if (q.length === 0) return;
+      card.replaceChildren(
+        h('h2', { id: 'memory-quarantine-title', text: 'Skipped after errors' }),
+        h('p', { class: 'hint', text: `${this.name} stopped learning from these after they failed ${q[0].panics} times; the server's owner can see why with os1 doctor.` }),
+        h('ul', {}, ...q.map((f) => h('li', {
+          text: `${f.kind === 'journal' ? 'Your journal' : `Conversation ${f.id}`} — since ${fmtDateTime(f.at)}`,
+        }))));
+      card.hidden = false;
+    }).catch(() => {});
+    return card;
   }
 
   // ---- export and import ---------------------------------------------------------
