@@ -30,13 +30,13 @@ func (e *env) memoryCmd() *cobra.Command {
 	var username string
 	cmd := &cobra.Command{
 		Use:   "memory",
-		Short: "Search, show, forget, export and import what she remembers (works on the data dir)",
+		Short: "Search, show, forget, export and import what she remembers, retry what was skipped (works on the data dir)",
 		Long: "Works directly on the data directory (like `os1 doctor`), for one user: --user NAME, or the only user.\n" +
 			"See docs/memory.md for the file formats.",
 	}
 	cmd.PersistentFlags().StringVar(&username, "user", "", "username whose memory to use (default: the only user)")
 	cmd.AddCommand(e.memSearchCmd(&username), e.memShowCmd(&username), e.memForgetCmd(&username),
-		e.memExportCmd(&username), e.memImportCmd(&username))
+		e.memExportCmd(&username), e.memImportCmd(&username), e.memRetryCmd(&username))
 	return cmd
 }
 

@@ -113,7 +113,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	ui.Handle(web.VoiceAssetsPrefix, web.VoiceAssets(filepath.Join(cfg.CacheDir, "voice")))
 	ui.Handle("/", web.Handler())
 	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: ui,
-		Memory:         &server.Memory{Store: mem, Recaller: recaller, Embedder: emb},
+		Memory:         &server.Memory{Store: mem, Recaller: recaller, Embedder: emb, Worker: memSvc},
 		Voice:          vw.pipeline,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: box.Derive("login device cookie"),
 		Clock: clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})

@@ -148,3 +148,48 @@ func (s *Service) loadFailures(ctx context.Context) {
 	}
 	s.failures = fs
 }
+
+// Release takes a record out of quarantine, offline (no worker running:
+// `os1 memory retry`). ErrNotFound unless the user has a quarantined record
+// with that ID. The next start's catch-up tries it again.
+func Release(ctx context.Context, p Progress, userID, id string) (Failure, error) {
+	fs, err := p.Failures(ctx)
+	if err != nil {
+		return Failure{}, err
+	}
+	i := slices.IndexFunc(fs, func(f Failure) bool { return f.Quarantined && f.UserID == userID && f.ID == id })
+	if i < 0 {
+		return Failure{}, fmt.Errorf("no quarantined memory record %q: %w", id, store.ErrNotFound)
+	}
+	f := fs[i]
+	if err := p.SetFailures(ctx, slices.Delete(fs, i, i+1)); err != nil {
+		return Failure{}, err
+	}
+	return f, nil
+}
+
+// Release takes a record out of quarantine in the running worker and tries
+// it again at once (a conversation) or at the next tick (a journal). Use it
+// after the cause was fixed; if it panics again it counts afresh.
+func (s *Service) Release(ctx context.Context, userID, id string) error {
+	return s.call(ctx, ctlReq{release: &Failure{UserID: userID, ID: id}})
+}
+
+// release runs in the loop: it forgets the failure and reports which
+// conversation to retry ("" for none).
+func (s *Service) release(ctx context.Context, r Failure) (retry string, err error) {
+	i := slices.IndexFunc(s.failures, func(f Failure) bool { return f.Quarantined && f.UserID == r.UserID && f.ID == r.ID })
+	if i < 0 {
+		return "", fmt.Errorf("no quarantined memory record %q: %w", r.ID, store.ErrNotFound)
+	}
+	f := s.failures[i]
+	s.failures = slices.Delete(s.failures, i, i+1)
+	if err := s.d.Progress.SetFailures(context.WithoutCancel(ctx), s.failures); err != nil {
+		return "", err
+	}
+	s.d.Log.Info("memory: released from quarantine", "kind", f.Kind, "id", f.ID, "user", f.UserID)
+	if f.Kind == FailedConversation {
+		return f.ID, nil
+	}
+	return "", nil
+}

@@ -2,11 +2,13 @@ package memory_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/store"
 )
 
 // poisonStore panics when asked to index one message, the way the SQLite
@@ -77,5 +79,50 @@ func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 	h.flush(s)
 	if _, ok := h.items()["Catherine starts at MIT."]; !ok {
 		t.Fatal("after the quarantine, a new turn was not processed")
+	}
+}
+
+// Releasing a quarantined record tries it again at once, in the running
+// worker; another user cannot release it; offline Release forgets it.
+func TestReleaseFromQuarantine(t *testing.T) {
+	h := newWorkHarness(t)
+	ps := &poisonStore{Store: h.mem, poison: "msg_bad"}
+	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: ps, Recall: h.recall, Models: h.models,
+		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: -1})
+	t.Cleanup(s.Close)
+	bad := h.conversation("cnv_bad", said{"msg_bad", "user", "kk kk kk", day0})
+	for range memory.QuarantineAfter {
+		s.TurnStored(h.user.ID, bad)
+		h.flush(s)
+	}
+	if err := s.Release(h.ctx, "usr_someone_else", bad); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another user's release: %v, want ErrNotFound", err)
+	}
+	ps.poison = "" // the cause is fixed
+	h.llm.EnqueueFunc(rememberFirst("Theodore says kk."))
+	if err := s.Release(h.ctx, h.user.ID, bad); err != nil {
+		t.Fatal(err)
+	}
+	h.flush(s)
+	if _, ok := h.items()["Theodore says kk."]; !ok {
+		t.Fatal("a released conversation was not processed again")
+	}
+	if q, _ := memory.Quarantined(h.ctx, memory.SettingsProgress{Settings: h.db}, ""); len(q) != 0 {
+		t.Fatalf("still quarantined: %+v", q)
+	}
+
+	// Offline: a record quarantined by an earlier run.
+	p := memory.SettingsProgress{Settings: h.db}
+	if err := p.SetFailures(h.ctx, []memory.Failure{{Kind: memory.FailedJournal, ID: h.user.ID, UserID: h.user.ID, Count: 3, Quarantined: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := memory.Release(h.ctx, p, "usr_someone_else", h.user.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("offline release by another user: %v", err)
+	}
+	if f, err := memory.Release(h.ctx, p, h.user.ID, h.user.ID); err != nil || f.Kind != memory.FailedJournal {
+		t.Fatalf("offline release: %+v %v", f, err)
+	}
+	if fs, _ := p.Failures(h.ctx); len(fs) != 0 {
+		t.Fatalf("failures after release: %+v", fs)
 	}
 }

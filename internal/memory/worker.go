@@ -174,8 +174,9 @@ type turnJob struct {
 }
 
 type ctlReq struct {
-	tick bool
-	done chan error
+	tick    bool
+	release *Failure // take this record out of quarantine (UserID, ID)
+	done    chan error
 }
 
 type retryAt struct {
@@ -326,11 +327,18 @@ func (s *Service) serve(tick <-chan time.Time) (closed bool) {
 			pending = c.done
 			s.drain(s.ctx)
 			var err error
-			if c.tick {
+			var retry string
+			switch {
+			case c.tick:
 				err = s.tick(s.ctx)
+			case c.release != nil:
+				retry, err = s.release(s.ctx, *c.release)
 			}
 			pending = nil
 			c.done <- err
+			if retry != "" {
+				s.run(s.ctx, turnJob{userID: c.release.UserID, convID: retry})
+			}
 		}
 	}
 }

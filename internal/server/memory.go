@@ -25,6 +25,11 @@ type Memory struct {
 	Store    memory.Store
 	Recaller memory.Searcher // the *memory.Recaller
 	Embedder memory.Embedder // nil: edited text is indexed without a vector
+	// Worker is the running memory worker, which releases quarantined
+	// records and tries them again; nil: released records wait for a restart.
+	Worker interface {
+		Release(ctx context.Context, userID, id string) error
+	}
 }
 
 // Limits of the memory API.
@@ -41,6 +46,7 @@ func (s *Server) memoryRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/memory/export", s.mem(s.exportMemory))
 	m.HandleFunc("POST /api/memory/import", s.mem(s.importMemory))
 	m.HandleFunc("GET /api/memory/quarantine", s.mem(s.listQuarantine))
+	m.HandleFunc("POST /api/memory/quarantine/{id}/release", s.mem(s.releaseQuarantine))
 	m.HandleFunc("GET /api/memory/{id}", s.mem(s.getMemory))
 	m.HandleFunc("PATCH /api/memory/{id}", s.mem(s.patchMemory))
 	m.HandleFunc("DELETE /api/memory/{id}", s.mem(s.forgetMemory))
@@ -543,4 +549,21 @@ func (s *Server) listQuarantine(w http.ResponseWriter, r *http.Request, u store.
 		out[i] = quarantineJSON{Kind: f.Kind, ID: f.ID, Panics: f.Count, Error: f.Error, At: f.At}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"quarantined": out})
+}
+
+// releaseQuarantine takes one of the user's records out of quarantine and
+// has the worker try it again (after the cause was fixed or to retry once).
+func (s *Server) releaseQuarantine(w http.ResponseWriter, r *http.Request, u store.User) {
+	id := r.PathValue("id")
+	var err error
+	if s.Memory.Worker != nil {
+		err = s.Memory.Worker.Release(r.Context(), u.ID, id)
+	} else {
+		_, err = memory.Release(r.Context(), memory.SettingsProgress{Settings: s.Store}, u.ID, id)
+	}
+	if err != nil {
+		s.storeError(w, "release a quarantined memory record", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -342,4 +342,15 @@ func TestMemoryQuarantineAPI(t *testing.T) {
 	if got := o.want(200, "GET", "/api/memory/quarantine", nil)["quarantined"].([]any); len(got) != 1 || got[0].(map[string]any)["kind"] != "journal" {
 		t.Fatalf("owner's quarantine: %v", got)
 	}
+	// Releasing: only one's own records, answering 404 for anyone else's.
+	if r := o.do("POST", "/api/memory/quarantine/cnv_amy/release", nil); r.Status != 404 {
+		t.Fatalf("owner releasing amy's record: %d", r.Status)
+	}
+	b.want(204, "POST", "/api/memory/quarantine/cnv_amy/release", nil)
+	if got := b.want(200, "GET", "/api/memory/quarantine", nil)["quarantined"].([]any); len(got) != 0 {
+		t.Fatalf("after release: %v", got)
+	}
+	if r := b.do("POST", "/api/memory/quarantine/cnv_amy/release", nil); r.Status != 404 {
+		t.Fatalf("releasing twice: %d", r.Status)
+	}
 }

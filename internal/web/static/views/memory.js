@@ -349,9 +349,22 @@ class MemoryView {
       card.replaceChildren(
         h('h2', { id: 'memory-quarantine-title', text: 'Skipped after errors' }),
         h('p', { class: 'hint', text: `${this.name} stopped learning from these after they failed ${q[0].panics} times; the server's owner can see why with os1 doctor.` }),
-        h('ul', {}, ...q.map((f) => h('li', {
-          text: `${f.kind === 'journal' ? 'Your journal' : `Conversation ${f.id}`} — since ${fmtDateTime(f.at)}`,
-        }))));
+        h('ul', {}, ...q.map((f) => {
+          const retry = h('button', { type: 'button', class: 'btn secondary small', text: 'Try again' });
+          const li = h('li', {},
+            h('span', { text: `${f.kind === 'journal' ? 'Your journal' : `Conversation ${f.id}`} — since ${fmtDateTime(f.at)} ` }), retry);
+          retry.addEventListener('click', async () => {
+            retry.disabled = true;
+            try {
+              await api.post(`/api/memory/quarantine/${encodeURIComponent(f.id)}/release`);
+              li.replaceChildren(h('span', { text: `${f.kind === 'journal' ? 'Your journal' : `Conversation ${f.id}`} — trying again now.` }));
+            } catch (ex) {
+              retry.disabled = false;
+              li.append(h('span', { class: 'hint', role: 'alert', text: ` ${ex.message}` }));
+            }
+          });
+          return li;
+        })));
       card.hidden = false;
     }).catch(() => {});
     return card;
