@@ -92,6 +92,9 @@ type NewUser struct {
 	DisplayName string // default: the username
 	Password    string
 	Role        store.Role
+	// PasswordHash, when set, is Password already checked and hashed (a
+	// caller that must not spend an invite before hashing can succeed).
+	PasswordHash string
 }
 
 func invalid(msg string) error { return fmt.Errorf("%w: %s", ErrInvalid, msg) }
@@ -105,7 +108,7 @@ func (n *NewUser) Check() error {
 	if !usernameRE.MatchString(n.Username) {
 		return invalid("username must be 2 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
-	if err := auth.CheckPasswordPolicy(n.Password); err != nil {
+	if err := auth.CheckPasswordPolicy(n.Password); err != nil && n.PasswordHash == "" {
 		return invalid(err.Error())
 	}
 	if len([]rune(n.DisplayName)) > 64 {
@@ -140,9 +143,11 @@ func (a *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 			return store.User{}, invalid(fmt.Sprintf("this server has an owner already (%s); a server has one owner, and everyone else is a member", u.Username))
 		}
 	}
-	hash, err := a.hasher().Hash(ctx, n.Password)
-	if err != nil {
-		return store.User{}, err
+	hash := n.PasswordHash
+	if hash == "" {
+		if hash, err = a.hasher().Hash(ctx, n.Password); err != nil {
+			return store.User{}, err
+		}
 	}
 	u := store.User{ID: clock.NewID("usr_"), Username: n.Username, DisplayName: n.DisplayName, Role: n.Role,
 		PasswordHash: hash, CreatedAt: a.Clock.Now()}

@@ -142,8 +142,9 @@ func (a *newAccount) check(w http.ResponseWriter) bool {
 	return true
 }
 
-func (s *Server) createAccount(ctx context.Context, w http.ResponseWriter, a newAccount, role store.Role) (store.User, bool) {
-	u, err := s.accounts().Create(ctx, accounts.NewUser{Username: a.Username, DisplayName: a.DisplayName, Password: a.Password, Role: role})
+// createAccount stores the account; hash is its password hashed already, or "".
+func (s *Server) createAccount(ctx context.Context, w http.ResponseWriter, a newAccount, role store.Role, hash string) (store.User, bool) {
+	u, err := s.accounts().Create(ctx, accounts.NewUser{Username: a.Username, DisplayName: a.DisplayName, Password: a.Password, Role: role, PasswordHash: hash})
 	if err != nil {
 		s.accountError(w, "create user", err)
 		return store.User{}, false
@@ -169,7 +170,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "forbidden", "this setup link is not valid (it works once, and only the newest one printed by `os1 serve`); if the owner exists, sign in instead")
 		return
 	}
-	u, ok := s.createAccount(ctx, w, in, store.RoleOwner)
+	u, ok := s.createAccount(ctx, w, in, store.RoleOwner, "")
 	if !ok {
 		return
 	}
@@ -329,6 +330,13 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("the username %q is taken; choose another", in.Username))
 		return
 	}
+	// Hash before the invite is spent: a busy server answers 503 and the
+	// link still works when the user tries again.
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		s.accountError(w, "hash password", err)
+		return
+	}
 	if _, err := s.Store.UseInvite(ctx, auth.HashToken(in.Token), s.Clock.Now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusForbidden, "forbidden", "this invite link is not valid: it was used already or has expired; ask the owner for a new one")
@@ -337,7 +345,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "use invite", err)
 		return
 	}
-	u, ok := s.createAccount(ctx, w, in, store.RoleMember)
+	u, ok := s.createAccount(ctx, w, in, store.RoleMember, hash)
 	if !ok {
 		return
 	}
