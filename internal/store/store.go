@@ -141,8 +141,11 @@ type Message struct {
 	ToolCallID     string     // tool messages: which call this answers
 	Status         MessageStatus
 	Error          string // failed messages: what went wrong, in words for the user
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Reason says why os1 spoke without being asked (a reminder, a
+	// proactive message); empty for replies to the user.
+	Reason    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // MessagePatch changes an existing message. Nil fields are left alone.
@@ -170,6 +173,18 @@ type Profile struct {
 	Timezone    string            // IANA name, e.g. "Europe/Berlin"; empty means server local
 	OnboardedAt time.Time         // zero until the first meeting is finished
 	UpdatedAt   time.Time
+}
+
+// Location is the user's time zone: Timezone when it names a zone this
+// system knows, else the server's local zone. Every "what time is it for
+// this user" question resolves here.
+func (p Profile) Location() *time.Location {
+	if p.Timezone != "" {
+		if l, err := time.LoadLocation(p.Timezone); err == nil {
+			return l
+		}
+	}
+	return time.Local
 }
 
 // ActionStatus is the state of a side-effect tool call awaiting consent.

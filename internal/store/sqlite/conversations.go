@@ -75,7 +75,7 @@ func (d *DB) DeleteConversation(ctx context.Context, userID, id string) error {
 	return affected(res, err, fmt.Sprintf("delete conversation %s", id))
 }
 
-const msgCols = `id, conversation_id, user_id, role, content, tool_calls, tool_call_id, status, error, created_at, updated_at`
+const msgCols = `id, conversation_id, user_id, role, content, tool_calls, tool_call_id, status, error, created_at, updated_at, reason`
 
 func scanMessage(r rowScanner) (store.Message, error) {
 	var (
@@ -83,7 +83,7 @@ func scanMessage(r rowScanner) (store.Message, error) {
 		calls string
 	)
 	err := r.Scan(&m.ID, &m.ConversationID, &m.UserID, &m.Role, &m.Content, &calls, &m.ToolCallID,
-		&m.Status, &m.Error, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt))
+		&m.Status, &m.Error, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt), &m.Reason)
 	if err != nil {
 		return m, err
 	}
@@ -157,9 +157,9 @@ func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
 	if err := affected(res, err, what); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
-		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt))
+		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason)
 	if err != nil {
 		return mapErr(err, what)
 	}

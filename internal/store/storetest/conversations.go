@@ -159,6 +159,23 @@ var messagesTests = map[string]func(*testing.T, *fixture){
 		wantErr(t, err, store.ErrNotFound, "Message unknown")
 		wantErr(t, f.s.AppendMessage(f.ctx, m), store.ErrConflict, "AppendMessage with a taken id")
 	},
+	"MessageReason": func(t *testing.T, f *fixture) {
+		// A turn os1 started itself keeps its reason; UpdateMessage leaves it.
+		f.user("u1")
+		f.conv("u1", "c1", at(1))
+		m := store.Message{ID: "m1", ConversationID: "c1", UserID: "u1", Role: store.RoleAssistant,
+			Status: store.StatusStreaming, Reason: "reminder: call Catherine at 18:00", CreatedAt: at(2), UpdatedAt: at(2)}
+		must(t, f.s.AppendMessage(f.ctx, m), "AppendMessage with a reason")
+		content, status := "Time to call Catherine.", store.StatusComplete
+		must(t, f.s.UpdateMessage(f.ctx, "u1", "m1", store.MessagePatch{Content: &content, Status: &status}, at(3)), "UpdateMessage")
+		got, err := f.s.Message(f.ctx, "u1", "m1")
+		must(t, err, "Message")
+		m.Content, m.Status, m.UpdatedAt = content, status, at(3)
+		same(t, got, m, "Message with a reason")
+		all, err := f.s.RecentMessages(f.ctx, "u1", "c1", 1)
+		must(t, err, "RecentMessages")
+		same(t, all, []store.Message{m}, "RecentMessages with a reason")
+	},
 	"UnknownConversation": func(t *testing.T, f *fixture) {
 		f.user("u1")
 		m := store.Message{ID: "m1", ConversationID: "nope", UserID: "u1", Role: store.RoleUser, Status: store.StatusComplete, CreatedAt: at(1)}
