@@ -1,76 +1,97 @@
 // Package clock provides the injected time and ID sources used across os1.
 //
-// Nothing in os1 calls time.Now or reads crypto/rand for identifiers directly;
-// it asks a Clock or an IDs so tests can drive time and identity. This package
-// must never hold global mutable state.
+// Nothing in os1 calls time.Now, time.NewTimer, time.AfterFunc or reads
+// crypto/rand for identifiers directly; it asks a Clock or an IDs so tests
+// can drive time and identity with Fake and FakeIDs instead of sleeping.
+// This package must never hold global mutable state.
 package clock
 
 import (
-	"crypto/rand"
-	"encoding/base32"
-	"sync"
+	"context"
 	"time"
 )
 
-// Clock tells the time.
+// Clock tells the time and makes timers. It is modelled on tailscale's
+// tstime.Clock: System uses the time package, Fake moves only when a test
+// says so.
 type Clock interface {
+	// Now returns the current time.
 	Now() time.Time
+	// NewTimer returns a timer that sends the time on its C once, after d.
+	NewTimer(d time.Duration) Timer
+	// NewTicker returns a ticker that sends the time on its C every d.
+	// It panics if d <= 0, as time.NewTicker does.
+	NewTicker(d time.Duration) Ticker
+	// AfterFunc runs f once after d. With System f runs in its own
+	// goroutine; with Fake it runs in the goroutine that moves time.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is what NewTimer and AfterFunc return; it behaves as *time.Timer
+// (Go 1.23 semantics: after Stop or Reset no stale time is received).
+type Timer interface {
+	// C delivers the time the timer fired. It is nil for AfterFunc timers.
+	C() <-chan time.Time
+	// Stop prevents the timer from firing; it reports whether the timer
+	// was still armed.
+	Stop() bool
+	// Reset re-arms the timer to fire after d; it reports whether the
+	// timer was still armed.
+	Reset(d time.Duration) bool
+}
+
+// Ticker is what NewTicker returns; it behaves as *time.Ticker: a reader
+// that falls behind loses ticks, it never blocks the clock.
+type Ticker interface {
+	// C delivers the time of each tick.
+	C() <-chan time.Time
+	// Stop turns the ticker off; no tick is sent after it returns.
+	Stop()
+	// Reset stops the ticker and restarts it with period d (d > 0).
+	Reset(d time.Duration)
+}
+
+// Sleep waits for d on c, or until ctx is done; then it returns ctx.Err().
+// A d <= 0 returns at once (nil unless ctx is already done).
+func Sleep(ctx context.Context, c Clock, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := c.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // System is the real wall clock.
 type System struct{}
 
+var _ Clock = System{}
+
 // Now returns the current time.
 func (System) Now() time.Time { return time.Now() }
 
-// Fake is a manually advanced clock for tests.
-type Fake struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// NewTimer wraps time.NewTimer.
+func (System) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
 
-// NewFake returns a fake clock set to t.
-func NewFake(t time.Time) *Fake { return &Fake{t: t} }
+// NewTicker wraps time.NewTicker.
+func (System) NewTicker(d time.Duration) Ticker { return sysTicker{time.NewTicker(d)} }
 
-// Now returns the fake time.
-func (f *Fake) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
+// AfterFunc wraps time.AfterFunc.
+func (System) AfterFunc(d time.Duration, f func()) Timer { return sysTimer{time.AfterFunc(d, f)} }
 
-// Advance moves the fake clock forward by d.
-func (f *Fake) Advance(d time.Duration) {
-	f.mu.Lock()
-	f.t = f.t.Add(d)
-	f.mu.Unlock()
-}
+type sysTimer struct{ t *time.Timer }
 
-// Set moves the fake clock to t.
-func (f *Fake) Set(t time.Time) {
-	f.mu.Lock()
-	f.t = t
-	f.mu.Unlock()
-}
+func (s sysTimer) C() <-chan time.Time        { return s.t.C }
+func (s sysTimer) Stop() bool                 { return s.t.Stop() }
+func (s sysTimer) Reset(d time.Duration) bool { return s.t.Reset(d) }
 
-var b32 = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+type sysTicker struct{ t *time.Ticker }
 
-// NewID returns a random, URL-safe, sortable-enough identifier with the given
-// prefix (for example "msg_"). 80 bits of randomness make collisions negligible.
-func NewID(prefix string) string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("clock: crypto/rand failed: " + err.Error())
-	}
-	return prefix + b32.EncodeToString(b[:])
-}
-
-// Token returns a random secret of n bytes, encoded URL-safe. Used for session
-// cookies, API tokens and one-time links.
-func Token(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("clock: crypto/rand failed: " + err.Error())
-	}
-	return b32.EncodeToString(b)
-}
+func (s sysTicker) C() <-chan time.Time   { return s.t.C }
+func (s sysTicker) Stop()                 { s.t.Stop() }
+func (s sysTicker) Reset(d time.Duration) { s.t.Reset(d) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/audio"
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
@@ -21,70 +22,6 @@ import (
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
 )
-
-// fakeClock is a Clock whose time moves only when a test says so; timers
-// fire inside Advance, in order, each at its own time.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at   time.Time
-	f    func()
-	done bool
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		was := !t.done
-		t.done = true
-		return was
-	}
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	target := c.now.Add(d)
-	for {
-		var next *fakeTimer
-		for _, t := range c.timers {
-			if !t.done && !t.at.After(target) && (next == nil || t.at.Before(next.at)) {
-				next = t
-			}
-		}
-		if next == nil {
-			break
-		}
-		next.done = true
-		if next.at.After(c.now) {
-			c.now = next.at
-		}
-		c.mu.Unlock()
-		next.f()
-		c.mu.Lock()
-	}
-	c.now = target
-	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool { return t.done })
-	c.mu.Unlock()
-}
 
 // rec is one frame the client received.
 type rec struct {
@@ -210,7 +147,7 @@ type harness struct {
 	db    *sqlite.DB
 	llm   *llmtest.Server
 	comp  *companion.Companion
-	clock *fakeClock
+	clock *clock.Fake
 	p     *Pipeline
 	user  store.User
 	obs   *countObserver
@@ -262,11 +199,11 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	srv := llmtest.NewServer(t)
-	h := &harness{t: t, db: db, llm: srv, clock: newFakeClock(),
+	h := &harness{t: t, db: db, llm: srv, clock: clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)),
 		obs: &countObserver{stages: map[string][]time.Duration{}, barge: map[string]int{}, errs: map[string]int{}}}
-	var clk Clock = h.clock
+	var clk clock.Clock = h.clock
 	if ho.realClock {
-		clk = SystemClock{}
+		clk = clock.System{}
 	}
 	prov := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.OpenAIBaseURL(), Model: "m", Transport: llm.Transport{MaxRetries: -1, IdleTimeout: 5 * time.Second}})
 	h.comp = companion.New(companion.Deps{Store: db, Models: fixedModel{prov}, Clock: clk}, companion.Options{FlushEvery: 10 * time.Millisecond})

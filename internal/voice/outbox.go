@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 )
 
@@ -35,7 +36,7 @@ type outItem struct {
 // sink fails; queued speech of a reply that was cut is dropped.
 type outbox struct {
 	sink  Sink
-	clock Clock
+	clock clock.Clock
 
 	mu     sync.Mutex
 	q      []outItem
@@ -44,8 +45,8 @@ type outbox struct {
 	done   chan struct{}
 }
 
-func newOutbox(sink Sink, clock Clock) *outbox {
-	o := &outbox{sink: sink, clock: clock, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newOutbox(sink Sink, clk clock.Clock) *outbox {
+	o := &outbox{sink: sink, clock: clk, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go o.run()
 	return o
 }

@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/os1ai/os1/internal/audio"
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/speech"
 	"github.com/os1ai/os1/internal/store"
@@ -38,7 +39,7 @@ type reply struct {
 	played     time.Duration // a cut reply: how much of playedMsg was heard
 	playedMsg  string
 	playedIn   chan struct{} // closed once played is known
-	stopAsking func() bool
+	stopAsking clock.Timer
 	guess      func() // settles played from the clock while the client is asked
 }
 
@@ -389,7 +390,7 @@ func (s *Session) setPlayed(r *reply, msgID string, played time.Duration) {
 	default:
 	}
 	if r.stopAsking != nil {
-		r.stopAsking()
+		r.stopAsking.Stop()
 	}
 	if r.msg(msgID) == nil {
 		if m, p := r.playing(s.now()); m != nil {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/audio"
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/speech"
 	"github.com/os1ai/os1/internal/store"
@@ -58,7 +59,7 @@ type utterance struct {
 	end      time.Time // when the speech last stopped
 	gen      int       // bumps when speech resumes: older transcripts and timers are stale
 	stopSTT  context.CancelFunc
-	stopWait func() bool
+	stopWait clock.Timer
 	spec     bool // the speculative transcript of pcm up to end is in
 	text     string
 	err      error
@@ -72,7 +73,7 @@ func (u *utterance) stop() {
 		u.stopSTT()
 	}
 	if u.stopWait != nil {
-		u.stopWait()
+		u.stopWait.Stop()
 	}
 }
 
@@ -323,7 +324,7 @@ func (s *Session) transcribe(u *utterance) {
 func (s *Session) wait(u *utterance, d time.Duration) {
 	gen := u.gen
 	if u.stopWait != nil {
-		u.stopWait()
+		u.stopWait.Stop()
 	}
 	u.stopWait = s.p.d.Clock.AfterFunc(max(d, 0), func() {
 		s.mu.Lock()

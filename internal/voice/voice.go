@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/speech"
 	"github.com/os1ai/os1/internal/store"
@@ -56,23 +57,6 @@ type Observer interface {
 	// Error counts a failure by kind ("stt", "tts").
 	Error(kind string)
 }
-
-// Clock is the time source of a call. AfterFunc runs f once after d (in its
-// own goroutine or, in tests, in the goroutine that moves time) and returns
-// a function that stops it.
-type Clock interface {
-	Now() time.Time
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns the current time.
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// AfterFunc runs f in its own goroutine after d.
-func (SystemClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
 // Errors of the one-shot Turn.
 var (
@@ -138,8 +122,8 @@ type Deps struct {
 	Conversations Conversations
 	STT           speech.Transcriber
 	TTS           speech.Synthesizer
-	Clock         Clock    // nil: SystemClock
-	Observer      Observer // nil: no metrics
+	Clock         clock.Clock // nil: clock.System; with clock.Fake, timers fire as tests move time
+	Observer      Observer    // nil: no metrics
 	Log           *slog.Logger
 }
 
@@ -152,7 +136,7 @@ type Pipeline struct {
 // New returns a pipeline. Companion, Conversations, STT and TTS are required.
 func New(d Deps, o Options) *Pipeline {
 	if d.Clock == nil {
-		d.Clock = SystemClock{}
+		d.Clock = clock.System{}
 	}
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
