@@ -1,6 +1,7 @@
 // Package cli implements the os1 command line (serve, chat, login, doctor, memory,
-// version) with cobra. It wires packages together and talks to users; it
-// holds no domain logic of its own and must never print a secret.
+// version) with cobra. It parses flags, calls internal/app, which builds the
+// program, and talks to users; it holds no domain logic or wiring of its own
+// and must never print a secret.
 package cli
 
 import (

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
@@ -46,14 +47,17 @@ func startApp(t testing.TB, extraEnv ...string) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := app.New(context.Background(), cfg, app.Options{Log: slog.New(slog.DiscardHandler), Version: Version})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(a.server.Handler())
-	t.Cleanup(func() { hs.Close(); a.close() })
-	a.models.Refresh(context.Background())
-	link, err := a.server.Prepare(context.Background())
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Server.Handler())
+	t.Cleanup(func() { hs.Close(); a.Close() })
+	a.Models.Refresh(context.Background())
+	link, err := a.Server.Prepare(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/os1ai/os1/internal/app"
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/secret"
@@ -103,7 +105,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 	}
 	out = append(out, check{name: "secrets", ok: true, msg: cfg.KeyPath() + " is private (0600)"})
 
-	mm := models.NewManager(db, box, connector(cfg), checkConnection, clockSystem())
+	mm := app.NewModels(db, box, cfg, clock.System{})
 	st := mm.Refresh(ctx)
 	if !st.Connected {
 		out = append(out, check{name: "model", msg: st.Error, fix: models.HowToConnect})

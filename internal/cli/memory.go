@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/datadir"
@@ -57,12 +58,6 @@ func (m *memEnv) close() {
 }
 
 // openMemory opens the database of the configured data dir and picks the user.
-// vectorCandidates is how many nearest sign codes the memory store re-ranks
-// by cosine (its default is 256). On the memory benchmark (6,000 messages)
-// 256 lost a tenth of exact cosine's recall@10 and 512 lost none, for about
-// 1 ms more a query.
-const vectorCandidates = 512
-
 func (e *env) openMemory(ctx context.Context, username string) (*memEnv, error) {
 	m, err := e.openDataDir(ctx, false)
 	if err != nil {
@@ -83,15 +78,15 @@ func (e *env) openDataDir(ctx context.Context, create bool) (*memEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(cfg.DBPath()); err != nil && !create {
-		return nil, fmt.Errorf("no os1 database at %s (is the data dir right? --data-dir or OS1_DATA_DIR; on a fresh install, `os1 user add NAME --owner` makes it)", cfg.DBPath())
+	d, err := app.OpenData(ctx, cfg, create)
+	var none *app.NoDatabaseError
+	if errors.As(err, &none) {
+		return nil, fmt.Errorf("%w (is the data dir right? --data-dir or OS1_DATA_DIR; on a fresh install, `os1 user add NAME --owner` makes it)", err)
 	}
-	db, err := sqlite.Open(ctx, cfg.DBPath())
 	if err != nil {
 		return nil, err
 	}
-	clk := clockSystem()
-	return &memEnv{cfg: cfg, db: db, mem: sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates}), clock: clk}, nil
+	return &memEnv{cfg: cfg, db: d.DB, mem: d.Memory, clock: d.Clock}, nil
 }
 
 // openMemoryToWrite is openMemory for a command that changes data: it
@@ -156,38 +151,20 @@ func pickUser(ctx context.Context, db store.Users, username string) (store.User,
 	return store.User{}, fmt.Errorf("this data dir has several users (%s); choose one with --user NAME", strings.Join(names, ", "))
 }
 
-// cacheDir is where scripts/assets.sh puts models (config cache_dir).
-func (e *env) cacheDir() string {
-	cfg, err := e.config()
-	if err != nil {
-		return config.Defaults(e.getenv).CacheDir
-	}
-	return cfg.CacheDir
-}
-
 // loadEmbedder loads the sentence model when it is installed; without it
 // memory works on full text alone, and says so once on stderr.
 func (e *env) loadEmbedder(m *memEnv) {
-	if cfg, err := e.config(); err == nil && cfg.Embed.URL != "" {
-		r, err := embed.NewRemote(context.Background(), embed.RemoteConfig{BaseURL: cfg.Embed.URL, Model: cfg.Embed.Model, APIKey: cfg.Embed.Key})
-		if err != nil {
-			fmt.Fprintf(e.stderr, "os1: the embeddings server cannot be used (%v); using full-text search only\n", err)
-			return
-		}
-		m.emb = r
-		return
+	emb, err := app.OpenEmbedder(context.Background(), m.cfg)
+	switch {
+	case err == nil:
+		m.emb = emb
+	case m.cfg.Embed.URL != "":
+		fmt.Fprintf(e.stderr, "os1: the embeddings server cannot be used (%v); using full-text search only\n", err)
+	case errors.Is(err, embed.ErrModelMissing):
+		fmt.Fprintf(e.stderr, "os1: no embedding model in %s; using full-text search only (scripts/assets.sh model installs it)\n", embed.USELiteDir(m.cfg.CacheDir))
+	default:
+		fmt.Fprintf(e.stderr, "os1: the embedding model in %s cannot be used (%v); using full-text search only\n", embed.USELiteDir(m.cfg.CacheDir), err)
 	}
-	dir := embed.USELiteDir(e.cacheDir())
-	u, err := embed.LoadUSELite(dir)
-	if err != nil {
-		if errors.Is(err, embed.ErrModelMissing) {
-			fmt.Fprintf(e.stderr, "os1: no embedding model in %s; using full-text search only (scripts/assets.sh model installs it)\n", dir)
-		} else {
-			fmt.Fprintf(e.stderr, "os1: the embedding model in %s cannot be used (%v); using full-text search only\n", dir, err)
-		}
-		return
-	}
-	m.emb = u
 }
 
 // userLocation is the user's time zone from the first meeting, else UTC.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/models"
@@ -255,7 +256,7 @@ func (e *env) newModels(ctx context.Context, m *memEnv) (*models.Manager, error)
 	if err != nil {
 		return nil, err
 	}
-	mm := models.NewManager(m.db, box, connector(m.cfg), checkConnection, m.clock)
+	mm := app.NewModels(m.db, box, m.cfg, m.clock)
 	if st := mm.Refresh(ctx); !st.Connected {
 		return nil, errors.New("extracting memories needs a language model. " + models.HowToConnect +
 			"\nOr import with --no-extract: recall then works over the messages themselves")

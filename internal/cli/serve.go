@@ -8,24 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/os1ai/os1/internal/clock"
-	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/datadir"
-	"github.com/os1ai/os1/internal/memory"
-	"github.com/os1ai/os1/internal/memory/sqlitemem"
-	"github.com/os1ai/os1/internal/metrics"
-	"github.com/os1ai/os1/internal/models"
-	"github.com/os1ai/os1/internal/secret"
-	"github.com/os1ai/os1/internal/server"
-	"github.com/os1ai/os1/internal/store/sqlite"
-	"github.com/os1ai/os1/internal/web"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -54,79 +44,6 @@ func newLogger(cfg config.Config, e *env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
-// app is a wired os1: everything serve needs, also used by tests and benchmarks.
-type app struct {
-	cfg       config.Config
-	db        *sqlite.DB
-	models    *models.Manager
-	companion *companion.Companion
-	memory    *memory.Service
-	server    *server.Server
-	voice     *voiceWiring
-	log       *slog.Logger
-}
-
-func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	db, err := sqlite.Open(ctx, cfg.DBPath())
-	if err != nil {
-		return nil, err
-	}
-	box, err := secret.LoadOrCreateKey(cfg.KeyPath())
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	clk := clock.System{}
-	met := metrics.New()
-	mm := models.NewManager(db, box, connector(cfg), checkConnection, clk)
-	proxies, err := cfg.ProxyPrefixes()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-
-	// Memory: recall index and items in the same database; the sentence
-	// model loads in the background so start-up stays fast.
-	emb := loadEmbedder(cfg, log)
-	mem := sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates})
-	recaller := memory.NewRecaller(mem, emb, clk, memory.DefaultRecallOptions())
-	echoes := memory.NewEchoes()
-	memSvc := memory.NewService(memory.ServiceDeps{Core: db, Memory: mem, Recall: recaller, Models: mm, Embedder: emb,
-		Echoes: echoes, Clock: clk, Meter: met, Log: log.With("component", "memory")}, memory.ServiceOptions{})
-
-	tools := companion.NewRegistry()
-	for _, t := range companion.BuiltinTools(db) {
-		tools.Register(t)
-	}
-	tools.Register(memory.RecallTool(recaller, echoes))
-	comp := companion.New(companion.Deps{Store: db, Models: mm, Tools: tools, Listener: memSvc,
-		Slots: []companion.Slot{memory.NewSlot(recaller, db, echoes, memory.DefaultSlotBudget)},
-		Clock: clk, Observer: met, Log: log}, companion.Options{
-		ContextTokens:  cfg.Companion.ContextTokens,
-		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
-		MaxToolRounds:  cfg.Companion.MaxToolRounds,
-	})
-	vw := wireVoice(cfg.Voice, comp, db, met, log)
-	// The browser's voice activity model and runtime come from the cache
-	// (scripts/assets.sh voice), never from a CDN.
-	ui := http.NewServeMux()
-	ui.Handle(web.VoiceAssetsPrefix, web.VoiceAssets(filepath.Join(cfg.CacheDir, "voice")))
-	ui.Handle("/", web.Handler())
-	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, UI: ui,
-		Memory:         &server.Memory{Store: mem, Recaller: recaller, Embedder: emb, Worker: memSvc},
-		Voice:          vw.pipeline,
-		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: box.Derive("login device cookie"),
-		Clock: clk, Log: log, BaseURL: cfg.BaseURL(), Version: Version})
-	return &app{cfg: cfg, db: db, models: mm, companion: comp, memory: memSvc, server: srv, voice: vw, log: log}, nil
-}
-
-func (a *app) close() {
-	a.companion.Close()
-	a.voice.close()
-	a.memory.Close()
-	a.db.Close()
-}
-
 func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	log := newLogger(cfg, e)
 	// One server per data dir: a second would mark the first's live
@@ -140,12 +57,15 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer lock.Release()
-	a, err := build(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, app.Options{Log: log, Version: Version})
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	setupURL, err := a.server.Prepare(ctx)
+	defer a.Close()
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	setupURL, err := a.Server.Prepare(ctx)
 	if err != nil {
 		return err
 	}
@@ -153,7 +73,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another os1 running? choose another address with --addr or OS1_ADDR)", cfg.Addr, err)
 	}
-	hs := a.server.HTTPServer(cfg.Addr)
+	hs := a.Server.HTTPServer(cfg.Addr)
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	if cfg.MetricsAddr != "" {
@@ -162,7 +82,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 			hs.Close()
 			return fmt.Errorf("listen for metrics on %s: %w (choose another metrics_addr)", cfg.MetricsAddr, err)
 		}
-		ms := &http.Server{Handler: a.server.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		ms := &http.Server{Handler: a.Server.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- ms.Serve(mln) }()
 		defer ms.Close()
 		log.Info("metrics on their own listener", "url", "http://"+mln.Addr().String()+"/metrics")
@@ -171,16 +91,22 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	if setupURL != "" {
 		fmt.Fprintf(e.stdout, "\nWelcome! Open this one-time link to create the owner account:\n\n    %s\n\n", setupURL)
 	}
-	if a.voice.pipeline != nil {
-		stt, tts := a.voice.pipeline.Engines()
+	if a.Voice.Pipeline != nil {
+		stt, tts := a.Voice.Pipeline.Engines()
 		log.Info("voice calls ready", "stt", stt, "tts", tts)
-		go a.voice.warm(ctx, log)
+		// The engines' resident processes start now, so the first turn of
+		// the first call does not pay for loading them.
+		go func() {
+			if err := a.Warm(ctx); err != nil {
+				log.Warn("a voice engine could not start its resident process; it runs once per request instead", "error", err)
+			}
+		}()
 	} else {
-		log.Warn("voice calls are off; text chat works", "why", a.voice.err)
+		log.Warn("voice calls are off; text chat works", "why", a.Voice.Err)
 	}
 	// Look for a model after listening, so start-up stays fast.
 	go func() {
-		st := a.models.Refresh(ctx)
+		st := a.Models.Refresh(ctx)
 		if st.Connected {
 			log.Info("language model connected", "provider", st.Provider, "model", st.Model, "url", st.URL, "source", st.Source)
 		} else {
@@ -193,7 +119,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	a.companion.Close() // interrupts running turns and stores their partial replies
+	a.Companion.Close() // interrupts running turns and stores their partial replies
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/audio"
 	"github.com/os1ai/os1/internal/voice"
 )
@@ -105,23 +106,23 @@ func (e *env) talk(ctx context.Context, in, out, username, conv string) (talkRes
 		return talkResult{}, err
 	}
 	defer lock.Release()
-	a, err := build(ctx, cfg, newLogger(cfg, e))
+	a, err := app.NewTalk(ctx, cfg, app.Options{Log: newLogger(cfg, e), Version: Version})
 	if err != nil {
 		return talkResult{}, err
 	}
-	defer a.close()
-	if a.voice.pipeline == nil {
-		return talkResult{}, fmt.Errorf("%w (`os1 doctor` says what to install or set)", a.voice.err)
+	defer a.Close()
+	if a.Voice.Pipeline == nil {
+		return talkResult{}, fmt.Errorf("%w (`os1 doctor` says what to install or set)", a.Voice.Err)
 	}
-	u, err := pickUser(ctx, a.db, username)
+	u, err := pickUser(ctx, a.DB, username)
 	if err != nil {
 		return talkResult{}, err
 	}
-	if st := a.models.Refresh(ctx); !st.Connected {
+	if st := a.Models.Refresh(ctx); !st.Connected {
 		return talkResult{}, fmt.Errorf("no language model connected: %s (see `os1 doctor`)", st.Error)
 	}
-	r, err := a.voice.pipeline.Turn(ctx, u.ID, conv, pcm)
-	stt, tts := a.voice.pipeline.Engines()
+	r, err := a.Voice.Pipeline.Turn(ctx, u.ID, conv, pcm)
+	stt, tts := a.Voice.Pipeline.Engines()
 	res := talkResult{ConversationID: r.ConversationID, MessageID: r.MessageID, Transcript: r.Transcript, Reply: r.Reply,
 		STT: stt, TTS: tts, TimingsMS: map[string]int64{}, ReplySeconds: r.Audio.Duration().Seconds()}
 	for st, d := range map[string]time.Duration{voice.StageTranscript: r.Timeline.Transcript,

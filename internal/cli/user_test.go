@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/config"
 )
 
@@ -75,13 +76,16 @@ func TestUserCommandsOnAFreshInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := app.New(context.Background(), cfg, app.Options{Log: slog.New(slog.DiscardHandler), Version: Version})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(a.server.Handler())
-	defer func() { hs.Close(); a.close() }()
-	if link, err := a.server.Prepare(context.Background()); err != nil || link != "" {
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Server.Handler())
+	defer func() { hs.Close(); a.Close() }()
+	if link, err := a.Server.Prepare(context.Background()); err != nil || link != "" {
 		t.Fatalf("Prepare after `os1 user add --owner`: %q, %v (want no setup link)", link, err)
 	}
 	call := func(method, path, bearer string, body any) int {

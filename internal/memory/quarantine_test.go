@@ -38,6 +38,7 @@ func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 		s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: store, Recall: h.recall, Models: h.models,
 			Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: -1})
 		t.Cleanup(s.Close)
+		_ = s.Start(context.Background())
 		return s
 	}
 	bad := h.conversation("cnv_bad", said{"msg_bad", "user", "kk kk kk", day0})
@@ -90,6 +91,7 @@ func TestReleaseFromQuarantine(t *testing.T) {
 	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: ps, Recall: h.recall, Models: h.models,
 		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: -1})
 	t.Cleanup(s.Close)
+	_ = s.Start(context.Background())
 	bad := h.conversation("cnv_bad", said{"msg_bad", "user", "kk kk kk", day0})
 	for range memory.QuarantineAfter {
 		s.TurnStored(h.user.ID, bad)

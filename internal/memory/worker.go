@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -148,13 +149,14 @@ type Service struct {
 	extract *Extractor
 	journal *Consolidator
 
-	queue    chan turnJob
-	ctl      chan ctlReq
-	wake     chan struct{}
-	overflow atomic.Bool
-	ctx      context.Context
-	stop     context.CancelFunc
-	done     chan struct{}
+	queue     chan turnJob
+	ctl       chan ctlReq
+	wake      chan struct{}
+	overflow  atomic.Bool
+	startOnce sync.Once
+	ctx       context.Context
+	stop      context.CancelFunc
+	done      chan struct{}
 
 	// The loop's alone:
 	retries        map[string]retryAt // conversation ID -> next extraction attempt
@@ -185,8 +187,7 @@ type retryAt struct {
 	next     time.Time
 }
 
-// NewService starts the worker. It first catches up on every conversation.
-// Call Close to stop it.
+// NewService makes the worker; Start runs it. Call Close to stop it.
 func NewService(d ServiceDeps, o ServiceOptions) *Service {
 	if d.Clock == nil {
 		d.Clock = clock.System{}
@@ -213,8 +214,22 @@ func NewService(d ServiceDeps, o ServiceOptions) *Service {
 			Progress: d.Progress, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Journal),
 		queue: make(chan turnJob, o.QueueSize), ctl: make(chan ctlReq), wake: make(chan struct{}, 1),
 		ctx: ctx, stop: stop, done: make(chan struct{}), retries: map[string]retryAt{}, journalRetries: map[string]retryAt{}}
-	go s.loop()
 	return s
+}
+
+// Start runs the worker in the background. It first catches up on every
+// conversation past its watermark, so only the program that owns the data
+// dir's memory (os1 serve) starts it. Starting twice, or after Close, does
+// nothing; ctx is not kept: Close stops the worker.
+func (s *Service) Start(context.Context) error {
+	s.startOnce.Do(func() {
+		if s.ctx.Err() != nil {
+			close(s.done)
+			return
+		}
+		go s.loop()
+	})
+	return nil
 }
 
 // TurnStored queues the conversation for indexing and extraction. It never
@@ -276,9 +291,11 @@ func (s *Service) call(ctx context.Context, c ctlReq) error {
 }
 
 // Close stops the worker after the step it is in; a model call in flight
-// is cancelled. What is left is caught up at the next start.
+// is cancelled. What is left is caught up at the next start. Closing a
+// worker that never started only marks it closed.
 func (s *Service) Close() {
 	s.stop()
+	s.startOnce.Do(func() { close(s.done) })
 	<-s.done
 }
 

@@ -21,6 +21,7 @@ func (h *workHarness) service(o memory.ServiceOptions) *memory.Service {
 	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: h.mem, Recall: h.recall, Models: h.models,
 		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, o)
 	h.t.Cleanup(s.Close)
+	_ = s.Start(context.Background())
 	return s
 }
 
@@ -125,6 +126,29 @@ func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 	h.flush(s)
 	if req := h.extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u3"}) {
 		t.Errorf("second extraction saw %v", idsIn(req[len(req)-1]))
+	}
+}
+
+// A worker that was made but never started does nothing: os1 talk builds
+// the companion without one, and closing it must not hang.
+func TestServiceDoesNothingUntilStarted(t *testing.T) {
+	h := newWorkHarness(t)
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I adopted a cat called Ink.", day0})
+	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: h.mem, Recall: h.recall, Models: h.models,
+		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: -1})
+	s.TurnStored(h.user.ID, conv)
+	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("Flush answered although the worker never started")
+	}
+	s.Close()
+	_ = s.Start(h.ctx) // after Close: stays closed
+	if err := s.Flush(h.ctx); err == nil {
+		t.Fatal("Flush answered after Close")
+	}
+	if n := len(h.extractions()); n != 0 || h.watermark(conv) != (memory.Watermark{}) {
+		t.Fatalf("an unstarted worker processed the conversation: %d extractions, watermark %+v", n, h.watermark(conv))
 	}
 }
 

@@ -1,0 +1,171 @@
+// Package app builds and owns a running os1: the stores, the language model
+// manager, the sentence embedder and its cache, the memory service and its
+// worker, the companion and its tools, the speech engines and the HTTP
+// server, started, warmed and closed in order through small named
+// interfaces (lifecycle.go).
+//
+// Each command builds only what it uses: New is the whole server (os1
+// serve), NewTalk one voice turn without the memory worker or the HTTP
+// server (os1 talk), OpenData the database and memory store alone (os1
+// memory, os1 user). The package must never parse flags, read the
+// environment or print to a terminal: the CLI does that and hands it a
+// config.Config.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/sqlitemem"
+	"github.com/os1ai/os1/internal/metrics"
+	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/secret"
+	"github.com/os1ai/os1/internal/server"
+	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/web"
+)
+
+// App is a wired os1. Fields a command did not build are nil.
+type App struct {
+	Config    config.Config
+	Log       *slog.Logger
+	Clock     clock.Clock
+	DB        *sqlite.DB
+	Secrets   *secret.Box
+	Metrics   *metrics.Metrics
+	Models    *models.Manager
+	MemStore  *sqlitemem.Store
+	Embedder  memory.Embedder // nil: recall uses full text only
+	Recaller  *memory.Recaller
+	Memory    *memory.Service // the memory worker; nil in os1 talk
+	Companion *companion.Companion
+	Voice     *Voice
+	Server    *server.Server // nil in os1 talk
+
+	lifecycle
+}
+
+// Options are what a command hands every constructor besides the config.
+type Options struct {
+	Log     *slog.Logger // nil: discard
+	Version string       // the binary's version, which the server reports
+}
+
+// parts says what a command builds beyond the store and the companion.
+type parts struct {
+	worker bool // the memory worker (indexing, extraction, journal)
+	server bool // the HTTP server
+}
+
+// New builds everything os1 serve runs. Start starts the memory worker;
+// Close closes it all.
+func New(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	return build(ctx, cfg, o, parts{worker: true, server: true})
+}
+
+// NewTalk builds one voice turn's worth of os1: the store, the model, the
+// companion with memory recall, and the speech engines. It has no memory
+// worker (a turn spoken here is indexed and extracted by the next os1
+// serve's catch-up) and no HTTP server.
+func NewTalk(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	return build(ctx, cfg, o, parts{})
+}
+
+func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, err error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a = &App{Config: cfg, Log: log, Clock: clock.System{}}
+	defer func() {
+		if err != nil {
+			a.Close()
+			a = nil
+		}
+	}()
+	if a.DB, err = sqlite.Open(ctx, cfg.DBPath()); err != nil {
+		return nil, err
+	}
+	a.onClose(a.DB)
+	if a.Secrets, err = secret.LoadOrCreateKey(cfg.KeyPath()); err != nil {
+		return nil, err
+	}
+	proxies, err := cfg.ProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	a.Metrics = metrics.New()
+	a.Models = NewModels(a.DB, a.Secrets, cfg, a.Clock)
+
+	// Memory: recall index and items in the same database; the sentence
+	// model loads in the background so start-up stays fast.
+	a.Embedder = lazyEmbedder(cfg, log)
+	a.MemStore = newMemStore(a.DB, a.Clock)
+	a.Recaller = memory.NewRecaller(a.MemStore, a.Embedder, a.Clock, memory.DefaultRecallOptions())
+	echoes := memory.NewEchoes()
+	var listener companion.Listener
+	if p.worker {
+		a.Memory = memory.NewService(memory.ServiceDeps{Core: a.DB, Memory: a.MemStore, Recall: a.Recaller, Models: a.Models,
+			Embedder: a.Embedder, Echoes: echoes, Clock: a.Clock, Meter: a.Metrics, Log: log.With("component", "memory")},
+			memory.ServiceOptions{})
+		a.onStart(a.Memory)
+		a.onClose(closeFunc(a.Memory.Close))
+		listener = a.Memory
+	}
+
+	tools := companion.NewRegistry()
+	for _, t := range companion.BuiltinTools(a.DB) {
+		tools.Register(t)
+	}
+	tools.Register(memory.RecallTool(a.Recaller, echoes))
+	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
+		Slots: []companion.Slot{memory.NewSlot(a.Recaller, a.DB, echoes, memory.DefaultSlotBudget)},
+		Clock: a.Clock, Observer: a.Metrics, Log: log}, companion.Options{
+		ContextTokens:  cfg.Companion.ContextTokens,
+		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
+		MaxToolRounds:  cfg.Companion.MaxToolRounds,
+	})
+	a.Voice = newVoice(cfg.Voice, a.Companion, a.DB, a.Metrics, log)
+	for _, w := range a.Voice.warmers {
+		a.onWarm(w)
+	}
+	for _, c := range a.Voice.closers {
+		a.onClose(c)
+	}
+	// Closed first: it interrupts running turns and stores their partial replies.
+	a.onClose(closeFunc(a.Companion.Close))
+	if !p.server {
+		return a, nil
+	}
+	// The browser's voice activity model and runtime come from the cache
+	// (scripts/assets.sh voice), never from a CDN.
+	ui := http.NewServeMux()
+	ui.Handle(web.VoiceAssetsPrefix, web.VoiceAssets(filepath.Join(cfg.CacheDir, "voice")))
+	ui.Handle("/", web.Handler())
+	a.Server = server.New(server.Deps{Store: a.DB, Companion: a.Companion, Models: a.Models, Metrics: a.Metrics, UI: ui,
+		Memory:         &server.Memory{Store: a.MemStore, Recaller: a.Recaller, Embedder: a.Embedder, Worker: a.Memory},
+		Voice:          a.Voice.Pipeline,
+		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
+		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})
+	return a, nil
+}
+
+// Warm starts what makes the first request fast (the speech engines'
+// resident processes) and returns what could not be warmed: those parts
+// then work slower, per request, not worse.
+func (a *App) Warm(ctx context.Context) error {
+	var errs []error
+	for _, w := range a.warmers {
+		if err := w.Warm(ctx); err != nil && ctx.Err() == nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
