@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/events"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/store"
 )
@@ -73,7 +74,13 @@ var (
 	ErrNUL          = errors.New("message contains a NUL character")
 	ErrNothingToDo  = errors.New("there is no message to answer")
 	ErrNotOnboarded = errors.New("finish the first meeting before choosing a name")
+	ErrShuttingDown = errors.New("the server is shutting down; try again when it is back")
+	ErrTitleTooLong = errors.New("title must be at most 200 characters")
+	ErrNoReason     = errors.New("a turn os1 starts itself needs a reason")
 )
+
+// MaxTitleRunes bounds a conversation title.
+const MaxTitleRunes = 200
 
 // Options tune the companion.
 type Options struct {
@@ -81,6 +88,9 @@ type Options struct {
 	MaxReplyTokens int           // per reply (default 1024)
 	MaxToolRounds  int           // tool rounds per turn (default 4)
 	FlushEvery     time.Duration // how often streamed text is saved (default 250ms)
+	SlotTimeout    time.Duration // how long one prompt slot may take (default 2s)
+	// Delivery bounds what a slow reader of a turn costs (internal/events).
+	Delivery events.Limits
 }
 
 // Companion runs conversations for every user of the server.
@@ -88,6 +98,8 @@ type Companion struct {
 	store    Store
 	models   Models
 	tools    *Registry
+	toolsFor func(ctx context.Context, userID string) (*Registry, error)
+	bus      events.Bus[Event]
 	slots    []Slot
 	listener Listener
 	clock    clock.Clock
@@ -104,9 +116,14 @@ type Companion struct {
 
 // Deps are the companion's collaborators.
 type Deps struct {
-	Store    Store
-	Models   Models
-	Tools    *Registry // nil: the built-in tools
+	Store  Store
+	Models Models
+	Tools  *Registry // nil: the built-in tools
+	// ToolsFor gives a user their own tool set; nil: Tools for everyone.
+	ToolsFor func(ctx context.Context, userID string) (*Registry, error)
+	// Events carries every user's events to their subscribers; nil: an
+	// in-process bus (NewBus).
+	Events   events.Bus[Event]
 	Slots    []Slot
 	Listener Listener    // nil: none
 	Clock    clock.Clock // nil: system clock
@@ -128,6 +145,12 @@ func New(d Deps, o Options) *Companion {
 	if o.FlushEvery == 0 {
 		o.FlushEvery = 250 * time.Millisecond
 	}
+	if o.SlotTimeout == 0 {
+		o.SlotTimeout = 2 * time.Second
+	}
+	if d.Events == nil {
+		d.Events = NewBus(o.Delivery)
+	}
 	if d.Clock == nil {
 		d.Clock = clock.System{}
 	}
@@ -139,12 +162,12 @@ func New(d Deps, o Options) *Companion {
 	}
 	if d.Tools == nil {
 		d.Tools = NewRegistry()
-		for _, t := range BuiltinTools(d.Store) {
-			d.Tools.Register(t)
+		if err := d.Tools.Register(BuiltinTools(d.Store)...); err != nil {
+			panic(err) // the built-in tools are fixed: a clash is a bug in this package
 		}
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Companion{store: d.Store, models: d.Models, tools: d.Tools, slots: d.Slots, listener: d.Listener, clock: d.Clock,
+	return &Companion{store: d.Store, models: d.Models, tools: d.Tools, toolsFor: d.ToolsFor, bus: d.Events, slots: d.Slots, listener: d.Listener, clock: d.Clock,
 		observer: d.Observer, log: d.Log, opts: o, base: base, stop: stop, inFlight: map[string]context.CancelFunc{}}
 }
 
@@ -157,6 +180,57 @@ func (c *Companion) Close() {
 
 // Tools returns the registry (for listing in the UI).
 func (c *Companion) Tools() *Registry { return c.tools }
+
+// ToolsFor returns the tools offered to one user.
+func (c *Companion) ToolsFor(ctx context.Context, userID string) (*Registry, error) {
+	if c.toolsFor == nil {
+		return c.tools, nil
+	}
+	r, err := c.toolsFor(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("tools of user %s: %w", userID, err)
+	}
+	return r, nil
+}
+
+// Subscribe follows every event of userID (turns wherever they started,
+// tool approvals, memory changes) until ctx ends or the caller stops
+// ranging. Delivery is that of Event.
+func (c *Companion) Subscribe(ctx context.Context, userID string) iter.Seq[Event] {
+	return c.bus.Subscribe(ctx, userID)
+}
+
+// Publish hands an event to userID's subscribers (for collaborators that
+// change what a user sees: memory, later reminders). It never blocks for
+// long; see Event.
+func (c *Companion) Publish(ctx context.Context, userID string, ev Event) {
+	c.bus.Publish(ctx, userID, ev)
+}
+
+// MemoryChanged tells the user's subscribers that memory items changed; the
+// memory service can be given it as its change hook.
+func (c *Companion) MemoryChanged(ctx context.Context, userID string, itemIDs ...string) {
+	c.bus.Publish(ctx, userID, Event{Type: EvMemoryChanged, ItemIDs: itemIDs})
+}
+
+// CreateConversation starts an empty conversation for userID. The title is
+// cleaned (CleanTitle); empty means "New conversation". ErrTitleTooLong
+// when it is over MaxTitleRunes.
+func (c *Companion) CreateConversation(ctx context.Context, userID, title string) (store.Conversation, error) {
+	title = CleanTitle(title)
+	if len([]rune(title)) > MaxTitleRunes {
+		return store.Conversation{}, ErrTitleTooLong
+	}
+	if title == "" {
+		title = "New conversation"
+	}
+	now := c.clock.Now()
+	conv := store.Conversation{ID: clock.NewID("cnv_"), UserID: userID, Title: title, CreatedAt: now, UpdatedAt: now}
+	if err := c.store.CreateConversation(ctx, conv); err != nil {
+		return store.Conversation{}, fmt.Errorf("create conversation for user %s: %w", userID, err)
+	}
+	return conv, nil
+}
 
 type nopObserver struct{}
 
@@ -186,13 +260,11 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	if err := ValidateText(text); err != nil {
 		return nil, err
 	}
-	now := c.clock.Now()
 	var conv store.Conversation
 	var err error
 	if conversationID == "" {
-		conv = store.Conversation{ID: clock.NewID("cnv_"), UserID: userID, Title: titleFrom(text), CreatedAt: now, UpdatedAt: now}
-		if err := c.store.CreateConversation(ctx, conv); err != nil {
-			return nil, fmt.Errorf("create conversation: %w", err)
+		if conv, err = c.CreateConversation(ctx, userID, titleFrom(text)); err != nil {
+			return nil, err
 		}
 	} else if conv, err = c.store.Conversation(ctx, userID, conversationID); err != nil {
 		return nil, err
@@ -212,6 +284,41 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	go t.run(func(ctx context.Context) {
 		t.emit(Event{Type: EvConversation, Conversation: &conv})
 		t.emit(Event{Type: EvUserMessage, Message: &msg})
+		c.respond(ctx, t, userID, conv.ID)
+	})
+	return t.events(), nil
+}
+
+// Initiate starts a turn without user text: os1 speaks first, for a
+// reminder or a proactive message. reason says why, in words for the model
+// and the user; it is stored on the reply (Message.Reason). conversationID
+// empty starts a new conversation titled from reason. The stream and its
+// delivery are those of Send, and the turn is published to the user's
+// subscribers like any other.
+func (c *Companion) Initiate(ctx context.Context, userID, conversationID, reason string) (iter.Seq[Event], error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, ErrNoReason
+	}
+	if err := ValidateText(reason); err != nil {
+		return nil, fmt.Errorf("reason: %w", err)
+	}
+	var conv store.Conversation
+	var err error
+	if conversationID == "" {
+		if conv, err = c.CreateConversation(ctx, userID, titleFrom(reason)); err != nil {
+			return nil, err
+		}
+	} else if conv, err = c.store.Conversation(ctx, userID, conversationID); err != nil {
+		return nil, err
+	}
+	t, err := c.begin(conv)
+	if err != nil {
+		return nil, err
+	}
+	t.reason = reason
+	go t.run(func(ctx context.Context) {
+		t.emit(Event{Type: EvConversation, Conversation: &conv})
 		c.respond(ctx, t, userID, conv.ID)
 	})
 	return t.events(), nil
@@ -279,18 +386,18 @@ func titleFrom(text string) string {
 	return line
 }
 
-// turn is one running exchange. Events flow through a buffered channel; the
-// subscriber may leave at any time (gone), after which events are dropped.
+// turn is one running exchange. Its events go to the caller that started it
+// (a queue with the delivery of Event: the caller may read slowly, stall or
+// leave, and the turn goes on) and to the user's bus.
 type turn struct {
 	c      *Companion
 	userID string
 	convID string
 	latest string // the user's new message, when the turn began with one
+	reason string // why os1 spoke first (Initiate); stored on the reply
 	ctx    context.Context
 	cancel context.CancelFunc
-	ch     chan Event
-	gone   chan struct{}
-	once   sync.Once
+	q      *events.Queue[Event]
 	start  time.Time
 	reply  atomic.Pointer[string] // the assistant message being streamed, once stored
 }
@@ -302,12 +409,13 @@ func (c *Companion) begin(conv store.Conversation) (*turn, error) {
 		return nil, ErrBusy
 	}
 	if c.base.Err() != nil {
-		return nil, errors.New("the server is shutting down")
+		return nil, ErrShuttingDown
 	}
 	ctx, cancel := context.WithCancel(c.base)
 	c.inFlight[conv.ID] = cancel
 	c.wg.Add(1)
-	return &turn{c: c, userID: conv.UserID, convID: conv.ID, ctx: ctx, cancel: cancel, ch: make(chan Event, 64), gone: make(chan struct{}), start: c.clock.Now()}, nil
+	return &turn{c: c, userID: conv.UserID, convID: conv.ID, ctx: ctx, cancel: cancel,
+		q: events.NewQueue(classify, c.opts.Delivery), start: c.clock.Now()}, nil
 }
 
 // abandon releases a turn that never started.
@@ -316,7 +424,7 @@ func (t *turn) abandon() {
 	delete(t.c.inFlight, t.convID)
 	t.c.mu.Unlock()
 	t.cancel()
-	close(t.ch)
+	t.q.Close()
 	t.c.wg.Done()
 }
 
@@ -333,7 +441,7 @@ func (t *turn) run(f func(ctx context.Context)) {
 		delete(t.c.inFlight, t.convID)
 		t.c.mu.Unlock()
 		t.cancel()
-		close(t.ch)
+		t.q.Close()
 		t.c.wg.Done()
 	}()
 	if !t.c.safely("turn", func() { f(t.ctx) }) {
@@ -365,26 +473,20 @@ func (t *turn) failAfterPanic() {
 			t.c.log.Error("mark reply failed after a panic", "message", *id, "err", err)
 		}
 	}
-	t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: why}})
+	t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: why}})
 }
 
+// emit hands ev to the turn's caller and to the user's subscribers. It
+// never waits for a reader beyond the bounds of internal/events, and never
+// past the turn's context.
 func (t *turn) emit(ev Event) {
 	if ev.ConversationID == "" {
 		ev.ConversationID = t.convID
 	}
-	select {
-	case t.ch <- ev:
-	case <-t.gone:
-	}
+	t.q.Push(t.ctx, ev)
+	t.c.bus.Publish(t.ctx, t.userID, ev)
 }
 
-func (t *turn) events() iter.Seq[Event] {
-	return func(yield func(Event) bool) {
-		defer t.once.Do(func() { close(t.gone) })
-		for ev := range t.ch {
-			if !yield(ev) {
-				return
-			}
-		}
-	}
-}
+// events is the caller's stream: it ends with the turn, or when the caller
+// stops ranging (the turn goes on).
+func (t *turn) events() iter.Seq[Event] { return t.q.Events(context.Background()) }

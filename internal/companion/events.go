@@ -1,8 +1,11 @@
 package companion
 
-import "github.com/os1ai/os1/internal/store"
+import (
+	"github.com/os1ai/os1/internal/events"
+	"github.com/os1ai/os1/internal/store"
+)
 
-// EventType names a turn event; the values are the wire names in docs/api.md.
+// EventType names an event; the values are the wire names in docs/api.md.
 type EventType string
 
 const (
@@ -12,16 +15,25 @@ const (
 	EvDelta          EventType = "delta"
 	EvToolResult     EventType = "tool_result"
 	EvActionRequired EventType = "action_required"
+	EvActionDecided  EventType = "action_decided"
 	EvAssistantDone  EventType = "assistant_done"
 	EvError          EventType = "error"
 	EvTurnDone       EventType = "turn_done"
+	// EvLagged replaces deltas a reader was too slow for: re-read the
+	// conversation (the message MessageID) and follow on from there.
+	EvLagged EventType = "lagged"
+	// EvMemoryChanged says the user's memory items changed (ItemIDs).
+	EvMemoryChanged EventType = "memory_changed"
 )
 
-// Event is one step of a turn as the client sees it.
+// Event is one step of a turn, or another change for the user, as clients
+// see it.
 //
-// Delivery: a subscriber that stops reading loses the rest of the events,
-// but never the turn: the turn keeps running and everything is stored, so a
-// client that reconnects reads the outcome from the conversation.
+// Delivery follows internal/events: a reader that falls behind loses deltas
+// (it gets one EvLagged instead) and never holds up the turn; every other
+// event reaches a reader that keeps up, and one that stalls is cut off after
+// a bounded wait. The turn always runs to its end and is stored, so a client
+// that lagged or reconnects reads the outcome from the conversation.
 type Event struct {
 	Type           EventType
 	Conversation   *store.Conversation
@@ -31,7 +43,18 @@ type Event struct {
 	Action         *ActionView
 	Err            *TurnError
 	ConversationID string
+	ItemIDs        []string // EvMemoryChanged
 }
+
+// classify is the delivery rule of companion events: deltas are lossy, and
+// a reader that misses one gets a lagged marker for that message.
+func classify(ev Event) (bool, Event) {
+	return ev.Type == EvDelta, Event{Type: EvLagged, ConversationID: ev.ConversationID, MessageID: ev.MessageID}
+}
+
+// NewBus returns the in-process bus of companion events, for a single
+// server process.
+func NewBus(l events.Limits) *events.Local[Event] { return events.NewLocal(classify, l) }
 
 // ActionView is an action waiting for consent, with a human summary.
 type ActionView struct {
@@ -39,8 +62,20 @@ type ActionView struct {
 	Summary string
 }
 
-// TurnError is a failure reported to the user. Code is one of the API error codes.
+// Turn error codes: the `error` event's code (docs/api.md, Turn events).
+const (
+	CodeNoModel     = "no_model"    // no language model is connected
+	CodeModelError  = "model_error" // the provider failed
+	CodeToolError   = "tool_error"  // too many tool rounds
+	CodeInternal    = "internal"    // os1 failed (the log has details)
+	CodeStorage     = "storage"     // the reply could not be saved
+	CodeInterrupted = "interrupted" // reserved: a turn stopped before it began
+)
+
+// TurnError is a failure reported to the user. Code is one of the Code constants.
 type TurnError struct {
-	Code    string // "no_model", "model_error", "tool_error", "interrupted"
+	Code    string
 	Message string
 }
+
+func (e *TurnError) Error() string { return e.Code + ": " + e.Message }

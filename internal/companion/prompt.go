@@ -21,6 +21,29 @@ type Slot interface {
 	SlotText(ctx context.Context, userID, latest string) (string, error)
 }
 
+// SlotInput is what a slot is asked with: the user, their latest message,
+// and the time of the turn in the user's zone (store.Profile.Location).
+type SlotInput struct {
+	UserID   string
+	Latest   string
+	Now      time.Time
+	Location *time.Location
+}
+
+// TimedSlot is a Slot that wants the time and zone of the turn (a calendar,
+// reminders). The companion asks it with SlotFor instead of SlotText.
+type TimedSlot interface {
+	Slot
+	SlotFor(ctx context.Context, in SlotInput) (string, error)
+}
+
+func askSlot(ctx context.Context, s Slot, in SlotInput) (string, error) {
+	if ts, ok := s.(TimedSlot); ok {
+		return ts.SlotFor(ctx, in)
+	}
+	return s.SlotText(ctx, in.UserID, in.Latest)
+}
+
 // questions are the first-meeting questions, in the order the UI asks them.
 var questions = []struct{ Key, Label string }{
 	{"social", "How social they are these days"},
@@ -36,6 +59,7 @@ type promptInput struct {
 	Now     time.Time
 	Loc     *time.Location
 	Slots   []slotText
+	Reason  string // os1 speaks first (Initiate), because of this
 }
 
 type slotText struct{ Name, Text string }
@@ -76,6 +100,9 @@ func systemPrompt(in promptInput) string {
 	}
 	now := in.Now.In(in.Loc)
 	fmt.Fprintf(&b, "\nIt is now %s, time zone %s.\n", now.Format("Monday 2 January 2006, 15:04"), in.Loc.String())
+	if in.Reason != "" {
+		fmt.Fprintf(&b, "\nYou are starting this exchange yourself; the user did not write. Why: %s\n", in.Reason)
+	}
 	for _, s := range in.Slots {
 		fmt.Fprintf(&b, "\n## %s\n%s\n", s.Name, strings.TrimSpace(s.Text))
 	}

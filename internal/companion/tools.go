@@ -3,7 +3,9 @@ package companion
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"time"
 
@@ -34,23 +36,73 @@ type Tool struct {
 	Run     func(ctx context.Context, c Call) (string, error)
 }
 
-// Registry holds the tools offered to the model.
+// Registry holds the tools offered to the model. A server may give every
+// user the same registry or each their own (Deps.ToolsFor). It is not safe
+// for registering while turns read it: build it, then hand it over.
 type Registry struct {
 	tools map[string]Tool
 }
 
+// Errors of Register.
+var (
+	ErrDuplicateTool = errors.New("a tool of that name is already registered")
+	ErrInvalidTool   = errors.New("invalid tool")
+)
+
+// toolName is what every provider accepts as a function name.
+var toolName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{tools: map[string]Tool{}} }
 
-// Register adds a tool; a second tool of the same name is a programming error.
-func (r *Registry) Register(t Tool) {
-	if _, dup := r.tools[t.Name]; dup {
-		panic("companion: tool registered twice: " + t.Name)
+// Register adds tools. It adds none and returns an error wrapping
+// ErrDuplicateTool or ErrInvalidTool when a name is taken, repeated, not
+// lowercase letters, digits and underscores (at most 64), or a tool has no Run.
+func (r *Registry) Register(tools ...Tool) error {
+	seen := map[string]bool{}
+	for _, t := range tools {
+		switch {
+		case !toolName.MatchString(t.Name):
+			return fmt.Errorf("register tool %q: %w: a name is a lowercase letter then up to 63 letters, digits or underscores", t.Name, ErrInvalidTool)
+		case t.Run == nil:
+			return fmt.Errorf("register tool %q: %w: it has no Run function", t.Name, ErrInvalidTool)
+		case seen[t.Name]:
+			return fmt.Errorf("register tool %q: %w (twice in one call)", t.Name, ErrDuplicateTool)
+		}
+		if _, dup := r.tools[t.Name]; dup {
+			return fmt.Errorf("register tool %q: %w", t.Name, ErrDuplicateTool)
+		}
+		seen[t.Name] = true
 	}
-	if t.Run == nil || t.Name == "" {
-		panic("companion: tool without name or Run")
+	for _, t := range tools {
+		r.tools[t.Name] = t
 	}
-	r.tools[t.Name] = t
+	return nil
+}
+
+// RegisterFrom adds tools of one source under that source's namespace:
+// tool "send" from source "mail" is offered as "mail_send", tool "search"
+// of MCP server "notes" as source "mcp_notes" → "mcp_notes_search". Sources
+// never clash with each other's names that way. Errors are Register's.
+func (r *Registry) RegisterFrom(source string, tools ...Tool) error {
+	if !toolName.MatchString(source) {
+		return fmt.Errorf("register tools of source %q: %w: a source is a lowercase name", source, ErrInvalidTool)
+	}
+	named := make([]Tool, len(tools))
+	for i, t := range tools {
+		t.Name = source + "_" + t.Name
+		named[i] = t
+	}
+	return r.Register(named...)
+}
+
+// Clone returns a registry with the same tools, to add a user's own to.
+func (r *Registry) Clone() *Registry {
+	c := NewRegistry()
+	for n, t := range r.tools {
+		c.tools[n] = t
+	}
+	return c
 }
 
 // Lookup finds a tool by name.

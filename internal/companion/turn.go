@@ -31,7 +31,7 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 	for round := 0; ; round++ {
 		if round >= c.opts.MaxToolRounds {
 			outcome = "tool_limit"
-			t.emit(Event{Type: EvError, Err: &TurnError{Code: "tool_error",
+			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeToolError,
 				Message: fmt.Sprintf("stopped after %d rounds of tool calls in one turn", c.opts.MaxToolRounds)}})
 			return
 		}
@@ -39,11 +39,11 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 		if round == 0 {
 			hint = t.latest
 		}
-		req, err := c.request(ctx, userID, convID, hint)
+		req, tools, err := c.request(ctx, userID, convID, hint, t.reason)
 		if err != nil {
 			outcome = "error"
 			c.observer.Error("store")
-			t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: "could not load the conversation: " + err.Error()}})
+			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "could not load the conversation: " + err.Error()}})
 			return
 		}
 		msg, calls, status := c.stream(ctx, t, prov, req, userID, convID)
@@ -54,38 +54,45 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 		if len(calls) == 0 {
 			return
 		}
-		if waiting := c.runTools(ctx, t, userID, convID, msg, calls); waiting {
+		if waiting := c.runTools(ctx, t, tools, userID, convID, msg, calls); waiting {
 			outcome = "awaiting_confirmation"
 			return
 		}
 	}
 }
 
-// request builds the model request from the stored conversation.
-func (c *Companion) request(ctx context.Context, userID, convID, latestHint string) (llm.Request, error) {
+// request builds the model request from the stored conversation, with the
+// user's tools. reason is set when os1 speaks first (Initiate).
+func (c *Companion) request(ctx context.Context, userID, convID, latestHint, reason string) (llm.Request, *Registry, error) {
+	fail := func(err error) (llm.Request, *Registry, error) { return llm.Request{}, nil, err }
+	profile, err := c.store.Profile(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fail(err)
+	}
+	now, loc := c.clock.Now(), profile.Location()
 	// Slots (memory recall: an embedding and a search) run while the
 	// conversation is read, when the latest message is already known.
 	var slots <-chan []slotText
 	if latestHint != "" {
-		slots = c.fillSlots(ctx, userID, latestHint)
+		slots = c.fillSlots(ctx, SlotInput{UserID: userID, Latest: latestHint, Now: now, Location: loc})
 	}
 	user, err := c.store.UserByID(ctx, userID)
 	if err != nil {
-		return llm.Request{}, err
+		return fail(err)
 	}
 	persona, err := c.store.Persona(ctx, userID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return llm.Request{}, err
+		return fail(err)
 	}
-	profile, err := c.store.Profile(ctx, userID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return llm.Request{}, err
+	tools, err := c.ToolsFor(ctx, userID)
+	if err != nil {
+		return fail(err)
 	}
 	// The prompt holds at most the last historyWindow messages (within the
 	// token budget); older ones stay stored, for recall by later subsystems.
 	msgs, err := c.store.RecentMessages(ctx, userID, convID, historyWindow)
 	if err != nil {
-		return llm.Request{}, err
+		return fail(err)
 	}
 	latest := ""
 	for i := len(msgs) - 1; i >= 0; i-- {
@@ -94,9 +101,9 @@ func (c *Companion) request(ctx context.Context, userID, convID, latestHint stri
 			break
 		}
 	}
-	in := promptInput{Persona: persona, User: user, Profile: profile, Now: c.clock.Now(), Loc: location(profile.Timezone)}
+	in := promptInput{Persona: persona, User: user, Profile: profile, Now: now, Loc: loc, Reason: reason}
 	if slots == nil {
-		slots = c.fillSlots(ctx, userID, latest)
+		slots = c.fillSlots(ctx, SlotInput{UserID: userID, Latest: latest, Now: now, Location: loc})
 	}
 	in.Slots = <-slots
 	system := systemPrompt(in)
@@ -105,27 +112,52 @@ func (c *Companion) request(ctx context.Context, userID, convID, latestHint stri
 		budget = 256
 	}
 	history, _ := buildHistory(msgs, budget)
-	return llm.Request{System: system, Messages: history, Tools: c.tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, nil
+	if reason != "" && (len(history) == 0 || history[len(history)-1].Role != llm.RoleUser) {
+		// Providers expect the model to answer a user turn; this one says
+		// that nobody spoke, and is never stored.
+		history = append(history, llm.Message{Role: llm.RoleUser, Content: "(No message from the user: you are speaking first, because: " + reason + ")"})
+	}
+	return llm.Request{System: system, Messages: history, Tools: tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, tools, nil
 }
 
-// fillSlots asks every slot for its section, in the background; the
-// channel delivers them in slot order.
-func (c *Companion) fillSlots(ctx context.Context, userID, latest string) <-chan []slotText {
+// fillSlots asks every slot for its section, all at once, each within
+// SlotTimeout; the channel delivers them in slot order. A slot that is late
+// or fails is left out with a log line: the reply never waits for it.
+func (c *Companion) fillSlots(ctx context.Context, in SlotInput) <-chan []slotText {
 	out := make(chan []slotText, 1)
 	go func() {
+		sctx, cancel := context.WithTimeout(ctx, c.opts.SlotTimeout)
+		defer cancel()
+		type result struct {
+			text string
+			err  error
+			ok   bool
+		}
+		results := make([]chan result, len(c.slots))
+		for i, s := range c.slots {
+			results[i] = make(chan result, 1) // the slot never blocks, even when skipped
+			go func() {
+				var r result
+				r.ok = c.safely("prompt slot "+s.SlotName(), func() { r.text, r.err = askSlot(sctx, s, in) })
+				results[i] <- r
+			}()
+		}
 		var filled []slotText
-		for _, s := range c.slots {
-			var text string
-			var err error
-			if !c.safely("prompt slot "+s.SlotName(), func() { text, err = s.SlotText(ctx, userID, latest) }) {
-				continue // logged; the prompt goes without this section
-			}
-			if err != nil {
-				c.log.Warn("prompt slot failed", "slot", s.SlotName(), "err", err)
+		for i, s := range c.slots {
+			var r result
+			select {
+			case r = <-results[i]:
+			case <-sctx.Done():
+				c.log.Warn("prompt slot skipped: too slow", "slot", s.SlotName(), "limit", c.opts.SlotTimeout)
 				continue
 			}
-			if strings.TrimSpace(text) != "" {
-				filled = append(filled, slotText{Name: s.SlotName(), Text: text})
+			switch {
+			case !r.ok:
+				continue // logged; the prompt goes without this section
+			case r.err != nil:
+				c.log.Warn("prompt slot failed", "slot", s.SlotName(), "err", r.err)
+			case strings.TrimSpace(r.text) != "":
+				filled = append(filled, slotText{Name: s.SlotName(), Text: r.text})
 			}
 		}
 		out <- filled
@@ -137,15 +169,6 @@ func (c *Companion) fillSlots(ctx context.Context, userID, latest string) <-chan
 // rows is the largest part of os1's own per-turn cost.
 const historyWindow = 100
 
-func location(tz string) *time.Location {
-	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			return l
-		}
-	}
-	return time.Local
-}
-
 // stream runs one model call into a new assistant message.
 func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req llm.Request, userID, convID string) (store.Message, []llm.ToolCall, store.MessageStatus) {
 	// The model is asked first; storing the (still empty) assistant message
@@ -156,7 +179,8 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 
 	now := c.clock.Now()
 	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
-		Status: store.StatusStreaming, CreatedAt: now, UpdatedAt: now}
+		Status: store.StatusStreaming, Reason: t.reason, CreatedAt: now, UpdatedAt: now}
+	t.reason = "" // stored once, on the reply that opens the turn
 	// Storing uses a context that survives cancellation, so an interrupted
 	// reply is still written down.
 	keep := context.WithoutCancel(ctx)
@@ -164,7 +188,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 		stop()
 		for range events {
 		}
-		t.emit(Event{Type: EvError, Err: &TurnError{Code: "internal", Message: "could not store the reply: " + err.Error()}})
+		t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "could not store the reply: " + err.Error()}})
 		return msg, nil, store.StatusFailed
 	}
 	t.reply.Store(&msg.ID)
@@ -243,7 +267,7 @@ read:
 			kind = "unknown"
 		}
 		c.observer.Error(kind)
-		turnErr = &TurnError{Code: "model_error", Message: "The model could not answer: " + streamErr.Error()}
+		turnErr = &TurnError{Code: CodeModelError, Message: "The model could not answer: " + streamErr.Error()}
 		c.log.Warn("model call failed", "provider", prov.Name(), "kind", kind, "err", streamErr)
 	}
 	patch := store.MessagePatch{Content: &content, Status: &status}
@@ -262,7 +286,7 @@ read:
 		c.log.Error("store finished reply", "message", msg.ID, "err", err)
 		c.observer.Error("storage")
 		status = store.StatusFailed
-		turnErr = &TurnError{Code: "storage", Message: "The reply could not be saved: " + err.Error() + ". It may be lost after a reload; check the server's disk."}
+		turnErr = &TurnError{Code: CodeStorage, Message: "The reply could not be saved: " + err.Error() + ". It may be lost after a reload; check the server's disk."}
 		calls = nil
 		msg.ToolCalls = nil
 	}
@@ -338,52 +362,70 @@ func (c *Companion) failWithoutModel(ctx context.Context, t *turn, userID, convI
 	now := c.clock.Now()
 	text := cause.Error()
 	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
-		Status: store.StatusFailed, Error: text, CreatedAt: now, UpdatedAt: now}
+		Status: store.StatusFailed, Error: text, Reason: t.reason, CreatedAt: now, UpdatedAt: now}
 	if err := c.store.AppendMessage(context.WithoutCancel(ctx), msg); err != nil {
 		c.log.Error("store failed reply", "err", err)
 	}
-	t.emit(Event{Type: EvError, Err: &TurnError{Code: "no_model", Message: text}})
+	t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeNoModel, Message: text}})
 	t.emit(Event{Type: EvAssistantDone, Message: &msg})
 }
 
 // runTools runs the calls of one assistant message. Tools without side
 // effects run at once; others become pending actions. It reports whether the
 // turn must wait for the user.
-func (c *Companion) runTools(ctx context.Context, t *turn, userID, convID string, msg store.Message, calls []llm.ToolCall) bool {
+func (c *Companion) runTools(ctx context.Context, t *turn, tools *Registry, userID, convID string, msg store.Message, calls []llm.ToolCall) bool {
 	waiting := false
 	for _, sc := range storeToolCalls(calls) {
-		tool, ok := c.tools.Lookup(sc.Name)
+		tool, ok := tools.Lookup(sc.Name)
 		if !ok {
-			c.toolResult(ctx, t, userID, convID, sc.ID, fmt.Sprintf("Error: there is no tool named %q.", sc.Name))
+			c.toolResult(ctx, t, userID, convID, sc.ID, toolOutput("", fmt.Errorf("%w %q", ErrNoSuchTool, sc.Name)))
 			continue
 		}
 		if !tool.SideEffects {
-			c.toolResult(ctx, t, userID, convID, sc.ID, c.runTool(ctx, tool, userID, convID, sc.Arguments))
+			out, err := c.runTool(ctx, tool, userID, convID, sc.Arguments)
+			c.toolResult(ctx, t, userID, convID, sc.ID, toolOutput(out, err))
 			continue
 		}
 		a := store.Action{ID: clock.NewID("act_"), UserID: userID, ConversationID: convID, MessageID: msg.ID,
 			ToolCallID: sc.ID, Tool: sc.Name, Arguments: sc.Arguments, Status: store.ActionPending, CreatedAt: c.clock.Now()}
 		if err := c.store.CreateAction(context.WithoutCancel(ctx), a); err != nil {
-			c.toolResult(ctx, t, userID, convID, sc.ID, "Error: could not ask the user: "+err.Error())
+			c.toolResult(ctx, t, userID, convID, sc.ID, toolOutput("", fmt.Errorf("could not ask the user: %w", err)))
 			continue
 		}
 		waiting = true
-		t.emit(Event{Type: EvActionRequired, Action: &ActionView{Action: a, Summary: c.tools.Summarize(a.Tool, a.Arguments)}})
+		t.emit(Event{Type: EvActionRequired, Action: &ActionView{Action: a, Summary: tools.Summarize(a.Tool, a.Arguments)}})
 	}
 	return waiting
 }
 
-func (c *Companion) runTool(ctx context.Context, tool Tool, userID, convID string, args json.RawMessage) string {
+// ErrNoSuchTool is a tool call for a name the user's registry lacks.
+var ErrNoSuchTool = errors.New("there is no tool named")
+
+// ErrToolPanicked is a tool that panicked (recovered; the log has the stack).
+var ErrToolPanicked = errors.New("the tool failed unexpectedly (the server log has details)")
+
+// runTool runs one tool; its failure is an error (wrapping the tool's own,
+// or ErrToolPanicked), never a string to parse.
+func (c *Companion) runTool(ctx context.Context, tool Tool, userID, convID string, args json.RawMessage) (string, error) {
 	prof, _ := c.store.Profile(ctx, userID)
 	var out string
 	var err error
 	if !c.safely("tool "+tool.Name, func() {
-		out, err = tool.Run(ctx, Call{UserID: userID, ConversationID: convID, Args: args, Now: c.clock.Now(), Location: location(prof.Timezone)})
+		out, err = tool.Run(ctx, Call{UserID: userID, ConversationID: convID, Args: args, Now: c.clock.Now(), Location: prof.Location()})
 	}) {
-		err = errors.New("the tool failed unexpectedly (the server log has details)")
+		err = ErrToolPanicked
 	}
 	if err != nil {
 		c.observer.Error("tool")
+		return "", fmt.Errorf("tool %s: %w", tool.Name, err)
+	}
+	return out, nil
+}
+
+// toolOutput is what the model reads of a tool's outcome: its output, or
+// its error in words (the only place a failure becomes text).
+func toolOutput(out string, err error) string {
+	if err != nil {
 		return "Error: " + err.Error()
 	}
 	return out
@@ -446,15 +488,19 @@ func (c *Companion) Decide(ctx context.Context, userID, actionID string, approve
 		var result string
 		final := store.ActionDenied
 		if approve {
-			tool, ok := c.tools.Lookup(a.Tool)
-			if !ok {
-				result, final = fmt.Sprintf("Error: there is no tool named %q.", a.Tool), store.ActionFailed
-			} else {
-				result = c.runTool(ctx, tool, userID, a.ConversationID, a.Arguments)
-				final = store.ActionDone
-				if strings.HasPrefix(result, "Error: ") {
-					final = store.ActionFailed
+			var out string
+			tools, err := c.ToolsFor(ctx, userID)
+			if err == nil {
+				tool, ok := tools.Lookup(a.Tool)
+				if ok {
+					out, err = c.runTool(ctx, tool, userID, a.ConversationID, a.Arguments)
+				} else {
+					err = fmt.Errorf("%w %q", ErrNoSuchTool, a.Tool)
 				}
+			}
+			result, final = toolOutput(out, err), store.ActionDone
+			if err != nil {
+				final = store.ActionFailed
 			}
 		} else {
 			result = "The user declined this action."
@@ -462,6 +508,9 @@ func (c *Companion) Decide(ctx context.Context, userID, actionID string, approve
 		if err := c.store.FinishAction(context.WithoutCancel(ctx), userID, a.ID, final, result); err != nil {
 			c.log.Error("finish action", "err", err)
 		}
+		done := a
+		done.Status, done.Result = final, result
+		t.emit(Event{Type: EvActionDecided, Action: &ActionView{Action: done, Summary: c.tools.Summarize(a.Tool, a.Arguments)}})
 		c.toolResult(ctx, t, userID, a.ConversationID, a.ToolCallID, result)
 		if rest, err := c.store.PendingActions(ctx, userID, a.ConversationID); err == nil && len(rest) > 0 {
 			return
