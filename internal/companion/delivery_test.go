@@ -315,8 +315,10 @@ func (s slowSlot) SlotText(context.Context, string, string) (string, error) {
 // timedSlot records the time and zone it was asked with.
 type timedSlot struct{ got chan companion.SlotInput }
 
-func (timedSlot) SlotName() string                                        { return "Today" }
-func (timedSlot) SlotText(context.Context, string, string) (string, error) { return "", errors.New("not used") }
+func (timedSlot) SlotName() string { return "Today" }
+func (timedSlot) SlotText(context.Context, string, string) (string, error) {
+	return "", errors.New("not used")
+}
 func (s timedSlot) SlotFor(_ context.Context, in companion.SlotInput) (string, error) {
 	s.got <- in
 	return "Dinner at 20:00.", nil
