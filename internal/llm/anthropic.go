@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // Defaults for AnthropicConfig.
@@ -385,7 +387,7 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 			if e.Error == nil {
 				return p.ep.streamFailure("", "")
 			}
-			return p.ep.streamFailure(e.Error.Type, oneLine(e.Error.Message))
+			return p.ep.streamFailure(e.Error.Type, httpretry.OneLine(e.Error.Message))
 		} // ping and event types added later are ignored, as the API asks
 	}
 }

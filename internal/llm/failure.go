@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // failure is what one attempt learned about why it failed. The retry loop
@@ -149,70 +150,23 @@ func (e *endpoint) ioFailure(ctx context.Context, wd *watchdog, err error, midSt
 // statusFailure reads a non-2xx answer: its kind, whether to retry, and the
 // provider's own explanation from the body.
 func (e *endpoint) statusFailure(resp *http.Response, wd *watchdog) *failure {
-	body, _ := io.ReadAll(io.LimitReader(&watchedBody{r: resp.Body, wd: wd}, 64<<10))
-	f := &failure{status: resp.StatusCode, detail: providerMessage(body)}
-	f.retryAfter, f.hasRetryAfter = parseRetryAfter(resp.Header, e.tr.Clock.Now())
+	body, _ := io.ReadAll(io.LimitReader(&watchedBody{r: resp.Body, wd: wd}, httpretry.MaxErrorBody))
+	ae := httpretry.ParseError(resp.StatusCode, resp.Header, body, e.tr.Clock.Now())
+	f := &failure{status: ae.StatusCode, detail: ae.Message, retryAfter: ae.RetryAfter,
+		hasRetryAfter: ae.HasRetryAfter, retryable: ae.Retryable()}
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
-		f.kind, f.retryable = KindRateLimited, true
+		f.kind = KindRateLimited
 	case s == http.StatusRequestTimeout:
-		f.kind, f.retryable = KindTimeout, true
+		f.kind = KindTimeout
 	case s >= 500:
-		f.kind, f.retryable = KindServer, true
+		f.kind = KindServer
 	case s == http.StatusUnauthorized, s == http.StatusForbidden:
 		f.kind = KindAuth
 	default:
 		f.kind = KindBadRequest
 	}
 	return f
-}
-
-// providerMessage digs the human explanation out of an error body. It knows
-// the OpenAI shape {"error":{"message"}}, the Anthropic shape
-// {"type":"error","error":{"type","message"}}, Ollama's {"error":"..."} and
-// short plain text.
-func providerMessage(body []byte) string {
-	var v struct {
-		Error   json.RawMessage `json:"error"`
-		Message string          `json:"message"`
-		Detail  any             `json:"detail"`
-	}
-	if json.Unmarshal(body, &v) == nil {
-		var inner struct {
-			Message string `json:"message"`
-			Type    string `json:"type"`
-		}
-		var s string
-		switch {
-		case json.Unmarshal(v.Error, &inner) == nil && inner.Message != "":
-			return oneLine(inner.Message)
-		case json.Unmarshal(v.Error, &s) == nil && s != "":
-			return oneLine(s)
-		case v.Message != "":
-			return oneLine(v.Message)
-		case v.Detail != nil:
-			if s, ok := v.Detail.(string); ok {
-				return oneLine(s)
-			}
-			b, _ := json.Marshal(v.Detail)
-			return oneLine(string(b))
-		}
-		return ""
-	}
-	text := strings.TrimSpace(string(body))
-	if text == "" || strings.HasPrefix(text, "<") {
-		return "" // an HTML error page says nothing useful in one line
-	}
-	return oneLine(text)
-}
-
-// oneLine shortens provider text to one readable line.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 300 {
-		s = string(r[:300]) + "…"
-	}
-	return s
 }
 
 // streamFailure is an error the provider reported inside an otherwise

@@ -8,6 +8,8 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // Defaults for OpenAIConfig.
@@ -351,11 +353,11 @@ func (p *OpenAI) streamError(raw json.RawMessage) error {
 		if c, ok := obj.Code.(string); ok && c != "" {
 			typ = c
 		}
-		return p.ep.streamFailure(typ, oneLine(obj.Message))
+		return p.ep.streamFailure(typ, httpretry.OneLine(obj.Message))
 	case json.Unmarshal(raw, &s) == nil:
-		return p.ep.streamFailure("", oneLine(s))
+		return p.ep.streamFailure("", httpretry.OneLine(s))
 	}
-	return p.ep.streamFailure("", oneLine(string(raw)))
+	return p.ep.streamFailure("", httpretry.OneLine(string(raw)))
 }
 
 // completeCall checks an assembled tool call: its arguments must be a JSON

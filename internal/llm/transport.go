@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // Defaults for Transport's zero fields.
@@ -47,9 +48,10 @@ type Transport struct {
 	// this fails at once, with Error.RetryAfter set. Zero: DefaultMaxRetryWait.
 	MaxRetryWait time.Duration
 	// Sleep waits between attempts and must return early with ctx's error
-	// when ctx ends. Nil: a timer. Tests record the durations instead.
+	// when ctx ends. Nil: a timer on Clock. Tests record the durations instead.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Clock reads the time for Retry-After dates. Nil: the wall clock.
+	// Clock reads the time for Retry-After dates, times the waits between
+	// attempts and the idle watchdog. Nil: the wall clock.
 	Clock clock.Clock
 }
 
@@ -69,9 +71,6 @@ func (t Transport) withDefaults() Transport {
 	if t.MaxRetryWait <= 0 {
 		t.MaxRetryWait = DefaultMaxRetryWait
 	}
-	if t.Sleep == nil {
-		t.Sleep = sleep
-	}
 	if t.Clock == nil {
 		t.Clock = clock.System{}
 	}
@@ -88,16 +87,9 @@ func (t Transport) withDefaults() Transport {
 	return t
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// retryPolicy is the transport's retry rules in httpretry's terms.
+func (t Transport) retryPolicy() httpretry.Policy {
+	return httpretry.Policy{MaxRetries: t.MaxRetries, MaxWait: t.MaxRetryWait, Clock: t.Clock, Sleep: t.Sleep}
 }
 
 // endpoint is one provider's connection: where it is, how it is described to
@@ -138,24 +130,19 @@ func (e *endpoint) stream(ctx context.Context, c call, decode decodeFunc, yield 
 		}
 		return nil
 	}
+	policy := e.tr.retryPolicy()
 	for attempt := 1; ; attempt++ {
 		f := e.attempt(ctx, c, decode, emit)
 		if f == nil {
 			return
 		}
-		if yielded || !f.retryable || attempt > e.tr.MaxRetries || ctx.Err() != nil {
+		// A Retry-After over MaxRetryWait fails at once, with Error.RetryAfter set.
+		wait, ok := policy.Delay(attempt, f.retryAfter, f.hasRetryAfter)
+		if yielded || !f.retryable || !ok || ctx.Err() != nil {
 			yield(Event{}, e.errorFor(f, attempt))
 			return
 		}
-		wait := backoff(attempt, e.tr.MaxRetryWait)
-		if f.hasRetryAfter {
-			if f.retryAfter > e.tr.MaxRetryWait {
-				yield(Event{}, e.errorFor(f, attempt))
-				return
-			}
-			wait = f.retryAfter
-		}
-		if err := e.tr.Sleep(ctx, wait); err != nil {
+		if err := policy.Wait(ctx, wait); err != nil {
 			yield(Event{}, e.canceled(ctx))
 			return
 		}
@@ -167,7 +154,7 @@ func (e *endpoint) stream(ctx context.Context, c call, decode decodeFunc, yield 
 func (e *endpoint) attempt(ctx context.Context, c call, decode decodeFunc, emit func(Event) error) *failure {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wd := startWatchdog(e.tr.IdleTimeout, cancel)
+	wd := startWatchdog(e.tr.Clock, e.tr.IdleTimeout, cancel)
 	defer wd.stop()
 
 	resp, f := e.send(ctx, actx, wd, c)
@@ -229,7 +216,7 @@ func (e *endpoint) send(ctx, actx context.Context, wd *watchdog, c call) (*http.
 func (e *endpoint) getJSON(ctx context.Context, url string, header http.Header, out any) error {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wd := startWatchdog(e.tr.IdleTimeout, cancel)
+	wd := startWatchdog(e.tr.Clock, e.tr.IdleTimeout, cancel)
 	defer wd.stop()
 	resp, f := e.send(ctx, actx, wd, call{method: http.MethodGet, url: url, header: header})
 	if f != nil {
@@ -258,7 +245,7 @@ func (e *endpoint) checkStreamType(resp *http.Response) *failure {
 	msg := fmt.Sprintf("%s answered with %s instead of an event stream", e.where, mt)
 	if mt == "application/json" {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if d := providerMessage(body); d != "" {
+		if d := httpretry.Message(body); d != "" {
 			msg += ": " + d
 		}
 	}
@@ -269,13 +256,13 @@ func (e *endpoint) checkStreamType(resp *http.Response) *failure {
 // watchdog cancels a request when the server has been silent for too long.
 type watchdog struct {
 	d     time.Duration
-	t     *time.Timer
+	t     clock.Timer
 	fired atomic.Bool
 }
 
-func startWatchdog(d time.Duration, cancel context.CancelFunc) *watchdog {
+func startWatchdog(c clock.Clock, d time.Duration, cancel context.CancelFunc) *watchdog {
 	w := &watchdog{d: d}
-	w.t = time.AfterFunc(d, func() {
+	w.t = c.AfterFunc(d, func() {
 		w.fired.Store(true)
 		cancel()
 	})
