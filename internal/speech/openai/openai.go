@@ -10,18 +10,17 @@ package openai
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/httpretry"
 	"github.com/os1ai/os1/internal/speech"
 )
 
@@ -64,9 +63,10 @@ type Config struct {
 	// Timeout bounds one request, answer included. Zero: DefaultTimeout.
 	Timeout time.Duration
 	// Sleep waits before the retry and returns early with ctx's error when
-	// ctx ends. Nil: a timer. Tests record the wait instead.
+	// ctx ends. Nil: a timer on Clock. Tests record the wait instead.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Clock reads the time for Retry-After dates. Nil: the wall clock.
+	// Clock reads the time for Retry-After dates and times the wait before
+	// the retry. Nil: the wall clock.
 	Clock clock.Clock
 }
 
@@ -104,33 +104,21 @@ func newClient(cfg Config) (*client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
-	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}
 	}
 	return &client{cfg: cfg, base: raw}, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // StatusError is an answer outside 2xx. A 502, 503 or 504 also matches
-// speech.ErrUnavailable.
+// speech.ErrUnavailable; errors.As finds the decoded *httpretry.APIError
+// (the server's error type and code, its Retry-After) behind it.
 type StatusError struct {
 	URL     string // the endpoint
 	Status  int
 	Message string // the server's own words, from its error JSON or body
 	hint    string
+	api     *httpretry.APIError
 }
 
 func (e *StatusError) Error() string {
@@ -141,13 +129,18 @@ func (e *StatusError) Error() string {
 	return s + e.hint
 }
 
-// Unwrap makes gateway and overload answers speech.ErrUnavailable.
-func (e *StatusError) Unwrap() error {
+// Unwrap makes gateway and overload answers speech.ErrUnavailable, and
+// gives the decoded answer.
+func (e *StatusError) Unwrap() []error {
+	var errs []error
 	switch e.Status {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return speech.ErrUnavailable
+		errs = append(errs, speech.ErrUnavailable)
 	}
-	return nil
+	if e.api != nil {
+		errs = append(errs, e.api)
+	}
+	return errs
 }
 
 // answer is a 2xx response.
@@ -156,42 +149,51 @@ type answer struct {
 	body        []byte
 }
 
+// retryWait is the wait before the retry when the server does not say.
+const retryWait = 500 * time.Millisecond
+
 // post sends body to path, retrying once on 429 or 503 after the wait the
 // server asks for (up to MaxRetryWait; 500 ms when it does not say).
 func (c *client) post(ctx context.Context, path, contentType string, body []byte, limit int64) (answer, error) {
-	for attempt := 0; ; attempt++ {
-		a, wait, err := c.once(ctx, path, contentType, body, limit)
-		if err == nil || wait < 0 || attempt == 1 {
-			return a, err
-		}
-		if wait > MaxRetryWait {
-			return answer{}, fmt.Errorf("%w (it asks to retry after %v)", err, wait.Round(time.Second))
-		}
-		if serr := c.cfg.Sleep(ctx, wait); serr != nil {
-			return answer{}, fmt.Errorf("openai speech %s%s: %w", c.base, path, serr)
-		}
+	policy := httpretry.Policy{MaxRetries: 1, MaxWait: MaxRetryWait, Backoff: httpretry.Constant(retryWait),
+		Retryable: retryable, Clock: c.cfg.Clock, Sleep: c.cfg.Sleep}
+	var a answer
+	err := httpretry.Do(ctx, policy, func(ctx context.Context) (err error) {
+		a, err = c.once(ctx, path, contentType, body, limit)
+		return err
+	})
+	var ae *httpretry.APIError
+	if err != nil && ctx.Err() == nil && retryable(err) && errors.As(err, &ae) && ae.HasRetryAfter && ae.RetryAfter > MaxRetryWait {
+		return answer{}, fmt.Errorf("%w (it asks to retry after %v)", err, ae.RetryAfter.Round(time.Second))
 	}
+	return a, err
 }
 
-// once makes one request; wait >= 0 means it may be retried after wait.
-func (c *client) once(ctx context.Context, path, contentType string, body []byte, limit int64) (a answer, wait time.Duration, err error) {
+// retryable: only overload answers are worth the one retry.
+func retryable(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Status == http.StatusTooManyRequests || se.Status == http.StatusServiceUnavailable)
+}
+
+// once makes one request.
+func (c *client) once(ctx context.Context, path, contentType string, body []byte, limit int64) (answer, error) {
 	where := c.base + path
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	fail := func(err error) (answer, time.Duration, error) {
+	fail := func(err error) (answer, error) {
 		switch {
 		case ctx.Err() != nil:
-			return answer{}, -1, fmt.Errorf("openai speech %s: %w", where, ctx.Err())
+			return answer{}, fmt.Errorf("openai speech %s: %w", where, ctx.Err())
 		case rctx.Err() != nil:
-			return answer{}, -1, fmt.Errorf("openai speech %s: no answer within %v: %w", where, c.cfg.Timeout, rctx.Err())
+			return answer{}, fmt.Errorf("openai speech %s: no answer within %v: %w", where, c.cfg.Timeout, rctx.Err())
 		case unreachable(err):
-			return answer{}, -1, fmt.Errorf("%w: openai speech server %s cannot be reached (is it running?): %w", speech.ErrUnavailable, c.base, err)
+			return answer{}, fmt.Errorf("%w: openai speech server %s cannot be reached (is it running?): %w", speech.ErrUnavailable, c.base, err)
 		}
-		return answer{}, -1, fmt.Errorf("openai speech %s: %w", where, err)
+		return answer{}, fmt.Errorf("openai speech %s: %w", where, err)
 	}
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, where, bytes.NewReader(body))
 	if err != nil {
-		return answer{}, -1, fmt.Errorf("openai speech %s: %w", where, err)
+		return answer{}, fmt.Errorf("openai speech %s: %w", where, err)
 	}
 	req.Header.Set("Content-Type", contentType)
 	if c.cfg.Key != "" {
@@ -204,7 +206,8 @@ func (c *client) once(ctx context.Context, path, contentType string, body []byte
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, MaxJSONBytes))
-		serr := &StatusError{URL: where, Status: resp.StatusCode, Message: serverMessage(raw)}
+		ae := httpretry.ParseError(resp.StatusCode, resp.Header, raw, c.cfg.Clock.Now())
+		serr := &StatusError{URL: where, Status: resp.StatusCode, Message: ae.Message, api: ae}
 		switch resp.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			if c.cfg.Key == "" {
@@ -214,34 +217,17 @@ func (c *client) once(ctx context.Context, path, contentType string, body []byte
 			}
 		case http.StatusNotFound:
 			serr.hint = " (is the URL right, and does the server offer this endpoint and model?)"
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			return answer{}, c.retryAfter(resp.Header), serr
 		}
-		return answer{}, -1, serr
+		return answer{}, serr
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return fail(fmt.Errorf("reading the answer: %w", err))
 	}
 	if int64(len(raw)) > limit {
-		return answer{}, -1, fmt.Errorf("openai speech %s: the answer is over %d bytes", where, limit)
+		return answer{}, fmt.Errorf("openai speech %s: the answer is over %d bytes", where, limit)
 	}
-	return answer{contentType: resp.Header.Get("Content-Type"), body: raw}, 0, nil
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date; 500 ms when absent.
-func (c *client) retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 500 * time.Millisecond
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Duration(min(max(s, 0), 1e6) * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(c.cfg.Clock.Now()), 0)
-	}
-	return 500 * time.Millisecond
+	return answer{contentType: resp.Header.Get("Content-Type"), body: raw}, nil
 }
 
 // unreachable reports whether err means the server was never reached:
@@ -250,42 +236,4 @@ func unreachable(err error) bool {
 	var op *net.OpError
 	var dns *net.DNSError
 	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial"
-}
-
-// serverMessage finds the server's own words in an error body: OpenAI's
-// {"error":{"message"}}, {"error":"…"}, FastAPI's {"detail"}, {"message"},
-// else the body itself, shortened.
-func serverMessage(raw []byte) string {
-	var e struct {
-		Error   json.RawMessage `json:"error"`
-		Detail  json.RawMessage `json:"detail"`
-		Message string          `json:"message"`
-	}
-	if json.Unmarshal(raw, &e) == nil {
-		var inner struct {
-			Message string `json:"message"`
-		}
-		var s string
-		switch {
-		case json.Unmarshal(e.Error, &inner) == nil && inner.Message != "":
-			return shorten(inner.Message)
-		case json.Unmarshal(e.Error, &s) == nil && s != "":
-			return shorten(s)
-		case json.Unmarshal(e.Detail, &s) == nil && s != "":
-			return shorten(s)
-		case len(e.Detail) > 0 && string(e.Detail) != "null":
-			return shorten(string(e.Detail))
-		case e.Message != "":
-			return shorten(e.Message)
-		}
-	}
-	return shorten(string(raw))
-}
-
-func shorten(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 300 {
-		return string(r[:300]) + "…"
-	}
-	return s
 }
