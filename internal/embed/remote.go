@@ -9,9 +9,11 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // RemoteConfig points at a model server's OpenAI-compatible embeddings
@@ -25,11 +27,16 @@ type RemoteConfig struct {
 	Batch int
 	// Timeout bounds one request (default 60s).
 	Timeout time.Duration
-	// MaxRetries on 429 and 5xx, honouring Retry-After up to 30s (default 3).
+	// MaxRetries on 429, 5xx and a server that does not answer, honouring
+	// Retry-After up to 30s (default 3; negative: never).
 	MaxRetries int
 	// HTTPClient sends the requests (default: a plain client).
 	HTTPClient *http.Client
-	// Sleep waits between retries (tests record instead of waiting).
+	// Clock times the waits between retries and dates Retry-After
+	// (default: the wall clock).
+	Clock clock.Clock
+	// Sleep, when set, waits between retries instead of Clock (tests
+	// record instead of waiting).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -61,17 +68,8 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
 	}
 	r := &Remote{cfg: cfg}
 	v, err := r.request(ctx, []string{"hello"})
@@ -110,31 +108,39 @@ func (r *Remote) Embed(ctx context.Context, texts []string) ([][]float32, error)
 func (r *Remote) request(ctx context.Context, texts []string) ([][]float32, error) {
 	body, _ := json.Marshal(map[string]any{"model": r.cfg.Model, "input": texts})
 	where := r.cfg.BaseURL + "/embeddings"
-	for attempt := 0; ; attempt++ {
-		vecs, retryAfter, err := r.once(ctx, where, body, len(texts))
-		if err == nil {
-			return vecs, nil
-		}
-		if retryAfter < 0 || attempt >= r.cfg.MaxRetries || ctx.Err() != nil {
-			return nil, err
-		}
-		wait := max(retryAfter, time.Duration(1<<attempt)*500*time.Millisecond)
-		if wait > 30*time.Second {
-			return nil, err
-		}
-		if serr := r.cfg.Sleep(ctx, wait); serr != nil {
-			return nil, serr
-		}
-	}
+	policy := httpretry.Policy{MaxRetries: r.cfg.MaxRetries, MaxWait: 30 * time.Second, Retryable: retryable,
+		Clock: r.cfg.Clock, Sleep: r.cfg.Sleep}
+	var vecs [][]float32
+	err := httpretry.Do(ctx, policy, func(ctx context.Context) (err error) {
+		vecs, err = r.once(ctx, where, body, len(texts))
+		return err
+	})
+	return vecs, err
 }
 
-// once makes one request. retryAfter < 0 means the error is final.
-func (r *Remote) once(ctx context.Context, where string, body []byte, n int) ([][]float32, time.Duration, error) {
+// noAnswer is a request that got no complete answer: worth another try.
+type noAnswer struct {
+	msg string
+	err error
+}
+
+func (e *noAnswer) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *noAnswer) Unwrap() error { return e.err }
+
+// retryable: a 408, 429 or 5xx, or no complete answer (its own timeout
+// included, unless the caller gave up).
+func retryable(err error) bool {
+	var na *noAnswer
+	return errors.As(err, &na) || httpretry.Retryable(err)
+}
+
+// once makes one request.
+func (r *Remote) once(ctx context.Context, where string, body []byte, n int) ([][]float32, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, where, bytes.NewReader(body))
 	if err != nil {
-		return nil, -1, err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if r.cfg.APIKey != "" {
@@ -142,28 +148,15 @@ func (r *Remote) once(ctx context.Context, where string, body []byte, n int) ([]
 	}
 	resp, err := r.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("embeddings server %s does not answer: %w", where, err)
+		return nil, &noAnswer{"embeddings server " + where + " does not answer", err}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("embeddings server %s answered %w", where, httpretry.DecodeError(resp, r.cfg.Clock.Now()))
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return nil, 0, fmt.Errorf("embeddings from %s: reading the answer: %w", where, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error json.RawMessage `json:"error"`
-		}
-		_ = json.Unmarshal(raw, &e)
-		msg := strings.TrimSpace(string(e.Error))
-		if msg == "" {
-			msg = strings.TrimSpace(string(raw))
-		}
-		err := fmt.Errorf("embeddings server %s answered %s: %.300s", where, resp.Status, msg)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			return nil, time.Duration(secs) * time.Second, err
-		}
-		return nil, -1, err
+		return nil, &noAnswer{"embeddings from " + where + ": reading the answer", err}
 	}
 	var out struct {
 		Data []struct {
@@ -172,19 +165,19 @@ func (r *Remote) once(ctx context.Context, where string, body []byte, n int) ([]
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, -1, fmt.Errorf("embeddings from %s are not the expected JSON: %w", where, err)
+		return nil, fmt.Errorf("embeddings from %s are not the expected JSON: %w", where, err)
 	}
 	if len(out.Data) != n {
-		return nil, -1, fmt.Errorf("embeddings from %s: %d vectors for %d texts", where, len(out.Data), n)
+		return nil, fmt.Errorf("embeddings from %s: %d vectors for %d texts", where, len(out.Data), n)
 	}
 	vecs := make([][]float32, n)
 	for _, d := range out.Data {
 		if d.Index < 0 || d.Index >= n || vecs[d.Index] != nil || len(d.Embedding) == 0 {
-			return nil, -1, fmt.Errorf("embeddings from %s: bad or repeated index %d", where, d.Index)
+			return nil, fmt.Errorf("embeddings from %s: bad or repeated index %d", where, d.Index)
 		}
 		vecs[d.Index] = normalise(d.Embedding)
 	}
-	return vecs, 0, nil
+	return vecs, nil
 }
 
 func normalise(v []float32) []float32 {

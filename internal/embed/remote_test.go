@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/os1ai/os1/internal/clock"
 )
 
 // embeddingsServer speaks the OpenAI-compatible /v1/embeddings protocol,
@@ -90,5 +92,29 @@ func TestRemoteRetriesAndErrors(t *testing.T) {
 	}
 	if _, err := NewRemote(context.Background(), RemoteConfig{}); err == nil {
 		t.Fatal("empty config accepted")
+	}
+}
+
+// TestRemoteWaitsOnTheClock: the wait Retry-After asks for runs on the
+// injected clock, so a test moves time instead of sleeping.
+func TestRemoteWaitsOnTheClock(t *testing.T) {
+	srv, calls := embeddingsServer(t, 1)
+	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	done := make(chan error, 1)
+	go func() {
+		_, err := NewRemote(context.Background(), RemoteConfig{BaseURL: srv.URL + "/v1", Model: "nomic-embed-text", APIKey: "k", Clock: c})
+		done <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d calls before the wait, want 1", calls.Load())
+	}
+	c.Advance(2 * time.Second)
+	if err := <-done; err != nil || calls.Load() != 2 {
+		t.Fatalf("err %v after %d calls", err, calls.Load())
 	}
 }
