@@ -1,8 +1,9 @@
 // Package clock provides the injected time and ID sources used across os1.
 //
-// Nothing in os1 calls time.Now, time.NewTimer, time.AfterFunc or reads
-// crypto/rand for identifiers directly; it asks a Clock or an IDs so tests
-// can drive time and identity with Fake and FakeIDs instead of sleeping.
+// Code that needs the time, a timer or a new identifier asks a Clock or an
+// IDs instead of calling time.Now, time.NewTimer, time.AfterFunc or
+// crypto/rand, so tests drive time and identity with Fake and FakeIDs
+// instead of sleeping.
 // This package must never hold global mutable state.
 package clock
 
