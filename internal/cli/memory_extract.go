@@ -14,10 +14,6 @@ import (
 	"github.com/os1ai/os1/internal/store"
 )
 
-// extractBatch is how many conversational messages one extraction call
-// reads, as the server's memory worker does.
-const extractBatch = 20
-
 // extract runs memory extraction over freshly imported conversations, in
 // batches, recording each batch in the conversation's watermark: if it stops
 // (model down, Ctrl-C), `os1 serve` goes on from there. When the transcript
@@ -46,17 +42,9 @@ func (e *env) extract(ctx context.Context, m *memEnv, mm *models.Manager, convs,
 		if err != nil {
 			return err
 		}
-		for from := 0; from < len(msgs); {
-			to, n := from, 0
-			for to < len(msgs) && n < extractBatch {
-				if msgs[to].Role == store.RoleUser || msgs[to].Role == store.RoleAssistant {
-					n++
-				}
-				to++
-			}
-			jobs = append(jobs, job{c, msgs[from:to]})
-			total += to - from
-			from = to
+		for part := range memory.ExtractBatches(msgs, memory.DefaultBatchMessages) {
+			jobs = append(jobs, job{c, part})
+			total += len(part)
 		}
 	}
 	start := m.clock.Now()

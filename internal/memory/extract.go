@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math"
 	"strings"
@@ -190,6 +191,32 @@ func (e *Extractor) Extract(ctx context.Context, b Batch) (Result, error) {
 // conversational keeps the messages extraction may read: complete or
 // interrupted user and assistant messages with text. Tool results and the
 // system prompt never reach the extractor.
+// DefaultBatchMessages is how many conversational messages one extraction
+// call reads, in the worker and in os1 memory import alike.
+const DefaultBatchMessages = 20
+
+// ExtractBatches splits msgs, in order, into the runs one extraction call
+// each reads: at most n conversational messages a run (tool output and
+// empty replies ride along uncounted). Every message is in exactly one run.
+func ExtractBatches(msgs []store.Message, n int) iter.Seq[[]store.Message] {
+	n = max(n, 1)
+	return func(yield func([]store.Message) bool) {
+		for from := 0; from < len(msgs); {
+			to, counted := from, 0
+			for to < len(msgs) && counted < n {
+				if len(conversational(msgs[to:to+1])) == 1 {
+					counted++
+				}
+				to++
+			}
+			if !yield(msgs[from:to]) {
+				return
+			}
+			from = to
+		}
+	}
+}
+
 func conversational(msgs []store.Message) []store.Message {
 	var out []store.Message
 	for _, m := range msgs {

@@ -203,7 +203,7 @@ func NewService(d ServiceDeps, o ServiceOptions) *Service {
 	}
 	o.QueueSize = cmp.Or(max(o.QueueSize, 0), 256)
 	o.TickEvery = cmp.Or(o.TickEvery, time.Minute)
-	o.BatchMessages = cmp.Or(max(o.BatchMessages, 0), 20)
+	o.BatchMessages = cmp.Or(max(o.BatchMessages, 0), DefaultBatchMessages)
 	o.RetryMin = cmp.Or(o.RetryMin, time.Minute)
 	o.RetryMax = cmp.Or(o.RetryMax, time.Hour)
 	ctx, stop := context.WithCancel(context.Background())
@@ -543,23 +543,15 @@ func (s *Service) process(ctx context.Context, userID, convID string) error {
 			return err
 		}
 	}
-	for from := indexAfter(msgs, w.Extracted); from < len(msgs); {
-		to, n := from, 0
-		for to < len(msgs) && n < s.opts.BatchMessages {
-			if len(conversational(msgs[to:to+1])) == 1 {
-				n++
-			}
-			to++
-		}
-		b.Messages = msgs[from:to]
+	for part := range ExtractBatches(msgs[indexAfter(msgs, w.Extracted):], s.opts.BatchMessages) {
+		b.Messages = part
 		if _, err := s.extract.Extract(ctx, b); err != nil {
 			return err
 		}
-		w.Extracted = msgs[to-1].ID
+		w.Extracted = part[len(part)-1].ID
 		if err := s.d.Progress.SetWatermark(ctx, convID, w); err != nil {
 			return err
 		}
-		from = to
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
@@ -34,8 +33,7 @@ type Memory struct {
 
 // Limits of the memory API.
 const (
-	MaxImportBytes    = 64 << 20           // POST /api/memory/import; larger files: `os1 memory import`
-	maxMemoryText     = memory.MaxItemText // characters of one edited memory; imports obey it too
+	MaxImportBytes    = 64 << 20 // POST /api/memory/import; larger files: `os1 memory import`
 	defaultMemoryList = 50
 	maxMemoryList     = 500
 )
@@ -65,13 +63,22 @@ func (s *Server) mem(h userHandler) http.HandlerFunc {
 	})
 }
 
-// memError answers a memory store error: another user's or a missing ID is 404.
+// memError answers a memory error: another user's or a missing ID is 404,
+// an edit memory refuses is 400 with memory's reason.
 func (s *Server) memError(w http.ResponseWriter, what string, err error) {
-	if errors.Is(err, memory.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, memory.ErrNotFound) || errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "not found")
-		return
+	case errors.Is(err, memory.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	default:
+		s.internal(w, what, err)
 	}
-	s.internal(w, what, err)
+}
+
+// editor is memory's domain side of the memory page.
+func (s *Server) editor() *memory.Editor {
+	return &memory.Editor{Store: s.Memory.Store, Embedder: s.Memory.Embedder, Clock: s.Clock}
 }
 
 type itemJSON struct {
@@ -148,8 +155,6 @@ type hitJSON struct {
 	Item           *itemJSON `json:"item,omitempty"`            // item hits
 }
 
-var itemKinds = []memory.Kind{memory.KindFact, memory.KindEvent, memory.KindPreference, memory.KindReflection, memory.KindPerson}
-
 // memoryQuery reads ?kind=&history=&limit=&offset=, answering on failure.
 func memoryQuery(w http.ResponseWriter, r *http.Request) (kinds []string, history bool, limit, offset int, ok bool) {
 	q := r.URL.Query()
@@ -161,7 +166,7 @@ func memoryQuery(w http.ResponseWriter, r *http.Request) (kinds []string, histor
 		}
 	}
 	for _, k := range kinds {
-		if !slices.Contains(itemKinds, memory.Kind(k)) && k != string(memory.DocMessage) && k != string(memory.DocJournal) {
+		if !memory.ValidKind(memory.Kind(k)) && k != string(memory.DocMessage) && k != string(memory.DocJournal) {
 			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not one of fact, event, preference, reflection, person (or, with q, message, journal)", k))
 			return nil, false, 0, 0, false
 		}
@@ -209,7 +214,7 @@ func (s *Server) listMemory(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	f := memory.ItemFilter{History: history, Limit: limit, Offset: offset}
 	for _, k := range kinds {
-		if !slices.Contains(itemKinds, memory.Kind(k)) {
+		if !memory.ValidKind(memory.Kind(k)) {
 			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q only works with a search (q)", k))
 			return
 		}
@@ -321,34 +326,13 @@ func (s *Server) getMemory(w http.ResponseWriter, r *http.Request, u store.User)
 			people = append(people, personOut(e, 0))
 		}
 	}
-	history, err := s.memoryHistory(ctx, u.ID, it.ID)
+	history, err := s.editor().History(ctx, u.ID, it.ID)
 	if err != nil {
 		s.memError(w, "read memory history", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"item": itemOut(it), "sources": sources, "conversations": convs,
 		"missing_sources": missing, "people": people, "history": itemsOut(history)})
-}
-
-// memoryHistory returns the beliefs id replaced, newest first.
-func (s *Server) memoryHistory(ctx context.Context, userID, id string) ([]memory.Item, error) {
-	all, err := s.Memory.Store.ListItems(ctx, userID, memory.ItemFilter{History: true})
-	if err != nil {
-		return nil, err
-	}
-	prev := map[string]memory.Item{} // successor -> predecessor
-	for _, it := range all {
-		if it.SupersededBy != "" {
-			prev[it.SupersededBy] = it
-		}
-	}
-	var out []memory.Item
-	seen := map[string]bool{id: true}
-	for p, ok := prev[id]; ok && !seen[p.ID]; p, ok = prev[p.ID] {
-		seen[p.ID] = true
-		out = append(out, p)
-	}
-	return out, nil
 }
 
 func (s *Server) patchMemory(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -362,36 +346,10 @@ func (s *Server) patchMemory(w http.ResponseWriter, r *http.Request, u store.Use
 	if readJSON(w, r, &in) != nil {
 		return
 	}
-	ctx := r.Context()
-	id := r.PathValue("id")
-	var p memory.ItemPatch
-	var vec []float32
-	if in.Text != nil {
-		text := strings.TrimSpace(*in.Text)
-		if text == "" {
-			writeError(w, http.StatusBadRequest, "bad_request", "a memory needs some text; to remove it, forget it")
-			return
-		}
-		if n := utf8.RuneCountInString(text); n > maxMemoryText {
-			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("memory text is %d characters; the limit is %d", n, maxMemoryText))
-			return
-		}
-		p.Text = &text
-	}
+	p := memory.ItemPatch{Text: in.Text, Importance: in.Importance, EntityIDs: in.EntityIDs}
 	if in.Kind != nil {
 		k := memory.Kind(*in.Kind)
-		if !slices.Contains(itemKinds, k) {
-			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not one of fact, event, preference, reflection, person", *in.Kind))
-			return
-		}
 		p.Kind = &k
-	}
-	if in.Importance != nil {
-		if *in.Importance < 0 || *in.Importance > 1 {
-			writeError(w, http.StatusBadRequest, "bad_request", "importance must be between 0 and 1")
-			return
-		}
-		p.Importance = in.Importance
 	}
 	if len(in.EventTime) > 0 {
 		var t time.Time
@@ -403,57 +361,18 @@ func (s *Server) patchMemory(w http.ResponseWriter, r *http.Request, u store.Use
 		}
 		p.EventTime = &t
 	}
-	if in.EntityIDs != nil {
-		for _, e := range in.EntityIDs {
-			if _, err := s.Memory.Store.Entity(ctx, u.ID, e); err != nil {
-				if errors.Is(err, memory.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
-					writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("no person %s", e))
-					return
-				}
-				s.internal(w, "read person", err)
-				return
-			}
-		}
-		p.EntityIDs = in.EntityIDs
-	}
-	// Check the item is the user's before spending time on a vector.
-	if _, err := s.Memory.Store.Item(ctx, u.ID, id); err != nil {
-		s.memError(w, "read memory", err)
-		return
-	}
-	if p.Text != nil && s.Memory.Embedder != nil {
-		vecs, err := s.Memory.Embedder.Embed(ctx, []string{*p.Text})
-		if err != nil || len(vecs) != 1 {
-			s.internal(w, "embed the edited memory", cmpErr(err, "no vector"))
-			return
-		}
-		vec = vecs[0]
-	}
-	if err := s.Memory.Store.UpdateItem(ctx, u.ID, id, p, vec, s.Clock.Now()); err != nil {
+	it, err := s.editor().Edit(r.Context(), u.ID, r.PathValue("id"), p)
+	if err != nil {
 		s.memError(w, "update memory", err)
 		return
 	}
-	it, err := s.Memory.Store.Item(ctx, u.ID, id)
-	if err != nil {
-		s.memError(w, "read memory", err)
-		return
-	}
 	writeJSON(w, http.StatusOK, itemOut(it))
-}
-
-func cmpErr(err error, otherwise string) error {
-	if err != nil {
-		return err
-	}
-	return errors.New(otherwise)
 }
 
 // forgetMemory deletes a memory from every index; with ?sources=true its
 // source messages also leave the recall index (they stay in their
 // conversations).
 func (s *Server) forgetMemory(w http.ResponseWriter, r *http.Request, u store.User) {
-	ctx := r.Context()
-	id := r.PathValue("id")
 	withSources := false
 	if v := r.URL.Query().Get("sources"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -463,48 +382,22 @@ func (s *Server) forgetMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		}
 		withSources = b
 	}
-	it, err := s.Memory.Store.Item(ctx, u.ID, id)
-	if err != nil {
+	if err := s.editor().Forget(r.Context(), u.ID, r.PathValue("id"), withSources); err != nil {
 		s.memError(w, "forget memory", err)
 		return
-	}
-	if err := s.Memory.Store.Forget(ctx, u.ID, id); err != nil {
-		s.memError(w, "forget memory", err)
-		return
-	}
-	if withSources {
-		for _, m := range it.Sources {
-			if err := s.Memory.Store.ForgetMessage(ctx, u.ID, m); err != nil && !errors.Is(err, memory.ErrNotFound) && !errors.Is(err, store.ErrNotFound) {
-				s.internal(w, "forget source message", err)
-				return
-			}
-		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) listPeople(w http.ResponseWriter, r *http.Request, u store.User) {
-	ctx := r.Context()
-	ents, err := s.Memory.Store.Entities(ctx, u.ID)
+	people, err := s.editor().People(r.Context(), u.ID)
 	if err != nil {
 		s.memError(w, "list people", err)
 		return
 	}
-	items, err := s.Memory.Store.ListItems(ctx, u.ID, memory.ItemFilter{})
-	if err != nil {
-		s.memError(w, "list memories", err)
-		return
-	}
-	count := map[string]int{}
-	for _, it := range items {
-		for _, e := range it.EntityIDs {
-			count[e]++
-		}
-	}
-	slices.SortFunc(ents, func(a, b memory.Entity) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
-	out := make([]personJSON, len(ents))
-	for i, e := range ents {
-		out[i] = personOut(e, count[e.ID])
+	out := make([]personJSON, len(people))
+	for i, p := range people {
+		out[i] = personOut(p.Entity, p.Items)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"people": out})
 }
