@@ -5,8 +5,8 @@ import (
 	"errors"
 	"iter"
 	"net/http"
+	"time"
 
-	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/store"
 )
@@ -26,7 +26,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, u sto
 
 func checkTitle(w http.ResponseWriter, title string) (string, bool) {
 	title = companion.CleanTitle(title)
-	if len([]rune(title)) > 200 {
+	if len([]rune(title)) > companion.MaxTitleRunes {
 		writeError(w, http.StatusBadRequest, "bad_request", "title must be at most 200 characters")
 		return "", false
 	}
@@ -40,20 +40,15 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, u st
 	if readJSON(w, r, &in) != nil {
 		return
 	}
-	title, ok := checkTitle(w, in.Title)
-	if !ok {
-		return
-	}
-	if title == "" {
-		title = "New conversation"
-	}
-	now := s.Clock.Now()
-	c := store.Conversation{ID: clock.NewID("cnv_"), UserID: u.ID, Title: title, CreatedAt: now, UpdatedAt: now}
-	if err := s.Store.CreateConversation(r.Context(), c); err != nil {
+	c, err := s.Companion.CreateConversation(r.Context(), u.ID, in.Title)
+	switch {
+	case errors.Is(err, companion.ErrTitleTooLong):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case err != nil:
 		s.internal(w, "create conversation", err)
-		return
+	default:
+		writeJSON(w, http.StatusCreated, conversationOut(c))
 	}
-	writeJSON(w, http.StatusCreated, conversationOut(c))
 }
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -179,6 +174,9 @@ func (s *Server) turnError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, "invalid_utf8", "message is not valid UTF-8 text")
 	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrNUL):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, companion.ErrShuttingDown):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "shutting_down", err.Error())
 	default:
 		s.internal(w, "start turn", err)
 	}
@@ -203,6 +201,10 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, events iter.
 			s.Log.Error("encode event", "err", err)
 			continue
 		}
+		// A client that stops reading its socket is dropped after the
+		// write timeout; the turn never waits for it (it reads on from its
+		// own queue) and goes on to be stored.
+		_ = rc.SetWriteDeadline(time.Now().Add(s.streamTimeout)) // the network's clock, not the injected one
 		if _, err := w.Write(append(append([]byte("data: "), b...), '\n', '\n')); err != nil {
 			return // client left; the turn goes on and is stored
 		}

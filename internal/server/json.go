@@ -166,6 +166,7 @@ type messageJSON struct {
 	ToolCallID     string           `json:"tool_call_id"`
 	Status         string           `json:"status"`
 	Error          string           `json:"error"`
+	Reason         string           `json:"reason,omitempty"`
 	CreatedAt      time.Time        `json:"created_at"`
 	UpdatedAt      time.Time        `json:"updated_at"`
 }
@@ -176,7 +177,7 @@ func messageOut(m store.Message) messageJSON {
 		tc = []store.ToolCall{}
 	}
 	return messageJSON{ID: m.ID, ConversationID: m.ConversationID, Role: string(m.Role), Content: m.Content,
-		ToolCalls: tc, ToolCallID: m.ToolCallID, Status: string(m.Status), Error: m.Error, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		ToolCalls: tc, ToolCallID: m.ToolCallID, Status: string(m.Status), Error: m.Error, Reason: m.Reason, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 type actionJSON struct {
@@ -233,10 +234,11 @@ type wireEvent struct {
 	Action         *actionJSON       `json:"action,omitempty"`
 	Error          *apiError         `json:"error,omitempty"`
 	ConversationID string            `json:"conversation_id,omitempty"`
+	ItemIDs        []string          `json:"item_ids,omitempty"`
 }
 
 func (s *Server) eventOut(ev companion.Event) wireEvent {
-	out := wireEvent{Type: string(ev.Type), MessageID: ev.MessageID, Text: ev.Text, ConversationID: ev.ConversationID}
+	out := wireEvent{Type: string(ev.Type), MessageID: ev.MessageID, Text: ev.Text, ConversationID: ev.ConversationID, ItemIDs: ev.ItemIDs}
 	if ev.Conversation != nil {
 		c := conversationOut(*ev.Conversation)
 		out.Conversation = &c

@@ -70,20 +70,28 @@ type Deps struct {
 	DeviceKey []byte
 	// AuthReadTimeout overrides AuthReadTimeout (tests); 0: the default.
 	AuthReadTimeout time.Duration
+	// StreamWriteTimeout bounds one write of a streamed event to a client
+	// (SSE and /api/ws); a client that stops reading is dropped after it.
+	// 0: StreamWriteTimeout.
+	StreamWriteTimeout time.Duration
 }
+
+// StreamWriteTimeout is the default bound on one streamed write.
+const StreamWriteTimeout = 10 * time.Second
 
 // Server is the HTTP front of os1.
 type Server struct {
 	Deps
-	loginByAddr *auth.Throttle // every attempt from an address
-	loginByUser *auth.Throttle // attempts on a username without its device cookie
-	hasher      *auth.Hasher   // caps concurrent argon2id work
-	authTimeout time.Duration  // read deadline of sign-in bodies (edge.go)
-	bodyTimeout time.Duration  // read deadline of other bodies
-	probe       writeProbe     // /healthz's write check
-	setupMu     sync.Mutex
-	mux         *http.ServeMux
-	conns       connRegistry // live sockets and calls (conns.go)
+	loginByAddr   *auth.Throttle // every attempt from an address
+	loginByUser   *auth.Throttle // attempts on a username without its device cookie
+	hasher        *auth.Hasher   // caps concurrent argon2id work
+	authTimeout   time.Duration  // read deadline of sign-in bodies (edge.go)
+	bodyTimeout   time.Duration  // read deadline of other bodies
+	streamTimeout time.Duration  // write deadline of one streamed event
+	probe         writeProbe     // /healthz's write check
+	setupMu       sync.Mutex
+	mux           *http.ServeMux
+	conns         connRegistry // live sockets and calls (conns.go)
 }
 
 // New builds the server and its routes.
@@ -105,6 +113,10 @@ func New(d Deps) *Server {
 	}
 	if d.AuthReadTimeout > 0 {
 		s.authTimeout = d.AuthReadTimeout
+	}
+	s.streamTimeout = StreamWriteTimeout
+	if d.StreamWriteTimeout > 0 {
+		s.streamTimeout = d.StreamWriteTimeout
 	}
 	if len(s.DeviceKey) == 0 {
 		s.DeviceKey = []byte(clock.Token(32))

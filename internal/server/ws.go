@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,9 @@ type wsSession struct {
 	user store.User
 	wmu  sync.Mutex
 	wg   sync.WaitGroup
+	// subscribed: this socket follows all of the user's events (the
+	// subscribe frame); its own turns then arrive that way, once.
+	subscribed atomic.Bool
 }
 
 func (ws *wsSession) serve(ctx context.Context) {
@@ -109,8 +113,11 @@ func (ws *wsSession) handle(ctx context.Context, f wsFrame) {
 			ws.sendErr(ctx, err)
 		}
 		return
+	case "subscribe":
+		ws.subscribe(ctx)
+		return
 	default:
-		ws.sendError(ctx, "bad_request", fmt.Sprintf("unknown frame type %q; use send, retry, cancel or confirm", f.Type))
+		ws.sendError(ctx, "bad_request", fmt.Sprintf("unknown frame type %q; use send, retry, cancel, confirm or subscribe", f.Type))
 		return
 	}
 	if err != nil {
@@ -121,8 +128,34 @@ func (ws *wsSession) handle(ctx context.Context, f wsFrame) {
 	go func() {
 		defer ws.wg.Done()
 		for ev := range events {
+			if ws.subscribed.Load() {
+				continue // the subscription delivers it
+			}
 			if ws.write(ctx, ws.s.eventOut(ev)) != nil {
 				return
+			}
+		}
+	}()
+}
+
+// subscribe makes the socket follow every event of its user, live: turns
+// started on other sockets, devices or by os1 itself, tool approvals,
+// memory changes. It answers {"type":"subscribed"} once the subscription is
+// registered, so nothing published after that answer is missed.
+func (ws *wsSession) subscribe(ctx context.Context) {
+	if ws.subscribed.Load() {
+		_ = ws.write(ctx, wireEvent{Type: "subscribed"})
+		return
+	}
+	follow := ws.s.Companion.Subscribe(ctx, ws.user.ID)
+	ws.subscribed.Store(true)
+	_ = ws.write(ctx, wireEvent{Type: "subscribed"})
+	ws.wg.Add(1)
+	go func() {
+		defer ws.wg.Done()
+		for ev := range follow {
+			if ws.write(ctx, ws.s.eventOut(ev)) != nil {
+				return // the socket is gone or stopped reading; the bus forgets it
 			}
 		}
 	}()
@@ -138,6 +171,8 @@ func (ws *wsSession) sendErr(ctx context.Context, err error) {
 		ws.sendError(ctx, "invalid_utf8", err.Error())
 	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrNUL):
 		ws.sendError(ctx, "bad_request", err.Error())
+	case errors.Is(err, companion.ErrShuttingDown):
+		ws.sendError(ctx, "shutting_down", err.Error())
 	default:
 		ws.s.Log.Error("websocket turn", "err", err)
 		ws.sendError(ctx, "internal", err.Error())
@@ -155,7 +190,7 @@ func (ws *wsSession) write(ctx context.Context, v any) error {
 	}
 	ws.wmu.Lock()
 	defer ws.wmu.Unlock()
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, ws.s.streamTimeout)
 	defer cancel()
 	return ws.conn.Write(wctx, websocket.MessageText, b)
 }
