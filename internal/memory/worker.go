@@ -122,7 +122,7 @@ type ServiceDeps struct {
 // ServiceOptions tune the service. Zero values take the defaults.
 type ServiceOptions struct {
 	QueueSize     int           // turns waiting; more trigger a catch-up (default 256)
-	TickEvery     time.Duration // retries and consolidation (default 1m; negative: only when Tick is called)
+	TickEvery     time.Duration // retries and consolidation, on Deps.Clock (default 1m; negative: only when Tick is called)
 	BatchMessages int           // messages per extraction call (default 20)
 	RetryMin      time.Duration // first wait after a failure (default 1m)
 	RetryMax      time.Duration // longest wait (default 1h)
@@ -303,9 +303,9 @@ func (s *Service) loop() {
 	defer close(s.done)
 	var tick <-chan time.Time
 	if s.opts.TickEvery > 0 {
-		t := time.NewTicker(s.opts.TickEvery)
+		t := s.d.Clock.NewTicker(s.opts.TickEvery)
 		defer t.Stop()
-		tick = t.C
+		tick = t.C()
 	}
 	s.loadFailures(s.ctx)
 	_ = s.guard("catch-up", "start-up", func() error { s.catchUp(s.ctx); return nil })

@@ -259,6 +259,39 @@ func TestServiceRetriesWhenTheModelFails(t *testing.T) {
 	}
 }
 
+// The worker's timer runs on the injected clock: a retry that is due runs
+// when the fake clock passes it, with no call to Tick and no sleeping.
+func TestServiceTicksOnTheInjectedClock(t *testing.T) {
+	h := newWorkHarness(t)
+	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: h.mem, Recall: h.recall, Models: h.models,
+		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: time.Minute, RetryMin: time.Minute})
+	t.Cleanup(s.Close)
+	h.must(s.Start(h.ctx))
+	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	defer cancel()
+	h.must(h.clock.BlockUntil(ctx, 1)) // the ticker is armed
+	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I run a marathon in April.", day0})
+	h.llm.Enqueue(llmtest.Reply{Status: 503})
+	s.TurnStored(h.user.ID, conv)
+	h.flush(s)
+	if n := len(h.extractions()); n != 1 {
+		t.Fatalf("%d extractions, want the one that failed", n)
+	}
+	h.llm.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
+	h.clock.Advance(time.Minute)
+	// The tick is waiting in the ticker's channel; the worker takes it
+	// within a few round trips (its select picks among ready cases).
+	for range 64 {
+		if h.watermark(conv).Extracted == "msg_u1" {
+			break
+		}
+		h.flush(s)
+	}
+	if _, ok := h.items()["Theodore runs a marathon in April."]; !ok {
+		t.Fatalf("the fake clock's tick did not retry the conversation (%d extractions)", len(h.extractions()))
+	}
+}
+
 func TestServiceWaitsForAModel(t *testing.T) {
 	h := newWorkHarness(t)
 	h.models.set(nil)
