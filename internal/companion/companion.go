@@ -89,7 +89,11 @@ type Options struct {
 	MaxToolRounds  int           // tool rounds per turn (default 4)
 	FlushEvery     time.Duration // how often streamed text is saved (default 250ms)
 	SlotTimeout    time.Duration // how long one prompt slot may take (default 2s)
-	// Delivery bounds what a slow reader of a turn costs (internal/events).
+	// Delivery bounds what a slow reader costs (internal/events). Zero
+	// limits are the bus's defaults, except that the stream of a turn's own
+	// caller holds a whole turn's deltas (MaxReplyTokens × MaxToolRounds)
+	// before it drops any: a voice call that speaks slower than the model
+	// writes still hears every word, and the turn still never waits.
 	Delivery events.Limits
 }
 
@@ -106,6 +110,7 @@ type Companion struct {
 	observer Observer
 	log      *slog.Logger
 	opts     Options
+	turnLim  events.Limits // Delivery for a turn's own caller
 
 	base     context.Context
 	stop     context.CancelFunc
@@ -166,8 +171,12 @@ func New(d Deps, o Options) *Companion {
 			panic(err) // the built-in tools are fixed: a clash is a bug in this package
 		}
 	}
+	turnLim := o.Delivery
+	if turnLim.Lossy == 0 {
+		turnLim.Lossy = max(256, o.MaxReplyTokens*o.MaxToolRounds)
+	}
 	base, stop := context.WithCancel(context.Background())
-	return &Companion{store: d.Store, models: d.Models, tools: d.Tools, toolsFor: d.ToolsFor, bus: d.Events, slots: d.Slots, listener: d.Listener, clock: d.Clock,
+	return &Companion{turnLim: turnLim, store: d.Store, models: d.Models, tools: d.Tools, toolsFor: d.ToolsFor, bus: d.Events, slots: d.Slots, listener: d.Listener, clock: d.Clock,
 		observer: d.Observer, log: d.Log, opts: o, base: base, stop: stop, inFlight: map[string]context.CancelFunc{}}
 }
 
@@ -415,7 +424,7 @@ func (c *Companion) begin(conv store.Conversation) (*turn, error) {
 	c.inFlight[conv.ID] = cancel
 	c.wg.Add(1)
 	return &turn{c: c, userID: conv.UserID, convID: conv.ID, ctx: ctx, cancel: cancel,
-		q: events.NewQueue(classify, c.opts.Delivery), start: c.clock.Now()}, nil
+		q: events.NewQueue(classify, c.turnLim), start: c.clock.Now()}, nil
 }
 
 // abandon releases a turn that never started.
