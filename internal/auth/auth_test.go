@@ -132,12 +132,22 @@ func TestThrottleSucceedTakesBackTheAttempt(t *testing.T) {
 }
 
 func TestHasherCapsConcurrency(t *testing.T) {
-	h := NewHasher(1, 10*time.Millisecond)
+	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	h := NewHasher(c, 1, 2*time.Second)
 	h.slots <- struct{}{} // one hash in progress
-	if _, err := h.Hash(t.Context(), "a long enough password"); !errors.Is(err, ErrBusy) {
+	busy := func(f func() error) error {
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		if err := c.BlockUntil(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(2 * time.Second)
+		return <-done
+	}
+	if err := busy(func() error { _, err := h.Hash(t.Context(), "a long enough password"); return err }); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Hash with every slot taken: %v, want ErrBusy", err)
 	}
-	if err := h.Verify(t.Context(), "x", "y"); !errors.Is(err, ErrBusy) {
+	if err := busy(func() error { return h.Verify(t.Context(), "x", "y") }); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Verify with every slot taken: %v, want ErrBusy", err)
 	}
 	h.release()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/os1ai/os1/internal/clock"
 )
 
 // ErrBusy means every password-hashing slot stayed taken for the whole wait:
@@ -16,11 +18,16 @@ var ErrBusy = errors.New("the server is busy checking other passwords; try again
 type Hasher struct {
 	slots chan struct{}
 	wait  time.Duration
+	clock clock.Clock
 }
 
-// NewHasher allows n concurrent hashes; a caller waits at most wait for a slot.
-func NewHasher(n int, wait time.Duration) *Hasher {
-	return &Hasher{slots: make(chan struct{}, max(n, 1)), wait: wait}
+// NewHasher allows n concurrent hashes; a caller waits at most wait for a
+// slot, timed by c (nil: the system clock).
+func NewHasher(c clock.Clock, n int, wait time.Duration) *Hasher {
+	if c == nil {
+		c = clock.System{}
+	}
+	return &Hasher{slots: make(chan struct{}, max(n, 1)), wait: wait, clock: c}
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
@@ -29,12 +36,12 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	t := time.NewTimer(h.wait)
+	t := h.clock.NewTimer(h.wait)
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
 		return nil
-	case <-t.C:
+	case <-t.C():
 		return ErrBusy
 	case <-ctx.Done():
 		return ctx.Err()

@@ -106,7 +106,7 @@ func New(d Deps) *Server {
 		Deps:        d,
 		loginByAddr: auth.NewThrottle(d.Clock, 10, time.Second, 15*time.Minute, time.Hour),
 		loginByUser: auth.NewThrottle(d.Clock, 10, time.Second, 5*time.Minute, time.Hour),
-		hasher:      auth.NewHasher(max(2, runtime.GOMAXPROCS(0)), 2*time.Second),
+		hasher:      auth.NewHasher(nil, max(2, runtime.GOMAXPROCS(0)), 2*time.Second),
 		authTimeout: AuthReadTimeout,
 		bodyTimeout: BodyReadTimeout,
 		mux:         http.NewServeMux(),
