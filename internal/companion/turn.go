@@ -201,7 +201,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 	sawDone, dirty := false, false
 	// Streamed text is saved on a timer, so a crash loses at most FlushEvery
 	// of it even when the model pauses mid-reply.
-	tick := time.NewTicker(c.opts.FlushEvery)
+	tick := c.clock.NewTicker(c.opts.FlushEvery)
 	defer tick.Stop()
 	flush := func() {
 		if !dirty {
@@ -218,7 +218,7 @@ read:
 		var it streamItem
 		var ok bool
 		select {
-		case <-tick.C:
+		case <-tick.C():
 			flush()
 			continue
 		case it, ok = <-events:
