@@ -113,7 +113,8 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	var listener companion.Listener
 	if p.worker {
 		a.Memory = memory.NewService(memory.ServiceDeps{Core: a.DB, Memory: a.MemStore, Recall: a.Recaller, Models: a.Models,
-			Embedder: a.Embedder, Echoes: echoes, Clock: a.Clock, Meter: a.Metrics, Log: log.With("component", "memory")},
+			Embedder: a.Embedder, Echoes: echoes, Progress: a.MemStore.Progress(), Clock: a.Clock, Meter: a.Metrics,
+			Log: log.With("component", "memory")},
 			memory.ServiceOptions{})
 		a.onStart(a.Memory)
 		a.onClose(closeFunc(a.Memory.Close))
@@ -150,7 +151,8 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	ui.Handle(web.VoiceAssetsPrefix, web.VoiceAssets(filepath.Join(cfg.CacheDir, "voice")))
 	ui.Handle("/", web.Handler())
 	a.Server = server.New(server.Deps{Store: a.DB, Companion: a.Companion, Models: a.Models, Metrics: a.Metrics, UI: ui,
-		Memory:         &server.Memory{Store: a.MemStore, Recaller: a.Recaller, Embedder: a.Embedder, Worker: a.Memory},
+		Memory: &server.Memory{Store: a.MemStore, Recaller: a.Recaller, Embedder: a.Embedder, Progress: a.MemStore.Progress(),
+			Worker: a.Memory},
 		Voice:          a.Voice.Pipeline,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})

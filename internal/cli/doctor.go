@@ -16,6 +16,7 @@ import (
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -143,7 +144,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 // quarantineCheck warns about records memory's worker gave up on after
 // repeated panics (internal/memory/quarantine.go).
 func quarantineCheck(ctx context.Context, db *sqlite.DB) check {
-	q, err := memory.Quarantined(ctx, memory.SettingsProgress{Settings: db}, "")
+	q, err := memory.Quarantined(ctx, sqlitemem.NewProgress(db.SQL()), "")
 	switch {
 	case err != nil:
 		return check{name: "memory", warn: true, msg: err.Error()}

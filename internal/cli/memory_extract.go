@@ -23,7 +23,7 @@ func (e *env) extract(ctx context.Context, m *memEnv, mm *models.Manager, convs,
 	opts := memory.DefaultRecallOptions()
 	ex := memory.NewExtractor(memory.ExtractorDeps{Memory: m.mem, Recall: memory.NewRecaller(m.mem, m.emb, m.clock, opts),
 		Models: mm, Embedder: m.emb, Clock: m.clock}, memory.ExtractOptions{})
-	marks := memory.SettingsProgress{Settings: m.db}
+	marks := m.mem.Progress()
 	b, err := m.batch(ctx)
 	if err != nil {
 		return err

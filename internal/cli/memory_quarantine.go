@@ -30,7 +30,7 @@ func (e *env) memRetryCmd(username *string) *cobra.Command {
 					return err
 				}
 				defer m.close()
-				q, err := memory.Quarantined(ctx, memory.SettingsProgress{Settings: m.db}, m.user.ID)
+				q, err := memory.Quarantined(ctx, m.mem.Progress(), m.user.ID)
 				if err != nil {
 					return err
 				}
@@ -48,7 +48,7 @@ func (e *env) memRetryCmd(username *string) *cobra.Command {
 				return err
 			}
 			defer m.close()
-			f, err := memory.Release(ctx, memory.SettingsProgress{Settings: m.db}, m.user.ID, args[0])
+			f, err := memory.Release(ctx, m.mem.Progress(), m.user.ID, args[0])
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
@@ -19,7 +20,7 @@ func TestMemoryRetryListsAndReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := memory.SettingsProgress{Settings: db}
+	p := sqlitemem.NewProgress(db.SQL())
 	err = p.SetFailures(context.Background(), []memory.Failure{
 		{Kind: memory.FailedConversation, ID: "cnv_bad", UserID: "usr_theo", Count: 3, Error: "sqlite3: out of memory", Quarantined: true}})
 	db.Close()

@@ -292,7 +292,7 @@ func TestMemoryTranscriptExtraction(t *testing.T) {
 	}
 	defer db.Close()
 	convs, _ := db.ListConversations(context.Background(), "usr_caroline")
-	marks := memory.SettingsProgress{Settings: db}
+	marks := sqlitemem.NewProgress(db.SQL())
 	got := map[string]memory.Watermark{}
 	for _, c := range convs {
 		got[c.Title], _ = marks.Watermark(context.Background(), c.ID)

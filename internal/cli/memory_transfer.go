@@ -86,7 +86,7 @@ func (e *env) memExportCmd(username *string) *cobra.Command {
 }
 
 func (m *memEnv) transfer() *memory.Transfer {
-	return &memory.Transfer{Core: m.db, Memory: m.mem, Embedder: m.emb, Clock: m.clock, Watermarks: memory.SettingsProgress{Settings: m.db}}
+	return &memory.Transfer{Core: m.db, Memory: m.mem, Embedder: m.emb, Clock: m.clock, Watermarks: m.mem.Progress()}
 }
 
 func (e *env) memImportCmd(username *string) *cobra.Command {

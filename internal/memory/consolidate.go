@@ -30,7 +30,7 @@ type ConsolidatorDeps struct {
 	Memory   Store
 	Models   Models
 	Embedder Embedder // nil: the entry is indexed for full text only
-	Progress Progress // nil: SettingsProgress on Core
+	Progress Progress // nil: the Memory store's (see ProgressKeeper)
 	Clock    clock.Clock
 	Meter    Meter
 	Log      *slog.Logger
@@ -55,9 +55,7 @@ func NewConsolidator(d ConsolidatorDeps, o JournalOptions) *Consolidator {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if d.Progress == nil {
-		d.Progress = SettingsProgress{Settings: d.Core}
-	}
+	d.Progress = progressOf(d.Progress, d.Memory, "memory.NewConsolidator")
 	o.IdleAfter = cmp.Or(o.IdleAfter, 30*time.Minute)
 	o.MaxTokens = cmp.Or(o.MaxTokens, 6000)
 	o.ReplyTokens = cmp.Or(o.ReplyTokens, 400)

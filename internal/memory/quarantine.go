@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -38,39 +37,6 @@ type Failure struct {
 	Error       string    `json:"error"` // the last panic's value, shortened
 	At          time.Time `json:"at"`    // of the last panic
 	Quarantined bool      `json:"quarantined"`
-}
-
-// failuresKey is the setting that keeps the failures, one JSON list (there
-// are few, and doctor lists them all).
-const failuresKey = "memory.failures"
-
-// Failures reads the records that panicked, quarantined or not.
-func (p SettingsProgress) Failures(ctx context.Context) ([]Failure, error) {
-	v, err := p.Settings.Setting(ctx, failuresKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var fs []Failure
-	if err := json.Unmarshal([]byte(v), &fs); err != nil {
-		return nil, fmt.Errorf("memory failures (setting %s) are not JSON: %w", failuresKey, err)
-	}
-	return fs, nil
-}
-
-// SetFailures replaces the list; an empty one deletes the setting.
-func (p SettingsProgress) SetFailures(ctx context.Context, fs []Failure) error {
-	if len(fs) == 0 {
-		err := p.Settings.DeleteSetting(ctx, failuresKey)
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil
-		}
-		return err
-	}
-	v, _ := json.Marshal(fs)
-	return p.Settings.SetSetting(ctx, failuresKey, string(v))
 }
 
 // Quarantined returns the quarantined records, of one user or (userID "")

@@ -36,7 +36,7 @@ func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 	store := &poisonStore{Store: h.mem, poison: "msg_bad"}
 	start := func() *memory.Service {
 		s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: store, Recall: h.recall, Models: h.models,
-			Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: -1})
+			Echoes: h.echoes, Clock: h.clock, Meter: h.meter, Progress: h.mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
 		t.Cleanup(s.Close)
 		_ = s.Start(context.Background())
 		return s
@@ -56,7 +56,7 @@ func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 	if n := store.hits.Load(); n != memory.QuarantineAfter {
 		t.Fatalf("the poison was tried %d times, want %d", n, memory.QuarantineAfter)
 	}
-	q, err := memory.Quarantined(h.ctx, memory.SettingsProgress{Settings: h.db}, h.user.ID)
+	q, err := memory.Quarantined(h.ctx, h.mem.Progress(), h.user.ID)
 	if err != nil || len(q) != 1 || q[0].ID != bad || q[0].Kind != memory.FailedConversation || q[0].Count != memory.QuarantineAfter {
 		t.Fatalf("quarantined = %+v, %v", q, err)
 	}
@@ -89,7 +89,7 @@ func TestReleaseFromQuarantine(t *testing.T) {
 	h := newWorkHarness(t)
 	ps := &poisonStore{Store: h.mem, poison: "msg_bad"}
 	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: ps, Recall: h.recall, Models: h.models,
-		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: -1})
+		Echoes: h.echoes, Clock: h.clock, Meter: h.meter, Progress: h.mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
 	t.Cleanup(s.Close)
 	_ = s.Start(context.Background())
 	bad := h.conversation("cnv_bad", said{"msg_bad", "user", "kk kk kk", day0})
@@ -109,12 +109,12 @@ func TestReleaseFromQuarantine(t *testing.T) {
 	if _, ok := h.items()["Theodore says kk."]; !ok {
 		t.Fatal("a released conversation was not processed again")
 	}
-	if q, _ := memory.Quarantined(h.ctx, memory.SettingsProgress{Settings: h.db}, ""); len(q) != 0 {
+	if q, _ := memory.Quarantined(h.ctx, h.mem.Progress(), ""); len(q) != 0 {
 		t.Fatalf("still quarantined: %+v", q)
 	}
 
 	// Offline: a record quarantined by an earlier run.
-	p := memory.SettingsProgress{Settings: h.db}
+	p := h.mem.Progress()
 	if err := p.SetFailures(h.ctx, []memory.Failure{{Kind: memory.FailedJournal, ID: h.user.ID, UserID: h.user.ID, Count: 3, Quarantined: true}}); err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func TestImportTranscript(t *testing.T) {
 		t.Errorf("other speakers %q", res.Others)
 	}
 	// Indexed, not yet extracted: the worker (or the CLI) extracts next.
-	if w, _ := (memory.SettingsProgress{Settings: d.core}).Watermark(ctx, res.Conversations[0]); w != (memory.Watermark{Indexed: "lc-3"}) {
+	if w, _ := d.mem.Progress().Watermark(ctx, res.Conversations[0]); w != (memory.Watermark{Indexed: "lc-3"}) {
 		t.Errorf("watermark %+v", w)
 	}
 	c, _ := d.core.Conversation(ctx, u.ID, res.Conversations[1])

@@ -65,7 +65,7 @@ func (d *db) user(t *testing.T, id, username, display string) store.User {
 
 func (d *db) transfer(emb memory.Embedder) *memory.Transfer {
 	return &memory.Transfer{Core: d.core, Memory: d.mem, Embedder: emb, Clock: d.clk, BatchSize: 3,
-		Watermarks: memory.SettingsProgress{Settings: d.core}}
+		Watermarks: d.mem.Progress()}
 }
 
 // wordEmbedder is a deterministic stand-in for the sentence model: each word
@@ -187,7 +187,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	// The memory worker takes the imported conversation as done: its
 	// memories came along.
-	if w, err := (memory.SettingsProgress{Settings: b.core}).Watermark(ctx, "cnv_1"); err != nil || w != (memory.Watermark{Indexed: "msg_5", Extracted: "msg_5"}) {
+	if w, err := b.mem.Progress().Watermark(ctx, "cnv_1"); err != nil || w != (memory.Watermark{Indexed: "msg_5", Extracted: "msg_5"}) {
 		t.Fatalf("watermark after import: %+v %v", w, err)
 	}
 	// Lossless but for the tool exchange, which an import leaves out.
@@ -325,7 +325,7 @@ func TestImportUndoesHalfWrites(t *testing.T) {
 	if _, err := b.core.Persona(ctx, ub.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("persona written by a failed import: %v", err)
 	}
-	if w, _ := (memory.SettingsProgress{Settings: b.core}).Watermark(ctx, "cnv_1"); w != (memory.Watermark{}) {
+	if w, _ := b.mem.Progress().Watermark(ctx, "cnv_1"); w != (memory.Watermark{}) {
 		t.Fatalf("watermark left by a failed import: %+v", w)
 	}
 	// The same file then imports cleanly.

@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,7 +19,7 @@ import (
 )
 
 // CoreReader is the core store as memory's background work reads it: the
-// episodic log, who the users are, and the settings that keep its progress.
+// episodic log and who the users are.
 type CoreReader interface {
 	ListUsers(ctx context.Context) ([]store.User, error)
 	UserByID(ctx context.Context, id string) (store.User, error)
@@ -29,7 +28,6 @@ type CoreReader interface {
 	RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error)
 	Persona(ctx context.Context, userID string) (store.Persona, error)
 	Profile(ctx context.Context, userID string) (store.Profile, error)
-	store.Settings
 }
 
 // Watermark is how far the worker got in one conversation: the IDs of the
@@ -55,54 +53,22 @@ type Progress interface {
 	SetFailures(ctx context.Context, fs []Failure) error
 }
 
-// SettingsProgress keeps Progress in the core store's settings, under
-// "memory.watermark.<conversation>" and "memory.journaled.<user>".
-type SettingsProgress struct{ Settings store.Settings }
-
-var _ Progress = SettingsProgress{}
-
-// Watermark reads a conversation's watermark.
-func (p SettingsProgress) Watermark(ctx context.Context, conversationID string) (Watermark, error) {
-	var w Watermark
-	v, err := p.Settings.Setting(ctx, "memory.watermark."+conversationID)
-	if errors.Is(err, store.ErrNotFound) {
-		return w, nil
-	}
-	if err != nil {
-		return w, err
-	}
-	if err := json.Unmarshal([]byte(v), &w); err != nil {
-		return Watermark{}, fmt.Errorf("memory watermark of conversation %s is not JSON: %w", conversationID, err)
-	}
-	return w, nil
+// ProgressKeeper is a memory store that also keeps the worker's Progress
+// in its database (sqlitemem does, per user).
+type ProgressKeeper interface {
+	Progress() Progress
 }
 
-// SetWatermark saves a conversation's watermark.
-func (p SettingsProgress) SetWatermark(ctx context.Context, conversationID string, w Watermark) error {
-	v, _ := json.Marshal(w)
-	return p.Settings.SetSetting(ctx, "memory.watermark."+conversationID, string(v))
-}
-
-// ForgetWatermark drops the watermark of a deleted conversation.
-func (p SettingsProgress) ForgetWatermark(ctx context.Context, conversationID string) error {
-	return p.Settings.DeleteSetting(ctx, "memory.watermark."+conversationID)
-}
-
-// Journaled reads how far a user's journal goes.
-func (p SettingsProgress) Journaled(ctx context.Context, userID string) (time.Time, error) {
-	v, err := p.Settings.Setting(ctx, "memory.journaled."+userID)
-	if errors.Is(err, store.ErrNotFound) {
-		return time.Time{}, nil
+// progressOf is p, else the progress m keeps; a worker without one would
+// redo everything at every start, so that is a wiring mistake.
+func progressOf(p Progress, m Store, who string) Progress {
+	if p != nil {
+		return p
 	}
-	if err != nil {
-		return time.Time{}, err
+	if k, ok := m.(ProgressKeeper); ok {
+		return k.Progress()
 	}
-	return time.Parse(time.RFC3339Nano, v)
-}
-
-// SetJournaled saves how far a user's journal goes.
-func (p SettingsProgress) SetJournaled(ctx context.Context, userID string, t time.Time) error {
-	return p.Settings.SetSetting(ctx, "memory.journaled."+userID, t.UTC().Format(time.RFC3339Nano))
+	panic(who + ": no Progress given and the memory store keeps none")
 }
 
 // ServiceDeps are the memory service's collaborators.
@@ -113,7 +79,7 @@ type ServiceDeps struct {
 	Models   Models
 	Embedder Embedder // nil: messages are indexed for full text only
 	Echoes   *Echoes  // shared with the prompt slot and the recall tool
-	Progress Progress // nil: SettingsProgress on Core
+	Progress Progress // nil: the Memory store's (see ProgressKeeper)
 	Clock    clock.Clock
 	Meter    Meter
 	Log      *slog.Logger
@@ -198,9 +164,7 @@ func NewService(d ServiceDeps, o ServiceOptions) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if d.Progress == nil {
-		d.Progress = SettingsProgress{Settings: d.Core}
-	}
+	d.Progress = progressOf(d.Progress, d.Memory, "memory.NewService")
 	o.QueueSize = cmp.Or(max(o.QueueSize, 0), 256)
 	o.TickEvery = cmp.Or(o.TickEvery, time.Minute)
 	o.BatchMessages = cmp.Or(max(o.BatchMessages, 0), DefaultBatchMessages)

@@ -41,7 +41,7 @@ func (h *workHarness) tick(s *memory.Service) error {
 
 func (h *workHarness) watermark(conv string) memory.Watermark {
 	h.t.Helper()
-	w, err := memory.SettingsProgress{Settings: h.db}.Watermark(h.ctx, conv)
+	w, err := h.mem.Progress().Watermark(h.ctx, conv)
 	h.must(err)
 	return w
 }

@@ -24,6 +24,9 @@ type Memory struct {
 	Store    memory.Store
 	Recaller memory.Searcher // the *memory.Recaller
 	Embedder memory.Embedder // nil: edited text is indexed without a vector
+	// Progress is where the worker keeps its position and failures; nil:
+	// the Store's, when it keeps one (memory.ProgressKeeper).
+	Progress memory.Progress
 	// Worker is the running memory worker, which releases quarantined
 	// records and tries them again; nil: released records wait for a restart.
 	Worker interface {
@@ -74,6 +77,17 @@ func (s *Server) memError(w http.ResponseWriter, what string, err error) {
 	default:
 		s.internal(w, what, err)
 	}
+}
+
+// memProgress is the memory worker's progress, or nil.
+func (s *Server) memProgress() memory.Progress {
+	if s.Memory.Progress != nil {
+		return s.Memory.Progress
+	}
+	if k, ok := s.Memory.Store.(memory.ProgressKeeper); ok {
+		return k.Progress()
+	}
+	return nil
 }
 
 // editor is memory's domain side of the memory page.
@@ -432,7 +446,12 @@ type quarantineJSON struct {
 // listQuarantine lists the user's records that memory's background work
 // gave up on after repeated panics: it skips them until they are released.
 func (s *Server) listQuarantine(w http.ResponseWriter, r *http.Request, u store.User) {
-	fs, err := memory.Quarantined(r.Context(), memory.SettingsProgress{Settings: s.Store}, u.ID)
+	p := s.memProgress()
+	if p == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"quarantined": []quarantineJSON{}})
+		return
+	}
+	fs, err := memory.Quarantined(r.Context(), p, u.ID)
 	if err != nil {
 		s.internal(w, "list quarantined memory records", err)
 		return
@@ -449,10 +468,13 @@ func (s *Server) listQuarantine(w http.ResponseWriter, r *http.Request, u store.
 func (s *Server) releaseQuarantine(w http.ResponseWriter, r *http.Request, u store.User) {
 	id := r.PathValue("id")
 	var err error
-	if s.Memory.Worker != nil {
+	switch p := s.memProgress(); {
+	case s.Memory.Worker != nil:
 		err = s.Memory.Worker.Release(r.Context(), u.ID, id)
-	} else {
-		_, err = memory.Release(r.Context(), memory.SettingsProgress{Settings: s.Store}, u.ID, id)
+	case p != nil:
+		_, err = memory.Release(r.Context(), p, u.ID, id)
+	default:
+		err = store.ErrNotFound // nothing keeps failures here, so nothing is quarantined
 	}
 	if err != nil {
 		s.storeError(w, "release a quarantined memory record", err)

@@ -320,7 +320,7 @@ func TestMemoryImportRefusesAHugeMemory(t *testing.T) {
 // quarantined, and only the user's.
 func TestMemoryQuarantineAPI(t *testing.T) {
 	e := newEnv(t, true)
-	withMemory(e)
+	mem := withMemory(e)
 	o := e.owner()
 	b := e.member(o, "amy")
 	at := e.clock.Now().UTC()
@@ -330,7 +330,7 @@ func TestMemoryQuarantineAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(memory.SettingsProgress{Settings: e.db}.SetFailures(context.Background(), []memory.Failure{
+	must(mem.Progress().SetFailures(context.Background(), []memory.Failure{
 		{Kind: memory.FailedConversation, ID: "cnv_amy", UserID: b.user["id"].(string), Count: 3, Error: "sqlite3: out of memory", At: at, Quarantined: true},
 		{Kind: memory.FailedConversation, ID: "cnv_once", UserID: b.user["id"].(string), Count: 1, Error: "boom", At: at},
 		{Kind: memory.FailedJournal, ID: o.user["id"].(string), UserID: o.user["id"].(string), Count: 3, Error: "boom", At: at, Quarantined: true},

@@ -19,7 +19,7 @@ import (
 
 func (s *Server) transfer() *memory.Transfer {
 	return &memory.Transfer{Core: s.Store, Memory: s.Memory.Store, Embedder: s.Memory.Embedder, Clock: s.Clock,
-		Watermarks: memory.SettingsProgress{Settings: s.Store}}
+		Watermarks: s.memProgress()}
 }
 
 func (s *Server) exportMemory(w http.ResponseWriter, r *http.Request, u store.User) {

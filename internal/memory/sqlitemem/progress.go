@@ -1,0 +1,134 @@
+package sqlitemem
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/os1ai/os1/internal/memory"
+)
+
+// Progress keeps the memory worker's position in the memory tables of the
+// same database (migration 00006): a watermark per conversation, a journal
+// time per user, and the failed records with the user they belong to.
+// Deleting a conversation or a user deletes its progress.
+type Progress struct{ db *sql.DB }
+
+var _ memory.Progress = (*Progress)(nil)
+
+// NewProgress returns the progress kept in db (the core store's database).
+func NewProgress(db *sql.DB) *Progress { return &Progress{db: db} }
+
+// Progress is the worker's progress in the store's database.
+func (s *Store) Progress() memory.Progress { return NewProgress(s.db) }
+
+var _ memory.ProgressKeeper = (*Store)(nil)
+
+// Watermark reads a conversation's watermark (zero when none).
+func (p *Progress) Watermark(ctx context.Context, conversationID string) (w memory.Watermark, err error) {
+	defer survive(&err, "read a memory watermark")
+	err = p.db.QueryRowContext(ctx, `SELECT indexed, extracted FROM memory_watermarks WHERE conversation_id = ?`,
+		conversationID).Scan(&w.Indexed, &w.Extracted)
+	if err == sql.ErrNoRows {
+		return memory.Watermark{}, nil
+	}
+	if err != nil {
+		return memory.Watermark{}, fmt.Errorf("read the memory watermark of conversation %s: %w", conversationID, err)
+	}
+	return w, nil
+}
+
+// SetWatermark saves a conversation's watermark. A conversation that does
+// not exist (deleted meanwhile) keeps none.
+func (p *Progress) SetWatermark(ctx context.Context, conversationID string, w memory.Watermark) (err error) {
+	defer survive(&err, "save a memory watermark")
+	_, err = p.db.ExecContext(ctx, `INSERT INTO memory_watermarks (conversation_id, user_id, indexed, extracted)
+		SELECT id, user_id, ?, ? FROM conversations WHERE id = ?
+		ON CONFLICT (conversation_id) DO UPDATE SET indexed = excluded.indexed, extracted = excluded.extracted`,
+		w.Indexed, w.Extracted, conversationID)
+	return mapErr(err, "save the memory watermark of conversation "+conversationID)
+}
+
+// ForgetWatermark drops a conversation's watermark.
+func (p *Progress) ForgetWatermark(ctx context.Context, conversationID string) (err error) {
+	defer survive(&err, "forget a memory watermark")
+	_, err = p.db.ExecContext(ctx, `DELETE FROM memory_watermarks WHERE conversation_id = ?`, conversationID)
+	return mapErr(err, "forget the memory watermark of conversation "+conversationID)
+}
+
+// Journaled reads how far a user's journal goes (zero when none).
+func (p *Progress) Journaled(ctx context.Context, userID string) (t time.Time, err error) {
+	defer survive(&err, "read a journal position")
+	var v string
+	err = p.db.QueryRowContext(ctx, `SELECT journaled FROM memory_progress WHERE user_id = ?`, userID).Scan(&v)
+	if err == sql.ErrNoRows || (err == nil && v == "") {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read how far the journal of user %s goes: %w", userID, err)
+	}
+	return time.Parse(time.RFC3339Nano, v)
+}
+
+// SetJournaled saves how far a user's journal goes.
+func (p *Progress) SetJournaled(ctx context.Context, userID string, t time.Time) (err error) {
+	defer survive(&err, "save a journal position")
+	_, err = p.db.ExecContext(ctx, `INSERT INTO memory_progress (user_id, journaled) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET journaled = excluded.journaled`, userID, t.UTC().Format(time.RFC3339Nano))
+	return mapErr(err, "save how far the journal of user "+userID+" goes")
+}
+
+// Failures lists every user's failed records, in the order SetFailures saved them.
+func (p *Progress) Failures(ctx context.Context) (fs []memory.Failure, err error) {
+	defer survive(&err, "read memory failures")
+	rows, err := p.db.QueryContext(ctx, `SELECT kind, id, user_id, count, error, at, quarantined
+		FROM memory_failures ORDER BY rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("read memory failures: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f memory.Failure
+		var at string
+		if err := rows.Scan(&f.Kind, &f.ID, &f.UserID, &f.Count, &f.Error, &at, &f.Quarantined); err != nil {
+			return nil, fmt.Errorf("read memory failures: %w", err)
+		}
+		if at != "" {
+			if f.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
+				return nil, fmt.Errorf("memory failure %s %s has a bad time %q: %w", f.Kind, f.ID, at, err)
+			}
+		}
+		fs = append(fs, f)
+	}
+	return fs, rows.Err()
+}
+
+// SetFailures replaces the list. A failure of a user who no longer exists
+// is dropped with them.
+func (p *Progress) SetFailures(ctx context.Context, fs []memory.Failure) (err error) {
+	defer survive(&err, "save memory failures")
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save memory failures: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM memory_failures`); err != nil {
+		return fmt.Errorf("save memory failures: %w", err)
+	}
+	for _, f := range fs {
+		at := ""
+		if !f.At.IsZero() {
+			at = f.At.UTC().Format(time.RFC3339Nano)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO memory_failures (kind, id, user_id, count, error, at, quarantined)
+			SELECT ?, ?, id, ?, ?, ?, ? FROM users WHERE id = ?`,
+			f.Kind, f.ID, f.Count, f.Error, at, f.Quarantined, f.UserID); err != nil {
+			return fmt.Errorf("save memory failure %s %s: %w", f.Kind, f.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save memory failures: %w", err)
+	}
+	return nil
+}
