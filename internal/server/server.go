@@ -21,6 +21,7 @@ import (
 	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/store"
@@ -35,6 +36,20 @@ const (
 	SessionTTL      = 30 * 24 * time.Hour
 	InviteTTL       = 7 * 24 * time.Hour
 )
+
+// Limits are what clients must respect, published in /api/status so the web
+// UI and other clients never copy them by hand.
+func Limits() map[string]int {
+	return map[string]int{
+		"message_bytes":     MaxMessageBytes,
+		"request_bytes":     MaxBodyBytes,
+		"auth_body_bytes":   AuthBodyBytes,
+		"import_bytes":      MaxImportBytes,
+		"memory_text_chars": memory.MaxItemText,
+		"sockets_per_user":  MaxSocketsPerUser,
+		"calls_per_user":    MaxCallsPerUser,
+	}
+}
 
 // ModelManager is what the server needs from the model connection.
 type ModelManager interface {
@@ -316,7 +331,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "count users", err)
 		return
 	}
-	out := map[string]any{"setup_required": n == 0, "authenticated": false, "version": s.Version}
+	out := map[string]any{"setup_required": n == 0, "authenticated": false, "version": s.Version, "limits": Limits()}
 	if u, _, err := s.authenticate(r); err == nil {
 		out["authenticated"] = true
 		out["username"] = u.Username

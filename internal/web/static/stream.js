@@ -94,6 +94,9 @@ export class TurnStream {
       this.everOpened = true;
       this.attempt = 0;
       this.failures = 0;
+      // Follow every turn of this user, also those started in another tab
+      // or device (docs/api.md, `subscribe`).
+      try { ws.send(JSON.stringify({ type: 'subscribe' })); } catch { /* the close handler reconnects */ }
       this.setState('open');
       if (again) this.setState('reconnected');
     };
@@ -101,12 +104,18 @@ export class TurnStream {
       if (this.ws !== ws || typeof m.data !== 'string') return;
       let ev;
       try { ev = JSON.parse(m.data); } catch { return; }
+      if (ev && ev.type === 'subscribed') {
+        // Live: from here on this page sees every turn of the user.
+        document.body.dataset.live = 'true';
+        return;
+      }
       if (ev && typeof ev.type === 'string') this.emit(ev);
     };
     ws.onerror = () => { /* a close event follows */ };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      delete document.body.dataset.live;
       this.setState('closed');
       if (this.stopped) return;
       // 4001: this session or token was signed out elsewhere (docs/api.md).
