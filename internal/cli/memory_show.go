@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/transfer"
 )
 
 // `os1 memory show` and `os1 memory forget`.
@@ -62,7 +63,7 @@ func (e *env) listItems(ctx context.Context, m *memEnv, f memory.ItemFilter, asJ
 		return err
 	}
 	if asJSON {
-		out := make([]memory.ExportItem, len(items))
+		out := make([]transfer.ExportItem, len(items))
 		for i, it := range items {
 			out[i] = exportItem(it)
 		}
@@ -83,8 +84,8 @@ func (e *env) listItems(ctx context.Context, m *memEnv, f memory.ItemFilter, asJ
 	return nil
 }
 
-func exportItem(it memory.Item) memory.ExportItem {
-	return memory.ExportItem{ID: it.ID, Kind: string(it.Kind), Text: it.Text, EntityIDs: nonNil(it.EntityIDs), Sources: nonNil(it.Sources),
+func exportItem(it memory.Item) transfer.ExportItem {
+	return transfer.ExportItem{ID: it.ID, Kind: string(it.Kind), Text: it.Text, EntityIDs: nonNil(it.EntityIDs), Sources: nonNil(it.Sources),
 		Confidence: it.Confidence, Importance: it.Importance, EventTime: it.EventTime, ValidFrom: it.ValidFrom, ValidTo: it.ValidTo,
 		SupersededBy: it.SupersededBy, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 }
@@ -132,7 +133,7 @@ func (e *env) showOne(ctx context.Context, m *memEnv, id string, asJSON bool) er
 	if err != nil {
 		return err
 	}
-	var history []memory.ExportItem
+	var history []transfer.ExportItem
 	seen := map[string]bool{it.ID: true}
 	for cur := it.ID; ; {
 		i := slices.IndexFunc(all, func(x memory.Item) bool { return x.SupersededBy == cur && !seen[x.ID] })
@@ -188,9 +189,9 @@ func nonNilSources(s []sourceJSON) []sourceJSON {
 	return s
 }
 
-func nonNilItems(s []memory.ExportItem) []memory.ExportItem {
+func nonNilItems(s []transfer.ExportItem) []transfer.ExportItem {
 	if s == nil {
-		return []memory.ExportItem{}
+		return []transfer.ExportItem{}
 	}
 	return s
 }
@@ -201,11 +202,11 @@ func (e *env) showPerson(ctx context.Context, m *memEnv, ent memory.Entity, asJS
 		return err
 	}
 	if asJSON {
-		out := make([]memory.ExportItem, len(items))
+		out := make([]transfer.ExportItem, len(items))
 		for i, it := range items {
 			out[i] = exportItem(it)
 		}
-		p := memory.ExportEntity{ID: ent.ID, Name: ent.Name, Aliases: nonNil(ent.Aliases), Relation: ent.Relation, Notes: ent.Notes,
+		p := transfer.ExportEntity{ID: ent.ID, Name: ent.Name, Aliases: nonNil(ent.Aliases), Relation: ent.Relation, Notes: ent.Notes,
 			Sources: nonNil(ent.Sources), CreatedAt: ent.CreatedAt, UpdatedAt: ent.UpdatedAt}
 		return writeJSONLine(e.stdout, map[string]any{"person": p, "items": out})
 	}

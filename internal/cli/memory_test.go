@@ -15,6 +15,7 @@ import (
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
+	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
 )
@@ -311,16 +312,16 @@ func TestMemoryTranscriptExtraction(t *testing.T) {
 // with one 143 MiB message crashed the import and left a conversation).
 func TestMemoryImportOverLimitLeavesNothing(t *testing.T) {
 	big := strings.Repeat("kk ", memory.MaxMessageBytes/3+1)
-	conv := func(id string, msgs ...string) memory.ExportConversation {
-		c := memory.ExportConversation{ID: id, Title: "t", CreatedAt: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+	conv := func(id string, msgs ...string) transfer.ExportConversation {
+		c := transfer.ExportConversation{ID: id, Title: "t", CreatedAt: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
 		for i, m := range msgs {
-			c.Messages = append(c.Messages, memory.ExportMessage{ID: id + "_m" + string(rune('0'+i)), Role: "user", Content: m,
+			c.Messages = append(c.Messages, transfer.ExportMessage{ID: id + "_m" + string(rune('0'+i)), Role: "user", Content: m,
 				Status: "complete", CreatedAt: c.CreatedAt.Add(time.Duration(i) * time.Second)})
 		}
 		return c
 	}
-	ex := memory.Export{Format: memory.ExportFormat, Version: memory.ExportVersion,
-		Conversations: []memory.ExportConversation{conv("cnv_a", "hello"), conv("cnv_b", "one", big, "three"), conv("cnv_c", "bye")}}
+	ex := transfer.Export{Format: transfer.ExportFormat, Version: transfer.ExportVersion,
+		Conversations: []transfer.ExportConversation{conv("cnv_a", "hello"), conv("cnv_b", "one", big, "three"), conv("cnv_c", "bye")}}
 	b, err := json.Marshal(ex)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/clock"
-	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/secret"
 )
@@ -58,7 +58,7 @@ func (e *env) memExportCmd(username *string) *cobra.Command {
 				enc.SetIndent("", "  ")
 				err = enc.Encode(ex)
 			} else {
-				err = memory.WriteMarkdown(bw, ex, m.userLocation(ctx))
+				err = transfer.WriteMarkdown(bw, ex, m.userLocation(ctx))
 			}
 			if err == nil {
 				err = bw.Flush()
@@ -85,8 +85,8 @@ func (e *env) memExportCmd(username *string) *cobra.Command {
 	return cmd
 }
 
-func (m *memEnv) transfer() *memory.Transfer {
-	return &memory.Transfer{Core: m.db, Memory: m.mem, Embedder: m.emb, Clock: m.clock, Watermarks: m.mem.Progress()}
+func (m *memEnv) transfer() *transfer.Transfer {
+	return &transfer.Transfer{Core: m.db, Memory: m.mem, Embedder: m.emb, Clock: m.clock, Watermarks: m.mem.Progress()}
 }
 
 func (e *env) memImportCmd(username *string) *cobra.Command {
@@ -144,7 +144,7 @@ func (e *env) readInput(name string) ([]byte, error) {
 }
 
 func (e *env) importExport(ctx context.Context, username, name string, data []byte, dryRun bool) error {
-	ex, err := memory.ParseExport(data)
+	ex, err := transfer.ParseExport(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -205,7 +205,7 @@ func (e *env) progress(c clock.Clock) func(stage string, done, total int) {
 }
 
 func (e *env) importTranscript(ctx context.Context, username, name string, data []byte, dryRun, noExtract bool) error {
-	tr, err := memory.ParseTranscript(data)
+	tr, err := transfer.ParseTranscript(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -584,6 +584,16 @@ func (s *Service) batchFor(ctx context.Context, userID, convID string) (Batch, e
 	return b, nil
 }
 
+// MessageDocOf is how a stored message enters the recall index, said by
+// speaker; tool results and empty messages do not (false).
+func MessageDocOf(m store.Message, speaker string) (MessageDoc, bool) {
+	if (m.Role != store.RoleUser && m.Role != store.RoleAssistant) || m.Content == "" {
+		return MessageDoc{}, false
+	}
+	return MessageDoc{ID: m.ID, UserID: m.UserID, ConversationID: m.ConversationID, Speaker: speaker,
+		Role: string(m.Role), Text: m.Content, Time: m.CreatedAt}, true
+}
+
 // indexEmbedBatch bounds one call to the embedder.
 const indexEmbedBatch = 64
 
@@ -595,7 +605,7 @@ func (s *Service) index(ctx context.Context, b Batch, msgs []store.Message) erro
 		if m.Role == store.RoleAssistant {
 			speaker = cmp.Or(b.CompanionName, "assistant")
 		}
-		if d, ok := messageDoc(m, speaker); ok {
+		if d, ok := MessageDocOf(m, speaker); ok {
 			docs = append(docs, d)
 		}
 	}

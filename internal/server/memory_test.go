@@ -11,6 +11,7 @@ import (
 
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
+	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store"
 )
@@ -160,7 +161,7 @@ func TestMemoryAPI(t *testing.T) {
 		t.Fatalf("markdown export %d %v %s", r.Status, r.Header, r.Body)
 	}
 	exp := o.do("GET", "/api/memory/export", nil)
-	var ex memory.Export
+	var ex transfer.Export
 	if err := json.Unmarshal(exp.Body, &ex); err != nil || ex.Format != "os1-memory" || len(ex.Items) != 3 || len(ex.Conversations) != 1 {
 		t.Fatalf("json export %v: %s", err, exp.Body)
 	}

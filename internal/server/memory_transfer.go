@@ -11,14 +11,14 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/store"
 )
 
 // Export and import of the signed-in user's memory (docs/memory.md).
 
-func (s *Server) transfer() *memory.Transfer {
-	return &memory.Transfer{Core: s.Store, Memory: s.Memory.Store, Embedder: s.Memory.Embedder, Clock: s.Clock,
+func (s *Server) transfer() *transfer.Transfer {
+	return &transfer.Transfer{Core: s.Store, Memory: s.Memory.Store, Embedder: s.Memory.Embedder, Clock: s.Clock,
 		Watermarks: s.memProgress()}
 }
 
@@ -45,7 +45,7 @@ func (s *Server) exportMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		err = enc.Encode(ex)
 		name += ".json"
 	} else {
-		err = memory.WriteMarkdown(&buf, ex, s.userLocation(r.Context(), u.ID))
+		err = transfer.WriteMarkdown(&buf, ex, s.userLocation(r.Context(), u.ID))
 		name += ".md"
 		ctype = "text/markdown; charset=utf-8"
 	}
@@ -82,7 +82,7 @@ func (s *Server) importMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		writeError(w, http.StatusBadRequest, "bad_request", "could not read the request body: "+err.Error())
 		return
 	}
-	ex, err := memory.ParseExport(body)
+	ex, err := transfer.ParseExport(body)
 	if err != nil {
 		code := "bad_request"
 		if !utf8.Valid(body) {
@@ -93,9 +93,9 @@ func (s *Server) importMemory(w http.ResponseWriter, r *http.Request, u store.Us
 	}
 	rep, err := s.transfer().Import(r.Context(), u, ex, dry)
 	switch {
-	case errors.Is(err, memory.ErrConflict):
+	case errors.Is(err, transfer.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
-	case errors.Is(err, memory.ErrInvalidImport):
+	case errors.Is(err, transfer.ErrInvalidImport):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	case err != nil:
 		s.internal(w, "import memories", err)

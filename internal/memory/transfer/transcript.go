@@ -1,4 +1,4 @@
-package memory
+package transfer
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -69,8 +70,8 @@ func ParseTranscript(data []byte) (*Transcript, error) {
 				return nil, invalid("%s (id %q) has no speaker", at, m.ID)
 			case strings.TrimSpace(m.Text) == "":
 				return nil, invalid("%s (id %q) has no text", at, m.ID)
-			case len(m.Text) > MaxMessageBytes:
-				return nil, invalid("%s (id %q) is %d bytes; the limit is %d (1 MiB), as in chat", at, m.ID, len(m.Text), MaxMessageBytes)
+			case len(m.Text) > memory.MaxMessageBytes:
+				return nil, invalid("%s (id %q) is %d bytes; the limit is %d (1 MiB), as in chat", at, m.ID, len(m.Text), memory.MaxMessageBytes)
 			}
 			if prev, ok := seen[m.ID]; ok {
 				return nil, invalid("message id %q is used twice (sessions %d and %d)", m.ID, prev, si+1)
@@ -150,7 +151,7 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 			out, err = TranscriptImport{}, fmt.Errorf("import failed while writing (%v); nothing was imported", r)
 		}
 	}()
-	var docs []MessageDoc
+	var docs []memory.MessageDoc
 	last := map[string]string{}
 	total := 0
 	for _, s := range tr.Sessions {
@@ -183,7 +184,7 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 				w.undo()
 				return TranscriptImport{}, importError(err, "message", tm.ID)
 			}
-			docs = append(docs, MessageDoc{ID: m.ID, UserID: u.ID, ConversationID: c.ID, Speaker: strings.TrimSpace(tm.Speaker),
+			docs = append(docs, memory.MessageDoc{ID: m.ID, UserID: u.ID, ConversationID: c.ID, Speaker: strings.TrimSpace(tm.Speaker),
 				Role: string(role), Text: m.Content, Time: at})
 			t.progress("stored", len(docs), total)
 		}

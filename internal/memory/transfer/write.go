@@ -1,4 +1,4 @@
-package memory
+package transfer
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -71,7 +72,7 @@ func (w *writer) mark(ctx context.Context, last map[string]string, extracted boo
 		if !ok {
 			continue // no messages: nothing to process
 		}
-		wm := Watermark{Indexed: id}
+		wm := memory.Watermark{Indexed: id}
 		if extracted {
 			wm.Extracted = id
 		}
@@ -83,7 +84,7 @@ func (w *writer) mark(ctx context.Context, last map[string]string, extracted boo
 }
 
 func (w *writer) write(ctx context.Context, ex *Export, persona *store.Persona, profile *store.Profile) error {
-	var docs []MessageDoc
+	var docs []memory.MessageDoc
 	last := map[string]string{}
 	speaker := w.speakers(ctx, ex)
 	for _, c := range ex.Conversations {
@@ -103,7 +104,7 @@ func (w *writer) write(ctx context.Context, ex *Export, persona *store.Persona, 
 			if err := w.t.Core.AppendMessage(ctx, m); err != nil {
 				return importError(err, "message", m.ID)
 			}
-			if d, ok := messageDoc(m, speaker(m.Role)); ok {
+			if d, ok := memory.MessageDocOf(m, speaker(m.Role)); ok {
 				docs = append(docs, d)
 			}
 			last[c.ID] = m.ID
@@ -115,7 +116,7 @@ func (w *writer) write(ctx context.Context, ex *Export, persona *store.Persona, 
 		}
 	}
 	for _, e := range ex.Entities {
-		ent := Entity{ID: e.ID, UserID: w.u.ID, Name: e.Name, Aliases: e.Aliases, Relation: e.Relation, Notes: e.Notes,
+		ent := memory.Entity{ID: e.ID, UserID: w.u.ID, Name: e.Name, Aliases: e.Aliases, Relation: e.Relation, Notes: e.Notes,
 			Sources: e.Sources, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 		if err := w.t.Memory.SaveEntity(ctx, ent); err != nil {
 			return importError(err, "person", e.ID)
@@ -179,18 +180,8 @@ func importMessage(userID, convID string, em ExportMessage) (store.Message, erro
 		Status: store.MessageStatus(em.Status), Error: em.Error, CreatedAt: em.CreatedAt, UpdatedAt: em.UpdatedAt}, nil
 }
 
-// messageDoc is how a stored message enters the recall index; tool results
-// and empty messages do not.
-func messageDoc(m store.Message, speaker string) (MessageDoc, bool) {
-	if (m.Role != store.RoleUser && m.Role != store.RoleAssistant) || m.Content == "" {
-		return MessageDoc{}, false
-	}
-	return MessageDoc{ID: m.ID, UserID: m.UserID, ConversationID: m.ConversationID, Speaker: speaker,
-		Role: string(m.Role), Text: m.Content, Time: m.CreatedAt}, true
-}
-
 func importError(err error, what, id string) error {
-	if errors.Is(err, store.ErrConflict) || errors.Is(err, ErrDuplicate) {
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, memory.ErrDuplicate) {
 		return fmt.Errorf("import %s %s: its ID is %w in this database; nothing was imported", what, id, ErrConflict)
 	}
 	return fmt.Errorf("import %s %s: %w", what, id, err)
@@ -203,7 +194,7 @@ func (w *writer) addItems(ctx context.Context, in []ExportItem) error {
 	}
 	return w.t.embedEach(ctx, texts, func(i int, vec []float32) error {
 		it := in[i]
-		item := Item{ID: it.ID, UserID: w.u.ID, Kind: Kind(it.Kind), Text: it.Text, EntityIDs: it.EntityIDs, Sources: it.Sources,
+		item := memory.Item{ID: it.ID, UserID: w.u.ID, Kind: memory.Kind(it.Kind), Text: it.Text, EntityIDs: it.EntityIDs, Sources: it.Sources,
 			Confidence: it.Confidence, Importance: it.Importance, EventTime: it.EventTime, ValidFrom: it.ValidFrom,
 			ValidTo: it.ValidTo, SupersededBy: it.SupersededBy, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt}
 		if err := w.t.Memory.AddItem(ctx, item, vec); err != nil {
@@ -221,7 +212,7 @@ func (w *writer) saveJournals(ctx context.Context, in []ExportJournal) error {
 	}
 	return w.t.embedEach(ctx, texts, func(i int, vec []float32) error {
 		j := in[i]
-		if err := w.t.Memory.SaveJournal(ctx, Journal{ID: j.ID, UserID: w.u.ID, Day: j.Day, Text: j.Text, Sources: j.Sources, CreatedAt: j.CreatedAt}, vec); err != nil {
+		if err := w.t.Memory.SaveJournal(ctx, memory.Journal{ID: j.ID, UserID: w.u.ID, Day: j.Day, Text: j.Text, Sources: j.Sources, CreatedAt: j.CreatedAt}, vec); err != nil {
 			err = importError(err, "journal of", j.Day)
 			if len(w.journals) > 0 {
 				err = fmt.Errorf("%w (the journal entries of %v were already written and stay)", err, w.journals)
@@ -235,7 +226,7 @@ func (w *writer) saveJournals(ctx context.Context, in []ExportJournal) error {
 
 // indexMessages makes docs recallable, embedding them in batches when an
 // embedder is set, and reports progress. done hears each indexed ID.
-func (t *Transfer) indexMessages(ctx context.Context, docs []MessageDoc, done func(id string)) error {
+func (t *Transfer) indexMessages(ctx context.Context, docs []memory.MessageDoc, done func(id string)) error {
 	texts := make([]string, len(docs))
 	for i, d := range docs {
 		texts[i] = d.Text

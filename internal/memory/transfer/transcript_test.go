@@ -1,4 +1,4 @@
-package memory_test
+package transfer_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -40,8 +41,8 @@ func TestParseTranscriptErrors(t *testing.T) {
 		{"trailing data", `{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[]}]} []`, "more data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := memory.ParseTranscript([]byte(tc.data))
-			if !errors.Is(err, memory.ErrInvalidImport) || !strings.Contains(err.Error(), tc.want) {
+			_, err := transfer.ParseTranscript([]byte(tc.data))
+			if !errors.Is(err, transfer.ErrInvalidImport) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want ErrInvalidImport mentioning %q", err, tc.want)
 			}
 		})
@@ -52,7 +53,7 @@ func TestImportTranscript(t *testing.T) {
 	ctx := context.Background()
 	d := newDB(t)
 	u := d.user(t, "usr_a", "caroline", "Caroline")
-	tr, err := memory.ParseTranscript([]byte(transcript))
+	tr, err := transfer.ParseTranscript([]byte(transcript))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +133,10 @@ func TestImportTranscriptDuplicateID(t *testing.T) {
 	if err := d.core.AppendMessage(ctx, store.Message{ID: "lc-3", ConversationID: "cnv_amy", UserID: amy.ID, Role: store.RoleUser, Content: "x", Status: store.StatusComplete}); err != nil {
 		t.Fatal(err)
 	}
-	tr, _ := memory.ParseTranscript([]byte(transcript))
+	tr, _ := transfer.ParseTranscript([]byte(transcript))
 	for _, dry := range []bool{true, false} {
 		_, err := d.transfer(nil).ImportTranscript(ctx, caroline, tr, dry)
-		if !errors.Is(err, memory.ErrConflict) || !strings.Contains(err.Error(), `"lc-3"`) {
+		if !errors.Is(err, transfer.ErrConflict) || !strings.Contains(err.Error(), `"lc-3"`) {
 			t.Fatalf("dry=%v: %v", dry, err)
 		}
 	}
@@ -150,7 +151,7 @@ func TestImportTranscriptUndo(t *testing.T) {
 	ctx := context.Background()
 	d := newDB(t)
 	u := d.user(t, "usr_a", "caroline", "Caroline")
-	tr, _ := memory.ParseTranscript([]byte(transcript))
+	tr, _ := transfer.ParseTranscript([]byte(transcript))
 	tf := d.transfer(&wordEmbedder{failAt: 2}) // BatchSize 3: the second batch fails
 	if _, err := tf.ImportTranscript(ctx, u, tr, false); err == nil || !strings.Contains(err.Error(), "nothing was imported") {
 		t.Fatalf("import: %v", err)

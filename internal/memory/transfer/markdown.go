@@ -1,9 +1,10 @@
-package memory
+package transfer
 
 import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"github.com/os1ai/os1/internal/memory"
 	"io"
 	"slices"
 	"strings"
@@ -136,14 +137,14 @@ func (m *mdWriter) people() {
 }
 
 var kindHeadings = []struct {
-	kind  Kind
+	kind  memory.Kind
 	title string
 }{
-	{KindFact, "Facts"},
-	{KindPreference, "Preferences"},
-	{KindEvent, "Events"},
-	{KindPerson, "About people"},
-	{KindReflection, "Her reflections"},
+	{memory.KindFact, "Facts"},
+	{memory.KindPreference, "Preferences"},
+	{memory.KindEvent, "Events"},
+	{memory.KindPerson, "About people"},
+	{memory.KindReflection, "Her reflections"},
 }
 
 func (m *mdWriter) beliefs() {
@@ -154,7 +155,7 @@ func (m *mdWriter) beliefs() {
 	for _, k := range kindHeadings {
 		var items []ExportItem
 		for _, it := range m.ex.Items {
-			if it.ValidTo.IsZero() && Kind(it.Kind) == k.kind {
+			if it.ValidTo.IsZero() && memory.Kind(it.Kind) == k.kind {
 				items = append(items, it)
 			}
 		}

@@ -1,4 +1,11 @@
-package memory
+// Package transfer exports and imports one user's whole relationship with
+// os1: conversations and their messages, memory items with their history
+// and provenance, people, journals, the persona and the first-meeting
+// profile, as lossless JSON (docs/memory.md) or readable Markdown, and
+// imports chat transcripts from elsewhere. It must never write half an
+// import (a failure undoes what it wrote), never take an ID another user
+// holds, and never accept what the live API would refuse (memory's limits).
+package transfer
 
 import (
 	"bytes"
@@ -15,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -156,14 +164,14 @@ type ExportJournal struct {
 // Transfer exports and imports users' memories.
 type Transfer struct {
 	Core     Core
-	Memory   Store
-	Embedder Embedder    // nil: imported text is indexed without vectors
-	Clock    clock.Clock // nil: system clock
+	Memory   memory.Store
+	Embedder memory.Embedder // nil: imported text is indexed without vectors
+	Clock    clock.Clock     // nil: system clock
 	// Watermarks, when set, records imported conversations as processed by
 	// the memory worker (indexed; for JSON imports also extracted, since
 	// their memories come along), so it neither re-indexes them (which
 	// would lose transcript speakers) nor extracts them twice.
-	Watermarks Progress
+	Watermarks memory.Progress
 	// OnProgress, when set, hears how far an import is: stage "stored"
 	// (messages written) or "indexed" (messages made recallable). It is
 	// called often; the caller throttles what it prints.
@@ -225,17 +233,17 @@ func (t *Transfer) Export(ctx context.Context, u store.User) (*Export, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export people: %w", err)
 	}
-	slices.SortFunc(ents, func(a, b Entity) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(ents, func(a, b memory.Entity) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
 	for _, e := range ents {
 		ex.Entities = append(ex.Entities, ExportEntity{ID: e.ID, Name: e.Name, Aliases: nonNil(e.Aliases), Relation: e.Relation,
 			Notes: e.Notes, Sources: nonNil(e.Sources), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt})
 	}
 
-	items, err := t.Memory.ListItems(ctx, u.ID, ItemFilter{History: true})
+	items, err := t.Memory.ListItems(ctx, u.ID, memory.ItemFilter{History: true})
 	if err != nil {
 		return nil, fmt.Errorf("export memories: %w", err)
 	}
-	slices.SortFunc(items, func(a, b Item) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(items, func(a, b memory.Item) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
 	for _, it := range items {
 		ex.Items = append(ex.Items, ExportItem{ID: it.ID, Kind: string(it.Kind), Text: it.Text, EntityIDs: nonNil(it.EntityIDs),
 			Sources: nonNil(it.Sources), Confidence: it.Confidence, Importance: it.Importance, EventTime: it.EventTime,
@@ -246,7 +254,7 @@ func (t *Transfer) Export(ctx context.Context, u store.User) (*Export, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export journal: %w", err)
 	}
-	slices.SortFunc(js, func(a, b Journal) int { return cmp.Compare(a.Day, b.Day) })
+	slices.SortFunc(js, func(a, b memory.Journal) int { return cmp.Compare(a.Day, b.Day) })
 	for _, j := range js {
 		ex.Journals = append(ex.Journals, ExportJournal{ID: j.ID, Day: j.Day, Text: j.Text, Sources: nonNil(j.Sources), CreatedAt: j.CreatedAt})
 	}
@@ -402,7 +410,7 @@ var (
 	// No "streaming": only a turn in progress has it, and the memory worker
 	// waits at such a message for the turn to end.
 	messageStates = []string{string(store.StatusComplete), string(store.StatusInterrupted), string(store.StatusFailed)}
-	itemKinds     = []Kind{KindFact, KindEvent, KindPreference, KindReflection, KindPerson}
+	itemKinds     = []memory.Kind{memory.KindFact, memory.KindEvent, memory.KindPreference, memory.KindReflection, memory.KindPerson}
 )
 
 // Limits of an import beside MaxMessageBytes and MaxItemText: what the live
@@ -514,14 +522,14 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 	}
 	replaced := map[string]string{} // successor -> the item it superseded
 	for _, it := range ex.Items {
-		if !slices.Contains(itemKinds, Kind(it.Kind)) {
+		if !slices.Contains(itemKinds, memory.Kind(it.Kind)) {
 			return invalid("memory %s has kind %q; want fact, event, preference, reflection or person", it.ID, it.Kind)
 		}
 		if strings.TrimSpace(it.Text) == "" {
 			return invalid("memory %s has no text", it.ID)
 		}
-		if n := utf8.RuneCountInString(it.Text); n > MaxItemText {
-			return invalid("memory %s has %d characters of text; the limit is %d", it.ID, n, MaxItemText)
+		if n := utf8.RuneCountInString(it.Text); n > memory.MaxItemText {
+			return invalid("memory %s has %d characters of text; the limit is %d", it.ID, n, memory.MaxItemText)
 		}
 		if !unitRange(it.Confidence) || !unitRange(it.Importance) {
 			return invalid("memory %s has confidence %v and importance %v; both must lie in 0..1", it.ID, it.Confidence, it.Importance)
@@ -545,7 +553,7 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 				continue
 			}
 			if _, err := t.Memory.Entity(ctx, u.ID, e); err != nil {
-				if errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound) {
+				if errors.Is(err, memory.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
 					return invalid("memory %s is about person %s, who is neither in the file nor yours", it.ID, e)
 				}
 				return fmt.Errorf("import: %w", err)
@@ -591,8 +599,8 @@ func checkMessage(m ExportMessage) error {
 		return invalid("message %s has role %q; want user, assistant or tool", m.ID, m.Role)
 	case !slices.Contains(messageStates, m.Status):
 		return invalid("message %s has status %q; want complete, interrupted or failed", m.ID, m.Status)
-	case len(m.Content) > MaxMessageBytes:
-		return invalid("message %s is %d bytes; the limit is %d (1 MiB), as in chat", m.ID, len(m.Content), MaxMessageBytes)
+	case len(m.Content) > memory.MaxMessageBytes:
+		return invalid("message %s is %d bytes; the limit is %d (1 MiB), as in chat", m.ID, len(m.Content), memory.MaxMessageBytes)
 	case len(m.Error) > maxErrorBytes:
 		return invalid("message %s has an error text of %d bytes; the limit is %d", m.ID, len(m.Error), maxErrorBytes)
 	case len(m.ToolCalls) > 0 && m.Role != string(store.RoleAssistant):
@@ -615,8 +623,8 @@ func checkPerson(e ExportEntity) error {
 			return invalid("person %s has a name, relation or alias of %d characters; the limit is %d", e.ID, n, maxNameChars)
 		}
 	}
-	if n := utf8.RuneCountInString(e.Notes); n > MaxItemText {
-		return invalid("person %s has notes of %d characters; the limit is %d", e.ID, n, MaxItemText)
+	if n := utf8.RuneCountInString(e.Notes); n > memory.MaxItemText {
+		return invalid("person %s has notes of %d characters; the limit is %d", e.ID, n, memory.MaxItemText)
 	}
 	return nil
 }
@@ -682,14 +690,14 @@ func (t *Transfer) conflicts(ctx context.Context, u store.User, ex *Export) erro
 		for _, e := range ex.Entities {
 			if _, err := t.Memory.Entity(ctx, owner.ID, e.ID); err == nil {
 				add("person", e.ID)
-			} else if !errors.Is(err, ErrNotFound) && !errors.Is(err, store.ErrNotFound) {
+			} else if !errors.Is(err, memory.ErrNotFound) && !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("import: %w", err)
 			}
 		}
 		for _, it := range ex.Items {
 			if _, err := t.Memory.Item(ctx, owner.ID, it.ID); err == nil {
 				add("memory", it.ID)
-			} else if !errors.Is(err, ErrNotFound) && !errors.Is(err, store.ErrNotFound) {
+			} else if !errors.Is(err, memory.ErrNotFound) && !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("import: %w", err)
 			}
 		}
@@ -716,4 +724,16 @@ func (t *Transfer) conflicts(ctx context.Context, u store.User, ex *Export) erro
 	}
 	return fmt.Errorf("these IDs of the file are %w in this database: %s%s; nothing was imported (import into a fresh data directory, or forget those first)",
 		ErrConflict, strings.Join(taken, ", "), more)
+}
+
+// shortenUTF8 cuts s to at most n bytes on a rune boundary, marking the cut.
+func shortenUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimRight(s[:cut], " ") + "…"
 }
