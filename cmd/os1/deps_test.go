@@ -22,6 +22,7 @@ func TestDeps(t *testing.T) {
 		"github.com/os1ai/os1/internal/llm/llmtest",
 		"github.com/os1ai/os1/internal/store/storetest",
 		"github.com/os1ai/os1/internal/e2e",
+		"github.com/os1ai/os1/internal/testrig",
 		"net/http/httptest",
 		"testing",
 	}

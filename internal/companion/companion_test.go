@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/testrig"
 )
 
 // fixedModel hands out one provider, or none.
@@ -32,6 +34,7 @@ type harness struct {
 	llm  *llmtest.Server
 	c    *companion.Companion
 	user store.User
+	rig  *testrig.Rig
 }
 
 func newHarness(t *testing.T, withModel bool) *harness {
@@ -39,27 +42,21 @@ func newHarness(t *testing.T, withModel bool) *harness {
 	return newListeningHarness(t, withModel, nil)
 }
 
-// newListeningHarness is newHarness with a Listener.
+// newListeningHarness is newHarness with a Listener. The companion runs
+// on the real clock: its flush ticker and the delivery tests need time to pass.
 func newListeningHarness(t *testing.T, withModel bool, l companion.Listener) *harness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir()+"/os1.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	srv := llmtest.NewServer(t)
+	r := testrig.New(t)
 	var m fixedModel
 	if withModel {
-		m.p = llm.NewOpenAI(llm.OpenAIConfig{BaseURL: srv.OpenAIBaseURL(), Model: "m", Transport: llm.Transport{MaxRetries: -1, IdleTimeout: 5 * time.Second}})
+		m.p = r.Provider()
 	}
-	c := companion.New(companion.Deps{Store: db, Models: m, Listener: l}, companion.Options{FlushEvery: 10 * time.Millisecond})
-	t.Cleanup(c.Close)
+	c := r.Companion(companion.Deps{Models: m, Listener: l, Clock: clock.System{}}, companion.Options{FlushEvery: 10 * time.Millisecond})
 	u := store.User{ID: "usr_theo", Username: "theo", DisplayName: "Theodore", Role: store.RoleOwner, PasswordHash: "x", CreatedAt: time.Now()}
-	if err := db.CreateUser(ctx, u); err != nil {
+	if err := r.DB.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, db: db, llm: srv, c: c, user: u}
+	return &harness{t: t, db: r.DB, llm: r.LLM, c: c, user: u, rig: r}
 }
 
 // collect drains a turn's events with a timeout.

@@ -164,9 +164,7 @@ func TestApprovalSummariesShowHiddenCharacters(t *testing.T) {
 	}
 }
 
-func (h *harness) provider() llm.Provider {
-	return llm.NewOpenAI(llm.OpenAIConfig{BaseURL: h.llm.OpenAIBaseURL(), Model: "m", Transport: llm.Transport{MaxRetries: -1, IdleTimeout: 5 * time.Second}})
-}
+func (h *harness) provider() llm.Provider { return h.rig.Provider() }
 
 func llmReply(chunks []string, call *llm.ToolCall) llmtest.Reply {
 	r := llmtest.Reply{Chunks: chunks}

@@ -3,6 +3,7 @@ package companion_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/testrig"
 )
 
 func TestKeepHeard(t *testing.T) {
@@ -24,9 +26,10 @@ func TestKeepHeard(t *testing.T) {
 	go func() { done <- collect(t, events) }()
 	<-gate.Reached()
 	// The reply is stored while the model streams; wait for it.
-	for deadline := time.Now().Add(10 * time.Second); len(h.messages(conv)) < 2 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testrig.Eventually(t, 10*time.Second, "the streaming reply stored", func() (bool, string) {
+		n := len(h.messages(conv))
+		return n >= 2, fmt.Sprint(n, " messages")
+	})
 	reply := h.messages(conv)[1]
 	if err := h.c.KeepHeard(ctx, h.user.ID, reply.ID, "One."); !errors.Is(err, companion.ErrBusy) {
 		t.Fatalf("KeepHeard while streaming: %v, want ErrBusy", err)

@@ -21,9 +21,9 @@ import (
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
-	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/testrig"
 )
 
 const testMetricsToken = "metrics-token-for-tests"
@@ -51,72 +51,23 @@ func newEnv(t testing.TB, withModel bool) *env {
 // newEnvWith lets benchmarks use the real clock and watch measurements.
 func newEnvWith(t testing.TB, withModel bool, realClock clock.Clock, obs companion.Observer) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, dir+"/os1.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := secret.LoadOrCreateKey(dir + "/secret.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls := llmtest.NewServer(t)
-	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	tr := llm.Transport{MaxRetries: -1, IdleTimeout: 5 * time.Second}
-	connect := func(ctx context.Context, saved *models.Settings) (llm.Provider, models.Status, error) {
-		o := llm.DetectOptions{OllamaURL: "off", Transport: tr}
-		if withModel {
-			o.Configured = llm.Endpoint{Kind: "openai", URL: ls.OpenAIBaseURL(), Model: "test-model"}
-		}
-		if saved != nil {
-			o.Configured = llm.Endpoint{Kind: saved.Provider, URL: saved.URL, Model: saved.Model, APIKey: saved.APIKey}
-			o.ConfiguredSource = llm.SourceSettings
-		}
-		p, src, err := llm.Detect(ctx, o)
-		if err != nil {
-			return nil, models.Status{}, err
-		}
-		return p, models.Status{Provider: p.Name(), Model: p.Model(), Source: string(src)}, nil
-	}
-	check := func(ctx context.Context, p llm.Provider) error {
-		_, err := p.(llm.ModelLister).Models(ctx)
-		return err
-	}
-	mm := models.NewManager(db, box, connect, check, clk)
-	mm.Refresh(ctx)
+	r := testrig.New(t)
+	mm := r.Models(withModel)
 	met := metrics.New()
 	var observer companion.Observer = met
 	if obs != nil {
 		observer = obs
 	}
-	var compClock clock.Clock = clk
+	var compClock clock.Clock = r.Clock
 	if realClock != nil {
 		compClock = realClock
 	}
-	comp := companion.New(companion.Deps{Store: db, Models: mm, Clock: compClock, Observer: observer}, companion.Options{})
-	hs := httptest.NewUnstartedServer(nil)
-	srv := server.New(server.Deps{Store: db, Companion: comp, Models: mm, Metrics: met, Clock: compClock,
-		BaseURL: "http://" + hs.Listener.Addr().String(), Version: "test",
+	comp := r.Companion(companion.Deps{Models: mm, Clock: compClock, Observer: observer}, companion.Options{})
+	srv := r.Server(server.Deps{Companion: comp, Models: mm, Metrics: met, Clock: compClock,
 		// Loopback is the proxy, so tests choose a client address with X-Forwarded-For.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		MetricsToken:   testMetricsToken})
-	hs.Config = srv.HTTPServer("")
-	hs.Start()
-	t.Cleanup(func() {
-		comp.Close()
-		hs.Close()
-		db.Close()
-	})
-	link, err := srv.Prepare(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, token, ok := strings.Cut(link, "token=")
-	if !ok {
-		t.Fatalf("setup link %q has no token", link)
-	}
-	return &env{t: t, db: db, llm: ls, clock: clk, srv: srv, http: hs, models: mm, setup: token}
+	return &env{t: t, db: r.DB, llm: r.LLM, clock: r.Clock, srv: srv.Server, http: srv.HTTP, models: mm, setup: srv.SetupToken}
 }
 
 // client is one browser or script.

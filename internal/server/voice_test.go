@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/speech/speechtest"
+	"github.com/os1ai/os1/internal/testrig"
 	"github.com/os1ai/os1/internal/voice"
 )
 
@@ -252,17 +254,10 @@ func TestVoiceDisconnectMidTurn(t *testing.T) {
 	v.c.CloseNow()
 	// The reply ends with a proper status, never left streaming, and
 	// holds what was heard: nothing, the client left at once.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testrig.Eventually(t, 10*time.Second, "the reply stored interrupted and empty after the client left", func() (bool, string) {
 		m := o.messages(conv)[1].(map[string]any)
-		if m["status"] == "interrupted" && m["content"] == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the client left: %+v", m)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return m["status"] == "interrupted" && m["content"] == "", fmt.Sprint(m)
+	})
 }
 
 func TestVoiceIsolation(t *testing.T) {
