@@ -107,6 +107,7 @@ type Companion struct {
 	slots    []Slot
 	listener Listener
 	clock    clock.Clock
+	ids      clock.IDs
 	observer Observer
 	log      *slog.Logger
 	opts     Options
@@ -132,6 +133,7 @@ type Deps struct {
 	Slots    []Slot
 	Listener Listener    // nil: none
 	Clock    clock.Clock // nil: system clock
+	IDs      clock.IDs   // nil: random IDs (clock.RandomIDs)
 	Observer Observer    // nil: no metrics
 	Log      *slog.Logger
 }
@@ -159,6 +161,9 @@ func New(d Deps, o Options) *Companion {
 	if d.Clock == nil {
 		d.Clock = clock.System{}
 	}
+	if d.IDs == nil {
+		d.IDs = clock.RandomIDs{}
+	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -176,7 +181,7 @@ func New(d Deps, o Options) *Companion {
 		turnLim.Lossy = max(256, o.MaxReplyTokens*o.MaxToolRounds)
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Companion{turnLim: turnLim, store: d.Store, models: d.Models, tools: d.Tools, toolsFor: d.ToolsFor, bus: d.Events, slots: d.Slots, listener: d.Listener, clock: d.Clock,
+	return &Companion{turnLim: turnLim, store: d.Store, models: d.Models, tools: d.Tools, toolsFor: d.ToolsFor, bus: d.Events, slots: d.Slots, listener: d.Listener, clock: d.Clock, ids: d.IDs,
 		observer: d.Observer, log: d.Log, opts: o, base: base, stop: stop, inFlight: map[string]context.CancelFunc{}}
 }
 
@@ -234,7 +239,7 @@ func (c *Companion) CreateConversation(ctx context.Context, userID, title string
 		title = "New conversation"
 	}
 	now := c.clock.Now()
-	conv := store.Conversation{ID: clock.NewID("cnv_"), UserID: userID, Title: title, CreatedAt: now, UpdatedAt: now}
+	conv := store.Conversation{ID: c.ids.NewID("cnv_"), UserID: userID, Title: title, CreatedAt: now, UpdatedAt: now}
 	if err := c.store.CreateConversation(ctx, conv); err != nil {
 		return store.Conversation{}, fmt.Errorf("create conversation for user %s: %w", userID, err)
 	}
@@ -283,7 +288,7 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 		return nil, err
 	}
 	c.supersedePending(ctx, userID, conv.ID)
-	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: conv.ID, UserID: userID, Role: store.RoleUser,
+	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: conv.ID, UserID: userID, Role: store.RoleUser,
 		Content: text, Status: store.StatusComplete, CreatedAt: c.clock.Now(), UpdatedAt: c.clock.Now()}
 	if err := c.store.AppendMessage(ctx, msg); err != nil {
 		t.abandon()

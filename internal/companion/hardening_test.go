@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
@@ -172,4 +173,23 @@ func llmReply(chunks []string, call *llm.ToolCall) llmtest.Reply {
 		r.ToolCalls = []llm.ToolCall{*call}
 	}
 	return r
+}
+
+// IDs come from the injected source, so a test can know them in advance.
+func TestIDsAreInjectable(t *testing.T) {
+	h := newHarness(t, true)
+	c := h.rig.Companion(companion.Deps{Models: fixedModel{h.provider()}, IDs: clock.NewFakeIDs(), Clock: clock.System{}}, companion.Options{})
+	h.llm.Enqueue(llmReply([]string{"Hi."}, nil))
+	events, err := c.Send(context.Background(), h.user.ID, "", "Hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := collect(t, events)
+	if conv := convOf(evs); conv != "cnv_0000000000000001" {
+		t.Fatalf("conversation ID %q, want the fake source's first", conv)
+	}
+	msgs := h.messages(convOf(evs))
+	if len(msgs) != 2 || msgs[0].ID != "msg_0000000000000002" || msgs[1].ID != "msg_0000000000000003" {
+		t.Fatalf("message IDs %v", []string{msgs[0].ID, msgs[1].ID})
+	}
 }

@@ -178,7 +178,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 	events := c.prefetch(sctx, prov, req)
 
 	now := c.clock.Now()
-	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
+	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
 		Status: store.StatusStreaming, Reason: t.reason, CreatedAt: now, UpdatedAt: now}
 	t.reason = "" // stored once, on the reply that opens the turn
 	// Storing uses a context that survives cancellation, so an interrupted
@@ -299,7 +299,7 @@ read:
 	return msg, calls, status
 }
 
-// saveAttempts and saveBackoff bound how hard a finished reply's save is
+// saveBackoff bounds how hard a finished reply's save is
 // retried: a transient lock or a moment of full disk should not lose it.
 var saveBackoff = []time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second}
 
@@ -311,10 +311,7 @@ func (c *Companion) saveFinal(ctx context.Context, userID, id string, p store.Me
 			return err
 		}
 		c.log.Warn("save finished reply; retrying", "message", id, "err", err, "in", d)
-		select {
-		case <-time.After(d):
-		case <-c.base.Done():
-		}
+		_ = clock.Sleep(c.base, c.clock, d) // at shutdown: retry at once, then give up
 		err = c.store.UpdateMessage(ctx, userID, id, p, at)
 	}
 	return err
@@ -361,7 +358,7 @@ func (c *Companion) prefetch(ctx context.Context, prov llm.Provider, req llm.Req
 func (c *Companion) failWithoutModel(ctx context.Context, t *turn, userID, convID string, cause error) {
 	now := c.clock.Now()
 	text := cause.Error()
-	msg := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
+	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
 		Status: store.StatusFailed, Error: text, Reason: t.reason, CreatedAt: now, UpdatedAt: now}
 	if err := c.store.AppendMessage(context.WithoutCancel(ctx), msg); err != nil {
 		c.log.Error("store failed reply", "err", err)
@@ -386,7 +383,7 @@ func (c *Companion) runTools(ctx context.Context, t *turn, tools *Registry, user
 			c.toolResult(ctx, t, userID, convID, sc.ID, toolOutput(out, err))
 			continue
 		}
-		a := store.Action{ID: clock.NewID("act_"), UserID: userID, ConversationID: convID, MessageID: msg.ID,
+		a := store.Action{ID: c.ids.NewID("act_"), UserID: userID, ConversationID: convID, MessageID: msg.ID,
 			ToolCallID: sc.ID, Tool: sc.Name, Arguments: sc.Arguments, Status: store.ActionPending, CreatedAt: c.clock.Now()}
 		if err := c.store.CreateAction(context.WithoutCancel(ctx), a); err != nil {
 			c.toolResult(ctx, t, userID, convID, sc.ID, toolOutput("", fmt.Errorf("could not ask the user: %w", err)))
@@ -433,7 +430,7 @@ func toolOutput(out string, err error) string {
 
 func (c *Companion) toolResult(ctx context.Context, t *turn, userID, convID, callID, content string) {
 	now := c.clock.Now()
-	m := store.Message{ID: clock.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleTool,
+	m := store.Message{ID: c.ids.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleTool,
 		Content: content, ToolCallID: callID, Status: store.StatusComplete, CreatedAt: now, UpdatedAt: now}
 	if err := c.store.AppendMessage(context.WithoutCancel(ctx), m); err != nil {
 		c.log.Error("store tool result", "err", err)
