@@ -16,6 +16,7 @@ import (
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/datadir"
+	"github.com/os1ai/os1/internal/server"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -120,10 +121,18 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	}
 	log.Info("shutting down")
 	a.Companion.Close() // interrupts running turns and stores their partial replies
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	a.Server.CloseConnections()
+	// A handler writing to a client that stopped reading gives up after
+	// server.StreamWriteTimeout; the grace outlasts it, then what is left
+	// is closed rather than waited for.
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shut down: %w", err)
+		log.Warn("connections still open after the grace period were closed", "grace", shutdownGrace, "err", err)
+		_ = hs.Close()
 	}
 	return nil
 }
+
+// shutdownGrace is how long `os1 serve` lets requests finish when stopped.
+const shutdownGrace = server.StreamWriteTimeout + 5*time.Second

@@ -201,8 +201,12 @@ func (s *Server) openConn(w http.ResponseWriter, r *http.Request, kind connKind)
 func attachSocket(lc *liveConn, conn *websocket.Conn, cancel context.CancelFunc) {
 	lc.attach(func(reason string) {
 		// Close waits for the peer's answer; the caller must not.
+		code := StatusSignedOut
+		if reason == reasonShutdown {
+			code = websocket.StatusGoingAway // come back later; nothing to sign in again for
+		}
 		go func() {
-			_ = conn.Close(StatusSignedOut, reason)
+			_ = conn.Close(code, reason)
 			cancel()
 		}()
 	})
@@ -216,4 +220,12 @@ const (
 	reasonPassword = "the password was changed; sign in again"
 	reasonDisabled = "this account was disabled"
 	reasonDeleted  = "this account was deleted"
+	reasonShutdown = "the server is shutting down"
 )
+
+// CloseConnections ends every live WebSocket and voice call (close code
+// 1001, going away), for a shutdown: http.Server.Shutdown does not wait for
+// hijacked connections, and their clients should reconnect, not sign in.
+func (s *Server) CloseConnections() int {
+	return s.conns.endWhere(reasonShutdown, func(*liveConn) bool { return true })
+}

@@ -335,3 +335,25 @@ func TestChangePasswordGuessesAreThrottled(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	o.want(http.StatusOK, "PUT", "/api/password", map[string]string{"current": "correct horse", "new": "a new password"})
 }
+
+// At shutdown every live socket is told the server is going away (1001),
+// so clients reconnect later instead of asking the user to sign in.
+func TestCloseConnectionsAtShutdown(t *testing.T) {
+	e := newEnv(t, true)
+	o := e.owner()
+	a, b := o.dial(t), o.dial(t)
+	if n := e.srv.CloseConnections(); n != 2 {
+		t.Fatalf("CloseConnections ended %d connections, want 2", n)
+	}
+	for _, w := range []*wsConn{a, b} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var err error
+		for err == nil {
+			_, _, err = w.c.Read(ctx)
+		}
+		cancel()
+		if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
+			t.Errorf("socket ended with %v (status %d), want %d", err, got, websocket.StatusGoingAway)
+		}
+	}
+}
