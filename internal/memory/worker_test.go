@@ -270,6 +270,7 @@ func TestServiceTicksOnTheInjectedClock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
 	defer cancel()
 	h.must(h.clock.BlockUntil(ctx, 1)) // the ticker is armed
+	h.flush(s)                         // start-up catch-up: nothing yet
 	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I run a marathon in April.", day0})
 	h.llm.Enqueue(llmtest.Reply{Status: 503})
 	s.TurnStored(h.user.ID, conv)
