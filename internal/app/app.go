@@ -23,6 +23,7 @@ import (
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
@@ -43,7 +44,7 @@ type App struct {
 	Models    *models.Manager
 	MemStore  *sqlitemem.Store
 	Embedder  memory.Embedder // nil: recall uses full text only
-	Recaller  *memory.Recaller
+	Recaller  *recall.Recaller
 	Memory    *memory.Service // the memory worker; nil in os1 talk
 	Companion *companion.Companion
 	Voice     *Voice
@@ -108,7 +109,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	// model loads in the background so start-up stays fast.
 	a.Embedder = lazyEmbedder(cfg, log)
 	a.MemStore = newMemStore(a.DB, a.Clock)
-	a.Recaller = memory.NewRecaller(a.MemStore, a.Embedder, a.Clock, memory.DefaultRecallOptions())
+	a.Recaller = recall.New(a.MemStore, a.Embedder, a.Clock, recall.DefaultOptions())
 	echoes := memory.NewEchoes()
 	var listener companion.Listener
 	if p.worker {
@@ -125,9 +126,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	for _, t := range companion.BuiltinTools(a.DB) {
 		tools.Register(t)
 	}
-	tools.Register(memory.RecallTool(a.Recaller, echoes))
+	tools.Register(recall.NewTool(a.Recaller, echoes))
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
-		Slots: []companion.Slot{memory.NewSlot(a.Recaller, a.DB, echoes, memory.DefaultSlotBudget)},
+		Slots: []companion.Slot{recall.NewSlot(a.Recaller, a.DB, echoes, recall.DefaultSlotBudget)},
 		Clock: a.Clock, Observer: a.Metrics, Log: log}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,

@@ -19,6 +19,7 @@ import (
 	"github.com/os1ai/os1/internal/datadir"
 	"github.com/os1ai/os1/internal/embed"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -192,7 +193,7 @@ type searchOutput struct {
 	Results []searchResult `json:"results"`
 }
 
-var recallModes = map[string]memory.Mode{"hybrid": memory.Hybrid, "text": memory.TextOnly, "vector": memory.VectorOnly}
+var recallModes = map[string]recall.Mode{"hybrid": recall.Hybrid, "text": recall.TextOnly, "vector": recall.VectorOnly}
 
 func (e *env) memSearchCmd(username *string) *cobra.Command {
 	var (
@@ -241,16 +242,16 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 				return err
 			}
 			defer m.close()
-			if md != memory.TextOnly {
+			if md != recall.TextOnly {
 				e.loadEmbedder(m)
 			}
-			if md == memory.VectorOnly && m.emb == nil {
+			if md == recall.VectorOnly && m.emb == nil {
 				return errors.New("--mode vector needs the embedding model; install it with scripts/assets.sh model")
 			}
-			opts := memory.DefaultRecallOptions()
+			opts := recall.DefaultOptions()
 			opts.Mode = md
 			opts.OnEmbedError = func(err error) { fmt.Fprintf(e.stderr, "os1: %v; this query used full text only\n", err) }
-			r := memory.NewRecaller(m.mem, m.emb, clk, opts)
+			r := recall.New(m.mem, m.emb, clk, opts)
 			loc := m.userLocation(ctx)
 			run := func(q string) (searchOutput, error) {
 				hits, err := r.Recall(ctx, m.user.ID, memory.Query{Text: q, Limit: limit, Kinds: kinds, History: history}, loc)

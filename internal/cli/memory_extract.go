@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/store"
 )
@@ -20,8 +21,8 @@ import (
 // has one other speaker, extraction takes them for "her" (the assistant
 // role), so a chat between two people reads as it was.
 func (e *env) extract(ctx context.Context, m *memEnv, mm *models.Manager, convs, others []string) error {
-	opts := memory.DefaultRecallOptions()
-	ex := memory.NewExtractor(memory.ExtractorDeps{Memory: m.mem, Recall: memory.NewRecaller(m.mem, m.emb, m.clock, opts),
+	opts := recall.DefaultOptions()
+	ex := memory.NewExtractor(memory.ExtractorDeps{Memory: m.mem, Recall: recall.New(m.mem, m.emb, m.clock, opts),
 		Models: mm, Embedder: m.emb, Clock: m.clock}, memory.ExtractOptions{})
 	marks := m.mem.Progress()
 	b, err := m.batch(ctx)

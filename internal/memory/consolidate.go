@@ -74,7 +74,7 @@ const journalDay = "2006-01-02"
 // day is over in their time zone (the nightly case, for someone who talks
 // across midnight). On an error the days not yet written stay due.
 func (c *Consolidator) Consolidate(ctx context.Context, userID string) ([]string, error) {
-	loc, err := userLocation(ctx, c.d.Core, userID)
+	loc, err := UserLocation(ctx, c.d.Core, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (c *Consolidator) Consolidate(ctx context.Context, userID string) ([]string
 // WriteDay writes (or rewrites) the entry for day, YYYY-MM-DD in the user's
 // time zone, from every message of that day.
 func (c *Consolidator) WriteDay(ctx context.Context, userID, day string) (Journal, error) {
-	loc, err := userLocation(ctx, c.d.Core, userID)
+	loc, err := UserLocation(ctx, c.d.Core, userID)
 	if err != nil {
 		return Journal{}, err
 	}
@@ -239,7 +239,7 @@ func journalPrompt(companion, user string, day time.Time, msgs []store.Message, 
 		if m.Role == store.RoleAssistant {
 			who = companion + " (you)"
 		}
-		line := fmt.Sprintf("[%s] %s: %s\n", m.CreatedAt.In(day.Location()).Format("15:04"), who, clipRunes(singleLine(m.Content), 1000))
+		line := fmt.Sprintf("[%s] %s: %s\n", m.CreatedAt.In(day.Location()).Format("15:04"), who, ClipRunes(SingleLine(m.Content), 1000))
 		if used+len(line)/4 > budget && len(sources) > 0 {
 			fmt.Fprintf(&b, "(%d later messages left out)\n", len(msgs)-i)
 			break

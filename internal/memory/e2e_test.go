@@ -14,6 +14,8 @@ import (
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/memtest"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -24,26 +26,26 @@ func TestCompanionRemembersAcrossTurns(t *testing.T) {
 	h := newWorkHarness(t)
 	svc := h.service(memory.ServiceOptions{})
 	tools := companion.NewRegistry()
-	for _, tool := range companion.BuiltinTools(h.db) {
+	for _, tool := range companion.BuiltinTools(h.DB) {
 		tools.Register(tool)
 	}
-	tools.Register(memory.RecallTool(h.recall, h.echoes))
-	comp := companion.New(companion.Deps{Store: h.db, Models: h.models, Tools: tools, Listener: svc, Clock: h.clock,
-		Slots: []companion.Slot{memory.NewSlot(h.recall, h.db, h.echoes, 0)}}, companion.Options{FlushEvery: 10 * time.Millisecond})
+	tools.Register(recall.NewTool(h.Recall, h.Echoes))
+	comp := companion.New(companion.Deps{Store: h.DB, Models: h.Models, Tools: tools, Listener: svc, Clock: h.Clock,
+		Slots: []companion.Slot{recall.NewSlot(h.Recall, h.DB, h.Echoes, 0)}}, companion.Options{FlushEvery: 10 * time.Millisecond})
 	t.Cleanup(comp.Close)
 
 	const fact = "Theodore's sister Catherine moved to Boston."
 	told := regexp.MustCompile(`\[(msg_[a-z0-9]+)\] [^\n]*Theodore: My sister Catherine`)
 	var mu sync.Mutex
 	var chats []llmtest.Request
-	h.llm.Handle(func(r llmtest.Request) llmtest.Reply {
+	h.LLM.Handle(func(r llmtest.Request) llmtest.Reply {
 		if strings.Contains(r.System, "deciding what to remember") {
 			// The model proposes the fact whenever it sees it told, and once more
 			// from the next turn, copying what was recalled for the companion.
 			if m := told.FindStringSubmatch(r.Messages[0].Content); m != nil {
-				return opsReply(addOp("fact", fact, []string{m[1]}, "Catherine"))
+				return memtest.OpsReply(memtest.AddOp("fact", fact, []string{m[1]}, "Catherine"))
 			}
-			return opsReply(addOp("fact", fact, idsIn(r)[:1], "Catherine"))
+			return memtest.OpsReply(memtest.AddOp("fact", fact, idsIn(r)[:1], "Catherine"))
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -57,17 +59,17 @@ func TestCompanionRemembersAcrossTurns(t *testing.T) {
 		return llmtest.Reply{Chunks: []string{"Boston! That's a big move."}}
 	})
 
-	evs := drain(t)(comp.Send(h.ctx, h.user.ID, "", "My sister Catherine just moved to Boston."))
+	evs := drain(t)(comp.Send(h.Ctx, h.User.ID, "", "My sister Catherine just moved to Boston."))
 	conv := evs[0].Conversation.ID
 	h.flush(svc)
-	msgs, err := h.db.Messages(h.ctx, h.user.ID, conv)
-	h.must(err)
-	it, ok := h.items()[fact]
+	msgs, err := h.DB.Messages(h.Ctx, h.User.ID, conv)
+	h.Must(err)
+	it, ok := h.Items()[fact]
 	if !ok || !slices.Equal(it.Sources, []string{msgs[0].ID}) || msgs[0].Role != store.RoleUser {
 		t.Fatalf("item = %+v, stored %v; want it sourced from the user's message %s", it, ok, msgs[0].ID)
 	}
 
-	drain(t)(comp.Send(h.ctx, h.user.ID, conv, "Where does Catherine live these days?"))
+	drain(t)(comp.Send(h.Ctx, h.User.ID, conv, "Where does Catherine live these days?"))
 	h.flush(svc)
 	mu.Lock()
 	defer mu.Unlock()
@@ -89,7 +91,7 @@ func TestCompanionRemembersAcrossTurns(t *testing.T) {
 	if !strings.Contains(result, fact) || !strings.Contains(result, "sources: "+msgs[0].ID) {
 		t.Errorf("recall tool result = %q", result)
 	}
-	if n := len(h.items()); n != 1 {
+	if n := len(h.Items()); n != 1 {
 		t.Errorf("%d items after the second turn; the recalled memory was stored again", n)
 	}
 	ex := h.extractions()

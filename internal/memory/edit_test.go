@@ -14,8 +14,8 @@ func ptr[T any](v T) *T { return &v }
 
 func TestEditorEditValidates(t *testing.T) {
 	h := newWorkHarness(t)
-	h.item("itm_tea", memory.KindPreference, "Loves green tea.", "msg_1")
-	ed := &memory.Editor{Store: h.mem, Clock: h.clock}
+	h.Item("itm_tea", memory.KindPreference, "Loves green tea.", "msg_1")
+	ed := &memory.Editor{Store: h.Mem, Clock: h.Clock}
 	for _, c := range []struct {
 		name string
 		p    memory.ItemPatch
@@ -28,24 +28,24 @@ func TestEditorEditValidates(t *testing.T) {
 		{"person", memory.ItemPatch{EntityIDs: []string{"ent_nobody"}}, "no person ent_nobody"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ed.Edit(h.ctx, h.user.ID, "itm_tea", c.p)
+			_, err := ed.Edit(h.Ctx, h.User.ID, "itm_tea", c.p)
 			if !errors.Is(err, memory.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Edit: %v, want ErrInvalid saying %q", err, c.want)
 			}
 		})
 	}
-	if _, err := ed.Edit(h.ctx, "usr_other", "itm_tea", memory.ItemPatch{Text: ptr("mine now")}); !errors.Is(err, memory.ErrNotFound) {
+	if _, err := ed.Edit(h.Ctx, "usr_other", "itm_tea", memory.ItemPatch{Text: ptr("mine now")}); !errors.Is(err, memory.ErrNotFound) {
 		t.Fatalf("editing another user's memory: %v, want ErrNotFound", err)
 	}
 }
 
 func TestEditorEditTrimsAndEmbeds(t *testing.T) {
 	h := newWorkHarness(t)
-	h.item("itm_tea", memory.KindPreference, "Loves green tea.", "msg_1")
+	h.Item("itm_tea", memory.KindPreference, "Loves green tea.", "msg_1")
 	emb := &fixedEmbedder{}
-	ed := &memory.Editor{Store: h.mem, Embedder: emb, Clock: h.clock}
+	ed := &memory.Editor{Store: h.Mem, Embedder: emb, Clock: h.Clock}
 	when := day0.Add(24 * time.Hour)
-	it, err := ed.Edit(h.ctx, h.user.ID, "itm_tea", memory.ItemPatch{Text: ptr("  Loves jasmine tea. "),
+	it, err := ed.Edit(h.Ctx, h.User.ID, "itm_tea", memory.ItemPatch{Text: ptr("  Loves jasmine tea. "),
 		Kind: ptr(memory.KindFact), Importance: ptr(0.9), EventTime: &when})
 	if err != nil {
 		t.Fatal(err)
@@ -60,33 +60,33 @@ func TestEditorEditTrimsAndEmbeds(t *testing.T) {
 
 func TestEditorHistoryWalksBackNewestFirst(t *testing.T) {
 	h := newWorkHarness(t)
-	h.item("itm_1", memory.KindFact, "Lives in Leeds.", "msg_1")
+	h.Item("itm_1", memory.KindFact, "Lives in Leeds.", "msg_1")
 	for i, next := range []string{"itm_2", "itm_3"} {
 		prev := []string{"itm_1", "itm_2"}[i]
-		h.must(h.mem.Supersede(h.ctx, h.user.ID, prev, memory.Item{ID: next, UserID: h.user.ID, Kind: memory.KindFact,
+		h.Must(h.Mem.Supersede(h.Ctx, h.User.ID, prev, memory.Item{ID: next, UserID: h.User.ID, Kind: memory.KindFact,
 			Text: "Lives in " + next, Sources: []string{"msg_1"}, ValidFrom: day0, CreatedAt: day0}, nil, day0.Add(time.Duration(i)*time.Hour)))
 	}
-	ed := &memory.Editor{Store: h.mem}
-	hist, err := ed.History(h.ctx, h.user.ID, "itm_3")
-	h.must(err)
+	ed := &memory.Editor{Store: h.Mem}
+	hist, err := ed.History(h.Ctx, h.User.ID, "itm_3")
+	h.Must(err)
 	if len(hist) != 2 || hist[0].ID != "itm_2" || hist[1].ID != "itm_1" {
 		t.Fatalf("history = %v, want itm_2 then itm_1", hist)
 	}
-	if hist, _ := ed.History(h.ctx, h.user.ID, "itm_1"); len(hist) != 0 {
+	if hist, _ := ed.History(h.Ctx, h.User.ID, "itm_1"); len(hist) != 0 {
 		t.Fatalf("the first belief has history %v", hist)
 	}
 }
 
 func TestEditorForget(t *testing.T) {
 	h := newWorkHarness(t)
-	h.item("itm_tea", memory.KindPreference, "Loves green tea.", "msg_1")
-	ed := &memory.Editor{Store: h.mem}
-	if err := ed.Forget(h.ctx, "usr_other", "itm_tea", false); !errors.Is(err, memory.ErrNotFound) {
+	h.Item("itm_tea", memory.KindPreference, "Loves green tea.", "msg_1")
+	ed := &memory.Editor{Store: h.Mem}
+	if err := ed.Forget(h.Ctx, "usr_other", "itm_tea", false); !errors.Is(err, memory.ErrNotFound) {
 		t.Fatalf("forgetting another user's memory: %v, want ErrNotFound", err)
 	}
 	// Its source was never indexed: forgetting it is no error.
-	h.must(ed.Forget(h.ctx, h.user.ID, "itm_tea", true))
-	if _, err := h.mem.Item(h.ctx, h.user.ID, "itm_tea"); !errors.Is(err, memory.ErrNotFound) {
+	h.Must(ed.Forget(h.Ctx, h.User.ID, "itm_tea", true))
+	if _, err := h.Mem.Item(h.Ctx, h.User.ID, "itm_tea"); !errors.Is(err, memory.ErrNotFound) {
 		t.Fatalf("after Forget: %v", err)
 	}
 }

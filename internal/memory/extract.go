@@ -241,7 +241,7 @@ func (e *Extractor) related(ctx context.Context, b Batch) ([]Item, error) {
 	var err error
 	// From is set so that time words in what the user said ("last week")
 	// do not narrow the search, as they would for a question.
-	query := Query{Text: clipRunes(q.String(), 2000), Limit: e.opts.Related, Kinds: []DocKind{DocItem}, From: time.Unix(1, 0)}
+	query := Query{Text: ClipRunes(q.String(), 2000), Limit: e.opts.Related, Kinds: []DocKind{DocItem}, From: time.Unix(1, 0)}
 	if e.d.Recall != nil {
 		hits, err = e.d.Recall.Recall(ctx, b.UserID, query, b.Loc)
 	} else {
@@ -310,7 +310,7 @@ func extractPrompt(b Batch, related []Item, maxItems int) (system, user string) 
 		u.WriteString("(none)\n")
 	}
 	for _, it := range related {
-		fmt.Fprintf(&u, "- %s (%s, since %s): %s\n", it.ID, it.Kind, it.ValidFrom.In(b.Loc).Format("2006-01-02"), singleLine(it.Text))
+		fmt.Fprintf(&u, "- %s (%s, since %s): %s\n", it.ID, it.Kind, it.ValidFrom.In(b.Loc).Format("2006-01-02"), SingleLine(it.Text))
 	}
 	u.WriteString("\nNew messages:\n")
 	for _, m := range b.Messages {
@@ -318,7 +318,7 @@ func extractPrompt(b Batch, related []Item, maxItems int) (system, user string) 
 		if m.Role == store.RoleAssistant {
 			who = you + " (you)"
 		}
-		fmt.Fprintf(&u, "[%s] %s, %s: %s\n", m.ID, m.CreatedAt.In(b.Loc).Format("2006-01-02 15:04 MST"), who, clipRunes(m.Content, 2000))
+		fmt.Fprintf(&u, "[%s] %s, %s: %s\n", m.ID, m.CreatedAt.In(b.Loc).Format("2006-01-02 15:04 MST"), who, ClipRunes(m.Content, 2000))
 	}
 	return s.String(), u.String()
 }
@@ -396,15 +396,6 @@ func parseOps(reply string) ([]extractOp, bool) {
 	}
 	return ops, true
 }
-
-func clipRunes(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
-}
-
-func singleLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // clamp01 reads an optional 0..1 score, def when absent.
 func clamp01(p *float64, def float64) float64 {

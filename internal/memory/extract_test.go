@@ -9,20 +9,21 @@ import (
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/memtest"
 )
 
 func TestExtractPromptGolden(t *testing.T) {
 	h := newWorkHarness(t)
-	h.conversation("cnv_old", said{"msg_x1", "user", "I drink coffee every morning.", day0.Add(-48 * time.Hour)})
-	h.item("mem_coffee", memory.KindPreference, "Theodore drinks coffee every morning.", "msg_x1")
-	conv := h.conversation("cnv_1",
-		said{"msg_u1", "user", "I stopped drinking coffee last week, only tea now. Catherine visits on Friday!", day0},
-		said{"msg_a1", "assistant", "", day0.Add(time.Second)},
-		said{"msg_t1", "tool", "SECRET tool result", day0.Add(time.Second)},
-		said{"msg_a2", "assistant", "Tea suits you. Friday will be lovely.", day0.Add(time.Minute)})
-	h.echoes.Remember(h.user.ID, "- 2026-02-28 (fact) RECALLED line")
-	h.llm.Enqueue(opsReply())
-	if _, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv)); err != nil {
+	h.Conversation("cnv_old", said("msg_x1", "user", "I drink coffee every morning.", day0.Add(-48*time.Hour)))
+	h.Item("mem_coffee", memory.KindPreference, "Theodore drinks coffee every morning.", "msg_x1")
+	conv := h.Conversation("cnv_1",
+		said("msg_u1", "user", "I stopped drinking coffee last week, only tea now. Catherine visits on Friday!", day0),
+		said("msg_a1", "assistant", "", day0.Add(time.Second)),
+		said("msg_t1", "tool", "SECRET tool result", day0.Add(time.Second)),
+		said("msg_a2", "assistant", "Tea suits you. Friday will be lovely.", day0.Add(time.Minute)))
+	h.Echoes.Remember(h.User.ID, "- 2026-02-28 (fact) RECALLED line")
+	h.LLM.Enqueue(memtest.OpsReply())
+	if _, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv)); err != nil {
 		t.Fatal(err)
 	}
 	req := h.extractions()[0]
@@ -30,7 +31,7 @@ func TestExtractPromptGolden(t *testing.T) {
 		t.Errorf("request shape: %d messages, temperature %v", len(req.Messages), req.Temperature)
 	}
 	got := req.System + "\n-----\n" + req.Messages[0].Content
-	goldenFile(t, "extract_prompt.golden", got)
+	memtest.Golden(t, "extract_prompt.golden", got)
 	for _, never := range []string{"SECRET", "RECALLED", "warm and calm", "Writing letters"} {
 		if strings.Contains(got, never) {
 			t.Errorf("the extraction prompt holds %q", never)
@@ -42,7 +43,7 @@ func TestExtractPromptGolden(t *testing.T) {
 }
 
 func TestExtractParsesRobustly(t *testing.T) {
-	one := addOp("preference", "Theodore drinks only tea now.", []string{"msg_u1"})
+	one := memtest.AddOp("preference", "Theodore drinks only tea now.", []string{"msg_u1"})
 	cases := []struct {
 		name  string
 		reply string
@@ -57,9 +58,9 @@ func TestExtractParsesRobustly(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newWorkHarness(t)
-			conv := h.conversation("cnv_1", said{"msg_u1", "user", "Only tea for me now.", day0})
-			h.llm.Enqueue(llmtest.Reply{Chunks: splitEvery(tc.reply, 7)})
-			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
+			conv := h.Conversation("cnv_1", said("msg_u1", "user", "Only tea for me now.", day0))
+			h.LLM.Enqueue(llmtest.Reply{Chunks: splitEvery(tc.reply, 7)})
+			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
 			if err != nil || len(res.Added) != tc.added || res.Outcomes[memory.OutInvalidJSON] != 0 {
 				t.Errorf("Extract = %+v, %v", res, err)
 			}
@@ -68,11 +69,11 @@ func TestExtractParsesRobustly(t *testing.T) {
 	for _, bad := range []string{"Sure! I'll remember that.", `{"operations":[{"op":"add"`, `{"memories":[]}`, "```\nnot json\n```"} {
 		t.Run("invalid "+bad, func(t *testing.T) {
 			h := newWorkHarness(t)
-			conv := h.conversation("cnv_1", said{"msg_u1", "user", "Only tea for me now.", day0})
-			h.llm.Enqueue(llmtest.Reply{Chunks: []string{bad}})
-			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
-			if err != nil || res.Outcomes[memory.OutInvalidJSON] != 1 || len(h.items()) != 0 || h.meter.get(memory.OutInvalidJSON) != 1 {
-				t.Errorf("Extract = %+v, %v; items %d", res, err, len(h.items()))
+			conv := h.Conversation("cnv_1", said("msg_u1", "user", "Only tea for me now.", day0))
+			h.LLM.Enqueue(llmtest.Reply{Chunks: []string{bad}})
+			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
+			if err != nil || res.Outcomes[memory.OutInvalidJSON] != 1 || len(h.Items()) != 0 || h.Meter.Get(memory.OutInvalidJSON) != 1 {
+				t.Errorf("Extract = %+v, %v; items %d", res, err, len(h.Items()))
 			}
 		})
 	}
@@ -89,22 +90,22 @@ func splitEvery(s string, n int) []string {
 
 func TestExtractModelFailure(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "Only tea for me now.", day0})
-	h.llm.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "30"})
-	_, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "Only tea for me now.", day0))
+	h.LLM.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "30"})
+	_, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
 	if !errors.Is(err, memory.ErrExtraction) || llm.KindOf(err) != llm.KindRateLimited {
 		t.Fatalf("err = %v", err)
 	}
-	if len(h.items()) != 0 || h.meter.get(memory.OutModelError) != 1 {
-		t.Errorf("items %d, meter %v", len(h.items()), h.meter.n)
+	if len(h.Items()) != 0 || h.Meter.Get(memory.OutModelError) != 1 {
+		t.Errorf("items %d, meter %v", len(h.Items()), h.Meter)
 	}
 }
 
 func TestExtractSkipsTurnsWithoutTheUser(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1", said{"msg_a1", "assistant", "Good morning, Theodore!", day0})
-	res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.ctx, h.batch(conv))
-	if err != nil || len(res.Added) != 0 || len(h.llm.Requests()) != 0 {
-		t.Errorf("Extract = %+v, %v after %d model calls", res, err, len(h.llm.Requests()))
+	conv := h.Conversation("cnv_1", said("msg_a1", "assistant", "Good morning, Theodore!", day0))
+	res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
+	if err != nil || len(res.Added) != 0 || len(h.LLM.Requests()) != 0 {
+		t.Errorf("Extract = %+v, %v after %d model calls", res, err, len(h.LLM.Requests()))
 	}
 }

@@ -77,7 +77,7 @@ func (a *applier) run(ctx context.Context, ops []extractOp) error {
 	slices.Reverse(recalled)
 	for _, t := range append(append(a.b.Prompt[:len(a.b.Prompt):len(a.b.Prompt)], recalled...), fmt.Sprintf(exampleMemory, cmp.Or(a.b.UserName, "the user"))) {
 		for _, line := range strings.Split(t, "\n") {
-			line = singleLine(strings.TrimLeft(strings.TrimSpace(line), "-*• "))
+			line = SingleLine(strings.TrimLeft(strings.TrimSpace(line), "-*• "))
 			if n := normText(line); n != "" {
 				a.echo = append(a.echo, knownText{text: line, norm: n})
 			}
@@ -98,11 +98,11 @@ func (a *applier) run(ctx context.Context, ops []extractOp) error {
 		if o.bad || strings.TrimSpace(o.Text) == "" {
 			continue
 		}
-		texts = append(texts, singleLine(o.Text))
+		texts = append(texts, SingleLine(o.Text))
 		if strings.EqualFold(strings.TrimSpace(o.Op), "add") {
 			hits, err := a.e.d.Memory.SearchText(ctx, a.b.UserID, Query{Text: o.Text, Limit: 5, Kinds: []DocKind{DocItem}})
 			if err != nil {
-				return fmt.Errorf("look for memories like %q: %w", clipRunes(o.Text, 60), err)
+				return fmt.Errorf("look for memories like %q: %w", ClipRunes(o.Text, 60), err)
 			}
 			for _, h := range hits {
 				if h.Item != nil {
@@ -204,7 +204,7 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 		a.res.Invalidated = append(a.res.Invalidated, target.ID)
 		return OutInvalidated, nil
 	}
-	text := singleLine(o.Text)
+	text := SingleLine(o.Text)
 	norm := normText(text)
 	if len([]rune(text)) > 400 || !strings.Contains(norm, " ") {
 		return OutInvalid, nil
@@ -218,7 +218,7 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 	}
 	entities, err := a.entities(ctx, o.People, sources)
 	if err != nil {
-		return "", fmt.Errorf("save people of %q: %w", clipRunes(text, 60), err)
+		return "", fmt.Errorf("save people of %q: %w", ClipRunes(text, 60), err)
 	}
 	now := a.e.d.Clock.Now()
 	it := Item{ID: clock.NewID("mem_"), UserID: a.b.UserID, Kind: kind, Text: text, EntityIDs: entities, Sources: sources,
@@ -235,7 +235,7 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 		outcome = OutSuperseded
 	} else {
 		if err := a.e.d.Memory.AddItem(ctx, it, vec); err != nil {
-			return "", fmt.Errorf("add memory %q: %w", clipRunes(text, 60), err)
+			return "", fmt.Errorf("add memory %q: %w", ClipRunes(text, 60), err)
 		}
 		outcome = OutAdded
 	}
@@ -375,7 +375,7 @@ var nameLeads = map[string]bool{"my": true, "our": true, "your": true, "a": true
 // known by that name or alias. Pronouns and generic words ("someone", "my
 // friend") name nobody and give "".
 func personName(raw string) (name string, proper bool) {
-	raw = singleLine(strings.Trim(raw, " \t\"'.,;:!?()"))
+	raw = SingleLine(strings.Trim(raw, " \t\"'.,;:!?()"))
 	raw = strings.TrimSuffix(strings.TrimSuffix(raw, "'s"), "’s")
 	words := strings.Fields(raw)
 	for len(words) > 0 {

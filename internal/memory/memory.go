@@ -192,6 +192,18 @@ type Journals interface {
 	Journals(ctx context.Context, userID string, fromDay, toDay string) ([]Journal, error)
 }
 
+// Embedder turns texts into vectors of one fixed dimension (internal/embed).
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Searcher is recall as its users need it: the recall tool, the extractor
+// (which shows the model what is already remembered) and the HTTP API. The
+// Recaller in package recall implements it.
+type Searcher interface {
+	Recall(ctx context.Context, userID string, q Query, loc *time.Location) ([]Hit, error)
+}
+
 // Store is a memory backend (SQLite today, PostgreSQL later). All of it runs
 // the contract suite in memorytest.
 type Store interface {

@@ -89,7 +89,7 @@ func (s *Service) outcome(ctx context.Context, kind, id, userID string, err erro
 		}
 		f := &s.failures[i]
 		f.Count++
-		f.Error = shortenUTF8(err.Error(), 300)
+		f.Error = ShortenUTF8(err.Error(), 300)
 		f.At = s.d.Clock.Now().UTC()
 		if f.Count >= QuarantineAfter && !f.Quarantined {
 			f.Quarantined = true

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/memtest"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -33,40 +34,40 @@ func (p *poisonStore) IndexMessage(ctx context.Context, m memory.MessageDoc, vec
 // start, and listed. Before the guard, the first panic ended the process.
 func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 	h := newWorkHarness(t)
-	store := &poisonStore{Store: h.mem, poison: "msg_bad"}
+	store := &poisonStore{Store: h.Mem, poison: "msg_bad"}
 	start := func() *memory.Service {
-		s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: store, Recall: h.recall, Models: h.models,
-			Echoes: h.echoes, Clock: h.clock, Meter: h.meter, Progress: h.mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
+		s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: store, Recall: h.Recall, Models: h.Models,
+			Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter, Progress: h.Mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
 		t.Cleanup(s.Close)
 		_ = s.Start(context.Background())
 		return s
 	}
-	bad := h.conversation("cnv_bad", said{"msg_bad", "user", "kk kk kk", day0})
-	good := h.conversation("cnv_good", said{"msg_g1", "user", "My sister Catherine moved to Boston.", day0})
-	h.llm.EnqueueFunc(rememberFirst("Theodore's sister Catherine moved to Boston."))
+	bad := h.Conversation("cnv_bad", said("msg_bad", "user", "kk kk kk", day0))
+	good := h.Conversation("cnv_good", said("msg_g1", "user", "My sister Catherine moved to Boston.", day0))
+	h.LLM.EnqueueFunc(rememberFirst("Theodore's sister Catherine moved to Boston."))
 	s := start() // the start-up catch-up meets the poison first
 	h.flush(s)
-	if _, ok := h.items()["Theodore's sister Catherine moved to Boston."]; !ok {
+	if _, ok := h.Items()["Theodore's sister Catherine moved to Boston."]; !ok {
 		t.Fatal("the good conversation was not processed beside the panicking one")
 	}
 	for range memory.QuarantineAfter - 1 {
-		s.TurnStored(h.user.ID, bad)
+		s.TurnStored(h.User.ID, bad)
 		h.flush(s)
 	}
 	if n := store.hits.Load(); n != memory.QuarantineAfter {
 		t.Fatalf("the poison was tried %d times, want %d", n, memory.QuarantineAfter)
 	}
-	q, err := memory.Quarantined(h.ctx, h.mem.Progress(), h.user.ID)
+	q, err := memory.Quarantined(h.Ctx, h.Mem.Progress(), h.User.ID)
 	if err != nil || len(q) != 1 || q[0].ID != bad || q[0].Kind != memory.FailedConversation || q[0].Count != memory.QuarantineAfter {
 		t.Fatalf("quarantined = %+v, %v", q, err)
 	}
 	// Quarantined: neither a new turn, nor a retry, nor a restart runs it.
-	s.TurnStored(h.user.ID, bad)
+	s.TurnStored(h.User.ID, bad)
 	h.flush(s)
-	h.models.set(nil) // the tick's journal entries wait for a model
-	h.clock.Advance(48 * time.Hour)
+	h.Models.Set(nil) // the tick's journal entries wait for a model
+	h.Clock.Advance(48 * time.Hour)
 	_ = h.tick(s)
-	h.models.set(newProvider(h.llm))
+	h.Models.Set(memtest.NewProvider(h.LLM))
 	s.Close()
 	s = start()
 	h.flush(s)
@@ -74,11 +75,11 @@ func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 		t.Fatalf("the quarantined conversation ran again (%d tries)", n)
 	}
 	// The worker still serves everyone else.
-	h.append(good, said{"msg_g2", "user", "She starts at MIT next week.", day0.Add(time.Minute)})
-	h.llm.EnqueueFunc(rememberFirst("Catherine starts at MIT."))
-	s.TurnStored(h.user.ID, good)
+	h.Append(good, said("msg_g2", "user", "She starts at MIT next week.", day0.Add(time.Minute)))
+	h.LLM.EnqueueFunc(rememberFirst("Catherine starts at MIT."))
+	s.TurnStored(h.User.ID, good)
 	h.flush(s)
-	if _, ok := h.items()["Catherine starts at MIT."]; !ok {
+	if _, ok := h.Items()["Catherine starts at MIT."]; !ok {
 		t.Fatal("after the quarantine, a new turn was not processed")
 	}
 }
@@ -87,44 +88,44 @@ func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 // worker; another user cannot release it; offline Release forgets it.
 func TestReleaseFromQuarantine(t *testing.T) {
 	h := newWorkHarness(t)
-	ps := &poisonStore{Store: h.mem, poison: "msg_bad"}
-	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: ps, Recall: h.recall, Models: h.models,
-		Echoes: h.echoes, Clock: h.clock, Meter: h.meter, Progress: h.mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
+	ps := &poisonStore{Store: h.Mem, poison: "msg_bad"}
+	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: ps, Recall: h.Recall, Models: h.Models,
+		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter, Progress: h.Mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
 	t.Cleanup(s.Close)
 	_ = s.Start(context.Background())
-	bad := h.conversation("cnv_bad", said{"msg_bad", "user", "kk kk kk", day0})
+	bad := h.Conversation("cnv_bad", said("msg_bad", "user", "kk kk kk", day0))
 	for range memory.QuarantineAfter {
-		s.TurnStored(h.user.ID, bad)
+		s.TurnStored(h.User.ID, bad)
 		h.flush(s)
 	}
-	if err := s.Release(h.ctx, "usr_someone_else", bad); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Release(h.Ctx, "usr_someone_else", bad); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another user's release: %v, want ErrNotFound", err)
 	}
 	ps.poison = "" // the cause is fixed
-	h.llm.EnqueueFunc(rememberFirst("Theodore says kk."))
-	if err := s.Release(h.ctx, h.user.ID, bad); err != nil {
+	h.LLM.EnqueueFunc(rememberFirst("Theodore says kk."))
+	if err := s.Release(h.Ctx, h.User.ID, bad); err != nil {
 		t.Fatal(err)
 	}
 	h.flush(s)
-	if _, ok := h.items()["Theodore says kk."]; !ok {
+	if _, ok := h.Items()["Theodore says kk."]; !ok {
 		t.Fatal("a released conversation was not processed again")
 	}
-	if q, _ := memory.Quarantined(h.ctx, h.mem.Progress(), ""); len(q) != 0 {
+	if q, _ := memory.Quarantined(h.Ctx, h.Mem.Progress(), ""); len(q) != 0 {
 		t.Fatalf("still quarantined: %+v", q)
 	}
 
 	// Offline: a record quarantined by an earlier run.
-	p := h.mem.Progress()
-	if err := p.SetFailures(h.ctx, []memory.Failure{{Kind: memory.FailedJournal, ID: h.user.ID, UserID: h.user.ID, Count: 3, Quarantined: true}}); err != nil {
+	p := h.Mem.Progress()
+	if err := p.SetFailures(h.Ctx, []memory.Failure{{Kind: memory.FailedJournal, ID: h.User.ID, UserID: h.User.ID, Count: 3, Quarantined: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := memory.Release(h.ctx, p, "usr_someone_else", h.user.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := memory.Release(h.Ctx, p, "usr_someone_else", h.User.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("offline release by another user: %v", err)
 	}
-	if f, err := memory.Release(h.ctx, p, h.user.ID, h.user.ID); err != nil || f.Kind != memory.FailedJournal {
+	if f, err := memory.Release(h.Ctx, p, h.User.ID, h.User.ID); err != nil || f.Kind != memory.FailedJournal {
 		t.Fatalf("offline release: %+v %v", f, err)
 	}
-	if fs, _ := p.Failures(h.ctx); len(fs) != 0 {
+	if fs, _ := p.Failures(h.Ctx); len(fs) != 0 {
 		t.Fatalf("failures after release: %+v", fs)
 	}
 }

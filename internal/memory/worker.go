@@ -570,7 +570,7 @@ func (s *Service) batchFor(ctx context.Context, userID, convID string) (Batch, e
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Batch{}, err
 	}
-	loc, _ := userLocation(ctx, s.d.Core, userID)
+	loc, _ := UserLocation(ctx, s.d.Core, userID)
 	b := Batch{UserID: userID, ConversationID: convID, UserName: cmp.Or(u.DisplayName, u.Username),
 		CompanionName: persona.Name, Loc: loc, Prompt: []string{persona.Voice, persona.Style}}
 	keys := make([]string, 0, len(prof.Answers))

@@ -11,45 +11,46 @@ import (
 
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/memtest"
 	"github.com/os1ai/os1/internal/store"
 )
 
 // service starts a memory service on h with ticks driven by the test.
 func (h *workHarness) service(o memory.ServiceOptions) *memory.Service {
-	h.t.Helper()
+	h.T.Helper()
 	o.TickEvery = -1
-	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: h.mem, Recall: h.recall, Models: h.models,
-		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, o)
-	h.t.Cleanup(s.Close)
+	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
+		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, o)
+	h.T.Cleanup(s.Close)
 	_ = s.Start(context.Background())
 	return s
 }
 
 func (h *workHarness) flush(s *memory.Service) {
-	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	h.T.Helper()
+	ctx, cancel := context.WithTimeout(h.Ctx, 20*time.Second)
 	defer cancel()
-	h.must(s.Flush(ctx))
+	h.Must(s.Flush(ctx))
 }
 
 func (h *workHarness) tick(s *memory.Service) error {
-	h.t.Helper()
-	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	h.T.Helper()
+	ctx, cancel := context.WithTimeout(h.Ctx, 20*time.Second)
 	defer cancel()
 	return s.Tick(ctx)
 }
 
 func (h *workHarness) watermark(conv string) memory.Watermark {
-	h.t.Helper()
-	w, err := h.mem.Progress().Watermark(h.ctx, conv)
-	h.must(err)
+	h.T.Helper()
+	w, err := h.Mem.Progress().Watermark(h.Ctx, conv)
+	h.Must(err)
 	return w
 }
 
 // extractions are the extraction requests the model server received.
 func (h *workHarness) extractions() []llmtest.Request {
 	var out []llmtest.Request
-	for _, r := range h.llm.Requests() {
+	for _, r := range h.LLM.Requests() {
 		if strings.Contains(r.System, "deciding what to remember") {
 			out = append(out, r)
 		}
@@ -72,7 +73,7 @@ func idsIn(r llmtest.Request) []string {
 // message it was shown.
 func rememberFirst(text string) func(llmtest.Request) llmtest.Reply {
 	return func(r llmtest.Request) llmtest.Reply {
-		return opsReply(addOp("fact", text, idsIn(r)[:1]))
+		return memtest.OpsReply(memtest.AddOp("fact", text, idsIn(r)[:1]))
 	}
 }
 
@@ -80,21 +81,21 @@ func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 	h := newWorkHarness(t)
 	s := h.service(memory.ServiceOptions{})
 	h.flush(s) // start-up catch-up: nothing yet
-	conv := h.conversation("cnv_1",
-		said{"msg_u1", "user", "My sister Catherine just moved to Boston.", day0},
-		said{"msg_a1", "assistant", "", day0}, // asked for a tool
-		said{"msg_t1", "tool", "Tool output: the weather in Boston is cold.", day0},
-		said{"msg_a2", "assistant", "Boston! How does she like it?", day0.Add(time.Second)})
-	h.llm.EnqueueFunc(rememberFirst("Theodore's sister Catherine moved to Boston."))
-	s.TurnStored(h.user.ID, conv)
+	conv := h.Conversation("cnv_1",
+		said("msg_u1", "user", "My sister Catherine just moved to Boston.", day0),
+		said("msg_a1", "assistant", "", day0), // asked for a tool
+		said("msg_t1", "tool", "Tool output: the weather in Boston is cold.", day0),
+		said("msg_a2", "assistant", "Boston! How does she like it?", day0.Add(time.Second)))
+	h.LLM.EnqueueFunc(rememberFirst("Theodore's sister Catherine moved to Boston."))
+	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
 
-	it, ok := h.items()["Theodore's sister Catherine moved to Boston."]
+	it, ok := h.Items()["Theodore's sister Catherine moved to Boston."]
 	if !ok || !slices.Equal(it.Sources, []string{"msg_u1"}) {
 		t.Fatalf("item = %+v (stored: %v)", it, ok)
 	}
-	hits, err := h.mem.SearchText(h.ctx, h.user.ID, memory.Query{Text: "Boston", Kinds: []memory.DocKind{memory.DocMessage}})
-	h.must(err)
+	hits, err := h.Mem.SearchText(h.Ctx, h.User.ID, memory.Query{Text: "Boston", Kinds: []memory.DocKind{memory.DocMessage}})
+	h.Must(err)
 	var indexed []string
 	for _, hit := range hits {
 		indexed = append(indexed, hit.ID)
@@ -120,9 +121,9 @@ func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 	}
 
 	// The next turn sends only what is new.
-	h.append(conv, said{"msg_u3", "user", "She starts at MIT next week.", day0.Add(time.Minute)})
-	h.llm.Enqueue(opsReply())
-	s.TurnStored(h.user.ID, conv)
+	h.Append(conv, said("msg_u3", "user", "She starts at MIT next week.", day0.Add(time.Minute)))
+	h.LLM.Enqueue(memtest.OpsReply())
+	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
 	if req := h.extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u3"}) {
 		t.Errorf("second extraction saw %v", idsIn(req[len(req)-1]))
@@ -133,18 +134,18 @@ func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 // the companion without one, and closing it must not hang.
 func TestServiceDoesNothingUntilStarted(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I adopted a cat called Ink.", day0})
-	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: h.mem, Recall: h.recall, Models: h.models,
-		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: -1})
-	s.TurnStored(h.user.ID, conv)
-	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I adopted a cat called Ink.", day0))
+	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
+		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, memory.ServiceOptions{TickEvery: -1})
+	s.TurnStored(h.User.ID, conv)
+	ctx, cancel := context.WithTimeout(h.Ctx, 50*time.Millisecond)
 	defer cancel()
 	if err := s.Flush(ctx); err == nil {
 		t.Fatal("Flush answered although the worker never started")
 	}
 	s.Close()
-	_ = s.Start(h.ctx) // after Close: stays closed
-	if err := s.Flush(h.ctx); err == nil {
+	_ = s.Start(h.Ctx) // after Close: stays closed
+	if err := s.Flush(h.Ctx); err == nil {
 		t.Fatal("Flush answered after Close")
 	}
 	if n := len(h.extractions()); n != 0 || h.watermark(conv) != (memory.Watermark{}) {
@@ -154,27 +155,27 @@ func TestServiceDoesNothingUntilStarted(t *testing.T) {
 
 func TestServiceCatchesUpOnStart(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I adopted a cat called Ink.", day0})
-	h.llm.EnqueueFunc(rememberFirst("Theodore adopted a cat called Ink."))
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I adopted a cat called Ink.", day0))
+	h.LLM.EnqueueFunc(rememberFirst("Theodore adopted a cat called Ink."))
 	s := h.service(memory.ServiceOptions{}) // never told about the turn
 	h.flush(s)
-	if _, ok := h.items()["Theodore adopted a cat called Ink."]; !ok {
+	if _, ok := h.Items()["Theodore adopted a cat called Ink."]; !ok {
 		t.Fatal("start-up did not catch up on the stored turn")
 	}
 	s.Close()
 
 	// A turn that was never delivered (crash, closed service) is found at the next start.
-	h.append(conv, said{"msg_u2", "user", "Ink is afraid of the vacuum cleaner.", day0.Add(time.Hour)})
-	h.llm.EnqueueFunc(rememberFirst("Ink is afraid of the vacuum cleaner."))
+	h.Append(conv, said("msg_u2", "user", "Ink is afraid of the vacuum cleaner.", day0.Add(time.Hour)))
+	h.LLM.EnqueueFunc(rememberFirst("Ink is afraid of the vacuum cleaner."))
 	s2 := h.service(memory.ServiceOptions{})
 	h.flush(s2)
-	if _, ok := h.items()["Ink is afraid of the vacuum cleaner."]; !ok {
+	if _, ok := h.Items()["Ink is afraid of the vacuum cleaner."]; !ok {
 		t.Fatal("second start did not catch up")
 	}
 	if req := h.extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u2"}) {
 		t.Errorf("catch-up extracted %v again", idsIn(req[len(req)-1]))
 	}
-	s2.TurnStored(h.user.ID, conv) // nothing new: no model call
+	s2.TurnStored(h.User.ID, conv) // nothing new: no model call
 	h.flush(s2)
 	if n := len(h.extractions()); n != 2 {
 		t.Errorf("%d extraction requests, want 2", n)
@@ -186,26 +187,26 @@ func TestServiceOverflowCatchesUp(t *testing.T) {
 	s := h.service(memory.ServiceOptions{QueueSize: 1})
 	h.flush(s)
 	gate := llmtest.NewGate()
-	h.llm.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
+	h.LLM.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
 		rep := rememberFirst("Fact from the first conversation.")(r)
 		rep.Hold = gate
 		return rep
 	})
-	h.llm.Handle(func(r llmtest.Request) llmtest.Reply {
+	h.LLM.Handle(func(r llmtest.Request) llmtest.Reply {
 		return rememberFirst("Fact from " + idsIn(r)[0] + ".")(r)
 	})
-	c1 := h.conversation("cnv_1", said{"msg_c1", "user", "First conversation.", day0})
-	s.TurnStored(h.user.ID, c1)
+	c1 := h.Conversation("cnv_1", said("msg_c1", "user", "First conversation.", day0))
+	s.TurnStored(h.User.ID, c1)
 	<-gate.Reached() // the worker is busy
-	convs := []string{h.conversation("cnv_2", said{"msg_c2", "user", "Second.", day0}),
-		h.conversation("cnv_3", said{"msg_c3", "user", "Third.", day0}),
-		h.conversation("cnv_4", said{"msg_c4", "user", "Fourth.", day0})}
+	convs := []string{h.Conversation("cnv_2", said("msg_c2", "user", "Second.", day0)),
+		h.Conversation("cnv_3", said("msg_c3", "user", "Third.", day0)),
+		h.Conversation("cnv_4", said("msg_c4", "user", "Fourth.", day0))}
 	for _, c := range convs {
-		s.TurnStored(h.user.ID, c) // one fits the queue, the rest overflow
+		s.TurnStored(h.User.ID, c) // one fits the queue, the rest overflow
 	}
 	gate.Release()
 	h.flush(s)
-	items := h.items()
+	items := h.Items()
 	for _, want := range []string{"Fact from the first conversation.", "Fact from msg_c2.", "Fact from msg_c3.", "Fact from msg_c4."} {
 		if _, ok := items[want]; !ok {
 			t.Errorf("%q is missing after the overflow", want)
@@ -220,38 +221,38 @@ func TestServiceRetriesWhenTheModelFails(t *testing.T) {
 	h := newWorkHarness(t)
 	s := h.service(memory.ServiceOptions{RetryMin: time.Minute})
 	h.flush(s)
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I run a marathon in April.", day0})
-	h.llm.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "120"})
-	s.TurnStored(h.user.ID, conv)
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I run a marathon in April.", day0))
+	h.LLM.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "120"})
+	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
 	if w := h.watermark(conv); w.Indexed != "msg_u1" || w.Extracted != "" {
 		t.Fatalf("after a failure the watermark is %+v; want indexed, not extracted", w)
 	}
-	if h.meter.get(memory.OutModelError) != 1 || h.meter.get("retry") != 1 {
-		t.Errorf("meter = %v", h.meter.n)
+	if h.Meter.Get(memory.OutModelError) != 1 || h.Meter.Get("retry") != 1 {
+		t.Errorf("meter = %v", h.Meter)
 	}
 
-	h.clock.Advance(time.Minute) // the backoff is 1m, but the model asked for 2m
-	h.must(h.tick(s))
+	h.Clock.Advance(time.Minute) // the backoff is 1m, but the model asked for 2m
+	h.Must(h.tick(s))
 	if n := len(h.extractions()); n != 1 {
 		t.Fatalf("retried before Retry-After: %d requests", n)
 	}
-	h.llm.Enqueue(llmtest.Reply{Status: 503})
-	h.clock.Advance(time.Minute)
-	h.must(h.tick(s))
+	h.LLM.Enqueue(llmtest.Reply{Status: 503})
+	h.Clock.Advance(time.Minute)
+	h.Must(h.tick(s))
 	if n := len(h.extractions()); n != 2 {
 		t.Fatalf("%d requests after the wait, want 2", n)
 	}
 
-	h.llm.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
-	h.clock.Advance(time.Minute) // second failure: backoff doubled to 2m
-	h.must(h.tick(s))
+	h.LLM.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
+	h.Clock.Advance(time.Minute) // second failure: backoff doubled to 2m
+	h.Must(h.tick(s))
 	if n := len(h.extractions()); n != 2 {
 		t.Fatalf("backoff did not grow: %d requests", n)
 	}
-	h.clock.Advance(time.Minute)
-	h.must(h.tick(s))
-	if _, ok := h.items()["Theodore runs a marathon in April."]; !ok {
+	h.Clock.Advance(time.Minute)
+	h.Must(h.tick(s))
+	if _, ok := h.Items()["Theodore runs a marathon in April."]; !ok {
 		t.Fatal("the retry did not store the memory")
 	}
 	if w := h.watermark(conv); w.Extracted != "msg_u1" {
@@ -263,23 +264,23 @@ func TestServiceRetriesWhenTheModelFails(t *testing.T) {
 // when the fake clock passes it, with no call to Tick and no sleeping.
 func TestServiceTicksOnTheInjectedClock(t *testing.T) {
 	h := newWorkHarness(t)
-	s := memory.NewService(memory.ServiceDeps{Core: h.db, Memory: h.mem, Recall: h.recall, Models: h.models,
-		Echoes: h.echoes, Clock: h.clock, Meter: h.meter}, memory.ServiceOptions{TickEvery: time.Minute, RetryMin: time.Minute})
+	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
+		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, memory.ServiceOptions{TickEvery: time.Minute, RetryMin: time.Minute})
 	t.Cleanup(s.Close)
-	h.must(s.Start(h.ctx))
-	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	h.Must(s.Start(h.Ctx))
+	ctx, cancel := context.WithTimeout(h.Ctx, 20*time.Second)
 	defer cancel()
-	h.must(h.clock.BlockUntil(ctx, 1)) // the ticker is armed
+	h.Must(h.Clock.BlockUntil(ctx, 1)) // the ticker is armed
 	h.flush(s)                         // start-up catch-up: nothing yet
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I run a marathon in April.", day0})
-	h.llm.Enqueue(llmtest.Reply{Status: 503})
-	s.TurnStored(h.user.ID, conv)
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I run a marathon in April.", day0))
+	h.LLM.Enqueue(llmtest.Reply{Status: 503})
+	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
 	if n := len(h.extractions()); n != 1 {
 		t.Fatalf("%d extractions, want the one that failed", n)
 	}
-	h.llm.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
-	h.clock.Advance(time.Minute)
+	h.LLM.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
+	h.Clock.Advance(time.Minute)
 	// The tick is waiting in the ticker's channel; the worker takes it
 	// within a few round trips (its select picks among ready cases).
 	for range 64 {
@@ -288,39 +289,39 @@ func TestServiceTicksOnTheInjectedClock(t *testing.T) {
 		}
 		h.flush(s)
 	}
-	if _, ok := h.items()["Theodore runs a marathon in April."]; !ok {
+	if _, ok := h.Items()["Theodore runs a marathon in April."]; !ok {
 		t.Fatalf("the fake clock's tick did not retry the conversation (%d extractions)", len(h.extractions()))
 	}
 }
 
 func TestServiceWaitsForAModel(t *testing.T) {
 	h := newWorkHarness(t)
-	h.models.set(nil)
+	h.Models.Set(nil)
 	s := h.service(memory.ServiceOptions{})
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I moved to Lisbon.", day0})
-	s.TurnStored(h.user.ID, conv)
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I moved to Lisbon.", day0))
+	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
 	if w := h.watermark(conv); w.Extracted != "" {
 		t.Fatalf("extracted without a model: %+v", w)
 	}
-	h.models.set(newProvider(h.llm))
-	h.llm.EnqueueFunc(rememberFirst("Theodore moved to Lisbon."))
-	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"Theodore told me he moved to Lisbon."}}) // idle for an hour: the journal
-	h.clock.Advance(time.Hour)
-	h.must(h.tick(s))
-	if _, ok := h.items()["Theodore moved to Lisbon."]; !ok {
+	h.Models.Set(memtest.NewProvider(h.LLM))
+	h.LLM.EnqueueFunc(rememberFirst("Theodore moved to Lisbon."))
+	h.LLM.Enqueue(llmtest.Reply{Chunks: []string{"Theodore told me he moved to Lisbon."}}) // idle for an hour: the journal
+	h.Clock.Advance(time.Hour)
+	h.Must(h.tick(s))
+	if _, ok := h.Items()["Theodore moved to Lisbon."]; !ok {
 		t.Fatal("nothing extracted once a model was connected")
 	}
 }
 
 func TestServiceSkipsInvalidAnswers(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I love jazz.", day0})
-	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"Sure! I will remember that you love jazz."}})
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I love jazz.", day0))
+	h.LLM.Enqueue(llmtest.Reply{Chunks: []string{"Sure! I will remember that you love jazz."}})
 	s := h.service(memory.ServiceOptions{})
 	h.flush(s)
-	if len(h.items()) != 0 || h.meter.get(memory.OutInvalidJSON) != 1 {
-		t.Fatalf("items %v, meter %v", h.items(), h.meter.n)
+	if len(h.Items()) != 0 || h.Meter.Get(memory.OutInvalidJSON) != 1 {
+		t.Fatalf("items %v, meter %v", h.Items(), h.Meter)
 	}
 	if w := h.watermark(conv); w.Extracted != "msg_u1" {
 		t.Errorf("an answer that is not JSON must not be retried forever: watermark %+v", w)
@@ -329,13 +330,13 @@ func TestServiceSkipsInvalidAnswers(t *testing.T) {
 
 func TestServiceBatchesAndStopsAtAStreamingReply(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1",
-		said{"msg_1", "user", "One.", day0}, said{"msg_2", "assistant", "Two.", day0.Add(time.Second)},
-		said{"msg_3", "user", "Three.", day0.Add(2 * time.Second)}, said{"msg_4", "assistant", "Four.", day0.Add(3 * time.Second)},
-		said{"msg_5", "user", "Five.", day0.Add(4 * time.Second)})
-	h.must(h.db.AppendMessage(h.ctx, store.Message{ID: "msg_6", ConversationID: conv, UserID: h.user.ID, Role: store.RoleAssistant,
+	conv := h.Conversation("cnv_1",
+		said("msg_1", "user", "One.", day0), said("msg_2", "assistant", "Two.", day0.Add(time.Second)),
+		said("msg_3", "user", "Three.", day0.Add(2*time.Second)), said("msg_4", "assistant", "Four.", day0.Add(3*time.Second)),
+		said("msg_5", "user", "Five.", day0.Add(4*time.Second)))
+	h.Must(h.DB.AppendMessage(h.Ctx, store.Message{ID: "msg_6", ConversationID: conv, UserID: h.User.ID, Role: store.RoleAssistant,
 		Content: "Si", Status: store.StatusStreaming, CreatedAt: day0.Add(5 * time.Second)}))
-	h.llm.Handle(func(llmtest.Request) llmtest.Reply { return opsReply() })
+	h.LLM.Handle(func(llmtest.Request) llmtest.Reply { return memtest.OpsReply() })
 	s := h.service(memory.ServiceOptions{BatchMessages: 2})
 	h.flush(s)
 	var got [][]string
@@ -353,36 +354,36 @@ func TestServiceBatchesAndStopsAtAStreamingReply(t *testing.T) {
 
 func TestServiceCloseInterruptsAndLosesNothing(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1", said{"msg_u1", "user", "I play the cello.", day0})
+	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I play the cello.", day0))
 	gate := llmtest.NewGate()
-	h.llm.Enqueue(llmtest.Reply{Hold: gate, Chunks: []string{"{}"}})
+	h.LLM.Enqueue(llmtest.Reply{Hold: gate, Chunks: []string{"{}"}})
 	s := h.service(memory.ServiceOptions{})
 	<-gate.Reached()
 	s.Close() // cancels the held model call
 	if w := h.watermark(conv); w.Extracted != "" {
 		t.Fatalf("watermark moved past an interrupted extraction: %+v", w)
 	}
-	s.TurnStored(h.user.ID, conv) // after Close: dropped, not blocked
-	h.llm.EnqueueFunc(rememberFirst("Theodore plays the cello."))
+	s.TurnStored(h.User.ID, conv) // after Close: dropped, not blocked
+	h.LLM.EnqueueFunc(rememberFirst("Theodore plays the cello."))
 	h.flush(h.service(memory.ServiceOptions{}))
-	if _, ok := h.items()["Theodore plays the cello."]; !ok {
+	if _, ok := h.Items()["Theodore plays the cello."]; !ok {
 		t.Fatal("the next start did not finish the interrupted work")
 	}
 }
 
 func TestServiceReadsLongConversations(t *testing.T) {
 	h := newWorkHarness(t)
-	conv := h.conversation("cnv_1", said{"msg_0000", "user", "The first message.", day0})
-	h.llm.Handle(func(llmtest.Request) llmtest.Reply { return opsReply() })
+	conv := h.Conversation("cnv_1", said("msg_0000", "user", "The first message.", day0))
+	h.LLM.Handle(func(llmtest.Request) llmtest.Reply { return memtest.OpsReply() })
 	s := h.service(memory.ServiceOptions{BatchMessages: 1000})
 	h.flush(s)
 	s.Close()
 	// Far more than the recent window arrives while the worker is away.
-	var more []said
+	var more []memtest.Said
 	for i := 1; i <= 250; i++ {
-		more = append(more, said{fmt.Sprintf("msg_%04d", i), "user", fmt.Sprintf("Message %d.", i), day0.Add(time.Duration(i) * time.Second)})
+		more = append(more, said(fmt.Sprintf("msg_%04d", i), "user", fmt.Sprintf("Message %d.", i), day0.Add(time.Duration(i)*time.Second)))
 	}
-	h.append(conv, more...)
+	h.Append(conv, more...)
 	s = h.service(memory.ServiceOptions{BatchMessages: 1000})
 	h.flush(s)
 	ex := h.extractions()
@@ -392,8 +393,8 @@ func TestServiceReadsLongConversations(t *testing.T) {
 	if ids := idsIn(ex[1]); len(ids) != 250 || ids[0] != "msg_0001" || ids[249] != "msg_0250" {
 		t.Errorf("the second extraction saw %d messages, %v…", len(ids), ids[:min(3, len(ids))])
 	}
-	h.append(conv, said{"msg_0251", "user", "One more.", day0.Add(time.Hour)})
-	s.TurnStored(h.user.ID, conv)
+	h.Append(conv, said("msg_0251", "user", "One more.", day0.Add(time.Hour)))
+	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
 	if ex := h.extractions(); len(ex) != 3 || !slices.Equal(idsIn(ex[2]), []string{"msg_0251"}) {
 		t.Errorf("the next turn saw %v", idsIn(ex[len(ex)-1]))
@@ -405,23 +406,23 @@ func TestServiceReadsLongConversations(t *testing.T) {
 func TestServiceReindexesARevisedMessage(t *testing.T) {
 	h := newWorkHarness(t)
 	s := h.service(memory.ServiceOptions{})
-	conv := h.conversation("cnv_1",
-		said{"msg_u1", "user", "Any ideas for the weekend?", day0},
-		said{"msg_a1", "assistant", "You could visit the aquarium. Or we could plan a picnic by the lighthouse.", day0.Add(time.Second)})
-	h.llm.Enqueue(opsReply())
-	s.TurnStored(h.user.ID, conv)
+	conv := h.Conversation("cnv_1",
+		said("msg_u1", "user", "Any ideas for the weekend?", day0),
+		said("msg_a1", "assistant", "You could visit the aquarium. Or we could plan a picnic by the lighthouse.", day0.Add(time.Second)))
+	h.LLM.Enqueue(memtest.OpsReply())
+	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
 	found := func(word string) bool {
-		hits, err := h.mem.SearchText(h.ctx, h.user.ID, memory.Query{Text: word, Kinds: []memory.DocKind{memory.DocMessage}})
-		h.must(err)
+		hits, err := h.Mem.SearchText(h.Ctx, h.User.ID, memory.Query{Text: word, Kinds: []memory.DocKind{memory.DocMessage}})
+		h.Must(err)
 		return slices.ContainsFunc(hits, func(hit memory.Hit) bool { return hit.ID == "msg_a1" })
 	}
 	if !found("lighthouse") || !found("aquarium") {
 		t.Fatal("the reply was not indexed")
 	}
 	heard, status := "You could visit the aquarium.", store.StatusInterrupted
-	h.must(h.db.UpdateMessage(h.ctx, h.user.ID, "msg_a1", store.MessagePatch{Content: &heard, Status: &status}, day0.Add(time.Minute)))
-	s.MessageRevised(h.user.ID, conv, "msg_a1")
+	h.Must(h.DB.UpdateMessage(h.Ctx, h.User.ID, "msg_a1", store.MessagePatch{Content: &heard, Status: &status}, day0.Add(time.Minute)))
+	s.MessageRevised(h.User.ID, conv, "msg_a1")
 	h.flush(s)
 	if found("lighthouse") {
 		t.Error("recall still finds words cut from the reply")
@@ -430,8 +431,8 @@ func TestServiceReindexesARevisedMessage(t *testing.T) {
 		t.Error("recall lost the words that were heard")
 	}
 	// A message the worker has not indexed yet is left to the next pass.
-	h.append(conv, said{"msg_u2", "user", "The aquarium sounds fun.", day0.Add(2 * time.Minute)})
-	s.MessageRevised(h.user.ID, conv, "msg_u2")
+	h.Append(conv, said("msg_u2", "user", "The aquarium sounds fun.", day0.Add(2*time.Minute)))
+	s.MessageRevised(h.User.ID, conv, "msg_u2")
 	h.flush(s)
 	if w := h.watermark(conv); w.Indexed != "msg_a1" {
 		t.Errorf("a revision moved the watermark: %+v", w)

@@ -22,7 +22,7 @@ import (
 // answer 503 memory_unavailable.
 type Memory struct {
 	Store    memory.Store
-	Recaller memory.Searcher // the *memory.Recaller
+	Recaller memory.Searcher // the *recall.Recaller
 	Embedder memory.Embedder // nil: edited text is indexed without a vector
 	// Progress is where the worker keeps its position and failures; nil:
 	// the Store's, when it keeps one (memory.ProgressKeeper).

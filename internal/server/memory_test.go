@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/server"
@@ -21,7 +22,7 @@ import (
 func withMemory(e *env) *sqlitemem.Store {
 	mem := sqlitemem.New(e.db.SQL(), sqlitemem.Options{Clock: e.clock})
 	d := e.srv.Deps
-	d.Memory = &server.Memory{Store: mem, Recaller: memory.NewRecaller(mem, nil, e.clock, memory.DefaultRecallOptions())}
+	d.Memory = &server.Memory{Store: mem, Recaller: recall.New(mem, nil, e.clock, recall.DefaultOptions())}
 	e.srv = server.New(d)
 	hs := httptest.NewUnstartedServer(nil)
 	hs.Config = e.srv.HTTPServer("")

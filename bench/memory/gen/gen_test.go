@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/bench/memory/dataset"
-	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 )
 
 var start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -64,12 +64,12 @@ func TestTemporalWindowsMatchRecallParser(t *testing.T) {
 		wins := windows(meta.Start, meta.Now)
 		for _, q := range qs {
 			if q.Type != dataset.TypeTemporal {
-				if _, from, to, ok := memory.ParseTime(q.Question, meta.Now, time.UTC); ok {
+				if _, from, to, ok := recall.ParseTime(q.Question, meta.Now, time.UTC); ok {
 					t.Errorf("%q is not temporal, but recall reads it as %v to %v", q.Question, from, to)
 				}
 				continue
 			}
-			_, from, to, ok := memory.ParseTime(q.Question, meta.Now, time.UTC)
+			_, from, to, ok := recall.ParseTime(q.Question, meta.Now, time.UTC)
 			if !ok {
 				t.Errorf("recall finds no time in %q", q.Question)
 				continue

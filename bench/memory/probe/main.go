@@ -19,7 +19,7 @@ import (
 
 	"github.com/os1ai/os1/bench/memory/dataset"
 	"github.com/os1ai/os1/internal/embed"
-	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 )
 
 func main() {
@@ -72,7 +72,7 @@ func run(dir, cache string, k int, show string) error {
 	for _, q := range qs {
 		text := q.Question
 		var from, to time.Time
-		if rest, f, t, ok := memory.ParseTime(q.Question, meta.Now, time.UTC); ok {
+		if rest, f, t, ok := recall.ParseTime(q.Question, meta.Now, time.UTC); ok {
 			text, from, to = rest, f, t
 		}
 		qv, err := u.Embed(ctx, []string{text})

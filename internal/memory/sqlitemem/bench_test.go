@@ -16,6 +16,7 @@ import (
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -360,7 +361,7 @@ func (e queryEmbedder) Embed(_ context.Context, texts []string) ([][]float32, er
 
 func BenchmarkRecall(b *testing.B) {
 	for _, n := range benchSizes(b) {
-		for _, mode := range []memory.Mode{memory.Hybrid, memory.TextOnly, memory.VectorOnly} {
+		for _, mode := range []recall.Mode{recall.Hybrid, recall.TextOnly, recall.VectorOnly} {
 			b.Run(fmt.Sprintf("n=%d/%s", n, mode), func(b *testing.B) {
 				db, c := benchDB(b, n)
 				s := sqlitemem.New(db.SQL(), sqlitemem.Options{IndexBudget: 1 << 30})
@@ -370,9 +371,9 @@ func BenchmarkRecall(b *testing.B) {
 					text, v := c.query(i)
 					texts[i], emb[text] = text, v
 				}
-				opts := memory.DefaultRecallOptions()
+				opts := recall.DefaultOptions()
 				opts.Mode = mode
-				r := memory.NewRecaller(s, emb, clock.System{}, opts)
+				r := recall.New(s, emb, clock.System{}, opts)
 				if _, err := r.Recall(b.Context(), benchUser, memory.Query{Text: texts[0]}, time.UTC); err != nil {
 					b.Fatal(err) // also loads the vector index
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/store"
 )
@@ -113,7 +114,7 @@ func TestImportTranscript(t *testing.T) {
 	if err := d.core.SQL().QueryRowContext(ctx, `SELECT speaker FROM memory_messages WHERE id = 'lc-2'`).Scan(&speaker); err != nil || speaker != "Melanie" {
 		t.Errorf("speaker of lc-2 in the index: %q %v", speaker, err)
 	}
-	r := memory.NewRecaller(d.mem, &wordEmbedder{}, d.clk, memory.DefaultRecallOptions())
+	r := recall.New(d.mem, &wordEmbedder{}, d.clk, recall.DefaultOptions())
 	hits, err := r.Recall(ctx, u.ID, memory.Query{Text: "pottery class"}, nil)
 	if err != nil || len(hits) == 0 || hits[0].ID != "lc-4" {
 		t.Fatalf("recall: %v %+v", err, hits)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/store"
@@ -203,7 +204,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 
 	// The imported relationship is recallable, with vectors.
-	r := memory.NewRecaller(b.mem, emb, b.clk, memory.DefaultRecallOptions())
+	r := recall.New(b.mem, emb, b.clk, recall.DefaultOptions())
 	hits, err := r.Recall(ctx, ub.ID, memory.Query{Text: "where does Catherine live", Kinds: []memory.DocKind{memory.DocItem}}, nil)
 	if err != nil || len(hits) == 0 || hits[0].ID != "itm_cambridge" {
 		t.Fatalf("recall after import: %v %+v", err, hits)

@@ -1,4 +1,4 @@
-package memory_test
+package recall_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -96,10 +97,10 @@ func TestFusionBeatsEither(t *testing.T) {
 	index(t, s, "alice", "m_semantic", "Her sister's flat is near the harbour.", day, vec(0, 1, 1, 0.3))          // meaning, no words
 	index(t, s, "alice", "m_noise", "Groceries: milk, eggs.", day, vec(6, 1, 0, 0))
 
-	top := func(mode memory.Mode) string {
-		opts := memory.DefaultRecallOptions()
+	top := func(mode recall.Mode) string {
+		opts := recall.DefaultOptions()
 		opts.Mode = mode
-		hits, err := memory.NewRecaller(s, emb, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: q}, time.UTC)
+		hits, err := recall.New(s, emb, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: q}, time.UTC)
 		if err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}
@@ -108,7 +109,7 @@ func TestFusionBeatsEither(t *testing.T) {
 		}
 		return ids(hits)[0]
 	}
-	for mode, want := range map[memory.Mode]string{memory.TextOnly: "m_lexical", memory.VectorOnly: "m_semantic", memory.Hybrid: "m_target"} {
+	for mode, want := range map[recall.Mode]string{recall.TextOnly: "m_lexical", recall.VectorOnly: "m_semantic", recall.Hybrid: "m_target"} {
 		if got := top(mode); got != want {
 			t.Errorf("%s recall ranks %s first, want %s", mode, got, want)
 		}
@@ -123,7 +124,7 @@ func TestRecallTimeFilter(t *testing.T) {
 	index(t, s, "alice", "m_yest", "The garden needs water.", yesterday, vec(1, 1, 0, 0))
 	index(t, s, "alice", "m_old", "The garden is lovely.", yesterday.AddDate(0, 0, -5), vec(1, 1, 0, 0))
 	index(t, s, "alice", "m_late", "Garden again, after midnight.", time.Date(2025, 6, 11, 0, 30, 0, 0, berlin), vec(1, 1, 0, 0))
-	r := memory.NewRecaller(s, emb, clock.NewFake(now), memory.DefaultRecallOptions())
+	r := recall.New(s, emb, clock.NewFake(now), recall.DefaultOptions())
 	hits, err := r.Recall(t.Context(), "alice", memory.Query{Text: "what did we say about the garden yesterday"}, berlin)
 	if err != nil {
 		t.Fatal(err)
@@ -149,10 +150,10 @@ func TestRecallIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	index(t, s, "bob", "m_b", "Bob on saffron prices.", now, vec(2, 1, 3, 1))
-	for _, mode := range []memory.Mode{memory.Hybrid, memory.TextOnly, memory.VectorOnly} {
-		opts := memory.DefaultRecallOptions()
+	for _, mode := range []recall.Mode{recall.Hybrid, recall.TextOnly, recall.VectorOnly} {
+		opts := recall.DefaultOptions()
 		opts.Mode = mode
-		r := memory.NewRecaller(s, emb, clock.NewFake(now), opts)
+		r := recall.New(s, emb, clock.NewFake(now), opts)
 		hits, err := r.Recall(t.Context(), "bob", memory.Query{Text: "saffron", History: true}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -188,7 +189,7 @@ func TestRecallForPrompt(t *testing.T) {
 	}
 	index(t, s, "alice", "m_raw", "Catherine called.", now, nil) // raw messages stay out of the prompt by default
 
-	r := memory.NewRecaller(s, nil, clock.NewFake(now), memory.DefaultRecallOptions())
+	r := recall.New(s, nil, clock.NewFake(now), recall.DefaultOptions())
 	text, hits, err := r.RecallForPrompt(ctx, "alice", "How is Catherine doing?", 1000, berlin)
 	if err != nil {
 		t.Fatal(err)
@@ -230,25 +231,25 @@ func TestRecallEmbedderFailure(t *testing.T) {
 	s := newStore(t)
 	index(t, s, "alice", "m1", "The boat trip to Hiddensee.", now, vec(0, 1, 0, 0))
 	emb := &fakeEmbedder{err: errors.New("model not loaded")}
-	r := memory.NewRecaller(s, emb, clock.NewFake(now), memory.DefaultRecallOptions())
+	r := recall.New(s, emb, clock.NewFake(now), recall.DefaultOptions())
 	if _, err := r.Recall(t.Context(), "alice", memory.Query{Text: "boat trip"}, nil); err == nil || !strings.Contains(err.Error(), "model not loaded") {
 		t.Errorf("Recall with a failing embedder: %v, want its error", err)
 	}
 	var reported error
-	opts := memory.DefaultRecallOptions()
+	opts := recall.DefaultOptions()
 	opts.OnEmbedError = func(err error) { reported = err }
-	r = memory.NewRecaller(s, emb, clock.NewFake(now), opts)
+	r = recall.New(s, emb, clock.NewFake(now), opts)
 	hits, err := r.Recall(t.Context(), "alice", memory.Query{Text: "boat trip"}, nil)
 	if err != nil || !slices.Equal(ids(hits), []string{"m1"}) || reported == nil {
 		t.Errorf("with OnEmbedError: %v, %v, reported %v; want the text hit and a report", ids(hits), err, reported)
 	}
 	// No embedder at all: hybrid is text only, vector-only is an error.
-	if hits, err := memory.NewRecaller(s, nil, nil, memory.DefaultRecallOptions()).Recall(t.Context(), "alice", memory.Query{Text: "boat"}, nil); err != nil || len(hits) != 1 {
+	if hits, err := recall.New(s, nil, nil, recall.DefaultOptions()).Recall(t.Context(), "alice", memory.Query{Text: "boat"}, nil); err != nil || len(hits) != 1 {
 		t.Errorf("hybrid without embedder: %v, %v", hits, err)
 	}
-	opts = memory.DefaultRecallOptions()
-	opts.Mode = memory.VectorOnly
-	if _, err := memory.NewRecaller(s, nil, nil, opts).Recall(t.Context(), "alice", memory.Query{Text: "boat"}, nil); err == nil {
+	opts = recall.DefaultOptions()
+	opts.Mode = recall.VectorOnly
+	if _, err := recall.New(s, nil, nil, opts).Recall(t.Context(), "alice", memory.Query{Text: "boat"}, nil); err == nil {
 		t.Error("vector-only without embedder: no error")
 	}
 }
@@ -268,7 +269,7 @@ func TestRecallBoosts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := memory.NewRecaller(s, nil, clock.NewFake(now), memory.DefaultRecallOptions())
+	r := recall.New(s, nil, clock.NewFake(now), recall.DefaultOptions())
 	hits, err := r.Recall(ctx, "alice", memory.Query{Text: "bike"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -287,9 +288,9 @@ func TestRecallIrregularForms(t *testing.T) {
 	s := newStore(t)
 	index(t, s, "alice", "m_grew", "I grew up in Duluth, right on the lake.", now, nil)
 	index(t, s, "alice", "m_other", "Up early for the run.", now, nil)
-	opts := memory.DefaultRecallOptions()
-	opts.Mode = memory.TextOnly
-	hits, err := memory.NewRecaller(s, nil, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: "where did I grow up"}, nil)
+	opts := recall.DefaultOptions()
+	opts.Mode = recall.TextOnly
+	hits, err := recall.New(s, nil, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: "where did I grow up"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,12 +322,12 @@ func TestFusionKeepsOneListsTop(t *testing.T) {
 		index(t, s, "alice", fmt.Sprintf("b%d", i), fmt.Sprintf("The dog of my sister, a long story with many words, part %d.", i), day, vec(0, 1, 1, 2+float32(i)))
 	}
 	for _, k := range []float64{60, 0} {
-		opts := memory.DefaultRecallOptions()
+		opts := recall.DefaultOptions()
 		opts.MaxOverlap = 2 // keep the templated texts in place
 		if k > 0 {
 			opts.RRFK = k
 		}
-		hits, err := memory.NewRecaller(s, emb, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: q, Limit: 10}, nil)
+		hits, err := recall.New(s, emb, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: q, Limit: 10}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,9 +346,9 @@ func TestRecallNearDuplicates(t *testing.T) {
 	index(t, s, "alice", "m2", "The car needs an oil change badly, ugh.", day, nil)
 	index(t, s, "alice", "m3", "the car needs an OIL change again,  ugh.", day, nil)
 	index(t, s, "alice", "m4", "Dad bought a red pickup, a car at 68.", day, nil)
-	opts := memory.DefaultRecallOptions()
-	opts.Mode = memory.TextOnly
-	r := memory.NewRecaller(s, nil, clock.NewFake(now), opts)
+	opts := recall.DefaultOptions()
+	opts.Mode = recall.TextOnly
+	r := recall.New(s, nil, clock.NewFake(now), opts)
 	hits, err := r.Recall(t.Context(), "alice", memory.Query{Text: "car oil change"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +361,7 @@ func TestRecallNearDuplicates(t *testing.T) {
 		t.Errorf("hits %v: want m4 second, ahead of the near-duplicate", got)
 	}
 	opts.MaxOverlap = 2
-	hits, err = memory.NewRecaller(s, nil, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: "car oil change"}, nil)
+	hits, err = recall.New(s, nil, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: "car oil change"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,9 +376,9 @@ func TestRecallExpandsAliases(t *testing.T) {
 	s := newStore(t)
 	index(t, s, "alice", "m_cat", "Catherine started her new job at the hospital.", now, nil)
 	index(t, s, "alice", "m_other", "The hospital parking is a nightmare.", now, nil)
-	opts := memory.DefaultRecallOptions()
-	opts.Mode = memory.TextOnly
-	rec := memory.NewRecaller(s, nil, clock.NewFake(now), opts)
+	opts := recall.DefaultOptions()
+	opts.Mode = recall.TextOnly
+	rec := recall.New(s, nil, clock.NewFake(now), opts)
 	q := memory.Query{Text: "what does Cathy do"}
 	if hits, _ := rec.Recall(t.Context(), "alice", q, nil); len(ids(hits)) != 0 && ids(hits)[0] == "m_cat" {
 		t.Fatal("found without an alias link; the test proves nothing")

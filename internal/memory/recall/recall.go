@@ -1,23 +1,27 @@
-package memory
+// Package recall finds what the companion remembers: hybrid retrieval
+// (full text with irregular word forms and people's aliases, vectors,
+// recency and importance, fused by reciprocal rank) over a memory.Store,
+// with time expressions ("last week", "in May") read as ranges; the system
+// prompt's memory slot; and the companion's recall tool.
+//
+// It only reads: it must never write to the memory store, never let one
+// user's query reach another user's memories, and never return a hit
+// without the messages it came from.
+package recall
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/os1ai/os1/internal/memory"
 	"math"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/clock"
 )
-
-// Embedder turns texts into vectors of one fixed dimension (internal/embed).
-type Embedder interface {
-	Embed(ctx context.Context, texts []string) ([][]float32, error)
-}
 
 // Mode chooses the retrievers Recall fuses.
 type Mode int
@@ -39,7 +43,7 @@ func (m Mode) String() string {
 	}
 }
 
-// RecallOptions tune Recall. Start from DefaultRecallOptions: a zero weight
+// Options tune Recall. Start from DefaultOptions: a zero weight
 // turns its boost off, while zero counts, durations and MaxOverlap take their
 // defaults.
 //
@@ -67,7 +71,7 @@ func (m Mode) String() string {
 // does not, so ten wordings of the same small talk do not fill the list;
 // hits with the same text as a better one are dropped. A moved hit keeps its
 // score, so Score is not monotone in such a list.
-type RecallOptions struct {
+type Options struct {
 	Mode             Mode
 	Candidates       int           // per retriever; default 50
 	RRFK             float64       // default 10
@@ -85,17 +89,17 @@ type RecallOptions struct {
 
 	// PromptKinds are what RecallForPrompt draws on; default items and
 	// journals (the raw messages are already in the conversation window).
-	PromptKinds []DocKind
+	PromptKinds []memory.DocKind
 
 	// OnEmbedError, when set, is told that embedding a query failed and
 	// Recall goes on with full text alone; when nil, Recall returns the error.
 	OnEmbedError func(error)
 }
 
-// DefaultRecallOptions are the weights chosen on the memory benchmark's
+// DefaultOptions are the weights chosen on the memory benchmark's
 // tuning seed (bench/memory, seed 1) and reported on other seeds.
-func DefaultRecallOptions() RecallOptions {
-	return RecallOptions{
+func DefaultOptions() Options {
+	return Options{
 		Mode:             Hybrid,
 		Candidates:       50,
 		RRFK:             10,
@@ -103,7 +107,7 @@ func DefaultRecallOptions() RecallOptions {
 		RecencyHalfLife:  90 * 24 * time.Hour,
 		ImportanceWeight: 0.3,
 		MaxOverlap:       0.6,
-		PromptKinds:      []DocKind{DocItem, DocJournal},
+		PromptKinds:      []memory.DocKind{memory.DocItem, memory.DocJournal},
 	}
 }
 
@@ -112,14 +116,14 @@ func DefaultRecallOptions() RecallOptions {
 // ExpandWordForms) and vector search, and fuses the two lists.
 // It never mixes users: every search is scoped to the one user asked for.
 type Recaller struct {
-	s     Store
-	emb   Embedder
+	s     memory.Store
+	emb   memory.Embedder
 	clock clock.Clock
-	opts  RecallOptions
+	opts  Options
 }
 
-// NewRecaller returns a Recaller. emb may be nil: then only full text is used.
-func NewRecaller(s Store, emb Embedder, c clock.Clock, opts RecallOptions) *Recaller {
+// New returns a Recaller. emb may be nil: then only full text is used.
+func New(s memory.Store, emb memory.Embedder, c clock.Clock, opts Options) *Recaller {
 	if opts.Candidates <= 0 {
 		opts.Candidates = 50
 	}
@@ -133,7 +137,7 @@ func NewRecaller(s Store, emb Embedder, c clock.Clock, opts RecallOptions) *Reca
 		opts.RecencyHalfLife = 90 * 24 * time.Hour
 	}
 	if len(opts.PromptKinds) == 0 {
-		opts.PromptKinds = []DocKind{DocItem, DocJournal}
+		opts.PromptKinds = []memory.DocKind{memory.DocItem, memory.DocJournal}
 	}
 	if c == nil {
 		c = clock.System{}
@@ -145,7 +149,7 @@ func NewRecaller(s Store, emb Embedder, c clock.Clock, opts RecallOptions) *Reca
 // q.Limit (default 10). When q.From and q.To are both zero, a time expression
 // in q.Text ("last week", "in May") becomes the range, read in loc (UTC when
 // nil). Every hit has Sources.
-func (r *Recaller) Recall(ctx context.Context, userID string, q Query, loc *time.Location) ([]Hit, error) {
+func (r *Recaller) Recall(ctx context.Context, userID string, q memory.Query, loc *time.Location) ([]memory.Hit, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -168,7 +172,7 @@ func (r *Recaller) Recall(ctx context.Context, userID string, q Query, loc *time
 
 	sub := q
 	sub.Limit = max(r.opts.Candidates, q.Limit)
-	var lists [][]Hit
+	var lists [][]memory.Hit
 	if r.opts.Mode != VectorOnly {
 		tq := sub
 		tq.Text = ExpandWordForms(sub.Text) + r.aliasTerms(ctx, userID, sub.Text)
@@ -182,7 +186,7 @@ func (r *Recaller) Recall(ctx context.Context, userID string, q Query, loc *time
 		hits, err := r.searchVector(ctx, userID, semantic, sub)
 		switch {
 		case err == nil:
-			hits = slices.DeleteFunc(hits, func(h Hit) bool { return h.Score <= r.opts.MinSimilarity })
+			hits = slices.DeleteFunc(hits, func(h memory.Hit) bool { return h.Score <= r.opts.MinSimilarity })
 			lists = append(lists, hits)
 		case r.opts.Mode == Hybrid && r.opts.OnEmbedError != nil && errors.Is(err, errEmbed):
 			r.opts.OnEmbedError(err)
@@ -238,7 +242,7 @@ func normalizeWords(s string) string {
 // errEmbed marks a failure of the Embedder (as opposed to the Store).
 var errEmbed = errors.New("embed query")
 
-func (r *Recaller) searchVector(ctx context.Context, userID, text string, q Query) ([]Hit, error) {
+func (r *Recaller) searchVector(ctx context.Context, userID, text string, q memory.Query) ([]memory.Hit, error) {
 	if r.emb == nil {
 		if r.opts.Mode == VectorOnly {
 			return nil, errors.New("vector recall needs an embedder, and none is configured")
@@ -256,12 +260,12 @@ func (r *Recaller) searchVector(ctx context.Context, userID, text string, q Quer
 }
 
 // fuse merges ranked lists by reciprocal rank fusion plus the recency and
-// importance boosts (see RecallOptions), dropping duplicates (the same
+// importance boosts (see Options), dropping duplicates (the same
 // document from two lists, and documents with the same text as a better one)
 // and moving near-duplicates to the end.
-func (r *Recaller) fuse(lists [][]Hit, now time.Time, limit int) []Hit {
+func (r *Recaller) fuse(lists [][]memory.Hit, now time.Time, limit int) []memory.Hit {
 	type acc struct {
-		hit   Hit
+		hit   memory.Hit
 		score float64
 	}
 	byKey := map[string]*acc{}
@@ -297,9 +301,9 @@ func (r *Recaller) fuse(lists [][]Hit, now time.Time, limit int) []Hit {
 		return strings.Compare(a.hit.ID, b.hit.ID)
 	})
 	seen := map[string]bool{}
-	out := make([]Hit, 0, min(limit, len(order)))
+	out := make([]memory.Hit, 0, min(limit, len(order)))
 	var kept []map[string]bool // word sets of out
-	var near []Hit             // near-duplicates, best first
+	var near []memory.Hit      // near-duplicates, best first
 	for _, a := range order {
 		if len(out) == limit {
 			break
@@ -345,11 +349,11 @@ func overlap(a, b map[string]bool) float64 {
 	return float64(shared) / float64(all)
 }
 
-func hitImportance(h Hit) float64 {
+func hitImportance(h memory.Hit) float64 {
 	switch {
 	case h.Item != nil:
 		return h.Item.Importance
-	case h.Kind == DocJournal:
+	case h.Kind == memory.DocJournal:
 		return 0.5
 	default:
 		return 0
@@ -368,20 +372,20 @@ const (
 // tokenBudget (estimated at 4 bytes a token). It returns the text for the
 // system prompt's memory slot and the hits it used; both are empty when
 // nothing relevant is found. Superseded items are never included.
-func (r *Recaller) RecallForPrompt(ctx context.Context, userID, latestMessage string, tokenBudget int, loc *time.Location) (string, []Hit, error) {
+func (r *Recaller) RecallForPrompt(ctx context.Context, userID, latestMessage string, tokenBudget int, loc *time.Location) (string, []memory.Hit, error) {
 	if tokenBudget <= 0 || strings.TrimSpace(latestMessage) == "" {
 		return "", nil, nil
 	}
 	if loc == nil {
 		loc = time.UTC
 	}
-	hits, err := r.Recall(ctx, userID, Query{Text: latestMessage, Limit: promptCandidate, Kinds: r.opts.PromptKinds}, loc)
+	hits, err := r.Recall(ctx, userID, memory.Query{Text: latestMessage, Limit: promptCandidate, Kinds: r.opts.PromptKinds}, loc)
 	if err != nil {
 		return "", nil, err
 	}
 	budget := tokenBudget * bytesPerToken
 	var b strings.Builder
-	var used []Hit
+	var used []memory.Hit
 	for _, h := range hits {
 		line := promptLine(h, loc)
 		if b.Len()+len(line)+1 > budget {
@@ -397,8 +401,8 @@ func (r *Recaller) RecallForPrompt(ctx context.Context, userID, latestMessage st
 }
 
 // promptLine renders one memory as "- 2025-05-03 (fact) Text", on one line.
-func promptLine(h Hit, loc *time.Location) string {
-	text := shortenUTF8(strings.Join(strings.Fields(h.Text), " "), maxPromptLine)
+func promptLine(h memory.Hit, loc *time.Location) string {
+	text := memory.ShortenUTF8(strings.Join(strings.Fields(h.Text), " "), maxPromptLine)
 	switch {
 	case h.Item != nil:
 		when := h.Item.ValidFrom
@@ -406,7 +410,7 @@ func promptLine(h Hit, loc *time.Location) string {
 			when = h.Item.EventTime
 		}
 		return fmt.Sprintf("- %s (%s) %s", promptDay(when, loc), h.Item.Kind, text)
-	case h.Kind == DocJournal:
+	case h.Kind == memory.DocJournal:
 		return fmt.Sprintf("- %s (journal) %s", promptDay(h.Time, loc), text)
 	default:
 		return fmt.Sprintf("- %s (said) %s", promptDay(h.Time, loc), text)
@@ -418,16 +422,4 @@ func promptDay(t time.Time, loc *time.Location) string {
 		return "undated"
 	}
 	return t.In(loc).Format("2006-01-02")
-}
-
-// shortenUTF8 cuts s to at most n bytes on a rune boundary, marking the cut.
-func shortenUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.TrimRight(s[:cut], " ") + "…"
 }

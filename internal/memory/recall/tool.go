@@ -1,9 +1,10 @@
-package memory
+package recall
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/os1ai/os1/internal/memory"
 	"strings"
 	"time"
 
@@ -17,11 +18,11 @@ const (
 	toolLineRunes    = 500
 )
 
-// RecallTool returns the companion's "recall" tool: a search of the user's
+// NewTool returns the companion's "recall" tool: a search of the user's
 // memories, journal and past messages that lists each hit with its date and
 // the messages it came from. It changes nothing, so it runs without asking.
 // What it returns is told to echoes (may be nil), like the prompt slot's text.
-func RecallTool(r Searcher, echoes *Echoes) companion.Tool {
+func NewTool(r memory.Searcher, echoes *memory.Echoes) companion.Tool {
 	return companion.Tool{
 		Name: "recall",
 		Description: "Search what you remember about the user: memories, your journal and past messages. " +
@@ -52,7 +53,7 @@ func RecallTool(r Searcher, echoes *Echoes) companion.Tool {
 			if loc == nil {
 				loc = time.UTC
 			}
-			hits, err := r.Recall(ctx, c.UserID, Query{Text: q, Limit: limit}, loc)
+			hits, err := r.Recall(ctx, c.UserID, memory.Query{Text: q, Limit: limit}, loc)
 			if err != nil {
 				return "", fmt.Errorf("search memory for %q: %w", q, err)
 			}
@@ -62,7 +63,7 @@ func RecallTool(r Searcher, echoes *Echoes) companion.Tool {
 			var b strings.Builder
 			fmt.Fprintf(&b, "%d results for %q, best first:\n", len(hits), q)
 			for i, h := range hits {
-				text := clipRunes(singleLine(h.Text), toolLineRunes)
+				text := memory.ClipRunes(memory.SingleLine(h.Text), toolLineRunes)
 				fmt.Fprintf(&b, "%d. %s %s\n", i+1, hitLabel(h, loc), text)
 				fmt.Fprintf(&b, "   sources: %s\n", strings.Join(h.Sources, ", "))
 				if echoes != nil {
@@ -75,7 +76,7 @@ func RecallTool(r Searcher, echoes *Echoes) companion.Tool {
 }
 
 // hitLabel says what a hit is and when: "[2026-03-02, memory (fact) mem_…]".
-func hitLabel(h Hit, loc *time.Location) string {
+func hitLabel(h memory.Hit, loc *time.Location) string {
 	when := "undated"
 	if !h.Time.IsZero() {
 		when = h.Time.In(loc).Format("2006-01-02")
@@ -90,7 +91,7 @@ func hitLabel(h Hit, loc *time.Location) string {
 			state = ", no longer true"
 		}
 		return fmt.Sprintf("[%s, memory (%s%s) %s]", when, h.Item.Kind, state, h.ID)
-	case h.Kind == DocJournal:
+	case h.Kind == memory.DocJournal:
 		return fmt.Sprintf("[%s, journal]", when)
 	default:
 		if !h.Time.IsZero() {

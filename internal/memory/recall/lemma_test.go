@@ -1,9 +1,9 @@
-package memory_test
+package recall_test
 
 import (
 	"testing"
 
-	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 )
 
 func TestExpandWordForms(t *testing.T) {
@@ -19,7 +19,7 @@ func TestExpandWordForms(t *testing.T) {
 		{"favourite café", "favourite café"},
 		{"", ""},
 	} {
-		if got := memory.ExpandWordForms(tc.in); got != tc.want {
+		if got := recall.ExpandWordForms(tc.in); got != tc.want {
 			t.Errorf("ExpandWordForms(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}

@@ -1,39 +1,41 @@
-package memory_test
+package recall_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/memtest"
+	"github.com/os1ai/os1/internal/memory/recall"
 )
 
 func TestSlotRecallsAndRemembersWhatItShowed(t *testing.T) {
-	h := newWorkHarness(t)
-	h.conversation("cnv_1", said{"msg_u1", "user", "My sister Catherine moved to Boston.", day0})
-	h.item("mem_boston", memory.KindFact, "Theodore's sister Catherine moved to Boston.", "msg_u1")
-	h.item("mem_tea", memory.KindPreference, "Theodore drinks only tea.", "msg_u1")
-	slot := memory.NewSlot(h.recall, h.db, h.echoes, 0)
+	h := memtest.New(t)
+	h.Conversation("cnv_1", said("msg_u1", "user", "My sister Catherine moved to Boston.", day0))
+	h.Item("mem_boston", memory.KindFact, "Theodore's sister Catherine moved to Boston.", "msg_u1")
+	h.Item("mem_tea", memory.KindPreference, "Theodore drinks only tea.", "msg_u1")
+	slot := recall.NewSlot(h.Recall, h.DB, h.Echoes, 0)
 	if slot.SlotName() != "What you remember" {
 		t.Errorf("SlotName = %q", slot.SlotName())
 	}
-	text, err := slot.SlotText(h.ctx, h.user.ID, "How is Catherine settling in?")
+	text, err := slot.SlotText(h.Ctx, h.User.ID, "How is Catherine settling in?")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text, "Catherine moved to Boston") || strings.Contains(text, "tea") {
 		t.Errorf("slot text = %q", text)
 	}
-	recent := strings.Join(h.echoes.Recent(h.user.ID), "\n")
+	recent := strings.Join(h.Echoes.Recent(h.User.ID), "\n")
 	if !strings.Contains(recent, "Theodore's sister Catherine moved to Boston.") {
 		t.Errorf("echoes = %q; the slot's text must be remembered for the extractor", recent)
 	}
-	if other := h.echoes.Recent("usr_other"); len(other) != 0 {
+	if other := h.Echoes.Recent("usr_other"); len(other) != 0 {
 		t.Errorf("another user's echoes = %v", other)
 	}
 
 	// A budget too small for any line leaves the section out.
-	small := memory.NewSlot(h.recall, h.db, nil, 5)
-	if text, err := small.SlotText(h.ctx, h.user.ID, "How is Catherine settling in?"); err != nil || text != "" {
+	small := recall.NewSlot(h.Recall, h.DB, nil, 5)
+	if text, err := small.SlotText(h.Ctx, h.User.ID, "How is Catherine settling in?"); err != nil || text != "" {
 		t.Errorf("tiny budget gave %q, %v", text, err)
 	}
 }
