@@ -338,3 +338,35 @@ func TestVoiceAuthAndUnavailable(t *testing.T) {
 		t.Fatalf("cross-site dial with the cookie: %v %v", err, resp)
 	}
 }
+
+// A message typed in the chat while a call is open in the same conversation
+// reaches the call as captions (no speech); a chat of another user does not.
+func TestVoiceCallCaptionsTheChat(t *testing.T) {
+	e := newVoiceEnv(t, "unused")
+	o := e.owner()
+	amy := e.member(o, "amy")
+	conv := o.newConversation()
+	v := o.dialVoice(t)
+	v.send(map[string]any{"type": "start", "conversation_id": conv, "sample_rate": 16000})
+	if r := v.next(); r.Type != "ready" {
+		t.Fatalf("first frame %+v", r)
+	}
+	e.llm.Enqueue(llmtest.Reply{Chunks: []string{"Amy's answer."}}, llmtest.Reply{Chunks: []string{"Typed ", "back."}})
+	amy.turn("/api/conversations/"+amy.newConversation()+"/messages", map[string]string{"text": "amy's own chat"})
+	o.turn("/api/conversations/"+conv+"/messages", map[string]string{"text": "typed in the chat"})
+	fs := v.until("turn_done")
+	if got, want := frameTypes(fs), "conversation user_message assistant_start"; !strings.HasPrefix(got, want) || strings.Contains(got, "audio") {
+		t.Fatalf("frames %s, want captions of the chat's turn only", got)
+	}
+	for _, f := range fs {
+		if f.ConversationID != conv {
+			t.Fatalf("%s of conversation %q on the call of %q", f.Type, f.ConversationID, conv)
+		}
+	}
+	if um := fs[1].Message["content"]; um != "typed in the chat" {
+		t.Fatalf("user message %v", um)
+	}
+	if done := fs[len(fs)-2]; done.Type != "assistant_done" || done.Message["content"] != "Typed back." {
+		t.Fatalf("reply %+v", done)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -192,8 +193,12 @@ func (s *Session) runReply(r *reply, text string) {
 	if r.ctx.Err() != nil {
 		return
 	}
+	s.gate.Lock()
+	release := sync.OnceFunc(s.gate.Unlock)
+	defer release()
 	events, err := s.p.d.Companion.Send(s.ctx, s.user, conv, text)
 	if err != nil {
+		release()
 		s.sendErr(err)
 		return
 	}
@@ -207,6 +212,10 @@ func (s *Session) runReply(r *reply, text string) {
 		}
 	}()
 	for ev := range events {
+		if ev.Type == companion.EvUserMessage && ev.Message != nil {
+			s.ownTurn(ev.Message.ID) // the follower drops the subscription's copy of this turn
+			release()
+		}
 		s.out.event(ev) // the caption goes before the speech of its words
 		s.onEvent(r, ev, sp)
 	}

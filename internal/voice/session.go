@@ -34,6 +34,12 @@ type Session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // transcriptions, replies, settlements
 
+	// gate is held from Send until the call's turn has shown its user
+	// message, so the follower can tell the call's turns from others
+	// (follow.go).
+	gate     sync.Mutex
+	followed chan struct{} // closed when the follower has stopped; nil before start
+
 	mu        sync.Mutex
 	started   bool
 	closed    bool
@@ -49,6 +55,7 @@ type Session struct {
 	utt       *utterance
 	reply     *reply // the latest reply
 	replies   int
+	own       map[string]struct{} // user messages of turns this call started, until the follower sees them
 }
 
 // utterance is what the user is saying, from the start of their speech to
@@ -80,7 +87,7 @@ func (u *utterance) stop() {
 // Call starts a call for a user; frames for the client go to sink.
 func (p *Pipeline) Call(userID string, sink Sink) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Session{p: p, user: userID, out: newOutbox(sink, p.d.Clock), ctx: ctx, cancel: cancel}
+	return &Session{p: p, user: userID, out: newOutbox(sink, p.d.Clock), ctx: ctx, cancel: cancel, own: map[string]struct{}{}}
 }
 
 func (s *Session) now() time.Time { return s.p.d.Clock.Now() }
@@ -181,9 +188,14 @@ func (s *Session) start(ctx context.Context, f clientFrame) {
 			return
 		}
 	}
+	// Follow the user from before `ready`, so that nothing published after
+	// it is missed.
+	events := s.p.d.Companion.Subscribe(s.ctx, s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started, s.conv, s.rate, s.outRate, s.clientVAD = true, f.ConversationID, f.SampleRate, outRate, clientVAD
+	s.followed = make(chan struct{})
+	go s.follow(events)
 	s.frameLen = int(int64(f.SampleRate) * int64(FrameDuration) / int64(time.Second))
 	s.vad = newVAD(s.p.o.VAD)
 	s.echo = newEchoRef(s.p.o.Echo)
@@ -412,8 +424,12 @@ func (s *Session) Close() {
 	} else if r != nil && r.guess != nil {
 		r.guess() // nobody is left to answer the barge_in
 	}
+	followed := s.followed
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.cancel()
+	if followed != nil {
+		<-followed
+	}
 	s.out.close()
 }

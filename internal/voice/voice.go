@@ -35,6 +35,10 @@ type Companion interface {
 	Cancel(ctx context.Context, userID, conversationID string) (bool, error)
 	// KeepHeard cuts a finished reply back to what the user heard of it.
 	KeepHeard(ctx context.Context, userID, messageID, heard string) error
+	// Subscribe follows the user's events, wherever their turns started
+	// (delivery: lossy deltas with a lagged marker, bounded final events;
+	// see companion.Event).
+	Subscribe(ctx context.Context, userID string) iter.Seq[companion.Event]
 }
 
 var _ Companion = (*companion.Companion)(nil)
