@@ -111,6 +111,7 @@ type ExportMessage struct {
 	ToolCallID string           `json:"tool_call_id,omitempty"`
 	Status     string           `json:"status"`
 	Error      string           `json:"error,omitempty"`
+	Reason     string           `json:"reason,omitempty"` // why os1 spoke unasked (store.Message.Reason)
 	CreatedAt  time.Time        `json:"created_at,omitzero"`
 	UpdatedAt  time.Time        `json:"updated_at,omitzero"`
 }
@@ -292,7 +293,7 @@ func decodeStrict(data []byte, v any, what, object, want string) error {
 
 func exportMessage(m store.Message) ExportMessage {
 	em := ExportMessage{ID: m.ID, Role: string(m.Role), Content: m.Content, ToolCallID: m.ToolCallID,
-		Status: string(m.Status), Error: m.Error, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		Status: string(m.Status), Error: m.Error, Reason: m.Reason, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 	for _, c := range m.ToolCalls {
 		em.ToolCalls = append(em.ToolCalls, ExportToolCall{ID: c.ID, Name: c.Name, Arguments: string(c.Arguments)})
 	}
@@ -418,6 +419,7 @@ var (
 const (
 	maxTitleChars   = 200      // a conversation title (the API's rename limit)
 	maxErrorBytes   = 64 << 10 // a failed message's error text
+	maxReasonChars  = 500      // why os1 spoke unasked: a short line, as Initiate is given
 	maxNameChars    = 200      // a person's name, relation or one alias
 	maxAliases      = 100      // aliases of one person
 	maxJournalBytes = 64 << 10 // one journal entry
@@ -588,7 +590,8 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 func unitRange(x float64) bool { return !math.IsNaN(x) && x >= 0 && x <= 1 }
 
 // checkMessage holds a message to what the live server stores: a known
-// role and a finished status, at most MaxMessageBytes, and tool calls and
+// role and a finished status, at most MaxMessageBytes, a reason only on her
+// replies and of one short line, and tool calls and
 // results only in the shape the companion writes them (tool calls on her
 // messages, a result's call ID on a tool message). Even so they are not
 // imported (see writer.write): a file cannot prove what a tool returned,
@@ -609,6 +612,12 @@ func checkMessage(m ExportMessage) error {
 		return invalid("message %s is the %s's but answers tool call %q; only tool results do", m.ID, m.Role, m.ToolCallID)
 	case m.Role == string(store.RoleTool) && m.ToolCallID == "":
 		return invalid("tool result %s answers no tool call", m.ID)
+	case m.Reason != "" && m.Role != string(store.RoleAssistant):
+		return invalid("message %s is the %s's but has a reason; only replies os1 started herself do", m.ID, m.Role)
+	case utf8.RuneCountInString(m.Reason) > maxReasonChars:
+		return invalid("message %s has a reason of %d characters; the limit is %d", m.ID, utf8.RuneCountInString(m.Reason), maxReasonChars)
+	case strings.IndexFunc(m.Reason, unicode.IsControl) >= 0:
+		return invalid("message %s has a reason with a control character (a line break, a tab…); a reason is one line", m.ID)
 	}
 	return nil
 }

@@ -177,7 +177,7 @@ func cmpOr(a, b string) string {
 // tool calls (see checkMessage).
 func importMessage(userID, convID string, em ExportMessage) (store.Message, error) {
 	return store.Message{ID: em.ID, ConversationID: convID, UserID: userID, Role: store.MessageRole(em.Role), Content: em.Content,
-		Status: store.MessageStatus(em.Status), Error: em.Error, CreatedAt: em.CreatedAt, UpdatedAt: em.UpdatedAt}, nil
+		Status: store.MessageStatus(em.Status), Error: em.Error, Reason: em.Reason, CreatedAt: em.CreatedAt, UpdatedAt: em.UpdatedAt}, nil
 }
 
 func importError(err error, what, id string) error {
