@@ -303,6 +303,13 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	return t.events(), nil
 }
 
+// MaxReasonChars bounds the reason stored on a turn os1 starts itself
+// (imports obey the same limit).
+const MaxReasonChars = 500
+
+// ErrReasonTooLong: Initiate's reason is over MaxReasonChars.
+var ErrReasonTooLong = errors.New("reason too long")
+
 // Initiate starts a turn without user text: os1 speaks first, for a
 // reminder or a proactive message. reason says why, in words for the model
 // and the user; it is stored on the reply (Message.Reason). conversationID
@@ -310,12 +317,15 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 // delivery are those of Send, and the turn is published to the user's
 // subscribers like any other.
 func (c *Companion) Initiate(ctx context.Context, userID, conversationID, reason string) (iter.Seq[Event], error) {
-	reason = strings.TrimSpace(reason)
+	if err := ValidateText(reason); err != nil && !errors.Is(err, ErrEmptyMessage) {
+		return nil, fmt.Errorf("reason: %w", err)
+	}
+	reason = CleanTitle(reason) // one line, no hidden characters: it is shown to the user
 	if reason == "" {
 		return nil, ErrNoReason
 	}
-	if err := ValidateText(reason); err != nil {
-		return nil, fmt.Errorf("reason: %w", err)
+	if n := utf8.RuneCountInString(reason); n > MaxReasonChars {
+		return nil, fmt.Errorf("reason is %d characters; the limit is %d: %w", n, MaxReasonChars, ErrReasonTooLong)
 	}
 	var conv store.Conversation
 	var err error

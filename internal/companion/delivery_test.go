@@ -218,6 +218,15 @@ func TestInitiateStoresReason(t *testing.T) {
 	if _, err := h.c.Initiate(context.Background(), h.user.ID, "", "  "); !errors.Is(err, companion.ErrNoReason) {
 		t.Errorf("Initiate without a reason: %v, want ErrNoReason", err)
 	}
+	if _, err := h.c.Initiate(context.Background(), h.user.ID, "", strings.Repeat("x", companion.MaxReasonChars+1)); !errors.Is(err, companion.ErrReasonTooLong) {
+		t.Errorf("Initiate with a long reason: %v, want ErrReasonTooLong", err)
+	}
+	// A reason is one clean line, as imports require.
+	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"Ok."}})
+	evs = collect(t, must(h.c.Initiate(context.Background(), h.user.ID, "", "wake-up\n\u202eat 7:00")))
+	if m := h.messages(convOf(evs)); len(m) != 1 || m[0].Reason != "wake-up at 7:00" {
+		t.Errorf("stored reason %q", m[0].Reason)
+	}
 }
 
 func TestShuttingDownIsTyped(t *testing.T) {
