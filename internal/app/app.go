@@ -25,6 +25,7 @@ import (
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
+	"github.com/os1ai/os1/internal/memory/worker"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/secret"
@@ -45,7 +46,7 @@ type App struct {
 	MemStore  *sqlitemem.Store
 	Embedder  memory.Embedder // nil: recall uses full text only
 	Recaller  *recall.Recaller
-	Memory    *memory.Service // the memory worker; nil in os1 talk
+	Memory    *worker.Service // the memory worker; nil in os1 talk
 	Companion *companion.Companion
 	Voice     *Voice
 	Server    *server.Server // nil in os1 talk
@@ -113,10 +114,10 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	echoes := memory.NewEchoes()
 	var listener companion.Listener
 	if p.worker {
-		a.Memory = memory.NewService(memory.ServiceDeps{Core: a.DB, Memory: a.MemStore, Recall: a.Recaller, Models: a.Models,
+		a.Memory = worker.New(worker.Deps{Core: a.DB, Memory: a.MemStore, Recall: a.Recaller, Models: a.Models,
 			Embedder: a.Embedder, Echoes: echoes, Progress: a.MemStore.Progress(), Clock: a.Clock, Meter: a.Metrics,
 			Log: log.With("component", "memory")},
-			memory.ServiceOptions{})
+			worker.Options{})
 		a.onStart(a.Memory)
 		a.onClose(closeFunc(a.Memory.Close))
 		listener = a.Memory
@@ -134,6 +135,12 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
 		MaxToolRounds:  cfg.Companion.MaxToolRounds,
 	})
+	if a.Memory != nil {
+		// The worker is the companion's listener, so it is built first and
+		// told about the companion now: what extraction changes reaches the
+		// user's open pages as memory_changed.
+		a.Memory.SetOnChange(a.Companion.MemoryChanged)
+	}
 	a.Voice = newVoice(cfg.Voice, a.Companion, a.DB, a.Metrics, log)
 	for _, w := range a.Voice.warmers {
 		a.onWarm(w)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/extract"
 	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/store"
@@ -22,8 +23,8 @@ import (
 // role), so a chat between two people reads as it was.
 func (e *env) extract(ctx context.Context, m *memEnv, mm *models.Manager, convs, others []string) error {
 	opts := recall.DefaultOptions()
-	ex := memory.NewExtractor(memory.ExtractorDeps{Memory: m.mem, Recall: recall.New(m.mem, m.emb, m.clock, opts),
-		Models: mm, Embedder: m.emb, Clock: m.clock}, memory.ExtractOptions{})
+	ex := extract.New(extract.Deps{Memory: m.mem, Recall: recall.New(m.mem, m.emb, m.clock, opts),
+		Models: mm, Embedder: m.emb, Clock: m.clock}, extract.Options{})
 	marks := m.mem.Progress()
 	b, err := m.batch(ctx)
 	if err != nil {
@@ -43,7 +44,7 @@ func (e *env) extract(ctx context.Context, m *memEnv, mm *models.Manager, convs,
 		if err != nil {
 			return err
 		}
-		for part := range memory.ExtractBatches(msgs, memory.DefaultBatchMessages) {
+		for part := range extract.Batches(msgs, extract.DefaultBatchMessages) {
 			jobs = append(jobs, job{c, part})
 			total += len(part)
 		}
@@ -87,16 +88,16 @@ func lastIndexed(ctx context.Context, p memory.Progress, conv, last string) stri
 
 // batch is who is talking, and what her system prompt holds (never to be
 // taken for a memory), as the server's memory worker gathers it.
-func (m *memEnv) batch(ctx context.Context) (memory.Batch, error) {
+func (m *memEnv) batch(ctx context.Context) (extract.Batch, error) {
 	persona, err := m.db.Persona(ctx, m.user.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return memory.Batch{}, err
+		return extract.Batch{}, err
 	}
 	prof, err := m.db.Profile(ctx, m.user.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return memory.Batch{}, err
+		return extract.Batch{}, err
 	}
-	b := memory.Batch{UserID: m.user.ID, UserName: cmp.Or(m.user.DisplayName, m.user.Username), CompanionName: persona.Name,
+	b := extract.Batch{UserID: m.user.ID, UserName: cmp.Or(m.user.DisplayName, m.user.Username), CompanionName: persona.Name,
 		Loc: m.userLocation(ctx), Prompt: []string{persona.Voice, persona.Style}}
 	for _, k := range slices.Sorted(maps.Keys(prof.Answers)) {
 		b.Prompt = append(b.Prompt, prof.Answers[k])

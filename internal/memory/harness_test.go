@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/memtest"
 )
 
@@ -17,18 +16,4 @@ var day0 = memtest.Day0
 
 func said(id, role, text string, at time.Time) memtest.Said {
 	return memtest.Said{ID: id, Role: role, Text: text, At: at}
-}
-
-// batch reads a stored conversation as the worker would hand it over.
-func (h *workHarness) batch(conv string) memory.Batch {
-	h.T.Helper()
-	msgs, err := h.DB.Messages(h.Ctx, h.User.ID, conv)
-	h.Must(err)
-	return memory.Batch{UserID: h.User.ID, ConversationID: conv, UserName: "Theodore", CompanionName: "Samantha",
-		Loc: h.Berlin, Messages: msgs, Prompt: []string{"warm and calm", "Writing letters for people.", "Not very, lately."}}
-}
-
-func (h *workHarness) extractor(emb memory.Embedder, o memory.ExtractOptions) *memory.Extractor {
-	return memory.NewExtractor(memory.ExtractorDeps{Memory: h.Mem, Recall: h.Recall, Models: h.Models, Embedder: emb,
-		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, o)
 }

@@ -1,20 +1,25 @@
 // Package memory is what the companion remembers beyond the prompt window:
-// memory items derived from conversations (facts, people, events,
-// preferences, her own reflections), each traceable to the messages it came
-// from, daily journal entries, and hybrid recall (full text + vectors +
-// recency + importance) over items, journals and the raw messages.
+// the types (memory items derived from conversations, each traceable to the
+// messages it came from; people; daily journal entries; recall hits), the
+// Store a backend implements (sqlitemem), the worker's durable Progress,
+// the Editor a person corrects their memory with, and the small pieces the
+// jobs share (Echoes, UserLocation, text helpers). The jobs live below it:
+// recall finds memories, extract makes them, worker runs extraction in the
+// background, transfer exports and imports them.
 //
-// It must never store an item without a source message, never store text
-// that came from the system prompt or from recalled memories, never let one
-// user recall another user's memories, and never silently drop anything:
+// It must never store an item without a source message, never let one
+// user reach another user's memories, and never silently drop anything:
 // a changed belief supersedes the old item, which stays as history, and
-// only an explicit Forget deletes (from every index).
+// only an explicit Forget deletes (from every index). It must never import
+// its sub-packages.
 package memory
 
 import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/os1ai/os1/internal/store"
 )
 
 // Sentinel errors.
@@ -204,6 +209,13 @@ type Searcher interface {
 	Recall(ctx context.Context, userID string, q Query, loc *time.Location) ([]Hit, error)
 }
 
+// Meter counts what memory work did; the metrics package implements it.
+// Events are extract's Out* constants and "index", "journal", "retry",
+// "quarantine", "restart".
+type Meter interface {
+	MemoryEvent(event string, n int)
+}
+
 // Store is a memory backend (SQLite today, PostgreSQL later). All of it runs
 // the contract suite in memorytest.
 type Store interface {
@@ -214,4 +226,14 @@ type Store interface {
 	// ForgetMessage removes a message from the recall index (the episodic
 	// log itself is the core store's).
 	ForgetMessage(ctx context.Context, userID, messageID string) error
+}
+
+// MessageDocOf is how a stored message enters the recall index, said by
+// speaker; tool results and empty messages do not (false).
+func MessageDocOf(m store.Message, speaker string) (MessageDoc, bool) {
+	if (m.Role != store.RoleUser && m.Role != store.RoleAssistant) || m.Content == "" {
+		return MessageDoc{}, false
+	}
+	return MessageDoc{ID: m.ID, UserID: m.UserID, ConversationID: m.ConversationID, Speaker: speaker,
+		Role: string(m.Role), Text: m.Content, Time: m.CreatedAt}, true
 }

@@ -201,6 +201,39 @@ func (h *Harness) Items() map[string]memory.Item {
 	return out
 }
 
+// Journals are the user's journal entries, oldest first.
+func (h *Harness) Journals() []memory.Journal {
+	h.T.Helper()
+	js, err := h.Mem.Journals(h.Ctx, h.User.ID, "0000-01-01", "9999-12-31")
+	h.Must(err)
+	return js
+}
+
+// Extractions are the extraction requests the model server received.
+func (h *Harness) Extractions() []llmtest.Request {
+	var out []llmtest.Request
+	for _, r := range h.LLM.Requests() {
+		if strings.Contains(r.System, "deciding what to remember") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// JournalRequests are the journal requests the model server received.
+func (h *Harness) JournalRequests() []llmtest.Request {
+	var out []llmtest.Request
+	for _, r := range h.LLM.Requests() {
+		if strings.Contains(r.System, "journal entry") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// JournalReply is a scripted journal entry.
+func JournalReply(text string) llmtest.Reply { return llmtest.Reply{Chunks: []string{text}} }
+
 // OpsReply is a scripted extraction answer of the given operations.
 func OpsReply(list ...string) llmtest.Reply {
 	return llmtest.Reply{Chunks: []string{`{"operations":[`, strings.Join(list, ","), `]}`}}

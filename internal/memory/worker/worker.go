@@ -1,10 +1,21 @@
-package memory
+// Package worker is memory's background work: the Service indexes each
+// stored turn for recall, hands the new messages to extraction, writes the
+// daily journal when the user is idle or the day is over, retries with
+// backoff, and quarantines a record that keeps panicking.
+//
+// It must never skip a message (durable watermarks, catch-up on start and
+// after an overflow), never block the turn that told it about new messages,
+// and never be started by more than the one program that owns the data
+// dir's memory (os1 serve).
+package worker
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/extract"
 	"log/slog"
 	"runtime/debug"
 	"slices"
@@ -21,79 +32,45 @@ import (
 // CoreReader is the core store as memory's background work reads it: the
 // episodic log and who the users are.
 type CoreReader interface {
+	extract.CoreReader
 	ListUsers(ctx context.Context) ([]store.User, error)
-	UserByID(ctx context.Context, id string) (store.User, error)
-	ListConversations(ctx context.Context, userID string) ([]store.Conversation, error)
-	Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error)
 	RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error)
-	Persona(ctx context.Context, userID string) (store.Persona, error)
-	Profile(ctx context.Context, userID string) (store.Profile, error)
 }
 
-// Watermark is how far the worker got in one conversation: the IDs of the
-// last messages indexed and extracted ("" before the first). Extraction
-// never passes indexing.
-type Watermark struct {
-	Indexed   string `json:"indexed"`
-	Extracted string `json:"extracted"`
-}
+// ChangeFunc is told the items an extraction added, superseded or
+// invalidated, so the user's open pages can refresh
+// (companion.Companion.MemoryChanged has this shape). It runs on the
+// worker's goroutine, so it must not block for long.
+type ChangeFunc func(ctx context.Context, userID string, itemIDs ...string)
 
-// Progress keeps the worker's position durably, so that a restart or a full
-// queue loses nothing: whatever is past a watermark is done again.
-type Progress interface {
-	Watermark(ctx context.Context, conversationID string) (Watermark, error) // zero when none
-	SetWatermark(ctx context.Context, conversationID string, w Watermark) error
-	ForgetWatermark(ctx context.Context, conversationID string) error
-	// Journaled is the time of the newest message consolidated into a
-	// journal entry for the user (zero when none).
-	Journaled(ctx context.Context, userID string) (time.Time, error)
-	SetJournaled(ctx context.Context, userID string, t time.Time) error
-	// Failures are the records whose processing panicked (quarantine.go).
-	Failures(ctx context.Context) ([]Failure, error)
-	SetFailures(ctx context.Context, fs []Failure) error
-}
+type nopMeter struct{}
 
-// ProgressKeeper is a memory store that also keeps the worker's Progress
-// in its database (sqlitemem does, per user).
-type ProgressKeeper interface {
-	Progress() Progress
-}
+func (nopMeter) MemoryEvent(string, int) {}
 
-// progressOf is p, else the progress m keeps; a worker without one would
-// redo everything at every start, so that is a wiring mistake.
-func progressOf(p Progress, m Store, who string) Progress {
-	if p != nil {
-		return p
-	}
-	if k, ok := m.(ProgressKeeper); ok {
-		return k.Progress()
-	}
-	panic(who + ": no Progress given and the memory store keeps none")
-}
-
-// ServiceDeps are the memory service's collaborators.
-type ServiceDeps struct {
+// Deps are the memory service's collaborators.
+type Deps struct {
 	Core     CoreReader
-	Memory   Store
-	Recall   Searcher // the Recaller
-	Models   Models
-	Embedder Embedder // nil: messages are indexed for full text only
-	Echoes   *Echoes  // shared with the prompt slot and the recall tool
-	Progress Progress // nil: the Memory store's (see ProgressKeeper)
+	Memory   memory.Store
+	Recall   memory.Searcher // the Recaller
+	Models   extract.Models
+	Embedder memory.Embedder // nil: messages are indexed for full text only
+	Echoes   *memory.Echoes  // shared with the prompt slot and the recall tool
+	Progress memory.Progress // nil: the Memory store's (see ProgressKeeper)
 	Clock    clock.Clock
-	Meter    Meter
+	Meter    memory.Meter
 	Log      *slog.Logger
+	OnChange ChangeFunc // nil: nobody is told (see SetOnChange)
 }
 
-// ServiceOptions tune the service. Zero values take the defaults.
-type ServiceOptions struct {
+// Options tune the service. Zero values take the defaults.
+type Options struct {
 	QueueSize     int           // turns waiting; more trigger a catch-up (default 256)
 	TickEvery     time.Duration // retries and consolidation, on Deps.Clock (default 1m; negative: only when Tick is called)
 	BatchMessages int           // messages per extraction call (default 20)
 	RetryMin      time.Duration // first wait after a failure (default 1m)
 	RetryMax      time.Duration // longest wait (default 1h)
-	Extract       ExtractOptions
-	Journal       JournalOptions
+	Extract       extract.Options
+	Journal       extract.JournalOptions
 }
 
 // Service is memory's background work. It implements companion.Listener:
@@ -110,10 +87,10 @@ type ServiceOptions struct {
 // (model down, rate limited) leaves the watermark where it was and is tried
 // again later, with backoff.
 type Service struct {
-	d       ServiceDeps
-	opts    ServiceOptions
-	extract *Extractor
-	journal *Consolidator
+	d       Deps
+	opts    Options
+	extract *extract.Extractor
+	journal *extract.Consolidator
 
 	queue     chan turnJob
 	ctl       chan ctlReq
@@ -128,7 +105,9 @@ type Service struct {
 	retries        map[string]retryAt // conversation ID -> next extraction attempt
 	journalRetries map[string]retryAt // user ID -> next journal attempt
 	catchUpDue     bool               // a catch-up failed
-	failures       []Failure          // records that panicked (quarantine.go)
+	failures       []memory.Failure   // records that panicked (quarantine.go)
+
+	onChange atomic.Pointer[ChangeFunc]
 }
 
 var (
@@ -143,7 +122,7 @@ type turnJob struct {
 
 type ctlReq struct {
 	tick    bool
-	release *Failure // take this record out of quarantine (UserID, ID)
+	release *memory.Failure // take this record out of quarantine (UserID, ID)
 	done    chan error
 }
 
@@ -153,8 +132,8 @@ type retryAt struct {
 	next     time.Time
 }
 
-// NewService makes the worker; Start runs it. Call Close to stop it.
-func NewService(d ServiceDeps, o ServiceOptions) *Service {
+// New makes the worker; Start runs it. Call Close to stop it.
+func New(d Deps, o Options) *Service {
 	if d.Clock == nil {
 		d.Clock = clock.System{}
 	}
@@ -164,21 +143,46 @@ func NewService(d ServiceDeps, o ServiceOptions) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	d.Progress = progressOf(d.Progress, d.Memory, "memory.NewService")
+	d.Progress = memory.ProgressOf(d.Progress, d.Memory, "memory.New")
 	o.QueueSize = cmp.Or(max(o.QueueSize, 0), 256)
 	o.TickEvery = cmp.Or(o.TickEvery, time.Minute)
-	o.BatchMessages = cmp.Or(max(o.BatchMessages, 0), DefaultBatchMessages)
+	o.BatchMessages = cmp.Or(max(o.BatchMessages, 0), extract.DefaultBatchMessages)
 	o.RetryMin = cmp.Or(o.RetryMin, time.Minute)
 	o.RetryMax = cmp.Or(o.RetryMax, time.Hour)
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{d: d, opts: o,
-		extract: NewExtractor(ExtractorDeps{Memory: d.Memory, Recall: d.Recall, Models: d.Models, Embedder: d.Embedder,
+		extract: extract.New(extract.Deps{Memory: d.Memory, Recall: d.Recall, Models: d.Models, Embedder: d.Embedder,
 			Echoes: d.Echoes, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Extract),
-		journal: NewConsolidator(ConsolidatorDeps{Core: d.Core, Memory: d.Memory, Models: d.Models, Embedder: d.Embedder,
+		journal: extract.NewConsolidator(extract.ConsolidatorDeps{Core: d.Core, Memory: d.Memory, Models: d.Models, Embedder: d.Embedder,
 			Progress: d.Progress, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Journal),
 		queue: make(chan turnJob, o.QueueSize), ctl: make(chan ctlReq), wake: make(chan struct{}, 1),
 		ctx: ctx, stop: stop, done: make(chan struct{}), retries: map[string]retryAt{}, journalRetries: map[string]retryAt{}}
+	s.SetOnChange(d.OnChange)
 	return s
+}
+
+// SetOnChange replaces the hook told about changed items (nil: none). It
+// is safe to call while the worker runs, so the program can wire the
+// companion, which is built with this Service as its listener, afterwards.
+func (s *Service) SetOnChange(f ChangeFunc) {
+	if f == nil {
+		s.onChange.Store(nil)
+		return
+	}
+	s.onChange.Store(&f)
+}
+
+// changed tells the hook about what an extraction did to userID's items.
+func (s *Service) changed(ctx context.Context, userID string, r extract.Result) {
+	f := s.onChange.Load()
+	if f == nil {
+		return
+	}
+	ids := slices.Concat(r.Added, r.Superseded, r.Invalidated)
+	if len(ids) == 0 {
+		return
+	}
+	(*f)(ctx, userID, ids...)
 }
 
 // Start runs the worker in the background. It first catches up on every
@@ -362,7 +366,7 @@ func (s *Service) catchUp(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if s.quarantined(FailedConversation, c.ID) {
+			if s.quarantined(memory.FailedConversation, c.ID) {
 				continue
 			}
 			last, err := s.d.Core.RecentMessages(ctx, u.ID, c.ID, 1)
@@ -381,23 +385,23 @@ func (s *Service) catchUp(ctx context.Context) {
 // run processes one conversation and schedules a retry when it fails. A
 // quarantined conversation is skipped; a panic is recovered and counted.
 func (s *Service) run(ctx context.Context, j turnJob) {
-	if s.quarantined(FailedConversation, j.convID) {
+	if s.quarantined(memory.FailedConversation, j.convID) {
 		delete(s.retries, j.convID)
 		return
 	}
 	if j.revised != "" {
-		err := s.guard(FailedConversation, j.convID, func() error { return s.reindex(ctx, j) })
+		err := s.guard(memory.FailedConversation, j.convID, func() error { return s.reindex(ctx, j) })
 		if err != nil && ctx.Err() == nil {
 			s.d.Log.Warn("memory: could not re-index a revised message", "message", j.revised, "err", err)
 		}
 		if errors.Is(err, errPanicked) {
-			s.outcome(ctx, FailedConversation, j.convID, j.userID, err)
+			s.outcome(ctx, memory.FailedConversation, j.convID, j.userID, err)
 		}
 		return
 	}
-	err := s.guard(FailedConversation, j.convID, func() error { return s.process(ctx, j.userID, j.convID) })
+	err := s.guard(memory.FailedConversation, j.convID, func() error { return s.process(ctx, j.userID, j.convID) })
 	if ctx.Err() == nil || errors.Is(err, errPanicked) {
-		s.outcome(ctx, FailedConversation, j.convID, j.userID, err)
+		s.outcome(ctx, memory.FailedConversation, j.convID, j.userID, err)
 	}
 	if err == nil {
 		delete(s.retries, j.convID)
@@ -448,12 +452,12 @@ func (s *Service) tick(ctx context.Context) error {
 	}
 	var errs []error
 	for _, u := range users {
-		if r, ok := s.journalRetries[u.ID]; (ok && now.Before(r.next)) || s.quarantined(FailedJournal, u.ID) {
+		if r, ok := s.journalRetries[u.ID]; (ok && now.Before(r.next)) || s.quarantined(memory.FailedJournal, u.ID) {
 			continue
 		}
-		err := s.guard(FailedJournal, u.ID, func() error { _, err := s.journal.Consolidate(ctx, u.ID); return err })
+		err := s.guard(memory.FailedJournal, u.ID, func() error { _, err := s.journal.Consolidate(ctx, u.ID); return err })
 		if ctx.Err() == nil || errors.Is(err, errPanicked) {
-			s.outcome(ctx, FailedJournal, u.ID, u.ID, err)
+			s.outcome(ctx, memory.FailedJournal, u.ID, u.ID, err)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -507,9 +511,11 @@ func (s *Service) process(ctx context.Context, userID, convID string) error {
 			return err
 		}
 	}
-	for part := range ExtractBatches(msgs[indexAfter(msgs, w.Extracted):], s.opts.BatchMessages) {
+	for part := range extract.Batches(msgs[indexAfter(msgs, w.Extracted):], s.opts.BatchMessages) {
 		b.Messages = part
-		if _, err := s.extract.Extract(ctx, b); err != nil {
+		res, err := s.extract.Extract(ctx, b)
+		s.changed(ctx, userID, res) // a failed batch may still have stored some
+		if err != nil {
 			return err
 		}
 		w.Extracted = part[len(part)-1].ID
@@ -557,21 +563,21 @@ func indexAfter(msgs []store.Message, id string) int {
 }
 
 // batchFor gathers who is talking and what the system prompt holds.
-func (s *Service) batchFor(ctx context.Context, userID, convID string) (Batch, error) {
+func (s *Service) batchFor(ctx context.Context, userID, convID string) (extract.Batch, error) {
 	u, err := s.d.Core.UserByID(ctx, userID)
 	if err != nil {
-		return Batch{}, fmt.Errorf("read user %s: %w", userID, err)
+		return extract.Batch{}, fmt.Errorf("read user %s: %w", userID, err)
 	}
 	persona, err := s.d.Core.Persona(ctx, userID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Batch{}, err
+		return extract.Batch{}, err
 	}
 	prof, err := s.d.Core.Profile(ctx, userID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Batch{}, err
+		return extract.Batch{}, err
 	}
-	loc, _ := UserLocation(ctx, s.d.Core, userID)
-	b := Batch{UserID: userID, ConversationID: convID, UserName: cmp.Or(u.DisplayName, u.Username),
+	loc, _ := memory.UserLocation(ctx, s.d.Core, userID)
+	b := extract.Batch{UserID: userID, ConversationID: convID, UserName: cmp.Or(u.DisplayName, u.Username),
 		CompanionName: persona.Name, Loc: loc, Prompt: []string{persona.Voice, persona.Style}}
 	keys := make([]string, 0, len(prof.Answers))
 	for k := range prof.Answers {
@@ -584,28 +590,18 @@ func (s *Service) batchFor(ctx context.Context, userID, convID string) (Batch, e
 	return b, nil
 }
 
-// MessageDocOf is how a stored message enters the recall index, said by
-// speaker; tool results and empty messages do not (false).
-func MessageDocOf(m store.Message, speaker string) (MessageDoc, bool) {
-	if (m.Role != store.RoleUser && m.Role != store.RoleAssistant) || m.Content == "" {
-		return MessageDoc{}, false
-	}
-	return MessageDoc{ID: m.ID, UserID: m.UserID, ConversationID: m.ConversationID, Speaker: speaker,
-		Role: string(m.Role), Text: m.Content, Time: m.CreatedAt}, true
-}
-
 // indexEmbedBatch bounds one call to the embedder.
 const indexEmbedBatch = 64
 
 // index makes messages recallable.
-func (s *Service) index(ctx context.Context, b Batch, msgs []store.Message) error {
-	var docs []MessageDoc
-	for _, m := range conversational(msgs) {
+func (s *Service) index(ctx context.Context, b extract.Batch, msgs []store.Message) error {
+	var docs []memory.MessageDoc
+	for _, m := range extract.Conversational(msgs) {
 		speaker := b.UserName
 		if m.Role == store.RoleAssistant {
 			speaker = cmp.Or(b.CompanionName, "assistant")
 		}
-		if d, ok := MessageDocOf(m, speaker); ok {
+		if d, ok := memory.MessageDocOf(m, speaker); ok {
 			docs = append(docs, d)
 		}
 	}

@@ -1,4 +1,4 @@
-package memory_test
+package extract_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/extract"
 	"github.com/os1ai/os1/internal/memory/memtest"
 )
 
@@ -23,10 +24,10 @@ func TestExtractPromptGolden(t *testing.T) {
 		said("msg_a2", "assistant", "Tea suits you. Friday will be lovely.", day0.Add(time.Minute)))
 	h.Echoes.Remember(h.User.ID, "- 2026-02-28 (fact) RECALLED line")
 	h.LLM.Enqueue(memtest.OpsReply())
-	if _, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv)); err != nil {
+	if _, err := h.extractor(nil, extract.Options{}).Extract(h.Ctx, h.batch(conv)); err != nil {
 		t.Fatal(err)
 	}
-	req := h.extractions()[0]
+	req := h.Extractions()[0]
 	if len(req.Messages) != 1 || req.Messages[0].Role != llm.RoleUser || req.Temperature == nil || *req.Temperature != 0 {
 		t.Errorf("request shape: %d messages, temperature %v", len(req.Messages), req.Temperature)
 	}
@@ -60,8 +61,8 @@ func TestExtractParsesRobustly(t *testing.T) {
 			h := newWorkHarness(t)
 			conv := h.Conversation("cnv_1", said("msg_u1", "user", "Only tea for me now.", day0))
 			h.LLM.Enqueue(llmtest.Reply{Chunks: splitEvery(tc.reply, 7)})
-			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
-			if err != nil || len(res.Added) != tc.added || res.Outcomes[memory.OutInvalidJSON] != 0 {
+			res, err := h.extractor(nil, extract.Options{}).Extract(h.Ctx, h.batch(conv))
+			if err != nil || len(res.Added) != tc.added || res.Outcomes[extract.OutInvalidJSON] != 0 {
 				t.Errorf("Extract = %+v, %v", res, err)
 			}
 		})
@@ -71,8 +72,8 @@ func TestExtractParsesRobustly(t *testing.T) {
 			h := newWorkHarness(t)
 			conv := h.Conversation("cnv_1", said("msg_u1", "user", "Only tea for me now.", day0))
 			h.LLM.Enqueue(llmtest.Reply{Chunks: []string{bad}})
-			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
-			if err != nil || res.Outcomes[memory.OutInvalidJSON] != 1 || len(h.Items()) != 0 || h.Meter.Get(memory.OutInvalidJSON) != 1 {
+			res, err := h.extractor(nil, extract.Options{}).Extract(h.Ctx, h.batch(conv))
+			if err != nil || res.Outcomes[extract.OutInvalidJSON] != 1 || len(h.Items()) != 0 || h.Meter.Get(extract.OutInvalidJSON) != 1 {
 				t.Errorf("Extract = %+v, %v; items %d", res, err, len(h.Items()))
 			}
 		})
@@ -92,11 +93,11 @@ func TestExtractModelFailure(t *testing.T) {
 	h := newWorkHarness(t)
 	conv := h.Conversation("cnv_1", said("msg_u1", "user", "Only tea for me now.", day0))
 	h.LLM.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "30"})
-	_, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
-	if !errors.Is(err, memory.ErrExtraction) || llm.KindOf(err) != llm.KindRateLimited {
+	_, err := h.extractor(nil, extract.Options{}).Extract(h.Ctx, h.batch(conv))
+	if !errors.Is(err, extract.ErrFailed) || llm.KindOf(err) != llm.KindRateLimited {
 		t.Fatalf("err = %v", err)
 	}
-	if len(h.Items()) != 0 || h.Meter.Get(memory.OutModelError) != 1 {
+	if len(h.Items()) != 0 || h.Meter.Get(extract.OutModelError) != 1 {
 		t.Errorf("items %d, meter %v", len(h.Items()), h.Meter)
 	}
 }
@@ -104,7 +105,7 @@ func TestExtractModelFailure(t *testing.T) {
 func TestExtractSkipsTurnsWithoutTheUser(t *testing.T) {
 	h := newWorkHarness(t)
 	conv := h.Conversation("cnv_1", said("msg_a1", "assistant", "Good morning, Theodore!", day0))
-	res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
+	res, err := h.extractor(nil, extract.Options{}).Extract(h.Ctx, h.batch(conv))
 	if err != nil || len(res.Added) != 0 || len(h.LLM.Requests()) != 0 {
 		t.Errorf("Extract = %+v, %v after %d model calls", res, err, len(h.LLM.Requests()))
 	}

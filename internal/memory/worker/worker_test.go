@@ -1,4 +1,4 @@
-package memory_test
+package worker_test
 
 import (
 	"context"
@@ -11,29 +11,31 @@ import (
 
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/extract"
 	"github.com/os1ai/os1/internal/memory/memtest"
+	"github.com/os1ai/os1/internal/memory/worker"
 	"github.com/os1ai/os1/internal/store"
 )
 
 // service starts a memory service on h with ticks driven by the test.
-func (h *workHarness) service(o memory.ServiceOptions) *memory.Service {
+func (h *workHarness) service(o worker.Options) *worker.Service {
 	h.T.Helper()
 	o.TickEvery = -1
-	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
+	s := worker.New(worker.Deps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
 		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, o)
 	h.T.Cleanup(s.Close)
 	_ = s.Start(context.Background())
 	return s
 }
 
-func (h *workHarness) flush(s *memory.Service) {
+func (h *workHarness) flush(s *worker.Service) {
 	h.T.Helper()
 	ctx, cancel := context.WithTimeout(h.Ctx, 20*time.Second)
 	defer cancel()
 	h.Must(s.Flush(ctx))
 }
 
-func (h *workHarness) tick(s *memory.Service) error {
+func (h *workHarness) tick(s *worker.Service) error {
 	h.T.Helper()
 	ctx, cancel := context.WithTimeout(h.Ctx, 20*time.Second)
 	defer cancel()
@@ -45,17 +47,6 @@ func (h *workHarness) watermark(conv string) memory.Watermark {
 	w, err := h.Mem.Progress().Watermark(h.Ctx, conv)
 	h.Must(err)
 	return w
-}
-
-// extractions are the extraction requests the model server received.
-func (h *workHarness) extractions() []llmtest.Request {
-	var out []llmtest.Request
-	for _, r := range h.LLM.Requests() {
-		if strings.Contains(r.System, "deciding what to remember") {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 var msgIDs = regexp.MustCompile(`\[(msg_[a-z0-9_]+)\]`)
@@ -79,7 +70,7 @@ func rememberFirst(text string) func(llmtest.Request) llmtest.Reply {
 
 func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 	h := newWorkHarness(t)
-	s := h.service(memory.ServiceOptions{})
+	s := h.service(worker.Options{})
 	h.flush(s) // start-up catch-up: nothing yet
 	conv := h.Conversation("cnv_1",
 		said("msg_u1", "user", "My sister Catherine just moved to Boston.", day0),
@@ -104,7 +95,7 @@ func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 	if !slices.Equal(indexed, []string{"msg_a2", "msg_u1"}) {
 		t.Errorf("indexed messages = %v, want the user's and the assistant's (no tool output)", indexed)
 	}
-	req := h.extractions()
+	req := h.Extractions()
 	if len(req) != 1 {
 		t.Fatalf("%d extraction requests, want 1", len(req))
 	}
@@ -125,7 +116,7 @@ func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 	h.LLM.Enqueue(memtest.OpsReply())
 	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
-	if req := h.extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u3"}) {
+	if req := h.Extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u3"}) {
 		t.Errorf("second extraction saw %v", idsIn(req[len(req)-1]))
 	}
 }
@@ -135,8 +126,8 @@ func TestServiceIndexesAndExtractsEachTurn(t *testing.T) {
 func TestServiceDoesNothingUntilStarted(t *testing.T) {
 	h := newWorkHarness(t)
 	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I adopted a cat called Ink.", day0))
-	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
-		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, memory.ServiceOptions{TickEvery: -1})
+	s := worker.New(worker.Deps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
+		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, worker.Options{TickEvery: -1})
 	s.TurnStored(h.User.ID, conv)
 	ctx, cancel := context.WithTimeout(h.Ctx, 50*time.Millisecond)
 	defer cancel()
@@ -148,7 +139,7 @@ func TestServiceDoesNothingUntilStarted(t *testing.T) {
 	if err := s.Flush(h.Ctx); err == nil {
 		t.Fatal("Flush answered after Close")
 	}
-	if n := len(h.extractions()); n != 0 || h.watermark(conv) != (memory.Watermark{}) {
+	if n := len(h.Extractions()); n != 0 || h.watermark(conv) != (memory.Watermark{}) {
 		t.Fatalf("an unstarted worker processed the conversation: %d extractions, watermark %+v", n, h.watermark(conv))
 	}
 }
@@ -157,7 +148,7 @@ func TestServiceCatchesUpOnStart(t *testing.T) {
 	h := newWorkHarness(t)
 	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I adopted a cat called Ink.", day0))
 	h.LLM.EnqueueFunc(rememberFirst("Theodore adopted a cat called Ink."))
-	s := h.service(memory.ServiceOptions{}) // never told about the turn
+	s := h.service(worker.Options{}) // never told about the turn
 	h.flush(s)
 	if _, ok := h.Items()["Theodore adopted a cat called Ink."]; !ok {
 		t.Fatal("start-up did not catch up on the stored turn")
@@ -167,24 +158,24 @@ func TestServiceCatchesUpOnStart(t *testing.T) {
 	// A turn that was never delivered (crash, closed service) is found at the next start.
 	h.Append(conv, said("msg_u2", "user", "Ink is afraid of the vacuum cleaner.", day0.Add(time.Hour)))
 	h.LLM.EnqueueFunc(rememberFirst("Ink is afraid of the vacuum cleaner."))
-	s2 := h.service(memory.ServiceOptions{})
+	s2 := h.service(worker.Options{})
 	h.flush(s2)
 	if _, ok := h.Items()["Ink is afraid of the vacuum cleaner."]; !ok {
 		t.Fatal("second start did not catch up")
 	}
-	if req := h.extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u2"}) {
+	if req := h.Extractions(); len(req) != 2 || !slices.Equal(idsIn(req[1]), []string{"msg_u2"}) {
 		t.Errorf("catch-up extracted %v again", idsIn(req[len(req)-1]))
 	}
 	s2.TurnStored(h.User.ID, conv) // nothing new: no model call
 	h.flush(s2)
-	if n := len(h.extractions()); n != 2 {
+	if n := len(h.Extractions()); n != 2 {
 		t.Errorf("%d extraction requests, want 2", n)
 	}
 }
 
 func TestServiceOverflowCatchesUp(t *testing.T) {
 	h := newWorkHarness(t)
-	s := h.service(memory.ServiceOptions{QueueSize: 1})
+	s := h.service(worker.Options{QueueSize: 1})
 	h.flush(s)
 	gate := llmtest.NewGate()
 	h.LLM.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
@@ -212,14 +203,14 @@ func TestServiceOverflowCatchesUp(t *testing.T) {
 			t.Errorf("%q is missing after the overflow", want)
 		}
 	}
-	if n := len(h.extractions()); n != 4 {
+	if n := len(h.Extractions()); n != 4 {
 		t.Errorf("%d extractions, want 4 (none twice)", n)
 	}
 }
 
 func TestServiceRetriesWhenTheModelFails(t *testing.T) {
 	h := newWorkHarness(t)
-	s := h.service(memory.ServiceOptions{RetryMin: time.Minute})
+	s := h.service(worker.Options{RetryMin: time.Minute})
 	h.flush(s)
 	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I run a marathon in April.", day0))
 	h.LLM.Enqueue(llmtest.Reply{Status: 429, RetryAfter: "120"})
@@ -228,26 +219,26 @@ func TestServiceRetriesWhenTheModelFails(t *testing.T) {
 	if w := h.watermark(conv); w.Indexed != "msg_u1" || w.Extracted != "" {
 		t.Fatalf("after a failure the watermark is %+v; want indexed, not extracted", w)
 	}
-	if h.Meter.Get(memory.OutModelError) != 1 || h.Meter.Get("retry") != 1 {
+	if h.Meter.Get(extract.OutModelError) != 1 || h.Meter.Get("retry") != 1 {
 		t.Errorf("meter = %v", h.Meter)
 	}
 
 	h.Clock.Advance(time.Minute) // the backoff is 1m, but the model asked for 2m
 	h.Must(h.tick(s))
-	if n := len(h.extractions()); n != 1 {
+	if n := len(h.Extractions()); n != 1 {
 		t.Fatalf("retried before Retry-After: %d requests", n)
 	}
 	h.LLM.Enqueue(llmtest.Reply{Status: 503})
 	h.Clock.Advance(time.Minute)
 	h.Must(h.tick(s))
-	if n := len(h.extractions()); n != 2 {
+	if n := len(h.Extractions()); n != 2 {
 		t.Fatalf("%d requests after the wait, want 2", n)
 	}
 
 	h.LLM.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
 	h.Clock.Advance(time.Minute) // second failure: backoff doubled to 2m
 	h.Must(h.tick(s))
-	if n := len(h.extractions()); n != 2 {
+	if n := len(h.Extractions()); n != 2 {
 		t.Fatalf("backoff did not grow: %d requests", n)
 	}
 	h.Clock.Advance(time.Minute)
@@ -264,8 +255,8 @@ func TestServiceRetriesWhenTheModelFails(t *testing.T) {
 // when the fake clock passes it, with no call to Tick and no sleeping.
 func TestServiceTicksOnTheInjectedClock(t *testing.T) {
 	h := newWorkHarness(t)
-	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
-		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, memory.ServiceOptions{TickEvery: time.Minute, RetryMin: time.Minute})
+	s := worker.New(worker.Deps{Core: h.DB, Memory: h.Mem, Recall: h.Recall, Models: h.Models,
+		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter}, worker.Options{TickEvery: time.Minute, RetryMin: time.Minute})
 	t.Cleanup(s.Close)
 	h.Must(s.Start(h.Ctx))
 	ctx, cancel := context.WithTimeout(h.Ctx, 20*time.Second)
@@ -276,7 +267,7 @@ func TestServiceTicksOnTheInjectedClock(t *testing.T) {
 	h.LLM.Enqueue(llmtest.Reply{Status: 503})
 	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
-	if n := len(h.extractions()); n != 1 {
+	if n := len(h.Extractions()); n != 1 {
 		t.Fatalf("%d extractions, want the one that failed", n)
 	}
 	h.LLM.EnqueueFunc(rememberFirst("Theodore runs a marathon in April."))
@@ -290,14 +281,14 @@ func TestServiceTicksOnTheInjectedClock(t *testing.T) {
 		h.flush(s)
 	}
 	if _, ok := h.Items()["Theodore runs a marathon in April."]; !ok {
-		t.Fatalf("the fake clock's tick did not retry the conversation (%d extractions)", len(h.extractions()))
+		t.Fatalf("the fake clock's tick did not retry the conversation (%d extractions)", len(h.Extractions()))
 	}
 }
 
 func TestServiceWaitsForAModel(t *testing.T) {
 	h := newWorkHarness(t)
 	h.Models.Set(nil)
-	s := h.service(memory.ServiceOptions{})
+	s := h.service(worker.Options{})
 	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I moved to Lisbon.", day0))
 	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
@@ -318,9 +309,9 @@ func TestServiceSkipsInvalidAnswers(t *testing.T) {
 	h := newWorkHarness(t)
 	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I love jazz.", day0))
 	h.LLM.Enqueue(llmtest.Reply{Chunks: []string{"Sure! I will remember that you love jazz."}})
-	s := h.service(memory.ServiceOptions{})
+	s := h.service(worker.Options{})
 	h.flush(s)
-	if len(h.Items()) != 0 || h.Meter.Get(memory.OutInvalidJSON) != 1 {
+	if len(h.Items()) != 0 || h.Meter.Get(extract.OutInvalidJSON) != 1 {
 		t.Fatalf("items %v, meter %v", h.Items(), h.Meter)
 	}
 	if w := h.watermark(conv); w.Extracted != "msg_u1" {
@@ -337,10 +328,10 @@ func TestServiceBatchesAndStopsAtAStreamingReply(t *testing.T) {
 	h.Must(h.DB.AppendMessage(h.Ctx, store.Message{ID: "msg_6", ConversationID: conv, UserID: h.User.ID, Role: store.RoleAssistant,
 		Content: "Si", Status: store.StatusStreaming, CreatedAt: day0.Add(5 * time.Second)}))
 	h.LLM.Handle(func(llmtest.Request) llmtest.Reply { return memtest.OpsReply() })
-	s := h.service(memory.ServiceOptions{BatchMessages: 2})
+	s := h.service(worker.Options{BatchMessages: 2})
 	h.flush(s)
 	var got [][]string
-	for _, r := range h.extractions() {
+	for _, r := range h.Extractions() {
 		got = append(got, idsIn(r))
 	}
 	want := [][]string{{"msg_1", "msg_2"}, {"msg_3", "msg_4"}, {"msg_5"}}
@@ -357,7 +348,7 @@ func TestServiceCloseInterruptsAndLosesNothing(t *testing.T) {
 	conv := h.Conversation("cnv_1", said("msg_u1", "user", "I play the cello.", day0))
 	gate := llmtest.NewGate()
 	h.LLM.Enqueue(llmtest.Reply{Hold: gate, Chunks: []string{"{}"}})
-	s := h.service(memory.ServiceOptions{})
+	s := h.service(worker.Options{})
 	<-gate.Reached()
 	s.Close() // cancels the held model call
 	if w := h.watermark(conv); w.Extracted != "" {
@@ -365,7 +356,7 @@ func TestServiceCloseInterruptsAndLosesNothing(t *testing.T) {
 	}
 	s.TurnStored(h.User.ID, conv) // after Close: dropped, not blocked
 	h.LLM.EnqueueFunc(rememberFirst("Theodore plays the cello."))
-	h.flush(h.service(memory.ServiceOptions{}))
+	h.flush(h.service(worker.Options{}))
 	if _, ok := h.Items()["Theodore plays the cello."]; !ok {
 		t.Fatal("the next start did not finish the interrupted work")
 	}
@@ -375,7 +366,7 @@ func TestServiceReadsLongConversations(t *testing.T) {
 	h := newWorkHarness(t)
 	conv := h.Conversation("cnv_1", said("msg_0000", "user", "The first message.", day0))
 	h.LLM.Handle(func(llmtest.Request) llmtest.Reply { return memtest.OpsReply() })
-	s := h.service(memory.ServiceOptions{BatchMessages: 1000})
+	s := h.service(worker.Options{BatchMessages: 1000})
 	h.flush(s)
 	s.Close()
 	// Far more than the recent window arrives while the worker is away.
@@ -384,9 +375,9 @@ func TestServiceReadsLongConversations(t *testing.T) {
 		more = append(more, said(fmt.Sprintf("msg_%04d", i), "user", fmt.Sprintf("Message %d.", i), day0.Add(time.Duration(i)*time.Second)))
 	}
 	h.Append(conv, more...)
-	s = h.service(memory.ServiceOptions{BatchMessages: 1000})
+	s = h.service(worker.Options{BatchMessages: 1000})
 	h.flush(s)
-	ex := h.extractions()
+	ex := h.Extractions()
 	if len(ex) != 2 {
 		t.Fatalf("%d extractions, want 2", len(ex))
 	}
@@ -396,7 +387,7 @@ func TestServiceReadsLongConversations(t *testing.T) {
 	h.Append(conv, said("msg_0251", "user", "One more.", day0.Add(time.Hour)))
 	s.TurnStored(h.User.ID, conv)
 	h.flush(s)
-	if ex := h.extractions(); len(ex) != 3 || !slices.Equal(idsIn(ex[2]), []string{"msg_0251"}) {
+	if ex := h.Extractions(); len(ex) != 3 || !slices.Equal(idsIn(ex[2]), []string{"msg_0251"}) {
 		t.Errorf("the next turn saw %v", idsIn(ex[len(ex)-1]))
 	}
 }
@@ -405,7 +396,7 @@ func TestServiceReadsLongConversations(t *testing.T) {
 // that are still in the conversation, not the ones the user never heard.
 func TestServiceReindexesARevisedMessage(t *testing.T) {
 	h := newWorkHarness(t)
-	s := h.service(memory.ServiceOptions{})
+	s := h.service(worker.Options{})
 	conv := h.Conversation("cnv_1",
 		said("msg_u1", "user", "Any ideas for the weekend?", day0),
 		said("msg_a1", "assistant", "You could visit the aquarium. Or we could plan a picnic by the lighthouse.", day0.Add(time.Second)))
@@ -436,5 +427,36 @@ func TestServiceReindexesARevisedMessage(t *testing.T) {
 	h.flush(s)
 	if w := h.watermark(conv); w.Indexed != "msg_a1" {
 		t.Errorf("a revision moved the watermark: %+v", w)
+	}
+}
+
+func TestJournalRetriesWhenTheModelFails(t *testing.T) {
+	h := newWorkHarness(t)
+	s := h.service(worker.Options{Journal: extract.JournalOptions{IdleAfter: 30 * time.Minute}})
+	h.LLM.Handle(func(r llmtest.Request) llmtest.Reply { return memtest.OpsReply() }) // extraction finds nothing
+	h.Conversation("cnv_1", said("msg_u1", "user", "Today was long.", day0))
+	s.TurnStored(h.User.ID, "cnv_1")
+	h.flush(s)
+
+	h.Clock.Set(day0.Add(time.Hour))
+	h.LLM.Enqueue(llmtest.Reply{Status: 500})
+	if err := h.tick(s); err == nil {
+		t.Fatal("a failed journal was not reported")
+	}
+	if len(h.Journals()) != 0 {
+		t.Fatal("a journal was written without the model")
+	}
+	h.Must(h.tick(s)) // too soon: the retry waits RetryMin
+	if n := len(h.JournalRequests()); n != 1 {
+		t.Fatalf("%d journal requests right after a failure, want 1", n)
+	}
+	h.LLM.Enqueue(memtest.JournalReply("A long day for Theodore."))
+	h.Clock.Advance(time.Minute)
+	h.Must(h.tick(s))
+	if js := h.Journals(); len(js) != 1 || js[0].Text != "A long day for Theodore." {
+		t.Errorf("journals = %+v", js)
+	}
+	if h.Meter.Get("journal") != 1 || h.Meter.Get("retry") != 1 {
+		t.Errorf("meter = %v", h.Meter)
 	}
 }

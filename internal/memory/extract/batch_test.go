@@ -1,10 +1,10 @@
-package memory_test
+package extract_test
 
 import (
 	"fmt"
 	"testing"
 
-	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/extract"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -30,7 +30,7 @@ func TestExtractBatchesCountsOnlyConversationalMessages(t *testing.T) {
 		{0, "[[u1] [a1 t1 a2] [u2] [a3] [u3]]"}, // at least one a batch
 	} {
 		var got [][]string
-		for part := range memory.ExtractBatches(msgs, c.n) {
+		for part := range extract.Batches(msgs, c.n) {
 			var ids []string
 			for _, m := range part {
 				ids = append(ids, m.ID)
@@ -41,7 +41,7 @@ func TestExtractBatchesCountsOnlyConversationalMessages(t *testing.T) {
 			t.Errorf("n=%d: batches %v, want %s", c.n, got, c.want)
 		}
 	}
-	for range memory.ExtractBatches(nil, 5) {
+	for range extract.Batches(nil, 5) {
 		t.Fatal("no messages made a batch")
 	}
 }

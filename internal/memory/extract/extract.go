@@ -1,4 +1,14 @@
-package memory
+// Package extract turns conversations into memory: the Extractor reads new
+// messages and, through the language model, adds, supersedes and
+// invalidates memory items (people included) behind the guards of guard.go;
+// the Consolidator writes the companion's daily journal.
+//
+// It must never store an item without a source message among the batch it
+// read, never store text that came from the system prompt or from recalled
+// memories (memory.Echoes), never delete a belief (a changed one is
+// superseded and stays as history), and never decide when to run: the
+// worker (package worker) and os1 memory import call it.
+package extract
 
 import (
 	"cmp"
@@ -6,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/os1ai/os1/internal/memory"
 	"iter"
 	"log/slog"
 	"math"
@@ -21,12 +32,6 @@ import (
 // same shape). It returns an error wrapping llm.ErrNoProvider when none is.
 type Models interface {
 	Provider(ctx context.Context) (llm.Provider, error)
-}
-
-// Meter counts what memory work did; the metrics package implements it.
-// Events are the Out* constants and "index", "journal", "retry".
-type Meter interface {
-	MemoryEvent(event string, n int)
 }
 
 type nopMeter struct{}
@@ -52,8 +57,8 @@ const (
 	OutModelError    = "model_error"
 )
 
-// ExtractOptions tune extraction. Zero values take the defaults.
-type ExtractOptions struct {
+// Options tune extraction. Zero values take the defaults.
+type Options struct {
 	MaxItems      int     // writes per extraction; more are dropped (default 5)
 	MinConfidence float64 // operations the model is less sure of are dropped (default 0.4; negative: none)
 	Related       int     // current memories shown to the model (default 12)
@@ -61,7 +66,7 @@ type ExtractOptions struct {
 	MaxTokens     int     // the model's reply (default 1024)
 }
 
-func (o ExtractOptions) withDefaults() ExtractOptions {
+func (o Options) withDefaults() Options {
 	if o.MaxItems <= 0 {
 		o.MaxItems = 5
 	}
@@ -80,27 +85,27 @@ func (o ExtractOptions) withDefaults() ExtractOptions {
 	return o
 }
 
-// ExtractorDeps are the extractor's collaborators.
-type ExtractorDeps struct {
-	Memory   Store
-	Recall   Searcher // the Recaller: finds the memories to show the model
+// Deps are the extractor's collaborators.
+type Deps struct {
+	Memory   memory.Store
+	Recall   memory.Searcher // the Recaller: finds the memories to show the model
 	Models   Models
-	Embedder Embedder // nil: near-identical means equal after folding case and punctuation
-	Echoes   *Echoes  // what the slot and tool showed the companion; nil: nothing
+	Embedder memory.Embedder // nil: near-identical means equal after folding case and punctuation
+	Echoes   *memory.Echoes  // what the slot and tool showed the companion; nil: nothing
 	Clock    clock.Clock
-	Meter    Meter
+	Meter    memory.Meter
 	Log      *slog.Logger
 }
 
 // Extractor turns new messages into memory items through the language model.
 // It must never store an item whose provenance it cannot check (see applier).
 type Extractor struct {
-	d    ExtractorDeps
-	opts ExtractOptions
+	d    Deps
+	opts Options
 }
 
-// NewExtractor returns an extractor.
-func NewExtractor(d ExtractorDeps, o ExtractOptions) *Extractor {
+// New returns an extractor.
+func New(d Deps, o Options) *Extractor {
 	if d.Clock == nil {
 		d.Clock = clock.System{}
 	}
@@ -137,15 +142,15 @@ type Result struct {
 	Outcomes    map[string]int // Out* -> count
 }
 
-// ErrExtraction wraps failures worth retrying later (model down, 429,
+// ErrFailed wraps failures worth retrying later (model down, 429,
 // storage errors). Bad model output is not one: it is counted and dropped.
-var ErrExtraction = errors.New("memory extraction failed")
+var ErrFailed = errors.New("memory extraction failed")
 
 // Extract reads b and writes what is worth remembering. An error means
 // nothing useful was done and the batch should be tried again later.
 func (e *Extractor) Extract(ctx context.Context, b Batch) (Result, error) {
 	res := Result{Outcomes: map[string]int{}}
-	b.Messages = conversational(b.Messages)
+	b.Messages = Conversational(b.Messages)
 	if b.Loc == nil {
 		b.Loc = time.Local
 	}
@@ -158,14 +163,14 @@ func (e *Extractor) Extract(ctx context.Context, b Batch) (Result, error) {
 	}
 	related, err := e.related(ctx, b)
 	if err != nil {
-		return res, fmt.Errorf("%w: find related memories for conversation %s: %w", ErrExtraction, b.ConversationID, err)
+		return res, fmt.Errorf("%w: find related memories for conversation %s: %w", ErrFailed, b.ConversationID, err)
 	}
 	system, prompt := extractPrompt(b, related, e.opts.MaxItems)
 	reply, err := completeText(ctx, e.d.Models, llm.Request{System: system, Messages: []llm.Message{{Role: llm.RoleUser, Content: prompt}},
 		MaxTokens: e.opts.MaxTokens, Temperature: new(0.0)})
 	if err != nil {
 		e.d.Meter.MemoryEvent(OutModelError, 1)
-		return res, fmt.Errorf("%w: conversation %s: %w", ErrExtraction, b.ConversationID, err)
+		return res, fmt.Errorf("%w: conversation %s: %w", ErrFailed, b.ConversationID, err)
 	}
 	ops, ok := parseOps(reply)
 	if !ok {
@@ -183,28 +188,25 @@ func (e *Extractor) Extract(ctx context.Context, b Batch) (Result, error) {
 		e.d.Meter.MemoryEvent(k, n)
 	}
 	if err != nil {
-		return res, fmt.Errorf("%w: store memories of conversation %s: %w", ErrExtraction, b.ConversationID, err)
+		return res, fmt.Errorf("%w: store memories of conversation %s: %w", ErrFailed, b.ConversationID, err)
 	}
 	return res, nil
 }
 
-// conversational keeps the messages extraction may read: complete or
-// interrupted user and assistant messages with text. Tool results and the
-// system prompt never reach the extractor.
 // DefaultBatchMessages is how many conversational messages one extraction
 // call reads, in the worker and in os1 memory import alike.
 const DefaultBatchMessages = 20
 
-// ExtractBatches splits msgs, in order, into the runs one extraction call
+// Batches splits msgs, in order, into the runs one extraction call
 // each reads: at most n conversational messages a run (tool output and
 // empty replies ride along uncounted). Every message is in exactly one run.
-func ExtractBatches(msgs []store.Message, n int) iter.Seq[[]store.Message] {
+func Batches(msgs []store.Message, n int) iter.Seq[[]store.Message] {
 	n = max(n, 1)
 	return func(yield func([]store.Message) bool) {
 		for from := 0; from < len(msgs); {
 			to, counted := from, 0
 			for to < len(msgs) && counted < n {
-				if len(conversational(msgs[to:to+1])) == 1 {
+				if len(Conversational(msgs[to:to+1])) == 1 {
 					counted++
 				}
 				to++
@@ -217,7 +219,10 @@ func ExtractBatches(msgs []store.Message, n int) iter.Seq[[]store.Message] {
 	}
 }
 
-func conversational(msgs []store.Message) []store.Message {
+// Conversational keeps the messages extraction (and the recall index) may
+// read: complete or interrupted user and assistant messages with text. Tool
+// results and the system prompt never reach the extractor.
+func Conversational(msgs []store.Message) []store.Message {
 	var out []store.Message
 	for _, m := range msgs {
 		if (m.Role == store.RoleUser || m.Role == store.RoleAssistant) && strings.TrimSpace(m.Content) != "" &&
@@ -230,18 +235,18 @@ func conversational(msgs []store.Message) []store.Message {
 
 // related finds the current memories closest to what the user said, so the
 // model can supersede or skip them.
-func (e *Extractor) related(ctx context.Context, b Batch) ([]Item, error) {
+func (e *Extractor) related(ctx context.Context, b Batch) ([]memory.Item, error) {
 	var q strings.Builder
 	for _, m := range b.Messages {
 		if m.Role == store.RoleUser && q.Len() < 2000 {
 			q.WriteString(m.Content + "\n")
 		}
 	}
-	var hits []Hit
+	var hits []memory.Hit
 	var err error
 	// From is set so that time words in what the user said ("last week")
 	// do not narrow the search, as they would for a question.
-	query := Query{Text: ClipRunes(q.String(), 2000), Limit: e.opts.Related, Kinds: []DocKind{DocItem}, From: time.Unix(1, 0)}
+	query := memory.Query{Text: memory.ClipRunes(q.String(), 2000), Limit: e.opts.Related, Kinds: []memory.DocKind{memory.DocItem}, From: time.Unix(1, 0)}
 	if e.d.Recall != nil {
 		hits, err = e.d.Recall.Recall(ctx, b.UserID, query, b.Loc)
 	} else {
@@ -250,7 +255,7 @@ func (e *Extractor) related(ctx context.Context, b Batch) ([]Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Item
+	var out []memory.Item
 	for _, h := range hits {
 		if h.Item != nil && h.Item.Current() {
 			out = append(out, *h.Item)
@@ -282,7 +287,7 @@ func completeText(ctx context.Context, models Models, req llm.Request) (string, 
 const exampleMemory = "%s's sister Ana teaches violin in Porto."
 
 // extractPrompt renders the instructions and the batch.
-func extractPrompt(b Batch, related []Item, maxItems int) (system, user string) {
+func extractPrompt(b Batch, related []memory.Item, maxItems int) (system, user string) {
 	you, them := cmp.Or(b.CompanionName, "the companion"), cmp.Or(b.UserName, "the user")
 	var s strings.Builder
 	fmt.Fprintf(&s, "You are %s, an AI companion, deciding what to remember from a conversation with %s.\n", you, them)
@@ -310,7 +315,7 @@ func extractPrompt(b Batch, related []Item, maxItems int) (system, user string) 
 		u.WriteString("(none)\n")
 	}
 	for _, it := range related {
-		fmt.Fprintf(&u, "- %s (%s, since %s): %s\n", it.ID, it.Kind, it.ValidFrom.In(b.Loc).Format("2006-01-02"), SingleLine(it.Text))
+		fmt.Fprintf(&u, "- %s (%s, since %s): %s\n", it.ID, it.Kind, it.ValidFrom.In(b.Loc).Format("2006-01-02"), memory.SingleLine(it.Text))
 	}
 	u.WriteString("\nNew messages:\n")
 	for _, m := range b.Messages {
@@ -318,7 +323,7 @@ func extractPrompt(b Batch, related []Item, maxItems int) (system, user string) 
 		if m.Role == store.RoleAssistant {
 			who = you + " (you)"
 		}
-		fmt.Fprintf(&u, "[%s] %s, %s: %s\n", m.ID, m.CreatedAt.In(b.Loc).Format("2006-01-02 15:04 MST"), who, ClipRunes(m.Content, 2000))
+		fmt.Fprintf(&u, "[%s] %s, %s: %s\n", m.ID, m.CreatedAt.In(b.Loc).Format("2006-01-02 15:04 MST"), who, memory.ClipRunes(m.Content, 2000))
 	}
 	return s.String(), u.String()
 }

@@ -1,10 +1,11 @@
-package memory
+package extract
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/os1ai/os1/internal/memory"
 	"math"
 	"slices"
 	"strings"
@@ -48,7 +49,7 @@ type applier struct {
 	e            *Extractor
 	b            Batch
 	res          *Result
-	related      []Item
+	related      []memory.Item
 	instructions string // folded
 
 	byID   map[string]store.Message
@@ -77,14 +78,14 @@ func (a *applier) run(ctx context.Context, ops []extractOp) error {
 	slices.Reverse(recalled)
 	for _, t := range append(append(a.b.Prompt[:len(a.b.Prompt):len(a.b.Prompt)], recalled...), fmt.Sprintf(exampleMemory, cmp.Or(a.b.UserName, "the user"))) {
 		for _, line := range strings.Split(t, "\n") {
-			line = SingleLine(strings.TrimLeft(strings.TrimSpace(line), "-*• "))
+			line = memory.SingleLine(strings.TrimLeft(strings.TrimSpace(line), "-*• "))
 			if n := normText(line); n != "" {
 				a.echo = append(a.echo, knownText{text: line, norm: n})
 			}
 		}
 	}
 	seen := map[string]bool{}
-	addKnown := func(it Item) {
+	addKnown := func(it memory.Item) {
 		if !seen[it.ID] && it.Current() {
 			seen[it.ID] = true
 			a.known = append(a.known, knownText{id: it.ID, text: it.Text, norm: normText(it.Text)})
@@ -98,11 +99,11 @@ func (a *applier) run(ctx context.Context, ops []extractOp) error {
 		if o.bad || strings.TrimSpace(o.Text) == "" {
 			continue
 		}
-		texts = append(texts, SingleLine(o.Text))
+		texts = append(texts, memory.SingleLine(o.Text))
 		if strings.EqualFold(strings.TrimSpace(o.Op), "add") {
-			hits, err := a.e.d.Memory.SearchText(ctx, a.b.UserID, Query{Text: o.Text, Limit: 5, Kinds: []DocKind{DocItem}})
+			hits, err := a.e.d.Memory.SearchText(ctx, a.b.UserID, memory.Query{Text: o.Text, Limit: 5, Kinds: []memory.DocKind{memory.DocItem}})
 			if err != nil {
-				return fmt.Errorf("look for memories like %q: %w", ClipRunes(o.Text, 60), err)
+				return fmt.Errorf("look for memories like %q: %w", memory.ClipRunes(o.Text, 60), err)
 			}
 			for _, h := range hits {
 				if h.Item != nil {
@@ -156,7 +157,7 @@ func (a *applier) embed(ctx context.Context, texts []string) error {
 	return nil
 }
 
-var opKinds = map[string]Kind{"fact": KindFact, "event": KindEvent, "preference": KindPreference, "reflection": KindReflection, "person": KindPerson}
+var opKinds = map[string]memory.Kind{"fact": memory.KindFact, "event": memory.KindEvent, "preference": memory.KindPreference, "reflection": memory.KindReflection, "person": memory.KindPerson}
 
 func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 	verb := strings.ToLower(strings.TrimSpace(o.Op))
@@ -172,10 +173,10 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 	if clamp01(o.Confidence, 1) < a.e.opts.MinConfidence {
 		return OutLowConfidence, nil
 	}
-	var target Item
+	var target memory.Item
 	if verb != "add" {
 		it, err := a.e.d.Memory.Item(ctx, a.b.UserID, strings.TrimSpace(o.Target))
-		if errors.Is(err, ErrNotFound) || (err == nil && !it.Current()) {
+		if errors.Is(err, memory.ErrNotFound) || (err == nil && !it.Current()) {
 			return OutBadTarget, nil
 		}
 		if err != nil {
@@ -204,7 +205,7 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 		a.res.Invalidated = append(a.res.Invalidated, target.ID)
 		return OutInvalidated, nil
 	}
-	text := SingleLine(o.Text)
+	text := memory.SingleLine(o.Text)
 	norm := normText(text)
 	if len([]rune(text)) > 400 || !strings.Contains(norm, " ") {
 		return OutInvalid, nil
@@ -218,10 +219,10 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 	}
 	entities, err := a.entities(ctx, o.People, sources)
 	if err != nil {
-		return "", fmt.Errorf("save people of %q: %w", ClipRunes(text, 60), err)
+		return "", fmt.Errorf("save people of %q: %w", memory.ClipRunes(text, 60), err)
 	}
 	now := a.e.d.Clock.Now()
-	it := Item{ID: clock.NewID("mem_"), UserID: a.b.UserID, Kind: kind, Text: text, EntityIDs: entities, Sources: sources,
+	it := memory.Item{ID: clock.NewID("mem_"), UserID: a.b.UserID, Kind: kind, Text: text, EntityIDs: entities, Sources: sources,
 		Confidence: clamp01(o.Confidence, 0.7), Importance: clamp01(o.Importance, 0.5),
 		EventTime: parseEventTime(o.EventTime, a.b.Loc), ValidFrom: at, CreatedAt: now, UpdatedAt: now}
 	if verb == "supersede" {
@@ -235,7 +236,7 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 		outcome = OutSuperseded
 	} else {
 		if err := a.e.d.Memory.AddItem(ctx, it, vec); err != nil {
-			return "", fmt.Errorf("add memory %q: %w", ClipRunes(text, 60), err)
+			return "", fmt.Errorf("add memory %q: %w", memory.ClipRunes(text, 60), err)
 		}
 		outcome = OutAdded
 	}
@@ -247,7 +248,7 @@ func (a *applier) apply(ctx context.Context, o extractOp) (string, error) {
 
 // sources applies guard 4 and returns the sources (deduplicated, in the
 // batch's order) and the time of the newest, or an outcome that refuses.
-func (a *applier) sources(ids []string, kind Kind) ([]string, time.Time, string) {
+func (a *applier) sources(ids []string, kind memory.Kind) ([]string, time.Time, string) {
 	want := map[string]bool{}
 	for _, id := range ids {
 		id = strings.TrimSpace(id)
@@ -271,7 +272,7 @@ func (a *applier) sources(ids []string, kind Kind) ([]string, time.Time, string)
 			fromUser = fromUser || m.Role == store.RoleUser
 		}
 	}
-	if !fromUser && kind != KindReflection {
+	if !fromUser && kind != memory.KindReflection {
 		return nil, time.Time{}, OutAssistantOnly
 	}
 	return out, at, ""
@@ -331,15 +332,15 @@ func (a *applier) entities(ctx context.Context, names, sources []string) ([]stri
 			switch {
 			case err == nil:
 				id = ent.ID
-			case errors.Is(err, ErrNotFound) && proper:
+			case errors.Is(err, memory.ErrNotFound) && proper:
 				now := a.e.d.Clock.Now()
-				ent = Entity{ID: clock.NewID("ent_"), UserID: a.b.UserID, Name: name, Sources: sources, CreatedAt: now, UpdatedAt: now}
+				ent = memory.Entity{ID: clock.NewID("ent_"), UserID: a.b.UserID, Name: name, Sources: sources, CreatedAt: now, UpdatedAt: now}
 				if err := a.e.d.Memory.SaveEntity(ctx, ent); err != nil {
 					return nil, err
 				}
 				id = ent.ID
 				a.res.Entities = append(a.res.Entities, id)
-			case errors.Is(err, ErrNotFound):
+			case errors.Is(err, memory.ErrNotFound):
 				continue // a description of someone not known yet
 			default:
 				return nil, err
@@ -375,7 +376,7 @@ var nameLeads = map[string]bool{"my": true, "our": true, "your": true, "a": true
 // known by that name or alias. Pronouns and generic words ("someone", "my
 // friend") name nobody and give "".
 func personName(raw string) (name string, proper bool) {
-	raw = SingleLine(strings.Trim(raw, " \t\"'.,;:!?()"))
+	raw = memory.SingleLine(strings.Trim(raw, " \t\"'.,;:!?()"))
 	raw = strings.TrimSuffix(strings.TrimSuffix(raw, "'s"), "’s")
 	words := strings.Fields(raw)
 	for len(words) > 0 {

@@ -1,4 +1,4 @@
-package memory_test
+package worker_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/memtest"
+	"github.com/os1ai/os1/internal/memory/worker"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -35,9 +36,9 @@ func (p *poisonStore) IndexMessage(ctx context.Context, m memory.MessageDoc, vec
 func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 	h := newWorkHarness(t)
 	store := &poisonStore{Store: h.Mem, poison: "msg_bad"}
-	start := func() *memory.Service {
-		s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: store, Recall: h.Recall, Models: h.Models,
-			Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter, Progress: h.Mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
+	start := func() *worker.Service {
+		s := worker.New(worker.Deps{Core: h.DB, Memory: store, Recall: h.Recall, Models: h.Models,
+			Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter, Progress: h.Mem.Progress()}, worker.Options{TickEvery: -1})
 		t.Cleanup(s.Close)
 		_ = s.Start(context.Background())
 		return s
@@ -89,8 +90,8 @@ func TestServiceQuarantinesAPanickingConversation(t *testing.T) {
 func TestReleaseFromQuarantine(t *testing.T) {
 	h := newWorkHarness(t)
 	ps := &poisonStore{Store: h.Mem, poison: "msg_bad"}
-	s := memory.NewService(memory.ServiceDeps{Core: h.DB, Memory: ps, Recall: h.Recall, Models: h.Models,
-		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter, Progress: h.Mem.Progress()}, memory.ServiceOptions{TickEvery: -1})
+	s := worker.New(worker.Deps{Core: h.DB, Memory: ps, Recall: h.Recall, Models: h.Models,
+		Echoes: h.Echoes, Clock: h.Clock, Meter: h.Meter, Progress: h.Mem.Progress()}, worker.Options{TickEvery: -1})
 	t.Cleanup(s.Close)
 	_ = s.Start(context.Background())
 	bad := h.Conversation("cnv_bad", said("msg_bad", "user", "kk kk kk", day0))

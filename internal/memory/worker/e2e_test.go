@@ -1,4 +1,4 @@
-package memory_test
+package worker_test
 
 import (
 	"encoding/json"
@@ -13,9 +13,9 @@ import (
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
-	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/memtest"
 	"github.com/os1ai/os1/internal/memory/recall"
+	"github.com/os1ai/os1/internal/memory/worker"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -24,7 +24,7 @@ import (
 // next turn's system prompt and recall tool.
 func TestCompanionRemembersAcrossTurns(t *testing.T) {
 	h := newWorkHarness(t)
-	svc := h.service(memory.ServiceOptions{})
+	svc := h.service(worker.Options{})
 	tools := companion.NewRegistry()
 	for _, tool := range companion.BuiltinTools(h.DB) {
 		tools.Register(tool)
@@ -94,7 +94,7 @@ func TestCompanionRemembersAcrossTurns(t *testing.T) {
 	if n := len(h.Items()); n != 1 {
 		t.Errorf("%d items after the second turn; the recalled memory was stored again", n)
 	}
-	ex := h.extractions()
+	ex := h.Extractions()
 	if len(ex) != 2 || strings.Contains(ex[1].Messages[0].Content, "sources:") {
 		t.Errorf("the second extraction saw the tool's output or ran %d times", len(ex))
 	}

@@ -1,4 +1,4 @@
-package memory_test
+package extract_test
 
 import (
 	"maps"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/extract"
 	"github.com/os1ai/os1/internal/memory/memtest"
 )
 
@@ -39,7 +40,7 @@ func TestExtractGuards(t *testing.T) {
 	cases := []struct {
 		name   string
 		setup  func(h *workHarness)
-		opts   memory.ExtractOptions
+		opts   extract.Options
 		embed  bool
 		reply  []string
 		want   map[string]int
@@ -48,20 +49,20 @@ func TestExtractGuards(t *testing.T) {
 	}{
 		{name: "valid add from the user",
 			reply:  []string{memtest.AddOp("fact", "Theodore's sister Catherine moved to Boston.", fromUser, "Catherine")},
-			want:   map[string]int{memory.OutAdded: 1},
+			want:   map[string]int{extract.OutAdded: 1},
 			stored: []string{"Theodore's sister Catherine moved to Boston."}},
 
 		// Guard 1: nothing from the system prompt or recalled memories.
 		{name: "echo: a first-meeting answer from the system prompt",
 			reply:  []string{memtest.AddOp("fact", "Writing letters for people.", fromUser)},
-			want:   map[string]int{memory.OutEcho: 1},
+			want:   map[string]int{extract.OutEcho: 1},
 			absent: []string{"Writing letters for people."}},
 		{name: "echo: contained in memory text recalled for the companion",
 			setup: func(h *workHarness) {
 				h.Echoes.Remember(h.User.ID, "- 2026-02-20 (journal) Theodore told me he works as a letter writer.\n- 2026-02-21 (fact) Theodore lives in Los Angeles.")
 			},
 			reply:  []string{memtest.AddOp("fact", "Theodore told me he works as a letter writer", fromUser)},
-			want:   map[string]int{memory.OutEcho: 1},
+			want:   map[string]int{extract.OutEcho: 1},
 			absent: []string{"Theodore told me he works as a letter writer"}},
 		{name: "echo: near-identical to recalled text by embedding",
 			setup: func(h *workHarness) {
@@ -69,11 +70,11 @@ func TestExtractGuards(t *testing.T) {
 			},
 			embed:  true,
 			reply:  []string{memtest.AddOp("preference", "At dawn Theodore loves long walks on the beach.", fromUser)},
-			want:   map[string]int{memory.OutEcho: 1},
+			want:   map[string]int{extract.OutEcho: 1},
 			absent: []string{"At dawn Theodore loves long walks on the beach."}},
 		{name: "echo: the example in the extraction instructions",
 			reply:  []string{memtest.AddOp("fact", "Theodore's sister Ana teaches violin in Porto.", fromUser, "Ana")},
-			want:   map[string]int{memory.OutEcho: 1},
+			want:   map[string]int{extract.OutEcho: 1},
 			absent: []string{"Theodore's sister Ana teaches violin in Porto."}},
 
 		// Guard 2: near-duplicates are merged into what exists.
@@ -82,19 +83,19 @@ func TestExtractGuards(t *testing.T) {
 				h.Item("mem_tea", memory.KindPreference, "Theodore drinks only tea now.", "msg_x1")
 			},
 			reply:  []string{memtest.AddOp("preference", "theodore drinks ONLY tea now", fromTea)},
-			want:   map[string]int{memory.OutDuplicate: 1},
+			want:   map[string]int{extract.OutDuplicate: 1},
 			absent: []string{"theodore drinks ONLY tea now"}},
 		{name: "duplicate: contained in a current item",
 			setup: func(h *workHarness) {
 				h.Item("mem_boston", memory.KindFact, "Theodore's sister Catherine moved to Boston for a job at MIT.", "msg_x1")
 			},
 			reply:  []string{memtest.AddOp("fact", "Catherine moved to Boston.", fromUser)},
-			want:   map[string]int{memory.OutDuplicate: 1},
+			want:   map[string]int{extract.OutDuplicate: 1},
 			absent: []string{"Catherine moved to Boston."}},
 		{name: "duplicate: twice in one answer",
 			reply: []string{memtest.AddOp("preference", "Theodore drinks only tea now.", fromTea),
 				memtest.AddOp("preference", "Theodore drinks only tea now!", fromTea)},
-			want:   map[string]int{memory.OutAdded: 1, memory.OutDuplicate: 1},
+			want:   map[string]int{extract.OutAdded: 1, extract.OutDuplicate: 1},
 			stored: []string{"Theodore drinks only tea now."}},
 		{name: "duplicate: near-identical by embedding",
 			setup: func(h *workHarness) {
@@ -102,12 +103,12 @@ func TestExtractGuards(t *testing.T) {
 			},
 			embed:  true,
 			reply:  []string{memtest.AddOp("preference", "Theodore drinks tea and stopped drinking coffee.", fromTea)},
-			want:   map[string]int{memory.OutDuplicate: 1},
+			want:   map[string]int{extract.OutDuplicate: 1},
 			absent: []string{"Theodore drinks tea and stopped drinking coffee."}},
 		{name: "duplicate: a supersede that changes nothing",
 			setup: coffee,
 			reply: []string{supersedeOp("mem_coffee", "Theodore drinks coffee every morning", fromTea)},
-			want:  map[string]int{memory.OutDuplicate: 1}, stored: []string{"Theodore drinks coffee every morning."}},
+			want:  map[string]int{extract.OutDuplicate: 1}, stored: []string{"Theodore drinks coffee every morning."}},
 
 		// Guard 3: a cap on writes per extraction.
 		{name: "cap: default five",
@@ -115,69 +116,69 @@ func TestExtractGuards(t *testing.T) {
 				memtest.AddOp("fact", "Fact number three here.", fromUser), memtest.AddOp("fact", "Fact number four here.", fromUser),
 				memtest.AddOp("fact", "Fact number five here.", fromUser), memtest.AddOp("fact", "Fact number six here.", fromUser),
 				`{"op":"invalidate","target":"mem_x","sources":["msg_u1"]}`},
-			want:   map[string]int{memory.OutAdded: 5, memory.OutCapped: 2},
+			want:   map[string]int{extract.OutAdded: 5, extract.OutCapped: 2},
 			absent: []string{"Fact number six here."}},
 		{name: "cap: configured to two",
-			opts: memory.ExtractOptions{MaxItems: 2},
+			opts: extract.Options{MaxItems: 2},
 			reply: []string{memtest.AddOp("fact", "Fact number one here.", fromUser), memtest.AddOp("fact", "Fact number two here.", fromUser),
 				memtest.AddOp("fact", "Fact number three here.", fromUser)},
-			want:   map[string]int{memory.OutAdded: 2, memory.OutCapped: 1},
+			want:   map[string]int{extract.OutAdded: 2, extract.OutCapped: 1},
 			absent: []string{"Fact number three here."}},
 
 		// Guard 4: provenance from this turn, and the user's word for their facts.
 		{name: "source: none",
 			reply: []string{memtest.AddOp("fact", "Catherine starts at MIT soon.", nil)},
-			want:  map[string]int{memory.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
+			want:  map[string]int{extract.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
 		{name: "source: invented",
 			reply: []string{memtest.AddOp("fact", "Catherine starts at MIT soon.", []string{"msg_made_up"})},
-			want:  map[string]int{memory.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
+			want:  map[string]int{extract.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
 		{name: "source: a real message of another conversation",
 			reply: []string{memtest.AddOp("fact", "Catherine starts at MIT soon.", []string{"msg_x1"})},
-			want:  map[string]int{memory.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
+			want:  map[string]int{extract.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
 		{name: "source: one good, one invented",
 			reply: []string{memtest.AddOp("fact", "Catherine starts at MIT soon.", []string{"msg_u1", "msg_nope"})},
-			want:  map[string]int{memory.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
+			want:  map[string]int{extract.OutNoSource: 1}, absent: []string{"Catherine starts at MIT soon."}},
 		{name: "source: a fact on the assistant's word alone",
 			reply: []string{memtest.AddOp("fact", "Theodore misses his sister.", fromAssistant)},
-			want:  map[string]int{memory.OutAssistantOnly: 1}, absent: []string{"Theodore misses his sister."}},
+			want:  map[string]int{extract.OutAssistantOnly: 1}, absent: []string{"Theodore misses his sister."}},
 		{name: "source: a reflection on the assistant's word",
 			reply:  []string{memtest.AddOp("reflection", "Theodore seems a little lonely lately.", fromAssistant)},
-			want:   map[string]int{memory.OutAdded: 1},
+			want:   map[string]int{extract.OutAdded: 1},
 			stored: []string{"Theodore seems a little lonely lately."}},
 		{name: "source: the assistant and the user together",
 			reply:  []string{memtest.AddOp("fact", "Theodore misses his sister Catherine.", []string{"msg_a1", "msg_u2"}, "Catherine")},
-			want:   map[string]int{memory.OutAdded: 1},
+			want:   map[string]int{extract.OutAdded: 1},
 			stored: []string{"Theodore misses his sister Catherine."}},
 		{name: "source: invalidating a fact on the assistant's word",
 			setup: coffee,
 			reply: []string{`{"op":"invalidate","target":"mem_coffee","sources":["msg_a1"]}`},
-			want:  map[string]int{memory.OutAssistantOnly: 1}, stored: []string{"Theodore drinks coffee every morning."}},
+			want:  map[string]int{extract.OutAssistantOnly: 1}, stored: []string{"Theodore drinks coffee every morning."}},
 
 		// Operations.
 		{name: "supersede a changed belief",
 			setup:  coffee,
 			reply:  []string{supersedeOp("mem_coffee", "Theodore stopped drinking coffee and drinks only tea.", fromTea)},
-			want:   map[string]int{memory.OutSuperseded: 1},
+			want:   map[string]int{extract.OutSuperseded: 1},
 			stored: []string{"Theodore stopped drinking coffee and drinks only tea."}},
 		{name: "supersede an unknown item",
 			reply: []string{supersedeOp("mem_nope", "Theodore stopped drinking coffee.", fromTea)},
-			want:  map[string]int{memory.OutBadTarget: 1}, absent: []string{"Theodore stopped drinking coffee."}},
+			want:  map[string]int{extract.OutBadTarget: 1}, absent: []string{"Theodore stopped drinking coffee."}},
 		{name: "invalidate on the user's word",
 			setup: coffee,
 			reply: []string{`{"op":"invalidate","target":"mem_coffee","sources":["msg_u2"]}`},
-			want:  map[string]int{memory.OutInvalidated: 1}},
+			want:  map[string]int{extract.OutInvalidated: 1}},
 		{name: "unknown op is skipped",
 			reply: []string{`{"op":"merge","kind":"fact","text":"Catherine is in Boston.","sources":["msg_u1"]}`,
 				memtest.AddOp("fact", "Catherine starts at MIT next week.", fromUser)},
-			want:   map[string]int{memory.OutUnknownOp: 1, memory.OutAdded: 1},
+			want:   map[string]int{extract.OutUnknownOp: 1, extract.OutAdded: 1},
 			stored: []string{"Catherine starts at MIT next week."}, absent: []string{"Catherine is in Boston."}},
 		{name: "low confidence",
 			reply: []string{`{"op":"add","kind":"fact","text":"Catherine might be a nurse.","sources":["msg_u1"],"confidence":0.1}`},
-			want:  map[string]int{memory.OutLowConfidence: 1}, absent: []string{"Catherine might be a nurse."}},
+			want:  map[string]int{extract.OutLowConfidence: 1}, absent: []string{"Catherine might be a nurse."}},
 		{name: "unknown kind, one word, wrong types",
 			reply: []string{memtest.AddOp("opinion", "Boston is cold in winter.", fromUser), memtest.AddOp("fact", "Boston", fromUser),
 				`{"op":"add","kind":"fact","text":"Catherine likes MIT.","sources":"msg_u1","confidence":"high"}`},
-			want: map[string]int{memory.OutInvalid: 3}, absent: []string{"Boston is cold in winter.", "Boston", "Catherine likes MIT."}},
+			want: map[string]int{extract.OutInvalid: 3}, absent: []string{"Boston is cold in winter.", "Boston", "Catherine likes MIT."}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,7 +232,7 @@ func TestExtractProvenance(t *testing.T) {
 		`{"op":"add","kind":"event","text":"Catherine starts at MIT on Monday 9 March 2026.","sources":["msg_u1"],"people":["Catherine"],"event_time":"2026-03-09T09:00:00+01:00","confidence":0.8,"importance":0.7}`,
 		supersedeOp("mem_coffee", "Theodore stopped drinking coffee and drinks only tea.", fromTea),
 	))
-	res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
+	res, err := h.extractor(nil, extract.Options{}).Extract(h.Ctx, h.batch(conv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +285,7 @@ func TestExtractPeople(t *testing.T) {
 				Relation: "sister", Sources: []string{"msg_x1"}, CreatedAt: day0, UpdatedAt: day0}))
 			h.LLM.Enqueue(memtest.OpsReply(memtest.AddOp("person", "Theodore's sister moved to Boston for MIT.", fromUser, tc.people...),
 				memtest.AddOp("fact", "Theodore stopped drinking coffee.", fromTea, tc.people...)))
-			res, err := h.extractor(nil, memory.ExtractOptions{}).Extract(h.Ctx, h.batch(conv))
+			res, err := h.extractor(nil, extract.Options{}).Extract(h.Ctx, h.batch(conv))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,10 +1,11 @@
-package memory
+package extract
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/os1ai/os1/internal/memory"
 	"log/slog"
 	"maps"
 	"slices"
@@ -24,15 +25,25 @@ type JournalOptions struct {
 	DaysPerRun  int           // entries written per Consolidate; the rest wait (default 3)
 }
 
+// CoreReader is the core store as the consolidator reads it: the user, their
+// persona and time zone, and the episodic log.
+type CoreReader interface {
+	memory.ProfileReader
+	UserByID(ctx context.Context, id string) (store.User, error)
+	Persona(ctx context.Context, userID string) (store.Persona, error)
+	ListConversations(ctx context.Context, userID string) ([]store.Conversation, error)
+	Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error)
+}
+
 // ConsolidatorDeps are the consolidator's collaborators.
 type ConsolidatorDeps struct {
 	Core     CoreReader
-	Memory   Store
+	Memory   memory.Store
 	Models   Models
-	Embedder Embedder // nil: the entry is indexed for full text only
-	Progress Progress // nil: the Memory store's (see ProgressKeeper)
+	Embedder memory.Embedder // nil: the entry is indexed for full text only
+	Progress memory.Progress // nil: the Memory store's (see ProgressKeeper)
 	Clock    clock.Clock
-	Meter    Meter
+	Meter    memory.Meter
 	Log      *slog.Logger
 }
 
@@ -55,7 +66,7 @@ func NewConsolidator(d ConsolidatorDeps, o JournalOptions) *Consolidator {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	d.Progress = progressOf(d.Progress, d.Memory, "memory.NewConsolidator")
+	d.Progress = memory.ProgressOf(d.Progress, d.Memory, "extract.NewConsolidator")
 	o.IdleAfter = cmp.Or(o.IdleAfter, 30*time.Minute)
 	o.MaxTokens = cmp.Or(o.MaxTokens, 6000)
 	o.ReplyTokens = cmp.Or(o.ReplyTokens, 400)
@@ -74,7 +85,7 @@ const journalDay = "2006-01-02"
 // day is over in their time zone (the nightly case, for someone who talks
 // across midnight). On an error the days not yet written stay due.
 func (c *Consolidator) Consolidate(ctx context.Context, userID string) ([]string, error) {
-	loc, err := UserLocation(ctx, c.d.Core, userID)
+	loc, err := memory.UserLocation(ctx, c.d.Core, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +117,7 @@ func (c *Consolidator) Consolidate(ctx context.Context, userID string) ([]string
 		if m.Status != store.StatusStreaming {
 			settled = laterOf(settled, m.CreatedAt)
 		}
-		if len(conversational([]store.Message{m})) == 1 {
+		if len(Conversational([]store.Message{m})) == 1 {
 			d := m.CreatedAt.In(loc).Format(journalDay)
 			days[d] = laterOf(days[d], m.CreatedAt)
 		}
@@ -137,49 +148,49 @@ func (c *Consolidator) Consolidate(ctx context.Context, userID string) ([]string
 
 // WriteDay writes (or rewrites) the entry for day, YYYY-MM-DD in the user's
 // time zone, from every message of that day.
-func (c *Consolidator) WriteDay(ctx context.Context, userID, day string) (Journal, error) {
-	loc, err := UserLocation(ctx, c.d.Core, userID)
+func (c *Consolidator) WriteDay(ctx context.Context, userID, day string) (memory.Journal, error) {
+	loc, err := memory.UserLocation(ctx, c.d.Core, userID)
 	if err != nil {
-		return Journal{}, err
+		return memory.Journal{}, err
 	}
 	start, err := time.ParseInLocation(journalDay, day, loc)
 	if err != nil {
-		return Journal{}, fmt.Errorf("journal day %q is not YYYY-MM-DD: %w", day, err)
+		return memory.Journal{}, fmt.Errorf("journal day %q is not YYYY-MM-DD: %w", day, err)
 	}
 	convs, err := c.d.Core.ListConversations(ctx, userID)
 	if err != nil {
-		return Journal{}, fmt.Errorf("list conversations of user %s: %w", userID, err)
+		return memory.Journal{}, fmt.Errorf("list conversations of user %s: %w", userID, err)
 	}
 	msgs, err := c.messages(ctx, userID, convs, start.Add(-time.Nanosecond), start.AddDate(0, 0, 1))
 	if err != nil {
-		return Journal{}, err
+		return memory.Journal{}, err
 	}
-	msgs = conversational(msgs)
+	msgs = Conversational(msgs)
 	if !slices.ContainsFunc(msgs, func(m store.Message) bool { return m.Role == store.RoleUser }) {
-		return Journal{}, fmt.Errorf("journal of %s: %w", day, errQuietDay)
+		return memory.Journal{}, fmt.Errorf("journal of %s: %w", day, errQuietDay)
 	}
 	u, err := c.d.Core.UserByID(ctx, userID)
 	if err != nil {
-		return Journal{}, err
+		return memory.Journal{}, err
 	}
 	persona, err := c.d.Core.Persona(ctx, userID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Journal{}, err
+		return memory.Journal{}, err
 	}
 	system, prompt, sources := journalPrompt(persona.Name, cmp.Or(u.DisplayName, u.Username), start, msgs, c.opts.MaxTokens)
 	text, err := completeText(ctx, c.d.Models, llm.Request{System: system, Messages: []llm.Message{{Role: llm.RoleUser, Content: prompt}},
 		MaxTokens: c.opts.ReplyTokens})
 	if err != nil {
-		return Journal{}, fmt.Errorf("write the journal of %s: %w", day, err)
+		return memory.Journal{}, fmt.Errorf("write the journal of %s: %w", day, err)
 	}
 	if i := strings.LastIndex(text, "</think>"); i >= 0 {
 		text = text[i+len("</think>"):]
 	}
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return Journal{}, fmt.Errorf("write the journal of %s: the model answered nothing", day)
+		return memory.Journal{}, fmt.Errorf("write the journal of %s: the model answered nothing", day)
 	}
-	j := Journal{ID: clock.NewID("jnl_"), UserID: userID, Day: day, Text: text, Sources: sources, CreatedAt: c.d.Clock.Now()}
+	j := memory.Journal{ID: clock.NewID("jnl_"), UserID: userID, Day: day, Text: text, Sources: sources, CreatedAt: c.d.Clock.Now()}
 	if old, err := c.d.Memory.Journals(ctx, userID, day, day); err == nil && len(old) > 0 {
 		j.ID = old[0].ID
 	}
@@ -187,12 +198,12 @@ func (c *Consolidator) WriteDay(ctx context.Context, userID, day string) (Journa
 	if c.d.Embedder != nil {
 		vecs, err := c.d.Embedder.Embed(ctx, []string{text})
 		if err != nil || len(vecs) != 1 {
-			return Journal{}, fmt.Errorf("embed the journal of %s: %w (%d vectors)", day, err, len(vecs))
+			return memory.Journal{}, fmt.Errorf("embed the journal of %s: %w (%d vectors)", day, err, len(vecs))
 		}
 		vec = vecs[0]
 	}
 	if err := c.d.Memory.SaveJournal(ctx, j, vec); err != nil {
-		return Journal{}, fmt.Errorf("save the journal of %s: %w", day, err)
+		return memory.Journal{}, fmt.Errorf("save the journal of %s: %w", day, err)
 	}
 	c.d.Meter.MemoryEvent("journal", 1)
 	return j, nil
@@ -239,7 +250,7 @@ func journalPrompt(companion, user string, day time.Time, msgs []store.Message, 
 		if m.Role == store.RoleAssistant {
 			who = companion + " (you)"
 		}
-		line := fmt.Sprintf("[%s] %s: %s\n", m.CreatedAt.In(day.Location()).Format("15:04"), who, ClipRunes(SingleLine(m.Content), 1000))
+		line := fmt.Sprintf("[%s] %s: %s\n", m.CreatedAt.In(day.Location()).Format("15:04"), who, memory.ClipRunes(memory.SingleLine(m.Content), 1000))
 		if used+len(line)/4 > budget && len(sources) > 0 {
 			fmt.Fprintf(&b, "(%d later messages left out)\n", len(msgs)-i)
 			break
