@@ -23,6 +23,8 @@ func TestDeps(t *testing.T) {
 		"github.com/os1ai/os1/internal/store/storetest",
 		"github.com/os1ai/os1/internal/e2e",
 		"github.com/os1ai/os1/internal/testrig",
+		"github.com/os1ai/os1/internal/memory/memtest",
+		"github.com/os1ai/os1/internal/memory/memorytest",
 		"net/http/httptest",
 		"testing",
 	}

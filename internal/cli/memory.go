@@ -168,14 +168,11 @@ func (e *env) loadEmbedder(m *memEnv) {
 	}
 }
 
-// userLocation is the user's time zone from the first meeting, else UTC.
+// userLocation is the user's time zone (store.Profile.Location), the same
+// the prompt and the memory page use.
 func (m *memEnv) userLocation(ctx context.Context) *time.Location {
-	if p, err := m.db.Profile(ctx, m.user.ID); err == nil && p.Timezone != "" {
-		if loc, err := time.LoadLocation(p.Timezone); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
+	p, _ := m.db.Profile(ctx, m.user.ID) // none yet: the zero profile's zone
+	return p.Location()
 }
 
 // searchResult is one line of `os1 memory search --json`.

@@ -44,10 +44,5 @@ func UserLocation(ctx context.Context, p ProfileReader, userID string) (*time.Lo
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if prof.Timezone != "" {
-		if loc, err := time.LoadLocation(prof.Timezone); err == nil {
-			return loc, nil
-		}
-	}
-	return time.Local, nil
+	return prof.Location(), nil // the one place a user's zone is resolved
 }

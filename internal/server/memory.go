@@ -298,14 +298,11 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 	writeJSON(w, http.StatusOK, map[string]any{"query": text, "results": out, "limit": limit, "offset": offset})
 }
 
-// userLocation is the user's time zone from the first meeting (UTC when unknown).
+// userLocation is the user's time zone (store.Profile.Location), so "last
+// week" on the memory page means the days it means in the prompt.
 func (s *Server) userLocation(ctx context.Context, userID string) *time.Location {
-	if p, err := s.Store.Profile(ctx, userID); err == nil && p.Timezone != "" {
-		if loc, err := time.LoadLocation(p.Timezone); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
+	p, _ := s.Store.Profile(ctx, userID) // none yet: the zero profile's zone
+	return p.Location()
 }
 
 func (s *Server) getMemory(w http.ResponseWriter, r *http.Request, u store.User) {
