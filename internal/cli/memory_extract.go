@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
@@ -87,20 +84,7 @@ func lastIndexed(ctx context.Context, p memory.Progress, conv, last string) stri
 }
 
 // batch is who is talking, and what her system prompt holds (never to be
-// taken for a memory), as the server's memory worker gathers it.
+// taken for a memory), gathered as the server's memory worker does.
 func (m *memEnv) batch(ctx context.Context) (extract.Batch, error) {
-	persona, err := m.db.Persona(ctx, m.user.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return extract.Batch{}, err
-	}
-	prof, err := m.db.Profile(ctx, m.user.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return extract.Batch{}, err
-	}
-	b := extract.Batch{UserID: m.user.ID, UserName: cmp.Or(m.user.DisplayName, m.user.Username), CompanionName: persona.Name,
-		Loc: m.userLocation(ctx), Prompt: []string{persona.Voice, persona.Style}}
-	for _, k := range slices.Sorted(maps.Keys(prof.Answers)) {
-		b.Prompt = append(b.Prompt, prof.Answers[k])
-	}
-	return b, nil
+	return extract.BatchFor(ctx, m.db, m.user.ID, "")
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/os1ai/os1/internal/memory"
 	"iter"
 	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,6 +121,39 @@ func New(d Deps, o Options) *Extractor {
 }
 
 // Batch is the new part of one conversation that extraction reads.
+// PeopleReader is what BatchFor reads: who the user is, her persona, and
+// what the first meeting learned.
+type PeopleReader interface {
+	memory.ProfileReader
+	UserByID(ctx context.Context, id string) (store.User, error)
+	Persona(ctx context.Context, userID string) (store.Persona, error)
+}
+
+// BatchFor gathers a batch's context for one conversation: who is talking,
+// in which time zone, and what the system prompt holds (never to be taken
+// for a memory). The worker and `os1 memory import` both start here, so
+// extraction sees the same context however messages arrive.
+func BatchFor(ctx context.Context, core PeopleReader, userID, convID string) (Batch, error) {
+	u, err := core.UserByID(ctx, userID)
+	if err != nil {
+		return Batch{}, fmt.Errorf("read user %s: %w", userID, err)
+	}
+	persona, err := core.Persona(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Batch{}, err
+	}
+	prof, err := core.Profile(ctx, userID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Batch{}, err
+	}
+	b := Batch{UserID: userID, ConversationID: convID, UserName: cmp.Or(u.DisplayName, u.Username),
+		CompanionName: persona.Name, Loc: prof.Location(), Prompt: []string{persona.Voice, persona.Style}}
+	for _, k := range slices.Sorted(maps.Keys(prof.Answers)) {
+		b.Prompt = append(b.Prompt, prof.Answers[k])
+	}
+	return b, nil
+}
+
 type Batch struct {
 	UserID         string
 	ConversationID string

@@ -564,30 +564,7 @@ func indexAfter(msgs []store.Message, id string) int {
 
 // batchFor gathers who is talking and what the system prompt holds.
 func (s *Service) batchFor(ctx context.Context, userID, convID string) (extract.Batch, error) {
-	u, err := s.d.Core.UserByID(ctx, userID)
-	if err != nil {
-		return extract.Batch{}, fmt.Errorf("read user %s: %w", userID, err)
-	}
-	persona, err := s.d.Core.Persona(ctx, userID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return extract.Batch{}, err
-	}
-	prof, err := s.d.Core.Profile(ctx, userID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return extract.Batch{}, err
-	}
-	loc, _ := memory.UserLocation(ctx, s.d.Core, userID)
-	b := extract.Batch{UserID: userID, ConversationID: convID, UserName: cmp.Or(u.DisplayName, u.Username),
-		CompanionName: persona.Name, Loc: loc, Prompt: []string{persona.Voice, persona.Style}}
-	keys := make([]string, 0, len(prof.Answers))
-	for k := range prof.Answers {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		b.Prompt = append(b.Prompt, prof.Answers[k])
-	}
-	return b, nil
+	return extract.BatchFor(ctx, s.d.Core, userID, convID)
 }
 
 // indexEmbedBatch bounds one call to the embedder.
