@@ -184,3 +184,31 @@ func TestDeviceCookie(t *testing.T) {
 		}
 	}
 }
+
+// A success lets the next attempt through at once, and only failures keep
+// a record alive.
+func TestThrottleSuccessImposesNoWait(t *testing.T) {
+	c := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	th := NewThrottle(c, 2, time.Second, time.Minute, time.Hour)
+	for range 3 {
+		th.Begin("ip") // three failures: a 1 s delay is due
+	}
+	c.Advance(time.Second)
+	if w := th.Begin("ip"); w != 0 {
+		t.Fatalf("after the delay: %v", w)
+	}
+	th.Succeed("ip", false)
+	if w := th.Begin("ip"); w != 0 {
+		t.Fatalf("right after a success: wait %v, want none", w)
+	}
+	th.Succeed("ip", false)
+	// Successes every 40 minutes do not keep the failures alive.
+	for range 2 {
+		c.Advance(40 * time.Minute)
+		th.Begin("ip")
+		th.Succeed("ip", false)
+	}
+	if n := th.Failures("ip"); n != 0 {
+		t.Fatalf("%d failures remembered an hour after the last one", n)
+	}
+}

@@ -27,9 +27,10 @@ type Throttle struct {
 }
 
 type throttleRecord struct {
-	fails int       // failed attempts, counting those still being checked
-	next  time.Time // no attempt before this
-	last  time.Time // the last attempt
+	fails    int       // failed attempts, counting those still being checked
+	next     time.Time // no attempt before this
+	last     time.Time // the last failure (or attempt still being checked)
+	lastFail time.Time // the last confirmed failure, restored when an attempt succeeds
 }
 
 // maxThrottleKeys bounds memory under a spray of addresses or usernames.
@@ -61,13 +62,15 @@ func (t *Throttle) Begin(key string) time.Duration {
 		return r.next.Sub(now)
 	}
 	r.fails++ // pessimistic until Succeed says otherwise
-	r.last = now
+	r.lastFail, r.last = r.last, now
 	r.next = now.Add(t.delay(r.fails))
 	return 0
 }
 
-// Succeed takes back the attempt Begin counted and, when reset is set,
-// forgets key's failures (a username signed in from its known device).
+// Succeed takes back the attempt Begin counted: the next attempt may come
+// at once (a success imposes no wait), the failures before it still count,
+// and the record is forgotten Forget after the last real failure. With
+// reset, key's failures are forgotten now.
 func (t *Throttle) Succeed(key string, reset bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -82,7 +85,11 @@ func (t *Throttle) Succeed(key string, reset bool) {
 	if r.fails > 0 {
 		r.fails--
 	}
-	r.next = r.last.Add(t.delay(r.fails))
+	r.last = r.lastFail
+	r.next = t.clock.Now()
+	if r.fails == 0 {
+		delete(t.keys, key)
+	}
 }
 
 // Failures reports key's counted failures (for tests and diagnostics).

@@ -190,12 +190,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.ToLower(strings.TrimSpace(in.Username))
-	addr := s.clientAddr(r)
 	// Attempts are counted before the password is checked, so parallel
-	// guesses cannot all pass. Guesses at a username slow down only
-	// browsers that never signed in as that user: its owner, carrying a
-	// device cookie, is never locked out by someone else's guessing.
-	known := auth.VerifyDevice(s.DeviceKey, cookieValue(r, deviceCookie), name, s.Clock.Now())
+	// guesses cannot all pass. A browser that signed in as this user before
+	// carries a device cookie: its attempts are counted for that cookie
+	// alone, so neither guessing at the username from elsewhere nor
+	// guessing from the same address (a household behind one NAT) ever
+	// locks the user out of their own browser.
+	device := cookieValue(r, deviceCookie)
+	known := auth.VerifyDevice(s.DeviceKey, device, name, s.Clock.Now())
+	addr := s.clientAddr(r)
+	if known {
+		addr = "device:" + auth.HashToken(device)
+	}
 	if wait := s.loginByAddr.Begin(addr); wait > 0 {
 		tooManySignIns(w, wait)
 		return
@@ -326,6 +332,23 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	// The link is checked first, and bad links count like failed sign-ins:
+	// without a valid one nobody learns which usernames exist or makes the
+	// server hash anything.
+	addr := s.clientAddr(r)
+	if wait := s.loginByAddr.Begin(addr); wait > 0 {
+		tooManySignIns(w, wait)
+		return
+	}
+	if _, err := s.Store.Invite(ctx, auth.HashToken(in.Token), s.Clock.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusForbidden, "forbidden", "this invite link is not valid: it was used already or has expired; ask the owner for a new one")
+			return
+		}
+		s.internal(w, "read invite", err)
+		return
+	}
+	s.loginByAddr.Succeed(addr, false)
 	if _, err := s.Store.UserByUsername(ctx, in.Username); err == nil {
 		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("the username %q is taken; choose another", in.Username))
 		return

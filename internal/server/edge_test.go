@@ -312,3 +312,29 @@ func TestHealthzProbesWrites(t *testing.T) {
 		t.Fatalf("after space was freed: %d", code)
 	}
 }
+
+// A household behind one address: guesses from that address do not lock out
+// a member whose browser signed in before, and a success imposes no wait
+// (before: the owner's own browser got 429 there, and each good sign-in
+// restarted the delay).
+func TestGuessesFromTheSameAddressSpareKnownBrowsers(t *testing.T) {
+	e := newEnv(t, true)
+	e.owner()
+	const home = "198.51.100.20"
+	own := e.client()
+	if r := own.login(home, "theo", "correct horse"); r.Status != 200 {
+		t.Fatalf("first sign-in: %d", r.Status)
+	}
+	guesser := e.client()
+	for i := 0; i < 11; i++ {
+		guesser.login(home, "theo", fmt.Sprint("guess ", i))
+	}
+	if r := guesser.login(home, "theo", "another guess"); r.Status != 429 {
+		t.Fatalf("the guesser is not slowed: %d", r.Status)
+	}
+	for i := range 3 {
+		if r := own.login(home, "theo", "correct horse"); r.Status != 200 {
+			t.Fatalf("the owner's browser at the same address, sign-in %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+}

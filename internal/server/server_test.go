@@ -528,9 +528,44 @@ func TestInviteIsSingleUse(t *testing.T) {
 	if r := e.client().do("POST", "/api/invites/accept", body); r.Status != 403 {
 		t.Fatalf("expired invite: %d", r.Status)
 	}
+	// Without a valid link nobody learns which usernames exist (before: 409
+	// "taken" for any token told a stranger "theo" is a user).
 	body["username"] = "theo"
+	if r := e.client().do("POST", "/api/invites/accept", body); r.Status != 403 {
+		t.Fatalf("taken username with an expired link: %d, want 403 like any bad link", r.Status)
+	}
+	body["token"] = "bogus-token"
+	if r := e.client().do("POST", "/api/invites/accept", body); r.Status != 403 {
+		t.Fatalf("taken username with a made-up link: %d, want 403", r.Status)
+	}
+	// With a valid link, a taken name is said, and the link stays usable.
+	inv = o.want(201, "POST", "/api/invites", nil)
+	_, token, _ = strings.Cut(inv["url"].(string), "/#/invite/")
+	body["token"] = token
 	if r := e.client().do("POST", "/api/invites/accept", body); r.Status != 409 {
-		t.Fatalf("taken username: %d", r.Status)
+		t.Fatalf("taken username with a valid link: %d, want 409", r.Status)
+	}
+	body["username"] = "eve"
+	e.client().want(201, "POST", "/api/invites/accept", body)
+}
+
+// Made-up invite links are throttled like failed sign-ins.
+func TestBogusInviteLinksAreThrottled(t *testing.T) {
+	e := newEnv(t, true)
+	e.owner()
+	limited := false
+	for i := 0; i < 14 && !limited; i++ {
+		body := fmt.Sprintf(`{"token":"bogus-%d","username":"someone","password":"another password"}`, i)
+		switch r := e.client().raw("POST", "/api/invites/accept", []byte(body), from("203.0.113.50")); r.Status {
+		case 403:
+		case 429:
+			limited = true
+		default:
+			t.Fatalf("bogus link %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if !limited {
+		t.Fatal("14 made-up invite links from one address were never slowed")
 	}
 }
 

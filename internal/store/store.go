@@ -265,6 +265,9 @@ type Invites interface {
 	// UseInvite marks the invite used if it exists, is unused and not expired at
 	// now; otherwise ErrNotFound. It is atomic: only one caller can use an invite.
 	UseInvite(ctx context.Context, tokenHash string, now time.Time) (Invite, error)
+	// Invite returns the invite if it exists, is unused and not expired at
+	// now, without using it; otherwise ErrNotFound.
+	Invite(ctx context.Context, tokenHash string, now time.Time) (Invite, error)
 }
 
 // PasswordResets stores one-time password reset links.

@@ -278,6 +278,17 @@ func (d *DB) UseInvite(ctx context.Context, tokenHash string, now time.Time) (st
 	return in, mapErr(err, "use invite")
 }
 
+// Invite reads a usable invite without using it.
+func (d *DB) Invite(ctx context.Context, tokenHash string, now time.Time) (store.Invite, error) {
+	var in store.Invite
+	err := d.db.QueryRowContext(ctx,
+		`SELECT token_hash, created_by, created_at, expires_at, used_at FROM invites
+		 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1`,
+		dbTime(now), tokenHash).
+		Scan(&in.TokenHash, &in.CreatedBy, scanTime(&in.CreatedAt), scanTime(&in.ExpiresAt), scanTime(&in.UsedAt))
+	return in, mapErr(err, "read invite")
+}
+
 // CreatePasswordReset stores a reset link and drops the user's older unused ones.
 func (d *DB) CreatePasswordReset(ctx context.Context, pr store.PasswordReset) error {
 	what := fmt.Sprintf("create password reset for user %s", pr.UserID)

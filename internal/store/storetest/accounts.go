@@ -237,12 +237,17 @@ var invitesTests = map[string]func(*testing.T, *fixture){
 		f.user("owner")
 		in := store.Invite{TokenHash: "inv", CreatedBy: "owner", CreatedAt: at(0), ExpiresAt: at(60)}
 		must(t, f.s.CreateInvite(f.ctx, in), "CreateInvite")
+		peek, err := f.s.Invite(f.ctx, "inv", at(4))
+		must(t, err, "Invite (read without using)")
+		same(t, peek, in, "Invite result")
 		got, err := f.s.UseInvite(f.ctx, "inv", at(5))
 		must(t, err, "UseInvite")
 		in.UsedAt = at(5)
 		same(t, got, in, "UseInvite result")
 		_, err = f.s.UseInvite(f.ctx, "inv", at(6))
 		wantErr(t, err, store.ErrNotFound, "UseInvite a second time")
+		_, err = f.s.Invite(f.ctx, "inv", at(6))
+		wantErr(t, err, store.ErrNotFound, "Invite after it was used")
 		_, err = f.s.UseInvite(f.ctx, "unknown", at(6))
 		wantErr(t, err, store.ErrNotFound, "UseInvite unknown")
 	},
@@ -250,7 +255,9 @@ var invitesTests = map[string]func(*testing.T, *fixture){
 		f.user("owner")
 		in := store.Invite{TokenHash: "inv", CreatedBy: "owner", CreatedAt: at(0), ExpiresAt: at(60)}
 		must(t, f.s.CreateInvite(f.ctx, in), "CreateInvite")
-		_, err := f.s.UseInvite(f.ctx, "inv", at(60))
+		_, err := f.s.Invite(f.ctx, "inv", at(60))
+		wantErr(t, err, store.ErrNotFound, "Invite at the expiry instant")
+		_, err = f.s.UseInvite(f.ctx, "inv", at(60))
 		wantErr(t, err, store.ErrNotFound, "UseInvite at the expiry instant")
 		_, err = f.s.UseInvite(f.ctx, "inv", at(61))
 		wantErr(t, err, store.ErrNotFound, "UseInvite after expiry")
