@@ -26,6 +26,7 @@ import (
 	"github.com/os1ai/os1/internal/events"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 // Store is the storage the companion needs.
@@ -228,10 +229,10 @@ func (c *Companion) MemoryChanged(ctx context.Context, userID string, itemIDs ..
 }
 
 // CreateConversation starts an empty conversation for userID. The title is
-// cleaned (CleanTitle); empty means "New conversation". ErrTitleTooLong
+// cleaned (textsafe.CleanTitle); empty means "New conversation". ErrTitleTooLong
 // when it is over MaxTitleRunes.
 func (c *Companion) CreateConversation(ctx context.Context, userID, title string) (store.Conversation, error) {
-	title = CleanTitle(title)
+	title = textsafe.CleanTitle(title)
 	if len([]rune(title)) > MaxTitleRunes {
 		return store.Conversation{}, ErrTitleTooLong
 	}
@@ -320,7 +321,7 @@ func (c *Companion) Initiate(ctx context.Context, userID, conversationID, reason
 	if err := ValidateText(reason); err != nil && !errors.Is(err, ErrEmptyMessage) {
 		return nil, fmt.Errorf("reason: %w", err)
 	}
-	reason = CleanTitle(reason) // one line, no hidden characters: it is shown to the user
+	reason = textsafe.CleanTitle(reason) // one line, no hidden characters: it is shown to the user
 	if reason == "" {
 		return nil, ErrNoReason
 	}
@@ -400,7 +401,7 @@ func (c *Companion) Running(conversationID string) bool {
 }
 
 func titleFrom(text string) string {
-	line := CleanTitle(strings.SplitN(strings.TrimSpace(text), "\n", 2)[0])
+	line := textsafe.CleanTitle(strings.SplitN(strings.TrimSpace(text), "\n", 2)[0])
 	if r := []rune(line); len(r) > 60 {
 		line = strings.TrimSpace(string(r[:60])) + "…"
 	}

@@ -344,7 +344,7 @@ func TestSlowSlotIsSkipped(t *testing.T) {
 	defer close(slow.release)
 	timed := timedSlot{got: make(chan companion.SlotInput, 4)}
 	c := companion.New(companion.Deps{Store: h.db, Models: fixedModel{h.provider()}, Slots: []companion.Slot{slow, timed}},
-		companion.Options{SlotTimeout: 100 * time.Millisecond})
+		companion.Options{SlotTimeout: time.Second})
 	t.Cleanup(c.Close)
 	h.llm.Enqueue(llmtest.Reply{Chunks: []string{"ok"}})
 	collect(t, must(c.Send(context.Background(), h.user.ID, "", "What's on today?")))

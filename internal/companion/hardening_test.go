@@ -14,6 +14,7 @@ import (
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 type panickySlot struct{}
@@ -159,7 +160,7 @@ func TestApprovalSummariesShowHiddenCharacters(t *testing.T) {
 		"  Letters\u200b to\tCatherine ":          "Letters to Catherine",
 		"plain":                                   "plain",
 	} {
-		if got := companion.CleanTitle(in); got != want {
+		if got := textsafe.CleanTitle(in); got != want {
 			t.Errorf("CleanTitle(%q) = %q, want %q", in, got, want)
 		}
 	}

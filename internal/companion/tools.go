@@ -11,6 +11,7 @@ import (
 
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 // Call is one invocation of a tool on behalf of a user.
@@ -130,9 +131,9 @@ func (r *Registry) LLMTools() []llm.Tool {
 // cannot hide or reorder what the user approves.
 func (r *Registry) Summarize(name string, args json.RawMessage) string {
 	if t, ok := r.tools[name]; ok && t.Summary != nil {
-		return Displayable(t.Summary(args))
+		return textsafe.Displayable(t.Summary(args))
 	}
-	return Displayable(fmt.Sprintf("Run %s with %s", name, string(args)))
+	return textsafe.Displayable(fmt.Sprintf("Run %s with %s", name, string(args)))
 }
 
 // ConversationRenamer is the storage a rename needs.
@@ -167,7 +168,7 @@ func BuiltinTools(convs ConversationRenamer) []Tool {
 				if err := json.Unmarshal(c.Args, &a); err != nil {
 					return "", fmt.Errorf("arguments are not valid JSON: %w", err)
 				}
-				title := CleanTitle(a.Title)
+				title := textsafe.CleanTitle(a.Title)
 				if title == "" || len([]rune(title)) > 80 {
 					return "", fmt.Errorf("title must be 1 to 80 characters, got %d", len([]rune(title)))
 				}

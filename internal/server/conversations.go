@@ -9,6 +9,7 @@ import (
 
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -25,7 +26,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, u sto
 }
 
 func checkTitle(w http.ResponseWriter, title string) (string, bool) {
-	title = companion.CleanTitle(title)
+	title = textsafe.CleanTitle(title)
 	if len([]rune(title)) > companion.MaxTitleRunes {
 		writeError(w, http.StatusBadRequest, "bad_request", "title must be at most 200 characters")
 		return "", false

@@ -13,6 +13,7 @@ import (
 
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 type apiError struct {
@@ -60,7 +61,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		writeError(w, http.StatusBadRequest, "invalid_utf8", "request body is not valid UTF-8 text")
 		return errAnswered
 	}
-	if hasEscapedNUL(body) {
+	if textsafe.JSONHasNUL(body) {
 		writeError(w, http.StatusBadRequest, "bad_request", "request body contains a NUL character (\\u0000); text fields may not")
 		return errAnswered
 	}
@@ -78,27 +79,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return errAnswered
 	}
 	return nil
-}
-
-// hasEscapedNUL reports whether a JSON text holds the escape \u0000 (a raw
-// NUL byte is not valid JSON at all). An escaped backslash before "u0000"
-// is plain text, not a NUL.
-func hasEscapedNUL(body []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(body[i:], []byte(`u0000`))
-		if j < 0 {
-			return false
-		}
-		j += i
-		n := 0
-		for k := j - 1; k >= 0 && body[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 1 {
-			return true
-		}
-		i = j + 5
-	}
 }
 
 func human(n int) string {

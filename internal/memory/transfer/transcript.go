@@ -15,6 +15,7 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 // Transcript is a chat history from elsewhere (another app, an evaluation
@@ -135,6 +136,9 @@ func IsUserSpeaker(u store.User, speaker string) bool {
 // before anything is written; any later failure removes what was written.
 // A dry run checks the IDs and writes nothing.
 func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Transcript, dryRun bool) (out TranscriptImport, err error) {
+	if err := noNUL(tr); err != nil {
+		return out, err
+	}
 	if err := t.transcriptConflicts(ctx, tr); err != nil {
 		return out, err
 	}
@@ -159,7 +163,7 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 	}
 	for _, s := range tr.Sessions {
 		start, _ := time.Parse(time.RFC3339, s.Time) // checked by ParseTranscript
-		title := strings.TrimSpace(s.Title)
+		title := textsafe.CleanTitle(s.Title)
 		if title == "" {
 			title = "Imported conversation, " + start.Format("2 Jan 2006")
 		}

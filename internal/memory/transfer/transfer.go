@@ -24,6 +24,7 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 // Export and import of one user's whole relationship: conversations and
@@ -272,6 +273,18 @@ func ParseExport(data []byte) (*Export, error) {
 	return &ex, nil
 }
 
+// noNUL refuses a file whose text holds a NUL anywhere, as the live API does.
+func noNUL(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return invalid("the file cannot be read back: %v", err)
+	}
+	if textsafe.JSONHasNUL(b) {
+		return invalid("the file holds a NUL character (\\u0000); no text in os1 may, as in chat")
+	}
+	return nil
+}
+
 // decodeStrict decodes one JSON object of known fields from valid UTF-8,
 // with errors (wrapping ErrInvalidImport) that say where the problem is.
 // what names the format, object the top-level value, want an optional hint.
@@ -279,6 +292,9 @@ func decodeStrict(data []byte, v any, what, object, want string) error {
 	if !utf8.Valid(data) {
 		line := 1 + bytes.Count(data[:invalidAt(data)], []byte("\n"))
 		return invalid("the file is not valid UTF-8 text (first bad byte on line %d)", line)
+	}
+	if textsafe.JSONHasNUL(data) {
+		return invalid("the file holds a NUL character (\\u0000); no text in os1 may, as in chat")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -450,6 +466,9 @@ func (t *Transfer) validate(ctx context.Context, u store.User, ex *Export) error
 	}
 	if ex.Version != ExportVersion {
 		return invalid("version %d is not supported; this os1 reads version %d", ex.Version, ExportVersion)
+	}
+	if err := noNUL(ex); err != nil {
+		return err
 	}
 	seen := map[string]string{} // id -> what
 	id := func(what, v string) error {

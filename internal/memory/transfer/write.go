@@ -8,6 +8,7 @@ import (
 
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 // writer writes an import and remembers what it wrote, so that a failure
@@ -88,7 +89,8 @@ func (w *writer) write(ctx context.Context, ex *Export, persona *store.Persona, 
 	last := map[string]string{}
 	speaker := w.speakers(ctx, ex)
 	for _, c := range ex.Conversations {
-		conv := store.Conversation{ID: c.ID, UserID: w.u.ID, Title: c.Title, CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt}
+		// A title is cleaned as the API cleans it: one line, no hidden characters.
+		conv := store.Conversation{ID: c.ID, UserID: w.u.ID, Title: textsafe.CleanTitle(c.Title), CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt}
 		if err := w.t.Core.CreateConversation(ctx, conv); err != nil {
 			return importError(err, "conversation", c.ID)
 		}
@@ -111,7 +113,7 @@ func (w *writer) write(ctx context.Context, ex *Export, persona *store.Persona, 
 		}
 		// Appending moved UpdatedAt to the last message; a later rename
 		// may have set it later still.
-		if err := w.t.Core.RenameConversation(ctx, w.u.ID, c.ID, c.Title, c.UpdatedAt); err != nil {
+		if err := w.t.Core.RenameConversation(ctx, w.u.ID, c.ID, textsafe.CleanTitle(c.Title), c.UpdatedAt); err != nil {
 			return fmt.Errorf("import conversation %s: %w", c.ID, err)
 		}
 	}

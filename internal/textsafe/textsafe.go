@@ -1,17 +1,21 @@
-package companion
+// Package textsafe makes text that os1 did not write safe to show: a model's
+// tool arguments in an approval prompt, titles and reasons in lists, text
+// arriving as JSON. A right-to-left override (U+202E) can reverse what
+// follows, newlines can push a second sentence out of sight, zero-width
+// characters can hide words, and a NUL can cut text short downstream; so
+// control and invisible formatting characters are shown escaped in
+// approval summaries, removed from one-line fields, and NUL is refused.
+//
+// It must never change what a message says: message content is stored
+// exactly as written; only one-line labels are cleaned.
+package textsafe
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode"
 )
-
-// Text the model wrote can reach places where the user decides or reads
-// at a glance: approval prompts and conversation titles. There it must look
-// like what it is. A right-to-left override (U+202E) can reverse what
-// follows, newlines can push a second sentence out of sight, zero-width
-// characters can hide words; so control and invisible formatting characters
-// are shown escaped in approval summaries and removed from titles.
 
 // hidden reports whether r is a control character or an invisible format
 // character (bidi controls and isolates, zero-width spaces and joiners,
@@ -58,4 +62,25 @@ func CleanTitle(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// JSONHasNUL reports whether a JSON text holds the escape \u0000 (a raw NUL
+// byte is not valid JSON at all). An escaped backslash before "u0000" is
+// plain text, not a NUL.
+func JSONHasNUL(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`u0000`))
+		if j < 0 {
+			return bytes.IndexByte(body, 0) >= 0
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && body[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 5
+	}
 }
