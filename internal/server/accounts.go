@@ -109,7 +109,10 @@ func (s *Server) owner(h userHandler) http.HandlerFunc {
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, status int) {
 	token := clock.Token(32)
 	now := s.Clock.Now()
-	sess := store.Session{TokenHash: auth.HashToken(token), UserID: u.ID, CSRFToken: clock.Token(20), CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	ua, addr := s.sessionClient(r)
+	sess := store.Session{TokenHash: auth.HashToken(token), UserID: u.ID, CSRFToken: clock.Token(20), CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
+		LastUsedAt: now, UserAgent: ua, Address: addr} // where it signed in, until its first use
+
 	if err := s.Store.CreateSession(r.Context(), sess); err != nil {
 		s.internal(w, "create session", err)
 		return
@@ -264,7 +267,11 @@ func cookieValue(r *http.Request, name string) string {
 func tooManySignIns(w http.ResponseWriter, wait time.Duration) {
 	secs := int(wait.Seconds() + 0.999)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many failed sign-ins; try again in %d seconds", secs))
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many failed sign-ins; try again in %d %s", secs, unit))
 }
 
 // busy answers 503 when every password-hashing slot is taken.

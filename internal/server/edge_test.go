@@ -245,7 +245,7 @@ func TestMetricsAreOffThePublicListenerByDefault(t *testing.T) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode == 200 || strings.Contains(string(b), "go_goroutines") {
+	if res.StatusCode != 404 || !strings.Contains(string(b), "metrics_addr") || strings.Contains(string(b), "go_goroutines") {
 		t.Fatalf("/metrics on the public listener without a token: %d", res.StatusCode)
 	}
 	own := httptest.NewServer(server.New(server.Deps{Store: db, Metrics: met}).MetricsHandler())

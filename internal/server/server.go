@@ -143,6 +143,12 @@ func New(d Deps) *Server {
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.healthz)
+	if s.Metrics != nil && s.MetricsToken == "" {
+		// Not on this listener: say so, rather than serving the web page.
+		m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, "not_found", "metrics are not served on this listener: set metrics_addr (a listener of their own) or metrics_token (then send Authorization: Bearer <token>)")
+		})
+	}
 	if s.Metrics != nil && s.MetricsToken != "" {
 		mh := s.Metrics.Handler()
 		m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"github.com/os1ai/os1/internal/accounts"
 	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 // A user's own security: the sessions they are signed in with, signing out
@@ -44,17 +45,23 @@ func (s *Server) accounts() *accounts.Service {
 // for API tokens.
 const sessionTouchEvery = time.Minute
 
+// sessionClient is the browser and address a session list shows: the user
+// agent (shortened, one clean line) and the client's address.
+func (s *Server) sessionClient(r *http.Request) (ua, addr string) {
+	ua = textsafe.CleanTitle(r.UserAgent())
+	if len(ua) > 256 {
+		ua = strings.ToValidUTF8(ua[:256], "")
+	}
+	return ua, s.clientAddr(r)
+}
+
 // touchSession records the session's use at most once a minute.
 func (s *Server) touchSession(r *http.Request, sess *store.Session) {
 	now := s.Clock.Now()
 	if now.Sub(sess.LastUsedAt) < sessionTouchEvery {
 		return
 	}
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	addr := s.clientAddr(r)
+	ua, addr := s.sessionClient(r)
 	if s.Store.TouchSession(r.Context(), sess.TokenHash, now, ua, addr) == nil {
 		sess.LastUsedAt, sess.UserAgent, sess.Address = now, ua, addr
 	}

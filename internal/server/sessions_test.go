@@ -357,3 +357,25 @@ func TestCloseConnectionsAtShutdown(t *testing.T) {
 		}
 	}
 }
+
+// A new session says where it signed in before it is used again (before:
+// browser and address stayed empty until its first later request).
+func TestNewSessionShowsWhereItSignedIn(t *testing.T) {
+	e := newEnv(t, true)
+	o := e.owner()
+	c := e.client()
+	r := c.raw("POST", "/api/login", []byte(`{"username":"theo","password":"correct horse"}`),
+		map[string]string{"User-Agent": "Firefox on the phone", "X-Forwarded-For": "198.51.100.77"})
+	if r.Status != 200 {
+		t.Fatalf("login: %d", r.Status)
+	}
+	list := o.want(200, "GET", "/api/sessions", nil)["sessions"].([]any)
+	found := false
+	for _, x := range list {
+		s := x.(map[string]any)
+		found = found || (s["user_agent"] == "Firefox on the phone" && s["address"] == "198.51.100.77")
+	}
+	if !found {
+		t.Fatalf("sessions %v: the new one does not say where it signed in", list)
+	}
+}
