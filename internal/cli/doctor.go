@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,12 +78,32 @@ func (e *env) diagnose(ctx context.Context) []check {
 	out = append(out, check{name: "config", ok: true, msg: "loaded from " + src})
 	out = append(out, voiceChecks(cfg.Voice, exec.LookPath)...)
 
+	// Doctor looks; it never creates what it checks (a mistyped data dir
+	// must say so, not become a new empty one).
+	fresh := "run `os1 serve` once (it prints the setup link) or `os1 user add NAME --owner`, or point OS1_DATA_DIR at your data"
+	dirInfo, err := os.Stat(cfg.DataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return append(out, check{name: "data dir", msg: cfg.DataDir + " does not exist", fix: fresh})
+	case err != nil:
+		return append(out, check{name: "data dir", msg: err.Error(), fix: "check the permissions of " + cfg.DataDir})
+	case !dirInfo.IsDir():
+		return append(out, check{name: "data dir", msg: cfg.DataDir + " is not a folder", fix: "point OS1_DATA_DIR at your data folder"})
+	}
 	if err := writableDir(cfg.DataDir); err != nil {
 		return append(out, check{name: "data dir", msg: err.Error(),
-			fix: fmt.Sprintf("create it and make it writable for this user (mkdir -p %s), or choose another with OS1_DATA_DIR", cfg.DataDir)})
+			fix: "make it writable for this user, or choose another with OS1_DATA_DIR"})
 	}
-	out = append(out, check{name: "data dir", ok: true, msg: cfg.DataDir + " is writable"})
+	if perm := dirInfo.Mode().Perm(); perm&0o077 != 0 {
+		out = append(out, check{name: "data dir", warn: true, msg: fmt.Sprintf("%s is writable, but others on this machine may read it (mode %#o)", cfg.DataDir, perm),
+			fix: "chmod 700 " + cfg.DataDir})
+	} else {
+		out = append(out, check{name: "data dir", ok: true, msg: cfg.DataDir + " is writable and private"})
+	}
 
+	if _, err := os.Stat(cfg.DBPath()); err != nil {
+		return append(out, check{name: "database", msg: "no database at " + cfg.DBPath(), fix: fresh})
+	}
 	db, err := sqlite.Open(ctx, cfg.DBPath())
 	if err != nil {
 		return append(out, check{name: "database", msg: err.Error(),
@@ -100,6 +121,10 @@ func (e *env) diagnose(ctx context.Context) []check {
 	out = append(out, check{name: "database", ok: true, msg: dbMsg})
 	out = append(out, quarantineCheck(ctx, db))
 
+	if _, err := os.Stat(cfg.KeyPath()); err != nil {
+		return append(out, check{name: "secrets", msg: "no secret key at " + cfg.KeyPath() + " (saved API keys cannot be read without it)",
+			fix: "restore it from your backup of the data dir; `os1 serve` makes a new one, and saved model keys must then be entered again"})
+	}
 	box, err := secret.LoadOrCreateKey(cfg.KeyPath())
 	if err != nil {
 		return append(out, check{name: "secrets", msg: err.Error(), fix: "chmod 600 " + cfg.KeyPath()})
@@ -160,9 +185,6 @@ func quarantineCheck(ctx context.Context, db *sqlite.DB) check {
 }
 
 func writableDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create %s: %w", dir, err)
-	}
 	f, err := os.CreateTemp(dir, ".doctor-*")
 	if err != nil {
 		var pe *os.PathError

@@ -118,7 +118,13 @@ func (e *env) lockDataDir(what string) (*datadir.Lock, error) {
 	var busy *datadir.BusyError
 	switch {
 	case errors.As(err, &busy) && busy.Serving():
-		return nil, fmt.Errorf("%w. `%s` changes data that the running server keeps in memory too (recall index, memory worker), so it waits for the server: stop it and run this again, or do it through the server (the web UI, or the API in docs/api.md)", err, what)
+		why, instead := "it changes memory that the running server also keeps in memory (its recall index and worker)", "the memory page of the web UI, or the API in docs/api.md"
+		if strings.HasPrefix(what, "os1 user") {
+			why, instead = "the running server holds that user's live sessions and connections, which it must end at once", "Settings → Members in the web UI"
+		} else if what == "os1 talk" {
+			why, instead = "a voice turn would write behind the running server's back", "a voice call in the web UI"
+		}
+		return nil, fmt.Errorf("%w. `%s` does not run beside a server: %s. Stop the server and run this again, or use %s", err, what, why, instead)
 	case errors.As(err, &busy):
 		return nil, fmt.Errorf("%w; run this again when it has finished", err)
 	}

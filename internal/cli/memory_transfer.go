@@ -104,7 +104,8 @@ func (e *env) memImportCmd(username *string) *cobra.Command {
 			"conversation per session; lines whose speaker is the user's display name or username are the\n" +
 			"user's, all others hers. Every message is indexed for recall, then memories are extracted by\n" +
 			"the language model (--no-extract skips that and needs no model).\n\n" +
-			"Import while `os1 serve` is stopped, or restart it afterwards, so it sees the new vectors.",
+			"Run it while `os1 serve` is stopped (it refuses beside a running server, whose recall index would miss\n" +
+			"the new messages); --dry-run only reads and works beside it. Or import on the web UI's memory page.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "json" && format != "transcript" {
@@ -148,7 +149,11 @@ func (e *env) importExport(ctx context.Context, username, name string, data []by
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	m, err := e.openMemoryToWrite(ctx, username, "os1 memory import")
+	open := e.openMemoryToWrite
+	if dryRun { // reads only: fine beside a running server
+		open = func(ctx context.Context, username, _ string) (*memEnv, error) { return e.openMemory(ctx, username) }
+	}
+	m, err := open(ctx, username, "os1 memory import")
 	if err != nil {
 		return err
 	}
@@ -209,7 +214,11 @@ func (e *env) importTranscript(ctx context.Context, username, name string, data 
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	m, err := e.openMemoryToWrite(ctx, username, "os1 memory import")
+	open := e.openMemoryToWrite
+	if dryRun { // reads only: fine beside a running server
+		open = func(ctx context.Context, username, _ string) (*memEnv, error) { return e.openMemory(ctx, username) }
+	}
+	m, err := open(ctx, username, "os1 memory import")
 	if err != nil {
 		return err
 	}
