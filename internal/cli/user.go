@@ -62,6 +62,21 @@ func (e *env) openAccounts(ctx context.Context, create bool, lockFor string) (*a
 	return &accountsEnv{memEnv: m, acc: accounts.New(m.db, m.clock, m.mem)}, nil
 }
 
+// openUser opens the data dir (locked for lockFor, when set) and finds the
+// user called name; the caller closes the env.
+func (e *env) openUser(ctx context.Context, name, lockFor string) (*accountsEnv, store.User, error) {
+	a, err := e.openAccounts(ctx, false, lockFor)
+	if err != nil {
+		return nil, store.User{}, err
+	}
+	u, err := a.find(ctx, name)
+	if err != nil {
+		a.close()
+		return nil, store.User{}, err
+	}
+	return a, u, nil
+}
+
 func (a *accountsEnv) find(ctx context.Context, name string) (store.User, error) {
 	u, err := a.acc.Find(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -207,15 +222,11 @@ func (e *env) userDisableCmd(disable bool) *cobra.Command {
 			if disable {
 				lockFor = "os1 user disable"
 			}
-			a, err := e.openAccounts(ctx, false, lockFor)
+			a, u, err := e.openUser(ctx, args[0], lockFor)
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			u, err := a.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			if disable {
 				if _, err := a.acc.Disable(ctx, "", u.ID); err != nil {
 					return accountErr(err)
@@ -240,15 +251,11 @@ func (e *env) userDeleteCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := e.openAccounts(ctx, false, "os1 user delete")
+			a, u, err := e.openUser(ctx, args[0], "os1 user delete")
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			u, err := a.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			if u.Role == store.RoleOwner {
 				return accountErr(accounts.ErrSelf)
 			}
@@ -282,15 +289,11 @@ func (e *env) userResetCmd() *cobra.Command {
 			if passwordStdin {
 				lockFor = "os1 user reset-password"
 			}
-			a, err := e.openAccounts(ctx, false, lockFor)
+			a, u, err := e.openUser(ctx, args[0], lockFor)
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			u, err := a.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			if passwordStdin {
 				password, err := e.readNewPassword(true)
 				if err != nil {
@@ -330,15 +333,11 @@ func (e *env) tokenCmd() *cobra.Command {
 			if username == "" {
 				return errors.New("say whose token it is: --user NAME")
 			}
-			a, err := e.openAccounts(ctx, false, "")
+			a, u, err := e.openUser(ctx, username, "")
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			u, err := a.find(ctx, username)
-			if err != nil {
-				return err
-			}
 			_, secret, err := a.acc.CreateToken(ctx, u.ID, name)
 			if err != nil {
 				return accountErr(err)
