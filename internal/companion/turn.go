@@ -148,8 +148,14 @@ func (c *Companion) fillSlots(ctx context.Context, in SlotInput) <-chan []slotTe
 			select {
 			case r = <-results[i]:
 			case <-sctx.Done():
-				c.log.Warn("prompt slot skipped: too slow", "slot", s.SlotName(), "limit", c.opts.SlotTimeout)
-				continue
+				// Past the deadline, a slot that has answered still counts
+				// (select would pick at random between the two).
+				select {
+				case r = <-results[i]:
+				default:
+					c.log.Warn("prompt slot skipped: too slow", "slot", s.SlotName(), "limit", c.opts.SlotTimeout)
+					continue
+				}
 			}
 			switch {
 			case !r.ok:
