@@ -204,6 +204,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 	var text strings.Builder
 	var calls []llm.ToolCall
 	var streamErr error
+	thought := 0 // bytes of reasoning: never spoken, stored or remembered (issue 10)
 	sawDone, dirty := false, false
 	// Streamed text is saved on a timer, so a crash loses at most FlushEvery
 	// of it even when the model pauses mid-reply.
@@ -250,6 +251,8 @@ read:
 			if ev.ToolCall != nil {
 				calls = append(calls, *ev.ToolCall)
 			}
+		case llm.EventReasoning:
+			thought += len(ev.Text)
 		}
 	}
 	if streamErr == nil && !sawDone { // providers end with Done or an error; be safe anyway
@@ -275,6 +278,13 @@ read:
 		c.observer.Error(kind)
 		turnErr = &TurnError{Code: CodeModelError, Message: "The model could not answer: " + streamErr.Error()}
 		c.log.Warn("model call failed", "provider", prov.Name(), "kind", kind, "err", streamErr)
+	case strings.TrimSpace(content) == "" && len(calls) == 0:
+		// A reasoning model that only thought (or was cut off while
+		// thinking) said nothing: that is no reply, whatever the stream says.
+		status = store.StatusFailed
+		c.observer.Error("empty_answer")
+		turnErr = &TurnError{Code: CodeModelError, Message: ErrEmptyAnswer.Error()}
+		c.log.Warn("model answered with nothing", "provider", prov.Name(), "reasoning_bytes", thought)
 	}
 	patch := store.MessagePatch{Content: &content, Status: &status}
 	if turnErr != nil {
@@ -304,6 +314,10 @@ read:
 	t.emit(Event{Type: EvAssistantDone, Message: &msg})
 	return msg, calls, status
 }
+
+// ErrEmptyAnswer is the error stored on a reply whose stream finished with
+// no answer text and no tool call.
+var ErrEmptyAnswer = errors.New("The model answered with nothing (it may have only thought, or its answer was cut off); try again or use another model")
 
 // saveBackoff bounds how hard a finished reply's save is
 // retried: a transient lock or a moment of full disk should not lose it.

@@ -233,14 +233,16 @@ type anEvent struct {
 		Usage anUsage `json:"usage"`
 	} `json:"message"`
 	ContentBlock *struct {
-		Type  string          `json:"type"`
-		ID    string          `json:"id"`
-		Name  string          `json:"name"`
-		Input json.RawMessage `json:"input"`
+		Type     string          `json:"type"`
+		Thinking string          `json:"thinking"`
+		ID       string          `json:"id"`
+		Name     string          `json:"name"`
+		Input    json.RawMessage `json:"input"`
 	} `json:"content_block"`
 	Delta *struct {
 		Type        string `json:"type"`
 		Text        string `json:"text"`
+		Thinking    string `json:"thinking"`
 		PartialJSON string `json:"partial_json"`
 		StopReason  string `json:"stop_reason"`
 	} `json:"delta"`
@@ -307,6 +309,11 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 				sawUse = true
 			}
 		case "content_block_start":
+			if b := e.ContentBlock; b != nil && b.Type == "thinking" {
+				if err := emitNonEmpty(EventReasoning, b.Thinking, emit); err != nil {
+					return err
+				}
+			}
 			if b := e.ContentBlock; b != nil && b.Type == "tool_use" {
 				pc := &partialCall{id: b.ID, name: b.Name}
 				if in := strings.TrimSpace(string(b.Input)); in != "" && in != "{}" {
@@ -325,11 +332,15 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 						return err
 					}
 				}
+			case "thinking_delta":
+				if err := emitNonEmpty(EventReasoning, e.Delta.Thinking, emit); err != nil {
+					return err
+				}
 			case "input_json_delta":
 				if pc := tools[e.Index]; pc != nil {
 					pc.args.WriteString(e.Delta.PartialJSON)
 				}
-			} // thinking and signature deltas are not part of the reply
+			} // signature deltas and redacted thinking carry nothing readable
 		case "content_block_stop":
 			pc := tools[e.Index]
 			if pc == nil {

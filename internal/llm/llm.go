@@ -69,6 +69,12 @@ const (
 	EventUsage
 	// EventDone is the last event of a successful stream; StopReason says why it ended.
 	EventDone
+	// EventReasoning carries a delta of the model's thinking in Text: what
+	// reasoning models stream before their answer (reasoning_content,
+	// reasoning, <think>…</think>, Anthropic thinking blocks). It is never
+	// part of the answer: callers must not speak it, store it as the reply or
+	// feed it to memory.
+	EventReasoning
 )
 
 func (k EventKind) String() string {
@@ -81,6 +87,8 @@ func (k EventKind) String() string {
 		return "usage"
 	case EventDone:
 		return "done"
+	case EventReasoning:
+		return "reasoning"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
@@ -94,7 +102,7 @@ type Usage struct {
 // Event is one item of a completion stream.
 type Event struct {
 	Kind       EventKind
-	Text       string
+	Text       string // EventText: the answer; EventReasoning: thinking, never the answer
 	ToolCall   *ToolCall
 	Usage      *Usage
 	StopReason string // "stop", "tool_calls", "length", ... (provider's words normalised to these)

@@ -201,8 +201,12 @@ type oaChunk struct {
 	Choices []struct {
 		Index int `json:"index"`
 		Delta struct {
-			Content   string `json:"content"`
-			ToolCalls []struct {
+			Content string `json:"content"`
+			// Thinking, by server: reasoning_content (llama.cpp, vLLM,
+			// DeepSeek, LM Studio), reasoning (Ollama, OpenRouter, newer vLLM).
+			ReasoningContent string `json:"reasoning_content"`
+			Reasoning        string `json:"reasoning"`
+			ToolCalls        []struct {
 				Index    int    `json:"index"`
 				ID       string `json:"id"`
 				Function struct {
@@ -228,6 +232,7 @@ type oaState struct {
 	finished bool
 	usage    *Usage
 	model    string
+	think    thinkSplitter
 }
 
 // partialCall is a tool call whose arguments are still arriving.
@@ -273,8 +278,18 @@ func (p *OpenAI) decode(events *sseReader, emit func(Event) error) error {
 			if c.Index != 0 {
 				continue // only one choice is ever asked for
 			}
+			// Servers that send both fields send the same thinking twice.
+			thought := c.Delta.ReasoningContent
+			if thought == "" {
+				thought = c.Delta.Reasoning
+			}
+			if thought != "" {
+				if err := emit(Event{Kind: EventReasoning, Text: thought}); err != nil {
+					return err
+				}
+			}
 			if c.Delta.Content != "" {
-				if err := emit(Event{Kind: EventText, Text: c.Delta.Content}); err != nil {
+				if err := st.think.push(c.Delta.Content, emit); err != nil {
 					return err
 				}
 			}
@@ -296,6 +311,9 @@ func (p *OpenAI) decode(events *sseReader, emit func(Event) error) error {
 			}
 			if c.FinishReason != nil && *c.FinishReason != "" {
 				st.finish, st.finished = *c.FinishReason, true
+				if err := st.think.flush(emit); err != nil {
+					return err
+				}
 				if err := p.flushCalls(st, emit); err != nil {
 					return err
 				}
@@ -324,6 +342,9 @@ func (p *OpenAI) flushCalls(st *oaState, emit func(Event) error) error {
 }
 
 func (p *OpenAI) finish(st *oaState, emit func(Event) error) error {
+	if err := st.think.flush(emit); err != nil {
+		return err
+	}
 	if err := p.flushCalls(st, emit); err != nil {
 		return err
 	}

@@ -37,6 +37,11 @@ func TestOpenAIQuirks(t *testing.T) {
 		raw:      chunk(`{"content":null,"reasoning_content":"hmm"}`, "null") + chunk(`{"content":"ok"}`, `"stop"`) + "data: [DONE]\n\n",
 		wantText: "ok", wantStop: "stop",
 	}, {
+		name: "reasoning and reasoning_content both sent are one thinking, not text",
+		raw: chunk(`{"content":null,"reasoning":"hmm","reasoning_content":"hmm"}`, "null") +
+			chunk(`{"content":"ok"}`, `"stop"`) + "data: [DONE]\n\n",
+		wantText: "ok", wantStop: "stop",
+	}, {
 		name:     "stream ends before the reply does",
 		raw:      chunk(`{"content":"hal"}`, "null"),
 		wantText: "hal", wantKind: llm.KindConnection,

@@ -173,17 +173,18 @@ func (anthropicProtocol) stream(out *sseWriter, req Request, r Reply, id int) st
 	if r.Usage != nil {
 		input = r.Usage.InputTokens
 	}
-	return &anthropicStream{out: out, id: fmt.Sprintf("msg_llmtest%d", id), model: model, textBlock: -1, input: input}
+	return &anthropicStream{out: out, id: fmt.Sprintf("msg_llmtest%d", id), model: model, textBlock: -1, thinkBlock: -1, input: input}
 }
 
 // anthropicStream writes Messages API events as Anthropic does.
 type anthropicStream struct {
-	out       *sseWriter
-	id        string
-	model     string
-	next      int // index of the next content block
-	textBlock int // index of the open text block, -1 if none
-	input     int // input tokens, reported in message_start as the API does
+	out        *sseWriter
+	id         string
+	model      string
+	next       int // index of the next content block
+	textBlock  int // index of the open text block, -1 if none
+	thinkBlock int // index of the open thinking block, -1 if none
+	input      int // input tokens, reported in message_start as the API does
 }
 
 func (s *anthropicStream) send(name string, v map[string]any) {
@@ -200,7 +201,30 @@ func (s *anthropicStream) start() {
 	s.send("ping", map[string]any{})
 }
 
+// reasoning streams a thinking block, as the API does with extended
+// thinking enabled; form is for OpenAI-compatible servers only.
+func (s *anthropicStream) reasoning(t string, _ ReasoningForm) {
+	if s.thinkBlock < 0 {
+		s.thinkBlock = s.next
+		s.next++
+		s.send("content_block_start", map[string]any{"index": s.thinkBlock,
+			"content_block": map[string]any{"type": "thinking", "thinking": ""}})
+	}
+	s.send("content_block_delta", map[string]any{"index": s.thinkBlock,
+		"delta": map[string]any{"type": "thinking_delta", "thinking": t}})
+}
+
+func (s *anthropicStream) closeThinking() {
+	if s.thinkBlock >= 0 {
+		s.send("content_block_delta", map[string]any{"index": s.thinkBlock,
+			"delta": map[string]any{"type": "signature_delta", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxllmtest"}})
+		s.send("content_block_stop", map[string]any{"index": s.thinkBlock})
+		s.thinkBlock = -1
+	}
+}
+
 func (s *anthropicStream) text(t string) {
+	s.closeThinking()
 	if s.textBlock < 0 {
 		s.textBlock = s.next
 		s.next++
@@ -219,6 +243,7 @@ func (s *anthropicStream) closeText() {
 }
 
 func (s *anthropicStream) toolCall(i int, tc llm.ToolCall, pieces []string) {
+	s.closeThinking()
 	s.closeText()
 	id := tc.ID
 	if id == "" {
@@ -238,6 +263,7 @@ func (s *anthropicStream) toolCall(i int, tc llm.ToolCall, pieces []string) {
 var anStopReasons = map[string]string{"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
 
 func (s *anthropicStream) end(stop string, u llm.Usage) {
+	s.closeThinking()
 	s.closeText()
 	if r, ok := anStopReasons[stop]; ok {
 		stop = r

@@ -57,6 +57,17 @@ func TextOf(evs []llm.Event) string {
 	return b.String()
 }
 
+// ReasoningOf joins a stream's reasoning deltas.
+func ReasoningOf(evs []llm.Event) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		if ev.Kind == llm.EventReasoning {
+			b.WriteString(ev.Text)
+		}
+	}
+	return b.String()
+}
+
 // CheckStream checks the shape of a successful stream: exactly one
 // EventDone, last, and at most one EventUsage. It returns the EventDone.
 func CheckStream(t testing.TB, evs []llm.Event) llm.Event {

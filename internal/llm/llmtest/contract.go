@@ -118,6 +118,74 @@ func RunProviderContract(t *testing.T, newProvider NewProvider) {
 		}
 	})
 
+	// Reasoning models think before they answer; the thinking arrives in a
+	// form that depends on the server, and must never be taken for the answer.
+	for _, form := range ReasoningForms {
+		t.Run("ReasoningKeptApart/"+form.String(), func(t *testing.T) {
+			srv, p, _ := setup(t, long)
+			srv.Enqueue(Reply{Reasoning: []string{"The user greets me. ", "I should greet back."},
+				ReasoningAs: form, Chunks: []string{"Hi", " there!"}})
+			evs, err := Collect(t.Context(), p, hello)
+			if err != nil {
+				t.Fatal(err)
+			}
+			CheckStream(t, evs)
+			if got := TextOf(evs); got != "Hi there!" {
+				t.Errorf("answer text = %q, want %q (and no thinking)", got, "Hi there!")
+			}
+			if got, want := ReasoningOf(evs), "The user greets me. I should greet back."; strings.TrimSpace(got) != want {
+				t.Errorf("reasoning = %q, want %q", got, want)
+			}
+			answered := false
+			for _, ev := range evs {
+				switch ev.Kind {
+				case llm.EventText:
+					answered = true
+				case llm.EventReasoning:
+					if answered {
+						t.Errorf("reasoning %q after the answer began", ev.Text)
+					}
+				}
+				if strings.Contains(ev.Text, "think>") {
+					t.Errorf("a %v event carries a tag: %q", ev.Kind, ev.Text)
+				}
+			}
+		})
+
+		t.Run("OnlyReasoning/"+form.String(), func(t *testing.T) {
+			srv, p, _ := setup(t, long)
+			srv.Enqueue(Reply{Reasoning: []string{"Hmm, ", "let me think about that..."}, ReasoningAs: form, StopReason: "length"})
+			evs, err := Collect(t.Context(), p, hello)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := CheckStream(t, evs)
+			if got := TextOf(evs); got != "" {
+				t.Errorf("answer text = %q, want none: the model only thought", got)
+			}
+			if got := ReasoningOf(evs); strings.TrimSpace(got) != "Hmm, let me think about that..." {
+				t.Errorf("reasoning = %q", got)
+			}
+			if done.StopReason != "length" {
+				t.Errorf("stop reason = %q, want length", done.StopReason)
+			}
+		})
+	}
+
+	t.Run("ReasoningThenToolCall", func(t *testing.T) {
+		srv, p, _ := setup(t, long)
+		srv.Enqueue(Reply{Reasoning: []string{"I need the weather."}, ToolCalls: []llm.ToolCall{
+			{ID: "call_1", Name: "weather", Arguments: json.RawMessage(`{"city":"Oslo"}`)}}})
+		evs, err := Collect(t.Context(), p, hello)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := CheckStream(t, evs)
+		if TextOf(evs) != "" || ReasoningOf(evs) != "I need the weather." || done.StopReason != "tool_calls" {
+			t.Errorf("text %q, reasoning %q, stop %q; want no text, the thinking, tool_calls", TextOf(evs), ReasoningOf(evs), done.StopReason)
+		}
+	})
+
 	t.Run("RequestEncoding", func(t *testing.T) {
 		srv, p, _ := setup(t, long)
 		srv.Enqueue(Reply{Chunks: []string{"ok"}}, Reply{Chunks: []string{"ok"}})

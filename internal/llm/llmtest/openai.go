@@ -166,6 +166,7 @@ type openaiStream struct {
 	id    string
 	model string
 	usage bool // the client asked for stream_options.include_usage
+	think bool // a <think> block is open in content
 }
 
 func (s *openaiStream) chunk(choices []any, usage any) map[string]any {
@@ -188,9 +189,43 @@ func (s *openaiStream) start() {
 	s.delta(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil)
 }
 
-func (s *openaiStream) text(t string) { s.delta(map[string]any{"content": t}, nil) }
+func (s *openaiStream) reasoning(t string, form ReasoningForm) {
+	switch form {
+	case ReasoningField:
+		s.delta(map[string]any{"reasoning": t}, nil)
+	case ThinkTags:
+		if !s.think {
+			s.think = true
+			s.delta(map[string]any{"content": "<thi"}, nil) // tags arrive cut, as tokenizers cut them
+			t = "nk>\n" + t
+		}
+		s.delta(map[string]any{"content": t}, nil)
+	default:
+		s.delta(map[string]any{"content": nil, "reasoning_content": t}, nil)
+	}
+}
+
+// closeThink ends an open <think> block; the closing tag shares a delta
+// with the answer's first text, if any.
+func (s *openaiStream) closeThink(next string) {
+	if !s.think {
+		return
+	}
+	s.think = false
+	s.delta(map[string]any{"content": "</th"}, nil)
+	s.delta(map[string]any{"content": "ink>\n\n" + next}, nil)
+}
+
+func (s *openaiStream) text(t string) {
+	if s.think {
+		s.closeThink(t)
+		return
+	}
+	s.delta(map[string]any{"content": t}, nil)
+}
 
 func (s *openaiStream) toolCall(i int, tc llm.ToolCall, pieces []string) {
+	s.closeThink("")
 	id := tc.ID
 	if id == "" {
 		id = fmt.Sprintf("call_llmtest%d", i)
@@ -208,6 +243,7 @@ func (s *openaiStream) toolCall(i int, tc llm.ToolCall, pieces []string) {
 }
 
 func (s *openaiStream) end(stop string, u llm.Usage) {
+	s.closeThink("")
 	s.delta(map[string]any{}, stop)
 	if s.usage {
 		s.out.event("", s.chunk([]any{}, map[string]any{

@@ -2,6 +2,7 @@ package llmtest
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -42,6 +43,12 @@ const (
 // Reply is one scripted answer. The zero Reply streams an empty text reply
 // that ends normally.
 type Reply struct {
+	// Reasoning are thinking deltas, sent in order before the text, in the
+	// form ReasoningAs says.
+	Reasoning []string
+	// ReasoningAs is how an OpenAI-compatible server sends Reasoning. The
+	// Anthropic protocol always sends a thinking block.
+	ReasoningAs ReasoningForm
 	// Chunks are the text deltas, sent in order.
 	Chunks []string
 	// ToolCalls are sent after the text, each with its arguments split over
@@ -51,7 +58,7 @@ type Reply struct {
 	// to the protocol's. Empty: "tool_calls" when there are ToolCalls, else "stop".
 	StopReason string
 	// Usage reported at the end. Nil: 10 input tokens and one output token per
-	// chunk and tool call.
+	// reasoning delta, chunk and tool call.
 	Usage *llm.Usage
 	// Model named in the reply. Empty: the model the request asked for.
 	Model string
@@ -88,6 +95,35 @@ type Reply struct {
 	HoldAfter int
 }
 
+// ReasoningForm is a way OpenAI-compatible servers stream a model's thinking.
+type ReasoningForm int
+
+const (
+	// ReasoningContent is delta.reasoning_content (llama.cpp, vLLM, DeepSeek).
+	ReasoningContent ReasoningForm = iota
+	// ReasoningField is delta.reasoning (Ollama, OpenRouter).
+	ReasoningField
+	// ThinkTags is <think>…</think> at the start of delta.content (a server
+	// without a reasoning parser), with both tags cut across deltas and the
+	// closing tag sharing a delta with the answer.
+	ThinkTags
+)
+
+// ReasoningForms lists every ReasoningForm, for table tests.
+var ReasoningForms = []ReasoningForm{ReasoningContent, ReasoningField, ThinkTags}
+
+func (f ReasoningForm) String() string {
+	switch f {
+	case ReasoningContent:
+		return "reasoning_content"
+	case ReasoningField:
+		return "reasoning"
+	case ThinkTags:
+		return "think_tags"
+	}
+	return "ReasoningForm(" + strconv.Itoa(int(f)) + ")"
+}
+
 // Gate pauses scripted streams mid-reply. A test waits on Reached to know a
 // stream is paused, does what it must (cancel, kill a process, look at
 // state) and calls Release to let the stream finish.
@@ -121,6 +157,7 @@ type protocol interface {
 // stream writes one streamed reply in a protocol's format.
 type stream interface {
 	start()
+	reasoning(s string, form ReasoningForm)
 	text(s string)
 	toolCall(i int, tc llm.ToolCall, argPieces []string)
 	end(stop string, u llm.Usage)

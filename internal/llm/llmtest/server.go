@@ -360,6 +360,12 @@ func (s *Server) play(w http.ResponseWriter, hr *http.Request, p protocol, req R
 	}
 	st := p.stream(out, req, r, id)
 	st.start()
+	for i, t := range r.Reasoning {
+		if i > 0 && !s.wait(ctx, r.ChunkDelay) {
+			return
+		}
+		st.reasoning(t, r.ReasoningAs)
+	}
 	n := len(r.Chunks)
 	for i := 0; i <= n; i++ {
 		if r.Hold != nil && i == min(r.HoldAfter, n) && !s.hold(ctx, r.Hold) {
@@ -372,7 +378,7 @@ func (s *Server) play(w http.ResponseWriter, hr *http.Request, p protocol, req R
 		if i == n {
 			break
 		}
-		if i > 0 && !s.wait(ctx, r.ChunkDelay) {
+		if (i > 0 || len(r.Reasoning) > 0) && !s.wait(ctx, r.ChunkDelay) {
 			return
 		}
 		st.text(r.Chunks[i])
@@ -390,7 +396,7 @@ func (s *Server) play(w http.ResponseWriter, hr *http.Request, p protocol, req R
 			stop = "tool_calls"
 		}
 	}
-	usage := llm.Usage{InputTokens: defaultInputTokens, OutputTokens: n + len(r.ToolCalls)}
+	usage := llm.Usage{InputTokens: defaultInputTokens, OutputTokens: len(r.Reasoning) + n + len(r.ToolCalls)}
 	if r.Usage != nil {
 		usage = *r.Usage
 	}
