@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/url"
 	"strings"
 	"sync"
@@ -64,15 +65,22 @@ func (s Settings) Validate() error {
 }
 
 // Status describes the current connection for the UI, the CLI and doctor.
+//
+// Connected says a provider is configured; Reachable says whether it
+// answered the latest real call or live check, so a model server that went
+// away shows as connected but not reachable, with LastError saying why.
 type Status struct {
-	Connected    bool   `json:"connected"`
-	Provider     string `json:"provider"`
-	Model        string `json:"model"`
-	URL          string `json:"url"`
-	Source       string `json:"source"` // "settings", "config", "env", "ollama"
-	Fallback     string `json:"fallback"`
-	Error        string `json:"error"`
-	HowToConnect string `json:"how_to_connect"`
+	Connected    bool      `json:"connected"`
+	Reachable    bool      `json:"reachable"`
+	CheckedAt    time.Time `json:"checked_at"` // when Reachable was last learned; zero: never
+	LastError    string    `json:"last_error"` // why the last call or check failed; empty when reachable
+	Provider     string    `json:"provider"`
+	Model        string    `json:"model"`
+	URL          string    `json:"url"`
+	Source       string    `json:"source"` // "settings", "config", "env", "ollama"
+	Fallback     string    `json:"fallback"`
+	Error        string    `json:"error"`
+	HowToConnect string    `json:"how_to_connect"`
 }
 
 // Connector builds a provider. With saved non-nil it must use exactly that
@@ -110,7 +118,8 @@ type Manager struct {
 	clock    clock.Clock
 
 	mu        sync.Mutex
-	prov      llm.Provider
+	raw       llm.Provider // as connected; List and checks use it
+	prov      llm.Provider // raw, reporting each call's outcome to the manager
 	status    Status
 	checkedAt time.Time
 }
@@ -120,7 +129,9 @@ func NewManager(s SettingsStore, sec Secrets, connect Connector, check Checker, 
 	return &Manager{settings: s, secrets: sec, connect: connect, check: check, clock: c}
 }
 
-// Refresh looks for a model now.
+// Refresh looks for a model now and, when one is configured, checks live
+// that it answers (as doctor does), so the status never says reachable for a
+// server that is down.
 func (m *Manager) Refresh(ctx context.Context) Status {
 	saved, err := m.saved(ctx)
 	var prov llm.Provider
@@ -128,12 +139,17 @@ func (m *Manager) Refresh(ctx context.Context) Status {
 	if err == nil {
 		prov, st, err = m.connect(ctx, saved)
 	}
+	var checkErr error
+	if err == nil && prov != nil && m.check != nil {
+		checkErr = m.check(ctx, prov)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.checkedAt = m.clock.Now()
+	now := m.clock.Now()
+	m.checkedAt = now
 	if err != nil || prov == nil {
-		m.prov = nil
-		st.Connected = false
+		m.raw, m.prov = nil, nil
+		st.Connected, st.Reachable, st.CheckedAt, st.LastError = false, false, now, ""
 		if err != nil {
 			st.Error = err.Error()
 		}
@@ -142,8 +158,69 @@ func (m *Manager) Refresh(ctx context.Context) Status {
 		return st
 	}
 	st.Connected, st.Error, st.HowToConnect = true, "", ""
-	m.prov, m.status = prov, st
+	st.Reachable, st.CheckedAt, st.LastError = checkErr == nil, now, ""
+	if checkErr != nil {
+		st.LastError = notAnswering(checkErr)
+	}
+	m.raw, m.prov, m.status = prov, &observed{Provider: prov, m: m}, st
 	return st
+}
+
+// ReportSuccess records that p answered a real call: the status says
+// reachable again. Reports about a provider that was since replaced are
+// ignored.
+func (m *Manager) ReportSuccess(p llm.Provider) { m.report(p, nil) }
+
+// ReportFailure records that p failed a real call with err: the status says
+// not reachable, with err as the reason. A canceled call says nothing about
+// the model and is ignored.
+func (m *Manager) ReportFailure(p llm.Provider, err error) {
+	if err == nil || errors.Is(err, context.Canceled) || llm.KindOf(err) == llm.KindCanceled {
+		return
+	}
+	m.report(p, err)
+}
+
+func (m *Manager) report(p llm.Provider, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p == nil || (p != m.raw && p != m.prov) {
+		return
+	}
+	m.status.Reachable, m.status.CheckedAt, m.status.LastError = err == nil, m.clock.Now(), ""
+	if err != nil {
+		m.status.LastError = notAnswering(err)
+	}
+}
+
+func notAnswering(err error) string {
+	return "the model server did not answer: " + err.Error()
+}
+
+// observed is the connected provider as the companion sees it: every call's
+// first outcome is reported to the manager, so the status follows real
+// calls without waiting for a check.
+type observed struct {
+	llm.Provider
+	m *Manager
+}
+
+func (o *observed) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Event, error] {
+	return func(yield func(llm.Event, error) bool) {
+		answered := false
+		for ev, err := range o.Provider.Stream(ctx, req) {
+			switch {
+			case err != nil:
+				o.m.ReportFailure(o.Provider, err)
+			case !answered:
+				answered = true
+				o.m.ReportSuccess(o.Provider)
+			}
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
 }
 
 // Provider returns the connected provider or an error wrapping
@@ -215,18 +292,25 @@ func (m *Manager) Configure(ctx context.Context, s Settings) (Status, error) {
 	if err := m.settings.SetSetting(ctx, settingKey, string(b)); err != nil {
 		return m.Status(), fmt.Errorf("save model connection: %w", err)
 	}
+	now := m.clock.Now()
 	st.Connected, st.Error, st.HowToConnect = true, "", ""
+	st.Reachable, st.CheckedAt, st.LastError = true, now, ""
 	m.mu.Lock()
-	m.prov, m.status, m.checkedAt = prov, st, m.clock.Now()
+	m.raw, m.prov, m.status, m.checkedAt = prov, &observed{Provider: prov, m: m}, st, now
 	m.mu.Unlock()
 	return st, nil
 }
 
 // List returns the connected provider's models, when it can list them.
 func (m *Manager) List(ctx context.Context) ([]string, error) {
-	prov, err := m.Provider(ctx)
-	if err != nil {
+	if _, err := m.Provider(ctx); err != nil {
 		return nil, err
+	}
+	m.mu.Lock()
+	prov := m.raw
+	m.mu.Unlock()
+	if prov == nil {
+		return nil, fmt.Errorf("%w. %s", llm.ErrNoProvider, strings.TrimPrefix(HowToConnect, "No language model is connected. "))
 	}
 	l, ok := prov.(llm.ModelLister)
 	if !ok {

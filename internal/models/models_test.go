@@ -154,3 +154,89 @@ func TestDamagedSavedConnection(t *testing.T) {
 		t.Fatalf("damaged key: %+v", st)
 	}
 }
+
+// drain runs one real call through the provider the companion would get.
+func drain(ctx context.Context, t *testing.T, m *models.Manager) error {
+	t.Helper()
+	p, err := m.Provider(ctx)
+	if err != nil {
+		t.Fatalf("Provider: %v", err)
+	}
+	for _, err := range p.Stream(ctx, llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}) {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestStatusFollowsRealCallsAndChecks(t *testing.T) {
+	_, m := newFixture(t)
+	ctx := context.Background()
+	answer := llmtest.Options{Handler: func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{"hello"}} }}
+	srv, err := llmtest.Start("127.0.0.1:0", answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	restart := func() {
+		t.Helper()
+		var err error
+		if srv, err = llmtest.Start(addr, answer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { srv.Close() })
+	st, err := m.Configure(ctx, models.Settings{Provider: "openai", URL: srv.OpenAIBaseURL(), Model: llmtest.DefaultModel})
+	if err != nil || !st.Connected || !st.Reachable || st.CheckedAt.IsZero() || st.LastError != "" {
+		t.Fatalf("after Configure: %+v %v", st, err)
+	}
+
+	srv.Close()
+	if err := drain(ctx, t, m); err == nil {
+		t.Fatal("a call to a stopped server succeeded")
+	}
+	st = m.Status()
+	if !st.Connected || st.Reachable || !strings.Contains(st.LastError, "did not answer") {
+		t.Fatalf("after a failed call: %+v", st)
+	}
+	if st = m.Refresh(ctx); !st.Connected || st.Reachable || st.LastError == "" {
+		t.Fatalf("a live check of a stopped server: %+v", st)
+	}
+
+	restart()
+	if st = m.Refresh(ctx); !st.Reachable || st.LastError != "" {
+		t.Fatalf("a live check after the server came back: %+v", st)
+	}
+
+	srv.Close()
+	_ = drain(ctx, t, m)
+	if m.Status().Reachable {
+		t.Fatal("still reachable after a failed call")
+	}
+	restart()
+	if err := drain(ctx, t, m); err != nil {
+		t.Fatalf("call after the server came back: %v", err)
+	}
+	if st = m.Status(); !st.Reachable || st.LastError != "" {
+		t.Fatalf("after a successful call: %+v", st)
+	}
+
+	// A call the caller canceled says nothing about the model.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_ = drain(cctx, t, m)
+	if !m.Status().Reachable {
+		t.Fatal("a canceled call marked the model unreachable")
+	}
+}
+
+func TestRefreshWithNothingListening(t *testing.T) {
+	f, m := newFixture(t)
+	f.found = true
+	f.llm.Close()
+	st := m.Refresh(context.Background())
+	if !st.Connected || st.Reachable || st.LastError == "" || st.CheckedAt.IsZero() {
+		t.Fatalf("configured server not listening: %+v", st)
+	}
+}

@@ -643,3 +643,34 @@ func TestSideEffectActionOverHTTP(t *testing.T) {
 		t.Fatalf("after approval %+v", got)
 	}
 }
+
+// The model status follows real turns: a turn that fails because the model
+// server is down marks it not reachable with the reason, and a turn that
+// succeeds after it came back marks it reachable again (issue 10).
+func TestModelStatusFollowsTurns(t *testing.T) {
+	e := newEnv(t, true)
+	o := e.owner()
+	if st := o.want(200, "GET", "/api/model", nil); st["connected"] != true || st["reachable"] != true {
+		t.Fatalf("status with the model up: %+v", st)
+	}
+	addr := strings.TrimPrefix(e.llm.URL, "http://")
+	e.llm.Close()
+	conv := o.newConversation()
+	o.turn("/api/conversations/"+conv+"/messages", map[string]string{"text": "hi"})
+	st := o.want(200, "GET", "/api/model", nil)
+	if st["connected"] != true || st["reachable"] != false || !strings.Contains(fmt.Sprint(st["last_error"]), "did not answer") {
+		t.Fatalf("status after a turn failed with the model down: %+v", st)
+	}
+	if st := o.want(200, "GET", "/api/model?check=1", nil); st["reachable"] != false || st["last_error"] == "" {
+		t.Fatalf("Check again with the model down: %+v", st)
+	}
+	back, err := llmtest.Start(addr, llmtest.Options{Handler: func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{"back"}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(back.Close)
+	o.turn("/api/conversations/"+conv+"/retry", nil)
+	if st := o.want(200, "GET", "/api/model", nil); st["reachable"] != true || st["last_error"] != "" {
+		t.Fatalf("status after a turn succeeded again: %+v", st)
+	}
+}

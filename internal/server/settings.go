@@ -122,9 +122,12 @@ func (s *Server) namePersona(w http.ResponseWriter, r *http.Request, u store.Use
 	}
 }
 
+// getModel reports the model status as the last real call or check left it;
+// with ?check=1 ("Check again"), or while none is connected, it looks again
+// and checks live that the model answers.
 func (s *Server) getModel(w http.ResponseWriter, r *http.Request, u store.User) {
 	st := s.Models.Status()
-	if !st.Connected {
+	if !st.Connected || r.URL.Query().Get("check") == "1" {
 		st = s.Models.Refresh(r.Context())
 	}
 	writeJSON(w, http.StatusOK, st)

@@ -92,6 +92,8 @@ function startStream() {
       } catch { /* server away; keep retrying */ }
     },
   });
+  // A turn is a real model call: its outcome may change the model status.
+  stream.on((ev) => { if (ev.type === 'turn_done' || ev.type === 'error') ctx.refreshModel(); });
   stream.start();
 }
 

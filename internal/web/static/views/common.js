@@ -62,9 +62,10 @@ export function iconButton(name, label, props = {}) {
 }
 
 /**
- * The model-connection indicator for the top bar: a dot (green connected,
- * amber none) linking to the model settings. Carries id model-status and
- * data-connected="true|false".
+ * The model-connection indicator for the top bar: a dot (green connected and
+ * answering, amber none or not answering, with the reason in its title)
+ * linking to the model settings. Carries id model-status,
+ * data-connected="true|false" and data-reachable="true|false".
  */
 export function modelStatusLink(model) {
   const a = h('a', { id: 'model-status', class: 'model-status', href: '#/settings/model' },
@@ -77,12 +78,16 @@ export function modelStatusLink(model) {
 export function updateModelStatus(a, model) {
   if (!a) return;
   const connected = !!(model && model.connected);
+  // An older server sends no "reachable": trust "connected" then.
+  const reachable = connected && model.reachable !== false;
   a.dataset.connected = String(connected);
+  a.dataset.reachable = String(reachable);
   const text = connected ? (model.model || 'Model connected') : 'No model';
   a.querySelector('.model-status-text').textContent = text;
-  const label = connected
-    ? `Language model connected${model.model ? `: ${model.model}` : ''}. Open model settings.`
-    : 'No language model connected. Open model settings.';
+  const name = model && model.model ? `: ${model.model}` : '';
+  let label = 'No language model connected. Open model settings.';
+  if (reachable) label = `Language model connected${name}. Open model settings.`;
+  else if (connected) label = `Language model not answering${name}. ${model.last_error || ''} Open model settings.`.replace(/\s+/g, ' ');
   a.setAttribute('aria-label', label);
   a.title = label;
 }

@@ -99,7 +99,7 @@ export function modelPanel(ctx, { onStatus, settings = false, next = null } = {}
   recheck.addEventListener('click', async () => {
     problem.clear();
     try {
-      const s = await busy(recheck, 'Checking…', () => api.get('/api/model'));
+      const s = await busy(recheck, 'Checking…', () => api.get('/api/model?check=1'));
       show(s);
     } catch (ex) { problem.show(ex.message); }
   });
@@ -117,10 +117,12 @@ export function modelPanel(ctx, { onStatus, settings = false, next = null } = {}
   function show(s) {
     status = s || { connected: false };
     ctx.setModel(status);
+    const reachable = !!status.connected && status.reachable !== false;
     el.dataset.connected = String(!!status.connected);
-    statusText.textContent = status.connected
-      ? `Connected to ${status.model || 'a language model'}`
-      : 'No language model is connected';
+    el.dataset.reachable = String(reachable);
+    statusText.textContent = !status.connected ? 'No language model is connected'
+      : reachable ? `Connected to ${status.model || 'a language model'}`
+        : `${status.model || 'The language model'} is not answering`;
     const notes = [];
     if (status.connected) {
       const p = PROVIDERS.find((x) => x.value === status.provider);
@@ -131,7 +133,7 @@ export function modelPanel(ctx, { onStatus, settings = false, next = null } = {}
     if (status.fallback) notes.push(status.fallback);
     detail.textContent = notes.join(' · ');
     detail.hidden = notes.length === 0;
-    problem.show(status.error || '');
+    problem.show(status.error || (status.connected && !reachable ? status.last_error || 'The model server did not answer.' : ''));
     howTo.textContent = status.how_to_connect || '';
     howTo.hidden = !!status.connected || !status.how_to_connect;
     if (disconnect) disconnect.hidden = status.source !== 'settings';
