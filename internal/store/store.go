@@ -96,6 +96,29 @@ type Conversation struct {
 	Title     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// TitleSource says who wrote Title: TitleFromFirstMessage (""),
+	// TitleFromModel or TitleFromUser.
+	TitleSource string
+	PinnedAt    time.Time // zero unless pinned
+	ArchivedAt  time.Time // zero unless archived
+	Model       string    // the model picked for this conversation; "" = the server's
+}
+
+// Who wrote a conversation's title.
+const (
+	TitleFromFirstMessage = ""
+	TitleFromModel        = "model"
+	TitleFromUser         = "user"
+)
+
+// ConversationPatch changes a conversation's settings. Nil fields are left
+// alone. It does not move the conversation in the list (UpdatedAt stays).
+type ConversationPatch struct {
+	Title       *string
+	TitleSource *string
+	Pinned      *bool // true sets PinnedAt to the patch time, false clears it
+	Archived    *bool // likewise ArchivedAt
+	Model       *string
 }
 
 // MessageRole says who wrote a message.
@@ -143,17 +166,50 @@ type Message struct {
 	Error          string // failed messages: what went wrong, in words for the user
 	// Reason says why os1 spoke without being asked (a reminder, a
 	// proactive message); empty for replies to the user.
-	Reason    string
+	Reason string
+	// ParentID is the message before this one on its path ("" for the
+	// first). AppendMessage fills it with the conversation's head when it is
+	// empty; set it to start a branch (an edit, a regenerated reply), or to
+	// BranchAtRoot to branch at the very first message.
+	ParentID string
+	// Reasoning is what the model thought before answering, kept apart from
+	// Content: shown collapsed, never spoken, never fed to memory.
+	Reasoning  string
+	ThoughtFor time.Duration // how long the model thought (milliseconds stored)
+	// Finish says why the reply ended when that matters: FinishLength when
+	// the token limit cut it off; "" otherwise.
+	Finish string
+	// Channel is ChannelVoice for turns spoken on a call, "" for typed ones.
+	Channel   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
 
+// BranchAtRoot as a Message.ParentID starts a new first message.
+const BranchAtRoot = "^"
+
+// Message.Finish and Message.Channel values.
+const (
+	FinishLength = "length"
+	ChannelVoice = "voice"
+)
+
+// MessageNode is a message's place in its conversation's tree of branches.
+type MessageNode struct {
+	ID       string
+	ParentID string
+	Role     MessageRole
+}
+
 // MessagePatch changes an existing message. Nil fields are left alone.
 type MessagePatch struct {
-	Content   *string
-	Status    *MessageStatus
-	Error     *string
-	ToolCalls []ToolCall // nil: unchanged
+	Content    *string
+	Status     *MessageStatus
+	Error      *string
+	ToolCalls  []ToolCall // nil: unchanged
+	Reasoning  *string
+	ThoughtFor *time.Duration
+	Finish     *string
 }
 
 // Persona is the companion as one user knows her. Each user has their own.
@@ -287,24 +343,34 @@ type Conversations interface {
 	// ListConversations returns the user's conversations, most recently updated first.
 	ListConversations(ctx context.Context, userID string) ([]Conversation, error)
 	RenameConversation(ctx context.Context, userID, id, title string, at time.Time) error
+	// UpdateConversation applies p at time at (for PinnedAt, ArchivedAt).
+	UpdateConversation(ctx context.Context, userID, id string, p ConversationPatch, at time.Time) error
 	DeleteConversation(ctx context.Context, userID, id string) error // deletes its messages and actions too
 }
 
 // Messages stores the episodic log.
 type Messages interface {
-	// AppendMessage stores m and bumps the conversation's UpdatedAt.
-	// ErrNotFound if the conversation is not the user's.
+	// AppendMessage stores m, makes it the conversation's head and bumps the
+	// conversation's UpdatedAt. An empty ParentID means "after the head".
+	// ErrNotFound if the conversation, or the parent in it, is not the user's.
 	AppendMessage(ctx context.Context, m Message) error
 	UpdateMessage(ctx context.Context, userID, id string, p MessagePatch, at time.Time) error
 	Message(ctx context.Context, userID, id string) (Message, error)
-	// Messages returns a conversation's messages in the order they were
-	// appended, whatever their CreatedAt (a clock stepping back must not
-	// reorder a tool call and its result). ErrNotFound if the conversation is
-	// not the user's.
+	// Messages returns the messages of the conversation's current path (from
+	// the first message to the head) in the order they were appended,
+	// whatever their CreatedAt (a clock stepping back must not reorder a tool
+	// call and its result). ErrNotFound if the conversation is not the user's.
 	Messages(ctx context.Context, userID, conversationID string) ([]Message, error)
-	// RecentMessages returns the conversation's last limit messages, in the
-	// same order as Messages. ErrNotFound as Messages.
+	// RecentMessages returns the last limit messages of the current path, in
+	// the same order as Messages. ErrNotFound as Messages.
 	RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]Message, error)
+	// MessageTree returns every message of the conversation, on every
+	// branch, in the order appended, without content.
+	MessageTree(ctx context.Context, userID, conversationID string) ([]MessageNode, error)
+	// ShowBranch moves the conversation's head to the newest message at or
+	// below messageID, so Messages shows the path through it. ErrNotFound if
+	// the message is not in the user's conversation.
+	ShowBranch(ctx context.Context, userID, conversationID, messageID string) error
 	// MarkInterrupted turns every message still streaming into interrupted;
 	// run at start-up after a crash. Returns how many were changed.
 	MarkInterrupted(ctx context.Context, at time.Time) (int, error)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/store"
@@ -101,11 +103,12 @@ func TestMigrationMovesProgressOutOfSettings(t *testing.T) {
 	db := openDB(t, path, "u1")
 	addConversation(t, db, "c1", "u1")
 	// Back to the schema before 00006, with the rows it held.
-	for _, q := range []string{`DROP TABLE memory_failures`, `DROP TABLE memory_progress`, `DROP TABLE memory_watermarks`,
-		`DELETE FROM goose_db_version WHERE version_id = 6`} {
-		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	gp, err := goose.NewProvider(goose.DialectSQLite3, db.SQL(), sqlite.Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.DownTo(ctx, 5); err != nil {
+		t.Fatalf("back to migration 5: %v", err)
 	}
 	for k, v := range map[string]string{
 		"memory.watermark.c1":      `{"indexed":"m3","extracted":"m2"}`,

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,11 +13,12 @@ import (
 
 // Conversations and their messages: the episodic log.
 
-const convCols = `id, user_id, title, created_at, updated_at`
+const convCols = `id, user_id, title, created_at, updated_at, title_source, pinned_at, archived_at, model`
 
 func scanConversation(r rowScanner) (store.Conversation, error) {
 	var c store.Conversation
-	err := r.Scan(&c.ID, &c.UserID, &c.Title, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	err := r.Scan(&c.ID, &c.UserID, &c.Title, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt),
+		&c.TitleSource, scanTime(&c.PinnedAt), scanTime(&c.ArchivedAt), &c.Model)
 	return c, err
 }
 
@@ -28,8 +28,9 @@ func (d *DB) CreateConversation(ctx context.Context, c store.Conversation) error
 	if c.ID == "" {
 		return fmt.Errorf("create conversation for user %s: id is required", c.UserID)
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?)`,
-		c.ID, c.UserID, c.Title, dbTime(c.CreatedAt), dbTime(c.UpdatedAt))
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.UserID, c.Title, dbTime(c.CreatedAt), dbTime(c.UpdatedAt),
+		c.TitleSource, dbTime(c.PinnedAt), dbTime(c.ArchivedAt), c.Model)
 	return mapErr(err, fmt.Sprintf("create conversation %s", c.ID))
 }
 
@@ -68,6 +69,47 @@ func (d *DB) RenameConversation(ctx context.Context, userID, id, title string, a
 	return affected(res, err, fmt.Sprintf("rename conversation %s", id))
 }
 
+// UpdateConversation applies p to one of the user's conversations without
+// moving it in the list.
+func (d *DB) UpdateConversation(ctx context.Context, userID, id string, p store.ConversationPatch, at time.Time) error {
+	what := fmt.Sprintf("update conversation %s", id)
+	var sets []string
+	var args []any
+	if p.Title != nil {
+		sets = append(sets, "title = ?")
+		args = append(args, *p.Title)
+	}
+	if p.TitleSource != nil {
+		sets = append(sets, "title_source = ?")
+		args = append(args, *p.TitleSource)
+	}
+	flag := func(col string, on *bool) {
+		if on == nil {
+			return
+		}
+		sets = append(sets, col+" = ?")
+		if *on {
+			args = append(args, dbTime(at))
+		} else {
+			args = append(args, nil)
+		}
+	}
+	flag("pinned_at", p.Pinned)
+	flag("archived_at", p.Archived)
+	if p.Model != nil {
+		sets = append(sets, "model = ?")
+		args = append(args, *p.Model)
+	}
+	if len(sets) == 0 {
+		_, err := d.Conversation(ctx, userID, id)
+		return err
+	}
+	args = append(args, id, userID)
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE conversations SET `+strings.Join(sets, ", ")+` WHERE id = ? AND user_id = ?`, args...)
+	return affected(res, err, what)
+}
+
 // DeleteConversation removes one of the user's conversations; its messages
 // and actions go with it (ON DELETE CASCADE).
 func (d *DB) DeleteConversation(ctx context.Context, userID, id string) error {
@@ -75,18 +117,21 @@ func (d *DB) DeleteConversation(ctx context.Context, userID, id string) error {
 	return affected(res, err, fmt.Sprintf("delete conversation %s", id))
 }
 
-const msgCols = `id, conversation_id, user_id, role, content, tool_calls, tool_call_id, status, error, created_at, updated_at, reason`
+const msgCols = `id, conversation_id, user_id, role, content, tool_calls, tool_call_id, status, error, created_at, updated_at, reason, parent_id, reasoning, thought_ms, finish, channel`
 
 func scanMessage(r rowScanner) (store.Message, error) {
 	var (
-		m     store.Message
-		calls string
+		m       store.Message
+		calls   string
+		thought int64
 	)
 	err := r.Scan(&m.ID, &m.ConversationID, &m.UserID, &m.Role, &m.Content, &calls, &m.ToolCallID,
-		&m.Status, &m.Error, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt), &m.Reason)
+		&m.Status, &m.Error, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt), &m.Reason,
+		&m.ParentID, &m.Reasoning, &thought, &m.Finish, &m.Channel)
 	if err != nil {
 		return m, err
 	}
+	m.ThoughtFor = time.Duration(thought) * time.Millisecond
 	m.ToolCalls, err = decodeToolCalls(calls)
 	return m, err
 }
@@ -149,17 +194,39 @@ func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
 		return mapErr(err, what)
 	}
 	defer tx.Rollback()
+	var head string
+	err = tx.QueryRowContext(ctx, `SELECT head_id FROM conversations WHERE id = ? AND user_id = ?`,
+		m.ConversationID, m.UserID).Scan(&head)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	parent := m.ParentID
+	switch parent {
+	case "":
+		parent = head
+	case store.BranchAtRoot:
+		parent = ""
+	default:
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?`,
+			parent, m.ConversationID, m.UserID).Scan(&one)
+		if err != nil {
+			return mapErr(err, fmt.Sprintf("%s after message %s", what, parent))
+		}
+	}
 	res, err := tx.ExecContext(ctx,
 		`UPDATE conversations
-		 SET updated_at = CASE WHEN updated_at IS NULL OR updated_at < ?1 THEN ?1 ELSE updated_at END
+		 SET updated_at = CASE WHEN updated_at IS NULL OR updated_at < ?1 THEN ?1 ELSE updated_at END,
+		     head_id = ?4
 		 WHERE id = ?2 AND user_id = ?3`,
-		dbTime(m.CreatedAt), m.ConversationID, m.UserID)
+		dbTime(m.CreatedAt), m.ConversationID, m.UserID, m.ID)
 	if err := affected(res, err, what); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
-		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason)
+		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason,
+		parent, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
 	if err != nil {
 		return mapErr(err, what)
 	}
@@ -190,6 +257,18 @@ func (d *DB) UpdateMessage(ctx context.Context, userID, id string, p store.Messa
 		}
 		sets = append(sets, "tool_calls = ?")
 		args = append(args, calls)
+	}
+	if p.Reasoning != nil {
+		sets = append(sets, "reasoning = ?")
+		args = append(args, *p.Reasoning)
+	}
+	if p.ThoughtFor != nil {
+		sets = append(sets, "thought_ms = ?")
+		args = append(args, p.ThoughtFor.Milliseconds())
+	}
+	if p.Finish != nil {
+		sets = append(sets, "finish = ?")
+		args = append(args, *p.Finish)
 	}
 	args = append(args, id, userID)
 	res, err := d.db.ExecContext(ctx,
@@ -231,13 +310,17 @@ func (d *DB) messages(ctx context.Context, userID, conversationID string, limit 
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
-	q := `SELECT ` + msgCols + ` FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq`
-	args := []any{conversationID, userID}
-	if limit > 0 {
-		q = `SELECT ` + msgCols + ` FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq DESC LIMIT ?`
-		args = append(args, limit)
-	}
-	rows, err := tx.QueryContext(ctx, q, args...)
+	// The current path: from the head up through the parents, limit steps
+	// at most (0: all the way), shown in the order appended.
+	q := `WITH RECURSIVE path(id, parent_id, depth) AS (
+		SELECT m.id, m.parent_id, 1 FROM messages m JOIN conversations c ON c.head_id = m.id
+		WHERE c.id = ?1 AND c.user_id = ?2 AND m.conversation_id = ?1
+		UNION ALL
+		SELECT m.id, m.parent_id, p.depth + 1 FROM messages m JOIN path p ON m.id = p.parent_id
+		WHERE m.conversation_id = ?1 AND (?3 = 0 OR p.depth < ?3)
+	)
+	SELECT ` + msgCols + ` FROM messages WHERE id IN (SELECT id FROM path) AND user_id = ?2 ORDER BY seq`
+	rows, err := tx.QueryContext(ctx, q, conversationID, userID, limit)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
@@ -250,10 +333,65 @@ func (d *DB) messages(ctx context.Context, userID, conversationID string, limit 
 		}
 		out = append(out, m)
 	}
-	if limit > 0 {
-		slices.Reverse(out)
+	return out, mapErr(rows.Err(), what)
+}
+
+// MessageTree returns every message of the conversation, on every branch.
+func (d *DB) MessageTree(ctx context.Context, userID, conversationID string) ([]store.MessageNode, error) {
+	what := fmt.Sprintf("message tree of conversation %s", conversationID)
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ? AND user_id = ?`, conversationID, userID).Scan(&one)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	rows, err := tx.QueryContext(ctx,
+		`SELECT id, parent_id, role FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq`,
+		conversationID, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.MessageNode
+	for rows.Next() {
+		var n store.MessageNode
+		if err := rows.Scan(&n.ID, &n.ParentID, &n.Role); err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, n)
 	}
 	return out, mapErr(rows.Err(), what)
+}
+
+// ShowBranch moves the head to the newest message in messageID's subtree.
+func (d *DB) ShowBranch(ctx context.Context, userID, conversationID, messageID string) error {
+	what := fmt.Sprintf("show branch %s of conversation %s", messageID, conversationID)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	defer tx.Rollback()
+	var leaf string
+	err = tx.QueryRowContext(ctx, `WITH RECURSIVE below(id) AS (
+		SELECT id FROM messages WHERE id = ?1 AND conversation_id = ?2 AND user_id = ?3
+		UNION ALL
+		SELECT m.id FROM messages m JOIN below b ON m.parent_id = b.id WHERE m.conversation_id = ?2
+	)
+	SELECT m.id FROM messages m WHERE m.id IN (SELECT id FROM below) ORDER BY m.seq DESC LIMIT 1`,
+		messageID, conversationID, userID).Scan(&leaf)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE conversations SET head_id = ? WHERE id = ? AND user_id = ?`,
+		leaf, conversationID, userID)
+	if err := affected(res, err, what); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit(), what)
 }
 
 // MarkInterrupted turns every streaming message into interrupted.

@@ -155,11 +155,18 @@ func dsn(path string) string {
 	return u.String()
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
+// Migrations returns the schema's goose migrations, for tests that build
+// the database an older os1 wrote.
+func Migrations() fs.FS {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		panic(err) // the embedded directory is always there
 	}
+	return fsys
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys := Migrations()
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -215,3 +215,38 @@ func TestCloseFoldsTheLog(t *testing.T) {
 		t.Fatalf("data lost: %v", err)
 	}
 }
+
+// A conversation written before branches (migration 00007) becomes one path
+// in the order its messages were written, and new messages continue it.
+func TestOlderConversationsBecomeOnePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "os1.db")
+	err := sqlite.MigrateTo(t.Context(), path, 6,
+		`INSERT INTO users (id, username, display_name, role, password_hash) VALUES ('u1', 'sam', 'Sam', 'owner', 'x')`,
+		`INSERT INTO conversations (id, user_id, title) VALUES ('c1', 'u1', 't'), ('c2', 'u1', 'empty')`,
+		`INSERT INTO messages (id, conversation_id, user_id, role, content, tool_calls, tool_call_id, status, error)
+		 VALUES ('z', 'c1', 'u1', 'user', 'first', '', '', 'complete', ''),
+		        ('b', 'c1', 'u1', 'assistant', 'second', '', '', 'complete', ''),
+		        ('a', 'c1', 'u1', 'user', 'third', '', '', 'complete', '')`)
+	if err != nil {
+		t.Fatalf("older database: %v", err)
+	}
+	db := open(t, path)
+	ctx := t.Context()
+	if err := db.AppendMessage(ctx, store.Message{ID: "n", ConversationID: "c1", UserID: "u1", Role: store.RoleAssistant, Status: store.StatusComplete}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := db.Messages(ctx, "u1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.ID+"<"+m.ParentID)
+	}
+	if want := "z< b<z a<b n<a"; strings.Join(got, " ") != want {
+		t.Errorf("path after migration = %q, want %q", strings.Join(got, " "), want)
+	}
+	if msgs, err := db.Messages(ctx, "u1", "c2"); err != nil || len(msgs) != 0 {
+		t.Errorf("empty conversation after migration = %v, %v", msgs, err)
+	}
+}

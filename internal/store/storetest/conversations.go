@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/os1ai/os1/internal/store"
 )
@@ -62,6 +63,25 @@ var conversationsTests = map[string]func(*testing.T, *fixture){
 		must(t, err, "Conversation")
 		same(t, got, c, "renamed conversation")
 		wantErr(t, f.s.RenameConversation(f.ctx, "u1", "unknown", "x", at(5)), store.ErrNotFound, "RenameConversation unknown")
+	},
+	"Update": func(t *testing.T, f *fixture) {
+		f.user("u1")
+		f.user("u2")
+		c := f.conv("u1", "c1", at(1))
+		on, off, title, source, model := true, false, "Lisbon in May", store.TitleFromModel, "qwen3:8b"
+		must(t, f.s.UpdateConversation(f.ctx, "u1", "c1", store.ConversationPatch{
+			Title: &title, TitleSource: &source, Pinned: &on, Archived: &on, Model: &model}, at(5)), "UpdateConversation")
+		c.Title, c.TitleSource, c.PinnedAt, c.ArchivedAt, c.Model = title, source, at(5), at(5), model
+		got, err := f.s.Conversation(f.ctx, "u1", "c1")
+		must(t, err, "Conversation")
+		same(t, got, c, "conversation after UpdateConversation (UpdatedAt unchanged)")
+		must(t, f.s.UpdateConversation(f.ctx, "u1", "c1", store.ConversationPatch{Pinned: &off}, at(6)), "unpin")
+		c.PinnedAt = time.Time{}
+		got, err = f.s.Conversation(f.ctx, "u1", "c1")
+		must(t, err, "Conversation")
+		same(t, got, c, "conversation after unpinning")
+		wantErr(t, f.s.UpdateConversation(f.ctx, "u2", "c1", store.ConversationPatch{Pinned: &on}, at(7)), store.ErrNotFound, "UpdateConversation of another user's")
+		wantErr(t, f.s.UpdateConversation(f.ctx, "u1", "nope", store.ConversationPatch{}, at(7)), store.ErrNotFound, "empty UpdateConversation of an unknown one")
 	},
 	"DeleteCascades": func(t *testing.T, f *fixture) {
 		f.user("u1")
@@ -140,7 +160,9 @@ var messagesTests = map[string]func(*testing.T, *fixture){
 		}
 		must(t, f.s.AppendMessage(f.ctx, m), "AppendMessage")
 		tool := store.Message{ID: "m2", ConversationID: "c1", UserID: "u1", Role: store.RoleTool,
-			Content: `{"events":[]}`, ToolCallID: "call_1", Status: store.StatusComplete, CreatedAt: at(3), UpdatedAt: at(3)}
+			Content: `{"events":[]}`, ToolCallID: "call_1", Status: store.StatusComplete, CreatedAt: at(3), UpdatedAt: at(3),
+			ParentID: "m1", Reasoning: "They want the calendar <think>", ThoughtFor: 4200 * time.Millisecond,
+			Finish: store.FinishLength, Channel: store.ChannelVoice}
 		must(t, f.s.AppendMessage(f.ctx, tool), "AppendMessage tool")
 
 		got, err := f.s.Message(f.ctx, "u1", "m1")
@@ -250,7 +272,88 @@ var messagesTests = map[string]func(*testing.T, *fixture){
 		m.ToolCalls, m.UpdatedAt = nil, at(4)
 		checkMessage(t, f, m, "after clearing tool calls with an empty slice")
 
+		reasoning, thought, finish := "Hello first, then the weather.", 1500*time.Millisecond, store.FinishLength
+		must(t, f.s.UpdateMessage(f.ctx, "u1", "m1", store.MessagePatch{Reasoning: &reasoning, ThoughtFor: &thought, Finish: &finish}, at(5)), "UpdateMessage reasoning")
+		m.Reasoning, m.ThoughtFor, m.Finish, m.UpdatedAt = reasoning, thought, finish, at(5)
+		checkMessage(t, f, m, "after reasoning patch")
+
 		wantErr(t, f.s.UpdateMessage(f.ctx, "u1", "unknown", store.MessagePatch{Content: &content}, at(5)), store.ErrNotFound, "UpdateMessage unknown")
+	},
+	"Branches": func(t *testing.T, f *fixture) {
+		// u1 asks, she answers, u1 edits the question (a branch at the
+		// question), she answers that, and u1 regenerates the answer.
+		f.user("u1")
+		f.user("u2")
+		f.conv("u1", "c1", at(0))
+		f.conv("u1", "other", at(0))
+		f.conv("u2", "c2", at(0))
+		ids := func(ms []store.Message) []string {
+			var out []string
+			for _, m := range ms {
+				out = append(out, m.ID)
+			}
+			return out
+		}
+		path := func(want ...string) {
+			t.Helper()
+			got, err := f.s.Messages(f.ctx, "u1", "c1")
+			must(t, err, "Messages")
+			same(t, ids(got), want, "current path")
+		}
+		add := func(id, parent string, role store.MessageRole) {
+			t.Helper()
+			m := store.Message{ID: id, ConversationID: "c1", UserID: "u1", Role: role, Content: id,
+				Status: store.StatusComplete, ParentID: parent, CreatedAt: at(1)}
+			must(t, f.s.AppendMessage(f.ctx, m), "AppendMessage %s", id)
+		}
+		add("q0", "", store.RoleUser)
+		add("a0", "", store.RoleAssistant)
+		add("q1", "", store.RoleUser)
+		add("a1", "", store.RoleAssistant)
+		path("q0", "a0", "q1", "a1")
+		add("q1b", "a0", store.RoleUser) // edit of q1
+		path("q0", "a0", "q1b")
+		add("a1b", "", store.RoleAssistant)
+		add("a1c", "q1b", store.RoleAssistant) // regenerate a1b
+		path("q0", "a0", "q1b", "a1c")
+		recent, err := f.s.RecentMessages(f.ctx, "u1", "c1", 2)
+		must(t, err, "RecentMessages")
+		same(t, ids(recent), []string{"q1b", "a1c"}, "RecentMessages on a branch")
+
+		// Showing the old question's branch goes to its newest message.
+		must(t, f.s.ShowBranch(f.ctx, "u1", "c1", "q1"), "ShowBranch q1")
+		path("q0", "a0", "q1", "a1")
+		must(t, f.s.ShowBranch(f.ctx, "u1", "c1", "a1b"), "ShowBranch a1b")
+		path("q0", "a0", "q1b", "a1b")
+		// Appending continues the branch shown.
+		add("q2", "", store.RoleUser)
+		path("q0", "a0", "q1b", "a1b", "q2")
+		// An edit of the very first message.
+		add("q0b", store.BranchAtRoot, store.RoleUser)
+		path("q0b")
+		must(t, f.s.ShowBranch(f.ctx, "u1", "c1", "q0"), "ShowBranch q0")
+		path("q0", "a0", "q1b", "a1b", "q2")
+
+		tree, err := f.s.MessageTree(f.ctx, "u1", "c1")
+		must(t, err, "MessageTree")
+		node := func(id, parent string, role store.MessageRole) store.MessageNode {
+			return store.MessageNode{ID: id, ParentID: parent, Role: role}
+		}
+		u, a := store.RoleUser, store.RoleAssistant
+		wantTree := []store.MessageNode{
+			node("q0", "", u), node("a0", "q0", a), node("q1", "a0", u), node("a1", "q1", a), node("q1b", "a0", u),
+			node("a1b", "q1b", a), node("a1c", "q1b", a), node("q2", "a1b", u), node("q0b", "", u),
+		}
+		same(t, tree, wantTree, "MessageTree")
+
+		// Parents and branches are the user's and the conversation's own.
+		stray := store.Message{ID: "x", ConversationID: "other", UserID: "u1", Role: store.RoleUser, ParentID: "q0", Status: store.StatusComplete}
+		wantErr(t, f.s.AppendMessage(f.ctx, stray), store.ErrNotFound, "AppendMessage after a message of another conversation")
+		wantErr(t, f.s.ShowBranch(f.ctx, "u1", "other", "q0"), store.ErrNotFound, "ShowBranch of another conversation's message")
+		wantErr(t, f.s.ShowBranch(f.ctx, "u2", "c1", "q0"), store.ErrNotFound, "ShowBranch of another user's conversation")
+		_, err = f.s.MessageTree(f.ctx, "u2", "c1")
+		wantErr(t, err, store.ErrNotFound, "MessageTree of another user's conversation")
+		path("q0", "a0", "q1b", "a1b", "q2")
 	},
 	"MarkInterrupted": func(t *testing.T, f *fixture) {
 		f.user("u1")
@@ -260,9 +363,9 @@ var messagesTests = map[string]func(*testing.T, *fixture){
 		var want []store.Message
 		for _, m := range []store.Message{
 			{ID: "s1", ConversationID: "c1", UserID: "u1", Status: store.StatusStreaming},
-			{ID: "done", ConversationID: "c1", UserID: "u1", Status: store.StatusComplete},
+			{ID: "done", ConversationID: "c1", UserID: "u1", Status: store.StatusComplete, ParentID: "s1"},
 			{ID: "s2", ConversationID: "c2", UserID: "u2", Status: store.StatusStreaming},
-			{ID: "failed", ConversationID: "c2", UserID: "u2", Status: store.StatusFailed, Error: "boom"},
+			{ID: "failed", ConversationID: "c2", UserID: "u2", Status: store.StatusFailed, Error: "boom", ParentID: "s2"},
 		} {
 			m.Role, m.Content, m.CreatedAt, m.UpdatedAt = store.RoleAssistant, "partial "+m.ID, at(1), at(1)
 			must(t, f.s.AppendMessage(f.ctx, m), "AppendMessage %s", m.ID)

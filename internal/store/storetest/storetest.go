@@ -99,7 +99,9 @@ func (f *fixture) msg(userID, convID, id, content string, created time.Time) sto
 		CreatedAt: created, UpdatedAt: created,
 	}
 	must(f.t, f.s.AppendMessage(f.ctx, m), "AppendMessage %s", id)
-	return m
+	got, err := f.s.Message(f.ctx, userID, id)
+	must(f.t, err, "Message %s", id)
+	return got
 }
 
 func (f *fixture) action(userID, convID, id string, created time.Time) store.Action {
