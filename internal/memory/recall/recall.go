@@ -82,6 +82,10 @@ type Options struct {
 	// vector side always returns its nearest documents, related or not, and
 	// an unrelated one must not collect fusion score. Default 0.
 	MinSimilarity float64
+	// SearchMinSimilarity is the cosine from which Search (the memory
+	// page, not the prompt) shows a hit that holds none of the query's
+	// words; default DefaultSearchMinSimilarity (search.go).
+	SearchMinSimilarity float64
 	// MaxOverlap is the word overlap (0..1] from which a hit counts as a
 	// near-duplicate of a better one; default 0.6; above 1 keeps them in
 	// place.
@@ -150,6 +154,25 @@ func New(s memory.Store, emb memory.Embedder, c clock.Clock, opts Options) *Reca
 // in q.Text ("last week", "in May") becomes the range, read in loc (UTC when
 // nil). Every hit has Sources.
 func (r *Recaller) Recall(ctx context.Context, userID string, q memory.Query, loc *time.Location) ([]memory.Hit, error) {
+	rt, err := r.retrieve(ctx, userID, q, loc)
+	if err != nil || rt.lists == nil {
+		return nil, err
+	}
+	return r.fuse(rt.lists, rt.now, rt.q.Limit), nil
+}
+
+// retrieval is what the retrievers returned for one query, before fusion.
+type retrieval struct {
+	q        memory.Query // with Limit defaulted and any time expression read out
+	now      time.Time
+	timeOnly bool   // the query was only a time expression: its range is the match
+	fullText string // what full text searched for: words, word forms, aliases
+	lists    [][]memory.Hit
+	text     []memory.Hit // the full-text list; nil without one
+	vector   []memory.Hit // the vector list (Score: cosine); nil without one
+}
+
+func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, loc *time.Location) (retrieval, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -158,43 +181,49 @@ func (r *Recaller) Recall(ctx context.Context, userID string, q memory.Query, lo
 	}
 	now := r.clock.Now()
 	semantic := q.Text // what the vector side embeds
+	rt := retrieval{now: now}
 	if q.From.IsZero() && q.To.IsZero() {
 		if rest, from, to, ok := ParseTime(q.Text, now, loc); ok {
 			q.Text, q.From, q.To = rest, from, to
 			if strings.TrimSpace(rest) != "" {
 				semantic = rest
+			} else {
+				rt.timeOnly = true
 			}
 		}
 	}
+	rt.q = q
 	if strings.TrimSpace(semantic) == "" {
-		return nil, nil
+		return rt, nil
 	}
 
 	sub := q
 	sub.Limit = max(r.opts.Candidates, q.Limit)
-	var lists [][]memory.Hit
+	rt.lists = [][]memory.Hit{}
 	if r.opts.Mode != VectorOnly {
 		tq := sub
 		tq.Text = ExpandWordForms(sub.Text) + r.aliasTerms(ctx, userID, sub.Text)
 		hits, err := r.s.SearchText(ctx, userID, tq)
 		if err != nil {
-			return nil, fmt.Errorf("recall %q: %w", q.Text, err)
+			return rt, fmt.Errorf("recall %q: %w", q.Text, err)
 		}
-		lists = append(lists, hits)
+		rt.fullText, rt.text = tq.Text, hits
+		rt.lists = append(rt.lists, hits)
 	}
 	if r.opts.Mode != TextOnly {
 		hits, err := r.searchVector(ctx, userID, semantic, sub)
 		switch {
 		case err == nil:
 			hits = slices.DeleteFunc(hits, func(h memory.Hit) bool { return h.Score <= r.opts.MinSimilarity })
-			lists = append(lists, hits)
+			rt.vector = hits
+			rt.lists = append(rt.lists, hits)
 		case r.opts.Mode == Hybrid && r.opts.OnEmbedError != nil && errors.Is(err, errEmbed):
 			r.opts.OnEmbedError(err)
 		default:
-			return nil, fmt.Errorf("recall %q: %w", semantic, err)
+			return rt, fmt.Errorf("recall %q: %w", semantic, err)
 		}
 	}
-	return r.fuse(lists, now, q.Limit), nil
+	return rt, nil
 }
 
 // aliasTerms returns, for every person the query names by a name or alias
