@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/os1ai/os1/internal/cli.Version=$(VERSION)
 BIN := bin/os1
 
-.PHONY: run build test check vet fmt bench deps-run deps-test clean
+.PHONY: run build test test-fast check vet fmt bench deps-run deps-test clean
 
 ## run: install what is missing, build, and start os1 on 127.0.0.1:7810
 run: deps-run build
@@ -19,6 +19,10 @@ build:
 ## test: install test dependencies (chromium), then vet, format check, pure-Go build, all tests with -race
 test: deps-test check
 	OS1_E2E_REQUIRE=1 $(GO) test -race -shuffle=on -timeout 30m -count=1 ./...
+
+## test-fast: the inner loop — every package but the browser/binary journeys (internal/e2e), no -race, cached
+test-fast:
+	$(GO) test $$($(GO) list ./... | grep -v /internal/e2e)
 
 check: vet fmt
 	CGO_ENABLED=0 $(GO) build ./...
