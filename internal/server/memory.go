@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -22,7 +24,7 @@ import (
 // answer 503 memory_unavailable.
 type Memory struct {
 	Store    memory.Store
-	Recaller memory.Searcher // the *recall.Recaller
+	Recaller MemorySearcher  // the *recall.Recaller
 	Embedder memory.Embedder // nil: edited text is indexed without a vector
 	// Progress is where the worker keeps its position and failures; nil:
 	// the Store's, when it keeps one (memory.ProgressKeeper).
@@ -32,6 +34,12 @@ type Memory struct {
 	Worker interface {
 		Release(ctx context.Context, userID, id string) error
 	}
+}
+
+// MemorySearcher is recall as the memory page needs it: Search keeps only
+// hits that match the query and marks the matching words (recall.Search).
+type MemorySearcher interface {
+	Search(ctx context.Context, userID string, q memory.Query, loc *time.Location) ([]recall.Match, error)
 }
 
 // Limits of the memory API.
@@ -167,6 +175,9 @@ type hitJSON struct {
 	ConversationID string    `json:"conversation_id,omitempty"` // message hits
 	Role           string    `json:"role,omitempty"`            // message hits: user or assistant
 	Item           *itemJSON `json:"item,omitempty"`            // item hits
+	// Marks are the [start, end) ranges of Text, in Unicode code points,
+	// that hold the query's words; empty for a hit found by meaning or date.
+	Marks [][2]int `json:"marks"`
 }
 
 // memoryQuery reads ?kind=&history=&limit=&offset=, answering on failure.
@@ -242,8 +253,10 @@ func (s *Server) listMemory(w http.ResponseWriter, r *http.Request, u store.User
 	writeJSON(w, http.StatusOK, map[string]any{"items": itemsOut(items), "limit": limit, "offset": offset})
 }
 
-// searchMemory runs hybrid recall. Item kinds keep only item hits of those
-// kinds; message and journal keep those hits.
+// searchMemory runs hybrid recall and keeps only hits that match (see
+// recall.Search for the rule), best first, with the matching words marked.
+// Item kinds keep only item hits of those kinds; message and journal keep
+// those hits.
 func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.User, text string, kinds []string, history bool, limit, offset int) {
 	if s.Memory.Recaller == nil {
 		writeError(w, http.StatusServiceUnavailable, "memory_unavailable", "memory search is not enabled on this server")
@@ -263,7 +276,7 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 	if len(wantItems) > 0 {
 		q.Kinds = append(q.Kinds, memory.DocItem)
 	}
-	hits, err := s.Memory.Recaller.Recall(ctx, u.ID, q, s.userLocation(ctx, u.ID))
+	hits, err := s.Memory.Recaller.Search(ctx, u.ID, q, s.userLocation(ctx, u.ID))
 	if err != nil {
 		s.memError(w, "search memories", err)
 		return
@@ -273,7 +286,8 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		if h.Kind == memory.DocItem && len(wantItems) > 0 && (h.Item == nil || !slices.Contains(wantItems, h.Item.Kind)) {
 			continue
 		}
-		hj := hitJSON{Kind: string(h.Kind), ID: h.ID, Text: h.Text, Time: h.Time, Score: h.Score, Sources: strs(h.Sources)}
+		hj := hitJSON{Kind: string(h.Kind), ID: h.ID, Text: h.Text, Time: h.Time, Score: h.Score, Sources: strs(h.Sources),
+			Marks: codePointRanges(h.Text, h.Marks)}
 		if h.Item != nil {
 			it := itemOut(*h.Item)
 			hj.Item = &it
@@ -296,6 +310,30 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		out = out[:limit]
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"query": text, "results": out, "limit": limit, "offset": offset})
+}
+
+// codePointRanges turns byte ranges of text into code point ranges, the
+// unit a client can cut text by without knowing UTF-8 (JavaScript:
+// Array.from(text)). Never nil, so the JSON is always a list.
+func codePointRanges(text string, byteRanges [][2]int) [][2]int {
+	out := make([][2]int, 0, len(byteRanges))
+	cp, b := 0, 0
+	at := func(off int) int { // code points before byte off; ranges are in order
+		for b < off && b < len(text) {
+			_, n := utf8.DecodeRuneInString(text[b:])
+			b += n
+			cp++
+		}
+		return cp
+	}
+	for _, r := range byteRanges {
+		if r[0] < b || r[1] < r[0] || r[1] > len(text) {
+			continue // out of order or out of range: never from recall.Search
+		}
+		start := at(r[0])
+		out = append(out, [2]int{start, at(r[1])})
+	}
+	return out
 }
 
 // userLocation is the user's time zone (store.Profile.Location), so "last
