@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/models"
@@ -141,16 +143,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 			out = append(out, check{name: "model", msg: msg + " does not answer: " + err.Error(),
 				fix: "start the model server, check the URL and API key (OS1_LLM_URL, OS1_LLM_KEY), or save a working connection in Settings → Model"})
 		} else {
-			found := len(names) == 0
-			for _, n := range names {
-				found = found || n == st.Model
-			}
-			if !found {
-				out = append(out, check{name: "model", warn: true, msg: fmt.Sprintf("%s answers, but does not list model %q (it has: %v)", st.Provider, st.Model, names),
-					fix: "set OS1_LLM_MODEL to one of the listed models"})
-			} else {
-				out = append(out, check{name: "model", ok: true, msg: msg + " answers"})
-			}
+			out = append(out, listedModelCheck(ctx, mm, st.Provider, st.Model, msg, names))
 		}
 	}
 
@@ -195,4 +188,52 @@ func writableDir(dir string) error {
 	}
 	f.Close()
 	return os.Remove(filepath.Clean(f.Name()))
+}
+
+// listedModelCheck judges a model server's list against the configured
+// model. A name missing from the list is not yet a fault: llama-server lists
+// the file it loaded ("tiny.gguf") unless started with --alias, and answers
+// every request with that one model. So doctor asks for one token with the
+// configured name and reports what the server really does with it.
+func listedModelCheck(ctx context.Context, mm *models.Manager, provider, model, msg string, names []string) check {
+	if len(names) == 0 || slices.Contains(names, model) {
+		return check{name: "model", ok: true, msg: msg + " answers"}
+	}
+	err := chatProbe(ctx, mm, model)
+	// llama-server without --alias lists the model's file name.
+	fileName := len(names) == 1 && strings.HasSuffix(strings.ToLower(names[0]), ".gguf")
+	switch {
+	case err == nil && len(names) == 1:
+		c := check{name: "model", ok: true, msg: fmt.Sprintf("%s answers; it serves one model, %q, and uses it for %q", msg, names[0], model)}
+		if fileName {
+			c.msg += fmt.Sprintf(" (start llama-server with --alias %s to list it under that name)", model)
+		}
+		return c
+	case err == nil:
+		return check{name: "model", warn: true, msg: fmt.Sprintf("%s answers requests for %q, but does not list it (it has: %s)", msg, model, strings.Join(names, ", ")),
+			fix: "set OS1_LLM_MODEL to one of the listed models, so it is clear which one answers"}
+	}
+	fix := "set OS1_LLM_MODEL to one of the listed models"
+	if fileName {
+		fix = fmt.Sprintf("start llama-server with --alias %s, or %s", model, fix)
+	}
+	return check{name: "model", msg: fmt.Sprintf("%s answers, but does not list model %q (it has: %s), and a test request for it failed: %v", provider, model, strings.Join(names, ", "), err),
+		fix: fix}
+}
+
+// chatProbe asks the connected model for one token of a reply, as model.
+func chatProbe(ctx context.Context, mm *models.Manager, model string) error {
+	p, err := mm.Provider(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for _, err := range p.Stream(ctx, llm.Request{Model: model, MaxTokens: 1,
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: "Say hello."}}}) {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
