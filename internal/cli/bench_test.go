@@ -44,7 +44,7 @@ func BenchmarkTurnWithMemory(b *testing.B) {
 	post := func(path string, body any) *http.Response {
 		raw, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", r.url+path, bytes.NewReader(raw))
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Authorization", "Bearer "+token.Token)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -16,18 +16,18 @@ import (
 )
 
 func (e *env) client(cfg config.Config) (*client, error) {
-	c := &client{base: cfg.ServerURL(), token: cfg.Client.Token, http: &http.Client{}}
-	if c.token == "" {
-		creds, err := loadCredentials(config.CredentialsPath(e.getenv))
-		if err != nil {
-			return nil, err
-		}
-		c.token = creds.Servers[c.base].Token
+	creds, err := loadCredentials(config.CredentialsPath(e.getenv))
+	if err != nil {
+		return nil, err
 	}
-	if c.token == "" {
-		return nil, &exitError{code: 2, err: fmt.Errorf("not signed in to %s: run `os1 login`, or pass --token / set OS1_TOKEN (make a token in the web UI under Settings → API tokens)", c.base)}
+	t, err := e.target(cfg, creds)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
 	}
-	return c, nil
+	if t.token == "" {
+		return nil, &exitError{code: 2, err: fmt.Errorf("not signed in to %s: run `os1 login --server %s`, or pass --token / set OS1_TOKEN (make a token in the web UI under Settings → API tokens)", t.url, t.url)}
+	}
+	return &client{base: t.url, token: t.token, http: &http.Client{}}, nil
 }
 
 func (e *env) chatCmd() *cobra.Command {
@@ -73,8 +73,8 @@ func (e *env) chatCmd() *cobra.Command {
 	f.StringVarP(&message, "message", "m", "", "send this one message, print the reply and exit")
 	f.StringVarP(&conversation, "conversation", "c", "", "conversation ID to continue (default: a new conversation)")
 	f.BoolVar(&retry, "retry", false, "answer the last message of --conversation again (after a failed reply)")
-	f.StringVar(&server, "server", "", "os1 server URL (default from config, $OS1_SERVER, or http://127.0.0.1:7810)")
-	f.StringVar(&token, "token", "", "API token (default $OS1_TOKEN or the one saved by `os1 login`)")
+	f.StringVar(&server, "server", "", "server URL or saved login name (default $OS1_SERVER, the config, the most recent os1 login, or http://127.0.0.1:7810)")
+	f.StringVar(&token, "token", "", "API token (default $OS1_TOKEN, or the one os1 login saved for the server)")
 	return cmd
 }
 

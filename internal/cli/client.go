@@ -10,10 +10,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 )
 
 // client talks to a running os1 server with an API token.
@@ -24,15 +21,45 @@ type client struct {
 	csrf  string // for cookie sessions during login
 }
 
+// errNotFound is what a 404 answer from the server Is.
+var errNotFound = errors.New("not found")
+
 // apiErr is an error answer from the server.
 type apiErr struct {
-	Status  int
-	Code    string
-	Message string
+	Status   int
+	Code     string
+	Message  string
+	Server   string
+	Resource string // "conversation cnv_…": what the request named, for 404s
 }
 
 func (e *apiErr) Error() string {
+	if e.Status == http.StatusNotFound {
+		if e.Resource != "" && (e.Message == "" || e.Message == "not found") {
+			return fmt.Sprintf("%s not found on %s", e.Resource, e.Server)
+		}
+		return fmt.Sprintf("%s on %s (HTTP %d %s)", e.Message, e.Server, e.Status, e.Code)
+	}
 	return fmt.Sprintf("%s (HTTP %d %s)", e.Message, e.Status, e.Code)
+}
+
+func (e *apiErr) Is(target error) bool {
+	return target == errNotFound && e.Status == http.StatusNotFound
+}
+
+// resourceOf names what an API path is about: "/api/conversations/cnv_1/messages"
+// is "conversation cnv_1". It is "" for a path that names no one thing.
+func resourceOf(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	parts := strings.Split(strings.TrimPrefix(path, "/api/"), "/")
+	if len(parts) < 2 || parts[1] == "" {
+		return ""
+	}
+	kind := map[string]string{"conversations": "conversation", "actions": "action", "tokens": "token", "memories": "memory"}[parts[0]]
+	if kind == "" {
+		kind = strings.TrimSuffix(parts[0], "s")
+	}
+	return kind + " " + parts[1]
 }
 
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
@@ -86,7 +113,7 @@ func (c *client) send(ctx context.Context, method, path string, body any) (*http
 		if json.Unmarshal(b, &e) != nil || e.Error.Message == "" {
 			e.Error.Message = strings.TrimSpace(string(b))
 		}
-		return nil, &apiErr{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		return nil, &apiErr{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, Server: c.base, Resource: resourceOf(path)}
 	}
 	return resp, nil
 }
@@ -151,51 +178,4 @@ func (c *client) stream(ctx context.Context, path string, body any) iter.Seq2[ev
 		}
 		yield(event{}, errors.New("the server closed the stream before the reply finished"))
 	}
-}
-
-// credentials are API tokens saved by `os1 login`, per server URL.
-type credentials struct {
-	Servers map[string]savedLogin `json:"servers"`
-}
-
-type savedLogin struct {
-	Username string    `json:"username"`
-	Token    string    `json:"token"`
-	SavedAt  time.Time `json:"saved_at"`
-}
-
-func loadCredentials(path string) (credentials, error) {
-	c := credentials{Servers: map[string]savedLogin{}}
-	if path == "" {
-		return c, nil
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return c, nil
-	}
-	if err != nil {
-		return c, fmt.Errorf("read saved logins: %w", err)
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("saved logins in %s are damaged (%v): delete the file and run `os1 login` again", path, err)
-	}
-	if c.Servers == nil {
-		c.Servers = map[string]savedLogin{}
-	}
-	return c, nil
-}
-
-func saveCredentials(path string, c credentials) error {
-	if path == "" {
-		return errors.New("no place to save the login: set HOME or XDG_CONFIG_HOME")
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	b, _ := json.MarshalIndent(c, "", "  ")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
