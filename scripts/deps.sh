@@ -2,7 +2,8 @@
 # Installs what os1's build and tests need on Debian 12, idempotently.
 #   scripts/deps.sh run    – what `make run` needs (Go is checked; node/npm for the model fetch;
 #                            the offline speech engines PocketSphinx, festival, flite, espeak-ng)
-#   scripts/deps.sh test   – also Debian's chromium for the browser end-to-end tests
+#   scripts/deps.sh test   – also Debian's chromium for the browser end-to-end tests, and
+#                            git, cmake and a C++ compiler to build llama-server (scripts/llama-server.sh)
 set -euo pipefail
 what=${1:-run}
 
@@ -49,6 +50,6 @@ need_voice() {
 need_go
 case "$what" in
   run) need_node; need_voice ;;
-  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core ;;
+  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
