@@ -346,6 +346,12 @@ type Conversations interface {
 	// UpdateConversation applies p at time at (for PinnedAt, ArchivedAt).
 	UpdateConversation(ctx context.Context, userID, id string, p ConversationPatch, at time.Time) error
 	DeleteConversation(ctx context.Context, userID, id string) error // deletes its messages and actions too
+	// SearchConversations returns at most limit of the user's conversations
+	// in which every word of q appears in the title or in the text of a user
+	// or assistant message (any branch), most recently updated first. Words
+	// match anywhere, ignoring the case of ASCII letters; an empty q matches
+	// nothing.
+	SearchConversations(ctx context.Context, userID, q string, limit int) ([]Conversation, error)
 }
 
 // Messages stores the episodic log.

@@ -61,6 +61,56 @@ func (d *DB) ListConversations(ctx context.Context, userID string) ([]store.Conv
 	return out, mapErr(rows.Err(), what)
 }
 
+// SearchConversations finds the user's conversations whose title or
+// messages contain every word of q (instr on lower-cased text: ASCII case is
+// ignored, and LIKE's wildcards mean nothing here).
+func (d *DB) SearchConversations(ctx context.Context, userID, q string, limit int) ([]store.Conversation, error) {
+	what := fmt.Sprintf("search conversations of user %s", userID)
+	words := strings.Fields(q)
+	if len(words) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	if len(words) > maxSearchWords {
+		words = words[:maxSearchWords]
+	}
+	var where strings.Builder
+	args := []any{userID}
+	for _, w := range words {
+		where.WriteString(` AND (instr(lower(c.title), lower(?)) > 0 OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.conversation_id = c.id AND m.user_id = c.user_id AND m.role IN ('user', 'assistant')
+			AND instr(lower(m.content), lower(?)) > 0))`)
+		args = append(args, w, w)
+	}
+	args = append(args, limit)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", convCols)+` FROM conversations c
+		WHERE c.user_id = ?`+where.String()+` ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, c)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// maxSearchWords bounds one search's query (each word is a scan).
+const maxSearchWords = 8
+
+// prefixed qualifies each of a comma-separated column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = p + c
+	}
+	return strings.Join(parts, ", ")
+}
+
 // RenameConversation sets the title and UpdatedAt of one of the user's conversations.
 func (d *DB) RenameConversation(ctx context.Context, userID, id, title string, at time.Time) error {
 	res, err := d.db.ExecContext(ctx,
@@ -181,6 +231,12 @@ func decodeToolCalls(s string) ([]store.ToolCall, error) {
 // conversation's UpdatedAt to m.CreatedAt (never backwards). ErrNotFound when
 // the conversation is not m.UserID's.
 func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
+	return d.AppendMessageWith(ctx, m, nil)
+}
+
+// AppendMessageWith is AppendMessage that also runs with, when not nil, in
+// the same transaction (a message's attachments): both are stored, or neither.
+func (d *DB) AppendMessageWith(ctx context.Context, m store.Message, with func(context.Context, *sql.Tx) error) error {
 	what := fmt.Sprintf("append message %s to conversation %s", m.ID, m.ConversationID)
 	if m.ID == "" {
 		return fmt.Errorf("%s: id is required", what)
@@ -229,6 +285,11 @@ func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
 		parent, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
 	if err != nil {
 		return mapErr(err, what)
+	}
+	if with != nil {
+		if err := with(ctx, tx); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	return mapErr(tx.Commit(), what)
 }

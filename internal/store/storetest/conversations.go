@@ -83,6 +83,54 @@ var conversationsTests = map[string]func(*testing.T, *fixture){
 		wantErr(t, f.s.UpdateConversation(f.ctx, "u2", "c1", store.ConversationPatch{Pinned: &on}, at(7)), store.ErrNotFound, "UpdateConversation of another user's")
 		wantErr(t, f.s.UpdateConversation(f.ctx, "u1", "nope", store.ConversationPatch{}, at(7)), store.ErrNotFound, "empty UpdateConversation of an unknown one")
 	},
+	"Search": func(t *testing.T, f *fixture) {
+		f.user("u1")
+		f.user("u2")
+		trip := f.conv("u1", "trip", at(1))
+		must(t, f.s.RenameConversation(f.ctx, "u1", "trip", "Lisbon in May", at(2)), "RenameConversation")
+		trip.Title, trip.UpdatedAt = "Lisbon in May", at(2)
+		garden := f.conv("u1", "garden", at(3))
+		f.msg("u1", "garden", "g1", "I planted TOMATOES today, 50% of them in pots_", at(4))
+		garden.UpdatedAt = at(4)
+		f.conv("u1", "empty", at(5))
+		f.conv("u2", "other", at(6))
+		f.msg("u2", "other", "o1", "tomatoes in Lisbon", at(7))
+
+		search := func(q string, limit int) []store.Conversation {
+			t.Helper()
+			got, err := f.s.SearchConversations(f.ctx, "u1", q, limit)
+			must(t, err, "SearchConversations %q", q)
+			return got
+		}
+		for _, tc := range []struct {
+			q    string
+			want []store.Conversation
+		}{
+			{"lisbon", []store.Conversation{trip}},          // title, any case
+			{"tomato", []store.Conversation{garden}},        // message text, any case, part of a word
+			{"tomatoes pots", []store.Conversation{garden}}, // every word
+			{"tomatoes lisbon", nil},                        // words in different conversations
+			{"%", []store.Conversation{garden}},             // no wildcards: a literal %
+			{"_", []store.Conversation{garden}},
+			{"IN", []store.Conversation{garden, trip}}, // newest first
+			{"", nil},
+			{"   ", nil},
+			{"nowhere", nil},
+		} {
+			same(t, search(tc.q, 10), tc.want, "SearchConversations %q", tc.q)
+		}
+		same(t, search("in", 1), []store.Conversation{garden}, "SearchConversations with limit 1")
+
+		// Tool results are not what was said; another user's words are not the user's.
+		must(t, f.s.AppendMessage(f.ctx, store.Message{ID: "t1", ConversationID: "trip", UserID: "u1", Role: store.RoleTool,
+			Content: "weather: sunny", ToolCallID: "call1", Status: store.StatusComplete, CreatedAt: at(8), UpdatedAt: at(8)}), "AppendMessage tool")
+		same(t, search("sunny", 10), []store.Conversation(nil), "SearchConversations of a tool result")
+		got, err := f.s.SearchConversations(f.ctx, "u2", "lisbon", 10)
+		must(t, err, "SearchConversations u2")
+		if len(got) != 1 || got[0].ID != "other" {
+			t.Errorf("u2's search for lisbon = %+v, want only their own conversation", got)
+		}
+	},
 	"DeleteCascades": func(t *testing.T, f *fixture) {
 		f.user("u1")
 		f.conv("u1", "c1", at(1))
