@@ -167,6 +167,7 @@ type anBlock struct {
 	Input     json.RawMessage `json:"input,omitempty"`
 	ToolUseID string          `json:"tool_use_id,omitempty"`
 	Content   *string         `json:"content,omitempty"`
+	Source    *anImageSource  `json:"source,omitempty"` // image blocks (images.go)
 }
 
 type anTool struct {
@@ -199,6 +200,7 @@ func (p *Anthropic) encode(req Request) anRequest {
 				blocks = append(blocks, anBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: argsOrEmpty(tc.Arguments)})
 			}
 		default:
+			blocks = append(blocks, anImageBlocks(m.Images)...)
 			if m.Content != "" {
 				blocks = append(blocks, anBlock{Type: "text", Text: m.Content})
 			}

@@ -166,6 +166,7 @@ func (e *endpoint) statusFailure(resp *http.Response, wd *watchdog) *failure {
 	default:
 		f.kind = KindBadRequest
 	}
+	e.imageRefusal(f)
 	return f
 }
 

@@ -31,6 +31,9 @@ type Message struct {
 	Content    string
 	ToolCalls  []ToolCall // assistant turns that called tools
 	ToolCallID string     // tool turns: the call this result answers
+	// Images go beside Content in user turns, as the protocol's image
+	// content parts, to models that can see (see images.go).
+	Images []Image
 }
 
 // ToolCall is the model asking to run a tool.

@@ -136,6 +136,7 @@ type oaMessage struct {
 	Content    string       `json:"content"`
 	ToolCalls  []oaToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string       `json:"tool_call_id,omitempty"`
+	Images     []Image      `json:"-"` // sent as content parts (images.go)
 }
 
 type oaToolCall struct {
@@ -166,7 +167,7 @@ func (p *OpenAI) encode(req Request) oaRequest {
 		r.Messages = append(r.Messages, oaMessage{Role: "system", Content: req.System})
 	}
 	for _, m := range req.Messages {
-		om := oaMessage{Role: string(m.Role), Content: m.Content, ToolCallID: m.ToolCallID}
+		om := oaMessage{Role: string(m.Role), Content: m.Content, ToolCallID: m.ToolCallID, Images: m.Images}
 		for _, tc := range m.ToolCalls {
 			otc := oaToolCall{ID: tc.ID, Type: "function"}
 			otc.Function.Name = tc.Name

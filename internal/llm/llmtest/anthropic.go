@@ -23,6 +23,7 @@ type anBlock struct {
 	Input     json.RawMessage `json:"input"`
 	ToolUseID string          `json:"tool_use_id"`
 	Content   anContent       `json:"content"`
+	Source    *anSource       `json:"source"` // image blocks (images.go)
 }
 
 // anContent is message or tool_result content: a string or an array of blocks.
@@ -84,6 +85,7 @@ func (anthropicProtocol) decode(body []byte) (Request, error) {
 		switch m.Role {
 		case "user":
 			var text strings.Builder
+			var images []llm.Image
 			for _, b := range m.Content.blocks {
 				switch b.Type {
 				case "tool_result":
@@ -93,12 +95,18 @@ func (anthropicProtocol) decode(body []byte) (Request, error) {
 					r.Messages = append(r.Messages, llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, Content: b.Content.text()})
 				case "text":
 					text.WriteString(b.Text)
+				case "image":
+					im, err := b.image()
+					if err != nil {
+						return Request{}, fmt.Errorf("message %d: %w", i, err)
+					}
+					images = append(images, im)
 				default:
 					return Request{}, fmt.Errorf("message %d: unexpected %q block in a user turn", i, b.Type)
 				}
 			}
-			if text.Len() > 0 {
-				r.Messages = append(r.Messages, llm.Message{Role: llm.RoleUser, Content: text.String()})
+			if text.Len() > 0 || len(images) > 0 {
+				r.Messages = append(r.Messages, llm.Message{Role: llm.RoleUser, Content: text.String(), Images: images})
 			}
 		case "assistant":
 			msg := llm.Message{Role: llm.RoleAssistant}

@@ -68,6 +68,9 @@ func RunProviderContract(t *testing.T, newProvider NewProvider) {
 		}
 	})
 
+	t.Run("ImagesArriveAsParts", func(t *testing.T) { srv, p, _ := setup(t, long); imagesArrive(t, srv, p) })
+	t.Run("ImageRefusal", func(t *testing.T) { srv, p, _ := setup(t, long); imageRefusalInPlainWords(t, srv, p) })
+
 	t.Run("Usage", func(t *testing.T) {
 		srv, p, _ := setup(t, long)
 		srv.Enqueue(Reply{Chunks: []string{"hi"}, Usage: &llm.Usage{InputTokens: 42, OutputTokens: 7}})

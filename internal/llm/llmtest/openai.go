@@ -16,7 +16,10 @@ type openaiProtocol struct{}
 
 func (openaiProtocol) name() string { return "openai" }
 
-type oaContent struct{ text string }
+type oaContent struct {
+	text   string
+	images []llm.Image // image_url parts (images.go)
+}
 
 // UnmarshalJSON accepts a string, null, or an array of content parts.
 func (c *oaContent) UnmarshalJSON(b []byte) error {
@@ -26,15 +29,14 @@ func (c *oaContent) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		return json.Unmarshal(b, &c.text)
 	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
+	var parts []oaPart
 	if err := json.Unmarshal(b, &parts); err != nil {
 		return fmt.Errorf("content is neither a string nor an array of parts: %w", err)
 	}
 	for _, p := range parts {
-		c.text += p.Text
+		if err := c.add(p); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -85,7 +87,10 @@ func (openaiProtocol) decode(body []byte) (Request, error) {
 		default:
 			return Request{}, fmt.Errorf("message %d: unknown role %q", i, m.Role)
 		}
-		msg := llm.Message{Role: llm.Role(m.Role), Content: m.Content.text, ToolCallID: m.ToolCallID}
+		msg := llm.Message{Role: llm.Role(m.Role), Content: m.Content.text, ToolCallID: m.ToolCallID, Images: m.Content.images}
+		if len(msg.Images) > 0 && m.Role != "user" {
+			return Request{}, fmt.Errorf("message %d: image parts in a %q message", i, m.Role)
+		}
 		for _, tc := range m.ToolCalls {
 			args, err := compactJSON(tc.Function.Arguments)
 			if err != nil {
