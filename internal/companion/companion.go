@@ -420,6 +420,7 @@ type turn struct {
 	convID string
 	latest string // the user's new message, when the turn began with one
 	reason string // why os1 spoke first (Initiate); stored on the reply
+	parent string // the message the turn's first reply answers (Regenerate); "" after the head
 	ctx    context.Context
 	cancel context.CancelFunc
 	q      *events.Queue[Event]
@@ -461,10 +462,13 @@ func (t *turn) run(f func(ctx context.Context)) {
 		if t.c.listener != nil {
 			t.c.safely("memory listener", func() { t.c.listener.TurnStored(t.userID, t.convID) })
 		}
-		t.emit(Event{Type: EvTurnDone, ConversationID: t.convID})
+		// The turn lock is released before turn_done goes out, so a
+		// client may start the next turn (a queued message) as soon as it
+		// hears it.
 		t.c.mu.Lock()
 		delete(t.c.inFlight, t.convID)
 		t.c.mu.Unlock()
+		t.emit(Event{Type: EvTurnDone, ConversationID: t.convID})
 		t.cancel()
 		t.q.Close()
 		t.c.wg.Done()

@@ -39,7 +39,7 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 		if round == 0 {
 			hint = t.latest
 		}
-		req, tools, err := c.request(ctx, userID, convID, hint, t.reason)
+		req, tools, err := c.request(ctx, userID, convID, hint, t.reason, t.parent)
 		if err != nil {
 			outcome = "error"
 			c.observer.Error("store")
@@ -62,8 +62,9 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 }
 
 // request builds the model request from the stored conversation, with the
-// user's tools. reason is set when os1 speaks first (Initiate).
-func (c *Companion) request(ctx context.Context, userID, convID, latestHint, reason string) (llm.Request, *Registry, error) {
+// user's tools. reason is set when os1 speaks first (Initiate); upTo when
+// the reply answers an earlier message (Regenerate, branches.go).
+func (c *Companion) request(ctx context.Context, userID, convID, latestHint, reason, upTo string) (llm.Request, *Registry, error) {
 	fail := func(err error) (llm.Request, *Registry, error) { return llm.Request{}, nil, err }
 	profile, err := c.store.Profile(ctx, userID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -90,7 +91,7 @@ func (c *Companion) request(ctx context.Context, userID, convID, latestHint, rea
 	}
 	// The prompt holds at most the last historyWindow messages (within the
 	// token budget); older ones stay stored, for recall by later subsystems.
-	msgs, err := c.store.RecentMessages(ctx, userID, convID, historyWindow)
+	msgs, err := c.history(ctx, userID, convID, upTo)
 	if err != nil {
 		return fail(err)
 	}
@@ -185,8 +186,9 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 
 	now := c.clock.Now()
 	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
-		Status: store.StatusStreaming, Reason: t.reason, CreatedAt: now, UpdatedAt: now}
+		Status: store.StatusStreaming, Reason: t.reason, ParentID: t.parent, CreatedAt: now, UpdatedAt: now}
 	t.reason = "" // stored once, on the reply that opens the turn
+	t.parent = "" // later rounds follow the head, which is this reply
 	// Storing uses a context that survives cancellation, so an interrupted
 	// reply is still written down.
 	keep := context.WithoutCancel(ctx)
@@ -379,7 +381,7 @@ func (c *Companion) failWithoutModel(ctx context.Context, t *turn, userID, convI
 	now := c.clock.Now()
 	text := cause.Error()
 	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
-		Status: store.StatusFailed, Error: text, Reason: t.reason, CreatedAt: now, UpdatedAt: now}
+		Status: store.StatusFailed, Error: text, Reason: t.reason, ParentID: t.parent, CreatedAt: now, UpdatedAt: now}
 	if err := c.store.AppendMessage(context.WithoutCancel(ctx), msg); err != nil {
 		c.log.Error("store failed reply", "err", err)
 	}
