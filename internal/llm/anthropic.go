@@ -282,6 +282,10 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 		stop    string
 		tools   = map[int]*partialCall{}
 		started bool
+		// cut is a tool call whose arguments ended as invalid JSON, and
+		// cutFailure what that is when the token limit was not the cause.
+		cut        *partialCall
+		cutFailure *failure
 	)
 	for {
 		ev, err := events.next()
@@ -351,7 +355,12 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 			delete(tools, e.Index)
 			tc, f := completeCall(&p.ep, pc.id, pc.name, pc.args.String())
 			if f != nil {
-				return f
+				// Whether the token limit cut it is said after the block
+				// (message_delta's stop_reason "max_tokens").
+				if cut == nil {
+					cut, cutFailure = pc, f
+				}
+				continue
 			}
 			if err := emit(Event{Kind: EventToolCall, ToolCall: tc}); err != nil {
 				return err
@@ -371,10 +380,19 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 			if !started {
 				return p.ep.protocolFailure("message_stop without message_start", nil)
 			}
+			if cut != nil {
+				if stop == "max_tokens" {
+					return p.ep.cutOffFailure(cut.name, cut.args.String())
+				}
+				return cutFailure
+			}
 			// A tool block left open is still a call the model made.
 			for _, i := range slices.Sorted(maps.Keys(tools)) {
 				pc := tools[i]
 				tc, f := completeCall(&p.ep, pc.id, pc.name, pc.args.String())
+				if f != nil && stop == "max_tokens" {
+					return p.ep.cutOffFailure(pc.name, pc.args.String())
+				}
 				if f != nil {
 					return f
 				}

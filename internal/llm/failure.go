@@ -28,6 +28,8 @@ type failure struct {
 	cause         error // underlying error, may be nil
 	msg           string
 	hint          string // what the user can do, appended after "; "
+	// context overflows: what the server said about sizes (0: it did not)
+	ctxSize, promptTokens int
 }
 
 func (f *failure) Error() string {
@@ -40,7 +42,8 @@ func (f *failure) Error() string {
 // errorFor turns the last failure, after attempts tries, into the error the
 // caller sees. Messages name the endpoint and say what to do next.
 func (e *endpoint) errorFor(f *failure, attempts int) *Error {
-	err := &Error{Kind: f.kind, Provider: e.name, StatusCode: f.status, Err: f.cause}
+	err := &Error{Kind: f.kind, Provider: e.name, StatusCode: f.status, Err: f.cause,
+		ContextSize: f.ctxSize, PromptTokens: f.promptTokens}
 	if f.hasRetryAfter {
 		err.RetryAfter = f.retryAfter
 	}
@@ -154,6 +157,9 @@ func (e *endpoint) statusFailure(resp *http.Response, wd *watchdog) *failure {
 	ae := httpretry.ParseError(resp.StatusCode, resp.Header, body, e.tr.Clock.Now())
 	f := &failure{status: ae.StatusCode, detail: ae.Message, retryAfter: ae.RetryAfter,
 		hasRetryAfter: ae.HasRetryAfter, retryable: ae.Retryable()}
+	if s := resp.StatusCode; s >= 400 && s < 600 && isOverflow(ae.Type+" "+ae.Code, ae.Message) {
+		return e.overflowFailure(f, body)
+	}
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		f.kind = KindRateLimited
@@ -175,6 +181,9 @@ func (e *endpoint) statusFailure(resp *http.Response, wd *watchdog) *failure {
 func (e *endpoint) streamFailure(errType, message string) *failure {
 	t := strings.ToLower(errType)
 	f := &failure{kind: KindServer, retryable: true, detail: message}
+	if isOverflow(errType, message) {
+		return e.overflowFailure(f, nil)
+	}
 	switch {
 	case strings.Contains(t, "rate_limit"), strings.Contains(t, "too_many"):
 		f.kind = KindRateLimited

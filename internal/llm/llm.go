@@ -146,6 +146,16 @@ const (
 	KindConnection  ErrorKind = "connection"   // refused, reset, dropped mid-stream
 	KindProtocol    ErrorKind = "protocol"     // malformed SSE or JSON from the provider
 	KindCanceled    ErrorKind = "canceled"     // the caller cancelled
+	// KindContextOverflow: the prompt (or prompt and reply) did not fit the
+	// model's context window: a 400 such as llama-server's
+	// exceed_context_size_error, OpenAI's context_length_exceeded,
+	// Anthropic's "prompt is too long", or the same said mid-stream.
+	// Retrying the same request never helps; a shorter one may.
+	KindContextOverflow ErrorKind = "context_overflow"
+	// KindCutOff: the token limit (max_tokens) cut the reply off in the
+	// middle of a tool call, so its arguments are not complete JSON.
+	// Retrying with a larger limit may help.
+	KindCutOff ErrorKind = "cut_off"
 )
 
 // Error is a provider failure. Message is written for the user: it says what
@@ -157,6 +167,10 @@ type Error struct {
 	RetryAfter time.Duration // from a 429/503 Retry-After header, if any
 	Message    string
 	Err        error // underlying cause, may be nil
+
+	// KindContextOverflow only, when the server said (llama-server does):
+	// its context size in tokens and the prompt's size in its tokens.
+	ContextSize, PromptTokens int
 }
 
 func (e *Error) Error() string {

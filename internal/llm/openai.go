@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/os1ai/os1/internal/httpretry"
 )
@@ -39,6 +41,19 @@ type OpenAI struct {
 	cfg  OpenAIConfig
 	base string
 	ep   endpoint
+	// prefills: model -> thinkPrefill, whether its chat template pre-fills
+	// "<think>" (learned from its first replies; think.go).
+	prefills sync.Map
+}
+
+// prefillOf is what is known of model's template: prefillNo until its
+// template (ContextSize reads llama-server's) or one of its replies (a bare
+// "</think>") said otherwise.
+func (p *OpenAI) prefillOf(model string) thinkPrefill {
+	if v, ok := p.prefills.Load(model); ok {
+		return v.(thinkPrefill)
+	}
+	return prefillNo
 }
 
 var (
@@ -95,7 +110,10 @@ func (p *OpenAI) Stream(ctx context.Context, req Request) iter.Seq2[Event, error
 			return
 		}
 		c := call{method: http.MethodPost, url: p.base + "/chat/completions", header: p.header(), body: body}
-		p.ep.stream(ctx, c, p.decode, yield)
+		model := cmp.Or(req.Model, p.cfg.Model)
+		p.ep.stream(ctx, c, func(events *sseReader, emit func(Event) error) error {
+			return p.decode(events, emit, model)
+		}, yield)
 	}
 }
 
@@ -242,8 +260,17 @@ type partialCall struct {
 	args     strings.Builder
 }
 
-func (p *OpenAI) decode(events *sseReader, emit func(Event) error) error {
+func (p *OpenAI) decode(events *sseReader, emit func(Event) error, model string) error {
 	st := &oaState{byIndex: map[int]*partialCall{}}
+	st.think.prefill = p.prefillOf(model)
+	defer func() {
+		// A model whose replies start inside thinking: the next replies
+		// are held until their "</think>" (or their end). After a reply
+		// whose thinking went out as answer text, too.
+		if (st.think.decided && st.think.learned == prefillYes) || st.think.sawBareClose {
+			p.prefills.Store(model, prefillMaybe)
+		}
+	}()
 	for {
 		ev, err := events.next()
 		if err == io.EOF {
@@ -327,6 +354,9 @@ func (p *OpenAI) decode(events *sseReader, emit func(Event) error) error {
 func (p *OpenAI) flushCalls(st *oaState, emit func(Event) error) error {
 	for _, pc := range st.calls {
 		tc, f := completeCall(&p.ep, pc.id, pc.name, pc.args.String())
+		if f != nil && st.finish == "length" {
+			return p.ep.cutOffFailure(pc.name, pc.args.String())
+		}
 		if f != nil {
 			return f
 		}

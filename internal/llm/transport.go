@@ -214,11 +214,17 @@ func (e *endpoint) send(ctx, actx context.Context, wd *watchdog, c call) (*http.
 // getJSON fetches url once (no retries: listings are cheap to ask again) and
 // decodes the JSON answer into out.
 func (e *endpoint) getJSON(ctx context.Context, url string, header http.Header, out any) error {
+	return e.fetchJSON(ctx, call{method: http.MethodGet, url: url, header: header}, out)
+}
+
+// fetchJSON sends c once and decodes the JSON answer into out.
+func (e *endpoint) fetchJSON(ctx context.Context, c call, out any) error {
+	url := c.url
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wd := startWatchdog(e.tr.Clock, e.tr.IdleTimeout, cancel)
 	defer wd.stop()
-	resp, f := e.send(ctx, actx, wd, call{method: http.MethodGet, url: url, header: header})
+	resp, f := e.send(ctx, actx, wd, c)
 	if f != nil {
 		return e.errorFor(f, 1)
 	}

@@ -484,6 +484,61 @@ func RunProviderContract(t *testing.T, newProvider NewProvider) {
 		}
 	})
 
+	t.Run("ContextOverflow", func(t *testing.T) {
+		srv, p, _ := setup(t, long)
+		srv.Enqueue(ContextExceeded(24566, 8192))
+		e := wantError(t, p, hello, llm.KindContextOverflow)
+		if e.ContextSize != 8192 || e.PromptTokens != 24566 {
+			t.Errorf("sizes = %d of %d, want 24566 of 8192", e.PromptTokens, e.ContextSize)
+		}
+		if n := len(srv.Requests()); n != 1 {
+			t.Errorf("%d requests: an overflow must not be repeated as it is", n)
+		}
+		if strings.Contains(e.Message, "model name") || strings.Contains(e.Message, "try again later") {
+			t.Errorf("message %q gives a hint that does not help with an overflow", e.Message)
+		}
+	})
+
+	t.Run("ContextOverflowMidStream", func(t *testing.T) {
+		srv, p, _ := setup(t, long)
+		srv.Enqueue(ContextExceededMidStream("a", "b"))
+		evs, e := wantErrorEvents(t, p, hello, llm.KindContextOverflow)
+		if TextOf(evs) != "ab" {
+			t.Errorf("text = %q, want ab before the error", TextOf(evs))
+		}
+		if strings.Contains(e.Message, "try again later") {
+			t.Errorf("message %q says to try again later", e.Message)
+		}
+	})
+
+	t.Run("LengthCutOff", func(t *testing.T) {
+		srv, p, _ := setup(t, long)
+		srv.Enqueue(Reply{Chunks: []string{"It was the best of"}, StopReason: "length"})
+		evs, err := Collect(t.Context(), p, hello)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done := CheckStream(t, evs); done.StopReason != "length" {
+			t.Errorf("stop reason = %q, want length", done.StopReason)
+		}
+	})
+
+	t.Run("CutOffToolCall", func(t *testing.T) {
+		srv, p, _ := setup(t, long)
+		srv.Enqueue(CutOffToolCall("recall", `{"query":"where does Catherine live these days"}`))
+		e := wantError(t, p, hello, llm.KindCutOff)
+		if !strings.Contains(e.Message, "cut off") || !strings.Contains(e.Message, `"recall"`) ||
+			strings.Contains(e.Message, "compatible API") {
+			t.Errorf("message %q does not say the token limit cut the call off", e.Message)
+		}
+	})
+
+	t.Run("InvalidToolArgumentsWithoutCutOff", func(t *testing.T) {
+		srv, p, _ := setup(t, long)
+		srv.Enqueue(Reply{ToolCalls: []llm.ToolCall{{Name: "recall", Arguments: json.RawMessage(`{"query":`)}}})
+		wantError(t, p, hello, llm.KindProtocol)
+	})
+
 	t.Run("CancelMidStream", func(t *testing.T) {
 		srv, p, _ := setup(t, long)
 		gate := NewGate()

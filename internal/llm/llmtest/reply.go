@@ -75,6 +75,10 @@ type Reply struct {
 	// "overloaded_error", "server_error", ...). Empty: chosen from Status.
 	ErrorType string
 
+	// Body, when set with Status, is sent as the whole JSON error body
+	// instead of the protocol's usual one (ContextExceeded uses it).
+	Body string
+
 	// Raw, when set, is sent as the whole event-stream body, byte for byte,
 	// instead of a body built from the fields above. It is for wire quirks of
 	// particular servers.

@@ -61,6 +61,7 @@ type Server struct {
 	queue   []func(Request) Reply
 	routes  []route
 	reqs    []Request
+	ctx     contextLimits // context.go
 	active  int
 	idCount int
 }
@@ -226,6 +227,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.writeModels(w, s.models())
+	case r.Method == http.MethodGet && r.URL.Path == "/props" && s.contextSizes().llama > 0:
+		writeLlamaProps(w, s.contextSizes())
+	case r.Method == http.MethodPost && r.URL.Path == "/api/show" && s.contextSizes().ollama > 0:
+		writeOllamaShow(w, r, s.contextSizes())
 	case r.Method == http.MethodGet && r.URL.Path == "/api/tags":
 		writeOllamaTags(w, s.models())
 	case r.Method == http.MethodGet && r.URL.Path == "/":
@@ -275,6 +280,13 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, p protocol) {
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
 	key := s.opts.APIKey
+	prompt, over := s.promptTokens(req)
+	if over && authorized(r, key) {
+		nCtx := s.ctx.llama
+		s.mu.Unlock()
+		writeJSON(w, http.StatusBadRequest, contextExceededBody(prompt, nCtx))
+		return
+	}
 	var next func(Request) Reply
 	for _, rt := range s.routes {
 		if rt.match(req) {
@@ -307,7 +319,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, p protocol) {
 			"llmtest: no reply is scripted for this request; the test must call Server.Enqueue or Server.Handle")
 		return
 	}
-	s.play(w, r, p, req, next(req), id)
+	reply := next(req)
+	if reply.Usage == nil && prompt > 0 {
+		reply.Usage = &llm.Usage{InputTokens: prompt, OutputTokens: len(reply.Reasoning) + len(reply.Chunks) + len(reply.ToolCalls)}
+	}
+	s.play(w, r, p, req, reply, id)
 }
 
 func lastContent(r Request) string {
@@ -342,6 +358,12 @@ func (s *Server) play(w http.ResponseWriter, hr *http.Request, p protocol, req R
 	if r.Status != 0 {
 		if r.RetryAfter != "" {
 			w.Header().Set("Retry-After", r.RetryAfter)
+		}
+		if r.Body != "" {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(r.Status)
+			io.WriteString(w, r.Body)
+			return
 		}
 		msg := r.Error
 		if msg == "" {
