@@ -74,6 +74,10 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, u store
 	for i, m := range msgs {
 		mo[i] = messageOut(m)
 	}
+	if err := s.withBranches(ctx, u.ID, id, mo); err != nil {
+		s.storeError(w, "read branches", err)
+		return
+	}
 	ao := make([]actionJSON, len(acts))
 	for i, a := range acts {
 		ao[i] = s.actionOut(a)

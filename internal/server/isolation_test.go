@@ -35,6 +35,9 @@ func TestIsolationEveryEndpoint(t *testing.T) {
 	}
 	tokenID := a.want(201, "POST", "/api/tokens", map[string]string{"name": "a"})["id"].(string)
 
+	am := a.messages(conv)
+	userMsg, herMsg := am[0].(map[string]any)["id"].(string), am[1].(map[string]any)["id"].(string)
+
 	b := e.member(a, "amy")
 	for _, tc := range []struct {
 		method, path string
@@ -47,6 +50,10 @@ func TestIsolationEveryEndpoint(t *testing.T) {
 		{"POST", "/api/conversations/" + conv + "/retry", nil},
 		{"POST", "/api/conversations/" + conv + "/cancel", nil},
 		{"POST", "/api/actions/" + actionID, map[string]bool{"approve": true}},
+		{"POST", "/api/conversations/" + conv + "/messages/" + userMsg + "/edit", map[string]string{"text": "hello A"}},
+		{"POST", "/api/conversations/" + conv + "/messages/" + herMsg + "/regenerate", nil},
+		{"POST", "/api/conversations/" + conv + "/messages/" + userMsg + "/show", nil},
+		{"POST", "/api/conversations/" + conv + "/messages/" + herMsg + "/speak", nil},
 		{"DELETE", "/api/tokens/" + tokenID, nil},
 	} {
 		r := b.do(tc.method, tc.path, tc.body)
@@ -78,6 +85,8 @@ func TestIsolationEveryEndpoint(t *testing.T) {
 	for _, f := range []map[string]any{
 		{"type": "send", "conversation_id": conv, "text": "hello A"},
 		{"type": "retry", "conversation_id": conv},
+		{"type": "edit", "conversation_id": conv, "message_id": userMsg, "text": "hello A"},
+		{"type": "regenerate", "conversation_id": conv, "message_id": herMsg},
 		{"type": "cancel", "conversation_id": conv},
 		{"type": "confirm", "action_id": actionID, "approve": true},
 	} {

@@ -147,6 +147,7 @@ type messageJSON struct {
 	Status         string           `json:"status"`
 	Error          string           `json:"error"`
 	Reason         string           `json:"reason,omitempty"`
+	Branch         *branchJSON      `json:"branch,omitempty"` // other versions (branches.go); GET conversation only
 	CreatedAt      time.Time        `json:"created_at"`
 	UpdatedAt      time.Time        `json:"updated_at"`
 }

@@ -184,6 +184,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/conversations/{id}/retry", s.user(s.retry))
 	m.HandleFunc("POST /api/conversations/{id}/cancel", s.user(s.cancel))
 	m.HandleFunc("POST /api/actions/{id}", s.user(s.decide))
+	s.branchRoutes(m) // edit, regenerate, show a version, read aloud (branches.go)
 	m.HandleFunc("GET /api/tokens", s.user(s.listTokens))
 	m.HandleFunc("POST /api/tokens", s.user(s.createToken))
 	m.HandleFunc("DELETE /api/tokens/{id}", s.user(s.deleteToken))

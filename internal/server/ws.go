@@ -24,6 +24,7 @@ type wsFrame struct {
 	ConversationID string `json:"conversation_id"`
 	Text           string `json:"text"`
 	ActionID       string `json:"action_id"`
+	MessageID      string `json:"message_id"` // edit, regenerate (branches.go)
 	Approve        *bool  `json:"approve"`
 }
 
@@ -102,6 +103,14 @@ func (ws *wsSession) handle(ctx context.Context, f wsFrame) {
 		events, err = c.Send(ctx, uid, f.ConversationID, f.Text)
 	case "retry":
 		events, err = c.Retry(ctx, uid, f.ConversationID)
+	case "edit":
+		if len(f.Text) > MaxMessageBytes {
+			ws.sendError(ctx, "payload_too_large", fmt.Sprintf("message is %s; the limit is %s", human(len(f.Text)), human(MaxMessageBytes)))
+			return
+		}
+		events, err = c.Edit(ctx, uid, f.ConversationID, f.MessageID, f.Text)
+	case "regenerate":
+		events, err = c.Regenerate(ctx, uid, f.ConversationID, f.MessageID)
 	case "confirm":
 		if f.Approve == nil {
 			ws.sendError(ctx, "bad_request", `confirm needs "approve": true or false`)
@@ -117,7 +126,7 @@ func (ws *wsSession) handle(ctx context.Context, f wsFrame) {
 		ws.subscribe(ctx)
 		return
 	default:
-		ws.sendError(ctx, "bad_request", fmt.Sprintf("unknown frame type %q; use send, retry, cancel, confirm or subscribe", f.Type))
+		ws.sendError(ctx, "bad_request", fmt.Sprintf("unknown frame type %q; use send, edit, regenerate, retry, cancel, confirm or subscribe", f.Type))
 		return
 	}
 	if err != nil {
@@ -169,7 +178,8 @@ func (ws *wsSession) sendErr(ctx context.Context, err error) {
 		ws.sendError(ctx, "conflict", err.Error())
 	case errors.Is(err, companion.ErrInvalidUTF8):
 		ws.sendError(ctx, "invalid_utf8", err.Error())
-	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrNUL):
+	case errors.Is(err, companion.ErrEmptyMessage), errors.Is(err, companion.ErrNUL),
+		errors.Is(err, companion.ErrNotUserMessage), errors.Is(err, companion.ErrNotAssistantMessage):
 		ws.sendError(ctx, "bad_request", err.Error())
 	case errors.Is(err, companion.ErrShuttingDown):
 		ws.sendError(ctx, "shutting_down", err.Error())
