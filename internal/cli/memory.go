@@ -10,8 +10,10 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/clock"
@@ -189,6 +191,11 @@ type searchResult struct {
 	Time    time.Time `json:"time"`
 	Score   float64   `json:"score"`
 	Sources []string  `json:"sources"`
+	// Marks are the code point ranges [start, end) of Text that hold the
+	// query's words (one QUERY; absent with --all and --queries).
+	Marks [][2]int `json:"marks,omitzero"`
+	// byteMarks are Marks in bytes, for printing.
+	byteMarks [][2]int
 }
 
 type searchOutput struct {
@@ -206,14 +213,18 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 		mode     string
 		now      string
 		history  bool
+		all      bool
 		kindsArg []string
 	)
 	cmd := &cobra.Command{
 		Use:   "search [QUERY]",
 		Short: "Recall memories, journal entries and messages relevant to a query",
 		Long: "Recall works like the companion's own: full text and meaning (hybrid), with dates such as\n" +
-			"\"last week\" or \"in May\" read in the user's time zone. --queries FILE runs one query per\n" +
-			"line and prints one JSON line per query (for evaluation scripts).",
+			"\"last week\" or \"in May\" read in the user's time zone. Only what matches is shown: a hit\n" +
+			"holds one of the words (stems count: \"walking\" finds \"walked\"), or is close in meaning,\n" +
+			"or the query is only a date; on a terminal the words are in bold. --all shows everything\n" +
+			"recall ranks, as the companion sees it. --queries FILE runs one query per line and prints\n" +
+			"one JSON line per query, ranked like --all (for evaluation scripts).",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (queries != "") {
@@ -267,6 +278,17 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 			if queries != "" {
 				return e.searchBatch(queries, run)
 			}
+			if !all {
+				run = func(q string) (searchOutput, error) {
+					ms, err := r.Search(ctx, m.user.ID, memory.Query{Text: q, Limit: limit, Kinds: kinds, History: history}, loc)
+					out := searchOutput{Query: q, Results: make([]searchResult, len(ms))}
+					for i, h := range ms {
+						out.Results[i] = searchResult{Kind: string(h.Kind), ID: h.ID, Text: h.Text, Time: h.Time, Score: h.Score, Sources: nonNil(h.Sources),
+							Marks: recall.CodePointRanges(h.Text, h.Marks), byteMarks: h.Marks}
+					}
+					return out, err
+				}
+			}
 			out, err := run(args[0])
 			if err != nil {
 				return err
@@ -274,17 +296,18 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 			if asJSON {
 				return writeJSONLine(e.stdout, out)
 			}
-			printResults(e.stdout, out, loc)
+			printResults(e.stdout, out, loc, isTerminal(e.stdout))
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, `print {"query","results":[{"kind","id","text","time","score","sources"}]}`)
+	f.BoolVar(&asJSON, "json", false, `print {"query","results":[{"kind","id","text","time","score","sources","marks"}]}`)
 	f.IntVar(&limit, "limit", 10, "at most this many results")
 	f.StringVar(&queries, "queries", "", "file with one query per line ('-': stdin); prints one JSON line per query")
 	f.StringVar(&mode, "mode", "hybrid", "hybrid, text (BM25 only) or vector (meaning only)")
 	f.StringVar(&now, "now", "", "RFC 3339 time that relative dates (\"last week\") count from (default: now)")
 	f.BoolVar(&history, "history", false, "include beliefs that were replaced")
+	f.BoolVar(&all, "all", false, "show everything recall ranks, matching or not (what the companion's recall sees)")
 	f.StringSliceVar(&kindsArg, "kind", nil, "only these kinds of result: item, message, journal")
 	return cmd
 }
@@ -336,13 +359,20 @@ func (e *env) searchBatch(file string, run func(string) (searchOutput, error)) e
 	return nil
 }
 
-func printResults(w io.Writer, out searchOutput, loc *time.Location) {
+// printResults prints search results for people. With bold (a terminal),
+// the words that matched are in bold (ANSI SGR 1); otherwise the text is
+// plain, so pipes and files get no escape codes and no added brackets.
+func printResults(w io.Writer, out searchOutput, loc *time.Location, bold bool) {
 	if len(out.Results) == 0 {
-		fmt.Fprintf(w, "Nothing found for %q.\n", out.Query)
+		fmt.Fprintf(w, "Nothing matches %q.\n", out.Query)
 		return
 	}
 	for i, r := range out.Results {
-		fmt.Fprintf(w, "%2d. [%s %s] %s  (%.3f)\n    %s\n", i+1, r.Kind, r.ID, formatDay(r.Time, loc), r.Score, clip(r.Text, 300))
+		text := clip(r.Text, 300)
+		if bold {
+			text = clipMarked(r.Text, r.byteMarks, 300, "\x1b[1m", "\x1b[22m")
+		}
+		fmt.Fprintf(w, "%2d. [%s %s] %s  (%.3f)\n    %s\n", i+1, r.Kind, r.ID, formatDay(r.Time, loc), r.Score, text)
 		if r.Kind != string(memory.DocMessage) && len(r.Sources) > 0 {
 			fmt.Fprintf(w, "    from: %s\n", strings.Join(r.Sources, ", "))
 		}
@@ -361,6 +391,56 @@ func formatDate(t time.Time, loc *time.Location) string {
 		return "undated"
 	}
 	return t.In(loc).Format(time.DateOnly)
+}
+
+// isTerminal says whether w is a terminal (for bold matches).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// clipMarked is clip (whitespace runs become one space, at most n
+// characters) with the byte ranges marks of s wrapped in on and off.
+// Control characters of s count as spaces, so its own text cannot write
+// escape codes to the terminal.
+func clipMarked(s string, marks [][2]int, n int, on, off string) string {
+	type char struct {
+		r      rune
+		marked bool
+	}
+	var cs []char
+	mi := 0
+	for i, r := range s {
+		for mi < len(marks) && i >= marks[mi][1] {
+			mi++
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			if len(cs) > 0 && cs[len(cs)-1].r != ' ' {
+				cs = append(cs, char{' ', false})
+			}
+			continue
+		}
+		cs = append(cs, char{r, mi < len(marks) && i >= marks[mi][0]})
+	}
+	if len(cs) > 0 && cs[len(cs)-1].r == ' ' {
+		cs = cs[:len(cs)-1]
+	}
+	if len(cs) > n {
+		cs = append(cs[:n-1], char{'…', false})
+	}
+	var b strings.Builder
+	inMark := false
+	for _, c := range cs {
+		if c.marked != inMark {
+			b.WriteString(map[bool]string{true: on, false: off}[c.marked])
+			inMark = c.marked
+		}
+		b.WriteRune(c.r)
+	}
+	if inMark {
+		b.WriteString(off)
+	}
+	return b.String()
 }
 
 func clip(s string, n int) string {

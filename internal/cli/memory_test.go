@@ -112,7 +112,7 @@ func TestMemoryTranscriptImportAndSearch(t *testing.T) {
 			}
 		}
 	})
-	if !reflect.DeepEqual(keys, []string{"id", "kind", "score", "sources", "text", "time"}) || first["id"] != "lc-3" ||
+	if !reflect.DeepEqual(keys, []string{"id", "kind", "marks", "score", "sources", "text", "time"}) || first["id"] != "lc-3" ||
 		first["kind"] != "message" || first["time"] != "2023-05-25T10:00:00Z" || !reflect.DeepEqual(first["sources"], []any{"lc-3"}) {
 		t.Fatalf("first result %v", first)
 	}
@@ -126,7 +126,7 @@ func TestMemoryTranscriptImportAndSearch(t *testing.T) {
 	}
 	for i, want := range []string{"lc-3", "lc-1"} {
 		var r searchOutput
-		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil || len(r.Results) != 1 || r.Results[0].ID != want {
+		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil || len(r.Results) != 1 || r.Results[0].ID != want || strings.Contains(lines[i], `"marks"`) {
 			t.Errorf("line %d %q: %v", i, lines[i], err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/recall"
@@ -287,7 +286,7 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 			continue
 		}
 		hj := hitJSON{Kind: string(h.Kind), ID: h.ID, Text: h.Text, Time: h.Time, Score: h.Score, Sources: strs(h.Sources),
-			Marks: codePointRanges(h.Text, h.Marks)}
+			Marks: recall.CodePointRanges(h.Text, h.Marks)}
 		if h.Item != nil {
 			it := itemOut(*h.Item)
 			hj.Item = &it
@@ -310,30 +309,6 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		out = out[:limit]
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"query": text, "results": out, "limit": limit, "offset": offset})
-}
-
-// codePointRanges turns byte ranges of text into code point ranges, the
-// unit a client can cut text by without knowing UTF-8 (JavaScript:
-// Array.from(text)). Never nil, so the JSON is always a list.
-func codePointRanges(text string, byteRanges [][2]int) [][2]int {
-	out := make([][2]int, 0, len(byteRanges))
-	cp, b := 0, 0
-	at := func(off int) int { // code points before byte off; ranges are in order
-		for b < off && b < len(text) {
-			_, n := utf8.DecodeRuneInString(text[b:])
-			b += n
-			cp++
-		}
-		return cp
-	}
-	for _, r := range byteRanges {
-		if r[0] < b || r[1] < r[0] || r[1] > len(text) {
-			continue // out of order or out of range: never from recall.Search
-		}
-		start := at(r[0])
-		out = append(out, [2]int{start, at(r[1])})
-	}
-	return out
 }
 
 // userLocation is the user's time zone (store.Profile.Location), so "last

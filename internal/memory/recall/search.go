@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/memory"
 )
@@ -117,3 +118,28 @@ func (r *Recaller) Search(ctx context.Context, userID string, q memory.Query, lo
 }
 
 func hitKey(h memory.Hit) string { return string(h.Kind) + "\x00" + h.ID }
+
+// CodePointRanges turns byte ranges of text (Match.Marks) into ranges of
+// Unicode code points, the unit a client cuts text by without knowing
+// UTF-8 (JavaScript: Array.from(text)). Ranges out of order or out of the
+// text are left out. Never nil, so JSON shows a list.
+func CodePointRanges(text string, byteRanges [][2]int) [][2]int {
+	out := make([][2]int, 0, len(byteRanges))
+	cp, b := 0, 0
+	at := func(off int) int { // code points before byte off
+		for b < off {
+			_, n := utf8.DecodeRuneInString(text[b:])
+			b += n
+			cp++
+		}
+		return cp
+	}
+	for _, r := range byteRanges {
+		if r[0] < b || r[1] < r[0] || r[1] > len(text) {
+			continue
+		}
+		start := at(r[0])
+		out = append(out, [2]int{start, at(r[1])})
+	}
+	return out
+}

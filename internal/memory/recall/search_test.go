@@ -2,6 +2,7 @@ package recall_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,30 @@ func TestSearchLimitCountsMatches(t *testing.T) {
 		if !m.Lexical {
 			t.Errorf("%s is not a match", m.ID)
 		}
+	}
+}
+
+func TestCodePointRanges(t *testing.T) {
+	text := "Café ☕ Maya, 𝄞 maya"
+	var byteRanges [][2]int
+	for i := 0; ; {
+		j := strings.Index(strings.ToLower(text[i:]), "maya")
+		if j < 0 {
+			break
+		}
+		byteRanges = append(byteRanges, [2]int{i + j, i + j + 4})
+		i += j + 4
+	}
+	got := recall.CodePointRanges(text, append(byteRanges, [2]int{0, 1}, [2]int{5, 999}))
+	runes := []rune(text)
+	var words []string
+	for _, r := range got {
+		words = append(words, string(runes[r[0]:r[1]]))
+	}
+	if !slices.Equal(words, []string{"Maya", "maya"}) {
+		t.Errorf("CodePointRanges = %v (%q), want the two Mayas; out-of-order and out-of-range ranges left out", got, words)
+	}
+	if got := recall.CodePointRanges("x", nil); got == nil {
+		t.Error("CodePointRanges(nil) = nil, want an empty list")
 	}
 }

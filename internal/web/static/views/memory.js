@@ -44,6 +44,25 @@ function weight(importance) {
 
 const enc = encodeURIComponent;
 
+// marked returns text as nodes, with the search's marks (code point ranges
+// [start, end), in order, from /api/memory?q=) wrapped in <mark>. The text
+// only ever becomes text nodes; ranges that are out of order or out of
+// the text are skipped.
+function marked(text, marks) {
+  const cps = Array.from(text || '');
+  const out = [];
+  let at = 0;
+  for (const r of Array.isArray(marks) ? marks : []) {
+    const [start, end] = Array.isArray(r) ? r : [];
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < at || end <= start || end > cps.length) continue;
+    if (start > at) out.push(cps.slice(at, start).join(''));
+    out.push(h('mark', { text: cps.slice(start, end).join('') }));
+    at = end;
+  }
+  if (at < cps.length) out.push(cps.slice(at).join(''));
+  return out;
+}
+
 class MemoryView {
   constructor(root, ctx) {
     this.ctx = ctx;
@@ -144,7 +163,7 @@ class MemoryView {
       if (seq !== this.seq) return;
       const hits = res.results || [];
       listEl.replaceChildren(...hits.map((hit) => this.hitEl(hit)));
-      status.textContent = hits.length ? `${hits.length} found` : 'Nothing found. Try other words.';
+      status.textContent = hits.length ? `${hits.length} found` : 'Nothing matches. Try other words.';
       return;
     }
     let offset = 0;
@@ -164,17 +183,18 @@ class MemoryView {
     await load();
   }
 
-  itemEl(it) {
+  itemEl(it, marks) {
     const meta = [KIND_LABEL[it.kind] || it.kind, `since ${fmtDate(it.valid_from)}`, weight(it.importance)];
     if (it.event_time) meta.splice(1, 0, `on ${fmtDate(it.event_time)}`);
     return h('li', { class: 'mem-item', dataset: { id: it.id, kind: it.kind, current: String(it.current) } },
       h('a', { class: 'mem-link', href: `#/memory/${enc(it.id)}` },
-        h('span', { class: 'mem-text', text: it.text }),
+        h('span', { class: 'mem-text' }, marks ? marked(it.text, marks) : it.text),
         h('span', { class: 'mem-meta' }, meta.join(' · '), it.current ? null : h('span', { class: 'badge', text: 'changed' }))));
   }
 
   hitEl(hit) {
-    if (hit.kind === 'item' && hit.item) return this.itemEl(hit.item);
+    // An item hit's text is its item's text; marks are ranges of hit.text.
+    if (hit.kind === 'item' && hit.item) return this.itemEl(hit.item, hit.item.text === hit.text ? hit.marks : null);
     const who = hit.kind === 'journal' ? `${this.name}'s journal` : hit.role === 'user' ? 'You said' : `${this.name} said`;
     const link = hit.conversation_id
       ? h('a', { class: 'mem-source-link', href: `#/c/${enc(hit.conversation_id)}`, text: 'Open the conversation' })
@@ -182,7 +202,7 @@ class MemoryView {
     return h('li', { class: 'mem-item mem-hit', dataset: { id: hit.id, kind: hit.kind } },
       h('div', { class: 'mem-hit-body' },
         h('span', { class: 'mem-meta' }, `${who} · ${hit.kind === 'journal' ? fmtDate(hit.time) : fmtDateTime(hit.time)}`),
-        h('span', { class: 'mem-text quote', text: hit.text }),
+        h('span', { class: 'mem-text quote' }, marked(hit.text, hit.marks)),
         link));
   }
 
