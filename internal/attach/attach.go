@@ -101,20 +101,20 @@ func Check(ups []Upload) ([]Attachment, error) {
 	for i, u := range ups {
 		name := CleanName(u.Name, i)
 		if len(u.Data) == 0 {
-			return nil, fmt.Errorf("%s is empty: %w", name, ErrEmpty)
+			return nil, fmt.Errorf("file %s is empty: %w", name, ErrEmpty)
 		}
 		mime := sniff(u.Data)
 		switch {
 		case imageTypes[mime]:
 			if len(u.Data) > MaxImageSize {
-				return nil, fmt.Errorf("%s is %s; images can be at most %s: %w", name, Size(len(u.Data)), Size(MaxImageSize), ErrTooBig)
+				return nil, fmt.Errorf("file %s is %s; images can be at most %s: %w", name, Size(len(u.Data)), Size(MaxImageSize), ErrTooBig)
 			}
 		case mime == TextMIME:
 			if len(u.Data) > MaxTextBytes {
-				return nil, fmt.Errorf("%s is %s; text files can be at most %s: %w", name, Size(len(u.Data)), Size(MaxTextBytes), ErrTooBig)
+				return nil, fmt.Errorf("file %s is %s; text files can be at most %s: %w", name, Size(len(u.Data)), Size(MaxTextBytes), ErrTooBig)
 			}
 		default:
-			return nil, fmt.Errorf("%s is neither a text file nor a PNG, JPEG, GIF or WebP image: %w", name, ErrUnsupported)
+			return nil, fmt.Errorf("file %s is neither a text file nor a PNG, JPEG, GIF or WebP image: %w", name, ErrUnsupported)
 		}
 		out = append(out, Attachment{Name: name, MIME: mime, Size: int64(len(u.Data)), Data: u.Data})
 	}

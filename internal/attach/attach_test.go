@@ -23,14 +23,14 @@ func TestCheck(t *testing.T) {
 		{"jpeg gif webp", []Upload{{"a", []byte("\xff\xd8\xff\xe0....")}, {"b", []byte("GIF89a....")}, {"c", []byte("RIFF\x00\x00\x00\x00WEBPVP8 ")}},
 			[]string{"image/jpeg", "image/gif", "image/webp"}, nil, ""},
 		{"five files", []Upload{{"a", []byte("a")}, {"b", []byte("b")}, {"c", []byte("c")}, {"d", []byte("d")}, {"e", []byte("e")}}, nil, ErrTooMany, "5 files attached; the limit is 4"},
-		{"text too big", []Upload{{"log.txt", big(MaxTextBytes+1, 'a')}}, nil, ErrTooBig, "log.txt is 256 KB; text files can be at most 256 KB"},
+		{"text too big", []Upload{{"log.txt", big(MaxTextBytes+1, 'a')}}, nil, ErrTooBig, "file log.txt is 256 KB; text files can be at most 256 KB"},
 		{"text at the limit", []Upload{{"log.txt", big(MaxTextBytes, 'a')}}, []string{TextMIME}, nil, ""},
 		{"image too big", []Upload{{"huge.png", append(append([]byte{}, pngHead...), big(MaxImageSize, 0)...)}}, nil, ErrTooBig, "images can be at most 5 MB"},
-		{"binary", []Upload{{"a.out", []byte("\x7fELF\x02\x01\x01\x00")}}, nil, ErrUnsupported, "a.out is neither a text file nor a PNG, JPEG, GIF or WebP image"},
+		{"binary", []Upload{{"a.out", []byte("\x7fELF\x02\x01\x01\x00")}}, nil, ErrUnsupported, "file a.out is neither a text file nor a PNG, JPEG, GIF or WebP image"},
 		{"NUL in UTF-8", []Upload{{"x.txt", []byte("ab\x00cd")}}, nil, ErrUnsupported, ""},
 		{"latin-1", []Upload{{"x.txt", []byte("caf\xe9")}}, nil, ErrUnsupported, ""},
 		{"bmp", []Upload{{"x.bmp", []byte("BM\x3e\x00\x00\x00\x00\x00")}}, nil, ErrUnsupported, ""},
-		{"empty", []Upload{{"e.txt", nil}}, nil, ErrEmpty, "e.txt is empty"},
+		{"empty", []Upload{{"e.txt", nil}}, nil, ErrEmpty, "file e.txt is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Check(tc.ups)
