@@ -96,9 +96,6 @@ type Options struct {
 	// before it drops any: a voice call that speaks slower than the model
 	// writes still hears every word, and the turn still never waits.
 	Delivery events.Limits
-	// ModelTitles asks the model for a conversation's title after its
-	// first exchange (titles.go); off, the first message stays the title.
-	ModelTitles bool
 }
 
 // Companion runs conversations for every user of the server.
@@ -122,7 +119,7 @@ type Companion struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	inFlight map[string]context.CancelFunc // conversation ID -> cancel
-	titles   titleState
+	ctxBook  contextBook                   // models' context windows (context.go)
 }
 
 // Deps are the companion's collaborators.
@@ -466,7 +463,6 @@ func (t *turn) run(f func(ctx context.Context)) {
 		if t.c.listener != nil {
 			t.c.safely("memory listener", func() { t.c.listener.TurnStored(t.userID, t.convID) })
 		}
-		t.c.titleAfterTurn(t.userID, t.convID)
 		// The turn lock is released before turn_done goes out, so a
 		// client may start the next turn (a queued message) as soon as it
 		// hears it.

@@ -13,6 +13,9 @@ const (
 	EvUserMessage    EventType = "user_message"
 	EvAssistantStart EventType = "assistant_start"
 	EvDelta          EventType = "delta"
+	// EvReasoning is a delta of the model's thinking (Text) for the reply
+	// MessageID: shown collapsed, never spoken. Lossy like EvDelta.
+	EvReasoning      EventType = "reasoning"
 	EvToolResult     EventType = "tool_result"
 	EvActionRequired EventType = "action_required"
 	EvActionDecided  EventType = "action_decided"
@@ -49,7 +52,7 @@ type Event struct {
 // classify is the delivery rule of companion events: deltas are lossy, and
 // a reader that misses one gets a lagged marker for that message.
 func classify(ev Event) (bool, Event) {
-	return ev.Type == EvDelta, Event{Type: EvLagged, ConversationID: ev.ConversationID, MessageID: ev.MessageID}
+	return ev.Type == EvDelta || ev.Type == EvReasoning, Event{Type: EvLagged, ConversationID: ev.ConversationID, MessageID: ev.MessageID}
 }
 
 // NewBus returns the in-process bus of companion events, for a single

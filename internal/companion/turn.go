@@ -28,6 +28,11 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 		c.failWithoutModel(ctx, t, userID, convID, err)
 		return
 	}
+	// The model's context window is learned in the background (probe) and
+	// read by request (promptBudget).
+	key := modelKey(prov, llm.Request{})
+	c.probe(prov, key)
+	ctx = context.WithValue(ctx, modelKeyCtx{}, key)
 	for round := 0; ; round++ {
 		if round >= c.opts.MaxToolRounds {
 			outcome = "tool_limit"
@@ -46,7 +51,6 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "could not load the conversation: " + err.Error()}})
 			return
 		}
-		req.Model = c.conversationModel(ctx, userID, convID) // the owner's pick; "" = the server's
 		msg, calls, status := c.stream(ctx, t, prov, req, userID, convID)
 		if status != store.StatusComplete {
 			outcome = string(status)
@@ -109,10 +113,7 @@ func (c *Companion) request(ctx context.Context, userID, convID, latestHint, rea
 	}
 	in.Slots = <-slots
 	system := systemPrompt(in)
-	budget := c.opts.ContextTokens - estimateTokens(system) - c.opts.MaxReplyTokens
-	if budget < 256 {
-		budget = 256
-	}
+	budget := c.promptBudget(ctx, system, tools.LLMTools())
 	history, _ := buildHistory(msgs, budget)
 	if reason != "" && (len(history) == 0 || history[len(history)-1].Role != llm.RoleUser) {
 		// Providers expect the model to answer a user turn; this one says
@@ -207,8 +208,22 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 	var text strings.Builder
 	var calls []llm.ToolCall
 	var streamErr error
-	thought := 0 // bytes of reasoning: never spoken, stored or remembered (issue 10)
-	sawDone, dirty := false, false
+	// Reasoning is kept apart from the answer: stored and shown collapsed,
+	// never spoken or fed to memory (issue 10). thinkFrom is its first
+	// token, thoughtFor runs from there to the answer's first.
+	var reasoning strings.Builder
+	var thinkFrom time.Time
+	var thoughtFor time.Duration
+	thought := 0
+	finish, sawDone, dirty := "", false, false
+	key := modelKey(prov, req)
+	estimated := promptTokens(req)
+	recovered := false // an overflow or a cut-off tool call was retried once
+	answered := func() {
+		if !thinkFrom.IsZero() && thoughtFor == 0 {
+			thoughtFor = max(c.clock.Now().Sub(thinkFrom).Round(time.Millisecond), time.Millisecond) // stored in ms
+		}
+	}
 	// Streamed text is saved on a timer, so a crash loses at most FlushEvery
 	// of it even when the model pauses mid-reply.
 	tick := c.clock.NewTicker(c.opts.FlushEvery)
@@ -223,6 +238,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 			c.log.Warn("flush streamed reply", "message", msg.ID, "err", err)
 		}
 	}
+retry:
 read:
 	for {
 		var it streamItem
@@ -247,17 +263,77 @@ read:
 			if ev.Text == "" {
 				continue
 			}
+			answered()
 			text.WriteString(ev.Text)
 			dirty = true
 			t.emit(Event{Type: EvDelta, MessageID: msg.ID, Text: ev.Text})
 		case llm.EventToolCall:
 			if ev.ToolCall != nil {
+				answered()
 				calls = append(calls, *ev.ToolCall)
 			}
 		case llm.EventReasoning:
+			if ev.Text == "" {
+				continue
+			}
+			if thinkFrom.IsZero() {
+				thinkFrom = c.clock.Now()
+			}
 			thought += len(ev.Text)
+			reasoning.WriteString(ev.Text)
+			t.emit(Event{Type: EvReasoning, MessageID: msg.ID, Text: ev.Text})
+		case llm.EventUsage:
+			if ev.Usage != nil {
+				c.observe(key, estimated, ev.Usage.InputTokens)
+			}
+		case llm.EventDone:
+			if ev.StopReason == "length" {
+				finish = store.FinishLength
+			}
 		}
 	}
+	if streamErr != nil && ctx.Err() == nil && !recovered {
+		// An overflow is retried once with a shorter prompt, a tool call
+		// cut off by the token limit once with a larger limit; the reply
+		// starts again in the same message (clients that saw part of it
+		// re-read it: lagged).
+		next, ok := req, false
+		switch llm.KindOf(streamErr) {
+		case llm.KindContextOverflow:
+			c.learnOverflow(key, streamErr, estimated)
+			limit, factor := c.contextFor(ctx, key)
+			target := min(int(float64(limit-req.MaxTokens)*0.9/factor), estimated*3/4)
+			next, ok = shrinkRequest(req, max(target, 256)), true
+			c.log.Warn("prompt did not fit the model's context; shortened and retrying", "model", key, "estimated", estimated, "target", target, "err", streamErr)
+		case llm.KindCutOff:
+			next.MaxTokens, ok = max(2*req.MaxTokens, 2048), true
+			c.log.Warn("a tool call was cut off by the token limit; retrying with a larger one", "model", key, "max_tokens", next.MaxTokens)
+		}
+		if ok {
+			recovered, req, estimated = true, next, promptTokens(next)
+			if text.Len() > 0 || reasoning.Len() > 0 {
+				t.emit(Event{Type: EvLagged, MessageID: msg.ID})
+			}
+			text.Reset()
+			reasoning.Reset()
+			calls, streamErr, thinkFrom, thoughtFor, thought, finish, sawDone = nil, nil, time.Time{}, 0, 0, "", false
+			empty := ""
+			_ = c.store.UpdateMessage(keep, userID, msg.ID, store.MessagePatch{Content: &empty}, c.clock.Now())
+			dirty = false
+			events = c.prefetch(sctx, prov, req)
+			goto retry
+		}
+	}
+	if streamErr != nil && recovered {
+		switch llm.KindOf(streamErr) {
+		case llm.KindContextOverflow:
+			c.learnOverflow(key, streamErr, estimated)
+			streamErr = c.overflowAdvice(key, streamErr)
+		case llm.KindCutOff:
+			streamErr = c.cutOffAdvice(streamErr, req.MaxTokens)
+		}
+	}
+	answered()
 	if streamErr == nil && !sawDone { // providers end with Done or an error; be safe anyway
 		streamErr = ctx.Err()
 		if streamErr == nil {
@@ -290,6 +366,14 @@ read:
 		c.log.Warn("model answered with nothing", "provider", prov.Name(), "reasoning_bytes", thought)
 	}
 	patch := store.MessagePatch{Content: &content, Status: &status}
+	if r := reasoning.String(); r != "" {
+		patch.Reasoning, patch.ThoughtFor = &r, &thoughtFor
+		msg.Reasoning, msg.ThoughtFor = r, thoughtFor
+	}
+	if finish != "" && status == store.StatusComplete {
+		patch.Finish = &finish
+		msg.Finish = finish
+	}
 	if turnErr != nil {
 		patch.Error = &turnErr.Message
 	}
