@@ -341,6 +341,13 @@ func applyEnv(c *Config, env func(string) string) error {
 		}
 		c.LLM.MaxRetries = n
 	}
+	if v := env("OS1_CONTEXT_TOKENS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("OS1_CONTEXT_TOKENS=%q: want a whole number of tokens, like 8192: %w", v, err)
+		}
+		c.Companion.ContextTokens = n
+	}
 	return nil
 }
 

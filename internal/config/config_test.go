@@ -188,3 +188,17 @@ func TestBaseURL(t *testing.T) {
 		t.Errorf("PublicURL: %s", got)
 	}
 }
+
+// TestContextTokensFromEnv: OS1_CONTEXT_TOKENS sets [companion]
+// context_tokens, and a word there is an error that names it.
+func TestContextTokensFromEnv(t *testing.T) {
+	var c Config
+	c.Companion.ContextTokens = 8000
+	if err := applyEnv(&c, func(k string) string { return map[string]string{"OS1_CONTEXT_TOKENS": "4096"}[k] }); err != nil || c.Companion.ContextTokens != 4096 {
+		t.Errorf("context_tokens = %d, %v; want 4096", c.Companion.ContextTokens, err)
+	}
+	err := applyEnv(&c, func(k string) string { return map[string]string{"OS1_CONTEXT_TOKENS": "lots"}[k] })
+	if err == nil || !strings.Contains(err.Error(), "OS1_CONTEXT_TOKENS") {
+		t.Errorf("err = %v, want one naming OS1_CONTEXT_TOKENS", err)
+	}
+}
