@@ -150,6 +150,13 @@ type messageJSON struct {
 	Branch         *branchJSON      `json:"branch,omitempty"` // other versions (branches.go); GET conversation only
 	CreatedAt      time.Time        `json:"created_at"`
 	UpdatedAt      time.Time        `json:"updated_at"`
+
+	// Reasoning is what the model thought before answering (shown
+	// collapsed, never spoken); ThoughtForMS how long, in milliseconds.
+	Reasoning    string `json:"reasoning,omitempty"`
+	ThoughtForMS int64  `json:"thought_for_ms,omitempty"`
+	// Finish is "length" when the token limit cut the reply off.
+	Finish string `json:"finish,omitempty"`
 }
 
 func messageOut(m store.Message) messageJSON {
@@ -158,7 +165,8 @@ func messageOut(m store.Message) messageJSON {
 		tc = []store.ToolCall{}
 	}
 	return messageJSON{ID: m.ID, ConversationID: m.ConversationID, Role: string(m.Role), Content: m.Content,
-		ToolCalls: tc, ToolCallID: m.ToolCallID, Status: string(m.Status), Error: m.Error, Reason: m.Reason, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		ToolCalls: tc, ToolCallID: m.ToolCallID, Status: string(m.Status), Error: m.Error, Reason: m.Reason,
+		Reasoning: m.Reasoning, ThoughtForMS: m.ThoughtFor.Milliseconds(), Finish: m.Finish, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 type actionJSON struct {
