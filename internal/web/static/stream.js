@@ -157,7 +157,8 @@ export class TurnStream {
 
   /**
    * send(frame) delivers a client frame: {type:'send', conversation_id, text},
-   * {type:'retry', conversation_id}, {type:'cancel', conversation_id} or
+   * {type:'edit', conversation_id, message_id, text}, {type:'regenerate',
+   * conversation_id, message_id}, {type:'retry', conversation_id}, {type:'cancel', conversation_id} or
    * {type:'confirm', action_id, approve}. Over HTTP, failures are reported as
    * an 'error' event followed by 'turn_done', like a failed turn.
    */
@@ -188,6 +189,12 @@ export class TurnStream {
         case 'retry':
           await postStream(`/api/conversations/${encodeURIComponent(convId)}/retry`, {}, (ev) => this.emit(ev));
           break;
+        case 'edit':
+        case 'regenerate': {
+          const path = `/api/conversations/${encodeURIComponent(convId)}/messages/${encodeURIComponent(frame.message_id)}/${frame.type}`;
+          await postStream(path, frame.type === 'edit' ? { text: frame.text } : {}, (ev) => this.emit(ev));
+          break;
+        }
         case 'cancel':
           await api.post(`/api/conversations/${encodeURIComponent(convId)}/cancel`, {});
           break;

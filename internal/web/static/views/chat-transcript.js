@@ -1,12 +1,16 @@
 // The chat's transcript: opening a conversation, rendering its messages,
 // streaming deltas into them, action cards, failures with Retry, and
-// scrolling. Methods of the Chat view (views/chat.js); `this` is the Chat.
+// scrolling; per-message actions and versions are in chat-actions.js.
+// Methods of the Chat view (views/chat.js); `this` is the Chat.
 
 import { h, icon, announce } from '../dom.js';
 import { api } from '../api.js';
 import { renderText } from '../markdown.js';
+import { actionMethods } from './chat-actions.js';
 
 export const transcriptMethods = {
+  ...actionMethods,
+
   // ---- opening a conversation ----------------------------------------------
 
   async open(id, force = false) {
@@ -14,6 +18,7 @@ export const transcriptMethods = {
     this.closeDrawer(false);
     if (!force && id && id === this.convId && this.loadedId === id) return;
     this.call.opened(id);
+    if (id !== this.convId) this.stopReading();
     this.convId = id;
     this.pendingNew = false;
     this.running.delete('');
@@ -85,9 +90,11 @@ export const transcriptMethods = {
       if (last.status === 'failed') this.addRetry(this.msgEls.get(last.id));
       else if (last.role === 'user') this.showTurnError(`${this.name} hasn't answered this yet.`, true);
     }
+    this.renderQueued();
     this.updateComposer();
     if (keepScroll == null) this.scrollToBottom(true);
     else this.scroller.scrollTop = keepScroll;
+    this.flushQueue();
   },
 
   // A turn is running that this page is not receiving events for (it was
@@ -193,6 +200,7 @@ export const transcriptMethods = {
     } else if (status === 'failed') {
       el.append(h('div', { class: 'msg-foot' }, h('span', { class: 'msg-error', text: m.error || 'This reply failed.' })));
     }
+    this.renderActions(el, m);
   },
 
   updateMessage(el, m) {

@@ -290,6 +290,7 @@ class Chat {
       default:
         break;
     }
+    this.afterEvent(ev); // versions and queued messages (chat-actions.js, chat-composer.js)
   }
 
   onConn(state) {

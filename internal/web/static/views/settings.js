@@ -28,6 +28,7 @@ export function mount(root, ctx, route) {
     profileSection(ctx),
     modelSection(ctx),
     appearanceSection(),
+    whileReplyingSection(),
     tokensSection(),
     securitySection(ctx),
     isOwner ? peopleSection(ctx) : null,
@@ -194,6 +195,29 @@ function appearanceSection() {
       return h('label', { class: 'seg', for: `theme-${value}` }, input, h('span', { text: label }));
     }));
   return section('appearance', 'Appearance', group);
+}
+
+// While she replies: what a message sent during her reply does. Kept in
+// this browser (views/chat-composer.js reads it at each send).
+function whileReplyingSection() {
+  const key = 'os1.whileReplying';
+  let current = 'queue';
+  try { current = localStorage.getItem(key) === 'interrupt' ? 'interrupt' : 'queue'; } catch { /* default */ }
+  const opts = [['queue', 'Wait for her to finish'], ['interrupt', 'Interrupt her']];
+  const group = h('div', { class: 'segmented', role: 'radiogroup', 'aria-labelledby': 'settings-replying-title' },
+    opts.map(([value, label]) => {
+      const input = h('input', { type: 'radio', name: 'while-replying', id: `while-replying-${value}`, value, checked: current === value });
+      input.addEventListener('change', () => {
+        try {
+          if (value === 'queue') localStorage.removeItem(key);
+          else localStorage.setItem(key, value);
+        } catch { /* not kept */ }
+      });
+      return h('label', { class: 'seg', for: `while-replying-${value}` }, input, h('span', { text: label }));
+    }));
+  return section('replying', 'While she replies',
+    h('p', { class: 'hint', text: 'A message you send while she is still answering either waits its turn (you can remove it until it goes) or stops her reply and goes at once. Saved in this browser.' }),
+    group);
 }
 
 function applyTheme(value) {
