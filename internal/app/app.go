@@ -134,6 +134,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
 		MaxToolRounds:  cfg.Companion.MaxToolRounds,
+		// Titles from the model are background work of os1 serve, like
+		// memory extraction; a one-shot talk turn keeps the first message.
+		ModelTitles: p.server,
 	})
 	if a.Memory != nil {
 		// The worker is the companion's listener, so it is built first and

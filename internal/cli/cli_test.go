@@ -36,6 +36,8 @@ func startApp(t testing.TB, extraEnv ...string) *running {
 	ls.Route(func(r llmtest.Request) bool {
 		return strings.Contains(r.System, "deciding what to remember") || strings.Contains(r.System, "private journal entry")
 	}, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{`{"operations":[]}`}} })
+	// An empty answer: conversations keep their first-message titles.
+	ls.Route(isTitleRequest, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{} })
 	env := map[string]string{
 		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
 		"OS1_LLM_URL": ls.OpenAIBaseURL(), "OS1_LLM_MODEL": "test", "OS1_OLLAMA_URL": "off",
@@ -193,9 +195,15 @@ func TestVersionAndDoctor(t *testing.T) {
 func chatRequests(srv *llmtest.Server) []llmtest.Request {
 	var out []llmtest.Request
 	for _, r := range srv.Requests() {
-		if !strings.Contains(r.System, "deciding what to remember") && !strings.Contains(r.System, "private journal entry") {
+		if !strings.Contains(r.System, "deciding what to remember") && !strings.Contains(r.System, "private journal entry") && !isTitleRequest(r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// isTitleRequest tells the background request for a conversation's title
+// (companion/titles.go) from chat turns.
+func isTitleRequest(r llmtest.Request) bool {
+	return strings.HasPrefix(r.System, "You write short titles for conversations.")
 }

@@ -96,6 +96,9 @@ type Options struct {
 	// before it drops any: a voice call that speaks slower than the model
 	// writes still hears every word, and the turn still never waits.
 	Delivery events.Limits
+	// ModelTitles asks the model for a conversation's title after its
+	// first exchange (titles.go); off, the first message stays the title.
+	ModelTitles bool
 }
 
 // Companion runs conversations for every user of the server.
@@ -120,6 +123,7 @@ type Companion struct {
 	mu       sync.Mutex
 	inFlight map[string]context.CancelFunc // conversation ID -> cancel
 	ctxBook  contextBook                   // models' context windows (context.go)
+	titles   titleState
 }
 
 // Deps are the companion's collaborators.
@@ -463,6 +467,7 @@ func (t *turn) run(f func(ctx context.Context)) {
 		if t.c.listener != nil {
 			t.c.safely("memory listener", func() { t.c.listener.TurnStored(t.userID, t.convID) })
 		}
+		t.c.titleAfterTurn(t.userID, t.convID)
 		// The turn lock is released before turn_done goes out, so a
 		// client may start the next turn (a queued message) as soon as it
 		// hears it.

@@ -114,11 +114,16 @@ func (c *Companion) writeTitle(ctx context.Context, userID, convID string) error
 			}
 		}
 	}
-	if n := len(msgs); n > 0 && msgs[n-1].Role == store.RoleAssistant && msgs[n-1].Status == store.StatusComplete {
-		reply = msgs[n-1].Content
+	if n := len(msgs); n > 0 {
+		if last := msgs[n-1]; last.Role == store.RoleAssistant && last.Status == store.StatusComplete && len(last.ToolCalls) == 0 {
+			reply = last.Content
+		}
 	}
 	if users != 1 || strings.TrimSpace(reply) == "" {
-		return nil // not the first exchange, or it did not complete
+		return nil // not the first exchange, or it did not end in an answer
+	}
+	if !fallbackTitle(conv.Title, first) {
+		return nil // titled some other way (when it was created, or by the rename tool)
 	}
 
 	prov, err := c.models.Provider(ctx)
@@ -152,7 +157,7 @@ func (c *Companion) writeTitle(ctx context.Context, userID, convID string) error
 	if conv, err = c.store.Conversation(ctx, userID, convID); err != nil {
 		return err
 	}
-	if conv.TitleSource != store.TitleFromFirstMessage {
+	if conv.TitleSource != store.TitleFromFirstMessage || !fallbackTitle(conv.Title, first) {
 		return nil
 	}
 	src := store.TitleFromModel
@@ -162,6 +167,12 @@ func (c *Companion) writeTitle(ctx context.Context, userID, convID string) error
 	conv.Title, conv.TitleSource = title, src
 	c.bus.Publish(ctx, userID, Event{Type: EvConversationUpdated, ConversationID: convID, Conversation: &conv})
 	return nil
+}
+
+// fallbackTitle says whether title is one os1 gave a conversation before
+// anyone chose one: its first message's, or that of an untitled new one.
+func fallbackTitle(title, first string) bool {
+	return title == titleFrom(first) || title == "New conversation"
 }
 
 func quote(s string) string {

@@ -234,12 +234,25 @@ func TestNoModelTitleForARenamedConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.send(t, conv.ID, "I planted tomatoes today.", "Lovely.")
+	// Renamed another way (the rename tool, after the user approved it):
+	// the title is no longer the first message's.
+	other, err := tr.c.CreateConversation(context.Background(), tr.owner.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.DB.RenameConversation(context.Background(), tr.owner.ID, other.ID, "Letters", tr.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tr.send(t, other.ID, "Write to Anna.", "Done.")
 	tr.titledNext(t)
 	if reqs := tr.titleRequests(); len(reqs) != 1 || !strings.Contains(reqs[0].Messages[0].Content, "Marker conversation.") {
-		t.Errorf("%d title requests, want only the marker conversation's: none for the one the user titled", len(reqs))
+		t.Errorf("%d title requests, want only the marker conversation's: none for those titled otherwise", len(reqs))
 	}
 	if got := tr.conv(t, conv.ID); got.Title != "Plans" {
 		t.Errorf("title = %q, want the user's", got.Title)
+	}
+	if got := tr.conv(t, other.ID); got.Title != "Letters" {
+		t.Errorf("title = %q, want the one the rename tool gave", got.Title)
 	}
 }
 

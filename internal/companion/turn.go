@@ -51,6 +51,7 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "could not load the conversation: " + err.Error()}})
 			return
 		}
+		req.Model = c.conversationModel(ctx, userID, convID) // the owner's pick; "" = the server's
 		msg, calls, status := c.stream(ctx, t, prov, req, userID, convID)
 		if status != store.StatusComplete {
 			outcome = string(status)

@@ -386,9 +386,10 @@ func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	}
 }
 
-// scriptMemory answers os1's background memory requests (extraction after
-// each turn, daily journals) so they never take a reply scripted for the
-// conversation: nothing to remember, and a one-line journal.
+// scriptMemory answers os1's background requests (memory extraction after
+// each turn, daily journals, conversation titles) so they never take a reply
+// scripted for the conversation: nothing to remember, a one-line journal,
+// no title.
 func scriptMemory(srv *llmtest.Server) {
 	srv.Route(func(r llmtest.Request) bool {
 		return strings.Contains(r.System, "deciding what to remember")
@@ -400,11 +401,20 @@ func scriptMemory(srv *llmtest.Server) {
 	}, func(llmtest.Request) llmtest.Reply {
 		return llmtest.Reply{Chunks: []string{"A quiet day together."}}
 	})
+	// An empty answer to a title request: conversations keep their
+	// first-message titles (a test that wants the model's routes it first).
+	srv.Route(isTitleRequest, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{} })
 }
 
-// isMemoryRequest tells os1's background memory requests from chat turns.
+// isTitleRequest tells the background request for a conversation's title
+// (companion/titles.go) from chat turns.
+func isTitleRequest(r llmtest.Request) bool {
+	return strings.HasPrefix(r.System, "You write short titles for conversations.")
+}
+
+// isMemoryRequest tells os1's background requests (memory, conversation titles) from chat turns.
 func isMemoryRequest(r llmtest.Request) bool {
-	return strings.Contains(r.System, "deciding what to remember") || strings.Contains(r.System, "private journal entry")
+	return strings.Contains(r.System, "deciding what to remember") || strings.Contains(r.System, "private journal entry") || isTitleRequest(r)
 }
 
 // chatRequests counts the requests that were chat turns.

@@ -9,30 +9,7 @@ import (
 
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/store"
-	"github.com/os1ai/os1/internal/textsafe"
 )
-
-func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, u store.User) {
-	cs, err := s.Store.ListConversations(r.Context(), u.ID)
-	if err != nil {
-		s.internal(w, "list conversations", err)
-		return
-	}
-	out := make([]conversationJSON, len(cs))
-	for i, c := range cs {
-		out[i] = conversationOut(c)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
-}
-
-func checkTitle(w http.ResponseWriter, title string) (string, bool) {
-	title = textsafe.CleanTitle(title)
-	if len([]rune(title)) > companion.MaxTitleRunes {
-		writeError(w, http.StatusBadRequest, "bad_request", "title must be at most 200 characters")
-		return "", false
-	}
-	return title, true
-}
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, u store.User) {
 	var in struct {
@@ -84,34 +61,6 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, u store
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": conversationOut(c), "messages": mo, "pending_actions": ao,
 		"running": s.Companion.Running(id)})
-}
-
-func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request, u store.User) {
-	var in struct {
-		Title string `json:"title"`
-	}
-	if readJSON(w, r, &in) != nil {
-		return
-	}
-	title, ok := checkTitle(w, in.Title)
-	if !ok {
-		return
-	}
-	if title == "" {
-		writeError(w, http.StatusBadRequest, "bad_request", "title is empty")
-		return
-	}
-	id := r.PathValue("id")
-	if err := s.Store.RenameConversation(r.Context(), u.ID, id, title, s.Clock.Now()); err != nil {
-		s.storeError(w, "rename conversation", err)
-		return
-	}
-	c, err := s.Store.Conversation(r.Context(), u.ID, id)
-	if err != nil {
-		s.storeError(w, "read conversation", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, conversationOut(c))
 }
 
 func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request, u store.User) {

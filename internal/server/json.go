@@ -127,14 +127,19 @@ func userOut(u store.User) userJSON {
 }
 
 type conversationJSON struct {
-	ID        string    `json:"id"`
-	Title     string    `json:"title"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	TitleSource string    `json:"title_source"` // "" (the first message), "model" or "user"
+	Pinned      bool      `json:"pinned"`
+	Archived    bool      `json:"archived"`
+	Model       string    `json:"model"` // the owner's pick for this conversation; "" = the server's
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func conversationOut(c store.Conversation) conversationJSON {
-	return conversationJSON{ID: c.ID, Title: c.Title, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	return conversationJSON{ID: c.ID, Title: c.Title, TitleSource: c.TitleSource, Pinned: !c.PinnedAt.IsZero(),
+		Archived: !c.ArchivedAt.IsZero(), Model: c.Model, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 type messageJSON struct {
