@@ -124,6 +124,9 @@ func (e *env) printTurn(ctx context.Context, c *client, conv, path string, body 
 		case "error":
 			if ev.Error != nil {
 				failure = fmt.Errorf("%s", ev.Error.Message)
+				if ev.Error.Details != "" {
+					failure = fmt.Errorf("%s\n(details: %s)", ev.Error.Message, ev.Error.Details)
+				}
 			}
 		}
 	}

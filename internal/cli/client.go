@@ -141,6 +141,7 @@ type event struct {
 	Error *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Details string `json:"details"` // the technical error behind Message
 	} `json:"error"`
 }
 

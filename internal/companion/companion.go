@@ -276,7 +276,9 @@ func ValidateText(text string) error {
 // empty) and starts a turn. Errors returned here happen before anything is
 // stored; everything after is reported as events. The caller must range over
 // the returned stream (it may stop early; the turn goes on and is stored).
-func (c *Companion) Send(ctx context.Context, userID, conversationID, text string) (iter.Seq[Event], error) {
+// opts (at most one) says where the turn happens (SendOptions.Channel).
+func (c *Companion) Send(ctx context.Context, userID, conversationID, text string, opts ...SendOptions) (iter.Seq[Event], error) {
+	o := sendOptions(opts)
 	if err := ValidateText(text); err != nil {
 		return nil, err
 	}
@@ -295,12 +297,13 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	}
 	c.supersedePending(ctx, userID, conv.ID)
 	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: conv.ID, UserID: userID, Role: store.RoleUser,
-		Content: text, Status: store.StatusComplete, CreatedAt: c.clock.Now(), UpdatedAt: c.clock.Now()}
+		Content: text, Status: store.StatusComplete, Channel: validChannel(o.Channel), CreatedAt: c.clock.Now(), UpdatedAt: c.clock.Now()}
 	if err := c.store.AppendMessage(ctx, msg); err != nil {
 		t.abandon()
 		return nil, fmt.Errorf("store message: %w", err)
 	}
 	t.latest = text
+	t.channel = msg.Channel
 	go t.run(func(ctx context.Context) {
 		t.emit(Event{Type: EvConversation, Conversation: &conv})
 		t.emit(Event{Type: EvUserMessage, Message: &msg})
@@ -431,6 +434,8 @@ type turn struct {
 	q      *events.Queue[Event]
 	start  time.Time
 	reply  atomic.Pointer[string] // the assistant message being streamed, once stored
+
+	channel string // SendOptions.Channel: asks for the spoken register, stored on the reply
 }
 
 func (c *Companion) begin(conv store.Conversation) (*turn, error) {

@@ -165,8 +165,8 @@ func TestModelFailureKeepsMessageAndRetryWorks(t *testing.T) {
 			errEv = ev.Err
 		}
 	}
-	if errEv == nil || errEv.Code != "model_error" || !strings.Contains(errEv.Message, "500") {
-		t.Fatalf("want a model_error event mentioning 500, got %+v", errEv)
+	if errEv == nil || errEv.Code != "model_error" || !strings.Contains(errEv.Details, "500") {
+		t.Fatalf("want a model_error event with 500 in its details, got %+v", errEv)
 	}
 	msgs := h.messages(conv)
 	if len(msgs) != 2 || msgs[0].Content != "are you there?" || msgs[1].Status != store.StatusFailed || msgs[1].Error == "" {

@@ -75,10 +75,13 @@ const (
 	CodeInterrupted = "interrupted" // reserved: a turn stopped before it began
 )
 
-// TurnError is a failure reported to the user. Code is one of the Code constants.
+// TurnError is a failure reported to the user. Code is one of the Code
+// constants. Message is a short sentence in plain words; Details, when
+// set, is the technical error behind it (shown behind a disclosure).
 type TurnError struct {
 	Code    string
 	Message string
+	Details string
 }
 
 func (e *TurnError) Error() string { return e.Code + ": " + e.Message }

@@ -143,7 +143,9 @@ func (c *Companion) ChooseName(ctx context.Context, userID string, again bool) (
 var ErrBadName = errors.New("the model did not answer with a usable name")
 
 // parseName takes the name out of the model's answer: JSON {"name": …}
-// (possibly inside a code fence or prose), else a bare short line.
+// (possibly inside a code fence or prose), else a bare short line. When
+// there is no usable name the error quotes what the model actually said
+// (escaped and cut short), so a person can see what went wrong.
 func parseName(s string) (string, error) {
 	raw := strings.TrimSpace(s)
 	candidate := ""
@@ -159,12 +161,24 @@ func parseName(s string) (string, error) {
 		candidate = strings.SplitN(raw, "\n", 2)[0]
 	}
 	candidate = strings.Trim(strings.TrimSpace(candidate), "\"'.!*` ")
-	if err := validName(candidate); err != nil {
+	var err error
+	switch {
+	case raw == "":
+		return "", fmt.Errorf("%w: it answered nothing; try again", ErrBadName)
+	case candidate == "":
+		err = errors.New("no name in it")
+	default:
+		err = validName(candidate)
+	}
+	if err != nil {
 		return "", fmt.Errorf("%w: it answered %q (%v); try again", ErrBadName, clip(raw, 80), err)
 	}
 	return candidate, nil
 }
 
+// validName accepts a name: one or two words of letters in one script
+// (Latin, Cyrillic, Hangul…; Japanese may mix kana and kanji), joined by
+// hyphens or apostrophes, at most 32 characters.
 func validName(n string) error {
 	r := []rune(n)
 	if len(r) == 0 {
@@ -173,15 +187,53 @@ func validName(n string) error {
 	if len(r) > 32 {
 		return errors.New("longer than 32 characters")
 	}
-	if len(strings.Fields(n)) > 3 {
-		return errors.New("more than three words")
+	words := strings.Fields(n)
+	if len(words) > 2 {
+		return fmt.Errorf("%d words, not one or two", len(words))
 	}
-	for _, ch := range r {
-		if !unicode.IsLetter(ch) && ch != ' ' && ch != '-' && ch != '\'' && ch != '’' && ch != '.' {
-			return fmt.Errorf("contains %q", ch)
+	if strings.Join(words, " ") != n {
+		return errors.New("odd spacing")
+	}
+	first := ""
+	for _, w := range words {
+		if strings.Trim(w, "-'’") != w || strings.Contains(w, "--") {
+			return fmt.Errorf("%q starts or ends with a mark", w)
+		}
+		for _, ch := range w {
+			if ch == '-' || ch == '\'' || ch == '’' || unicode.Is(unicode.Mn, ch) {
+				continue
+			}
+			if !unicode.IsLetter(ch) {
+				return fmt.Errorf("contains %q", ch)
+			}
+			sc := scriptOf(ch)
+			if first == "" {
+				first = sc
+			} else if sc != first {
+				return fmt.Errorf("mixes %s and %s letters", first, sc)
+			}
 		}
 	}
 	return nil
+}
+
+// scriptOf names the Unicode script of a letter. Hiragana, Katakana and
+// Han count as one: Japanese names mix them.
+func scriptOf(ch rune) string {
+	for _, name := range []string{"Latin", "Cyrillic", "Greek", "Hangul", "Arabic", "Hebrew", "Devanagari", "Thai"} {
+		if unicode.Is(unicode.Scripts[name], ch) {
+			return name
+		}
+	}
+	if unicode.In(ch, unicode.Han, unicode.Hiragana, unicode.Katakana) {
+		return "Japanese or Chinese"
+	}
+	for name, table := range unicode.Scripts {
+		if unicode.Is(table, ch) {
+			return name
+		}
+	}
+	return "unknown"
 }
 
 func clip(s string, n int) string {

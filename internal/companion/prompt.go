@@ -60,6 +60,9 @@ type promptInput struct {
 	Loc     *time.Location
 	Slots   []slotText
 	Reason  string // os1 speaks first (Initiate), because of this
+	// Channel is where the reply goes: store.ChannelVoice when it is
+	// spoken on a call (or by os1 talk), "" when it is read in a chat.
+	Channel string
 }
 
 type slotText struct{ Name, Text string }
@@ -98,6 +101,7 @@ func systemPrompt(in promptInput) string {
 	if len(shared) > 0 {
 		fmt.Fprintf(&b, "\nWhat %s told you when you first met:\n%s\n", displayName(in.User), strings.Join(shared, "\n"))
 	}
+	b.WriteString(register(in.Channel))
 	now := in.Now.In(in.Loc)
 	fmt.Fprintf(&b, "\nIt is now %s, time zone %s.\n", now.Format("Monday 2 January 2006, 15:04"), in.Loc.String())
 	if in.Reason != "" {
@@ -107,6 +111,28 @@ func systemPrompt(in promptInput) string {
 		fmt.Fprintf(&b, "\n## %s\n%s\n", s.Name, strings.TrimSpace(s.Text))
 	}
 	return b.String()
+}
+
+// Registers: how to write for where the reply goes. A spoken reply is
+// heard once, by ear, through a speech engine that reads every character:
+// markup, lists and links come out as noise, and long sentences are lost.
+const (
+	textRegister = "\nYou are writing in a chat that shows Markdown: use it (lists, **bold**, code blocks, tables) when it makes an answer clearer, and plain sentences otherwise.\n"
+
+	voiceRegister = "\nYou are talking aloud on a voice call: everything you write is spoken by a speech engine and heard, not read. So:\n" +
+		"- Speak in short, natural sentences, the way people talk; keep replies brief unless they ask for more.\n" +
+		"- Ask at most one question at a time.\n" +
+		"- Never use lists, tables, headings, Markdown, emoji or symbols; say things in flowing sentences instead.\n" +
+		"- Never read out URLs, email addresses, file paths or code; say what they are, and offer to send them in the chat.\n" +
+		"- Say numbers, dates, times and amounts the way people say them: \"half past seven\", \"the third of March\", \"about two thousand\", \"twelve dollars fifty\".\n"
+)
+
+// register is the prompt section for the channel a reply goes to.
+func register(channel string) string {
+	if channel == store.ChannelVoice {
+		return voiceRegister
+	}
+	return textRegister
 }
 
 func isQuestion(k string) bool {

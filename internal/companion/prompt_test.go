@@ -46,11 +46,25 @@ func TestSystemPromptGolden(t *testing.T) {
 		Loc:   berlin,
 		Slots: []slotText{{Name: "Today", Text: "Dinner with Amy at 20:00."}},
 	}
-	got := systemPrompt(in)
-	golden(t, "system_prompt.golden", got)
-	// The local time, not UTC, must be in the prompt.
-	if !strings.Contains(got, "19:30") {
-		t.Errorf("prompt does not show Berlin local time 19:30:\n%s", got)
+	for _, tc := range []struct {
+		channel, golden string
+	}{
+		{"", "system_prompt.golden"},
+		{store.ChannelVoice, "system_prompt_voice.golden"},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			in := in
+			in.Channel = tc.channel
+			got := systemPrompt(in)
+			golden(t, tc.golden, got)
+			// The local time, not UTC, must be in the prompt.
+			if !strings.Contains(got, "19:30") {
+				t.Errorf("prompt does not show Berlin local time 19:30:\n%s", got)
+			}
+			if spoken := IsSpokenRegister(got); spoken != (tc.channel == store.ChannelVoice) {
+				t.Errorf("channel %q: spoken register = %v:\n%s", tc.channel, spoken, got)
+			}
+		})
 	}
 }
 

@@ -37,18 +37,18 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 		if round >= c.opts.MaxToolRounds {
 			outcome = "tool_limit"
 			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeToolError,
-				Message: fmt.Sprintf("stopped after %d rounds of tool calls in one turn", c.opts.MaxToolRounds)}})
+				Message: fmt.Sprintf("Stopped after %d rounds of tool calls in one turn.", c.opts.MaxToolRounds)}})
 			return
 		}
 		hint := ""
 		if round == 0 {
 			hint = t.latest
 		}
-		req, tools, err := c.request(ctx, userID, convID, hint, t.reason, t.parent)
+		req, tools, err := c.request(ctx, userID, convID, hint, t.reason, t.channel, t.parent)
 		if err != nil {
 			outcome = "error"
 			c.observer.Error("store")
-			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "could not load the conversation: " + err.Error()}})
+			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "Could not load the conversation.", Details: err.Error()}})
 			return
 		}
 		req.Model = c.conversationModel(ctx, userID, convID) // the owner's pick; "" = the server's
@@ -70,7 +70,7 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 // request builds the model request from the stored conversation, with the
 // user's tools. reason is set when os1 speaks first (Initiate); upTo when
 // the reply answers an earlier message (Regenerate, branches.go).
-func (c *Companion) request(ctx context.Context, userID, convID, latestHint, reason, upTo string) (llm.Request, *Registry, error) {
+func (c *Companion) request(ctx context.Context, userID, convID, latestHint, reason, channel, upTo string) (llm.Request, *Registry, error) {
 	fail := func(err error) (llm.Request, *Registry, error) { return llm.Request{}, nil, err }
 	profile, err := c.store.Profile(ctx, userID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -108,7 +108,7 @@ func (c *Companion) request(ctx context.Context, userID, convID, latestHint, rea
 			break
 		}
 	}
-	in := promptInput{Persona: persona, User: user, Profile: profile, Now: now, Loc: loc, Reason: reason}
+	in := promptInput{Persona: persona, User: user, Profile: profile, Now: now, Loc: loc, Reason: reason, Channel: channel}
 	if slots == nil {
 		slots = c.fillSlots(ctx, SlotInput{UserID: userID, Latest: latest, Now: now, Location: loc})
 	}
@@ -189,7 +189,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 
 	now := c.clock.Now()
 	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
-		Status: store.StatusStreaming, Reason: t.reason, ParentID: t.parent, CreatedAt: now, UpdatedAt: now}
+		Status: store.StatusStreaming, Reason: t.reason, Channel: t.channel, ParentID: t.parent, CreatedAt: now, UpdatedAt: now}
 	t.reason = "" // stored once, on the reply that opens the turn
 	t.parent = "" // later rounds follow the head, which is this reply
 	// Storing uses a context that survives cancellation, so an interrupted
@@ -199,7 +199,7 @@ func (c *Companion) stream(ctx context.Context, t *turn, prov llm.Provider, req 
 		stop()
 		for range events {
 		}
-		t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "could not store the reply: " + err.Error()}})
+		t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "Could not store the reply.", Details: err.Error()}})
 		return msg, nil, store.StatusFailed
 	}
 	t.reply.Store(&msg.ID)
@@ -356,7 +356,8 @@ read:
 			kind = "unknown"
 		}
 		c.observer.Error(kind)
-		turnErr = &TurnError{Code: CodeModelError, Message: "The model could not answer: " + streamErr.Error()}
+		sentence, details := plainFailure(streamErr)
+		turnErr = &TurnError{Code: CodeModelError, Message: sentence, Details: details}
 		c.log.Warn("model call failed", "provider", prov.Name(), "kind", kind, "err", streamErr)
 	case strings.TrimSpace(content) == "" && len(calls) == 0:
 		// A reasoning model that only thought (or was cut off while
@@ -376,7 +377,8 @@ read:
 		msg.Finish = finish
 	}
 	if turnErr != nil {
-		patch.Error = &turnErr.Message
+		stored := FailureText(turnErr.Message, turnErr.Details)
+		patch.Error = &stored
 	}
 	if len(calls) > 0 {
 		patch.ToolCalls = storeToolCalls(calls)
@@ -390,13 +392,13 @@ read:
 		c.log.Error("store finished reply", "message", msg.ID, "err", err)
 		c.observer.Error("storage")
 		status = store.StatusFailed
-		turnErr = &TurnError{Code: CodeStorage, Message: "The reply could not be saved: " + err.Error() + ". It may be lost after a reload; check the server's disk."}
+		turnErr = &TurnError{Code: CodeStorage, Message: "The reply could not be saved, so it may be lost after a reload. Check the server's disk.", Details: err.Error()}
 		calls = nil
 		msg.ToolCalls = nil
 	}
 	msg.Content, msg.Status, msg.UpdatedAt = content, status, end
 	if turnErr != nil {
-		msg.Error = turnErr.Message
+		msg.Error = FailureText(turnErr.Message, turnErr.Details)
 		t.emit(Event{Type: EvError, Err: turnErr})
 	}
 	t.emit(Event{Type: EvAssistantDone, Message: &msg})
@@ -465,9 +467,9 @@ func (c *Companion) prefetch(ctx context.Context, prov llm.Provider, req llm.Req
 // after a reload, and Retry works once a model is connected.
 func (c *Companion) failWithoutModel(ctx context.Context, t *turn, userID, convID string, cause error) {
 	now := c.clock.Now()
-	text := cause.Error()
+	text := Sentence(cause.Error())
 	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: convID, UserID: userID, Role: store.RoleAssistant,
-		Status: store.StatusFailed, Error: text, Reason: t.reason, ParentID: t.parent, CreatedAt: now, UpdatedAt: now}
+		Status: store.StatusFailed, Error: text, Reason: t.reason, Channel: t.channel, ParentID: t.parent, CreatedAt: now, UpdatedAt: now}
 	if err := c.store.AppendMessage(context.WithoutCancel(ctx), msg); err != nil {
 		c.log.Error("store failed reply", "err", err)
 	}

@@ -349,7 +349,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.Store.Invite(ctx, auth.HashToken(in.Token), s.Clock.Now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusForbidden, "forbidden", "this invite link is not valid: it was used already or has expired; ask the owner for a new one")
+			writeError(w, http.StatusForbidden, "forbidden", msgInviteUnusable)
 			return
 		}
 		s.internal(w, "read invite", err)
@@ -369,7 +369,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.Store.UseInvite(ctx, auth.HashToken(in.Token), s.Clock.Now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusForbidden, "forbidden", "this invite link is not valid: it was used already or has expired; ask the owner for a new one")
+			writeError(w, http.StatusForbidden, "forbidden", msgInviteUnusable)
 			return
 		}
 		s.internal(w, "use invite", err)

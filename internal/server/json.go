@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -19,6 +20,9 @@ import (
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Details is the technical text behind Message, when there is any
+	// (a model's own error): clients show it behind a disclosure.
+	Details string `json:"details,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -29,7 +33,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: msg}})
+	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: companion.Sentence(msg)}})
 }
 
 // errBadRequest is a request problem already written as an HTTP answer.
@@ -71,7 +75,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "request body is not the expected JSON: "+err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", "request body is not the expected JSON: "+strings.TrimPrefix(err.Error(), "json: "))
 		return errAnswered
 	}
 	if dec.More() {
@@ -151,6 +155,7 @@ type messageJSON struct {
 	ToolCallID     string           `json:"tool_call_id"`
 	Status         string           `json:"status"`
 	Error          string           `json:"error"`
+	ErrorDetails   string           `json:"error_details,omitempty"` // behind a disclosure under Error
 	Reason         string           `json:"reason,omitempty"`
 	Branch         *branchJSON      `json:"branch,omitempty"` // other versions (branches.go); GET conversation only
 	CreatedAt      time.Time        `json:"created_at"`
@@ -169,8 +174,9 @@ func messageOut(m store.Message) messageJSON {
 	if tc == nil {
 		tc = []store.ToolCall{}
 	}
-	return messageJSON{ID: m.ID, ConversationID: m.ConversationID, Role: string(m.Role), Content: m.Content,
-		ToolCalls: tc, ToolCallID: m.ToolCallID, Status: string(m.Status), Error: m.Error, Reason: m.Reason,
+	errText, errDetails := companion.SplitFailure(m.Error)
+	return messageJSON{ErrorDetails: errDetails, ID: m.ID, ConversationID: m.ConversationID, Role: string(m.Role), Content: m.Content,
+		ToolCalls: tc, ToolCallID: m.ToolCallID, Status: string(m.Status), Error: errText, Reason: m.Reason,
 		Reasoning: m.Reasoning, ThoughtForMS: m.ThoughtFor.Milliseconds(), Finish: m.Finish, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
@@ -247,7 +253,7 @@ func (s *Server) eventOut(ev companion.Event) wireEvent {
 		out.Action = &a
 	}
 	if ev.Err != nil {
-		out.Error = &apiError{Code: ev.Err.Code, Message: ev.Err.Message}
+		out.Error = &apiError{Code: ev.Err.Code, Message: companion.Sentence(ev.Err.Message), Details: ev.Err.Details}
 	}
 	return out
 }

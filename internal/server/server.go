@@ -164,6 +164,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/setup", s.setup)
 	m.HandleFunc("POST /api/login", s.login)
 	m.HandleFunc("POST /api/invites/accept", s.acceptInvite)
+	m.HandleFunc("POST /api/invites/check", s.checkInvite)
 
 	m.HandleFunc("POST /api/logout", s.user(s.logout))
 	m.HandleFunc("GET /api/me", s.user(s.me))
@@ -374,5 +375,5 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 		return
 	}
 	s.Log.Error(what, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal", what+" failed: "+err.Error())
+	writeError(w, http.StatusInternalServerError, "internal", "Something went wrong on the server ("+what+"); the server log has details.")
 }

@@ -425,7 +425,7 @@ func TestModelDownKeepsMessageAndRetry(t *testing.T) {
 			errEv = ev.Error
 		}
 	}
-	if errEv == nil || errEv["code"] != "model_error" || !strings.Contains(errEv["message"].(string), "429") {
+	if errEv == nil || errEv["code"] != "model_error" || !strings.Contains(errEv["message"].(string), "Try again in 2m0s") || !strings.Contains(errEv["details"].(string), "429") {
 		t.Fatalf("error event %+v", errEv)
 	}
 	msgs := o.messages(conv)

@@ -115,8 +115,10 @@ func (s *Server) namePersona(w http.ResponseWriter, r *http.Request, u store.Use
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, llm.ErrNoProvider):
 		writeError(w, http.StatusServiceUnavailable, "no_model", err.Error())
-	case errors.Is(err, companion.ErrBadName) || llm.KindOf(err) != "":
+	case errors.Is(err, companion.ErrBadName):
 		writeError(w, http.StatusBadGateway, "model_error", err.Error())
+	case llm.KindOf(err) != "":
+		writeModelError(w, err)
 	default:
 		s.internal(w, "choose a name", err)
 	}
@@ -157,7 +159,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, u store.User
 			writeError(w, http.StatusServiceUnavailable, "no_model", err.Error())
 			return
 		}
-		writeError(w, http.StatusBadGateway, "model_error", err.Error())
+		writeModelError(w, err)
 		return
 	}
 	if names == nil {

@@ -190,7 +190,7 @@ func (ws *wsSession) sendErr(ctx context.Context, err error) {
 }
 
 func (ws *wsSession) sendError(ctx context.Context, code, msg string) {
-	_ = ws.write(ctx, wireEvent{Type: "error", Error: &apiError{Code: code, Message: msg}})
+	_ = ws.write(ctx, wireEvent{Type: "error", Error: &apiError{Code: code, Message: companion.Sentence(msg)}})
 }
 
 func (ws *wsSession) write(ctx context.Context, v any) error {

@@ -196,7 +196,7 @@ func (s *Session) runReply(r *reply, text string) {
 	s.gate.Lock()
 	release := sync.OnceFunc(s.gate.Unlock)
 	defer release()
-	events, err := s.p.d.Companion.Send(s.ctx, s.user, conv, text)
+	events, err := s.p.d.Companion.Send(s.ctx, s.user, conv, text, onCall)
 	if err != nil {
 		release()
 		s.sendErr(err)

@@ -51,7 +51,7 @@ func (p *Pipeline) Turn(ctx context.Context, userID, conversationID string, in a
 	}
 	res.Timeline.mark(StageTranscript, since())
 
-	events, err := p.d.Companion.Send(ctx, userID, conversationID, res.Transcript)
+	events, err := p.d.Companion.Send(ctx, userID, conversationID, res.Transcript, onCall)
 	if err != nil {
 		return res, err
 	}

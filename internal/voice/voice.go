@@ -29,8 +29,9 @@ import (
 // (*companion.Companion).
 type Companion interface {
 	// Send stores the user's words in the conversation (a new one when
-	// empty) and streams the turn.
-	Send(ctx context.Context, userID, conversationID, text string) (iter.Seq[companion.Event], error)
+	// empty) and streams the turn. A call always sends Channel voice, so
+	// the reply is written to be heard.
+	Send(ctx context.Context, userID, conversationID, text string, opts ...companion.SendOptions) (iter.Seq[companion.Event], error)
 	// Cancel stops the running turn of a conversation.
 	Cancel(ctx context.Context, userID, conversationID string) (bool, error)
 	// KeepHeard cuts a finished reply back to what the user heard of it.
@@ -42,6 +43,10 @@ type Companion interface {
 }
 
 var _ Companion = (*companion.Companion)(nil)
+
+// onCall is what every turn of a call (and of os1 talk) sends: the words
+// are heard, so the model is asked to write for the ear.
+var onCall = companion.SendOptions{Channel: store.ChannelVoice}
 
 // Conversations looks up a user's conversation, so a call cannot join
 // another user's (a store.Store does).

@@ -198,7 +198,7 @@ export const transcriptMethods = {
     if (status === 'interrupted') {
       el.append(h('div', { class: 'msg-foot' }, h('span', { class: 'msg-note', text: 'Interrupted' })));
     } else if (status === 'failed') {
-      el.append(h('div', { class: 'msg-foot' }, h('span', { class: 'msg-error', text: m.error || 'This reply failed.' })));
+      el.append(h('div', { class: 'msg-foot' }, h('span', { class: 'msg-error', text: m.error || 'This reply failed.' }), errorDetails(m.error_details)));
     }
     this.renderActions(el, m);
   },
@@ -260,9 +260,9 @@ export const transcriptMethods = {
     foot.append(this.retryButton());
   },
 
-  showTurnError(message, retry) {
+  showTurnError(message, retry, details) {
     this.clearRetry();
-    const note = h('div', { class: 'turn-error', role: 'alert' }, h('p', { class: 'turn-error-text', text: message }));
+    const note = h('div', { class: 'turn-error', role: 'alert' }, h('p', { class: 'turn-error-text', text: message }), errorDetails(details));
     if (retry && this.convId) note.append(this.retryButton());
     this.messages.append(note);
     this.maybeScroll();
@@ -296,3 +296,10 @@ export const transcriptMethods = {
     this.jump.hidden = true;
   },
 };
+
+// errorDetails is the technical text behind a failure's plain sentence,
+// folded away under "Details" (text nodes only); nothing when there is none.
+function errorDetails(details) {
+  if (!details) return null;
+  return h('details', { class: 'error-details' }, h('summary', { text: 'Details' }), h('pre', { class: 'error-details-text', text: details }));
+}

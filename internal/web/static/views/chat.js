@@ -259,7 +259,7 @@ class Chat {
           const msgs = this.messages.querySelectorAll('.msg');
           const last = msgs[msgs.length - 1];
           if (last && last.dataset.status === 'failed') this.addRetry(last);
-          else this.showTurnError(msg, true);
+          else this.showTurnError(msg, true, ev.error && ev.error.details);
         }
         this.running.delete(this.convId || '');
         this.running.delete('');

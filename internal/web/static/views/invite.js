@@ -15,6 +15,34 @@ export function mount(root, ctx, route) {
       h('div', { class: 'row' }, out, h('a', { class: 'btn ghost', href: '#/', text: 'Back to chat' }))));
     return;
   }
+  // A used or expired link says so before anyone fills in the form.
+  const view = { gone: false, unmount() { this.gone = true; } };
+  const checking = h('p', { class: 'lede', role: 'status', text: 'Checking your invite…' });
+  root.append(checking);
+  checkThenShow(root, ctx, token, checking, view);
+  return view;
+}
+
+async function checkThenShow(root, ctx, token, checking, view) {
+  let early = '';
+  try {
+    if (!token) throw new Error('This invite link is incomplete. Ask for a new one.');
+    await api.post('/api/invites/check', { token }, { quietAuth: true });
+  } catch (ex) {
+    if (view.gone) return;
+    if (!token || ex.status === 403) {
+      checking.remove();
+      root.append(solo(
+        h('h1', { class: 'title', tabindex: '-1', text: 'This invite can’t be used' }),
+        h('p', { class: 'lede invite-unusable', role: 'alert', text: ex.message }),
+        h('div', { class: 'row' }, h('a', { class: 'btn secondary', href: '#/login', text: 'I already have an account' }))));
+      root.querySelector('h1').focus();
+      return;
+    }
+    early = ex.message; // busy or offline: show the form, and why it may not work
+  }
+  if (view.gone) return;
+  checking.remove();
   const err = alertBox();
   const display = h('input', { id: 'invite-display-name', type: 'text', autocomplete: 'name', required: true });
   const username = h('input', { id: 'invite-username', type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', required: true });
@@ -52,5 +80,6 @@ export function mount(root, ctx, route) {
     h('h1', { class: 'title', tabindex: '-1', text: "You're invited" }),
     h('p', { class: 'lede', text: 'Create your account to meet a companion of your own.' }),
     form));
+  if (early) err.show(early);
   display.focus();
 }
