@@ -11,10 +11,12 @@ import { CallUI } from './call.js';
 import { listMethods } from './chat-list.js';
 import { transcriptMethods } from './chat-transcript.js';
 import { composerMethods } from './chat-composer.js';
+import { modelPickerMethods } from './chat-model.js';
 
 export function mount(root, ctx, route) {
   const chat = new Chat(root, ctx);
   chat.open(route.id);
+  chat.syncModelPicker();
   return chat;
 }
 
@@ -59,6 +61,7 @@ class Chat {
         h('span', { class: 'companion-title', text: name })),
       h('span', { class: 'spacer' }),
       this.connNote,
+      this.modelPicker(), // owner only (chat-model.js)
       modelStatusLink(this.ctx.state.model),
       h('a', { id: 'nav-settings', class: 'icon-btn', href: '#/settings', 'aria-label': 'Settings', title: 'Settings' }, icon('gear')));
 
@@ -70,6 +73,7 @@ class Chat {
     closeBtn.addEventListener('click', () => this.closeDrawer(true));
     this.sidebar = h('aside', { id: 'sidebar', class: 'sidebar', 'aria-label': 'Conversations' },
       h('div', { class: 'sidebar-head' }, this.newBtn, closeBtn),
+      this.listTools(), // search (chat-list.js)
       h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, this.list),
       h('div', { class: 'sidebar-foot' },
         h('a', { id: 'nav-memory', class: 'sidebar-link', href: '#/memory' }, h('span', { text: 'Memory' }),
@@ -144,7 +148,10 @@ class Chat {
     document.body.classList.remove('drawer-open');
   }
 
-  update(route) { this.open(route.id); }
+  update(route) {
+    this.open(route.id);
+    this.syncModelPicker();
+  }
 
   openDrawer() {
     document.body.classList.add('drawer-open');
@@ -186,6 +193,13 @@ class Chat {
         }
         this.running.add(c.id);
         this.updateComposer();
+        this.syncModelPicker();
+        break;
+      }
+      case 'conversation_updated': {
+        // A title from the model, or a rename, pin, archive or model pick
+        // in another tab.
+        if (ev.conversation && ev.conversation.id) this.upsertConv(ev.conversation);
         break;
       }
       case 'transport': {
@@ -329,4 +343,4 @@ class Chat {
 
 // The list, transcript and composer live in their own modules (by concern);
 // they are methods of Chat and share its state.
-Object.assign(Chat.prototype, listMethods, transcriptMethods, composerMethods);
+Object.assign(Chat.prototype, listMethods, transcriptMethods, composerMethods, modelPickerMethods);

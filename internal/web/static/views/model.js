@@ -20,7 +20,7 @@ export function mount(root, ctx) {
   root.append(solo(h('section', { id: 'model-step', class: 'model-step' },
     h('h1', { class: 'title', tabindex: '-1', text: 'One more thing: a mind to think with' }),
     h('p', { class: 'lede', text: isOwner
-      ? 'I talk and think through a language model. Connect one that runs on this machine, like Ollama, or a hosted one.'
+      ? 'I talk and think through a language model. Connect one below.'
       : 'I talk and think through a language model, and none is connected yet.' }),
     panel.el)));
   panel.refresh();

@@ -1,7 +1,9 @@
 // The model connection panel, shared by the first-meeting "connect a model"
-// step and Settings. Shows the live status (GET /api/model), the server's
-// how_to_connect text when nothing is connected, and — for the owner — a
-// form that saves a connection (PUT /api/model, which checks it live).
+// step and Settings. Shows the live status (GET /api/model) and — for the
+// owner — a form that saves a connection (PUT /api/model, which checks it
+// live), with one line on what to run when nothing is connected. The other
+// ways to connect (environment variables, config) are in docs/models.md;
+// the API's how_to_connect still carries them for the CLI.
 
 import { h } from '../dom.js';
 import { api } from '../api.js';
@@ -27,7 +29,10 @@ export function modelPanel(ctx, { onStatus, settings = false, next = null } = {}
   const statusLine = h('div', { class: 'model-line', role: 'status', 'aria-live': 'polite' }, dot, statusText);
   const detail = h('p', { class: 'hint model-detail', hidden: true });
   const problem = alertBox();
-  const howTo = h('div', { class: 'how-to', hidden: true });
+  // One line on what to run; the rest is in docs/models.md.
+  const howTo = h('p', { id: 'model-run-hint', class: 'hint how-to', hidden: true },
+    'Nothing running yet? On this machine run ', h('code', { text: 'ollama serve' }), ' and ',
+    h('code', { text: 'ollama pull llama3.2' }), ', then connect to it here. Other ways to connect are in docs/models.md.');
   const recheck = h('button', { id: 'model-recheck', type: 'button', class: 'btn secondary', text: 'Check again' });
 
   const el = h('div', { class: 'model-panel' }, statusLine, detail, problem, next, howTo);
@@ -134,8 +139,7 @@ export function modelPanel(ctx, { onStatus, settings = false, next = null } = {}
     detail.textContent = notes.join(' · ');
     detail.hidden = notes.length === 0;
     problem.show(status.error || (status.connected && !reachable ? status.last_error || 'The model server did not answer.' : ''));
-    howTo.textContent = status.how_to_connect || '';
-    howTo.hidden = !!status.connected || !status.how_to_connect;
+    howTo.hidden = !isOwner || !!status.connected;
     if (disconnect) disconnect.hidden = status.source !== 'settings';
     if (save && save.getAttribute('aria-busy') !== 'true') save.textContent = status.connected ? 'Save and check' : 'Connect';
     if (!settings) {
