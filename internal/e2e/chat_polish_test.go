@@ -10,10 +10,11 @@ import (
 	"github.com/os1ai/os1/internal/llm/llmtest"
 )
 
-// TestBrowserChatPolish checks, on a phone-sized screen, three things a
-// new user meets (issue 10): a used invite link says so before the form,
-// the chat header shows her name, and a failed reply shows a plain sentence
-// with the technical details folded away under "Details".
+// TestBrowserChatPolish checks, on a phone-sized screen, what a new user
+// meets (issue 10): a used invite link says so before the form, the chat
+// header shows her name, a failed reply shows a plain sentence with the
+// technical details folded away under "Details", and the memory import
+// picker is styled like the rest.
 func TestBrowserChatPolish(t *testing.T) {
 	b := newBrowser(t)
 	phone := chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile) // an iPhone's width, below the 26rem layout
@@ -131,6 +132,17 @@ func TestBrowserChatPolish(t *testing.T) {
 	if again := eval[bubble](b, tab, "read the bubble after a reload", readBubble); again.Sentence != got.Sentence || again.Details != got.Details {
 		t.Errorf("after a reload the bubble reads %+v, before %+v", again, got)
 	}
+	// The memory import picker is styled like the rest: a rounded button.
+	b.do(tab, "open the memory page", chromedp.Navigate(p.URL+"/#/memory"), chromedp.WaitReady(css(`#memory-import-file`)))
+	picker := eval[string](b, tab, "read the import picker's style", `(() => {
+		const f = document.querySelector('#memory-import-file');
+		const s = getComputedStyle(f, '::file-selector-button');
+		return getComputedStyle(f).borderTopStyle + ' ' + s.borderTopLeftRadius + ' ' + s.fontWeight; })()`)
+	if picker != "dashed 999px 600" {
+		t.Errorf("the import picker is not styled like the page (border, button radius, weight): %q", picker)
+	}
+	eval[bool](b, tab, "scroll to the picker", `(document.querySelector('#memory-import-file').scrollIntoView(), true)`)
+	b.screenshot(tab, "memory-import")
 	if ex := b.exceptions(); len(ex) > 0 {
 		t.Errorf("page exceptions: %v", ex)
 	}

@@ -2,6 +2,7 @@ package voice
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,4 +59,19 @@ func TestCallTurnIsAVoiceTurn(t *testing.T) {
 	c.sink.wait(t, "audio_done", 1, nil)
 	c.sink.wait(t, "timeline", 1, nil)
 	checkSpoken(t, h, c.conv())
+}
+
+// TestCallErrorsAreSentences: error frames a call sends read as sentences.
+func TestCallErrorsAreSentences(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.call(start16k)
+	c.text(map[string]any{"type": "bogus"})
+	c.text(map[string]any{"type": "start", "sample_rate": 16000})
+	c.sink.wait(t, "error", 2, nil)
+	for _, e := range c.sink.of("error", nil) {
+		msg, _ := e.JSON["error"].(map[string]any)["message"].(string)
+		if msg == "" || strings.ToUpper(msg[:1]) != msg[:1] {
+			t.Errorf("error frame %q does not start with a capital letter", msg)
+		}
+	}
 }

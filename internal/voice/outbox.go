@@ -72,7 +72,7 @@ func (o *outbox) audio(reply int, f audioFrame, pcm []byte, sent func(time.Time)
 }
 
 func (o *outbox) errorFrame(code, msg string) {
-	o.json(errorFrame{Type: "error", Error: ErrorBody{Code: code, Message: msg}})
+	o.json(errorFrame{Type: "error", Error: ErrorBody{Code: code, Message: companion.Sentence(msg)}})
 }
 
 // dropAudio forgets the queued speech of a reply.
