@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/os1ai/os1/internal/attach/sqliteattach"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
@@ -130,7 +131,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	tools.Register(recall.NewTool(a.Recaller, echoes))
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
 		Slots: []companion.Slot{recall.NewSlot(a.Recaller, a.DB, echoes, recall.DefaultSlotBudget)},
-		Clock: a.Clock, Observer: a.Metrics, Log: log}, companion.Options{
+		Clock: a.Clock, Observer: a.Metrics, Log: log, Attachments: sqliteattach.New(a.DB)}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
 		MaxToolRounds:  cfg.Companion.MaxToolRounds,
@@ -165,6 +166,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		Memory: &server.Memory{Store: a.MemStore, Recaller: a.Recaller, Embedder: a.Embedder, Progress: a.MemStore.Progress(),
 			Worker: a.Memory},
 		Voice:          a.Voice.Pipeline,
+		Attachments:    sqliteattach.New(a.DB),
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})
 	return a, nil

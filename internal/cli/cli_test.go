@@ -85,7 +85,7 @@ func TestLoginThenChat(t *testing.T) {
 	if code, _, stderr := r.run("", "chat", "--message", "hi"); code != 2 || !strings.Contains(stderr, "os1 login") {
 		t.Fatalf("chat before login: %d %q", code, stderr)
 	}
-	if code, _, stderr := r.run("wrong password\n", "login", "-u", "theo", "--password-stdin"); code == 0 || !strings.Contains(stderr, "wrong username or password") {
+	if code, _, stderr := r.run("wrong password\n", "login", "-u", "theo", "--password-stdin"); code == 0 || !strings.Contains(stderr, "Wrong username or password") {
 		t.Fatalf("login with a wrong password: %d %q", code, stderr)
 	}
 	code, out, stderr := r.run("correct horse\n", "login", "-u", "theo", "--password-stdin")

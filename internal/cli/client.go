@@ -35,7 +35,7 @@ type apiErr struct {
 
 func (e *apiErr) Error() string {
 	if e.Status == http.StatusNotFound {
-		if e.Resource != "" && (e.Message == "" || e.Message == "not found") {
+		if e.Resource != "" && (e.Message == "" || strings.EqualFold(e.Message, "not found")) {
 			return fmt.Sprintf("%s not found on %s", e.Resource, e.Server)
 		}
 		return fmt.Sprintf("%s on %s (HTTP %d %s)", e.Message, e.Server, e.Status, e.Code)

@@ -209,7 +209,7 @@ func TestNotFoundNamesWhatAndWhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c.do(context.Background(), http.MethodGet, "/api/nothing-here", nil, nil)
-	if !errors.Is(err, errNotFound) || !strings.Contains(err.Error(), "no API endpoint") || !strings.Contains(err.Error(), "on "+r.url) {
+	if !errors.Is(err, errNotFound) || !strings.Contains(err.Error(), "No API endpoint") || !strings.Contains(err.Error(), "on "+r.url) {
 		t.Fatalf("an unknown endpoint: %v", err)
 	}
 }

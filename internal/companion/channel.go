@@ -3,6 +3,7 @@ package companion
 import (
 	"strings"
 
+	"github.com/os1ai/os1/internal/attach"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -14,6 +15,9 @@ type SendOptions struct {
 	// numbers said aloud), and both the user's message and the reply are
 	// stored with this channel.
 	Channel string
+	// Files are attachments sent with the message (attachments.go): checked
+	// before anything is stored, then stored with it in one transaction.
+	Files []attach.Upload
 }
 
 func sendOptions(opts []SendOptions) SendOptions {

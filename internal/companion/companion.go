@@ -124,6 +124,7 @@ type Companion struct {
 	inFlight map[string]context.CancelFunc // conversation ID -> cancel
 	ctxBook  contextBook                   // models' context windows (context.go)
 	titles   titleState
+	attach   Attachments // nil: messages cannot carry files
 }
 
 // Deps are the companion's collaborators.
@@ -142,6 +143,8 @@ type Deps struct {
 	IDs      clock.IDs   // nil: random IDs (clock.RandomIDs)
 	Observer Observer    // nil: no metrics
 	Log      *slog.Logger
+	// Attachments stores files sent with messages; nil: none are taken.
+	Attachments Attachments
 }
 
 // New returns a companion. Call Close to stop running turns.
@@ -188,7 +191,7 @@ func New(d Deps, o Options) *Companion {
 	}
 	base, stop := context.WithCancel(context.Background())
 	return &Companion{turnLim: turnLim, store: d.Store, models: d.Models, tools: d.Tools, toolsFor: d.ToolsFor, bus: d.Events, slots: d.Slots, listener: d.Listener, clock: d.Clock, ids: d.IDs,
-		observer: d.Observer, log: d.Log, opts: o, base: base, stop: stop, inFlight: map[string]context.CancelFunc{}}
+		observer: d.Observer, log: d.Log, opts: o, base: base, stop: stop, inFlight: map[string]context.CancelFunc{}, attach: d.Attachments}
 }
 
 // Close interrupts every running turn and waits until each has stored its
@@ -279,7 +282,7 @@ func ValidateText(text string) error {
 // opts (at most one) says where the turn happens (SendOptions.Channel).
 func (c *Companion) Send(ctx context.Context, userID, conversationID, text string, opts ...SendOptions) (iter.Seq[Event], error) {
 	o := sendOptions(opts)
-	if err := ValidateText(text); err != nil {
+	if err := c.validateSend(text, o.Files); err != nil {
 		return nil, err
 	}
 	var conv store.Conversation
@@ -298,7 +301,8 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	c.supersedePending(ctx, userID, conv.ID)
 	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: conv.ID, UserID: userID, Role: store.RoleUser,
 		Content: text, Status: store.StatusComplete, Channel: validChannel(o.Channel), CreatedAt: c.clock.Now(), UpdatedAt: c.clock.Now()}
-	if err := c.store.AppendMessage(ctx, msg); err != nil {
+	atts, err := c.appendUserMessage(ctx, msg, o.Files)
+	if err != nil {
 		t.abandon()
 		return nil, fmt.Errorf("store message: %w", err)
 	}
@@ -306,7 +310,7 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	t.channel = msg.Channel
 	go t.run(func(ctx context.Context) {
 		t.emit(Event{Type: EvConversation, Conversation: &conv})
-		t.emit(Event{Type: EvUserMessage, Message: &msg})
+		t.emit(Event{Type: EvUserMessage, Message: &msg, Attachments: atts})
 		c.respond(ctx, t, userID, conv.ID)
 	})
 	return t.events(), nil

@@ -1,6 +1,7 @@
 package companion
 
 import (
+	"github.com/os1ai/os1/internal/attach"
 	"github.com/os1ai/os1/internal/events"
 	"github.com/os1ai/os1/internal/store"
 )
@@ -47,6 +48,8 @@ type Event struct {
 	Err            *TurnError
 	ConversationID string
 	ItemIDs        []string // EvMemoryChanged
+	// Attachments describe (without data) the files of EvUserMessage's message.
+	Attachments []attach.Attachment
 }
 
 // classify is the delivery rule of companion events: deltas are lossy, and

@@ -115,7 +115,7 @@ func (c *Companion) request(ctx context.Context, userID, convID, latestHint, rea
 	in.Slots = <-slots
 	system := systemPrompt(in)
 	budget := c.promptBudget(ctx, system, tools.LLMTools())
-	history, _ := buildHistory(msgs, budget)
+	history, _ := c.historyWithAttachments(ctx, userID, msgs, budget)
 	if reason != "" && (len(history) == 0 || history[len(history)-1].Role != llm.RoleUser) {
 		// Providers expect the model to answer a user turn; this one says
 		// that nobody spoke, and is never stored.

@@ -55,6 +55,10 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, u store
 		s.storeError(w, "read branches", err)
 		return
 	}
+	if err := s.withAttachments(ctx, u.ID, mo); err != nil {
+		s.storeError(w, "read attachments", err)
+		return
+	}
 	ao := make([]actionJSON, len(acts))
 	for i, a := range acts {
 		ao[i] = s.actionOut(a)
@@ -77,6 +81,10 @@ func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request, u st
 }
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, u store.User) {
+	if isMultipart(r) {
+		s.postMessageWithFiles(w, r, u) // attachments.go
+		return
+	}
 	var in struct {
 		Text string `json:"text"`
 	}
@@ -117,6 +125,10 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, u store.User) {
 
 // turnError maps an error from starting a turn to an HTTP answer.
 func (s *Server) turnError(w http.ResponseWriter, err error) {
+	if status, code, ok := attachmentStatus(err); ok {
+		writeError(w, status, code, attachmentMessage(err))
+		return
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "not found")

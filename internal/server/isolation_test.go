@@ -13,6 +13,7 @@ import (
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/server"
 )
 
 // TestIsolationEveryEndpoint shows, for each endpoint that takes an ID, that
@@ -192,7 +193,7 @@ func TestWebSocketTurn(t *testing.T) {
 		}
 	}
 	// A frame over the limit closes the socket with 1009.
-	big := `{"type":"send","text":"` + strings.Repeat("x", 2<<20) + `"}`
+	big := `{"type":"send","text":"` + strings.Repeat("x", server.MaxSocketFrameBytes) + `"}`
 	_ = ws.c.Write(ws.ctx, websocket.MessageText, []byte(big))
 	_, _, err := ws.c.Read(ws.ctx)
 	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {

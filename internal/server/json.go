@@ -157,7 +157,8 @@ type messageJSON struct {
 	Error          string           `json:"error"`
 	ErrorDetails   string           `json:"error_details,omitempty"` // behind a disclosure under Error
 	Reason         string           `json:"reason,omitempty"`
-	Branch         *branchJSON      `json:"branch,omitempty"` // other versions (branches.go); GET conversation only
+	Branch         *branchJSON      `json:"branch,omitempty"`      // other versions (branches.go); GET conversation only
+	Attachments    []attachmentJSON `json:"attachments,omitempty"` // files of a user message (attachments.go)
 	CreatedAt      time.Time        `json:"created_at"`
 	UpdatedAt      time.Time        `json:"updated_at"`
 
@@ -245,6 +246,7 @@ func (s *Server) eventOut(ev companion.Event) wireEvent {
 	}
 	if ev.Message != nil {
 		m := messageOut(*ev.Message)
+		m.Attachments = attachmentsOut(ev.Attachments)
 		out.Message = &m
 	}
 	if ev.Action != nil {

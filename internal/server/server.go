@@ -74,6 +74,8 @@ type Deps struct {
 	Memory *Memory
 	// Voice runs calls on /api/voice (voice.go); nil: it answers 503 voice_unavailable.
 	Voice *voice.Pipeline
+	// Attachments serves files sent with messages (attachments.go); nil: none.
+	Attachments AttachmentStore
 	// TrustedProxies are reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (edge.go).
 	TrustedProxies []netip.Prefix
@@ -182,6 +184,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /api/conversations/{id}", s.user(s.patchConversation))
 	m.HandleFunc("DELETE /api/conversations/{id}", s.user(s.deleteConversation))
 	m.HandleFunc("POST /api/conversations/{id}/messages", s.user(s.postMessage))
+	m.HandleFunc("GET /api/attachments/{id}", s.user(s.getAttachment))
 	m.HandleFunc("POST /api/conversations/{id}/retry", s.user(s.retry))
 	m.HandleFunc("POST /api/conversations/{id}/cancel", s.user(s.cancel))
 	m.HandleFunc("POST /api/actions/{id}", s.user(s.decide))

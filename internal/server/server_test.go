@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/os1ai/os1/internal/attach/sqliteattach"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm"
@@ -62,8 +63,9 @@ func newEnvWith(t testing.TB, withModel bool, realClock clock.Clock, obs compani
 	if realClock != nil {
 		compClock = realClock
 	}
-	comp := r.Companion(companion.Deps{Models: mm, Clock: compClock, Observer: observer}, companion.Options{})
-	srv := r.Server(server.Deps{Companion: comp, Models: mm, Metrics: met, Clock: compClock,
+	atts := sqliteattach.New(r.DB) // as os1 serve wires it (app.go)
+	comp := r.Companion(companion.Deps{Models: mm, Clock: compClock, Observer: observer, Attachments: atts}, companion.Options{})
+	srv := r.Server(server.Deps{Companion: comp, Models: mm, Metrics: met, Clock: compClock, Attachments: atts,
 		// Loopback is the proxy, so tests choose a client address with X-Forwarded-For.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		MetricsToken:   testMetricsToken})

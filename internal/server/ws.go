@@ -26,6 +26,8 @@ type wsFrame struct {
 	ActionID       string `json:"action_id"`
 	MessageID      string `json:"message_id"` // edit, regenerate (branches.go)
 	Approve        *bool  `json:"approve"`
+	// Attachments are files sent with a send frame (attachments.go).
+	Attachments []uploadJSON `json:"attachments"`
 }
 
 // websocket serves /api/ws: the browser's streaming channel. The Origin
@@ -40,7 +42,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered (bad origin, not an upgrade)
 	}
-	conn.SetReadLimit(MaxBodyBytes)
+	conn.SetReadLimit(MaxSocketFrameBytes) // a send frame may carry attachments
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	attachSocket(lc, conn, cancel)
@@ -100,7 +102,7 @@ func (ws *wsSession) handle(ctx context.Context, f wsFrame) {
 			ws.sendError(ctx, "payload_too_large", fmt.Sprintf("message is %s; the limit is %s", human(len(f.Text)), human(MaxMessageBytes)))
 			return
 		}
-		events, err = c.Send(ctx, uid, f.ConversationID, f.Text)
+		events, err = c.Send(ctx, uid, f.ConversationID, f.Text, companion.SendOptions{Files: uploads(f.Attachments)})
 	case "retry":
 		events, err = c.Retry(ctx, uid, f.ConversationID)
 	case "edit":
@@ -171,6 +173,10 @@ func (ws *wsSession) subscribe(ctx context.Context) {
 }
 
 func (ws *wsSession) sendErr(ctx context.Context, err error) {
+	if _, code, ok := attachmentStatus(err); ok {
+		ws.sendError(ctx, code, attachmentMessage(err))
+		return
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		ws.sendError(ctx, "not_found", "not found")

@@ -149,6 +149,7 @@ export const transcriptMethods = {
       if (role === 'assistant') el.append(h('div', { class: 'msg-author', text: this.name }));
       el.append(h('div', { class: 'msg-bubble' }, text));
       this.setText(el, m.content || '', role === 'assistant');
+      if (role === 'user') this.appendAttachmentChips(el, m); // chat-attach.js
       if (role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length) {
         for (const call of m.tool_calls) if (call && call.id) this.toolNames.set(call.id, call.name);
         const names = m.tool_calls.map((c) => c && c.name).filter(Boolean).join(', ');
@@ -201,6 +202,33 @@ export const transcriptMethods = {
       el.append(h('div', { class: 'msg-foot' }, h('span', { class: 'msg-error', text: m.error || 'This reply failed.' }), errorDetails(m.error_details)));
     }
     this.renderActions(el, m);
+    this.decorateThought(el, m);
+  },
+
+  // Reasoning (issue 10): what she thought, collapsed above the reply, as
+  // text only; a reply the token limit cut off offers Continue, which sends
+  // a normal message asking her to go on (docs/models.md).
+  decorateThought(el, m) {
+    if (m.role !== 'assistant') return;
+    const bubble = el.querySelector('.msg-bubble');
+    let box = el.querySelector('.msg-thought');
+    if (m.reasoning && bubble) {
+      if (!box) { box = h('details', { class: 'msg-thought' }, h('summary'), h('div', { class: 'msg-thought-text' })); bubble.before(box); }
+      const secs = Math.max(1, Math.round((m.thought_for_ms || 0) / 1000));
+      box.querySelector('summary').textContent = `Thought for ${secs} s`;
+      box.querySelector('.msg-thought-text').textContent = m.reasoning;
+    }
+    if (m.finish === 'length' && (m.status || 'complete') === 'complete') {
+      const go = h('button', { type: 'button', class: 'btn secondary small msg-continue', text: 'Continue' });
+      go.addEventListener('click', () => {
+        if (!this.convId || this.isRunning()) return;
+        go.remove();
+        this.running.add(this.convId);
+        this.updateComposer();
+        this.ctx.stream.send({ type: 'send', conversation_id: this.convId, text: 'Please continue where you left off.' });
+      });
+      el.append(h('div', { class: 'msg-foot' }, h('span', { class: 'msg-note', text: 'Cut off by the length limit' }), go));
+    }
   },
 
   updateMessage(el, m) {

@@ -12,6 +12,7 @@ import { listMethods } from './chat-list.js';
 import { transcriptMethods } from './chat-transcript.js';
 import { composerMethods } from './chat-composer.js';
 import { modelPickerMethods } from './chat-model.js';
+import { attachMethods } from './chat-attach.js';
 
 export function mount(root, ctx, route) {
   const chat = new Chat(root, ctx);
@@ -112,6 +113,7 @@ class Chat {
     this.form = h('form', { class: 'composer', 'aria-label': 'Write a message' }, this.composer, this.call.button, this.stopBtn, this.sendBtn);
     this.form.addEventListener('submit', (e) => { e.preventDefault(); this.submit(); });
     this.composerErr = h('p', { class: 'composer-error', role: 'alert', hidden: true });
+    this.setupAttach(); // chat-attach.js
 
     const main = h('main', { id: 'main', class: 'chat-main' },
       this.scroller,
@@ -232,6 +234,12 @@ class Chat {
         if (el && typeof ev.text === 'string') this.appendDelta(el, ev.text);
         break;
       }
+      case 'reasoning': {
+        // Thinking streams into a collapsed box above the reply; never spoken.
+        const el = this.msgEls.get(ev.message_id);
+        if (el && typeof ev.text === 'string') this.decorateThought(el, { role: 'assistant', status: 'streaming', reasoning: ((el.querySelector('.msg-thought-text') || {}).textContent || '') + ev.text });
+        break;
+      }
       case 'tool_result': {
         const m = ev.message;
         if (!m || !this.mine(m.conversation_id) || this.msgEls.has(m.id)) break;
@@ -343,4 +351,4 @@ class Chat {
 
 // The list, transcript and composer live in their own modules (by concern);
 // they are methods of Chat and share its state.
-Object.assign(Chat.prototype, listMethods, transcriptMethods, composerMethods, modelPickerMethods);
+Object.assign(Chat.prototype, listMethods, transcriptMethods, composerMethods, modelPickerMethods, attachMethods);
