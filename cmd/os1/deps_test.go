@@ -20,6 +20,7 @@ func TestDeps(t *testing.T) {
 		"runtime/cgo",
 		"github.com/chromedp/",
 		"github.com/os1ai/os1/internal/llm/llmtest",
+		"github.com/os1ai/os1/internal/llm/llamatest",
 		"github.com/os1ai/os1/internal/store/storetest",
 		"github.com/os1ai/os1/internal/e2e",
 		"github.com/os1ai/os1/internal/testrig",
