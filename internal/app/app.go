@@ -142,8 +142,10 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if a.Memory != nil {
 		// The worker is the companion's listener, so it is built first and
 		// told about the companion now: what extraction changes reaches the
-		// user's open pages as memory_changed.
+		// user's open pages as memory_changed. Its model calls wait while
+		// a user's turn runs, so a small model server answers people first.
 		a.Memory.SetOnChange(a.Companion.MemoryChanged)
+		a.Memory.SetBusy(a.Companion.Busy)
 	}
 	a.Voice = newVoice(cfg.Voice, a.Companion, a.DB, a.Metrics, log)
 	for _, w := range a.Voice.warmers {

@@ -60,6 +60,9 @@ type Deps struct {
 	Meter    memory.Meter
 	Log      *slog.Logger
 	OnChange ChangeFunc // nil: nobody is told (see SetOnChange)
+	// Busy says a user's turn is running; model calls wait while it does
+	// (busy.go). nil: never wait (see SetBusy).
+	Busy BusyFunc
 }
 
 // Options tune the service. Zero values take the defaults.
@@ -69,6 +72,8 @@ type Options struct {
 	BatchMessages int           // messages per extraction call (default 20)
 	RetryMin      time.Duration // first wait after a failure (default 1m)
 	RetryMax      time.Duration // longest wait (default 1h)
+	BusyPoll      time.Duration // how often a model call waiting for a turn asks again (default 2s)
+	BusyMaxWait   time.Duration // longest a model call waits for turns (default 2m)
 	Extract       extract.Options
 	Journal       extract.JournalOptions
 }
@@ -78,7 +83,9 @@ type Options struct {
 // an embedder is set) and extracts memories from them; when the user has
 // been idle a while, or a day is over, it writes the day's journal entry.
 //
-// One goroutine does all of it, in order, and survives a panic in any of
+// One goroutine does all of it, in order, so its model calls run one at a
+// time, and each waits while a user's turn is running (Deps.Busy, up to
+// Options.BusyMaxWait). It survives a panic in any of
 // it: the record that panicked is retried later and, after QuarantineAfter
 // panics, quarantined (quarantine.go). Delivery: TurnStored only queues
 // (lossy when the queue is full), but every conversation's watermark is
@@ -108,6 +115,7 @@ type Service struct {
 	failures       []memory.Failure   // records that panicked (quarantine.go)
 
 	onChange atomic.Pointer[ChangeFunc]
+	busy     atomic.Pointer[BusyFunc]
 }
 
 var (
@@ -149,15 +157,21 @@ func New(d Deps, o Options) *Service {
 	o.BatchMessages = cmp.Or(max(o.BatchMessages, 0), extract.DefaultBatchMessages)
 	o.RetryMin = cmp.Or(o.RetryMin, time.Minute)
 	o.RetryMax = cmp.Or(o.RetryMax, time.Hour)
+	o.BusyPoll = cmp.Or(max(o.BusyPoll, 0), DefaultBusyPoll)
+	o.BusyMaxWait = cmp.Or(max(o.BusyMaxWait, 0), DefaultBusyMaxWait)
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{d: d, opts: o,
-		extract: extract.New(extract.Deps{Memory: d.Memory, Recall: d.Recall, Models: d.Models, Embedder: d.Embedder,
-			Echoes: d.Echoes, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Extract),
-		journal: extract.NewConsolidator(extract.ConsolidatorDeps{Core: d.Core, Memory: d.Memory, Models: d.Models, Embedder: d.Embedder,
-			Progress: d.Progress, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Journal),
 		queue: make(chan turnJob, o.QueueSize), ctl: make(chan ctlReq), wake: make(chan struct{}, 1),
 		ctx: ctx, stop: stop, done: make(chan struct{}), retries: map[string]retryAt{}, journalRetries: map[string]retryAt{}}
+	// Extraction and the journal get the model through the worker, which
+	// holds each call back while a user's turn runs (busy.go).
+	models := yieldingModels{s: s, next: d.Models}
+	s.extract = extract.New(extract.Deps{Memory: d.Memory, Recall: d.Recall, Models: models, Embedder: d.Embedder,
+		Echoes: d.Echoes, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Extract)
+	s.journal = extract.NewConsolidator(extract.ConsolidatorDeps{Core: d.Core, Memory: d.Memory, Models: models, Embedder: d.Embedder,
+		Progress: d.Progress, Clock: d.Clock, Meter: d.Meter, Log: d.Log}, o.Journal)
 	s.SetOnChange(d.OnChange)
+	s.SetBusy(d.Busy)
 	return s
 }
 
