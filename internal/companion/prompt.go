@@ -154,9 +154,9 @@ func displayName(u store.User) string {
 	return "the user"
 }
 
-// estimateTokens is a cheap, conservative token estimate (about four bytes a
-// token for English, plus per-message overhead).
-func estimateTokens(s string) int { return len(s)/4 + 4 }
+// estimateTokens is a message's estimated tokens: its text by character
+// class (estimateText, the unit of promptBudget) plus per-message overhead.
+func estimateTokens(s string) int { return estimateText(s) + 4 }
 
 // truncatedNote marks a message shortened for the prompt only.
 const truncatedNote = "\n[… message shortened to fit the context window; the full text is stored]"
@@ -230,9 +230,9 @@ func buildHistory(msgs []store.Message, budget int) (history []llm.Message, all 
 			all = false
 			if j == len(units)-1 {
 				last := u.msgs[len(u.msgs)-1]
-				keep := max((budget-used)*4, 0)
-				if keep < len(last.Content) {
-					last.Content = cutUTF8(last.Content, keep) + truncatedNote
+				keep := max(budget-used-(u.tokens-estimateText(last.Content)), 0)
+				if cut := cutTokens(last.Content, keep); len(cut) < len(last.Content) {
+					last.Content = cut + truncatedNote
 				}
 				u.msgs[len(u.msgs)-1] = last
 				kept = append(kept, u.msgs)

@@ -114,8 +114,15 @@ func TestBuildHistoryShortensHugeLatest(t *testing.T) {
 		t.Fatalf("got %d messages, want only the shortened latest", len(h))
 	}
 	c := h[0].Content
-	if !strings.HasSuffix(c, truncatedNote) || len(c) > 500*4+len(truncatedNote) {
-		t.Errorf("latest not shortened to the budget: %d bytes", len(c))
+	if !strings.HasSuffix(c, truncatedNote) || estimateTokens(strings.TrimSuffix(c, truncatedNote)) > 500 {
+		t.Errorf("latest not shortened to the budget: %d bytes, %d estimated tokens", len(c), estimateTokens(c))
+	}
+	// Digits count a token each (a hex dump): the cut follows the estimate,
+	// not four bytes a token.
+	hex := strings.Repeat("0123456789abcdef", 10000)
+	h, _ = buildHistory([]store.Message{msg(store.RoleUser, hex)}, 500)
+	if c := strings.TrimSuffix(h[0].Content, truncatedNote); estimateTokens(c) > 500 || len(c) > 1000 {
+		t.Errorf("hex dump shortened to %d bytes, %d estimated tokens; want within 500 tokens", len(c), estimateTokens(c))
 	}
 	if !strings.HasPrefix(c, "éé") || strings.ContainsRune(c, '\uFFFD') {
 		t.Error("shortening split a UTF-8 character")
