@@ -42,7 +42,8 @@ export const composerMethods = {
 
   updateComposer() {
     const running = this.isRunning();
-    const typed = !!this.composer.value.trim();
+    // Text or a file is something to send (chat-attach.js).
+    const typed = !!this.composer.value.trim() || this.hasAttachments();
     this.composer.disabled = false;
     this.sendBtn.hidden = running && !typed;
     this.stopBtn.hidden = !running;
