@@ -116,6 +116,15 @@ func TestOverflowTwiceSaysWhatToChange(t *testing.T) {
 	if turnErr == nil {
 		t.Fatal("no error event")
 	}
+	// The headline itself says what to change, briefly; the details keep
+	// the advice in full and the server's error.
+	if want := "This conversation no longer fits the model's context (4,096 tokens). " +
+		"Give the model server a larger context (llama-server -c), or set os1's context_tokens to fit it."; turnErr.Message != want {
+		t.Errorf("headline = %q, want %q", turnErr.Message, want)
+	}
+	if !strings.Contains(turnErr.Details, "OS1_CONTEXT_TOKENS") || !strings.Contains(turnErr.Details, "exceed") {
+		t.Errorf("details = %q, want the full advice and the server's error", turnErr.Details)
+	}
 	all := turnErr.Message + " " + h.messages(convOf(evs))[1].Error // the stored error keeps the details
 	for _, want := range []string{"context_tokens", "OS1_CONTEXT_TOKENS", "-c", "4096"} {
 		if !strings.Contains(all, want) {
