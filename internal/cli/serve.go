@@ -112,7 +112,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 		case st.Connected && st.Reachable:
 			log.Info("language model connected", "provider", st.Provider, "model", st.Model, "url", st.URL, "source", st.Source)
 		case st.Connected:
-			log.Warn("language model configured but not answering; chat says so until it does", "provider", st.Provider, "url", st.URL, "error", st.LastError)
+			log.Warn("language model configured but not answering; chat says so until it does", "provider", st.Provider, "url", st.URL, "error", st.LastError, "details", st.LastErrorDetails)
 		default:
 			log.Warn("no language model connected yet; os1 runs, keeps looking every 10 s, and the web UI says how to connect one", "error", st.Error)
 		}

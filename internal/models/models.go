@@ -68,19 +68,22 @@ func (s Settings) Validate() error {
 //
 // Connected says a provider is configured; Reachable says whether it
 // answered the latest real call or live check, so a model server that went
-// away shows as connected but not reachable, with LastError saying why.
+// away shows as connected but not reachable, with LastError saying why in
+// plain words (the chat's sentence, llm.PlainFailure) and
+// LastErrorDetails holding the error as the client saw it.
 type Status struct {
-	Connected    bool      `json:"connected"`
-	Reachable    bool      `json:"reachable"`
-	CheckedAt    time.Time `json:"checked_at"` // when Reachable was last learned; zero: never
-	LastError    string    `json:"last_error"` // why the last call or check failed; empty when reachable
-	Provider     string    `json:"provider"`
-	Model        string    `json:"model"`
-	URL          string    `json:"url"`
-	Source       string    `json:"source"` // "settings", "config", "env", "ollama"
-	Fallback     string    `json:"fallback"`
-	Error        string    `json:"error"`
-	HowToConnect string    `json:"how_to_connect"`
+	Connected        bool      `json:"connected"`
+	Reachable        bool      `json:"reachable"`
+	CheckedAt        time.Time `json:"checked_at"`         // when Reachable was last learned; zero: never
+	LastError        string    `json:"last_error"`         // why the last call or check failed, a short sentence; empty when reachable
+	LastErrorDetails string    `json:"last_error_details"` // the technical error behind LastError; empty when reachable
+	Provider         string    `json:"provider"`
+	Model            string    `json:"model"`
+	URL              string    `json:"url"`
+	Source           string    `json:"source"` // "settings", "config", "env", "ollama"
+	Fallback         string    `json:"fallback"`
+	Error            string    `json:"error"`
+	HowToConnect     string    `json:"how_to_connect"`
 }
 
 // Connector builds a provider. With saved non-nil it must use exactly that
@@ -149,7 +152,8 @@ func (m *Manager) Refresh(ctx context.Context) Status {
 	m.checkedAt = now
 	if err != nil || prov == nil {
 		m.raw, m.prov = nil, nil
-		st.Connected, st.Reachable, st.CheckedAt, st.LastError = false, false, now, ""
+		st.Connected, st.Reachable, st.CheckedAt = false, false, now
+		st.LastError, st.LastErrorDetails = "", ""
 		if err != nil {
 			st.Error = err.Error()
 		}
@@ -158,10 +162,8 @@ func (m *Manager) Refresh(ctx context.Context) Status {
 		return st
 	}
 	st.Connected, st.Error, st.HowToConnect = true, "", ""
-	st.Reachable, st.CheckedAt, st.LastError = checkErr == nil, now, ""
-	if checkErr != nil {
-		st.LastError = notAnswering(checkErr)
-	}
+	st.Reachable, st.CheckedAt = checkErr == nil, now
+	st.LastError, st.LastErrorDetails = notAnswering(checkErr)
 	m.raw, m.prov, m.status = prov, &observed{Provider: prov, m: m}, st
 	return st
 }
@@ -187,14 +189,17 @@ func (m *Manager) report(p llm.Provider, err error) {
 	if p == nil || (p != m.raw && p != m.prov) {
 		return
 	}
-	m.status.Reachable, m.status.CheckedAt, m.status.LastError = err == nil, m.clock.Now(), ""
-	if err != nil {
-		m.status.LastError = notAnswering(err)
-	}
+	m.status.Reachable, m.status.CheckedAt = err == nil, m.clock.Now()
+	m.status.LastError, m.status.LastErrorDetails = notAnswering(err)
 }
 
-func notAnswering(err error) string {
-	return "the model server did not answer: " + err.Error()
+// notAnswering says why the model did not answer: the sentence the chat
+// shows for the same failure and the raw error ("", "" for nil).
+func notAnswering(err error) (sentence, details string) {
+	if err == nil {
+		return "", ""
+	}
+	return llm.PlainFailure(err)
 }
 
 // observed is the connected provider as the companion sees it: every call's
@@ -294,7 +299,8 @@ func (m *Manager) Configure(ctx context.Context, s Settings) (Status, error) {
 	}
 	now := m.clock.Now()
 	st.Connected, st.Error, st.HowToConnect = true, "", ""
-	st.Reachable, st.CheckedAt, st.LastError = true, now, ""
+	st.Reachable, st.CheckedAt = true, now
+	st.LastError, st.LastErrorDetails = "", ""
 	m.mu.Lock()
 	m.raw, m.prov, m.status, m.checkedAt = prov, &observed{Provider: prov, m: m}, st, now
 	m.mu.Unlock()

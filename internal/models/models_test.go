@@ -197,15 +197,17 @@ func TestStatusFollowsRealCallsAndChecks(t *testing.T) {
 		t.Fatal("a call to a stopped server succeeded")
 	}
 	st = m.Status()
-	if !st.Connected || st.Reachable || !strings.Contains(st.LastError, "did not answer") {
+	if !st.Connected || st.Reachable {
 		t.Fatalf("after a failed call: %+v", st)
 	}
-	if st = m.Refresh(ctx); !st.Connected || st.Reachable || st.LastError == "" {
+	plainWords(t, "after a failed call", st, addr)
+	if st = m.Refresh(ctx); !st.Connected || st.Reachable {
 		t.Fatalf("a live check of a stopped server: %+v", st)
 	}
+	plainWords(t, "a live check of a stopped server", st, addr)
 
 	restart()
-	if st = m.Refresh(ctx); !st.Reachable || st.LastError != "" {
+	if st = m.Refresh(ctx); !st.Reachable || st.LastError != "" || st.LastErrorDetails != "" {
 		t.Fatalf("a live check after the server came back: %+v", st)
 	}
 
@@ -218,7 +220,7 @@ func TestStatusFollowsRealCallsAndChecks(t *testing.T) {
 	if err := drain(ctx, t, m); err != nil {
 		t.Fatalf("call after the server came back: %v", err)
 	}
-	if st = m.Status(); !st.Reachable || st.LastError != "" {
+	if st = m.Status(); !st.Reachable || st.LastError != "" || st.LastErrorDetails != "" {
 		t.Fatalf("after a successful call: %+v", st)
 	}
 
@@ -236,7 +238,26 @@ func TestRefreshWithNothingListening(t *testing.T) {
 	f.found = true
 	f.llm.Close()
 	st := m.Refresh(context.Background())
-	if !st.Connected || st.Reachable || st.LastError == "" || st.CheckedAt.IsZero() {
+	if !st.Connected || st.Reachable || st.CheckedAt.IsZero() {
 		t.Fatalf("configured server not listening: %+v", st)
+	}
+	plainWords(t, "nothing listening at start-up", st, strings.TrimPrefix(f.llm.URL, "http://"))
+}
+
+// plainWords checks that a status for a server that is down says so in a
+// short sentence naming where the model should be (the chat's sentence)
+// and keeps Go's error for the details.
+func plainWords(t *testing.T, when string, st models.Status, addr string) {
+	t.Helper()
+	if want := "I can't reach the model at " + addr + " — is it running?"; st.LastError != want {
+		t.Errorf("%s: last_error = %q, want %q", when, st.LastError, want)
+	}
+	if !strings.Contains(st.LastErrorDetails, "connection refused") || !strings.Contains(st.LastErrorDetails, addr) {
+		t.Errorf("%s: last_error_details = %q, want the raw error", when, st.LastErrorDetails)
+	}
+	for _, raw := range []string{"dial tcp", "connect:", "openai:"} {
+		if strings.Contains(st.LastError, raw) {
+			t.Errorf("%s: last_error %q shows %q", when, st.LastError, raw)
+		}
 	}
 }

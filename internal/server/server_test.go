@@ -660,7 +660,8 @@ func TestModelStatusFollowsTurns(t *testing.T) {
 	conv := o.newConversation()
 	o.turn("/api/conversations/"+conv+"/messages", map[string]string{"text": "hi"})
 	st := o.want(200, "GET", "/api/model", nil)
-	if st["connected"] != true || st["reachable"] != false || !strings.Contains(fmt.Sprint(st["last_error"]), "did not answer") {
+	if st["connected"] != true || st["reachable"] != false || st["last_error"] != "I can't reach the model at "+addr+" — is it running?" ||
+		!strings.Contains(fmt.Sprint(st["last_error_details"]), "connection refused") {
 		t.Fatalf("status after a turn failed with the model down: %+v", st)
 	}
 	if st := o.want(200, "GET", "/api/model?check=1", nil); st["reachable"] != false || st["last_error"] == "" {
