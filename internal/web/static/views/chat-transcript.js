@@ -129,6 +129,8 @@ export const transcriptMethods = {
     const empty = this.messages.querySelector('.empty');
     if (empty) empty.remove();
     const el = this.messageEl(m);
+    // Continue goes on from the last reply only (decorateThought).
+    for (const b of this.messages.querySelectorAll('.msg-continue')) b.remove();
     this.messages.append(el);
     if (m.id) this.msgEls.set(m.id, el);
     if (scroll) this.maybeScroll();
@@ -215,7 +217,8 @@ export const transcriptMethods = {
     if (m.reasoning && bubble) {
       if (!box) { box = h('details', { class: 'msg-thought' }, h('summary'), h('div', { class: 'msg-thought-text' })); bubble.before(box); }
       const secs = Math.max(1, Math.round((m.thought_for_ms || 0) / 1000));
-      box.querySelector('summary').textContent = `Thought for ${secs} s`;
+      // The time is known when the reply is done (assistant_done).
+      box.querySelector('summary').textContent = m.status === 'streaming' && !m.thought_for_ms ? 'Thinking…' : `Thought for ${secs} s`;
       box.querySelector('.msg-thought-text').textContent = m.reasoning;
     }
     if (m.finish === 'length' && (m.status || 'complete') === 'complete') {
