@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"image"
 	"image/color"
 	"image/png"
@@ -19,8 +20,9 @@ import (
 // TestBrowserAttachments (issue 10): a text file and a PNG picked with the
 // attach button go out with a message, show as chips under it (the image
 // as a thumbnail) before and after a reload, and reach the model as the
-// quoted file under its name and an image part. The send button is
-// enabled by a file alone. A file that is too big or of the wrong type is
+// quoted file under its name and an image part. A pasted image and a
+// dropped file land in the tray too. The send button is enabled by a file
+// alone. A file that is too big or of the wrong type is
 // refused in the composer with a sentence naming it, and nothing is sent.
 func TestBrowserAttachments(t *testing.T) {
 	b := newBrowser(t)
@@ -209,6 +211,34 @@ func TestBrowserAttachments(t *testing.T) {
 		}
 	}
 	b.screenshot(tab, "attach-refused")
+
+	// A pasted image and a dropped file land in the tray too; × takes each
+	// out again.
+	eval[bool](b, tab, "paste an image and drop a text file", `(() => {
+		const png = Uint8Array.from(atob('`+base64.StdEncoding.EncodeToString(pngBytes.Bytes())+`'), (c) => c.charCodeAt(0));
+		const pasted = new DataTransfer();
+		pasted.items.add(new File([png], 'shot.png', {type: 'image/png'}));
+		document.querySelector('#composer').dispatchEvent(new ClipboardEvent('paste', {clipboardData: pasted, bubbles: true, cancelable: true}));
+		const dropped = new DataTransfer();
+		dropped.items.add(new File(['dropped words'], 'drop.md', {type: 'text/markdown'}));
+		document.querySelector('form.composer').dispatchEvent(new DragEvent('drop', {dataTransfer: dropped, bubbles: true, cancelable: true}));
+		return true; })()`)
+	got := poll[string](b, tab, "the pasted and dropped files are in the tray", `(() => {
+		const c = [...document.querySelectorAll('.attach-tray .attach-chip')];
+		return c.length === 2 && c.map((x) => x.querySelector('.attach-name').textContent + (x.querySelector('img.attach-thumb') ? '+thumb' : '')).sort().join(', '); })()`)
+	if got != "drop.md, shot.png+thumb" {
+		t.Errorf("after a paste and a drop the tray shows %q, want drop.md and shot.png with a thumbnail", got)
+	}
+	if eval[bool](b, tab, "look at the send button", sendDisabled) {
+		t.Error("with a pasted and a dropped file the send button is disabled")
+	}
+	b.do(tab, "remove both files",
+		chromedp.Click(css(`.attach-tray .chip-remove`)),
+		chromedp.Click(css(`.attach-tray .chip-remove`)))
+	poll[bool](b, tab, "the tray empties", `document.querySelector('.attach-tray').hidden && !document.querySelector('.attach-tray .attach-chip')`)
+	if !eval[bool](b, tab, "look at the send button", sendDisabled) {
+		t.Error("after removing every file the send button is enabled with nothing to send")
+	}
 	b.do(tab, "press Enter in the empty box", chromedp.SendKeys(css(`#composer`), "\r"))
 	if n := len(chatRequestList(model)); n != sentBefore {
 		t.Errorf("the model got %d more chat requests after refused files", n-sentBefore)
