@@ -51,6 +51,7 @@ type Config struct {
 
 	LLM       LLM       `toml:"llm"`
 	Embed     Embed     `toml:"embed"`
+	Memory    Memory    `toml:"memory"`
 	Companion Companion `toml:"companion"`
 	Client    Client    `toml:"client"`
 	Voice     Voice     `toml:"voice"`
@@ -88,6 +89,17 @@ type Embed struct {
 	URL   string `toml:"url"`   // empty: the embedded model
 	Model string `toml:"model"` // e.g. nomic-embed-text
 	Key   string `toml:"key"`
+}
+
+// Memory tunes recall.
+type Memory struct {
+	// Rerank is "off" (default) or "model": the connected chat model
+	// rewrites each recall's question and re-orders its top 50 hits in one
+	// short call, falling back to the plain ranking (docs/memory.md).
+	Rerank string `toml:"rerank"`
+	// RerankBudget is how long that call may take before the plain ranking
+	// is used.
+	RerankBudget Duration `toml:"rerank_budget"`
 }
 
 // Fallback is an optional second provider.
@@ -182,6 +194,7 @@ func Defaults(env func(string) string) Config {
 			MaxRetries:     3,
 		},
 		Companion: Companion{ContextTokens: 8000, MaxReplyTokens: 1024, MaxToolRounds: 4},
+		Memory:    Memory{Rerank: "off", RerankBudget: Duration{1500 * time.Millisecond}},
 		Voice: Voice{
 			STT: "auto", TTS: "auto",
 			EndSilence:       Duration{600 * time.Millisecond},
@@ -305,6 +318,7 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.Embed.URL, env("OS1_EMBED_URL"))
 	setIf(&c.Embed.Model, env("OS1_EMBED_MODEL"))
 	setIf(&c.Embed.Key, env("OS1_EMBED_KEY"))
+	setIf(&c.Memory.Rerank, env("OS1_MEMORY_RERANK"))
 	setIf(&c.Client.Server, env("OS1_SERVER"))
 	setIf(&c.Client.Token, env("OS1_TOKEN"))
 	setIf(&c.Voice.STT, env("OS1_STT"))
@@ -318,7 +332,8 @@ func applyEnv(c *Config, env func(string) string) error {
 	for _, d := range []struct {
 		name string
 		dst  *Duration
-	}{{"OS1_VOICE_END_SILENCE", &c.Voice.EndSilence}, {"OS1_VOICE_MID_SENTENCE_GRACE", &c.Voice.MidSentenceGrace}} {
+	}{{"OS1_VOICE_END_SILENCE", &c.Voice.EndSilence}, {"OS1_VOICE_MID_SENTENCE_GRACE", &c.Voice.MidSentenceGrace},
+		{"OS1_MEMORY_RERANK_BUDGET", &c.Memory.RerankBudget}} {
 		if v := env(d.name); v != "" {
 			p, err := time.ParseDuration(v)
 			if err != nil {
@@ -398,6 +413,14 @@ func (c Config) Validate() error {
 	}
 	if c.Companion.ContextTokens < 512 {
 		errs = append(errs, fmt.Errorf("companion.context_tokens %d is too small: use at least 512", c.Companion.ContextTokens))
+	}
+	switch c.Memory.Rerank {
+	case "off", "model":
+	default:
+		errs = append(errs, fmt.Errorf("memory.rerank %q is unknown: use \"off\" or \"model\" (set OS1_MEMORY_RERANK)", c.Memory.Rerank))
+	}
+	if c.Memory.RerankBudget.Duration <= 0 {
+		errs = append(errs, fmt.Errorf("memory.rerank_budget %v must be positive (for example 1500ms): set OS1_MEMORY_RERANK_BUDGET", c.Memory.RerankBudget.Duration))
 	}
 	if c.LLM.MaxRetries < 0 {
 		errs = append(errs, fmt.Errorf("llm.max_retries %d is negative", c.LLM.MaxRetries))

@@ -202,3 +202,31 @@ func TestContextTokensFromEnv(t *testing.T) {
 		t.Errorf("err = %v, want one naming OS1_CONTEXT_TOKENS", err)
 	}
 }
+
+// Re-ranking recall with the model is off unless asked for, in the file or
+// the environment, and a wrong value says what to write.
+func TestMemoryRerank(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"HOME": "/home/theo", "XDG_CONFIG_HOME": t.TempDir()}), Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Memory.Rerank != "off" || c.Memory.RerankBudget.Duration != 1500*time.Millisecond {
+		t.Fatalf("memory defaults: %+v", c.Memory)
+	}
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("[memory]\nrerank = \"model\"\nrerank_budget = \"900ms\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(envOf(map[string]string{"HOME": "/home/theo"}), Flags{ConfigFile: file})
+	if err != nil || c.Memory.Rerank != "model" || c.Memory.RerankBudget.Duration != 900*time.Millisecond {
+		t.Fatalf("from the file: %+v, %v", c.Memory, err)
+	}
+	c, err = Load(envOf(map[string]string{"HOME": "/home/theo", "OS1_MEMORY_RERANK": "off", "OS1_MEMORY_RERANK_BUDGET": "2s"}), Flags{ConfigFile: file})
+	if err != nil || c.Memory.Rerank != "off" || c.Memory.RerankBudget.Duration != 2*time.Second {
+		t.Fatalf("the environment wins over the file: %+v, %v", c.Memory, err)
+	}
+	_, err = Load(envOf(map[string]string{"HOME": "/home/theo", "XDG_CONFIG_HOME": t.TempDir(), "OS1_MEMORY_RERANK": "llm"}), Flags{})
+	if err == nil || !strings.Contains(err.Error(), `use "off" or "model"`) {
+		t.Fatalf("an unknown rerank value: %v", err)
+	}
+}
