@@ -47,7 +47,8 @@ type App struct {
 	MemStore  *sqlitemem.Store
 	Embedder  memory.Embedder // nil: recall uses full text only
 	Recaller  *recall.Recaller
-	Memory    *worker.Service // the memory worker; nil in os1 talk
+	Reranker  *recall.Reranker // recall re-ranked by the model; nil unless [memory] rerank = "model"
+	Memory    *worker.Service  // the memory worker; nil in os1 talk
 	Companion *companion.Companion
 	Voice     *Voice
 	Server    *server.Server // nil in os1 talk
@@ -128,9 +129,18 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	for _, t := range companion.BuiltinTools(a.DB) {
 		tools.Register(t)
 	}
-	tools.Register(recall.NewTool(a.Recaller, echoes))
+	// The prompt slot and the recall tool may ask the model to re-rank;
+	// extraction, the memory page and the API keep the plain ranking.
+	var searcher memory.Searcher = a.Recaller
+	var prompt recall.PromptRecaller = a.Recaller
+	if cfg.Memory.Rerank == "model" {
+		a.Reranker = recall.NewReranker(a.Recaller, a.Models, a.Clock, recall.RerankOptions{
+			Budget: cfg.Memory.RerankBudget.Duration, Meter: a.Metrics, Log: log.With("component", "memory")})
+		searcher, prompt = a.Reranker, a.Reranker
+	}
+	tools.Register(recall.NewTool(searcher, echoes))
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
-		Slots: []companion.Slot{recall.NewSlot(a.Recaller, a.DB, echoes, recall.DefaultSlotBudget)},
+		Slots: []companion.Slot{recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget)},
 		Clock: a.Clock, Observer: a.Metrics, Log: log, Attachments: sqliteattach.New(a.DB)}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
