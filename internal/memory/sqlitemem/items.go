@@ -280,7 +280,7 @@ func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.Item
 		}
 		switch {
 		case vec != nil:
-			return putVector(ctx, tx, seq, userID, vec)
+			return s.putVector(ctx, tx, seq, userID, vec)
 		case dropVec:
 			_, err := tx.ExecContext(ctx, `DELETE FROM memory_vectors WHERE seq = ?`, seq)
 			return err

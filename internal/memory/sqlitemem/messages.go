@@ -127,7 +127,7 @@ func (s *Store) indexReload(ctx context.Context, user string, seq int64) {
 		var current bool
 		err := s.db.QueryRowContext(context.WithoutCancel(ctx), `
 			SELECT v.code, d.doc_kind, d.time, d.event_time, d.current
-			FROM memory_vectors v JOIN memory_docs d ON d.seq = v.seq WHERE v.seq = ?`, seq).
+			FROM memory_vectors v JOIN memory_docs d ON d.seq = v.seq WHERE v.seq = ? AND v.model = ?`, seq, s.model.Load()).
 			Scan(&e.code, &kind, scanTime(&t), scanTime(&ev), &current)
 		if err != nil {
 			// Gone, or unreadable: either way the index must not keep a

@@ -71,7 +71,7 @@ func (s *Store) SearchVector(ctx context.Context, userID string, vec []float32, 
 	if err := s.checkVector(ctx, vec, false); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	u, err := s.vecs.get(ctx, userID, func(ctx context.Context, u *userVecs) error { return loadUser(ctx, s.db, u) })
+	u, err := s.vecs.get(ctx, userID, func(ctx context.Context, u *userVecs) error { return loadUser(ctx, s.db, u, s.model.Load()) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

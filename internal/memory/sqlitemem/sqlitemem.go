@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/embed"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store/sqlerr"
 	"github.com/os1ai/os1/internal/store/sqltime"
@@ -35,7 +36,10 @@ type Store struct {
 	clock clock.Clock
 	vecs  *vecIndex
 	dim   atomic.Int64 // vector dimension of this store; 0 until the first vector
+	model atomic.Int64 // memory_embed_models.id stamped on vectors written; 0 until UseModel (models.go)
 	cands int          // Hamming candidates re-ranked exactly per vector search
+
+	ident atomic.Pointer[embed.Identity] // the model UseModel set; nil until then
 
 	maxMatches int // full-text matches worth ranking (fulltext.go)
 
@@ -119,25 +123,27 @@ func (s *Store) insertDoc(ctx context.Context, tx *sql.Tx, d doc, vec []float32)
 		return 0, err
 	}
 	if vec != nil {
-		if err := putVector(ctx, tx, seq, d.user, vec); err != nil {
+		if err := s.putVector(ctx, tx, seq, d.user, vec); err != nil {
 			return 0, err
 		}
 	}
 	return seq, nil
 }
 
-// putVector stores (or replaces) the vector of a document.
-func putVector(ctx context.Context, tx *sql.Tx, seq int64, user string, vec []float32) error {
+// putVector stores (or replaces) the vector of a document, stamped with
+// the model in use (models.go).
+func (s *Store) putVector(ctx context.Context, tx *sql.Tx, seq int64, user string, vec []float32) error {
 	_, err := tx.ExecContext(ctx,
-		`INSERT INTO memory_vectors (seq, user_id, code, vec) VALUES (?, ?, ?, ?)
-		 ON CONFLICT (seq) DO UPDATE SET code = excluded.code, vec = excluded.vec`,
-		seq, user, signCode(vec), quantize(vec))
+		`INSERT INTO memory_vectors (seq, user_id, code, vec, model) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (seq) DO UPDATE SET code = excluded.code, vec = excluded.vec, model = excluded.model`,
+		seq, user, signCode(vec), quantize(vec), s.model.Load())
 	return err
 }
 
 // checkVector rejects a vector that cannot be stored or compared: empty,
 // non-finite, or of another dimension than the store already holds. The
-// first vector stored (pin) fixes the dimension; a search never does.
+// first vector stored (pin) fixes the dimension; a search never does. Once
+// UseModel has named the model, its dimension is the store's.
 func (s *Store) checkVector(ctx context.Context, vec []float32, pin bool) error {
 	if len(vec) == 0 {
 		return errors.New("vector is empty")
@@ -150,7 +156,7 @@ func (s *Store) checkVector(ctx context.Context, vec []float32, pin bool) error 
 	dim := s.dim.Load()
 	if dim == 0 {
 		var n sql.NullInt64
-		err := s.db.QueryRowContext(ctx, `SELECT length(vec) - 4 FROM memory_vectors LIMIT 1`).Scan(&n)
+		err := s.db.QueryRowContext(ctx, `SELECT length(vec) - 4 FROM memory_vectors WHERE model = ? LIMIT 1`, s.model.Load()).Scan(&n)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read vector dimension: %w", err)
 		}

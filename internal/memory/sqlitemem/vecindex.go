@@ -407,18 +407,19 @@ func (x *vecIndex) totalBytes() int64 {
 	return total
 }
 
-// loadUser reads a user's sign codes from SQLite into u.
-func loadUser(ctx context.Context, db *sql.DB, u *userVecs) error {
+// loadUser reads a user's sign codes of one model's vectors from SQLite
+// into u: vectors of other models are never compared (models.go).
+func loadUser(ctx context.Context, db *sql.DB, u *userVecs, model int64) error {
 	var n, words int
-	err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(length(code)), 0) / 8 FROM memory_vectors WHERE user_id = ?`,
-		u.user).Scan(&n, &words)
+	err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(length(code)), 0) / 8 FROM memory_vectors WHERE model = ? AND user_id = ?`,
+		model, u.user).Scan(&n, &words)
 	if err != nil {
 		return fmt.Errorf("load vector index: %w", err)
 	}
 	rows, err := db.QueryContext(ctx, `
 		SELECT v.seq, v.code, d.doc_kind, d.time, d.event_time, d.current
 		FROM memory_vectors v JOIN memory_docs d ON d.seq = v.seq
-		WHERE v.user_id = ?`, u.user)
+		WHERE v.user_id = ? AND v.model = ?`, u.user, model)
 	if err != nil {
 		return fmt.Errorf("load vector index: %w", err)
 	}
