@@ -25,6 +25,7 @@ import (
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/recall"
+	"github.com/os1ai/os1/internal/memory/reindex"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/memory/worker"
 	"github.com/os1ai/os1/internal/metrics"
@@ -46,6 +47,7 @@ type App struct {
 	Models    *models.Manager
 	MemStore  *sqlitemem.Store
 	Embedder  memory.Embedder // nil: recall uses full text only
+	Reindex   *Reindex        // the embedding model's identity and reindexing
 	Recaller  *recall.Recaller
 	Reranker  *recall.Reranker // recall re-ranked by the model; nil unless [memory] rerank = "model"
 	Memory    *worker.Service  // the memory worker; nil in os1 talk
@@ -110,8 +112,12 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 
 	// Memory: recall index and items in the same database; the sentence
 	// model loads in the background so start-up stays fast.
-	a.Embedder = lazyEmbedder(cfg, log)
 	a.MemStore = newMemStore(a.DB, a.Clock)
+	var rawEmb memory.Embedder
+	a.Embedder, rawEmb = lazyEmbedder(cfg, log, a.MemStore)
+	a.Reindex = &Reindex{store: a.MemStore, emb: rawEmb, log: log,
+		runner: reindex.NewRunner(a.MemStore, rawEmb, a.Clock, log.With("component", "memory"))}
+	a.onClose(closeFunc(a.Reindex.runner.Close))
 	a.Recaller = recall.New(a.MemStore, a.Embedder, a.Clock, recall.DefaultOptions())
 	echoes := memory.NewEchoes()
 	var listener companion.Listener
@@ -120,6 +126,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 			Embedder: a.Embedder, Echoes: echoes, Progress: a.MemStore.Progress(), Clock: a.Clock, Meter: a.Metrics,
 			Log: log.With("component", "memory")},
 			worker.Options{})
+		a.onStart(startFunc(a.Reindex.startCheck))
 		a.onStart(a.Memory)
 		a.onClose(closeFunc(a.Memory.Close))
 		listener = a.Memory
@@ -176,7 +183,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	ui.Handle("/", web.Handler())
 	a.Server = server.New(server.Deps{Store: a.DB, Companion: a.Companion, Models: a.Models, Metrics: a.Metrics, UI: ui,
 		Memory: &server.Memory{Store: a.MemStore, Recaller: a.Recaller, Embedder: a.Embedder, Progress: a.MemStore.Progress(),
-			Worker: a.Memory},
+			Worker: a.Memory, Reindex: a.Reindex},
 		Voice:          a.Voice.Pipeline,
 		Attachments:    sqliteattach.New(a.DB),
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),

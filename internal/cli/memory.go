@@ -40,7 +40,7 @@ func (e *env) memoryCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&username, "user", "", "username whose memory to use (default: the only user)")
 	cmd.AddCommand(e.memSearchCmd(&username), e.memShowCmd(&username), e.memForgetCmd(&username),
-		e.memExportCmd(&username), e.memImportCmd(&username), e.memRetryCmd(&username))
+		e.memExportCmd(&username), e.memImportCmd(&username), e.memRetryCmd(&username), e.memReindexCmd(&username))
 	return cmd
 }
 
@@ -167,6 +167,7 @@ func (e *env) loadEmbedder(m *memEnv) {
 	switch {
 	case err == nil:
 		m.emb = emb
+		e.useModel(m, emb) // memory_reindex.go
 	case m.cfg.Embed.URL != "":
 		fmt.Fprintf(e.stderr, "os1: the embeddings server cannot be used (%v); using full-text search only\n", err)
 	case errors.Is(err, embed.ErrModelMissing):

@@ -33,6 +33,9 @@ type Memory struct {
 	Worker interface {
 		Release(ctx context.Context, userID, id string) error
 	}
+	// Reindex rebuilds vectors after an embedding model change and says
+	// when they need it (memory_reindex.go); nil: not offered.
+	Reindex Reindexer
 }
 
 // MemorySearcher is recall as the memory page needs it: Search keeps only
@@ -60,6 +63,7 @@ func (s *Server) memoryRoutes(m *http.ServeMux) {
 	m.HandleFunc("DELETE /api/memory/{id}", s.mem(s.forgetMemory))
 	m.HandleFunc("GET /api/people", s.mem(s.listPeople))
 	m.HandleFunc("GET /api/people/{id}", s.mem(s.getPerson))
+	s.reindexRoutes(m)
 }
 
 // mem is user() for the memory endpoints: it also needs memory to be wired.

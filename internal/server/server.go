@@ -348,6 +348,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		out["username"] = u.Username
 		st := s.Models.Status()
 		out["model"] = st
+		if n := s.memoryNotice(r.Context()); n != "" {
+			out["memory_notice"] = n // an embedding model change: what to run
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

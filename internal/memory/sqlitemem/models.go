@@ -44,8 +44,9 @@ type StaleModel struct {
 }
 
 // NeedsReindex reports whether some documents are searchable by text only
-// because their vectors come from another model.
-func (st ModelStatus) NeedsReindex() bool { return len(st.Stale) > 0 }
+// because their vectors come from another model than the current one. It
+// is false while no model is set (the server's model loads on first use).
+func (st ModelStatus) NeedsReindex() bool { return st.Current.Name != "" && len(st.Stale) > 0 }
 
 // Notice is the sentence that says what to run; "" when nothing is stale.
 func (st ModelStatus) Notice() string {
@@ -92,9 +93,17 @@ func (s *Store) UseModel(ctx context.Context, id embed.Identity, emb memory.Embe
 			return fmt.Errorf("record the embedding model %s: %w", id.Name, err)
 		}
 	}
-	if write && emb != nil {
-		if err := s.adoptUnrecorded(ctx, modelID, id.Dim, emb); err != nil {
+	if emb != nil {
+		same, err := s.reproducesUnrecorded(ctx, id.Dim, emb)
+		switch {
+		case err != nil:
 			return err
+		case same && write:
+			if _, err := s.db.ExecContext(ctx, `UPDATE memory_vectors SET model = ? WHERE model = 0`, modelID); err != nil {
+				return fmt.Errorf("adopt the unrecorded vectors: %w", err)
+			}
+		case same && modelID < 0:
+			modelID = 0 // a reader beside a server that has not recorded its model yet
 		}
 	}
 	s.model.Store(modelID)
@@ -104,13 +113,13 @@ func (s *Store) UseModel(ctx context.Context, id embed.Identity, emb memory.Embe
 	return nil
 }
 
-// adoptUnrecorded gives the vectors of model 0 to model when model
-// reproduces up to three of them.
-func (s *Store) adoptUnrecorded(ctx context.Context, model int64, dim int, emb memory.Embedder) error {
+// reproducesUnrecorded reports whether the vectors of model 0 (if any)
+// are the model emb's: it re-embeds up to three of them.
+func (s *Store) reproducesUnrecorded(ctx context.Context, dim int, emb memory.Embedder) (bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT d.text, v.vec FROM memory_vectors v JOIN memory_docs d ON d.seq = v.seq
 		WHERE v.model = 0 ORDER BY v.seq DESC LIMIT 3`)
 	if err != nil {
-		return fmt.Errorf("check the unrecorded vectors: %w", err)
+		return false, fmt.Errorf("check the unrecorded vectors: %w", err)
 	}
 	var texts []string
 	var stored [][]byte
@@ -119,30 +128,24 @@ func (s *Store) adoptUnrecorded(ctx context.Context, model int64, dim int, emb m
 		var v []byte
 		if err := rows.Scan(&t, &v); err != nil {
 			rows.Close()
-			return fmt.Errorf("check the unrecorded vectors: %w", err)
+			return false, fmt.Errorf("check the unrecorded vectors: %w", err)
 		}
 		texts, stored = append(texts, t), append(stored, v)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("check the unrecorded vectors: %w", err)
-	}
-	if len(texts) == 0 {
-		return nil
+	if err := rows.Err(); err != nil || len(texts) == 0 {
+		return false, err
 	}
 	vecs, err := emb.Embed(ctx, texts)
 	if err != nil {
-		return fmt.Errorf("check the unrecorded vectors: %w", err)
+		return false, fmt.Errorf("check the unrecorded vectors: %w", err)
 	}
 	for i, v := range vecs {
 		if len(v) != dim || len(stored[i]) != 4+dim || embed.Cosine(v, dequantize(stored[i])) < 0.98 {
-			return nil // another model built them: they stay unrecorded
+			return false, nil // another model built them
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE memory_vectors SET model = ? WHERE model = 0`, model); err != nil {
-		return fmt.Errorf("adopt the unrecorded vectors: %w", err)
-	}
-	return nil
+	return true, nil
 }
 
 // recordedModels reads memory_embed_models.
@@ -193,6 +196,13 @@ func (s *Store) ModelStatus(ctx context.Context) (st ModelStatus, err error) {
 	}
 	sortStale(st.Stale)
 	return st, nil
+}
+
+// HasVectors reports whether any document has a vector, of any model.
+func (s *Store) HasVectors(ctx context.Context) (ok bool, err error) {
+	defer survive(&err, "look for vectors")
+	err = s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM memory_vectors)`).Scan(&ok)
+	return ok, err
 }
 
 func sortStale(l []StaleModel) {
