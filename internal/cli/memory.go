@@ -202,6 +202,9 @@ type searchResult struct {
 type searchOutput struct {
 	Query   string         `json:"query"`
 	Results []searchResult `json:"results"`
+	// TookMS is os1's own time for the query in milliseconds (recall
+	// only, not printing); with --queries --timings.
+	TookMS *float64 `json:"took_ms,omitempty"`
 }
 
 var recallModes = map[string]recall.Mode{"hybrid": recall.Hybrid, "text": recall.TextOnly, "vector": recall.VectorOnly}
@@ -216,6 +219,7 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 		history  bool
 		all      bool
 		kindsArg []string
+		timings  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "search [QUERY]",
@@ -269,8 +273,13 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 			r := recall.New(m.mem, m.emb, clk, opts)
 			loc := m.userLocation(ctx)
 			run := func(q string) (searchOutput, error) {
+				start := m.clock.Now()
 				hits, err := r.Recall(ctx, m.user.ID, memory.Query{Text: q, Limit: limit, Kinds: kinds, History: history}, loc)
 				out := searchOutput{Query: q, Results: make([]searchResult, len(hits))}
+				if timings {
+					ms := float64(m.clock.Now().Sub(start)) / float64(time.Millisecond)
+					out.TookMS = &ms
+				}
 				for i, h := range hits {
 					out.Results[i] = searchResult{Kind: string(h.Kind), ID: h.ID, Text: h.Text, Time: h.Time, Score: h.Score, Sources: nonNil(h.Sources)}
 				}
@@ -278,6 +287,9 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 			}
 			if queries != "" {
 				return e.searchBatch(queries, run)
+			}
+			if timings {
+				return errors.New("--timings works with --queries")
 			}
 			if !all {
 				run = func(q string) (searchOutput, error) {
@@ -310,6 +322,7 @@ func (e *env) memSearchCmd(username *string) *cobra.Command {
 	f.BoolVar(&history, "history", false, "include beliefs that were replaced")
 	f.BoolVar(&all, "all", false, "show everything recall ranks, matching or not (what the companion's recall sees)")
 	f.StringSliceVar(&kindsArg, "kind", nil, "only these kinds of result: item, message, journal")
+	f.BoolVar(&timings, "timings", false, `with --queries: each JSON line also has "took_ms", os1's own time for the query`)
 	return cmd
 }
 

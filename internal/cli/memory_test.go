@@ -129,6 +129,23 @@ func TestMemoryTranscriptImportAndSearch(t *testing.T) {
 		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil || len(r.Results) != 1 || r.Results[0].ID != want || strings.Contains(lines[i], `"marks"`) {
 			t.Errorf("line %d %q: %v", i, lines[i], err)
 		}
+		if strings.Contains(lines[i], `"took_ms"`) {
+			t.Errorf("line %d has took_ms without --timings: %q", i, lines[i])
+		}
+	}
+	// --timings: each line also says how long os1 took for that query.
+	code, out, stderr = d.run("memory", "search", "--queries", q, "--mode", "text", "--limit", "1", "--timings")
+	if lines = strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 {
+		t.Fatalf("batch --timings: %d %q %q", code, out, stderr)
+	}
+	for i, want := range []string{"lc-3", "lc-1"} {
+		var r searchOutput
+		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil || len(r.Results) != 1 || r.Results[0].ID != want || r.TookMS == nil || *r.TookMS < 0 {
+			t.Errorf("--timings line %d %q: %v", i, lines[i], err)
+		}
+	}
+	if code, _, stderr := d.run("memory", "search", "--timings", "pottery"); code != 1 || !strings.Contains(stderr, "--timings works with --queries") {
+		t.Errorf("--timings with one query: %d %q", code, stderr)
 	}
 	if code, _, stderr := d.run("memory", "search", "--mode", "vector", "x"); code != 1 || !strings.Contains(stderr, "scripts/assets.sh") {
 		t.Errorf("vector search without a model: %d %q", code, stderr)

@@ -1,16 +1,28 @@
-// Command eval runs the long-conversation memory benchmark against an os1
-// binary: it creates a fresh data dir with an owner account, imports the
-// generated transcript without extraction (timing it), asks every question
-// with `os1 memory search --queries` in each mode, and prints recall@k of
-// the source messages per mode and per question type, import throughput
-// and search time, then the questions hybrid recall misses.
+// Command eval runs the memory benchmarks against an os1 binary and prints,
+// per set, recall@5 and recall@10 of the evidence messages for every recall
+// mode and for a plain BM25 baseline, overall and per question type, with
+// os1's own search time per query (p50, p99).
+//
+// Two sets:
+//
+//   - -data DIR, the generated set (bench/memory/gen): one long history,
+//     imported into one os1 user, all questions asked in one process per
+//     mode.
+//
+//   - -lme DIR, LongMemEval_S histories (/work/shared/datasets/longmemeval_s):
+//     every question has its own history, imported into its own os1 data
+//     dir (its own user "user", so the user's lines import as the user's),
+//     and asked there at the question's date.
+//
+// Run it like this:
 //
 //	go run ./bench/memory/gen -seed 1 -months 6 -out /tmp/os1-membench
 //	go run ./bench/memory/eval -bin bin/os1 -data /tmp/os1-membench
+//	go run ./bench/memory/eval -bin bin/os1 -lme /work/shared/datasets/longmemeval_s -home /tmp/os1-lme
 //
 // It reports numbers and never passes or fails on them. It drives the
-// binary only through its command line and HTTP API, and leaves no process
-// behind; the temp data dir goes too unless -keep.
+// binary only through its command line, and leaves no process behind; the
+// temp data dirs go too unless -keep or -home.
 package main
 
 import (
@@ -31,40 +43,57 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/os1ai/os1/bench/memory/bm25"
 	"github.com/os1ai/os1/bench/memory/dataset"
 )
 
 const username = "theo"
 
+// limit is how many hits each search returns: recall@5 and @10 are both
+// read from them.
+const limit = 10
+
 type config struct {
-	bin, data, home, cacheDir, report string
-	modes                             []string
-	k, examples, repeat               int
-	keep, verbose                     bool
+	bin, data, lme, home, cacheDir, report string
+	modes                                  []string
+	examples, jobs, searchJobs, histories  int
+	keep, verbose                          bool
 }
 
 func main() {
 	var c config
 	var modes string
 	flag.StringVar(&c.bin, "bin", "bin/os1", "the os1 binary (build it with `make build`)")
-	flag.StringVar(&c.data, "data", "", "benchmark directory written by bench/memory/gen")
-	flag.StringVar(&modes, "modes", "text,vector,hybrid", "recall modes to measure, comma-separated")
-	flag.IntVar(&c.k, "k", 10, "recall@k: hits per question")
+	flag.StringVar(&c.data, "data", "", "the generated set: a directory written by bench/memory/gen")
+	flag.StringVar(&c.lme, "lme", "", "the LongMemEval set: a directory of <qid>.json/.q/.ev and meta.jsonl")
+	flag.IntVar(&c.histories, "limit-histories", 0, "LongMemEval: use only N histories, spread evenly over meta.jsonl (0: all)")
+	flag.StringVar(&modes, "modes", "text,vector,hybrid", "os1 recall modes to measure, comma-separated (bm25 always runs)")
 	flag.StringVar(&c.cacheDir, "cache-dir", "", "where the embedding model is (default $OS1_CACHE_DIR, $XDG_CACHE_HOME/os1 or ~/.cache/os1)")
-	flag.StringVar(&c.home, "home", "", "use this directory for os1's data and keep it; if it already holds this transcript's import, skip setup and import")
-	flag.BoolVar(&c.keep, "keep", false, "keep the temp data dir and print where it is")
+	flag.StringVar(&c.home, "home", "", "keep os1's data dirs here and reuse the imports on the next run (only transcripts that changed are imported again)")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temp data dirs and print where they are")
 	flag.StringVar(&c.report, "report", "", "also write every question's result per mode to this JSON-lines file")
 	flag.IntVar(&c.examples, "examples", 3, "missed questions to show per type (hybrid)")
-	flag.IntVar(&c.repeat, "repeat", 3, "run each search batch this many times and report the fastest (the host may be busy)")
+	flag.IntVar(&c.jobs, "j", 2, "LongMemEval: imports run at once")
+	flag.IntVar(&c.searchJobs, "search-j", 1, "LongMemEval: search processes run at once (more is faster, but the times are then measured under load)")
 	flag.BoolVar(&c.verbose, "v", false, "show os1's own progress lines")
 	flag.Parse()
 	c.modes = strings.Split(modes, ",")
-	if c.data == "" {
-		fmt.Fprintln(os.Stderr, "eval: -data DIR is required (make one with `go run ./bench/memory/gen -out DIR`)")
+	for _, m := range c.modes {
+		if m != "text" && m != "vector" && m != "hybrid" {
+			fmt.Fprintf(os.Stderr, "eval: -modes: %q is not text, vector or hybrid\n", m)
+			os.Exit(2)
+		}
+	}
+	if (c.data == "") == (c.lme == "") {
+		fmt.Fprintln(os.Stderr, "eval: give -data DIR (make one with `go run ./bench/memory/gen -out DIR`) or -lme DIR")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	run := runGenerated
+	if c.lme != "" {
+		run = runLME
+	}
 	if err := run(ctx, c); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		stop()
@@ -72,31 +101,14 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, c config) error {
-	tr, qs, meta, err := dataset.Read(c.data)
-	if err != nil {
-		return err
-	}
-	texts := map[string]string{}
-	for _, s := range tr.Sessions {
-		for _, m := range s.Messages {
-			texts[m.ID] = m.Text
-		}
-	}
-	for _, q := range qs {
-		for _, id := range q.Answers {
-			if _, ok := texts[id]; !ok {
-				return fmt.Errorf("question %q names answer %s, which is not in the transcript", q.Question, id)
-			}
-		}
-	}
-
+// newOS1 checks the binary and returns a runner without a home.
+func newOS1(ctx context.Context, c config) (*os1, string, error) {
 	bin, err := filepath.Abs(c.bin)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("no os1 binary at %s (run `make build`, or pass -bin): %w", c.bin, err)
+		return nil, "", fmt.Errorf("no os1 binary at %s (run `make build`, or pass -bin): %w", c.bin, err)
 	}
 	o := &os1{bin: bin, cacheDir: c.cacheDir, stderr: io.Discard}
 	if c.verbose {
@@ -106,17 +118,53 @@ func run(ctx context.Context, c config) error {
 		o.cacheDir = defaultCacheDir()
 	}
 	if err := o.requireCommands(ctx); err != nil {
-		return err
+		return nil, "", err
 	}
 	version, _ := exec.CommandContext(ctx, bin, "version").Output()
+	return o, strings.TrimSpace(string(version)), nil
+}
 
+func needsVectors(modes []string) bool {
+	return slices.Contains(modes, "vector") || slices.Contains(modes, "hybrid")
+}
+
+func errNoVectors(cacheDir string) error {
+	return fmt.Errorf("os1 indexed no vectors, so vector and hybrid recall cannot be measured: is the embedding model in %s? "+
+		"Run scripts/assets.sh model, pass -cache-dir, or measure -modes text", cacheDir)
+}
+
+func runGenerated(ctx context.Context, c config) error {
+	tr, qs, meta, err := dataset.Read(c.data)
+	if err != nil {
+		return err
+	}
+	texts := map[string]string{}
+	var ids, all []string
+	for _, s := range tr.Sessions {
+		for _, m := range s.Messages {
+			texts[m.ID] = m.Text
+			ids = append(ids, m.ID)
+			all = append(all, m.Text)
+		}
+	}
+	for _, q := range qs {
+		for _, id := range q.Answers {
+			if _, ok := texts[id]; !ok {
+				return fmt.Errorf("question %q names answer %s, which is not in the transcript", q.Question, id)
+			}
+		}
+	}
+	o, version, err := newOS1(ctx, c)
+	if err != nil {
+		return err
+	}
+	transcript := filepath.Join(c.data, dataset.TranscriptFile)
 	fresh := true
 	if c.home != "" {
 		if o.home, err = filepath.Abs(c.home); err != nil {
 			return err
 		}
-		fresh, err = prepareHome(o.home, filepath.Join(c.data, dataset.TranscriptFile))
-		if err != nil {
+		if fresh, err = prepareHome(o.home, transcript, false); err != nil {
 			return err
 		}
 	} else {
@@ -130,99 +178,74 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 
-	fmt.Printf("Memory recall benchmark: %s\n", c.data)
+	fmt.Printf("Memory recall benchmark, generated set: %s\n", c.data)
 	fmt.Printf("  %d messages in %d sessions, %s to %s; %d questions; seed %d; now %s\n",
 		meta.Messages, meta.Sessions, meta.Start.Format(time.DateOnly), meta.Now.AddDate(0, 0, -1).Format(time.DateOnly),
 		len(qs), meta.Seed, meta.Now.Format(time.RFC3339))
-	fmt.Printf("  binary: %s (%s)\n\n", c.bin, strings.TrimSpace(string(version)))
+	fmt.Printf("  binary: %s (%s)\n\n", c.bin, version)
 
-	var imp importResult
 	if fresh {
-		if err := o.createOwner(ctx, username, meta.User); err != nil {
+		if err := o.addOwner(ctx, username, meta.User); err != nil {
 			return fmt.Errorf("create the owner account: %w", err)
 		}
-		imp, err = o.importTranscript(ctx, username, filepath.Join(c.data, dataset.TranscriptFile))
+		imp, err := o.importTranscript(ctx, username, transcript)
 		if err != nil {
 			return err
 		}
 		if c.home != "" {
-			if err := markHome(o.home, filepath.Join(c.data, dataset.TranscriptFile)); err != nil {
+			if err := markHome(o.home, transcript); err != nil {
 				return err
 			}
 		}
 		fmt.Printf("Import (`os1 memory import --format transcript --no-extract`, one process, wall clock):\n")
 		fmt.Printf("  %d messages in %.1f s = %.0f messages/s\n", meta.Messages, imp.wall.Seconds(), float64(meta.Messages)/imp.wall.Seconds())
 		fmt.Printf("  os1 says: %s\n\n", imp.line)
-		if !imp.vectors && (slices.Contains(c.modes, "vector") || slices.Contains(c.modes, "hybrid")) {
-			return fmt.Errorf("os1 indexed no vectors, so vector and hybrid recall cannot be measured: is the embedding model in %s? "+
-				"Run scripts/assets.sh model, pass -cache-dir, or measure -modes text", o.cacheDir)
+		if !imp.vectors && needsVectors(c.modes) {
+			return errNoVectors(o.cacheDir)
 		}
 	} else {
 		fmt.Printf("Import: skipped, reusing %s\n\n", o.home)
 	}
 
-	qfile := filepath.Join(o.home, "queries.txt")
-	var qtext strings.Builder
-	for _, q := range qs {
-		qtext.WriteString(q.Question + "\n")
+	questions := make([]string, len(qs))
+	for i, q := range qs {
+		questions[i] = q.Question
 	}
-	if err := os.WriteFile(qfile, []byte(qtext.String()), 0o644); err != nil {
-		return err
-	}
-	onefile := filepath.Join(o.home, "query1.txt")
-	if err := os.WriteFile(onefile, []byte(qs[0].Question+"\n"), 0o644); err != nil {
-		return err
-	}
-
-	results := map[string][]scored{}
-	timing := map[string][2]time.Duration{}
+	r := newSetResult("generated", qs, dataset.Types, c.modes)
 	for _, mode := range c.modes {
-		lines, took, err := o.search(ctx, username, mode, qfile, c.k, meta.Now)
+		lines, err := o.searchQuestions(ctx, username, mode, o.home, questions, limit, meta.Now)
 		if err != nil {
 			return err
 		}
-		if len(lines) != len(qs) {
-			return fmt.Errorf("--mode %s: %d questions, %d answers from os1 memory search", mode, len(qs), len(lines))
-		}
 		for i, l := range lines {
-			if l.Query != qs[i].Question {
-				return fmt.Errorf("--mode %s: answer %d is for %q, want %q", mode, i+1, l.Query, qs[i].Question)
-			}
+			r.lines[mode][i] = l
+			r.took[mode][i] = *l.TookMS
 		}
-		one := time.Duration(0)
-		for i := range max(c.repeat, 1) {
-			if i > 0 {
-				_, again, err := o.search(ctx, username, mode, qfile, c.k, meta.Now)
-				if err != nil {
-					return err
-				}
-				took = min(took, again)
-			}
-			_, t, err := o.search(ctx, username, mode, onefile, c.k, meta.Now)
-			if err != nil {
-				return err
-			}
-			if i == 0 || t < one {
-				one = t
-			}
-		}
-		results[mode] = score(qs, lines, c.k)
-		timing[mode] = [2]time.Duration{took, one}
 	}
+	runBM25(r, 0, len(qs), ids, all)
+	r.timeNote = "os1: `took_ms` of `os1 memory search --timings`, one process per mode, after a warm-up query; " +
+		"bm25: in-process, index built beforehand"
+	r.print(c, texts)
+	return r.writeReport(c.report)
+}
 
-	printRecall(c, qs, results)
-	printFusion(c, results)
-	printTiming(c, len(qs), timing)
-	if _, ok := results["hybrid"]; ok {
-		printMisses(c, "hybrid", results["hybrid"], texts)
+// runBM25 ranks questions [from, to) of r with plain BM25 over the messages.
+func runBM25(r *setResult, from, to int, ids, texts []string) {
+	x := bm25.New(ids, texts)
+	text := map[string]string{}
+	for i, id := range ids {
+		text[id] = texts[i]
 	}
-	if c.report != "" {
-		if err := writeReport(c.report, c.modes, qs, results); err != nil {
-			return err
+	for i := from; i < to; i++ {
+		start := time.Now()
+		hits := x.Search(r.qs[i].Question, limit)
+		r.took["bm25"][i] = float64(time.Since(start)) / float64(time.Millisecond)
+		l := searchLine{Query: r.qs[i].Question}
+		for _, id := range hits {
+			l.Results = append(l.Results, hitLine{Kind: "message", ID: id, Text: text[id], Sources: []string{id}})
 		}
-		fmt.Printf("\nPer-question results: %s\n", c.report)
+		r.lines["bm25"][i] = l
 	}
-	return nil
 }
 
 func defaultCacheDir() string {
@@ -239,26 +262,34 @@ func defaultCacheDir() string {
 }
 
 // prepareHome reports whether home needs setup and import: not when it
-// already holds an import of this very transcript.
-func prepareHome(home, transcript string) (fresh bool, err error) {
+// already holds an import of this very transcript. With wipe (a history
+// dir inside eval's own LongMemEval home), a dir holding anything else is
+// emptied; without it, that is an error.
+func prepareHome(home, transcript string, wipe bool) (fresh bool, err error) {
 	sum, err := fileSum(transcript)
 	if err != nil {
 		return false, err
 	}
 	b, err := os.ReadFile(filepath.Join(home, "transcript.sha256"))
-	if errors.Is(err, os.ErrNotExist) {
-		if _, err := os.Stat(filepath.Join(home, "data")); err == nil {
-			return false, fmt.Errorf("%s already holds an os1 data dir of unknown content; pass an empty or new -home", home)
+	if err == nil && strings.TrimSpace(string(b)) == sum {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	if wipe {
+		if err := os.RemoveAll(home); err != nil {
+			return false, err
 		}
 		return true, os.MkdirAll(home, 0o755)
 	}
-	if err != nil {
-		return false, err
-	}
-	if strings.TrimSpace(string(b)) != sum {
+	if err == nil {
 		return false, fmt.Errorf("%s holds the import of another transcript; pass a new -home (or delete it)", home)
 	}
-	return false, nil
+	if _, err := os.Stat(filepath.Join(home, "data")); err == nil {
+		return false, fmt.Errorf("%s already holds an os1 data dir of unknown content; pass an empty or new -home", home)
+	}
+	return true, os.MkdirAll(home, 0o755)
 }
 
 func markHome(home, transcript string) error {
@@ -278,23 +309,37 @@ func fileSum(name string) (string, error) {
 	return hex.EncodeToString(s[:]), nil
 }
 
-func writeReport(name string, modes []string, qs []dataset.Question, results map[string][]scored) error {
+func (r *setResult) writeReport(name string) error {
+	if name == "" {
+		return nil
+	}
 	f, err := os.Create(name)
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(f)
 	enc.SetEscapeHTML(false)
-	for i, q := range qs {
+	r10 := map[string][]scored{}
+	for _, m := range r.modes {
+		r10[m] = score(r.qs, r.lines[m], 10)
+	}
+	for i, q := range r.qs {
 		line := map[string]any{"question": q.Question, "type": q.Type, "answers": q.Answers}
-		for _, m := range modes {
-			r := results[m][i]
-			line[m] = map[string]any{"recall": r.recall, "missed": r.missed, "hits": r.hitIDs}
+		if r.ids != nil {
+			line["id"] = r.ids[i]
+		}
+		for _, m := range r.modes {
+			s := r10[m][i]
+			line[m] = map[string]any{"recall": s.recall, "missed": s.missed, "hits": s.hitIDs, "took_ms": r.took[m][i]}
 		}
 		if err := enc.Encode(line); err != nil {
 			f.Close()
 			return err
 		}
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("\nPer-question results (recall@10): %s\n", name)
+	return nil
 }

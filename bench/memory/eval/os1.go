@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -10,13 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -64,7 +60,8 @@ func (o *os1) requireCommands(ctx context.Context) error {
 		flags []string
 	}{
 		{[]string{"memory", "import", "--help"}, []string{"--format", "--no-extract", "--user"}},
-		{[]string{"memory", "search", "--help"}, []string{"--queries", "--json", "--mode", "--limit", "--now"}},
+		{[]string{"memory", "search", "--help"}, []string{"--queries", "--json", "--mode", "--limit", "--now", "--timings"}},
+		{[]string{"user", "add", "--help"}, []string{"--owner", "--password-stdin", "--display-name"}},
 	}
 	for _, n := range need {
 		out, err := exec.CommandContext(ctx, o.bin, n.args...).CombinedOutput()
@@ -86,95 +83,23 @@ func firstLine(b []byte) string {
 	return s
 }
 
-// createOwner makes the owner account the way a person does: it starts
-// `os1 serve`, reads the one-time setup link it prints and posts the form,
-// then stops the server. There is no command that adds a user offline.
-func (o *os1) createOwner(ctx context.Context, username, display string) error {
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	cmd := exec.Command(o.bin, "serve")
-	cmd.Env = o.env("OS1_ADDR="+addr, "OS1_LOG_LEVEL=error")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start os1 serve: %w", err)
-	}
-	done := make(chan error, 1)
-	links := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			if i := strings.Index(line, "http://"); i >= 0 && strings.Contains(line, "/#/setup?token=") {
-				select {
-				case links <- strings.Fields(line[i:])[0]:
-				default:
-				}
-			}
-		}
-		done <- cmd.Wait()
-	}()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-
-	var link string
-	select {
-	case link = <-links:
-	case err := <-done:
-		done <- err
-		return fmt.Errorf("os1 serve exited before printing a setup link: %v\n%s", err, stderr.String())
-	case <-ctx.Done():
-		return fmt.Errorf("os1 serve printed no setup link within a minute\n%s", stderr.String())
-	}
-	base, token, ok := strings.Cut(link, "/#/setup?token=")
-	if !ok || token == "" {
-		return fmt.Errorf("setup link %q has no token", link)
-	}
+// addOwner makes the owner account offline with `os1 user add NAME
+// --owner`; transcript lines whose speaker is its username or display name
+// import as the user's.
+func (o *os1) addOwner(ctx context.Context, username, display string) error {
 	pw := make([]byte, 12)
 	_, _ = rand.Read(pw)
-	body, _ := json.Marshal(map[string]string{"token": token, "username": username, "password": hex.EncodeToString(pw), "display_name": display})
-	var lastErr error
-	for range 50 { // the link is printed right after listen; allow a moment
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/setup", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			lastErr = err
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusCreated {
-			return fmt.Errorf("POST %s/api/setup: %s: %s", base, res.Status, strings.TrimSpace(string(b)))
-		}
-		return nil
+	args := []string{"user", "add", username, "--owner", "--password-stdin"}
+	if display != "" {
+		args = append(args, "--display-name", display)
 	}
-	return fmt.Errorf("POST %s/api/setup: %w", base, lastErr)
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	cmd := exec.CommandContext(ctx, o.bin, args...)
+	cmd.Env = o.env()
+	cmd.Stdin = strings.NewReader(hex.EncodeToString(pw) + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("os1 %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return nil
 }
 
 // importResult is what `os1 memory import` said about itself.
@@ -202,25 +127,27 @@ func (o *os1) importTranscript(ctx context.Context, username, file string) (impo
 
 // searchLine is one JSON line of `os1 memory search --json --queries`.
 type searchLine struct {
-	Query   string `json:"query"`
-	Results []struct {
-		Kind    string    `json:"kind"`
-		ID      string    `json:"id"`
-		Text    string    `json:"text"`
-		Time    time.Time `json:"time"`
-		Score   float64   `json:"score"`
-		Sources []string  `json:"sources"`
-	} `json:"results"`
+	Query   string    `json:"query"`
+	Results []hitLine `json:"results"`
+	TookMS  *float64  `json:"took_ms"` // os1's own time for the query (--timings)
 }
 
-// search runs one batch of queries in a mode and times it.
-func (o *os1) search(ctx context.Context, username, mode, queriesFile string, k int, now time.Time) ([]searchLine, time.Duration, error) {
-	start := time.Now()
-	out, err := o.run(ctx, "memory", "search", "--user", username, "--json", "--limit", fmt.Sprint(k),
+// hitLine is one result of a searchLine.
+type hitLine struct {
+	Kind    string    `json:"kind"`
+	ID      string    `json:"id"`
+	Text    string    `json:"text"`
+	Time    time.Time `json:"time"`
+	Score   float64   `json:"score"`
+	Sources []string  `json:"sources"`
+}
+
+// search runs one batch of queries in a mode with --timings.
+func (o *os1) search(ctx context.Context, username, mode, queriesFile string, k int, now time.Time) ([]searchLine, error) {
+	out, err := o.run(ctx, "memory", "search", "--user", username, "--json", "--timings", "--limit", fmt.Sprint(k),
 		"--mode", mode, "--now", now.Format(time.RFC3339), "--queries", queriesFile)
-	took := time.Since(start)
 	if err != nil {
-		return nil, took, err
+		return nil, err
 	}
 	var lines []searchLine
 	dec := json.NewDecoder(bytes.NewReader(out))
@@ -229,9 +156,41 @@ func (o *os1) search(ctx context.Context, username, mode, queriesFile string, k 
 		if err := dec.Decode(&l); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, took, fmt.Errorf("os1 memory search --mode %s printed something that is not a JSON line: %w", mode, err)
+			return nil, fmt.Errorf("os1 memory search --mode %s printed something that is not a JSON line: %w", mode, err)
+		}
+		if l.TookMS == nil {
+			return nil, fmt.Errorf("os1 memory search --timings printed no took_ms")
 		}
 		lines = append(lines, l)
 	}
-	return lines, took, nil
+	return lines, nil
+}
+
+// warmUp is the first line of every queries file: it loads the model and
+// the vector index and warms the database, so the questions after it are
+// timed the way a running server answers them. Its result is dropped.
+const warmUp = "warm up"
+
+// searchQuestions asks questions after the warm-up line, one process, and
+// returns their answers in order.
+func (o *os1) searchQuestions(ctx context.Context, username, mode, dir string, questions []string, k int, now time.Time) ([]searchLine, error) {
+	qfile := filepath.Join(dir, "queries-"+mode+".txt")
+	text := warmUp + "\n" + strings.Join(questions, "\n") + "\n"
+	if err := os.WriteFile(qfile, []byte(text), 0o644); err != nil {
+		return nil, err
+	}
+	lines, err := o.search(ctx, username, mode, qfile, k, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) != len(questions)+1 {
+		return nil, fmt.Errorf("--mode %s: %d questions, %d answers from os1 memory search", mode, len(questions)+1, len(lines))
+	}
+	lines = lines[1:]
+	for i, l := range lines {
+		if l.Query != strings.TrimSpace(questions[i]) {
+			return nil, fmt.Errorf("--mode %s: answer %d is for %q, want %q", mode, i+1, l.Query, questions[i])
+		}
+	}
+	return lines, nil
 }

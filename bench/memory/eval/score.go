@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/os1ai/os1/bench/memory/dataset"
 )
@@ -66,56 +67,100 @@ func mean(rs []scored, typ string) (float64, int) {
 	return sum / float64(n), n
 }
 
-func printRecall(c config, qs []dataset.Question, results map[string][]scored) {
-	fmt.Printf("recall@%d of the source messages (mean over questions)\n\n", c.k)
-	fmt.Printf("  %-11s %4s", "type", "n")
-	for _, m := range c.modes {
-		fmt.Printf(" %8s", m)
-	}
-	fmt.Println()
-	for _, t := range append(append([]string(nil), dataset.Types...), "") {
-		name := t
-		if t == "" {
-			name = "all"
-		}
-		var n int
-		var cells []string
-		for _, m := range c.modes {
-			var v float64
-			v, n = mean(results[m], t)
-			cells = append(cells, fmt.Sprintf("%8.3f", v))
-		}
-		if n == 0 && t != "" {
-			continue
-		}
-		if t == "" {
-			n = len(qs)
-		}
-		fmt.Printf("  %-11s %4d %s\n", name, n, strings.Join(cells, " "))
-	}
-	fmt.Println()
+// setResult is one set's answers per mode ("bm25" included), aligned
+// with its questions, and each query's search time in milliseconds.
+type setResult struct {
+	name     string
+	qs       []dataset.Question
+	ids      []string // LongMemEval: each question's history; nil otherwise
+	types    []string // in report order
+	modes    []string // os1's modes, then "bm25"
+	lines    map[string][]searchLine
+	took     map[string][]float64
+	timeNote string
 }
 
-func printTiming(c config, n int, timing map[string][2]time.Duration) {
-	fmt.Printf("Search: one `os1 memory search --json --queries` process per mode, %d queries (wall clock, fastest of %d)\n\n", n, max(c.repeat, 1))
-	fmt.Printf("  %-8s %10s %14s %16s\n", "mode", "batch", "1-query run", "per query (est)")
-	for _, m := range c.modes {
-		t := timing[m]
-		per := time.Duration(0)
-		if n > 1 {
-			per = max(t[0]-t[1], 0) / time.Duration(n-1)
-		}
-		fmt.Printf("  %-8s %9.2fs %13.2fs %14.1fms\n", m, t[0].Seconds(), t[1].Seconds(), float64(per)/float64(time.Millisecond))
+func newSetResult(name string, qs []dataset.Question, types, modes []string) *setResult {
+	r := &setResult{name: name, qs: qs, types: types, modes: append(slices.Clip(modes), "bm25"),
+		lines: map[string][]searchLine{}, took: map[string][]float64{}}
+	for _, m := range r.modes {
+		r.lines[m] = make([]searchLine, len(qs))
+		r.took[m] = make([]float64, len(qs))
 	}
-	fmt.Println("\n  per query = (batch - 1-query run) / (queries - 1): the run's fixed cost (process start,")
-	fmt.Println("  opening the database, loading the model) taken out. The CLI reports no per-query times,")
-	fmt.Println("  so there is no p50/p99 here.")
-	fmt.Println()
+	return r
 }
 
-func printMisses(c config, mode string, rs []scored, texts map[string]string) {
-	fmt.Printf("Questions %s recall@%d misses (up to %d per type)\n", mode, c.k, c.examples)
-	for _, t := range dataset.Types {
+// percentile is the nearest-rank p-th percentile (0 < p <= 1) of xs.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(math.Ceil(p*float64(len(s)))) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+// table is the set's one table: a row per mode, recall@5 and recall@10
+// overall and per type, and the p50/p99 search time; in Markdown.
+func (r *setResult) table() string {
+	var b strings.Builder
+	at5, at10 := map[string][]scored{}, map[string][]scored{}
+	for _, m := range r.modes {
+		at5[m], at10[m] = score(r.qs, r.lines[m], 5), score(r.qs, r.lines[m], 10)
+	}
+	var types []string
+	for _, t := range r.types {
+		if _, n := mean(at10[r.modes[0]], t); n > 0 {
+			types = append(types, t)
+		}
+	}
+	fmt.Fprintf(&b, "| %s (%d questions) | R@5 | R@10 |", r.name, len(r.qs))
+	for _, t := range types {
+		_, n := mean(at10[r.modes[0]], t)
+		fmt.Fprintf(&b, " %s (%d) R@5 / R@10 |", t, n)
+	}
+	b.WriteString(" p50 ms | p99 ms |\n|---|---|---|")
+	for range types {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|---|\n")
+	for _, m := range r.modes {
+		a5, _ := mean(at5[m], "")
+		a10, _ := mean(at10[m], "")
+		name := m
+		if m == "bm25" {
+			name = "plain BM25"
+		}
+		fmt.Fprintf(&b, "| %s | %.3f | %.3f |", name, a5, a10)
+		for _, t := range types {
+			t5, _ := mean(at5[m], t)
+			t10, _ := mean(at10[m], t)
+			fmt.Fprintf(&b, " %.3f / %.3f |", t5, t10)
+		}
+		fmt.Fprintf(&b, " %.1f | %.1f |\n", percentile(r.took[m], 0.5), percentile(r.took[m], 0.99))
+	}
+	return b.String()
+}
+
+// print writes the table, the fusion analysis and hybrid's misses.
+func (r *setResult) print(c config, texts map[string]string) {
+	fmt.Printf("Recall of the evidence messages (mean over questions; a hit counts for its source messages)\n\n")
+	fmt.Print(r.table())
+	fmt.Printf("\nSearch time per query: %s.\n\n", r.timeNote)
+	res := map[string][]scored{}
+	for _, m := range r.modes {
+		res[m] = score(r.qs, r.lines[m], limit)
+	}
+	printFusion(limit, res)
+	if _, ok := res["hybrid"]; ok && c.examples > 0 {
+		printMisses(limit, c.examples, r.types, "hybrid", res["hybrid"], texts)
+	}
+}
+
+func printMisses(k, examples int, types []string, mode string, rs []scored, texts map[string]string) {
+	fmt.Printf("Questions %s recall@%d misses (up to %d per type)\n", mode, k, examples)
+	for _, t := range types {
 		var miss []scored
 		for _, r := range rs {
 			if r.q.Type == t && r.recall < 1 {
@@ -128,7 +173,7 @@ func printMisses(c config, mode string, rs []scored, texts map[string]string) {
 		}
 		fmt.Printf("\n  %s: %d of %d questions miss at least one answer\n", t, len(miss), n)
 		for i, r := range miss {
-			if i == c.examples {
+			if i == examples {
 				break
 			}
 			fmt.Printf("    Q %q  recall %.2f\n", r.q.Question, r.recall)
@@ -156,7 +201,7 @@ func clip(s string, n int) string {
 // could reach: the answers in either list's top k (2k results, a ceiling
 // for any fusion of them), interleaving the two lists (k results), and the
 // questions a single mode finds that hybrid loses.
-func printFusion(c config, results map[string][]scored) {
+func printFusion(k int, results map[string][]scored) {
 	text, vec, hyb := results["text"], results["vector"], results["hybrid"]
 	if text == nil || vec == nil || hyb == nil {
 		return
@@ -185,9 +230,9 @@ func printFusion(c config, results map[string][]scored) {
 		union += recall(q, text[i].srcs, vec[i].srcs)
 		var mixed [][]string
 		seen := map[string]bool{}
-		for j := 0; len(mixed) < c.k && (j < len(text[i].srcs) || j < len(vec[i].srcs)); j++ {
+		for j := 0; len(mixed) < k && (j < len(text[i].srcs) || j < len(vec[i].srcs)); j++ {
 			for _, s := range []scored{vec[i], text[i]} {
-				if j < len(s.srcs) && !seen[s.hitIDs[j]] && len(mixed) < c.k {
+				if j < len(s.srcs) && !seen[s.hitIDs[j]] && len(mixed) < k {
 					seen[s.hitIDs[j]] = true
 					mixed = append(mixed, s.srcs[j])
 				}
@@ -204,7 +249,7 @@ func printFusion(c config, results map[string][]scored) {
 	}
 	n := float64(len(hyb))
 	h, _ := mean(hyb, "")
-	fmt.Printf("Fusion: hybrid %.3f; answers in the text or vector top %d (%d results) %.3f; the two lists\n", h, c.k, 2*c.k, union/n)
-	fmt.Printf("  interleaved, vector first (%d results) %.3f. Hybrid misses what one mode found on %d questions;\n", c.k, inter/n, lost)
+	fmt.Printf("Fusion: hybrid %.3f; answers in the text or vector top %d (%d results) %.3f; the two lists\n", h, k, 2*k, union/n)
+	fmt.Printf("  interleaved, vector first (%d results) %.3f. Hybrid misses what one mode found on %d questions;\n", k, inter/n, lost)
 	fmt.Printf("  neither mode finds any answer of %d.\n\n", neither)
 }
