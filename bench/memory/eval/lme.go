@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,7 +125,11 @@ func runLME(ctx context.Context, c config) error {
 			if err := j.o.addOwner(ctx, lmeUser, ""); err != nil {
 				return fmt.Errorf("%s: create the user: %w", h.ID, err)
 			}
-			imp, err := j.o.importTranscript(ctx, lmeUser, h.Transcript)
+			file, err := importable(trs[j.i], h.Transcript, j.o.home)
+			if err != nil {
+				return err
+			}
+			imp, err := j.o.importTranscript(ctx, lmeUser, file)
 			if err != nil {
 				return fmt.Errorf("%s: %w", h.ID, err)
 			}
@@ -183,6 +189,33 @@ func runLME(ctx context.Context, c config) error {
 		"(%d at once), the question asked after a warm-up query; bm25: in-process, index built beforehand", c.searchJobs)
 	r.print(c, texts)
 	return r.writeReport(c.report)
+}
+
+// importable is the transcript file to import: the original, or, when
+// some messages have no text (os1 refuses those; a few LongMemEval turns
+// are empty, none of them evidence), a copy without them in dir.
+func importable(tr dataset.Transcript, name, dir string) (string, error) {
+	empty := false
+	out := dataset.Transcript{Sessions: make([]dataset.Session, len(tr.Sessions))}
+	for i, s := range tr.Sessions {
+		out.Sessions[i] = dataset.Session{Time: s.Time}
+		for _, m := range s.Messages {
+			if strings.TrimSpace(m.Text) == "" {
+				empty = true
+				continue
+			}
+			out.Sessions[i].Messages = append(out.Sessions[i].Messages, m)
+		}
+	}
+	if !empty {
+		return name, nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", err
+	}
+	copyName := filepath.Join(dir, "transcript-nonempty.json")
+	return copyName, os.WriteFile(copyName, b, 0o644)
 }
 
 // claimLMEHome makes root eval's LongMemEval home, or checks it is one.

@@ -127,3 +127,24 @@ func TestPrepareHome(t *testing.T) {
 		t.Fatalf("stale LME history not imported again: %v %v", fresh, err)
 	}
 }
+
+func TestImportable(t *testing.T) {
+	dir := t.TempDir()
+	tr := dataset.Transcript{Sessions: []dataset.Session{{Messages: []dataset.Message{{ID: "a", Speaker: "user", Text: "hi"}}}}}
+	if got, err := importable(tr, "orig.json", dir); err != nil || got != "orig.json" {
+		t.Fatalf("no empty messages: %q %v, want the original", got, err)
+	}
+	tr.Sessions[0].Messages = append(tr.Sessions[0].Messages, dataset.Message{ID: "b", Speaker: "assistant", Text: " \n"})
+	got, err := importable(tr, "orig.json", dir)
+	if err != nil || got == "orig.json" {
+		t.Fatalf("empty message: %q %v, want a copy", got, err)
+	}
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back dataset.Transcript
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Sessions) != 1 || len(back.Sessions[0].Messages) != 1 || back.Sessions[0].Messages[0].ID != "a" {
+		t.Fatalf("copy = %s (%v)", b, err)
+	}
+}
