@@ -11,8 +11,10 @@ package testrig
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +51,13 @@ type Rig struct {
 func New(t testing.TB) *Rig {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "os1.db"))
+	path := filepath.Join(dir, "os1.db")
+	// Start from a copy of a freshly migrated database: Open then finds the
+	// schema current, and each test skips running every migration again.
+	if err := os.WriteFile(path, migrated(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +67,34 @@ func New(t testing.TB) *Rig {
 		t.Fatal(err)
 	}
 	return &Rig{T: t, Dir: dir, DB: db, Clock: clock.NewFake(Start), LLM: llmtest.NewServer(t), Box: box}
+}
+
+// migratedDB holds the bytes of a database sqlite.Open has just created
+// and migrated, made once per test binary.
+var migratedDB = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "os1-testrig-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "os1.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Close(); err != nil { // folds the WAL into the file
+		return nil, err
+	}
+	return os.ReadFile(path)
+})
+
+func migrated(t testing.TB) []byte {
+	t.Helper()
+	b, err := migratedDB()
+	if err != nil {
+		t.Fatalf("migrated database for the rig: %v", err)
+	}
+	return b
 }
 
 // Transport is the provider transport tests use: no retries (a scripted

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,8 +59,24 @@ func newTranscriberWith(t testing.TB, c sphinx.Config) *sphinx.Transcriber {
 	return tr
 }
 
+// spoken keeps festivalSpeech's audio by text: festival speaks the same text
+// the same way, and most tests speak the same few sentences.
+var spoken sync.Map // text -> audio.PCM
+
 // festivalSpeech speaks text with festival's cmu_us_slt_arctic_hts voice (32 kHz).
+// Callers get their own copy of the samples.
 func festivalSpeech(t testing.TB, text string) audio.PCM {
+	t.Helper()
+	if p, ok := spoken.Load(text); ok {
+		pcm := p.(audio.PCM)
+		return audio.PCM{Rate: pcm.Rate, Samples: slices.Clone(pcm.Samples)}
+	}
+	pcm := synthesize(t, text)
+	spoken.Store(text, audio.PCM{Rate: pcm.Rate, Samples: slices.Clone(pcm.Samples)})
+	return pcm
+}
+
+func synthesize(t testing.TB, text string) audio.PCM {
 	t.Helper()
 	if _, err := exec.LookPath("text2wave"); err != nil {
 		missingEngine(t, "text2wave not found (apt-get install festival festvox-us-slt-hts)")
