@@ -164,6 +164,8 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		a.Memory.SetOnChange(a.Companion.MemoryChanged)
 		a.Memory.SetBusy(a.Companion.Busy)
 	}
+	// A reindex in the server's process waits the same way between batches.
+	a.Reindex.runner.SetBusy(a.Companion.Busy)
 	a.Voice = newVoice(cfg.Voice, a.Companion, a.DB, a.Metrics, log)
 	for _, w := range a.Voice.warmers {
 		a.onWarm(w)

@@ -50,6 +50,8 @@ type Progress struct {
 	Rate     float64       `json:"rate"`  // documents rebuilt per second in this run
 	ETA      time.Duration `json:"eta_ns"`
 	Finished bool          `json:"finished"`
+	// Paused is true while the run waits for a user's turn to end.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // Options tune Run.
@@ -58,7 +60,22 @@ type Options struct {
 	Clock clock.Clock // default clock.System
 	// OnProgress is called after each committed batch and at the end.
 	OnProgress func(Progress)
+	// Busy, when set, reports whether a user's turn is running; before each
+	// batch the run waits while it does (polling every BusyPoll on Clock, at
+	// most BusyMaxWait per batch), so a reindex in the server's process
+	// never takes the CPU or a model server's slot from a reply.
+	Busy        func() bool
+	BusyPoll    time.Duration // default DefaultBusyPoll
+	BusyMaxWait time.Duration // default DefaultBusyMaxWait
 }
+
+// Defaults for yielding to users' turns, those of the memory worker
+// (worker.DefaultBusyPoll, DefaultBusyMaxWait): a batch waits at most this
+// long, so a user who never stops talking still sees the reindex finish.
+const (
+	DefaultBusyPoll    = 2 * time.Second
+	DefaultBusyMaxWait = 2 * time.Minute
+)
 
 // DefaultBatch is a batch small enough that a kill loses little work and a
 // user's turn waits little for the database, and big enough to amortise a
@@ -78,6 +95,12 @@ func Run(ctx context.Context, st Store, emb memory.Embedder, userID string, o Op
 	if o.OnProgress == nil {
 		o.OnProgress = func(Progress) {}
 	}
+	if o.BusyPoll <= 0 {
+		o.BusyPoll = DefaultBusyPoll
+	}
+	if o.BusyMaxWait <= 0 {
+		o.BusyMaxWait = DefaultBusyMaxWait
+	}
 	p := Progress{UserID: userID}
 	cursor, err := st.ReindexCursor(ctx, userID)
 	if err != nil {
@@ -95,6 +118,9 @@ func Run(ctx context.Context, st Store, emb memory.Embedder, userID string, o Op
 		}
 		if len(docs) == 0 {
 			break
+		}
+		if err := waitWhileBusy(ctx, &p, o); err != nil {
+			return p, err
 		}
 		texts := make([]string, len(docs))
 		for i, d := range docs {
@@ -128,6 +154,28 @@ func Run(ctx context.Context, st Store, emb memory.Embedder, userID string, o Op
 	p.ETA, p.Finished = 0, true
 	o.OnProgress(p)
 	return p, nil
+}
+
+// waitWhileBusy waits while o.Busy says a user's turn runs, at most
+// o.BusyMaxWait, reporting the pause; it returns ctx.Err() when cancelled.
+func waitWhileBusy(ctx context.Context, p *Progress, o Options) error {
+	if o.Busy == nil || !o.Busy() {
+		return ctx.Err()
+	}
+	start := o.Clock.Now()
+	p.Paused = true
+	o.OnProgress(*p)
+	defer func() { p.Paused = false }()
+	for o.Busy() {
+		waited := o.Clock.Now().Sub(start)
+		if waited >= o.BusyMaxWait {
+			return ctx.Err()
+		}
+		if err := clock.Sleep(ctx, o.Clock, min(o.BusyPoll, o.BusyMaxWait-waited)); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // ErrRunning means a reindex is already running in this process.

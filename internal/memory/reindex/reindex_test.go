@@ -394,3 +394,81 @@ func reindexChild(t *testing.T, path string) {
 	}})
 	t.Fatal("the reindex finished before it was killed")
 }
+
+// TestRunnerYieldsToTurns: while a user's turn runs, the server's reindex
+// embeds nothing and says it is paused; it goes on when the turn ends.
+func TestRunnerYieldsToTurns(t *testing.T) {
+	h := memtest.New(t)
+	a := modelA()
+	fill(t, h, use(t, h, a), a, 40)
+	b := modelB()
+	sb := use(t, h, b)
+	var busy atomic.Bool
+	busy.Store(true)
+	r := reindex.NewRunner(sb, b, h.Clock, nil)
+	defer r.Close()
+	r.SetBusy(busy.Load)
+	before := b.texts.Load()
+	h.Must(r.Start([]reindex.User{{ID: h.User.ID, Username: "theo"}}))
+
+	for i := range 3 { // three polls; the turn ends during the last
+		h.Must(h.Clock.BlockUntil(h.Ctx, 1))
+		if s := r.State(); !s.Running || !s.Users[0].Paused || s.Users[0].Done != 0 {
+			t.Fatalf("during a turn: %+v", s)
+		}
+		if n := b.texts.Load() - before; n != 0 {
+			t.Fatalf("embedded %d documents during a turn", n)
+		}
+		if i == 2 {
+			busy.Store(false)
+		}
+		h.Clock.Advance(reindex.DefaultBusyPoll)
+	}
+	r.Wait()
+	if s := r.State(); s.Running || s.Error != "" || !s.Users[0].Finished || s.Users[0].Paused || s.Users[0].Done != 40 {
+		t.Errorf("after the turn: %+v", s)
+	}
+	if n := b.texts.Load() - before; n != 40 {
+		t.Errorf("embedded %d documents, want 40", n)
+	}
+}
+
+// TestReindexYieldCapped: a turn that never ends holds each batch back at
+// most BusyMaxWait, on the injected clock.
+func TestReindexYieldCapped(t *testing.T) {
+	h := memtest.New(t)
+	a := modelA()
+	fill(t, h, use(t, h, a), a, 20)
+	b := modelB()
+	sb := use(t, h, b)
+	done := make(chan error, 1)
+	var pauses atomic.Int64
+	go func() {
+		_, err := reindex.Run(h.Ctx, sb, b, h.User.ID, reindex.Options{Batch: 10, Clock: h.Clock,
+			Busy: func() bool { return true }, BusyPoll: time.Second, BusyMaxWait: 3 * time.Second,
+			OnProgress: func(p reindex.Progress) {
+				if p.Paused {
+					pauses.Add(1)
+				}
+			}})
+		done <- err
+	}()
+	start := h.Clock.Now()
+	for {
+		select {
+		case err := <-done:
+			h.Must(err)
+			// Two batches, each held back 3 s.
+			if waited := h.Clock.Now().Sub(start); waited != 6*time.Second || pauses.Load() != 2 {
+				t.Errorf("waited %v over %d pauses, want 6s over 2", waited, pauses.Load())
+			}
+			return
+		default:
+		}
+		ctx, cancel := context.WithTimeout(h.Ctx, 10*time.Millisecond)
+		if h.Clock.BlockUntil(ctx, 1) == nil {
+			h.Clock.Advance(time.Second)
+		}
+		cancel()
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -31,6 +32,7 @@ type Runner struct {
 	clock clock.Clock
 	log   *slog.Logger
 	batch int
+	busy  atomic.Pointer[func() bool]
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -50,6 +52,23 @@ func NewRunner(st Store, emb memory.Embedder, c clock.Clock, log *slog.Logger) *
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{st: st, emb: emb, clock: c, log: log, ctx: ctx, cancel: cancel}
+}
+
+// SetBusy sets the hook that says a user's turn is running
+// (companion.Companion.Busy; nil: never wait): before each batch the
+// reindex waits while a turn runs, as the memory worker does. Safe while a
+// reindex runs, so the program can wire the companion, built later.
+func (r *Runner) SetBusy(f func() bool) {
+	if f == nil {
+		r.busy.Store(nil)
+		return
+	}
+	r.busy.Store(&f)
+}
+
+func (r *Runner) isBusy() bool {
+	f := r.busy.Load()
+	return f != nil && (*f)()
 }
 
 // Start begins reindexing users in the background; ErrRunning while one runs.
@@ -76,7 +95,7 @@ func (r *Runner) run(users []User) {
 	var failed error
 	for i, u := range users {
 		r.log.Info("memory reindex started", "user", u.Username)
-		p, err := Run(r.ctx, r.st, r.emb, u.ID, Options{Batch: r.batch, Clock: r.clock, OnProgress: func(p Progress) {
+		p, err := Run(r.ctx, r.st, r.emb, u.ID, Options{Batch: r.batch, Clock: r.clock, Busy: r.isBusy, OnProgress: func(p Progress) {
 			p.Username = u.Username
 			r.mu.Lock()
 			r.state.Users[i] = p
