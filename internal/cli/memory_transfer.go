@@ -242,6 +242,7 @@ func (e *env) importTranscript(ctx context.Context, username, name string, data 
 	}
 	if dryRun {
 		fmt.Fprintf(e.stdout, "Dry run: would import %d sessions (%d messages) for %s; no id is taken.\n", len(tr.Sessions), res.Messages, m.user.Username)
+		e.skipped(res.Skipped)
 		return nil
 	}
 	took := m.clock.Now().Sub(start)
@@ -251,6 +252,7 @@ func (e *env) importTranscript(ctx context.Context, username, name string, data 
 	}
 	fmt.Fprintf(e.stdout, "Imported %d messages in %d conversations for %s in %s (%.0f messages/s; indexed with %s).\n",
 		res.Messages, len(res.Conversations), m.user.Username, took.Round(time.Millisecond), float64(res.Messages)/max(took.Seconds(), 1e-9), vectors)
+	e.skipped(res.Skipped)
 	if mm == nil {
 		fmt.Fprintln(e.stdout, "No memories were extracted (--no-extract): recall works over the messages themselves.")
 		return nil
@@ -271,4 +273,11 @@ func (e *env) newModels(ctx context.Context, m *memEnv) (*models.Manager, error)
 			"\nOr import with --no-extract: recall then works over the messages themselves")
 	}
 	return mm, nil
+}
+
+// skipped says how many transcript messages had no text and were left out.
+func (e *env) skipped(n int) {
+	if n > 0 {
+		fmt.Fprintf(e.stdout, "Left out %d messages with no text.\n", n)
+	}
 }

@@ -43,8 +43,10 @@ const maxIDLen = 200
 
 // ParseTranscript decodes and checks a transcript file: valid UTF-8, only
 // known fields, an RFC 3339 time on every session, and every message with a
-// unique, non-empty ID, a speaker and text of at most MaxMessageBytes. Errors wrap ErrInvalidImport and
-// say where the problem is.
+// unique, non-empty ID, a speaker and text of at most MaxMessageBytes. A
+// message with no text (a photo-only turn in an export) is allowed: the
+// import skips it and counts it. Errors wrap ErrInvalidImport and say where
+// the problem is.
 func ParseTranscript(data []byte) (*Transcript, error) {
 	var tr Transcript
 	if err := decodeStrict(data, &tr, "a transcript", "the transcript object",
@@ -69,8 +71,6 @@ func ParseTranscript(data []byte) (*Transcript, error) {
 				return nil, invalid("%s has id %q; ids are at most %d bytes without control characters", at, m.ID, maxIDLen)
 			case strings.TrimSpace(m.Speaker) == "":
 				return nil, invalid("%s (id %q) has no speaker", at, m.ID)
-			case strings.TrimSpace(m.Text) == "":
-				return nil, invalid("%s (id %q) has no text", at, m.ID)
 			case len(m.Text) > memory.MaxMessageBytes:
 				return nil, invalid("%s (id %q) is %d bytes; the limit is %d (1 MiB), as in chat", at, m.ID, len(m.Text), memory.MaxMessageBytes)
 			}
@@ -117,7 +117,11 @@ type TranscriptImport struct {
 	Messages      int
 	Indexed       int
 	Others        []string // the speakers who are not the user, in order of appearance
+	Skipped       int      // messages with no text, left out
 }
+
+// blank says a transcript message has nothing to import.
+func blank(m TranscriptMessage) bool { return strings.TrimSpace(m.Text) == "" }
 
 // IsUserSpeaker reports whether a transcript speaker is the user: their
 // display name or username, compared without case and surrounding space.
@@ -144,7 +148,13 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 	}
 	if dryRun {
 		for _, s := range tr.Sessions {
-			out.Messages += len(s.Messages)
+			for _, m := range s.Messages {
+				if blank(m) {
+					out.Skipped++
+				} else {
+					out.Messages++
+				}
+			}
 		}
 		return out, nil
 	}
@@ -159,7 +169,11 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 	last := map[string]string{}
 	total := 0
 	for _, s := range tr.Sessions {
-		total += len(s.Messages)
+		for _, m := range s.Messages {
+			if !blank(m) {
+				total++
+			}
+		}
 	}
 	for _, s := range tr.Sessions {
 		start, _ := time.Parse(time.RFC3339, s.Time) // checked by ParseTranscript
@@ -174,7 +188,14 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 			return TranscriptImport{}, fmt.Errorf("import session of %s: %w", s.Time, err)
 		}
 		w.convs = append(w.convs, c.ID)
+		kept := 0
 		for i, tm := range s.Messages {
+			if blank(tm) {
+				out.Skipped++
+				continue
+			}
+			kept++
+			last[c.ID] = tm.ID
 			at := start.Add(time.Duration(i) * time.Second)
 			role := store.RoleAssistant
 			if IsUserSpeaker(u, tm.Speaker) {
@@ -192,11 +213,8 @@ func (t *Transfer) ImportTranscript(ctx context.Context, u store.User, tr *Trans
 				Role: string(role), Text: m.Content, Time: at})
 			t.progress("stored", len(docs), total)
 		}
-		if n := len(s.Messages); n > 0 {
-			last[c.ID] = s.Messages[n-1].ID
-		}
 		out.Conversations = append(out.Conversations, c.ID)
-		out.Messages += len(s.Messages)
+		out.Messages += kept
 	}
 	if err := t.indexMessages(ctx, docs, func(id string) { w.indexed = append(w.indexed, id) }); err != nil {
 		w.undo()

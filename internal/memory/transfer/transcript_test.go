@@ -37,7 +37,6 @@ func TestParseTranscriptErrors(t *testing.T) {
 		{"wrong type", `{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[{"id":7,"speaker":"x","text":"t"}]}]}`, "line 1"},
 		{"no id", `{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[{"speaker":"x","text":"t"}]}]}`, "session 1, message 1 has no id"},
 		{"no speaker", `{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[{"id":"a","text":"t"}]}]}`, "has no speaker"},
-		{"no text", `{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[{"id":"a","speaker":"x","text":" "}]}]}`, "has no text"},
 		{"duplicate id", `{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[{"id":"a","speaker":"x","text":"t"}]},{"time":"2023-05-09T13:56:00Z","messages":[{"id":"a","speaker":"x","text":"t"}]}]}`, `"a" is used twice (sessions 1 and 2)`},
 		{"trailing data", `{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[]}]} []`, "more data"},
 	} {
@@ -47,6 +46,38 @@ func TestParseTranscriptErrors(t *testing.T) {
 				t.Fatalf("got %v, want ErrInvalidImport mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A message with no text (a photo-only turn in an export) is left out and
+// counted; the rest of its session is imported.
+func TestImportTranscriptSkipsEmptyMessages(t *testing.T) {
+	ctx := context.Background()
+	d := newDB(t)
+	u := d.user(t, "usr_a", "caroline", "Caroline")
+	tr, err := transfer.ParseTranscript([]byte(`{"sessions":[{"time":"2023-05-08T13:56:00Z","messages":[
+		{"id":"e-1","speaker":"Caroline","text":"Look at this"},
+		{"id":"e-2","speaker":"Melanie","text":"  "},
+		{"id":"e-3","speaker":"Melanie","text":"What a view!"},
+		{"id":"e-4","speaker":"Caroline","text":""}]}]}`))
+	if err != nil {
+		t.Fatalf("a transcript with empty messages is refused: %v", err)
+	}
+	tf := d.transfer(&wordEmbedder{})
+	dry, err := tf.ImportTranscript(ctx, u, tr, true)
+	if err != nil || dry.Messages != 2 || dry.Skipped != 2 {
+		t.Fatalf("dry run %+v, %v", dry, err)
+	}
+	res, err := tf.ImportTranscript(ctx, u, tr, false)
+	if err != nil || res.Messages != 2 || res.Indexed != 2 || res.Skipped != 2 {
+		t.Fatalf("import %+v, %v", res, err)
+	}
+	msgs, err := d.core.Messages(ctx, u.ID, res.Conversations[0])
+	if err != nil || len(msgs) != 2 || msgs[0].ID != "e-1" || msgs[1].ID != "e-3" {
+		t.Fatalf("messages %+v, %v", msgs, err)
+	}
+	if w, _ := d.mem.Progress().Watermark(ctx, res.Conversations[0]); w != (memory.Watermark{Indexed: "e-3"}) {
+		t.Errorf("watermark %+v, want the last message imported", w)
 	}
 }
 
