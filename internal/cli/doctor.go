@@ -122,6 +122,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 	}
 	out = append(out, check{name: "database", ok: true, msg: dbMsg})
 	out = append(out, quarantineCheck(ctx, db))
+	out = append(out, embedModelCheck(ctx, cfg, db))
 
 	if _, err := os.Stat(cfg.KeyPath()); err != nil {
 		return append(out, check{name: "secrets", msg: "no secret key at " + cfg.KeyPath() + " (saved API keys cannot be read without it)",

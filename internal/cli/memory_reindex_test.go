@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +21,15 @@ import (
 // embeddingsServer speaks the OpenAI /v1/embeddings protocol with two tiny
 // models: "a" hashes words into 64 dimensions, "b" into 32.
 func embeddingsServer(t *testing.T) *httptest.Server {
+	srv, _ := countedEmbeddingsServer(t)
+	return srv
+}
+
+// countedEmbeddingsServer is embeddingsServer with a count of its requests.
+func countedEmbeddingsServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var reqs atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqs.Add(1)
 		var in struct {
 			Model string   `json:"model"`
 			Input []string `json:"input"`
@@ -50,7 +59,7 @@ func embeddingsServer(t *testing.T) *httptest.Server {
 		_ = json.NewEncoder(w).Encode(out)
 	}))
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, &reqs
 }
 
 func TestMemoryReindexAfterModelChange(t *testing.T) {
@@ -134,5 +143,47 @@ func TestReindexPrinter(t *testing.T) {
 		"\rtheo [##############################] 1000/1000, 10.0 a second\x1b[K\n"
 	if b.String() != want {
 		t.Errorf("bar:\n%q\nwant:\n%q", b.String(), want)
+	}
+}
+
+// TestDoctorReportsModelChange: doctor loads the embedding model only when
+// memory holds vectors, and warns with what to run after a model change.
+func TestDoctorReportsModelChange(t *testing.T) {
+	d := newDataDir(t, "caroline")
+	srv, reqs := countedEmbeddingsServer(t)
+	d.env["OS1_EMBED_URL"], d.env["OS1_EMBED_MODEL"] = srv.URL+"/v1", "a"
+
+	_, out, _ := d.run("doctor")
+	if !strings.Contains(out, "[ok  ] embedding  no memory vectors yet") {
+		t.Errorf("doctor without vectors:\n%s", out)
+	}
+	if n := reqs.Load(); n != 0 {
+		t.Errorf("doctor asked the embedding model %d times with no vectors in memory, want 0", n)
+	}
+
+	f := d.file(t, "t.json", transcriptFile)
+	if code, out, stderr := d.run("memory", "import", "--format", "transcript", "--no-extract", f); code != 0 {
+		t.Fatalf("import: %d %q %q", code, out, stderr)
+	}
+	_, out, _ = d.run("doctor")
+	if !strings.Contains(out, "[ok  ] embedding  memory's vectors are remote:a") {
+		t.Errorf("doctor with the same model:\n%s", out)
+	}
+
+	d.env["OS1_EMBED_MODEL"] = "b"
+	_, out, _ = d.run("doctor")
+	if !strings.Contains(out, "[warn] embedding  The embedding model changed from remote:a") ||
+		!strings.Contains(out, "fix: run `os1 memory reindex --all`") {
+		t.Errorf("doctor after a model change:\n%s", out)
+	}
+	if got := vectorModels(t, d); got != "remote:a=4" {
+		t.Errorf("doctor wrote to the database: vectors %s", got)
+	}
+	if code, out, stderr := d.run("memory", "reindex"); code != 0 {
+		t.Fatalf("reindex: %d %q %q", code, out, stderr)
+	}
+	_, out, _ = d.run("doctor")
+	if !strings.Contains(out, "[ok  ] embedding  memory's vectors are remote:b") {
+		t.Errorf("doctor after the reindex:\n%s", out)
 	}
 }
