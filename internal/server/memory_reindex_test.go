@@ -60,8 +60,10 @@ func (r storeReindexer) Notice(ctx context.Context) (string, error) {
 	s, err := r.st.ModelStatus(ctx)
 	return s.Notice(), err
 }
-func (r storeReindexer) Start(_ context.Context, users []reindex.User) error { return r.runner.Start(users) }
-func (r storeReindexer) State() reindex.State                                { return r.runner.State() }
+func (r storeReindexer) Start(_ context.Context, users []reindex.User) error {
+	return r.runner.Start(users)
+}
+func (r storeReindexer) State() reindex.State { return r.runner.State() }
 
 // indexWith indexes n messages of the user with m's vectors, over a store
 // that uses m (as a server that ran with m did).
