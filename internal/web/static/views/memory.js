@@ -155,7 +155,7 @@ class MemoryView {
     const intro = h('p', { class: 'hint', text: `Everything ${this.name} remembers came from your conversations. Open a memory to see why she believes it, correct it, or let her forget it.` });
     const flash = this.flash ? h('p', { class: 'ok-note', role: 'status', text: this.flash }) : null;
     this.flash = '';
-    if (!this.render(seq, q ? `Memories about “${q}”` : `What ${this.name} remembers`, intro, flash, search, filters, status, listEl, err, more, this.transferCard(), this.quarantineCard())) return;
+    if (!this.render(seq, q ? `Memories about “${q}”` : `What ${this.name} remembers`, intro, flash, search, filters, status, listEl, err, more, this.transferCard(), this.quarantineCard(), this.reindexCard())) return;
 
     if (q) {
       params.set('q', q);
@@ -385,6 +385,59 @@ class MemoryView {
           });
           return li;
         })));
+      card.hidden = false;
+    }).catch(() => {});
+    return card;
+  }
+
+  // ---- model change ----------------------------------------------------------------
+
+  // reindexCard shows GET /api/status's memory_notice (the embedding model
+  // changed, so older memories are found by their words only) with what to
+  // run; the owner gets "Reindex now" (POST /api/memory/reindex) and its
+  // progress, read every 2 s while the page shows it. Hidden without a notice.
+  reindexCard() {
+    const card = h('section', { id: 'memory-reindex', class: 'card', hidden: true, 'aria-labelledby': 'memory-reindex-title' });
+    const owner = this.ctx.state.me && this.ctx.state.me.user.role === 'owner';
+    const progress = h('p', { id: 'memory-reindex-progress', class: 'hint', role: 'status' });
+    const follow = async () => {
+      if (!card.isConnected) return;
+      try {
+        const st = await api.get('/api/memory/reindex');
+        const done = (st.users || []).reduce((n, u) => n + u.done, 0);
+        const total = (st.users || []).reduce((n, u) => n + u.total, 0);
+        if (st.running) {
+          const paused = (st.users || []).some((u) => u.paused) ? ' (waiting while someone talks)' : '';
+          progress.textContent = `Reindexing: ${done} of ${total} documents${paused}…`;
+          setTimeout(follow, 2000);
+        } else if (st.error) {
+          progress.textContent = `The reindex stopped: ${st.error}. Starting it again goes on where it stopped.`;
+        } else {
+          progress.textContent = st.notice ? st.notice : `Done: ${done} documents reindexed. Search uses meaning again.`;
+        }
+      } catch (ex) {
+        progress.textContent = ex.message;
+      }
+    };
+    api.get('/api/status').then((st) => {
+      if (!st || !st.memory_notice) return;
+      const run = owner ? h('button', { id: 'memory-reindex-run', type: 'button', class: 'btn secondary', text: 'Reindex now' }) : null;
+      if (run) {
+        run.addEventListener('click', () => busy(run, 'Starting…', async () => {
+          try {
+            await api.post('/api/memory/reindex', { all: true });
+          } catch (ex) {
+            if (ex.code !== 'reindex_running') { progress.textContent = ex.message; return; }
+          }
+          run.hidden = true;
+          follow();
+        }));
+      }
+      card.replaceChildren(
+        h('h2', { id: 'memory-reindex-title', text: 'The embedding model changed' }),
+        h('p', { class: 'hint', text: st.memory_notice }),
+        owner ? null : h('p', { class: 'hint', text: 'The server\'s owner can run it.' }),
+        run, progress);
       card.hidden = false;
     }).catch(() => {});
     return card;
