@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -210,5 +211,33 @@ func TestThrottleSuccessImposesNoWait(t *testing.T) {
 	}
 	if n := th.Failures("ip"); n != 0 {
 		t.Fatalf("%d failures remembered an hour after the last one", n)
+	}
+}
+
+// New hashes cost DefaultCost unless a Hasher is told otherwise, and every
+// cost's hash verifies, because the cost travels in the hash.
+func TestHashCost(t *testing.T) {
+	def, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(def, "$m=19456,t=2,p=1$") {
+		t.Errorf("default hash %q is not at OWASP's minimum cost", def)
+	}
+	h := NewHasher(nil, 1, time.Second)
+	if h.Cost() != DefaultCost {
+		t.Errorf("a new Hasher costs %+v, want DefaultCost", h.Cost())
+	}
+	cheap, err := h.At(TestCost).Hash(context.Background(), "correct horse battery")
+	if err != nil || !strings.Contains(cheap, "$m=64,t=1,p=1$") {
+		t.Fatalf("hash at TestCost: %q, %v", cheap, err)
+	}
+	for _, hash := range []string{def, cheap} {
+		if err := VerifyPassword(hash, "correct horse battery"); err != nil {
+			t.Errorf("verify %q: %v", hash, err)
+		}
+		if err := VerifyPassword(hash, "wrong horse battery"); err != ErrMismatch {
+			t.Errorf("verify a wrong password against %q: %v", hash, err)
+		}
 	}
 }

@@ -19,6 +19,21 @@ type Hasher struct {
 	slots chan struct{}
 	wait  time.Duration
 	clock clock.Clock
+	cost  Cost
+}
+
+// At makes new hashes at cost c (zero: DefaultCost) and returns h.
+func (h *Hasher) At(c Cost) *Hasher {
+	h.cost = c
+	return h
+}
+
+// Cost is what a new hash of h costs.
+func (h *Hasher) Cost() Cost {
+	if h.cost == (Cost{}) {
+		return DefaultCost
+	}
+	return h.cost
 }
 
 // NewHasher allows n concurrent hashes; a caller waits at most wait for a
@@ -56,7 +71,7 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 		return "", err
 	}
 	defer h.release()
-	return HashPassword(pw)
+	return HashPasswordAt(h.cost, pw)
 }
 
 // Verify is VerifyPassword within the cap.

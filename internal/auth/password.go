@@ -51,16 +51,37 @@ func CheckPasswordPolicy(pw string) error {
 	return nil
 }
 
-// HashPassword returns an argon2id hash in the PHC string format.
-func HashPassword(pw string) (string, error) {
+// Cost is what one argon2id hash spends: passes over Memory KiB.
+type Cost struct {
+	Time   uint32
+	Memory uint32 // KiB
+}
+
+// DefaultCost is the cost of every password os1 stores.
+var DefaultCost = Cost{Time: argonTime, Memory: argonMemory}
+
+// TestCost is a cost for tests of the code around hashing (sign-in flows,
+// not hashing itself): hashes stay real argon2id, just cheap. Never for
+// passwords people use.
+var TestCost = Cost{Time: 1, Memory: 64}
+
+// HashPassword returns an argon2id hash in the PHC string format at DefaultCost.
+func HashPassword(pw string) (string, error) { return HashPasswordAt(DefaultCost, pw) }
+
+// HashPasswordAt is HashPassword at cost c; a zero cost is DefaultCost.
+// The cost is stored in the hash, so VerifyPassword needs no telling.
+func HashPasswordAt(c Cost, pw string) (string, error) {
+	if c == (Cost{}) {
+		c = DefaultCost
+	}
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(pw), salt, c.Time, c.Memory, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+		argon2.Version, c.Memory, c.Time, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 // VerifyPassword checks pw against a PHC argon2id hash in constant time.

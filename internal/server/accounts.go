@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/os1ai/os1/internal/accounts"
@@ -227,7 +226,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		err = s.hasher.Verify(r.Context(), u.PasswordHash, in.Password)
 	} else if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check so timing does not tell which usernames exist.
-		if verr := s.hasher.Verify(r.Context(), dummyHash(), in.Password); errors.Is(verr, auth.ErrBusy) {
+		if verr := s.hasher.Verify(r.Context(), s.dummyHash(), in.Password); errors.Is(verr, auth.ErrBusy) {
 			err = verr
 		}
 	}
@@ -280,15 +279,19 @@ func (s *Server) busy(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusServiceUnavailable, "busy", err.Error())
 }
 
-// dummyHash is made on first use, not at start-up: hashing costs memory
-// and time every command would otherwise pay.
-var dummyHash = sync.OnceValue(func() string {
-	h, err := auth.HashPassword("not a real password at all")
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+// dummyHash is checked for an unknown username, so it costs what a real
+// user's check costs. It is made on first use, not at start-up: hashing
+// costs memory and time every command would otherwise pay.
+func (s *Server) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		h, err := auth.HashPasswordAt(s.hasher.Cost(), "not a real password at all")
+		if err != nil {
+			panic(err)
+		}
+		s.dummy = h
+	})
+	return s.dummy
+}
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ store.User) {
 	if c, err := r.Cookie(sessionCookie); err == nil {

@@ -76,6 +76,9 @@ type Deps struct {
 	Voice *voice.Pipeline
 	// Attachments serves files sent with messages (attachments.go); nil: none.
 	Attachments AttachmentStore
+	// PasswordCost is the argon2id cost of new password hashes; zero is
+	// auth.DefaultCost. Tests of sign-in flows set auth.TestCost.
+	PasswordCost auth.Cost
 	// TrustedProxies are reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (edge.go).
 	TrustedProxies []netip.Prefix
@@ -102,10 +105,12 @@ type Server struct {
 	loginByAddr   *auth.Throttle // every attempt from an address
 	loginByUser   *auth.Throttle // attempts on a username without its device cookie
 	hasher        *auth.Hasher   // caps concurrent argon2id work
-	authTimeout   time.Duration  // read deadline of sign-in bodies (edge.go)
-	bodyTimeout   time.Duration  // read deadline of other bodies
-	streamTimeout time.Duration  // write deadline of one streamed event
-	probe         writeProbe     // /healthz's write check
+	dummyOnce     sync.Once
+	dummy         string        // see dummyHash
+	authTimeout   time.Duration // read deadline of sign-in bodies (edge.go)
+	bodyTimeout   time.Duration // read deadline of other bodies
+	streamTimeout time.Duration // write deadline of one streamed event
+	probe         writeProbe    // /healthz's write check
 	setupMu       sync.Mutex
 	mux           *http.ServeMux
 	conns         connRegistry // live sockets and calls (conns.go)
@@ -123,7 +128,7 @@ func New(d Deps) *Server {
 		Deps:        d,
 		loginByAddr: auth.NewThrottle(d.Clock, 10, time.Second, 15*time.Minute, time.Hour),
 		loginByUser: auth.NewThrottle(d.Clock, 10, time.Second, 5*time.Minute, time.Hour),
-		hasher:      auth.NewHasher(nil, max(2, runtime.GOMAXPROCS(0)), 2*time.Second),
+		hasher:      auth.NewHasher(nil, max(2, runtime.GOMAXPROCS(0)), 2*time.Second).At(d.PasswordCost),
 		authTimeout: AuthReadTimeout,
 		bodyTimeout: BodyReadTimeout,
 		mux:         http.NewServeMux(),

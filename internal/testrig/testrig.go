@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm"
@@ -190,6 +191,9 @@ func (r *Rig) Server(d server.Deps) *Server {
 	}
 	if d.Version == "" {
 		d.Version = "test"
+	}
+	if d.PasswordCost == (auth.Cost{}) {
+		d.PasswordCost = auth.TestCost // real argon2id, cheap: these test the flows around it
 	}
 	srv := server.New(d)
 	hs.Config = srv.HTTPServer("")
