@@ -43,28 +43,47 @@ func (m Mode) String() string {
 	}
 }
 
+// Fusion chooses how Recall merges the full-text and vector lists.
+type Fusion int
+
+const (
+	// FuseScores adds each retriever's scores, scaled to [0, 1] over its
+	// candidates (min-max), weighted TextWeight for full text and
+	// 1 − TextWeight for vectors. It keeps how sure each list is: a
+	// document far ahead in one list stays ahead, and a list whose
+	// candidates all score alike moves nothing much.
+	FuseScores Fusion = iota
+	// FuseRanks is reciprocal rank fusion, Σ 1/(RRFK + rank): it keeps
+	// only the order of each list, so a weak list's first place counts
+	// as much as a confident one's.
+	FuseRanks
+)
+
 // Options tune Recall. Start from DefaultOptions: a zero weight
 // turns its boost off, while zero counts, durations and MaxOverlap take their
 // defaults.
 //
-// The fused score of a document d is
+// The fused score of a document d (FuseScores, the default) is
 //
-//	score(d) = Σ_r 1/(RRFK + rank_r(d))
-//	         + 1/(RRFK + 1) · (RecencyWeight · 2^(−age(d)/RecencyHalfLife)
-//	                          + ImportanceWeight · hitImportance(d))
+//	score(d) = TextWeight · bm25'(d) + (1 − TextWeight) · cos'(d)
+//	         + ½ · (RecencyWeight · 2^(−age(d)/RecencyHalfLife)
+//	                + ImportanceWeight · hitImportance(d))
 //
-// summing over the retrievers r (full text, vectors) that returned d, with
-// ranks from 1. The boosts are scaled to the score of a first place in one
-// list: with RRFK 10, a recency weight of 0.05 is worth less than the step
-// from 1st to 2nd place, so it orders near-ties and lifts nothing a
+// where bm25' and cos' are the full-text and vector scores scaled min-max
+// to [0, 1] over each retriever's candidates (0 for a document it did not
+// return). With FuseRanks, the first line is Σ_r 1/(RRFK + rank_r(d)) over
+// the retrievers r that returned d, and the boosts are scaled by
+// 1/(RRFK + 1) instead of ½. Either way the boosts are worth a fraction of
+// a first place in one list (½): they order near-ties and lift nothing a
 // retriever ranked low. importance is the item's Importance, 0.5 for
 // journals and 0 for messages; age is measured from the hit's Time to the
 // clock's now.
 //
-// A small RRFK lets one retriever's confident top ranks count: at 60, a
-// document third in one list scored less than one about 20th in both, and
-// small talk that loosely matched both retrievers pushed out the answer
-// only one of them found.
+// A time expression in the query's words ("last month", "in May") is a
+// preference, not a filter: the documents in its range come first, then
+// the rest as ranked without the range (people mention an event after it
+// happened, and the dates they give are loose). An explicit range
+// (Query.From, Query.To) and Search (the memory page) filter.
 //
 // Then, best first, a hit whose words overlap a better hit's by MaxOverlap
 // or more (Jaccard over lower-cased words) is moved behind every hit that
@@ -73,8 +92,10 @@ func (m Mode) String() string {
 // score, so Score is not monotone in such a list.
 type Options struct {
 	Mode             Mode
+	Fusion           Fusion
+	TextWeight       float64       // FuseScores: full text's share, (0, 1); default 0.45
 	Candidates       int           // per retriever; default 50
-	RRFK             float64       // default 10
+	RRFK             float64       // FuseRanks; default 10
 	RecencyWeight    float64       // default 0.05
 	RecencyHalfLife  time.Duration // default 90 days
 	ImportanceWeight float64       // default 0.3
@@ -105,6 +126,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Mode:             Hybrid,
+		TextWeight:       0.45,
 		Candidates:       50,
 		RRFK:             10,
 		RecencyWeight:    0.05,
@@ -134,6 +156,9 @@ func New(s memory.Store, emb memory.Embedder, c clock.Clock, opts Options) *Reca
 	if opts.RRFK <= 0 {
 		opts.RRFK = 10
 	}
+	if opts.TextWeight <= 0 || opts.TextWeight >= 1 {
+		opts.TextWeight = 0.45
+	}
 	if opts.MaxOverlap <= 0 {
 		opts.MaxOverlap = 0.6
 	}
@@ -154,25 +179,29 @@ func New(s memory.Store, emb memory.Embedder, c clock.Clock, opts Options) *Reca
 // in q.Text ("last week", "in May") becomes the range, read in loc (UTC when
 // nil). Every hit has Sources.
 func (r *Recaller) Recall(ctx context.Context, userID string, q memory.Query, loc *time.Location) ([]memory.Hit, error) {
-	rt, err := r.retrieve(ctx, userID, q, loc)
+	rt, err := r.retrieve(ctx, userID, q, loc, true)
 	if err != nil || rt.lists == nil {
 		return nil, err
 	}
-	return r.fuse(rt.lists, rt.now, rt.q.Limit), nil
+	return r.fuse(rt, rt.q.Limit), nil
 }
 
 // retrieval is what the retrievers returned for one query, before fusion.
 type retrieval struct {
 	q        memory.Query // with Limit defaulted and any time expression read out
 	now      time.Time
-	timeOnly bool   // the query was only a time expression: its range is the match
-	fullText string // what full text searched for: words, word forms, aliases
-	lists    [][]memory.Hit
-	text     []memory.Hit // the full-text list; nil without one
-	vector   []memory.Hit // the vector list (Score: cosine); nil without one
+	timeOnly bool           // the query was only a time expression: its range is the match
+	soft     bool           // q's range was read from the words and is a preference (wideText, wideVector)
+	fullText string         // what full text searched for: words, word forms, aliases
+	cands    int            // the candidates asked of each retriever
+	lists    [][]memory.Hit // every list below that ran; nil when nothing was searched
+	text     []memory.Hit   // the full-text list (Score: BM25); nil without one
+	vector   []memory.Hit   // the vector list (Score: cosine); nil without one
+	// With soft, the same retrievers without the range.
+	wideText, wideVector []memory.Hit
 }
 
-func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, loc *time.Location) (retrieval, error) {
+func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, loc *time.Location, soft bool) (retrieval, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -182,9 +211,11 @@ func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, 
 	now := r.clock.Now()
 	semantic := q.Text // what the vector side embeds
 	rt := retrieval{now: now}
+	parsed := false
 	if q.From.IsZero() && q.To.IsZero() {
 		if rest, from, to, ok := ParseTime(q.Text, now, loc); ok {
 			q.Text, q.From, q.To = rest, from, to
+			parsed = true
 			if strings.TrimSpace(rest) != "" {
 				semantic = rest
 			} else {
@@ -199,15 +230,42 @@ func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, 
 
 	sub := q
 	sub.Limit = max(r.opts.Candidates, q.Limit)
+	rt.cands = sub.Limit
 	rt.lists = [][]memory.Hit{}
+	if err := r.retrieveLists(ctx, userID, sub, semantic, &rt, true); err != nil {
+		return rt, err
+	}
+	if soft && parsed && !rt.timeOnly {
+		// A range read from the words is a preference, not a filter: people
+		// mention an event after it happened ("the course I finished last
+		// month", said this month), and the dates they give are loose. The
+		// documents in the range are ranked on their own and again among all
+		// documents, so they collect from both lists and lead.
+		wide := sub
+		wide.From, wide.To = time.Time{}, time.Time{}
+		if err := r.retrieveLists(ctx, userID, wide, semantic, &rt, false); err != nil {
+			return rt, err
+		}
+		rt.soft = true
+	}
+	return rt, nil
+}
+
+// retrieveLists runs the retrievers of the mode for q and appends their
+// lists to rt; with primary, they are also rt's text and vector lists.
+func (r *Recaller) retrieveLists(ctx context.Context, userID string, sub memory.Query, semantic string, rt *retrieval, primary bool) error {
 	if r.opts.Mode != VectorOnly {
 		tq := sub
 		tq.Text = ExpandWordForms(sub.Text) + r.aliasTerms(ctx, userID, sub.Text)
 		hits, err := r.s.SearchText(ctx, userID, tq)
 		if err != nil {
-			return rt, fmt.Errorf("recall %q: %w", q.Text, err)
+			return fmt.Errorf("recall %q: %w", sub.Text, err)
 		}
-		rt.fullText, rt.text = tq.Text, hits
+		if primary {
+			rt.fullText, rt.text = tq.Text, hits
+		} else {
+			rt.wideText = hits
+		}
 		rt.lists = append(rt.lists, hits)
 	}
 	if r.opts.Mode != TextOnly {
@@ -215,15 +273,19 @@ func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, 
 		switch {
 		case err == nil:
 			hits = slices.DeleteFunc(hits, func(h memory.Hit) bool { return h.Score <= r.opts.MinSimilarity })
-			rt.vector = hits
+			if primary {
+				rt.vector = hits
+			} else {
+				rt.wideVector = hits
+			}
 			rt.lists = append(rt.lists, hits)
 		case r.opts.Mode == Hybrid && r.opts.OnEmbedError != nil && errors.Is(err, errEmbed):
 			r.opts.OnEmbedError(err)
 		default:
-			return rt, fmt.Errorf("recall %q: %w", semantic, err)
+			return fmt.Errorf("recall %q: %w", semantic, err)
 		}
 	}
-	return rt, nil
+	return nil
 }
 
 // aliasTerms returns, for every person the query names by a name or alias
@@ -288,34 +350,65 @@ func (r *Recaller) searchVector(ctx context.Context, userID, text string, q memo
 	return r.s.SearchVector(ctx, userID, vecs[0], q)
 }
 
-// fuse merges ranked lists by reciprocal rank fusion plus the recency and
-// importance boosts (see Options), dropping duplicates (the same
-// document from two lists, and documents with the same text as a better one)
-// and moving near-duplicates to the end.
-func (r *Recaller) fuse(lists [][]memory.Hit, now time.Time, limit int) []memory.Hit {
+// fuse merges the retrievers' lists into one ranking (see Options), plus
+// the recency and importance boosts, dropping duplicates (the same document
+// from two lists, and documents with the same text as a better one) and
+// moving near-duplicates to the end.
+func (r *Recaller) fuse(rt retrieval, limit int) []memory.Hit {
 	type acc struct {
 		hit   memory.Hit
 		score float64
 	}
 	byKey := map[string]*acc{}
 	var order []*acc
-	for _, list := range lists {
-		for i, h := range list {
-			key := string(h.Kind) + "\x00" + h.ID
-			a := byKey[key]
-			if a == nil {
-				a = &acc{hit: h}
-				byKey[key] = a
-				order = append(order, a)
+	add := func(h memory.Hit, score float64) {
+		key := hitKey(h)
+		a := byKey[key]
+		if a == nil {
+			a = &acc{hit: h}
+			byKey[key] = a
+			order = append(order, a)
+		}
+		a.score += score
+	}
+	var unit float64 // the score of a first place in one list
+	if r.opts.Fusion == FuseRanks {
+		for _, list := range rt.lists {
+			for i, h := range list {
+				add(h, 1/(r.opts.RRFK+float64(i+1)))
 			}
-			a.score += 1 / (r.opts.RRFK + float64(i+1))
+		}
+		unit = 1 / (r.opts.RRFK + 1)
+	} else {
+		// A list shorter than the candidates asked for holds every document
+		// the retriever would return: the rest score 0 (BM25's floor, and
+		// the cosine from which the vector side drops a document).
+		floor := func(lists ...[]memory.Hit) float64 {
+			if slices.ContainsFunc(lists, func(l []memory.Hit) bool { return len(l) >= rt.cands }) {
+				return math.Inf(1)
+			}
+			return 0
+		}
+		for _, v := range normalized(floor(rt.text, rt.wideText), rt.text, rt.wideText) {
+			add(v.hit, r.opts.TextWeight*v.score)
+		}
+		for _, v := range normalized(max(floor(rt.vector, rt.wideVector), r.opts.MinSimilarity), rt.vector, rt.wideVector) {
+			add(v.hit, (1-r.opts.TextWeight)*v.score)
+		}
+		unit = 0.5
+	}
+	if rt.soft {
+		// In the range first: no relevance score reaches 10.
+		for _, a := range order {
+			if inRange(a.hit, rt.q.From, rt.q.To) {
+				a.score += 10
+			}
 		}
 	}
-	unit := 1 / (r.opts.RRFK + 1)
 	for _, a := range order {
 		boost := r.opts.ImportanceWeight * hitImportance(a.hit)
 		if !a.hit.Time.IsZero() {
-			age := max(now.Sub(a.hit.Time), 0)
+			age := max(rt.now.Sub(a.hit.Time), 0)
 			boost += r.opts.RecencyWeight * math.Exp2(-float64(age)/float64(r.opts.RecencyHalfLife))
 		}
 		a.score += unit * boost
@@ -352,6 +445,53 @@ func (r *Recaller) fuse(lists [][]memory.Hit, now time.Time, limit int) []memory
 		out = append(out, a.hit)
 	}
 	return append(out, near[:min(len(near), limit-len(out))]...)
+}
+
+// scored is a hit and its score scaled to [0, 1].
+type scored struct {
+	hit   memory.Hit
+	score float64
+}
+
+// normalized merges lists of one retriever (the same document has the
+// same score in each) and scales the scores min-max to [0, 1]: the best
+// candidate gets 1, and floor 0, or the worst candidate when floor is
+// above it (+Inf: the candidates' own minimum, the score of about the
+// best document left out); a list of equal scores gets 1 each. Scaling by
+// the candidates' own spread makes a BM25 score and a cosine comparable
+// without knowing either's range, and keeps one list's margin: a clear
+// first place stays far ahead of the rest.
+func normalized(floor float64, lists ...[]memory.Hit) map[string]scored {
+	out := map[string]scored{}
+	lo, hi := floor, math.Inf(-1)
+	for _, l := range lists {
+		for _, h := range l {
+			k := hitKey(h)
+			if _, ok := out[k]; ok {
+				continue
+			}
+			out[k] = scored{hit: h, score: h.Score}
+			lo, hi = min(lo, h.Score), max(hi, h.Score)
+		}
+	}
+	for k, v := range out {
+		if hi > lo {
+			v.score = (v.score - lo) / (hi - lo)
+		} else {
+			v.score = 1
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// inRange says whether h is in [from, to) as the store's filter reads it:
+// its time, or an item's event time (a zero bound is open).
+func inRange(h memory.Hit, from, to time.Time) bool {
+	in := func(t time.Time) bool {
+		return !t.IsZero() && (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
+	}
+	return in(h.Time) || (h.Item != nil && in(h.Item.EventTime))
 }
 
 // wordSet is the set of words (runs of letters and digits) of lower-cased s.

@@ -64,7 +64,7 @@ type MatchMarker interface {
 // Search returns at most q.Limit hits that match q (see the rule above),
 // best first, in Recall's order.
 func (r *Recaller) Search(ctx context.Context, userID string, q memory.Query, loc *time.Location) ([]Match, error) {
-	rt, err := r.retrieve(ctx, userID, q, loc)
+	rt, err := r.retrieve(ctx, userID, q, loc, false)
 	if err != nil || rt.lists == nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (r *Recaller) Search(ctx context.Context, userID string, q memory.Query, lo
 	}
 	var out []Match
 	var kept []memory.Hit
-	for _, h := range r.fuse(rt.lists, rt.now, all) {
+	for _, h := range r.fuse(rt, all) {
 		if len(out) == rt.q.Limit {
 			break
 		}
