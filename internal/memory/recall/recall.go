@@ -94,7 +94,7 @@ type Options struct {
 	Mode             Mode
 	Fusion           Fusion
 	TextWeight       float64       // FuseScores: full text's share, (0, 1); default 0.45
-	Candidates       int           // per retriever; default 50
+	Candidates       int           // per retriever; default 100
 	RRFK             float64       // FuseRanks; default 10
 	RecencyWeight    float64       // default 0.05
 	RecencyHalfLife  time.Duration // default 90 days
@@ -127,7 +127,7 @@ func DefaultOptions() Options {
 	return Options{
 		Mode:             Hybrid,
 		TextWeight:       0.45,
-		Candidates:       50,
+		Candidates:       100,
 		RRFK:             10,
 		RecencyWeight:    0.05,
 		RecencyHalfLife:  90 * 24 * time.Hour,
@@ -151,7 +151,7 @@ type Recaller struct {
 // New returns a Recaller. emb may be nil: then only full text is used.
 func New(s memory.Store, emb memory.Embedder, c clock.Clock, opts Options) *Recaller {
 	if opts.Candidates <= 0 {
-		opts.Candidates = 50
+		opts.Candidates = 100
 	}
 	if opts.RRFK <= 0 {
 		opts.RRFK = 10

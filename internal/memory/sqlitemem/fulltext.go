@@ -218,7 +218,8 @@ var stopwords = func() map[string]bool {
 		just me more most my myself no nor not now of off on once only or other our ours ourselves out over own
 		same she should so some such than that the their theirs them themselves then there these they this
 		those through to too under until up very was we were what when where which while who whom why will
-		with would you your yours yourself yourselves remember tell know ll re ve don didn doesn isn wasn`) {
+		with would you your yours yourself yourselves remember tell know ll re ve don didn doesn isn wasn
+		many much ever also`) {
 		m[w] = true
 	}
 	return m
