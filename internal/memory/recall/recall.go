@@ -1,7 +1,8 @@
 // Package recall finds what the companion remembers: hybrid retrieval
 // (full text with irregular word forms and people's aliases, vectors,
-// recency and importance, fused by reciprocal rank) over a memory.Store,
-// with time expressions ("last week", "in May") read as ranges; the system
+// recency and importance, fused by scaled scores) over a memory.Store,
+// with time expressions ("last week", "in May") read as ranges, ranked
+// first; the system
 // prompt's memory slot; and the companion's recall tool.
 //
 // It only reads: it must never write to the memory store, never let one
