@@ -50,17 +50,20 @@ func (s *Store) SearchText(ctx context.Context, userID string, q memory.Query) (
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
-	var refs []ref
+	var hits []memory.Hit
 	switch {
 	case len(p.rare) > 0:
-		refs, err = s.rankBM25(ctx, userID, q, p.rare)
+		var refs []ref
+		if refs, err = s.rankBM25(ctx, userID, q, p.rare); err == nil {
+			hits, err = s.hydrate(ctx, `d.user_id = ?`, []any{userID}, refs)
+		}
 	case len(p.common) > 0:
-		refs, err = s.rankCommon(ctx, userID, q, p.common, p.floor)
+		hits, err = s.rankCommon(ctx, userID, q, p.common, p.floor)
 	}
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
-	return s.hydrate(ctx, userID, refs)
+	return hits, nil
 }
 
 // rankBM25 ranks by FTS5's bm25() the documents matching any of terms.
@@ -94,7 +97,7 @@ func (s *Store) rankBM25(ctx context.Context, userID string, q memory.Query, ter
 // common) terms they contain, newer first among equals. bm25() would be no
 // better here, since every term's weight is near zero, and far slower: it
 // counts each term's documents over the whole index to weigh them.
-func (s *Store) rankCommon(ctx context.Context, userID string, q memory.Query, terms []string, floor int64) ([]ref, error) {
+func (s *Store) rankCommon(ctx context.Context, userID string, q memory.Query, terms []string, floor int64) ([]memory.Hit, error) {
 	counts := map[int64]int{}
 	for _, t := range terms {
 		rows, err := s.query(ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid >= ?`, t, floor)

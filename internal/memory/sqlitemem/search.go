@@ -127,51 +127,29 @@ func (s *Store) SearchVector(ctx context.Context, userID string, vec []float32, 
 	slices.SortFunc(ranked, func(a, b ref) int {
 		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.seq, a.seq))
 	})
-	refs, err := s.passing(ctx, userID, q, ranked, limit)
+	hits, err := s.passing(ctx, userID, q, ranked, limit)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
-	return s.hydrate(ctx, userID, refs)
+	return hits, nil
 }
 
-// passing returns, in order, the first limit of ranked whose documents pass
-// q's filter, filling in their kind and ID. The in-memory index filtered
-// already, but its copy of time and currency may lag a concurrent write;
-// SQLite's may not.
-func (s *Store) passing(ctx context.Context, userID string, q memory.Query, ranked []ref, limit int) ([]ref, error) {
+// passing returns, in order and read (hydrate), the first limit of ranked
+// whose documents pass q's filter. The in-memory index filtered already,
+// but its copy of time and currency may lag a concurrent write; SQLite's
+// may not. Filter and content come from one read per document.
+func (s *Store) passing(ctx context.Context, userID string, q memory.Query, ranked []ref, limit int) ([]memory.Hit, error) {
 	where, fargs := docFilter(userID, q)
-	var out []ref
+	var out []memory.Hit
 	for len(ranked) > 0 && len(out) < limit {
-		chunk := ranked[:min(len(ranked), max(2*(limit-len(out)), 32))]
+		// Nearly every candidate passes: read what is missing and a little more.
+		chunk := ranked[:min(len(ranked), limit-len(out)+max((limit-len(out))/4, 8))]
 		ranked = ranked[len(chunk):]
-		chunkSeqs := make([]int64, len(chunk))
-		for i, r := range chunk {
-			chunkSeqs[i] = r.seq
-		}
-		rows, err := s.query(ctx, `SELECT d.seq, d.doc_kind, d.doc_id FROM memory_docs d NOT INDEXED
-			WHERE `+where+` AND d.seq IN (SELECT value FROM json_each(?))`, append(fargs, seqList(chunkSeqs))...)
+		hits, err := s.hydrate(ctx, where, fargs, chunk)
 		if err != nil {
 			return nil, err
 		}
-		ok := map[int64]ref{}
-		for rows.Next() {
-			var r ref
-			if err := rows.Scan(&r.seq, &r.kind, &r.id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ok[r.seq] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, r := range chunk {
-			if d, found := ok[r.seq]; found && len(out) < limit {
-				d.score = r.score
-				out = append(out, d)
-			}
-		}
+		out = append(out, hits[:min(len(hits), limit-len(out))]...)
 	}
 	return out, nil
 }
@@ -209,22 +187,50 @@ func indexFilter(q memory.Query) filter {
 	return f
 }
 
-// hydrate reads the content of ranked documents, keeping their order.
-// Documents deleted since they were ranked are skipped. Each read is driven
-// by primary key from memory_docs (NOT INDEXED, CROSS JOIN), so it costs
-// one lookup per document however many the user has.
-func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memory.Hit, error) {
-	byKind := map[string][]int64{}
-	for _, r := range refs {
-		byKind[r.kind] = append(byKind[r.kind], r.seq)
+// hydrate reads the content of ranked documents that pass where (over
+// memory_docs d, with args), keeping their order. Documents deleted since
+// they were ranked are skipped. Every document is read by primary key from
+// memory_docs (NOT INDEXED), which holds a message whole (its ID, text and
+// time); items and journals, rarer, are then read from their own tables.
+func (s *Store) hydrate(ctx context.Context, where string, args []any, refs []ref) ([]memory.Hit, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	seqs := make([]int64, len(refs))
+	for i, r := range refs {
+		seqs[i] = r.seq
 	}
 	hits := make(map[int64]memory.Hit, len(refs))
+	byKind := map[string][]int64{}
+	err := func() error {
+		rows, err := s.query(ctx, `SELECT d.seq, d.doc_kind, d.doc_id, d.text, d.time FROM memory_docs d NOT INDEXED
+			WHERE `+where+` AND d.seq IN (SELECT value FROM json_each(?))`, append(slices.Clip(args), seqList(seqs))...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			var kind string
+			h := memory.Hit{Kind: memory.DocMessage}
+			if err := rows.Scan(&seq, &kind, &h.ID, &h.Text, scanTime(&h.Time)); err != nil {
+				return err
+			}
+			if kind != "message" {
+				byKind[kind] = append(byKind[kind], seq)
+				continue
+			}
+			h.Sources = []string{h.ID}
+			hits[seq] = h
+		}
+		return rows.Err()
+	}()
 	read := func(kind, q string, scan func(rowScanner) (memory.Hit, int64, error)) error {
 		seqs := byKind[kind]
 		if len(seqs) == 0 {
 			return nil
 		}
-		rows, err := s.query(ctx, q+` WHERE d.user_id = ? AND d.seq IN (SELECT value FROM json_each(?))`, userID, seqList(seqs))
+		rows, err := s.query(ctx, q+` WHERE d.seq IN (SELECT value FROM json_each(?))`, seqList(seqs))
 		if err != nil {
 			return err
 		}
@@ -238,15 +244,6 @@ func (s *Store) hydrate(ctx context.Context, userID string, refs []ref) ([]memor
 		}
 		return rows.Err()
 	}
-	err := read("message", `SELECT m.id, d.text, m.time, d.seq
-		FROM memory_docs d NOT INDEXED CROSS JOIN memory_messages m ON m.seq = d.seq AND m.user_id = d.user_id`,
-		func(r rowScanner) (memory.Hit, int64, error) {
-			h := memory.Hit{Kind: memory.DocMessage}
-			var seq int64
-			err := r.Scan(&h.ID, &h.Text, scanTime(&h.Time), &seq)
-			h.Sources = []string{h.ID}
-			return h, seq, err
-		})
 	if err == nil {
 		err = read("item", `SELECT `+itemCols+`
 		FROM memory_docs d NOT INDEXED CROSS JOIN memory_items i ON i.seq = d.seq AND i.user_id = d.user_id`, func(r rowScanner) (memory.Hit, int64, error) {
