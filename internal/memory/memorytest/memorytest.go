@@ -106,7 +106,9 @@ func (f *fixture) add(it memory.Item, vec []float32) memory.Item {
 
 func (f *fixture) msg(user, id, text string, tm time.Time, vec []float32) memory.MessageDoc {
 	f.t.Helper()
-	m := memory.MessageDoc{ID: id, UserID: user, ConversationID: "conv_" + user, Speaker: user, Role: "user", Text: text, Time: tm}
+	// The speaker is a display name no query here uses: full text finds
+	// a message by its speaker's name too.
+	m := memory.MessageDoc{ID: id, UserID: user, ConversationID: "conv_" + user, Speaker: "Pat", Role: "user", Text: text, Time: tm}
 	if err := f.s.IndexMessage(f.ctx, m, vec); err != nil {
 		f.t.Fatalf("IndexMessage(%s): %v", id, err)
 	}

@@ -14,7 +14,9 @@ import (
 	"github.com/os1ai/os1/internal/memory"
 )
 
-// Full-text search: one FTS5 index over every document (memory_fts), BM25.
+// Full-text search: one FTS5 index over every document (memory_fts), BM25,
+// over two columns: the text, and who said a message (its speaker's name,
+// weighted speakerWeight; migration 00010).
 //
 // BM25 in FTS5 reads each matching row's length from a side table, so a
 // query costs time in proportion to how many rows its words match: a word
@@ -38,6 +40,14 @@ const (
 	maxTerms      = 16
 	maxQueryBytes = 4096
 )
+
+// speakerWeight is the weight of the speaker column in BM25 (the text's
+// is 1): a message's speaker is findable by name ("what did Rosa say
+// about…"), but a name alone should not outrank the words of the question.
+// In a conversation of two, each name is on half the turns and BM25 already
+// gives it little; across many conversations a name is rarer, and this
+// keeps it below a matching content word.
+const speakerWeight = "0.5"
 
 // SearchText ranks the user's documents by BM25 over the words of q.Text.
 // The text is never passed to FTS5 as query syntax: each word is quoted and
@@ -73,7 +83,7 @@ func (s *Store) rankBM25(ctx context.Context, userID string, q memory.Query, ter
 	where, args := docFilter(userID, q)
 	args = append([]any{strings.Join(terms, " OR ")}, args...)
 	rows, err := s.query(ctx, `
-		SELECT d.seq, d.doc_kind, d.doc_id, bm25(memory_fts) AS r
+		SELECT d.seq, d.doc_kind, d.doc_id, bm25(memory_fts, 1, `+speakerWeight+`) AS r
 		FROM memory_fts CROSS JOIN memory_docs d ON d.seq = memory_fts.rowid
 		WHERE memory_fts MATCH ? AND `+where+`
 		ORDER BY r, d.seq DESC LIMIT ?`, append(args, limitOf(q))...)

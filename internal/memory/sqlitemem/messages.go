@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
@@ -62,7 +63,7 @@ func (s *Store) IndexMessages(ctx context.Context, ms []memory.MessageDoc, vecs 
 					return err
 				}
 			}
-			seqs[i], err = s.insertDoc(ctx, tx, doc{user: m.UserID, kind: "message", id: m.ID, text: m.Text, time: m.Time, current: true}, vecOf(i))
+			seqs[i], err = s.insertDoc(ctx, tx, doc{user: m.UserID, kind: "message", id: m.ID, text: m.Text, speaker: strings.TrimSpace(m.Speaker), time: m.Time, current: true}, vecOf(i))
 			if err != nil {
 				return err
 			}

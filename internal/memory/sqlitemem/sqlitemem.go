@@ -106,6 +106,7 @@ func (s *Store) IndexBytes() int64 { return s.vecs.totalBytes() }
 // doc is a row of memory_docs: one recallable document.
 type doc struct {
 	user, kind, id, text string
+	speaker              string // who said a message; '' for the rest
 	time, eventTime      time.Time
 	current              bool
 }
@@ -113,8 +114,8 @@ type doc struct {
 // insertDoc adds a document (the FTS trigger indexes it) and its vector.
 func (s *Store) insertDoc(ctx context.Context, tx *sql.Tx, d doc, vec []float32) (int64, error) {
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO memory_docs (user_id, doc_kind, doc_id, text, time, event_time, current) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.user, d.kind, d.id, d.text, dbTime(d.time), dbTime(d.eventTime), d.current)
+		`INSERT INTO memory_docs (user_id, doc_kind, doc_id, text, speaker, time, event_time, current) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.user, d.kind, d.id, d.text, d.speaker, dbTime(d.time), dbTime(d.eventTime), d.current)
 	if err != nil {
 		return 0, err
 	}
