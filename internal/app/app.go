@@ -147,7 +147,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	}
 	tools.Register(recall.NewTool(searcher, echoes))
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
-		Slots: []companion.Slot{recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget)},
+		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock)},
 		Clock: a.Clock, Observer: a.Metrics, Log: log, Attachments: sqliteattach.New(a.DB)}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
