@@ -77,20 +77,21 @@ func (c *Companion) appendUserMessage(ctx context.Context, msg store.Message, fi
 // images of the newest ImageTurns user messages sent as image parts. It
 // trims only the prompt; a store that fails leaves the files out (logged)
 // rather than the reply.
-func (c *Companion) historyWithAttachments(ctx context.Context, userID string, msgs []store.Message, budget int) ([]llm.Message, bool) {
-	if c.attach == nil {
+// listed is which messages have files (listAttachments), read while the
+// turn waits for its prompt slots.
+func (c *Companion) historyWithAttachments(ctx context.Context, userID string, msgs []store.Message, budget int, listed <-chan attachList) ([]llm.Message, bool) {
+	if c.attach == nil || listed == nil {
 		return buildHistory(msgs, budget)
 	}
 	var userIdx []int
-	var ids []string
 	for i, m := range msgs {
 		if m.Role == store.RoleUser {
 			userIdx = append(userIdx, i)
-			ids = append(ids, m.ID)
 		}
 	}
-	listed, err := c.attach.List(ctx, userID, ids)
-	if err != nil || len(listed) == 0 {
+	l := <-listed
+	files, err := l.listed, l.err
+	if err != nil || len(files) == 0 {
 		if err != nil {
 			c.log.Warn("attachments left out of the prompt", "user", userID, "err", err)
 		}
@@ -99,7 +100,7 @@ func (c *Companion) historyWithAttachments(ctx context.Context, userID string, m
 	expanded := append([]store.Message(nil), msgs...)
 	images := map[int][]llm.Image{} // index in msgs → its image parts
 	for n, i := range userIdx {
-		atts := listed[msgs[i].ID]
+		atts := files[msgs[i].ID]
 		if len(atts) == 0 {
 			continue
 		}
@@ -143,6 +144,35 @@ func (c *Companion) historyWithAttachments(ctx context.Context, userID string, m
 		h--
 	}
 	return history, all
+}
+
+// attachList is the files of a history's user messages, by message id.
+type attachList struct {
+	listed map[string][]attach.Attachment
+	err    error
+}
+
+// listAttachments lists, in the background, the files of msgs' user
+// messages; nil without an attachment store.
+func (c *Companion) listAttachments(ctx context.Context, userID string, msgs []store.Message) <-chan attachList {
+	if c.attach == nil {
+		return nil
+	}
+	var ids []string
+	for _, m := range msgs {
+		if m.Role == store.RoleUser {
+			ids = append(ids, m.ID)
+		}
+	}
+	out := make(chan attachList, 1)
+	go func() {
+		var l attachList
+		defer func() { out <- l }()
+		if !c.safely("list attachments", func() { l.listed, l.err = c.attach.List(ctx, userID, ids) }) {
+			l.err = errors.New("listing attachments panicked") // logged by safely
+		}
+	}()
+	return out
 }
 
 // head is s's first n bytes, cut at a character boundary.

@@ -298,6 +298,10 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	if err != nil {
 		return nil, err
 	}
+	// The prompt's preamble, recall included, starts before the message is
+	// stored: storing it and reading the history overlap the embedding.
+	t.early = c.startPreamble(t.ctx, userID, text)
+	t.model = &conv.Model
 	c.supersedePending(ctx, userID, conv.ID)
 	msg := store.Message{ID: c.ids.NewID("msg_"), ConversationID: conv.ID, UserID: userID, Role: store.RoleUser,
 		Content: text, Status: store.StatusComplete, Channel: validChannel(o.Channel), CreatedAt: c.clock.Now(), UpdatedAt: c.clock.Now()}
@@ -440,6 +444,10 @@ type turn struct {
 	reply  atomic.Pointer[string] // the assistant message being streamed, once stored
 
 	channel string // SendOptions.Channel: asks for the spoken register, stored on the reply
+
+	early     <-chan preamble // started by Send for the first round
+	model     *string         // the conversation's model as Send read it, for the first round
+	pastFirst bool            // the history held more than one user message: no title to write
 }
 
 func (c *Companion) begin(conv store.Conversation) (*turn, error) {
@@ -476,7 +484,9 @@ func (t *turn) run(f func(ctx context.Context)) {
 		if t.c.listener != nil {
 			t.c.safely("memory listener", func() { t.c.listener.TurnStored(t.userID, t.convID) })
 		}
-		t.c.titleAfterTurn(t.userID, t.convID)
+		if !t.pastFirst {
+			t.c.titleAfterTurn(t.userID, t.convID)
+		}
 		// The turn lock is released before turn_done goes out, so a
 		// client may start the next turn (a queued message) as soon as it
 		// hears it.

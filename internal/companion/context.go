@@ -112,9 +112,13 @@ func (c *Companion) probe(prov llm.Provider, key string) {
 func (c *Companion) contextFor(ctx context.Context, key string) (limit int, factor float64) {
 	m := c.ctxBook.get(key)
 	select {
-	case <-m.probed:
-	case <-ctx.Done():
-	case <-c.clock.NewTimer(probeWait).C():
+	case <-m.probed: // every turn after the model's first: no timer
+	default:
+		select {
+		case <-m.probed:
+		case <-ctx.Done():
+		case <-c.clock.NewTimer(probeWait).C():
+		}
 	}
 	c.ctxBook.mu.Lock()
 	defer c.ctxBook.mu.Unlock()
@@ -184,32 +188,59 @@ func toolTokens(tools []llm.Tool) int {
 // estimateText is a conservative token estimate by character class: a
 // token per four letters of a word, but a token per digit, symbol and
 // non-Latin character (tokenizers split digits, hex dumps and scripts
-// without spaces into many tokens).
+// without spaces into many tokens). It runs over the whole history on
+// every turn, so ASCII is classed by table, a byte at a time.
 func estimateText(s string) int {
 	letters, n := 0, 0
-	flush := func() {
-		n += (letters + 3) / 4
-		letters = 0
-	}
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			i++
+			switch asciiClass[b] {
+			case classLetter:
+				letters++
+			case classSpace:
+				n += (letters + 3) / 4
+				letters = 0
+			default: // a digit or a symbol
+				n += (letters+3)/4 + 1
+				letters = 0
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		switch {
-		case r < utf8.RuneSelf && (unicode.IsLetter(r)):
-			letters++
 		case unicode.IsSpace(r):
-			flush()
-		case r < utf8.RuneSelf:
-			flush()
-			n++ // a digit or a symbol
+			n += (letters + 3) / 4
+			letters = 0
 		case unicode.IsLetter(r) && r < 0x250: // Latin with accents
 			letters++
 		default:
-			flush()
-			n++
+			n += (letters+3)/4 + 1
+			letters = 0
 		}
 	}
-	flush()
-	return n
+	return n + (letters+3)/4
 }
+
+const (
+	classOther = iota
+	classLetter
+	classSpace
+)
+
+// asciiClass is unicode.IsLetter and unicode.IsSpace for ASCII.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for b := range t {
+		switch r := rune(b); {
+		case unicode.IsLetter(r):
+			t[b] = classLetter
+		case unicode.IsSpace(r):
+			t[b] = classSpace
+		}
+	}
+	return t
+}()
 
 // shrinkRequest cuts req down to about target estimated tokens: oldest
 // history first (the newest message always stays), then the longest
@@ -265,12 +296,12 @@ func cutTokens(s string, n int) string {
 // promptBudget is the history's share of the context, in estimated tokens:
 // the window (configured or the server's, whichever is smaller) less the
 // reply, the system prompt and the tools, divided by the model's factor.
-func (c *Companion) promptBudget(ctx context.Context, system string, tools []llm.Tool) int {
+func (c *Companion) promptBudget(ctx context.Context, system string, toolToks int) int {
 	limit, factor := c.opts.ContextTokens, 1.0
 	if key, ok := ctx.Value(modelKeyCtx{}).(string); ok {
 		limit, factor = c.contextFor(ctx, key)
 	}
-	budget := int(float64(limit-c.opts.MaxReplyTokens)/factor) - estimateText(system) - toolTokens(tools)
+	budget := int(float64(limit-c.opts.MaxReplyTokens)/factor) - estimateText(system) - toolToks
 	return max(budget, 256)
 }
 

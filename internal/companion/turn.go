@@ -1,6 +1,7 @@
 package companion
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,18 +41,25 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 				Message: fmt.Sprintf("Stopped after %d rounds of tool calls in one turn.", c.opts.MaxToolRounds)}})
 			return
 		}
-		hint := ""
+		hint, early := "", (<-chan preamble)(nil)
 		if round == 0 {
-			hint = t.latest
+			hint, early = t.latest, t.early
 		}
-		req, tools, err := c.request(ctx, userID, convID, hint, t.reason, t.channel, t.parent)
+		req, tools, users, err := c.request(ctx, userID, convID, early, hint, t.reason, t.channel, t.parent)
+		if round == 0 && users > 1 {
+			t.pastFirst = true // no title to write after this turn (titles.go)
+		}
 		if err != nil {
 			outcome = "error"
 			c.observer.Error("store")
 			t.emit(Event{Type: EvError, Err: &TurnError{Code: CodeInternal, Message: "Could not load the conversation.", Details: err.Error()}})
 			return
 		}
-		req.Model = c.conversationModel(ctx, userID, convID) // the owner's pick; "" = the server's
+		if round == 0 && t.model != nil {
+			req.Model = *t.model // read by Send a moment ago
+		} else {
+			req.Model = c.conversationModel(ctx, userID, convID) // the owner's pick; "" = the server's
+		}
 		msg, calls, status := c.stream(ctx, t, prov, req, userID, convID)
 		if status != store.StatusComplete {
 			outcome = string(status)
@@ -67,61 +75,104 @@ func (c *Companion) respond(ctx context.Context, t *turn, userID, convID string)
 	}
 }
 
+// preamble is what a prompt needs besides the conversation: the user, their
+// profile, persona and tools, and the slots (memory recall: an embedding and
+// a search) when the latest message is known.
+type preamble struct {
+	profile  store.Profile
+	user     store.User
+	persona  store.Persona
+	tools    *Registry
+	llmTools []llm.Tool // tools as the model sees them
+	toolToks int        // their estimated tokens
+	now      time.Time
+	loc      *time.Location
+	slots    <-chan []slotText // nil when latest was unknown
+	err      error
+}
+
+// startPreamble reads the preamble in the background. Send starts it
+// before storing the user's message, so recall runs while the message is
+// stored and the conversation is read; request starts it otherwise.
+func (c *Companion) startPreamble(ctx context.Context, userID, latest string) <-chan preamble {
+	out := make(chan preamble, 1)
+	go func() {
+		var p preamble
+		defer func() { out <- p }()
+		ok := c.safely("prompt preamble", func() {
+			profile, err := c.store.Profile(ctx, userID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				p.err = err
+				return
+			}
+			p.profile, p.now, p.loc = profile, c.clock.Now(), profile.Location()
+			if latest != "" {
+				p.slots = c.fillSlots(ctx, SlotInput{UserID: userID, Latest: latest, Now: p.now, Location: p.loc})
+			}
+			if p.user, p.err = c.store.UserByID(ctx, userID); p.err != nil {
+				return
+			}
+			if p.persona, err = c.store.Persona(ctx, userID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				p.err = err
+				return
+			}
+			if p.tools, p.err = c.ToolsFor(ctx, userID); p.err == nil {
+				p.llmTools = p.tools.LLMTools()
+				p.toolToks = toolTokens(p.llmTools)
+			}
+		})
+		if !ok {
+			p.err = errors.New("reading the prompt's preamble panicked") // logged by safely
+		}
+	}()
+	return out
+}
+
 // request builds the model request from the stored conversation, with the
-// user's tools. reason is set when os1 speaks first (Initiate); upTo when
-// the reply answers an earlier message (Regenerate, branches.go).
-func (c *Companion) request(ctx context.Context, userID, convID, latestHint, reason, channel, upTo string) (llm.Request, *Registry, error) {
-	fail := func(err error) (llm.Request, *Registry, error) { return llm.Request{}, nil, err }
-	profile, err := c.store.Profile(ctx, userID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fail(err)
-	}
-	now, loc := c.clock.Now(), profile.Location()
-	// Slots (memory recall: an embedding and a search) run while the
-	// conversation is read, when the latest message is already known.
-	var slots <-chan []slotText
-	if latestHint != "" {
-		slots = c.fillSlots(ctx, SlotInput{UserID: userID, Latest: latestHint, Now: now, Location: loc})
-	}
-	user, err := c.store.UserByID(ctx, userID)
-	if err != nil {
-		return fail(err)
-	}
-	persona, err := c.store.Persona(ctx, userID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fail(err)
-	}
-	tools, err := c.ToolsFor(ctx, userID)
-	if err != nil {
-		return fail(err)
+// user's tools. early is the turn's preamble when Send started it (else
+// nil); reason is set when os1 speaks first (Initiate); upTo when the reply
+// answers an earlier message (Regenerate, branches.go). users is how many
+// user messages the history read holds.
+func (c *Companion) request(ctx context.Context, userID, convID string, early <-chan preamble, latestHint, reason, channel, upTo string) (req llm.Request, tools *Registry, users int, err error) {
+	pre := early
+	if pre == nil {
+		pre = c.startPreamble(ctx, userID, latestHint)
 	}
 	// The prompt holds at most the last historyWindow messages (within the
 	// token budget); older ones stay stored, for recall by later subsystems.
-	msgs, err := c.history(ctx, userID, convID, upTo)
-	if err != nil {
-		return fail(err)
+	// The history is read while the preamble is.
+	msgs, herr := c.history(ctx, userID, convID, upTo)
+	var listed <-chan attachList
+	if herr == nil {
+		listed = c.listAttachments(ctx, userID, msgs) // while the slots finish
+	}
+	p := <-pre
+	if err := cmp.Or(p.err, herr); err != nil {
+		return llm.Request{}, nil, 0, err
 	}
 	latest := ""
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].Role == store.RoleUser {
-			latest = msgs[i].Content
-			break
+			if latest == "" {
+				latest = msgs[i].Content
+			}
+			users++
 		}
 	}
-	in := promptInput{Persona: persona, User: user, Profile: profile, Now: now, Loc: loc, Reason: reason, Channel: channel}
-	if slots == nil {
-		slots = c.fillSlots(ctx, SlotInput{UserID: userID, Latest: latest, Now: now, Location: loc})
+	in := promptInput{Persona: p.persona, User: p.user, Profile: p.profile, Now: p.now, Loc: p.loc, Reason: reason, Channel: channel}
+	if p.slots == nil {
+		p.slots = c.fillSlots(ctx, SlotInput{UserID: userID, Latest: latest, Now: p.now, Location: p.loc})
 	}
-	in.Slots = <-slots
+	in.Slots = <-p.slots
 	system := systemPrompt(in)
-	budget := c.promptBudget(ctx, system, tools.LLMTools())
-	history, _ := c.historyWithAttachments(ctx, userID, msgs, budget)
+	budget := c.promptBudget(ctx, system, p.toolToks)
+	history, _ := c.historyWithAttachments(ctx, userID, msgs, budget, listed)
 	if reason != "" && (len(history) == 0 || history[len(history)-1].Role != llm.RoleUser) {
 		// Providers expect the model to answer a user turn; this one says
 		// that nobody spoke, and is never stored.
 		history = append(history, llm.Message{Role: llm.RoleUser, Content: "(No message from the user: you are speaking first, because: " + reason + ")"})
 	}
-	return llm.Request{System: system, Messages: history, Tools: tools.LLMTools(), MaxTokens: c.opts.MaxReplyTokens}, tools, nil
+	return llm.Request{System: system, Messages: history, Tools: p.llmTools, MaxTokens: c.opts.MaxReplyTokens}, p.tools, users, nil
 }
 
 // fillSlots asks every slot for its section, all at once, each within
@@ -265,6 +316,8 @@ read:
 				continue
 			}
 			answered()
+			if text.Len() == 0 {
+			}
 			text.WriteString(ev.Text)
 			dirty = true
 			t.emit(Event{Type: EvDelta, MessageID: msg.ID, Text: ev.Text})
