@@ -111,3 +111,36 @@ func TestRecallTimeWordsArePreference(t *testing.T) {
 		}
 	}
 }
+
+// A list whose first places all score alike leaves the order to the other:
+// thirty messages hold the question's one content word equally ("lunch"),
+// the answer holds none of its words but is nearest in meaning. With fixed
+// weights the flat list's thirty win; weighed by peak, the answer is first.
+func TestFusionFlatListLeavesOrderToTheOther(t *testing.T) {
+	s := newStore(t)
+	day := now.Add(-24 * time.Hour)
+	for i := range 30 {
+		index(t, s, "alice", fmt.Sprintf("l%02d", i), fmt.Sprintf("Lunch plans, team %d.", i), day, vec(0, 1, 2, 1))
+	}
+	for i := range 40 {
+		index(t, s, "alice", fmt.Sprintf("f%02d", i), fmt.Sprintf("Small talk number %d about nothing.", i), day, vec(3, 1, 4, 1+0.1*float32(i)))
+	}
+	index(t, s, "alice", "a_ramen", "We ate at the ramen bar by the station.", day, vec(0, 1, 1, 0.1))
+	const q = "where did we have lunch"
+	emb := &fakeEmbedder{vecs: map[string][]float32{q: vec(0, 1, 1, 0.12)}}
+	top := func(fixed bool) string {
+		opts := recall.DefaultOptions()
+		opts.FixedWeights = fixed
+		hits, err := recall.New(s, emb, clock.NewFake(now), opts).Recall(t.Context(), "alice", memory.Query{Text: q}, time.UTC)
+		if err != nil || len(hits) == 0 {
+			t.Fatalf("Recall: %v, %d hits", err, len(hits))
+		}
+		return hits[0].ID
+	}
+	if got := top(false); got != "a_ramen" {
+		t.Errorf("hybrid ranks %s first, want a_ramen (the vector list's clear lead)", got)
+	}
+	if got := top(true); got == "a_ramen" {
+		t.Errorf("with fixed weights a_ramen is first too: the fixture proves nothing")
+	}
+}
