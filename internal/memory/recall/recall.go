@@ -97,13 +97,13 @@ const (
 // hits with the same text as a better one are dropped. A moved hit keeps its
 // score, so Score is not monotone in such a list.
 type Options struct {
-	Mode             Mode
-	Fusion           Fusion
-	TextWeight       float64       // FuseScores: full text's share, (0, 1); default 0.45
+	Mode       Mode
+	Fusion     Fusion
+	TextWeight float64 // FuseScores: full text's share, (0, 1); default 0.45
 	// FixedWeights keeps TextWeight for every query; by default
 	// (FuseScores) each query's shares are TextWeight and 1 − TextWeight
 	// each times how far that list's first places stand out (see Options).
-	FixedWeights bool
+	FixedWeights     bool
 	Candidates       int           // per retriever; default 100
 	RRFK             float64       // FuseRanks; default 10
 	RecencyWeight    float64       // default 0.05
