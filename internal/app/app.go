@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 
 	"github.com/os1ai/os1/internal/attach/sqliteattach"
+	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
@@ -62,6 +63,9 @@ type App struct {
 type Options struct {
 	Log     *slog.Logger // nil: discard
 	Version string       // the binary's version, which the server reports
+	// PasswordCost is the argon2id cost of passwords the server hashes;
+	// zero is auth.DefaultCost. Only tests of sign-in flows lower it.
+	PasswordCost auth.Cost
 }
 
 // parts says what a command builds beyond the store and the companion.
@@ -188,6 +192,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 			Worker: a.Memory, Reindex: a.Reindex},
 		Voice:          a.Voice.Pipeline,
 		Attachments:    sqliteattach.New(a.DB),
+		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})
 	return a, nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/os1ai/os1/internal/app"
+	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
@@ -49,7 +50,8 @@ func startApp(t testing.TB, extraEnv ...string) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, app.Options{Log: slog.New(slog.DiscardHandler), Version: Version})
+	a, err := app.New(context.Background(), cfg, app.Options{Log: slog.New(slog.DiscardHandler), Version: Version,
+		PasswordCost: auth.TestCost}) // real argon2id, cheap: these test the flows around it
 	if err != nil {
 		t.Fatal(err)
 	}
