@@ -600,21 +600,8 @@ func (r *Recaller) RecallForPrompt(ctx context.Context, userID, latestMessage st
 	if err != nil {
 		return "", nil, err
 	}
-	budget := tokenBudget * bytesPerToken
-	var b strings.Builder
-	var used []memory.Hit
-	for _, h := range hits {
-		line := promptLine(h, loc)
-		if b.Len()+len(line)+1 > budget {
-			continue // a shorter one further down may still fit
-		}
-		if b.Len() > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(line)
-		used = append(used, h)
-	}
-	return b.String(), used, nil
+	text, used := promptText(hits, tokenBudget, loc)
+	return text, used, nil
 }
 
 // promptLine renders one memory as "- 2025-05-03 (fact) Text", on one line.
