@@ -52,6 +52,7 @@ type Config struct {
 	LLM       LLM       `toml:"llm"`
 	Embed     Embed     `toml:"embed"`
 	Memory    Memory    `toml:"memory"`
+	Mail      Mail      `toml:"mail"`
 	Companion Companion `toml:"companion"`
 	Client    Client    `toml:"client"`
 	Voice     Voice     `toml:"voice"`
@@ -100,6 +101,18 @@ type Memory struct {
 	// RerankBudget is how long that call may take before the plain ranking
 	// is used.
 	RerankBudget Duration `toml:"rerank_budget"`
+}
+
+// Mail tunes the mail companion (docs/mail.md).
+type Mail struct {
+	// SyncEvery is how often every account is synced in the background
+	// (default 5m; "0s" turns the background sync off: only "Sync now").
+	SyncEvery Duration `toml:"sync_every"`
+	// Triage is "rules" (default: no model calls) or "model": the chat model
+	// triages new mail in batches within DailyTokens.
+	Triage string `toml:"triage"`
+	// DailyTokens is each user's daily hard cap of model tokens for triage.
+	DailyTokens int `toml:"daily_tokens"`
 }
 
 // Fallback is an optional second provider.
@@ -195,6 +208,7 @@ func Defaults(env func(string) string) Config {
 		},
 		Companion: Companion{ContextTokens: 8000, MaxReplyTokens: 1024, MaxToolRounds: 4},
 		Memory:    Memory{Rerank: "off", RerankBudget: Duration{1500 * time.Millisecond}},
+		Mail:      Mail{SyncEvery: Duration{5 * time.Minute}, Triage: "rules", DailyTokens: 50000},
 		Voice: Voice{
 			STT: "auto", TTS: "auto",
 			EndSilence:       Duration{600 * time.Millisecond},
@@ -319,6 +333,7 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.Embed.Model, env("OS1_EMBED_MODEL"))
 	setIf(&c.Embed.Key, env("OS1_EMBED_KEY"))
 	setIf(&c.Memory.Rerank, env("OS1_MEMORY_RERANK"))
+	setIf(&c.Mail.Triage, env("OS1_MAIL_TRIAGE"))
 	setIf(&c.Client.Server, env("OS1_SERVER"))
 	setIf(&c.Client.Token, env("OS1_TOKEN"))
 	setIf(&c.Voice.STT, env("OS1_STT"))
@@ -333,7 +348,7 @@ func applyEnv(c *Config, env func(string) string) error {
 		name string
 		dst  *Duration
 	}{{"OS1_VOICE_END_SILENCE", &c.Voice.EndSilence}, {"OS1_VOICE_MID_SENTENCE_GRACE", &c.Voice.MidSentenceGrace},
-		{"OS1_MEMORY_RERANK_BUDGET", &c.Memory.RerankBudget}} {
+		{"OS1_MEMORY_RERANK_BUDGET", &c.Memory.RerankBudget}, {"OS1_MAIL_SYNC_EVERY", &c.Mail.SyncEvery}} {
 		if v := env(d.name); v != "" {
 			p, err := time.ParseDuration(v)
 			if err != nil {
@@ -421,6 +436,17 @@ func (c Config) Validate() error {
 	}
 	if c.Memory.RerankBudget.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("memory.rerank_budget %v must be positive (for example 1500ms): set OS1_MEMORY_RERANK_BUDGET", c.Memory.RerankBudget.Duration))
+	}
+	switch c.Mail.Triage {
+	case "rules", "model":
+	default:
+		errs = append(errs, fmt.Errorf("mail.triage %q is unknown: use \"rules\" or \"model\" (set OS1_MAIL_TRIAGE)", c.Mail.Triage))
+	}
+	if c.Mail.SyncEvery.Duration < 0 || (c.Mail.SyncEvery.Duration > 0 && c.Mail.SyncEvery.Duration < 30*time.Second) {
+		errs = append(errs, fmt.Errorf("mail.sync_every %v: use 0s (off) or at least 30s (set OS1_MAIL_SYNC_EVERY)", c.Mail.SyncEvery.Duration))
+	}
+	if c.Mail.DailyTokens < 0 {
+		errs = append(errs, fmt.Errorf("mail.daily_tokens %d is negative", c.Mail.DailyTokens))
 	}
 	if c.LLM.MaxRetries < 0 {
 		errs = append(errs, fmt.Errorf("llm.max_retries %d is negative", c.LLM.MaxRetries))

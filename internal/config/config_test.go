@@ -230,3 +230,30 @@ func TestMemoryRerank(t *testing.T) {
 		t.Fatalf("an unknown rerank value: %v", err)
 	}
 }
+
+// Mail syncs every 5 minutes and triages by rules unless told otherwise;
+// nonsense values say which setting to fix.
+func TestMailConfig(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"HOME": "/home/theo", "XDG_CONFIG_HOME": t.TempDir()}), Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mail.SyncEvery.Duration != 5*time.Minute || c.Mail.Triage != "rules" || c.Mail.DailyTokens != 50000 {
+		t.Fatalf("mail defaults: %+v", c.Mail)
+	}
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("[mail]\nsync_every = \"0s\"\ntriage = \"model\"\ndaily_tokens = 1000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(envOf(map[string]string{"HOME": "/home/theo"}), Flags{ConfigFile: file})
+	if err != nil || c.Mail.SyncEvery.Duration != 0 || c.Mail.Triage != "model" || c.Mail.DailyTokens != 1000 {
+		t.Fatalf("from the file: %+v, %v", c.Mail, err)
+	}
+	for env, want := range map[string]string{"OS1_MAIL_TRIAGE": "mail.triage", "OS1_MAIL_SYNC_EVERY": "mail.sync_every"} {
+		val := map[string]string{"OS1_MAIL_TRIAGE": "magic", "OS1_MAIL_SYNC_EVERY": "1s"}[env]
+		_, err = Load(envOf(map[string]string{"HOME": "/home/theo", "XDG_CONFIG_HOME": t.TempDir(), env: val}), Flags{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: %v, want an error naming %s", env, val, err, want)
+		}
+	}
+}
