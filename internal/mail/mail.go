@@ -167,7 +167,10 @@ type Message struct {
 	// AuthResults is the receiving server's Authentication-Results verdict
 	// (spf/dkim/dmarc pass or fail), when present.
 	AuthResults string `json:"auth_results,omitempty"`
-	Triage      Triage `json:"triage"`
+	// Precedence is the Precedence header ("bulk", "list", "junk"), a
+	// newsletter's mark for triage.
+	Precedence string `json:"precedence,omitempty"`
+	Triage     Triage `json:"triage"`
 }
 
 // HasFlag reports whether m carries flag (case-insensitive).
