@@ -147,11 +147,15 @@ func TestComposeRefusesHeaderInjection(t *testing.T) {
 		"to address brackets": func(d *smtpsend.Draft) { d.To[0].Email = "Amy <evil@attacker.test>" },
 		"cc address space":    func(d *smtpsend.Draft) { d.Cc = []mail.Address{{Email: "a@b.c d@e.f"}} },
 		"no at sign":          func(d *smtpsend.Draft) { d.To[0].Email = "amy" },
-		"attachment name LF":  func(d *smtpsend.Draft) { d.Attachments = []smtpsend.Attachment{{Name: "a.txt\r\nBcc: x@y.z", MIME: "text/plain"}} },
-		"attachment mime LF":  func(d *smtpsend.Draft) { d.Attachments = []smtpsend.Attachment{{Name: "a.txt", MIME: "text/plain\r\nBcc: x@y.z"}} },
-		"in-reply-to CRLF":    func(d *smtpsend.Draft) { d.InReplyTo = "a@b\r\nBcc: x@y.z" },
-		"references bracket":  func(d *smtpsend.Draft) { d.References = []string{"a@b> <c@d"} },
-		"no recipient":        func(d *smtpsend.Draft) { d.To = nil },
+		"attachment name LF": func(d *smtpsend.Draft) {
+			d.Attachments = []smtpsend.Attachment{{Name: "a.txt\r\nBcc: x@y.z", MIME: "text/plain"}}
+		},
+		"attachment mime LF": func(d *smtpsend.Draft) {
+			d.Attachments = []smtpsend.Attachment{{Name: "a.txt", MIME: "text/plain\r\nBcc: x@y.z"}}
+		},
+		"in-reply-to CRLF":   func(d *smtpsend.Draft) { d.InReplyTo = "a@b\r\nBcc: x@y.z" },
+		"references bracket": func(d *smtpsend.Draft) { d.References = []string{"a@b> <c@d"} },
+		"no recipient":       func(d *smtpsend.Draft) { d.To = nil },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
