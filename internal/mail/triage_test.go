@@ -74,7 +74,7 @@ func TestTriageRules(t *testing.T) {
 				ListID: "os1ai/os1 <os1.os1ai.github.com>", ListUnsubscribe: "<mailto:unsub@github.com>", Text: "@theo can you review this?", Date: tue},
 			cat: mail.Notification, maxImp: 0.3, reason: []string{"automatic notification"}},
 		{name: "no-reply sender without a list is a notification",
-			m: mail.Message{From: from("no-reply@bank.example", "Bank"), To: []mail.Address{theo}, Subject: "New sign-in", Text: "A new device signed in to your account.", Date: tue},
+			m:   mail.Message{From: from("no-reply@bank.example", "Bank"), To: []mail.Address{theo}, Subject: "New sign-in", Text: "A new device signed in to your account.", Date: tue},
 			cat: mail.Notification},
 		{name: "failed DMARC and a phishing line is spam",
 			m: mail.Message{From: from("security@paypa1.example", "PayPal"), To: []mail.Address{theo}, Subject: "Action required",
@@ -204,7 +204,9 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestFindDates(t *testing.T) {
-	day := func(m time.Month, d int) string { return time.Date(2026, m, d, 0, 0, 0, 0, berlin).Format("Mon 2006-01-02") }
+	day := func(m time.Month, d int) string {
+		return time.Date(2026, m, d, 0, 0, 0, 0, berlin).Format("Mon 2006-01-02")
+	}
 	cases := []struct {
 		text string
 		want []string // "Mon 2006-01-02" and "!" when a deadline
