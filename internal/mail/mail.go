@@ -266,6 +266,13 @@ type Query struct {
 	ThreadID  string
 }
 
+// Limits of a listing (Query.Limit, Untriaged, Search): a limit of 0 or
+// less means DefaultLimit, one above MaxLimit means MaxLimit.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
 // Store keeps mail per user. Every method is scoped by userID: another
 // user's ids answer ErrNotFound. Implementations: sqlitemail.
 type Store interface {
@@ -285,6 +292,8 @@ type Store interface {
 
 	// PutMessages inserts or updates messages by (account, folder,
 	// uid_validity, uid), keeping their os1 id and triage when they exist.
+	// It sets each ms[i].ID to the message's stored id (a new message
+	// without one gets a fresh id), all in one transaction.
 	PutMessages(ctx context.Context, userID string, ms []Message) error
 	Message(ctx context.Context, userID, id string) (Message, error)
 	// MessageByUID finds a message by where it lives on the server.
@@ -310,7 +319,9 @@ type Store interface {
 // tokens. They are sealed (secret.Box) into Account.Secret as JSON and
 // opened only to sign in.
 type Credentials struct {
-	Password     string    `json:"password,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Provider names the OAuth provider ([[mail.oauth]]) that renews AccessToken.
+	Provider     string    `json:"provider,omitempty"`
 	AccessToken  string    `json:"access_token,omitempty"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	Expiry       time.Time `json:"expiry,omitzero"`

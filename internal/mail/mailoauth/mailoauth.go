@@ -76,8 +76,8 @@ type Flow struct {
 }
 
 type pending struct {
-	userID, provider, verifier, redirect string
-	expires                              time.Time
+	userID, provider, verifier, redirect, data string
+	expires                                    time.Time
 }
 
 // New returns a flow over the configured providers; client may be nil
@@ -116,8 +116,9 @@ func (p Provider) config(redirect string) *oauth2.Config {
 
 // Start begins a sign-in for userID: it returns the provider's URL to send
 // the user to. redirect is os1's callback URL, which the provider sends the
-// user back to with a code and the state.
-func (f *Flow) Start(userID, provider, redirect string) (string, error) {
+// user back to with a code and the state. data (the account's address and
+// label, say) comes back from Finish.
+func (f *Flow) Start(userID, provider, redirect, data string) (string, error) {
 	p, err := f.Provider(provider)
 	if err != nil {
 		return "", err
@@ -131,14 +132,15 @@ func (f *Flow) Start(userID, provider, redirect string) (string, error) {
 			delete(f.pending, s)
 		}
 	}
-	f.pending[state] = pending{userID: userID, provider: provider, verifier: verifier, redirect: redirect, expires: now.Add(StateTTL)}
+	f.pending[state] = pending{userID: userID, provider: provider, verifier: verifier, redirect: redirect, data: data, expires: now.Add(StateTTL)}
 	f.mu.Unlock()
 	return p.config(redirect).AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(verifier)), nil
 }
 
 // Finish exchanges the callback's code for tokens. The state must be one
-// Start issued to the same user, within StateTTL; it is used once.
-func (f *Flow) Finish(ctx context.Context, userID, state, code string) (Provider, mail.Credentials, error) {
+// Start issued to the same user, within StateTTL; it is used once. The
+// credentials name their provider; data is what Start was given.
+func (f *Flow) Finish(ctx context.Context, userID, state, code string) (Provider, mail.Credentials, string, error) {
 	f.mu.Lock()
 	pe, ok := f.pending[state]
 	if ok && pe.userID == userID {
@@ -146,23 +148,25 @@ func (f *Flow) Finish(ctx context.Context, userID, state, code string) (Provider
 	}
 	f.mu.Unlock()
 	if !ok || pe.userID != userID || f.clock.Now().After(pe.expires) {
-		return Provider{}, mail.Credentials{}, ErrBadState
+		return Provider{}, mail.Credentials{}, "", ErrBadState
 	}
 	if code == "" {
-		return Provider{}, mail.Credentials{}, errors.New("the provider sent no authorization code back")
+		return Provider{}, mail.Credentials{}, "", errors.New("the provider sent no authorization code back")
 	}
 	p, err := f.Provider(pe.provider)
 	if err != nil {
-		return Provider{}, mail.Credentials{}, err
+		return Provider{}, mail.Credentials{}, "", err
 	}
 	tok, err := p.config(pe.redirect).Exchange(f.ctx(ctx), code, oauth2.VerifierOption(pe.verifier))
 	if err != nil {
-		return p, mail.Credentials{}, fmt.Errorf("%s refused the sign-in: %s", p.Name, tokenError(err))
+		return p, mail.Credentials{}, "", fmt.Errorf("%s refused the sign-in: %s", p.Name, tokenError(err))
 	}
 	if tok.RefreshToken == "" {
-		return p, mail.Credentials{}, fmt.Errorf("%s gave no refresh token, so os1 could not stay signed in; check the app's offline access", p.Name)
+		return p, mail.Credentials{}, "", fmt.Errorf("%s gave no refresh token, so os1 could not stay signed in; check the app's offline access", p.Name)
 	}
-	return p, credentials(tok), nil
+	c := credentials(tok)
+	c.Provider = p.Name
+	return p, c, pe.data, nil
 }
 
 func (f *Flow) ctx(ctx context.Context) context.Context {
@@ -204,6 +208,7 @@ func (f *Flow) Fresh(ctx context.Context, provider string, c mail.Credentials) (
 		return c, false, fmt.Errorf("renew the %s access token: %s", p.Name, tokenError(err))
 	}
 	out := credentials(tok)
+	out.Provider = c.Provider
 	if out.RefreshToken == "" {
 		out.RefreshToken = c.RefreshToken // providers may not rotate it
 	}

@@ -104,7 +104,7 @@ func newFlow(t *testing.T, srv *httptest.Server, c clock.Clock) *mailoauth.Flow 
 func TestSignInWithPKCE(t *testing.T) {
 	as, srv := newAuthServer(t)
 	f := newFlow(t, srv, clock.System{})
-	authURL, err := f.Start("usr_ana", "google", "http://127.0.0.1:7810/api/mail/oauth/callback")
+	authURL, err := f.Start("usr_ana", "google", "http://127.0.0.1:7810/api/mail/oauth/callback", "ana@gmail.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,15 +114,16 @@ func TestSignInWithPKCE(t *testing.T) {
 		}
 	}
 	state, code := as.authorize(authURL)
-	p, creds, err := f.Finish(context.Background(), "usr_ana", state, code)
+	p, creds, data, err := f.Finish(context.Background(), "usr_ana", state, code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.IMAP.Host != "imap.gmail.com" || creds.AccessToken != "access-1" || creds.RefreshToken != "refresh-1" || creds.Expiry.IsZero() {
+	if p.IMAP.Host != "imap.gmail.com" || creds.AccessToken != "access-1" || creds.RefreshToken != "refresh-1" || creds.Expiry.IsZero() ||
+		creds.Provider != "google" || data != "ana@gmail.com" {
 		t.Fatalf("got %+v, %+v", p, creds)
 	}
 	// The state is spent: a replayed callback is refused.
-	if _, _, err := f.Finish(context.Background(), "usr_ana", state, code); !errors.Is(err, mailoauth.ErrBadState) {
+	if _, _, _, err := f.Finish(context.Background(), "usr_ana", state, code); !errors.Is(err, mailoauth.ErrBadState) {
 		t.Fatalf("a replayed callback: %v", err)
 	}
 }
@@ -133,24 +134,24 @@ func TestCallbackChecks(t *testing.T) {
 	f := newFlow(t, srv, fake)
 	ctx := context.Background()
 
-	authURL, _ := f.Start("usr_ana", "google", "http://127.0.0.1/cb")
+	authURL, _ := f.Start("usr_ana", "google", "http://127.0.0.1/cb", "")
 	state, code := as.authorize(authURL)
-	if _, _, err := f.Finish(ctx, "usr_bob", state, code); !errors.Is(err, mailoauth.ErrBadState) {
+	if _, _, _, err := f.Finish(ctx, "usr_bob", state, code); !errors.Is(err, mailoauth.ErrBadState) {
 		t.Fatalf("another user's callback: %v", err)
 	}
 	// Ana's own sign-in is still waiting after Bob's try, until it expires.
 	fake.Advance(mailoauth.StateTTL + time.Second)
-	if _, _, err := f.Finish(ctx, "usr_ana", state, code); !errors.Is(err, mailoauth.ErrBadState) {
+	if _, _, _, err := f.Finish(ctx, "usr_ana", state, code); !errors.Is(err, mailoauth.ErrBadState) {
 		t.Fatalf("an expired sign-in: %v", err)
 	}
 
-	authURL, _ = f.Start("usr_ana", "google", "http://127.0.0.1/cb")
+	authURL, _ = f.Start("usr_ana", "google", "http://127.0.0.1/cb", "")
 	state, _ = as.authorize(authURL)
-	_, _, err := f.Finish(ctx, "usr_ana", state, "code-forged")
+	_, _, _, err := f.Finish(ctx, "usr_ana", state, "code-forged")
 	if err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 		t.Fatalf("a code the provider never issued: %v", err)
 	}
-	if _, err := f.Start("usr_ana", "yahoo", "http://127.0.0.1/cb"); !errors.Is(err, mailoauth.ErrUnknownProvider) {
+	if _, err := f.Start("usr_ana", "yahoo", "http://127.0.0.1/cb", ""); !errors.Is(err, mailoauth.ErrUnknownProvider) {
 		t.Fatalf("an unconfigured provider: %v", err)
 	}
 }
@@ -161,7 +162,7 @@ func TestFreshRenewsBeforeExpiry(t *testing.T) {
 	f := newFlow(t, srv, clock.NewFake(now))
 	ctx := context.Background()
 
-	live := mail.Credentials{AccessToken: "access-live", RefreshToken: "refresh-1", Expiry: now.Add(30 * time.Minute)}
+	live := mail.Credentials{Provider: "google", AccessToken: "access-live", RefreshToken: "refresh-1", Expiry: now.Add(30 * time.Minute)}
 	got, changed, err := f.Fresh(ctx, "google", live)
 	if err != nil || changed || got != live || len(as.requests) != 0 {
 		t.Fatalf("a live token was renewed: %+v %v %v (%d requests)", got, changed, err, len(as.requests))
@@ -169,7 +170,7 @@ func TestFreshRenewsBeforeExpiry(t *testing.T) {
 	soon := live
 	soon.Expiry = now.Add(30 * time.Second)
 	got, changed, err = f.Fresh(ctx, "google", soon)
-	if err != nil || !changed || got.AccessToken == "access-live" || got.RefreshToken != "refresh-1" {
+	if err != nil || !changed || got.AccessToken == "access-live" || got.RefreshToken != "refresh-1" || got.Provider != "google" {
 		t.Fatalf("a token about to expire: %+v %v %v", got, changed, err)
 	}
 	if r := as.requests[len(as.requests)-1]; r.Get("grant_type") != "refresh_token" || r.Get("refresh_token") != "refresh-1" {
