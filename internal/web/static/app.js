@@ -12,6 +12,7 @@
 //   #/ , #/c/ID       chat: a new conversation, or conversation ID
 //   #/settings[/S]    settings, optionally scrolled to section S
 //   #/memory[?q=…], #/memory/ID, #/people[/ID]   what she remembers (views/memory.js)
+//   #/mail[?category=…|?q=…], #/mail/ID   the triaged inbox (views/mail.js)
 //
 // The server's state decides the screen, not the hash: not set up → setup;
 // signed out → login (or invite); not onboarded → meeting; not named → model
@@ -32,6 +33,7 @@ import * as namingView from './views/naming.js';
 import * as chatView from './views/chat.js';
 import * as settingsView from './views/settings.js';
 import * as memoryView from './views/memory.js';
+import * as mailView from './views/mail.js';
 
 const appEl = document.getElementById('app');
 
@@ -66,7 +68,7 @@ function show(screen, view, route) {
   if (current.view && current.view.unmount) current.view.unmount();
   appEl.replaceChildren();
   document.body.dataset.screen = screen;
-  if (screen !== 'chat' && screen !== 'settings' && screen !== 'memory') document.title = 'os1';
+  if (screen !== 'chat' && screen !== 'settings' && screen !== 'memory' && screen !== 'mail') document.title = 'os1';
   current = { screen, view: null };
   current.view = view.mount(appEl, ctx, route) || {};
   if (!appEl.contains(document.activeElement)) {
@@ -109,7 +111,7 @@ function lostSession() {
   state.model = null;
   setCsrf('');
   if (current.screen !== 'login' && current.screen !== 'setup' && current.screen !== 'invite' && current.screen !== 'reset') {
-    ctx.afterLogin = /^#\/(c\/|settings|memory|people)/.test(location.hash) ? location.hash : '#/';
+    ctx.afterLogin = /^#\/(c\/|settings|memory|people|mail)/.test(location.hash) ? location.hash : '#/';
   }
   route();
 }
@@ -159,6 +161,7 @@ async function route() {
     startStream();
     if (r.name === 'settings') return show('settings', settingsView, r);
     if (r.name === 'memory' || r.name === 'people') return show('memory', memoryView, r);
+    if (r.name === 'mail') return show('mail', mailView, r);
     if (r.name !== 'c' && r.name !== '') history.replaceState(null, '', '#/');
     return show('chat', chatView, r);
   } catch (e) {
@@ -190,6 +193,7 @@ function showFatal(e) {
 const ctx = {
   state,
   afterLogin: '',
+  prefill: '', // text the chat puts in its composer once (mail's "draft a reply")
   get stream() { return stream; },
   go(hash) {
     if (location.hash === hash) route();

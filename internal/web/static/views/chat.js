@@ -18,6 +18,7 @@ export function mount(root, ctx, route) {
   const chat = new Chat(root, ctx);
   chat.open(route.id);
   chat.syncModelPicker();
+  chat.takePrefill(route);
   return chat;
 }
 
@@ -78,7 +79,9 @@ class Chat {
       h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, this.list),
       h('div', { class: 'sidebar-foot' },
         h('a', { id: 'nav-memory', class: 'sidebar-link', href: '#/memory' }, h('span', { text: 'Memory' }),
-          h('span', { class: 'hint', text: `What ${name} remembers` }))));
+          h('span', { class: 'hint', text: `What ${name} remembers` })),
+        h('a', { id: 'nav-mail', class: 'sidebar-link', href: '#/mail' }, h('span', { text: 'Mail' }),
+          h('span', { class: 'hint', text: 'Your inbox, sorted' }))));
     this.scrim = h('div', { class: 'scrim', 'aria-hidden': 'true' });
     this.scrim.addEventListener('click', () => this.closeDrawer(true));
 
@@ -153,6 +156,20 @@ class Chat {
   update(route) {
     this.open(route.id);
     this.syncModelPicker();
+    this.takePrefill(route);
+  }
+
+  // takePrefill puts ctx.prefill (a request another screen wrote out, such
+  // as mail's "draft a reply") into a new conversation's composer, once;
+  // the user sends it.
+  takePrefill(route) {
+    const text = this.ctx.prefill;
+    if (!text || route.id) return;
+    this.ctx.prefill = '';
+    this.composer.value = text;
+    this.autosize();
+    this.updateComposer();
+    this.focusComposer(true);
   }
 
   openDrawer() {

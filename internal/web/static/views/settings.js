@@ -1,5 +1,6 @@
 // Settings (#/settings, #/settings/SECTION): the companion's persona, the
-// first-meeting answers, the model connection, appearance, API tokens,
+// first-meeting answers, the model connection, mail accounts
+// (settings-mail.js), appearance, API tokens,
 // security (password, sessions), people (owner: invites, disable, delete,
 // reset links) and the account.
 
@@ -7,6 +8,7 @@ import { h, icon, when, copyText, announce } from '../dom.js';
 import { api } from '../api.js';
 import { field, alertBox, busy, modelStatusLink, validTimeZone, timeZoneList, checkPasswords } from './common.js';
 import { modelPanel } from './modelform.js';
+import { mailSection } from './settings-mail.js';
 
 const THEME_KEY = 'os1.theme';
 
@@ -27,6 +29,7 @@ export function mount(root, ctx, route) {
     personaSection(ctx, name),
     profileSection(ctx),
     modelSection(ctx),
+    mailSection(section),
     appearanceSection(),
     whileReplyingSection(),
     tokensSection(),
