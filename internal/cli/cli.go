@@ -71,7 +71,7 @@ func (e *env) rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.flags.ConfigFile, "config", "", "config file (default $XDG_CONFIG_HOME/os1/config.toml, or $OS1_CONFIG)")
 	serve, doctor, talk := e.serveCmd(), e.doctorCmd(), e.talkCmd()
-	memory, user, token := e.memoryCmd(), e.userCmd(), e.tokenCmd()
+	memory, user, token, mailc := e.memoryCmd(), e.userCmd(), e.tokenCmd(), e.mailCmd()
 	for _, c := range []*cobra.Command{serve, doctor, talk} {
 		e.dataDirFlag(c.Flags())
 	}
@@ -90,7 +90,7 @@ func (e *env) rootCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{serve, talk} {
 		c.Flags().StringVar(&e.flags.LogLevel, "log-level", "", "debug, info, warn or error (default info, or $OS1_LOG_LEVEL)")
 	}
-	root.AddCommand(serve, e.chatCmd(), e.loginCmd(), e.logoutCmd(), doctor, e.versionCmd(), memory, talk, user, token)
+	root.AddCommand(serve, e.chatCmd(), e.loginCmd(), e.logoutCmd(), doctor, e.versionCmd(), memory, talk, user, token, mailc)
 	root.InitDefaultCompletionCmd() // now, so that its group is checked too
 	refuseUnknownSubcommands(root)
 	return root

@@ -21,6 +21,7 @@ import (
 	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
@@ -76,6 +77,8 @@ type Deps struct {
 	Voice *voice.Pipeline
 	// Attachments serves files sent with messages (attachments.go); nil: none.
 	Attachments AttachmentStore
+	// Mail serves each user's mail accounts and inbox (mail.go); nil: 503 mail_unavailable.
+	Mail *mail.Service
 	// PasswordCost is the argon2id cost of new password hashes; zero is
 	// auth.DefaultCost. Tests of sign-in flows set auth.TestCost.
 	PasswordCost auth.Cost
@@ -203,6 +206,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/ws", s.websocket)
 	m.HandleFunc("GET /api/voice", s.voiceCall)
 	s.memoryRoutes(m) // /api/memory…, /api/people… (memory.go)
+	s.mailRoutes(m)   // /api/mail… (mail.go)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})

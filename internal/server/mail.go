@@ -1,0 +1,272 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Mail: each user's own accounts, their sync, the triaged inbox, search and
+// rules (docs/mail.md). Every query is scoped by the signed-in user; another
+// user's ids answer 404. Passwords go in once and never come back out.
+
+func (s *Server) mailRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /api/mail/accounts", s.user(s.mailAccounts))
+	m.HandleFunc("POST /api/mail/accounts", s.user(s.mailAddAccount))
+	m.HandleFunc("DELETE /api/mail/accounts/{id}", s.user(s.mailRemoveAccount))
+	m.HandleFunc("POST /api/mail/accounts/{id}/sync", s.user(s.mailSync))
+	m.HandleFunc("GET /api/mail/accounts/{id}/sync", s.user(s.mailProgress))
+	m.HandleFunc("GET /api/mail/messages", s.user(s.mailMessages))
+	m.HandleFunc("GET /api/mail/messages/{id}", s.user(s.mailMessage))
+	m.HandleFunc("GET /api/mail/search", s.user(s.mailSearch))
+	m.HandleFunc("GET /api/mail/rules", s.user(s.mailRules))
+	m.HandleFunc("DELETE /api/mail/rules/{id}", s.user(s.mailDeleteRule))
+}
+
+// mailService returns the mail service, or answers 503 when there is none.
+func (s *Server) mailService(w http.ResponseWriter) *mail.Service {
+	if s.Mail == nil {
+		writeError(w, http.StatusServiceUnavailable, "mail_unavailable", "Mail is not enabled on this server.")
+	}
+	return s.Mail
+}
+
+// mailError maps the mail domain's errors to answers.
+func (s *Server) mailError(w http.ResponseWriter, what string, err error) {
+	var in *mail.InputError
+	switch {
+	case errors.As(err, &in):
+		writeError(w, http.StatusBadRequest, "bad_request", in.Msg)
+	case errors.Is(err, mail.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "No such mail account or message.")
+	case errors.Is(err, mail.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", sentence(err.Error()))
+	case errors.Is(err, mail.ErrAuth):
+		writeError(w, http.StatusBadRequest, "mail_auth", sentence(err.Error()))
+	case errors.Is(err, mail.ErrSyncing):
+		writeError(w, http.StatusConflict, "syncing", "A sync of this account is already running.")
+	default:
+		s.internal(w, what, err)
+	}
+}
+
+func (s *Server) mailAccounts(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	as, err := svc.Accounts(r.Context(), u.ID)
+	if err != nil {
+		s.mailError(w, "list mail accounts", err)
+		return
+	}
+	if as == nil {
+		as = []mail.Account{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": as})
+}
+
+func (s *Server) mailAddAccount(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	var in mail.AccountInput
+	if err := readJSON(w, r, &in); err != nil {
+		return
+	}
+	a, err := svc.AddAccount(r.Context(), u.ID, in)
+	if err != nil {
+		s.mailError(w, "add a mail account", err)
+		return
+	}
+	if err := svc.SyncNow(r.Context(), u.ID, a.ID); err != nil {
+		s.Log.Warn("start the first mail sync", "account", a.ID, "err", err)
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) mailRemoveAccount(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	if err := svc.RemoveAccount(r.Context(), u.ID, r.PathValue("id")); err != nil {
+		s.mailError(w, "remove a mail account", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) mailSync(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	id := r.PathValue("id")
+	if err := svc.SyncNow(r.Context(), u.ID, id); err != nil && !errors.Is(err, mail.ErrSyncing) {
+		s.mailError(w, "start a mail sync", err)
+		return
+	}
+	p, err := svc.Progress(r.Context(), u.ID, id)
+	if err != nil {
+		s.mailError(w, "read mail sync progress", err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, p)
+}
+
+func (s *Server) mailProgress(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	p, err := svc.Progress(r.Context(), u.ID, r.PathValue("id"))
+	if err != nil {
+		s.mailError(w, "read mail sync progress", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// mailMessages lists messages: ?account=&folder=&category=&unread=1&before=RFC3339&limit=N.
+func (s *Server) mailMessages(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	q := r.URL.Query()
+	mq := mail.Query{AccountID: q.Get("account"), Folder: q.Get("folder"), Category: mail.Category(q.Get("category")),
+		Unread: q.Get("unread") == "1" || q.Get("unread") == "true", ThreadID: q.Get("thread")}
+	if mq.Category != "" && !validCategory(mq.Category) {
+		writeError(w, http.StatusBadRequest, "bad_request", "Unknown category "+strconv.Quote(string(mq.Category))+".")
+		return
+	}
+	if b := q.Get("before"); b != "" {
+		t, err := time.Parse(time.RFC3339, b)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "before must be a time like 2026-12-05T10:00:00Z.")
+			return
+		}
+		mq.Before = t
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, http.StatusBadRequest, "bad_request", "limit must be between 1 and 500.")
+			return
+		}
+		mq.Limit = n
+	}
+	ms, err := svc.Store.Messages(r.Context(), u.ID, mq)
+	if err != nil {
+		s.mailError(w, "list mail", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": listing(ms)})
+}
+
+func validCategory(c mail.Category) bool {
+	for _, k := range mail.Categories {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
+
+// listing drops message bodies from a list (the full text is one GET away).
+func listing(ms []mail.Message) []mail.Message {
+	out := make([]mail.Message, len(ms))
+	for i, m := range ms {
+		if len(m.Text) > 240 {
+			cut := 240
+			for cut > 0 && !utf8.RuneStart(m.Text[cut]) {
+				cut--
+			}
+			m.Text = m.Text[:cut]
+		}
+		out[i] = m
+	}
+	return out
+}
+
+func (s *Server) mailMessage(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	m, err := svc.Store.Message(r.Context(), u.ID, r.PathValue("id"))
+	if err != nil {
+		s.mailError(w, "read a message", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) mailSearch(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	q := r.URL.Query().Get("q")
+	if q == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "Say what to search for: ?q=words.")
+		return
+	}
+	ms, err := svc.Store.Search(r.Context(), u.ID, q, 50)
+	if err != nil {
+		s.mailError(w, "search mail", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": listing(ms)})
+}
+
+func (s *Server) mailRules(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	rs, err := svc.Store.Rules(r.Context(), u.ID)
+	if err != nil {
+		s.mailError(w, "list mail rules", err)
+		return
+	}
+	if rs == nil {
+		rs = []mail.Rule{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rules": rs})
+}
+
+func (s *Server) mailDeleteRule(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	if err := svc.Store.DeleteRule(r.Context(), u.ID, r.PathValue("id")); err != nil {
+		s.mailError(w, "delete a mail rule", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// sentence makes an error's text a sentence: a capital first letter and a
+// full stop.
+func sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
+}
