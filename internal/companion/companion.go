@@ -216,6 +216,16 @@ func (c *Companion) ToolsFor(ctx context.Context, userID string) (*Registry, err
 	return r, nil
 }
 
+// DescribeAction is the confirmation card's text for a stored action, by
+// the tools of the action's user (Registry.Describe).
+func (c *Companion) DescribeAction(ctx context.Context, a store.Action) string {
+	tools, err := c.ToolsFor(ctx, a.UserID)
+	if err != nil {
+		tools = c.tools
+	}
+	return tools.Describe(ctx, a)
+}
+
 // Subscribe follows every event of userID (turns wherever they started,
 // tool approvals, memory changes) until ctx ends or the caller stops
 // ranging. Delivery is that of Event.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/os1ai/os1/internal/llm"
@@ -34,7 +35,14 @@ type Tool struct {
 	// Summary describes a pending call for the confirmation card, e.g.
 	// "Rename this conversation to “Trip”". Optional.
 	Summary func(args json.RawMessage) string
-	Run     func(ctx context.Context, c Call) (string, error)
+	// Review, when set, describes a pending call for the confirmation card
+	// knowing the stored action (its user, conversation and the reply that
+	// asked), so it can warn of what the arguments alone do not show: a
+	// recipient the user never wrote to, untrusted content read earlier in
+	// the turn. It replaces Summary there; its lines are kept, each escaped
+	// as Summary's text is. It must not change anything.
+	Review func(ctx context.Context, a store.Action) string
+	Run    func(ctx context.Context, c Call) (string, error)
 }
 
 // Registry holds the tools offered to the model. A server may give every
@@ -134,6 +142,21 @@ func (r *Registry) Summarize(name string, args json.RawMessage) string {
 		return textsafe.Displayable(t.Summary(args))
 	}
 	return textsafe.Displayable(fmt.Sprintf("Run %s with %s", name, string(args)))
+}
+
+// Describe is the confirmation card's text for a stored action: the tool's
+// Review when it has one (line breaks kept, hidden characters on each line
+// escaped), else Summarize.
+func (r *Registry) Describe(ctx context.Context, a store.Action) string {
+	t, ok := r.tools[a.Tool]
+	if !ok || t.Review == nil {
+		return r.Summarize(a.Tool, a.Arguments)
+	}
+	lines := strings.Split(t.Review(ctx, a), "\n")
+	for i, l := range lines {
+		lines[i] = textsafe.Displayable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ConversationRenamer is the storage a rename needs.

@@ -553,7 +553,7 @@ func (c *Companion) runTools(ctx context.Context, t *turn, tools *Registry, user
 			continue
 		}
 		waiting = true
-		t.emit(Event{Type: EvActionRequired, Action: &ActionView{Action: a, Summary: tools.Summarize(a.Tool, a.Arguments)}})
+		t.emit(Event{Type: EvActionRequired, Action: &ActionView{Action: a, Summary: tools.Describe(ctx, a)}})
 	}
 	return waiting
 }
@@ -670,7 +670,7 @@ func (c *Companion) Decide(ctx context.Context, userID, actionID string, approve
 		}
 		done := a
 		done.Status, done.Result = final, result
-		t.emit(Event{Type: EvActionDecided, Action: &ActionView{Action: done, Summary: c.tools.Summarize(a.Tool, a.Arguments)}})
+		t.emit(Event{Type: EvActionDecided, Action: &ActionView{Action: done, Summary: c.DescribeAction(ctx, done)}})
 		c.toolResult(ctx, t, userID, a.ConversationID, a.ToolCallID, result)
 		if rest, err := c.store.PendingActions(ctx, userID, a.ConversationID); err == nil && len(rest) > 0 {
 			return

@@ -62,6 +62,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, u store
 	ao := make([]actionJSON, len(acts))
 	for i, a := range acts {
 		ao[i] = s.actionOut(a)
+		ao[i].Summary = s.Companion.DescribeAction(ctx, a)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": conversationOut(c), "messages": mo, "pending_actions": ao,
 		"running": s.Companion.Running(id)})
