@@ -1,0 +1,4 @@
+package sqlitemail
+
+// QueryTerms is queryTerms, for tests.
+var QueryTerms = queryTerms

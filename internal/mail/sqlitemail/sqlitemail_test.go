@@ -1,0 +1,143 @@
+package sqlitemail_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/mail/mailtest"
+	"github.com/os1ai/os1/internal/mail/sqlitemail"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/pressly/goose/v3"
+)
+
+func open(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "os1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newUser(t *testing.T, db *sqlite.DB, name string) string {
+	t.Helper()
+	id := "usr_" + name
+	err := db.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
+		PasswordHash: "x", CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestContract(t *testing.T) {
+	mailtest.Run(t, func(t *testing.T) (mail.Store, func(string) string) {
+		db := open(t)
+		t.Cleanup(func() { checkIndex(t, db) })
+		return sqlitemail.New(db), func(name string) string { return newUser(t, db, name) }
+	})
+}
+
+// checkIndex runs FTS5's integrity check of the index itself: the
+// triggers index and un-index the same prefixes. (rank 1 would compare the
+// index with the table too, and fail on any column longer than the prefix.)
+func checkIndex(t *testing.T, db *sqlite.DB) {
+	t.Helper()
+	if _, err := db.SQL().ExecContext(context.Background(), `INSERT INTO mail_fts (mail_fts) VALUES ('integrity-check')`); err != nil {
+		t.Errorf("mail full-text index: %v", err)
+	}
+}
+
+// Deleting a user deletes their mail, and only theirs.
+func TestDeleteUser(t *testing.T) {
+	ctx := t.Context()
+	db := open(t)
+	s := sqlitemail.New(db)
+	ana, bob := newUser(t, db, "ana"), newUser(t, db, "bob")
+	for _, u := range []string{ana, bob} {
+		acc := mail.Account{ID: "acc_" + u, UserID: u, Address: u + "@example.com"}
+		if err := s.CreateAccount(ctx, acc); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveFolder(ctx, u, mail.Folder{AccountID: acc.ID, Name: "INBOX"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutMessages(ctx, u, []mail.Message{{AccountID: acc.ID, Folder: "INBOX", UID: 1, Subject: "marmot"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveRule(ctx, mail.Rule{ID: "r1", UserID: u, Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteUser(ctx, ana); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"mail_accounts", "mail_folders", "mail_messages", "mail_rules"} {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE user_id = ?`, ana).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows of a deleted user (%v)", table, n, err)
+		}
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE user_id = ?`, bob).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s: %d rows of the other user, want 1 (%v)", table, n, err)
+		}
+	}
+	if hits, err := s.Search(ctx, bob, "marmot", 0); err != nil || len(hits) != 1 {
+		t.Errorf("bob's search after ana left: %d hits, %v", len(hits), err)
+	}
+	checkIndex(t, db)
+}
+
+// Migration 00011 goes down and up again cleanly.
+func TestMigrationDownUp(t *testing.T) {
+	ctx := t.Context()
+	db := open(t)
+	gp, err := goose.NewProvider(goose.DialectSQLite3, db.SQL(), sqlite.Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.DownTo(ctx, 10); err != nil {
+		t.Fatalf("down to 10: %v", err)
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name LIKE 'mail_%'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after down: %d mail objects left (%v)", n, err)
+	}
+	if _, err := gp.Up(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	s := sqlitemail.New(db)
+	u := newUser(t, db, "ana")
+	if err := s.CreateAccount(ctx, mail.Account{ID: "a", UserID: u, Address: "a@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMessages(ctx, u, []mail.Message{{AccountID: "a", Folder: "INBOX", UID: 1, Subject: "hello"}}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := s.Search(ctx, u, "hello", 0); err != nil || len(hits) != 1 {
+		t.Errorf("search after down and up: %d hits, %v", len(hits), err)
+	}
+}
+
+// The query never reaches FTS5 as syntax.
+func TestQueryTerms(t *testing.T) {
+	for in, want := range map[string]string{
+		`what did the landlord say about the deposit?`: `"landlord" OR "say" OR "deposit"`,
+		`rosa@example.com`:        `"rosa example com" OR "rosa" OR "example"`,
+		`"NEAR(a b)" OR x* col:y`: `"near a" OR "near" OR "col y" OR "col"`,
+		`*  ^ - ( ) " '`:          ``,
+		`Deposit deposit DEPOSIT`: `"deposit"`,
+		`a"b`:                     `"a b"`,
+		`text:bouldering`:         `"text bouldering" OR "text" OR "bouldering"`,
+		`café 2 x`:                `"café" OR "2"`,
+	} {
+		if got := strings.Join(sqlitemail.QueryTerms(in), " OR "); got != want {
+			t.Errorf("queryTerms(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
