@@ -54,8 +54,8 @@ func (e *env) mailCmd() *cobra.Command {
 
 type connectFunc func() (*client, error)
 
-// hostPort splits "host[:port]"; port 0 when none is given.
-func hostPort(s string) (string, int, error) {
+// splitHostPort splits "host[:port]"; port 0 when none is given.
+func splitHostPort(s string) (string, int, error) {
 	if s == "" {
 		return "", 0, nil
 	}
@@ -83,10 +83,10 @@ func (e *env) mailAddCmd(connect connectFunc) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if in.IMAP.Host, in.IMAP.Port, err = hostPort(imapAddr); err != nil {
+			if in.IMAP.Host, in.IMAP.Port, err = splitHostPort(imapAddr); err != nil {
 				return err
 			}
-			if in.SMTP.Host, in.SMTP.Port, err = hostPort(smtpAddr); err != nil {
+			if in.SMTP.Host, in.SMTP.Port, err = splitHostPort(smtpAddr); err != nil {
 				return err
 			}
 			in.IMAP.Security, in.SMTP.Security = mail.Security(imapSec), mail.Security(smtpSec)
