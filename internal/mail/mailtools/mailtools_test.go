@@ -191,4 +191,3 @@ func TestSendRefusesInjectedHeaders(t *testing.T) {
 		t.Errorf("status %s, %d deliveries", a.Status, len(h.Sink.Deliveries()))
 	}
 }
-
