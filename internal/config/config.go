@@ -113,6 +113,22 @@ type Mail struct {
 	Triage string `toml:"triage"`
 	// DailyTokens is each user's daily hard cap of model tokens for triage.
 	DailyTokens int `toml:"daily_tokens"`
+	// OAuth lists the providers users may sign in to with OAuth 2.0
+	// ([[mail.oauth]]): "google" and "microsoft" need only the client id and
+	// secret of an app the operator registered; others give every URL.
+	OAuth []MailOAuth `toml:"oauth"`
+}
+
+// MailOAuth is one OAuth 2.0 mail provider.
+type MailOAuth struct {
+	Name         string   `toml:"name"`
+	ClientID     string   `toml:"client_id"`
+	ClientSecret string   `toml:"client_secret"`
+	AuthURL      string   `toml:"auth_url"`
+	TokenURL     string   `toml:"token_url"`
+	Scopes       []string `toml:"scopes"`
+	IMAPHost     string   `toml:"imap_host"`
+	SMTPHost     string   `toml:"smtp_host"`
 }
 
 // Fallback is an optional second provider.
@@ -444,6 +460,11 @@ func (c Config) Validate() error {
 	}
 	if c.Mail.SyncEvery.Duration < 0 || (c.Mail.SyncEvery.Duration > 0 && c.Mail.SyncEvery.Duration < 30*time.Second) {
 		errs = append(errs, fmt.Errorf("mail.sync_every %v: use 0s (off) or at least 30s (set OS1_MAIL_SYNC_EVERY)", c.Mail.SyncEvery.Duration))
+	}
+	for i, o := range c.Mail.OAuth {
+		if o.Name == "" || o.ClientID == "" {
+			errs = append(errs, fmt.Errorf("mail.oauth[%d] needs a name and a client_id", i))
+		}
 	}
 	if c.Mail.DailyTokens < 0 {
 		errs = append(errs, fmt.Errorf("mail.daily_tokens %d is negative", c.Mail.DailyTokens))

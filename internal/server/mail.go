@@ -1,8 +1,11 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	netmail "net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -10,7 +13,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/mail/mailoauth"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/textsafe"
 )
 
 // Mail: each user's own accounts, their sync, the triaged inbox, search and
@@ -28,6 +33,7 @@ func (s *Server) mailRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/mail/search", s.user(s.mailSearch))
 	m.HandleFunc("GET /api/mail/rules", s.user(s.mailRules))
 	m.HandleFunc("DELETE /api/mail/rules/{id}", s.user(s.mailDeleteRule))
+	s.mailOAuthRoutes(m)
 }
 
 // mailService returns the mail service, or answers 503 when there is none.
@@ -269,4 +275,117 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
+}
+
+// OAuth sign-in (mailoauth): the page asks for the provider's URL, the
+// browser goes there, and the provider sends it back to the callback, which
+// stores the account and starts its first sync.
+
+func (s *Server) mailOAuthRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /api/mail/oauth", s.user(s.mailOAuthProviders))
+	m.HandleFunc("POST /api/mail/oauth/start", s.user(s.mailOAuthStart))
+	m.HandleFunc("GET /api/mail/oauth/callback", s.mailOAuthCallback)
+	m.HandleFunc("POST /api/mail/oauth/finish", s.user(s.mailOAuthFinish))
+}
+
+func (s *Server) mailOAuthProviders(w http.ResponseWriter, _ *http.Request, _ store.User) {
+	names := []string{}
+	if s.MailOAuth != nil {
+		names = append(names, s.MailOAuth.Providers()...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"providers": names})
+}
+
+// oauthData is what the sign-in carries through the provider and back.
+type oauthData struct {
+	Address  string `json:"address"`
+	Name     string `json:"name"`
+	SyncDays int    `json:"sync_days"`
+}
+
+func (s *Server) mailOAuthStart(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	var in struct {
+		Provider string `json:"provider"`
+		oauthData
+	}
+	if err := readJSON(w, r, &in); err != nil {
+		return
+	}
+	if s.MailOAuth == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "No OAuth provider is configured on this server; use an app password, or ask the owner to add [[mail.oauth]] (docs/mail.md).")
+		return
+	}
+	if _, err := netmail.ParseAddress(in.Address); err != nil || strings.ContainsAny(in.Address, "<>") {
+		writeError(w, http.StatusBadRequest, "bad_request", "Give the account's email address.")
+		return
+	}
+	data, _ := json.Marshal(in.oauthData)
+	to, err := s.MailOAuth.Start(u.ID, in.Provider, strings.TrimSuffix(s.BaseURL, "/")+"/api/mail/oauth/callback", string(data))
+	if errors.Is(err, mailoauth.ErrUnknownProvider) {
+		writeError(w, http.StatusBadRequest, "bad_request", sentence(err.Error()))
+		return
+	}
+	if err != nil {
+		s.internal(w, "start an OAuth sign-in", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"url": to})
+}
+
+// mailOAuthCallback is where the provider sends the browser back. Session
+// cookies are SameSite=Strict, so this cross-site navigation carries none:
+// it only hands the state and code to the page (#/mail-oauth), which
+// finishes the sign-in with its own session (POST /api/mail/oauth/finish).
+func (s *Server) mailOAuthCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	v := url.Values{}
+	if e := q.Get("error"); e != "" {
+		v.Set("error", textsafe.CleanTitle(e))
+	} else {
+		v.Set("state", q.Get("state"))
+		v.Set("code", q.Get("code"))
+	}
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, "/#/mail-oauth?"+v.Encode(), http.StatusSeeOther)
+}
+
+// mailOAuthFinish exchanges the code for tokens (the state must be one this
+// user started), stores the account and starts its first sync.
+func (s *Server) mailOAuthFinish(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	var in struct {
+		State string `json:"state"`
+		Code  string `json:"code"`
+	}
+	if err := readJSON(w, r, &in); err != nil {
+		return
+	}
+	if s.MailOAuth == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "No OAuth provider is configured on this server.")
+		return
+	}
+	p, creds, raw, err := s.MailOAuth.Finish(r.Context(), u.ID, in.State, in.Code)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "oauth_failed", sentence(err.Error()))
+		return
+	}
+	var d oauthData
+	_ = json.Unmarshal([]byte(raw), &d)
+	a, err := svc.AddOAuthAccount(r.Context(), u.ID, mail.AccountInput{Address: d.Address, Name: d.Name, SyncDays: d.SyncDays,
+		IMAP: p.IMAP, SMTP: p.SMTP, Username: d.Address}, creds)
+	if err != nil {
+		s.mailError(w, "add an OAuth mail account", err)
+		return
+	}
+	if err := svc.SyncNow(r.Context(), u.ID, a.ID); err != nil {
+		s.Log.Warn("start the first mail sync", "account", a.ID, "err", err)
+	}
+	writeJSON(w, http.StatusCreated, a)
 }

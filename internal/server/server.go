@@ -22,6 +22,7 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/mail/mailoauth"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
@@ -79,6 +80,8 @@ type Deps struct {
 	Attachments AttachmentStore
 	// Mail serves each user's mail accounts and inbox (mail.go); nil: 503 mail_unavailable.
 	Mail *mail.Service
+	// MailOAuth signs users in to OAuth mail providers; nil: app passwords only.
+	MailOAuth *mailoauth.Flow
 	// PasswordCost is the argon2id cost of new password hashes; zero is
 	// auth.DefaultCost. Tests of sign-in flows set auth.TestCost.
 	PasswordCost auth.Cost
