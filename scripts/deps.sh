@@ -3,7 +3,8 @@
 #   scripts/deps.sh run    – what `make run` needs (Go is checked; node/npm for the model fetch;
 #                            the offline speech engines PocketSphinx, festival, flite, espeak-ng)
 #   scripts/deps.sh test   – also Debian's chromium for the browser end-to-end tests, and
-#                            git, cmake and a C++ compiler to build llama-server (scripts/llama-server.sh)
+#                            git, cmake and a C++ compiler to build llama-server (scripts/llama-server.sh),
+#                            and dovecot for the mail sync tests (internal/mail/dovecottest)
 set -euo pipefail
 what=${1:-run}
 
@@ -50,6 +51,6 @@ need_voice() {
 need_go
 case "$what" in
   run) need_node; need_voice ;;
-  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential ;;
+  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
