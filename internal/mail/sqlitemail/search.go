@@ -41,11 +41,16 @@ func (s *Store) Search(ctx context.Context, userID, query string, limit int) (_ 
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	// CROSS JOIN keeps the full-text index the outer loop.
-	return s.list(ctx, what, `SELECT `+msgCols+`
-		FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
-		WHERE mail_fts MATCH ? AND m.user_id = ?
-		ORDER BY bm25(mail_fts, 2, 2, 1), m.date DESC, m.seq DESC LIMIT ?`,
+	// Ranked first by seq alone, then read whole: sorting whole rows would
+	// hold every match's text in the sorter. CROSS JOIN keeps the
+	// full-text index the outer loop.
+	return s.list(ctx, what, `SELECT `+msgCols+` FROM (
+			SELECT m.seq AS seq, bm25(mail_fts, 2, 2, 1) AS r, m.date AS date
+			FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
+			WHERE mail_fts MATCH ? AND m.user_id = ?
+			ORDER BY r, m.date DESC, m.seq DESC LIMIT ?
+		) h CROSS JOIN mail_messages m ON m.seq = h.seq
+		ORDER BY h.r, h.date DESC, h.seq DESC`,
 		strings.Join(terms, " OR "), userID, limitOf(limit))
 }
 

@@ -141,3 +141,37 @@ func TestQueryTerms(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPutMessages stores messages the size of a typical email in
+// batches of 100, as a first sync does.
+func BenchmarkPutMessages(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "os1.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateUser(ctx, store.User{ID: "u", Username: "u", Role: store.RoleMember, PasswordHash: "x"}); err != nil {
+		b.Fatal(err)
+	}
+	s := sqlitemail.New(db)
+	if err := s.CreateAccount(ctx, mail.Account{ID: "a", UserID: "u", Address: "u@example.com"}); err != nil {
+		b.Fatal(err)
+	}
+	text := strings.Repeat("Thanks for the update on the project, see you on Friday at the office. ", 40)
+	uid := uint32(0)
+	b.ResetTimer()
+	for b.Loop() {
+		batch := make([]mail.Message, 100)
+		for i := range batch {
+			uid++
+			batch[i] = mail.Message{AccountID: "a", Folder: "INBOX", UIDValidity: 1, UID: uid,
+				From: mail.Address{Name: "Rosa", Email: "rosa@example.org"}, To: []mail.Address{{Email: "u@example.com"}},
+				Subject: "Project update", Date: time.Unix(int64(uid), 0), Text: text, Flags: []string{mail.FlagSeen}}
+		}
+		if err := s.PutMessages(ctx, "u", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*100), "µs/message")
+}

@@ -85,11 +85,12 @@ CREATE TABLE mail_messages (
     UNIQUE (account_id, folder, uid_validity, uid),
     FOREIGN KEY (account_id, user_id) REFERENCES mail_accounts (id, user_id) ON DELETE CASCADE
 );
-CREATE INDEX mail_messages_date ON mail_messages (user_id, date DESC);
-CREATE INDEX mail_messages_folder ON mail_messages (account_id, folder, date DESC);
-CREATE INDEX mail_messages_category ON mail_messages (user_id, category, date DESC);
-CREATE INDEX mail_messages_thread ON mail_messages (user_id, thread_id, date DESC);
-CREATE INDEX mail_messages_untriaged ON mail_messages (user_id, date DESC) WHERE triaged_at IS NULL;
+-- Listings are newest first, seq breaking ties: each index holds that order.
+CREATE INDEX mail_messages_date ON mail_messages (user_id, date DESC, seq DESC);
+CREATE INDEX mail_messages_folder ON mail_messages (account_id, folder, date DESC, seq DESC);
+CREATE INDEX mail_messages_category ON mail_messages (user_id, category, date DESC, seq DESC);
+CREATE INDEX mail_messages_thread ON mail_messages (user_id, thread_id, date DESC, seq DESC);
+CREATE INDEX mail_messages_untriaged ON mail_messages (user_id, date DESC, seq DESC) WHERE triaged_at IS NULL;
 
 CREATE TABLE mail_rules (
     id         TEXT NOT NULL,
