@@ -62,9 +62,11 @@ type Service struct {
 	Triage TriageFunc // nil: messages stay untriaged
 	// OAuth renews access tokens of XOAUTH2 accounts; nil: none can sync.
 	OAuth Renewer
-	Clock clock.Clock
-	IDs   clock.IDs
-	Log   *slog.Logger
+	// People are the people the user knows (memory's people); nil: none.
+	People func(ctx context.Context, userID string) ([]Person, error)
+	Clock  clock.Clock
+	IDs    clock.IDs
+	Log    *slog.Logger
 	// Every is the background sync period (default 5 minutes; 0 keeps the
 	// default, negative turns the loop off).
 	Every time.Duration
@@ -548,4 +550,113 @@ func (s *Service) log() *slog.Logger {
 		return slog.Default()
 	}
 	return s.Log
+}
+
+// Knowledge gathers what triage knows of the user: their own addresses (the
+// accounts), the people memory knows, and what they sent (Sent folders).
+func (s *Service) Knowledge(ctx context.Context, userID string) (*Known, error) {
+	as, err := s.Store.Accounts(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var own []string
+	var sent []Message
+	for _, a := range as {
+		own = append(own, a.Address)
+		fs, err := s.Store.Folders(ctx, userID, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if f.Role != RoleSent {
+				continue
+			}
+			ms, err := s.Store.Messages(ctx, userID, Query{AccountID: a.ID, Folder: f.Name, Limit: MaxLimit})
+			if err != nil {
+				return nil, err
+			}
+			sent = append(sent, ms...)
+		}
+	}
+	var people []Person
+	if s.People != nil {
+		if people, err = s.People(ctx, userID); err != nil {
+			s.log().Warn("read the people triage knows", "err", err)
+			people = nil
+		}
+	}
+	return NewKnowledge(own, people, sent), nil
+}
+
+// TriageWith is the triage os1 runs on new mail: the model in batches when
+// one is given (the rules ranker where it cannot), else the rules ranker;
+// then the user's own rules, which win.
+func (s *Service) TriageWith(rules Triager, model *ModelTriager) TriageFunc {
+	return func(ctx context.Context, userID string, ms []Message) ([]Triage, error) {
+		k, err := s.Knowledge(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		userRules, err := s.Store.Rules(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		var ts []Triage
+		if model != nil {
+			if ts, _, err = model.TriageAll(ctx, userID, ms, k); err != nil {
+				return nil, err
+			}
+		} else {
+			ts = make([]Triage, len(ms))
+			for i, m := range ms {
+				ts[i] = rules.Triage(ctx, m, k)
+			}
+		}
+		for i, m := range ms {
+			ts[i] = ApplyRules(userRules, m, ts[i])
+		}
+		return ts, nil
+	}
+}
+
+// AddRule understands a rule in plain words and keeps it; the answer shows
+// what os1 understood. A rule it cannot read is an InputError saying so.
+func (s *Service) AddRule(ctx context.Context, userID, text string) (Rule, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || len(text) > 500 {
+		return Rule{}, inputErr("Write the rule in a sentence of at most 500 characters.")
+	}
+	spec, err := ParseRule(text)
+	if err != nil {
+		return Rule{}, &InputError{Msg: err.Error()}
+	}
+	if s.People != nil {
+		if people, err := s.People(ctx, userID); err == nil {
+			spec = ResolveRule(spec, people)
+		}
+	}
+	r := Rule{ID: s.IDs.NewID("mrl"), UserID: userID, Text: text, Understood: spec, Enabled: true, CreatedAt: s.Clock.Now().UTC()}
+	if err := s.Store.SaveRule(ctx, r); err != nil {
+		return Rule{}, err
+	}
+	return r, nil
+}
+
+// DryRunRule shows which of the user's recent messages (up to 500) a rule
+// in plain words would touch, without keeping it or changing anything.
+func (s *Service) DryRunRule(ctx context.Context, userID, text string) (RuleSpec, []Hit, error) {
+	spec, err := ParseRule(strings.TrimSpace(text))
+	if err != nil {
+		return RuleSpec{}, nil, &InputError{Msg: err.Error()}
+	}
+	if s.People != nil {
+		if people, err := s.People(ctx, userID); err == nil {
+			spec = ResolveRule(spec, people)
+		}
+	}
+	ms, err := s.Store.Messages(ctx, userID, Query{Limit: MaxLimit})
+	if err != nil {
+		return spec, nil, err
+	}
+	return spec, DryRun([]Rule{{ID: "dry-run", Text: text, Understood: spec, Enabled: true}}, ms), nil
 }

@@ -32,6 +32,8 @@ func (s *Server) mailRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/mail/messages/{id}", s.user(s.mailMessage))
 	m.HandleFunc("GET /api/mail/search", s.user(s.mailSearch))
 	m.HandleFunc("GET /api/mail/rules", s.user(s.mailRules))
+	m.HandleFunc("POST /api/mail/rules", s.user(s.mailAddRule))
+	m.HandleFunc("POST /api/mail/rules/dry-run", s.user(s.mailDryRun))
 	m.HandleFunc("DELETE /api/mail/rules/{id}", s.user(s.mailDeleteRule))
 	s.mailOAuthRoutes(m)
 }
@@ -249,6 +251,50 @@ func (s *Server) mailRules(w http.ResponseWriter, r *http.Request, u store.User)
 		rs = []mail.Rule{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rules": rs})
+}
+
+// mailAddRule keeps a rule in plain words ({"text"}) and answers what os1
+// understood of it.
+func (s *Server) mailAddRule(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := readJSON(w, r, &in); err != nil {
+		return
+	}
+	rule, err := svc.AddRule(r.Context(), u.ID, in.Text)
+	if err != nil {
+		s.mailError(w, "add a mail rule", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rule)
+}
+
+// mailDryRun shows which recent messages a rule ({"text"}) would touch.
+func (s *Server) mailDryRun(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := readJSON(w, r, &in); err != nil {
+		return
+	}
+	spec, hits, err := svc.DryRunRule(r.Context(), u.ID, in.Text)
+	if err != nil {
+		s.mailError(w, "try a mail rule", err)
+		return
+	}
+	if hits == nil {
+		hits = []mail.Hit{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"understood": spec, "hits": hits})
 }
 
 func (s *Server) mailDeleteRule(w http.ResponseWriter, r *http.Request, u store.User) {

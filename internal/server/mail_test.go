@@ -133,6 +133,27 @@ func TestMailOverHTTP(t *testing.T) {
 	if got := m.want(http.StatusOK, "GET", "/api/mail/search?q=deposit", nil)["messages"].([]any); len(got) != 0 {
 		t.Errorf("ana finds the owner's mail: %v", got)
 	}
+	// Rules in plain words: understood, tried on recent mail, kept, and the
+	// user's own.
+	dry := o.want(http.StatusOK, "POST", "/api/mail/rules/dry-run", map[string]any{"text": "archive anything from news@example.org"})
+	if hits := dry["hits"].([]any); len(hits) != 1 || !strings.Contains(string(mustJSON(hits[0])), "Weekly") && !strings.Contains(string(mustJSON(hits[0])), "onerror") {
+		t.Fatalf("dry run: %v", dry)
+	}
+	if r := o.do("POST", "/api/mail/rules", map[string]any{"text": "please make me a sandwich"}); r.Status != 400 || !strings.Contains(string(r.Body), "understand") {
+		t.Fatalf("a rule os1 can't read: %d %s", r.Status, r.Body)
+	}
+	rule := o.want(http.StatusCreated, "POST", "/api/mail/rules", map[string]any{"text": "archive anything from news@example.org"})
+	if rule["understood"].(map[string]any)["archive"] != true {
+		t.Fatalf("rule: %v", rule)
+	}
+	if got := m.want(http.StatusOK, "GET", "/api/mail/rules", nil)["rules"].([]any); len(got) != 0 {
+		t.Fatalf("ana sees the owner's rules: %v", got)
+	}
+	if r := m.do("DELETE", "/api/mail/rules/"+rule["id"].(string), nil); r.Status != 404 {
+		t.Fatalf("ana deletes the owner's rule: %d", r.Status)
+	}
+	o.want(http.StatusNoContent, "DELETE", "/api/mail/rules/"+rule["id"].(string), nil)
+
 	o.want(http.StatusNoContent, "DELETE", "/api/mail/accounts/"+id, nil)
 	if got := o.want(http.StatusOK, "GET", "/api/mail/messages", nil)["messages"].([]any); len(got) != 0 {
 		t.Errorf("mail of a removed account: %v", got)
@@ -195,4 +216,9 @@ func TestMailOAuthSignIn(t *testing.T) {
 	if p := waitSynced(t, o, a["id"].(string)); p["phase"] != "done" {
 		t.Fatalf("the first sync of an OAuth account: %v", p)
 	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
