@@ -101,6 +101,30 @@ func subjects(ms []mail.Message) []string {
 	return out
 }
 
+// allSet fails the test when a field of v (a struct, nested structs
+// included) is zero, save UserID, which the store sets: a field added to
+// the mail types must be set in the round-trip fixtures, so the contract
+// checks every backend keeps it.
+func allSet(t *testing.T, what string, v any) {
+	t.Helper()
+	var walk func(path string, v reflect.Value)
+	walk = func(path string, v reflect.Value) {
+		if v.Kind() == reflect.Struct && v.Type() != reflect.TypeOf(time.Time{}) {
+			for i := range v.NumField() {
+				f := v.Type().Field(i)
+				if f.Name != "UserID" {
+					walk(path+"."+f.Name, v.Field(i))
+				}
+			}
+			return
+		}
+		if v.IsZero() {
+			t.Errorf("%s: %s is zero; set it so the contract checks it is kept", what, path)
+		}
+	}
+	walk(reflect.TypeOf(v).Name(), reflect.ValueOf(v))
+}
+
 func wantNotFound(t *testing.T, what string, err error) {
 	t.Helper()
 	if !errors.Is(err, mail.ErrNotFound) {
@@ -132,6 +156,7 @@ func testAccounts(t *testing.T, e env) {
 	a := account(e.ana, "acc_1", "ana@example.com")
 	a.LastSyncAt = t0.Add(time.Hour)
 	a.LastError = "timeout"
+	allSet(t, "the round-trip account", a)
 	if err := e.s.CreateAccount(e.ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -303,8 +328,10 @@ func testRoundTrip(t *testing.T, e env) {
 		Flags: []string{mail.FlagSeen, "$Label1"}, Size: 99999,
 		ListID: "list.example.org", ListUnsubscribe: "<https://example.org/u>", ListUnsubscribePost: "List-Unsubscribe=One-Click",
 		AuthResults: "dkim=pass",
+		Precedence:  "bulk",
 		Triage:      mail.Triage{Category: mail.NeedsReply, Importance: 0.75, Reason: "from your landlord", Summary: "deposit", By: "rules", At: t0, Archive: true},
 	}
+	allSet(t, "the round-trip message", m)
 	other := message("acc_a", "INBOX", 2, "no id given")
 	ms := e.mustPut(t, e.ana, m, other)
 	if ms[0].ID != "mm_given" {
@@ -446,6 +473,7 @@ func testFolders(t *testing.T, e env) {
 	}
 	inbox := mail.Folder{AccountID: "acc_a", Name: "INBOX", Role: mail.RoleInbox, UIDValidity: 1, UIDNext: 10,
 		HighestModSeq: 1<<63 - 1, Messages: 9, SyncedTo: t0, Complete: true}
+	allSet(t, "the round-trip folder", inbox)
 	sent := mail.Folder{AccountID: "acc_a", Name: "Sent", Role: mail.RoleSent, UIDValidity: 2, UIDNext: 1}
 	for _, f := range []mail.Folder{sent, inbox, {AccountID: "acc_2", Name: "INBOX"}} {
 		if err := e.s.SaveFolder(e.ctx, e.ana, f); err != nil {
@@ -787,6 +815,10 @@ func testRules(t *testing.T, e env) {
 		Understood: mail.RuleSpec{Categories: []mail.Category{mail.Newsletter}, UnlessFrom: []string{"climbing"},
 			Archive: true, Summary: "archive newsletters, not the climbing club's"},
 		Enabled: true, CreatedAt: t0}
+	allSet(t, "the round-trip rule", mail.Rule{ID: "r", UserID: "u", Text: "t", Enabled: true, CreatedAt: t0,
+		Understood: mail.RuleSpec{From: []string{"a"}, Subject: []string{"b"}, Words: []string{"c"},
+			Categories: []mail.Category{mail.FYI}, UnlessFrom: []string{"d"}, Category: mail.Receipt,
+			Important: new(bool), Archive: true, Summary: "s"}})
 	r2 := mail.Rule{ID: "r2", UserID: e.ana, Text: "anything from my landlord is important",
 		Understood: mail.RuleSpec{From: []string{"hausverwaltung.example"}, Important: &yes, Summary: "landlord: important"},
 		CreatedAt:  t0.Add(time.Minute)}

@@ -17,7 +17,7 @@ const IDPrefix = "mm_"
 const msgCols = `m.id, m.user_id, m.account_id, m.folder, m.uid_validity, coalesce(m.uid, 0), m.message_id,
 	m.in_reply_to, m.refs, m.thread_id, m.from_name, m.from_email, m.to_addrs, m.cc_addrs, m.reply_to,
 	m.subject, m.date, m.text, m.parts, m.flags, m.size, m.list_id, m.list_unsubscribe,
-	m.list_unsubscribe_post, m.auth_results, m.category, m.importance, m.reason, m.summary, m.triage_by,
+	m.list_unsubscribe_post, m.auth_results, m.precedence, m.category, m.importance, m.reason, m.summary, m.triage_by,
 	m.triaged_at, m.archive`
 
 func scanMessage(r scanner) (mail.Message, error) {
@@ -27,7 +27,7 @@ func scanMessage(r scanner) (mail.Message, error) {
 		&m.InReplyTo, jsonCol{&m.References}, &m.ThreadID, &m.From.Name, &m.From.Email, jsonCol{&m.To},
 		jsonCol{&m.Cc}, jsonCol{&m.ReplyTo}, &m.Subject, scanTime(&m.Date), &m.Text, jsonCol{&m.Parts},
 		jsonCol{&m.Flags}, &m.Size, &m.ListID, &m.ListUnsubscribe, &m.ListUnsubscribePost, &m.AuthResults,
-		&t.Category, &t.Importance, &t.Reason, &t.Summary, &t.By, scanTime(&t.At), &t.Archive)
+		&m.Precedence, &t.Category, &t.Importance, &t.Reason, &t.Summary, &t.By, scanTime(&t.At), &t.Archive)
 	return m, err
 }
 
@@ -63,8 +63,8 @@ func (s *Store) PutMessages(ctx context.Context, userID string, ms []mail.Messag
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO mail_messages (id, user_id, account_id, folder,
 		uid_validity, uid, message_id, in_reply_to, refs, thread_id, from_name, from_email, to_addrs, cc_addrs,
 		reply_to, subject, date, text, parts, flags, seen, size, list_id, list_unsubscribe,
-		list_unsubscribe_post, auth_results, category, importance, reason, summary, triage_by, triaged_at, archive)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		list_unsubscribe_post, auth_results, precedence, category, importance, reason, summary, triage_by, triaged_at, archive)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, folder, uid_validity, uid) DO UPDATE SET
 			message_id = excluded.message_id, in_reply_to = excluded.in_reply_to, refs = excluded.refs,
 			thread_id = excluded.thread_id, from_name = excluded.from_name, from_email = excluded.from_email,
@@ -72,7 +72,7 @@ func (s *Store) PutMessages(ctx context.Context, userID string, ms []mail.Messag
 			subject = excluded.subject, date = excluded.date, text = excluded.text, parts = excluded.parts,
 			flags = excluded.flags, seen = excluded.seen, size = excluded.size, list_id = excluded.list_id,
 			list_unsubscribe = excluded.list_unsubscribe, list_unsubscribe_post = excluded.list_unsubscribe_post,
-			auth_results = excluded.auth_results
+			auth_results = excluded.auth_results, precedence = excluded.precedence
 		WHERE mail_messages.user_id = excluded.user_id
 		RETURNING id`)
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Store) PutMessages(ctx context.Context, userID string, ms []mail.Messag
 	return errs.Map(tx.Commit(), "put mail messages")
 }
 
-// messageArgs are the values of the columns from message_id to auth_results.
+// messageArgs are the values of the columns from message_id to precedence.
 func messageArgs(m *mail.Message) ([]any, error) {
 	var js [6]string
 	for i, v := range []any{m.References, m.To, m.Cc, m.ReplyTo, m.Parts, m.Flags} {
@@ -124,7 +124,7 @@ func messageArgs(m *mail.Message) ([]any, error) {
 	}
 	return []any{m.MessageID, m.InReplyTo, js[0], m.ThreadID, m.From.Name, m.From.Email, js[1], js[2], js[3],
 		m.Subject, sqltime.Value(m.Date), m.Text, js[4], js[5], m.HasFlag(mail.FlagSeen), m.Size, m.ListID,
-		m.ListUnsubscribe, m.ListUnsubscribePost, m.AuthResults}, nil
+		m.ListUnsubscribe, m.ListUnsubscribePost, m.AuthResults, m.Precedence}, nil
 }
 
 // Message returns one of userID's messages.

@@ -75,6 +75,7 @@ CREATE TABLE mail_messages (
     list_unsubscribe      TEXT NOT NULL,
     list_unsubscribe_post TEXT NOT NULL,
     auth_results          TEXT NOT NULL,
+    precedence            TEXT NOT NULL,
     category              TEXT NOT NULL,
     importance            REAL NOT NULL,
     reason                TEXT NOT NULL,
