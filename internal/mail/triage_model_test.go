@@ -75,19 +75,29 @@ func TestModelTriageBatch(t *testing.T) {
 		t.Errorf("system prompt or temperature wrong: %q %v", req.System, req.Temperature)
 	}
 	user := req.Messages[0].Content
-	for _, want := range []string{"os1 knows: e1: the sender is your sister (closeness 0.9); the user is in To",
-		"<<<EMAIL e1>>>\nFrom: Cat <cath@family.example>", "From: IT Desk <attacker@evil.example>", "List: members.climb.example"} {
+	for _, want := range []string{"os1 knows: e1: the sender is your sister (closeness 0.9); the user is in To\n",
+		"id: e1\nFrom: \"Cat\" <cath@family.example>", "From: \"IT Desk\" <attacker@evil.example>",
+		"os1 knows: e2: the user has never written to the sender; the user is in To\n", "os1 knows: e3: the user has never written to the sender; it came through a mailing list\n",
+		mail.QuoteNotice} {
 		if !strings.Contains(user, want) {
 			t.Errorf("prompt lacks %q:\n%s", want, user)
 		}
 	}
-	for _, delim := range []string{"<<<END e2>>>", "<<<EMAIL e3>>>"} {
-		if n := strings.Count(user, delim); n != 1 {
-			t.Errorf("%q appears %d times: an email forged a delimiter:\n%s", delim, n, user)
+	// Each block is fenced by Quote's random marker, which the email cannot
+	// know; its forged delimiters stay inside its own block.
+	fences := regexp.MustCompile(`(?m)^<<<EMAIL ([0-9a-f]{24})$`).FindAllStringSubmatch(user, -1)
+	if len(fences) != 3 {
+		t.Fatalf("%d fenced blocks, want 3:\n%s", len(fences), user)
+	}
+	for i, f := range fences {
+		start := strings.Index(user, f[0])
+		block := user[start : start+strings.Index(user[start:], "\nEMAIL "+f[1]+">>>\n")]
+		if !strings.Contains(block, fmt.Sprintf("id: e%d\n", i+1)) {
+			t.Errorf("block %d lacks its id:\n%s", i+1, block)
 		}
 	}
-	if n := len(regexp.MustCompile(`(?m)^os1 knows:`).FindAllString(user, -1)); n != 2 { // e1 and e2 (Theo in To)
-		t.Errorf("%d 'os1 knows' lines at a line start, want 2: an email forged one:\n%s", n, user)
+	if n := len(regexp.MustCompile(`(?m)^os1 knows:`).FindAllString(user, -1)); n != 3 {
+		t.Errorf("%d 'os1 knows' lines at a line start, want 3: an email forged one:\n%s", n, user)
 	}
 	if strings.Contains(user, "msg_a") {
 		t.Error("os1's message ids reached the model; the batch's ids are e1…eN")
@@ -156,7 +166,7 @@ func TestModelTriageBudgetIsAHardCap(t *testing.T) {
 	srv, models := scriptedModel(t)
 	answer := func(r llmtest.Request) llmtest.Reply {
 		var entries []string
-		for _, id := range regexp.MustCompile(`<<<EMAIL (e\d+)>>>`).FindAllStringSubmatch(r.Messages[0].Content, -1) {
+		for _, id := range regexp.MustCompile(`(?m)^id: (e\d+)$`).FindAllStringSubmatch(r.Messages[0].Content, -1) {
 			entries = append(entries, fmt.Sprintf(`{"id":%q,"category":"fyi","importance":0.5,"reason":"model","summary":"s"}`, id[1]))
 		}
 		return results(entries...)
@@ -164,7 +174,7 @@ func TestModelTriageBudgetIsAHardCap(t *testing.T) {
 	srv.Handle(answer)
 	clk := clock.NewFake(tue.Add(time.Hour))
 	ms := append(batchFixture(), batchFixture()[:1]...) // 4 messages, batches of 2
-	// Room for one batch's worst case (about 900 tokens), not two.
+	// Room for one batch's worst case, not two.
 	mt := modelTriager(models, clk, 1500, 2)
 	got, rep, err := mt.TriageAll(context.Background(), "u1", ms, knowledge())
 	if err != nil {
@@ -283,7 +293,7 @@ func inbox1000() []mail.Message {
 // (about what a BPE tokenizer gives English), and reports tokens per 1,000.
 func BenchmarkModelTriage(b *testing.B) {
 	srv, models := scriptedModel(b)
-	idRe := regexp.MustCompile(`<<<EMAIL (e\d+)>>>`)
+	idRe := regexp.MustCompile(`(?m)^id: (e\d+)$`)
 	srv.Handle(func(r llmtest.Request) llmtest.Reply {
 		var res []map[string]any
 		for _, id := range idRe.FindAllStringSubmatch(r.Messages[0].Content, -1) {
