@@ -55,7 +55,9 @@ export function mailSection(section) {
       list.replaceChildren(h('li', { class: 'muted', text: 'No mail accounts yet. Connect one below.' }));
       return;
     }
-    list.replaceChildren(...accounts.map(accountItem));
+    const items = accounts.map(accountItem);
+    list.replaceChildren(...items);
+    for (const li of items) li.follow(); // a sync may be running already (the first one starts on connect)
   }
 
   function accountItem(a) {
@@ -152,13 +154,14 @@ export function mailSection(section) {
     });
 
     li.follow = follow;
-    follow(); // a sync may be running already (the first one starts on connect)
     return li;
   }
 
   const form = connectForm(async (a) => {
     announce(`Connected ${a.address}. Reading its mail now.`);
     await load();
+    const li = list.querySelector(`.mail-account[data-id="${CSS.escape(a.id)}"]`);
+    if (li) li.scrollIntoView({ block: 'center' });
   });
   load();
   return section('mail', 'Mail',
