@@ -126,6 +126,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
+mailbox_idle_check_interval = 1 secs
 auth_verbose = yes
 log_timestamp = "%%H:%%M:%%S.%%{usecs} "
 mail_location = maildir:%[1]s/mail/%%u
