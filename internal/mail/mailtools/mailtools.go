@@ -12,6 +12,7 @@
 package mailtools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -206,7 +207,11 @@ func (t *tools) draftReply(ctx context.Context, c companion.Call) (string, error
 		d = smtpsend.ReplyAll(m, acct.Address, "")
 	}
 	args := sendArgs{To: addrStrings(d.To), Cc: addrStrings(d.Cc), Subject: d.Subject, InReplyTo: m.ID, Account: acct.ID}
-	fields, _ := json.MarshalIndent(args, "", "  ")
+	var fields bytes.Buffer
+	enc := json.NewEncoder(&fields)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(args)
 	var b strings.Builder
 	b.WriteString(untrustedLine([]string{m.ID}) + "\n")
 	b.WriteString("A reply, not sent. Write its body in the user's voice")
@@ -214,8 +219,8 @@ func (t *tools) draftReply(ctx context.Context, c companion.Call) (string, error
 		fmt.Fprintf(&b, ", following what the user asked: %s", s)
 	}
 	b.WriteString(". Then call mail_send with these fields and the body; the user will see it and decide.\n")
-	b.Write(fields)
-	b.WriteString("\n\nThe message being answered:\n")
+	b.Write(fields.Bytes())
+	b.WriteString("\nThe message being answered:\n")
 	b.WriteString(mail.Quote(m, readChars))
 	return b.String(), nil
 }
@@ -230,10 +235,15 @@ type sendArgs struct {
 	Account   string   `json:"account,omitempty"`
 }
 
+// addrStrings writes addresses as mail_send takes them back (net/mail's
+// form: a name with an @ or a comma is quoted, so it parses as one mailbox).
 func addrStrings(as []mail.Address) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
-		out[i] = a.String()
+		out[i] = a.Email
+		if a.Name != "" {
+			out[i] = (&netmail.Address{Name: a.Name, Address: a.Email}).String()
+		}
 	}
 	return out
 }

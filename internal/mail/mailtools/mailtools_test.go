@@ -71,10 +71,10 @@ func TestSendWaitsForApprovalThenDeliversExactly(t *testing.T) {
 	}
 	want := "Send this email?\n" +
 		"From: theo@example.com (account “Work”)\n" +
-		"To: Amy <amy@example.org>\n" +
+		"To: \"Amy\" <amy@example.org>\n" +
 		"Cc: (none)\n" +
 		"Subject: Re: Dinner?\n" +
-		"In reply to: “Re: Dinner?” from Amy <amy@example.org>\n" +
+		"In reply to: “Re: Dinner?” from \"Amy\" <amy@example.org>\n" +
 		"Attachments: none\n" +
 		"Body:\n" +
 		"Yes please, 8pm.\nTheo"
@@ -124,7 +124,7 @@ func TestSendAfterReadingMailWarns(t *testing.T) {
 	s := p[0].Summary
 	for _, w := range []string{
 		mailtools.WarningPrefix + "archive@attacker.test: you have never written to this address and did not name it in this conversation.",
-		mailtools.WarningPrefix + "Before proposing this, os1 read 1 email(s) in this turn; the request may have come from one of them rather than from you: IT Desk <it@attacker.test> “Mailbox full”.",
+		mailtools.WarningPrefix + "Before proposing this, os1 read 1 email(s) in this turn; the request may have come from one of them rather than from you: \"IT Desk\" <it@attacker.test> “Mailbox full”.",
 	} {
 		if !strings.Contains(s, w) {
 			t.Errorf("card lacks %q:\n%s", w, s)
@@ -162,7 +162,7 @@ func TestDraftReplySendsNothing(t *testing.T) {
 	h.Rig.LLM.Enqueue(reply(call("c1", "mail_draft_reply", map[string]any{"id": m.ID, "instructions": "say yes", "reply_all": true})), say("Here is a draft."))
 	evs := h.Turn("", "draft a yes to Amy")
 	out := h.ToolResults(toolstest.ConversationOf(evs))["c1"]
-	for _, want := range []string{"[untrusted mail: " + m.ID + "]", `"to": [`, `"Amy \u003camy@example.org\u003e"`, `"paul@example.net"`,
+	for _, want := range []string{"[untrusted mail: " + m.ID + "]", `"to": [`, `"\"Amy\" <amy@example.org>"`, `"paul@example.net"`,
 		`"subject": "Re: Dinner?"`, `"in_reply_to": "` + m.ID + `"`, "following what the user asked: say yes", "<<<EMAIL "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("draft lacks %q:\n%s", want, out)

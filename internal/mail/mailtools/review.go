@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/textsafe"
@@ -61,12 +62,12 @@ func card(p prepared) string {
 	d := p.draft
 	var b strings.Builder
 	b.WriteString("Send this email?\n")
-	fmt.Fprintf(&b, "From: %s (account “%s”)\n", d.From.String(), one(p.acct.Name))
+	fmt.Fprintf(&b, "From: %s (account “%s”)\n", cardAddr(d.From), one(p.acct.Name))
 	fmt.Fprintf(&b, "To: %s\n", joinAddrs(d.To))
 	fmt.Fprintf(&b, "Cc: %s\n", joinAddrs(d.Cc))
 	fmt.Fprintf(&b, "Subject: %s\n", d.Subject)
 	if p.replyTo != nil {
-		fmt.Fprintf(&b, "In reply to: “%s” from %s\n", one(p.replyTo.Subject), one(p.replyTo.From.String()))
+		fmt.Fprintf(&b, "In reply to: “%s” from %s\n", one(p.replyTo.Subject), cardAddr(p.replyTo.From))
 	}
 	if len(d.Attachments) == 0 {
 		b.WriteString("Attachments: none\n")
@@ -79,11 +80,25 @@ func card(p prepared) string {
 	return b.String()
 }
 
+// joinAddrs shows addresses on the card: a name always in quotes beside
+// its address, so a name that looks like an address ("amy@example.org"
+// <x@attacker.test>) is seen for what it is.
 func joinAddrs(as []mail.Address) string {
 	if len(as) == 0 {
 		return "(none)"
 	}
-	return strings.Join(addrStrings(as), ", ")
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = cardAddr(a)
+	}
+	return strings.Join(s, ", ")
+}
+
+func cardAddr(a mail.Address) string {
+	if a.Name == "" {
+		return a.Email
+	}
+	return "\"" + one(a.Name) + "\" <" + one(a.Email) + ">"
 }
 
 // summarizeArgs is the card from the arguments alone (no account lookup):
@@ -190,8 +205,36 @@ func (t *tools) exposureWarning(ctx context.Context, userID string, turn []store
 			from = append(from, "message "+one(id))
 			continue
 		}
-		from = append(from, fmt.Sprintf("%s “%s”", one(m.From.String()), one(m.Subject)))
+		from = append(from, fmt.Sprintf("%s “%s”", cardAddr(m.From), one(m.Subject)))
 	}
 	return fmt.Sprintf("Before proposing this, os1 read %d email(s) in this turn; the request may have come from one of them rather than from you: %s.",
 		len(ids), strings.Join(from, "; "))
+}
+
+// Guard gives a side-effect tool of another source (renaming a
+// conversation, later calendar or reminders) mail's warning: its approval
+// card names the emails the turn read before the call was proposed. A
+// tool with its own Review, or without side effects, is returned as is.
+func Guard(d Deps, tool companion.Tool) companion.Tool {
+	if !tool.SideEffects || tool.Review != nil {
+		return tool
+	}
+	t := &tools{d: d}
+	summary := tool.Summary
+	tool.Review = func(ctx context.Context, a store.Action) string {
+		text := "Run " + a.Tool + " with " + string(a.Arguments)
+		if summary != nil {
+			text = summary(a.Arguments)
+		}
+		text = one(text)
+		hist, err := d.History.Messages(ctx, a.UserID, a.ConversationID)
+		if err != nil {
+			return text + fmt.Sprintf("\n%sCould not read this conversation to check where the request came from: %s", WarningPrefix, one(err.Error()))
+		}
+		if w := t.exposureWarning(ctx, a.UserID, turnOf(hist, a.MessageID)); w != "" {
+			text += "\n" + WarningPrefix + w
+		}
+		return text
+	}
+	return tool
 }

@@ -73,19 +73,21 @@ func New(t testing.TB) *Harness {
 		To: []mail.Address{{Name: "Amy", Email: FriendAddr}}, Subject: "Dinner?", Text: "Are you free Friday?",
 		Date: testrig.Start.Add(-48 * time.Hour)})
 
-	h.Tools = companion.NewRegistry()
-	if err := h.Tools.Register(companion.BuiltinTools(r.DB)...); err != nil {
-		t.Fatal(err)
-	}
 	sender := mailtools.SMTP{
 		SignIn: func(context.Context, mail.Account) (mail.Credentials, error) {
 			return mail.Credentials{Password: Password}, nil
 		},
 		Sender: &smtpsend.Sender{Timeout: 10 * time.Second},
 	}
-	err := mailtools.Register(h.Tools, mailtools.Deps{Source: h.Mail, Correspondents: mailtools.SentTo{Store: h.Mail},
-		Sender: sender, History: r.DB, Clock: r.Clock, IDs: clock.NewFakeIDs()})
-	if err != nil {
+	deps := mailtools.Deps{Source: h.Mail, Correspondents: mailtools.SentTo{Store: h.Mail},
+		Sender: sender, History: r.DB, Clock: r.Clock, IDs: clock.NewFakeIDs()}
+	h.Tools = companion.NewRegistry()
+	for _, tool := range companion.BuiltinTools(r.DB) {
+		if err := h.Tools.Register(mailtools.Guard(deps, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mailtools.Register(h.Tools, deps); err != nil {
 		t.Fatal(err)
 	}
 	// The real clock drives the turn (its flush ticker); the rig's fake
