@@ -527,7 +527,7 @@ func (e *Engine) fetchBatch(c *imapclient.Client, uids []imap.UID) ([]mail.Messa
 		out = append(out, m)
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("fetching %d messages (UIDs %d to %d): %w", len(uids), uids[0], uids[len(uids)-1], err)
 	}
 	slices.SortFunc(out, func(a, b mail.Message) int { return int(b.UID) - int(a.UID) })
 	return out, nil
