@@ -166,7 +166,49 @@ export function mailSection(section) {
   load();
   return section('mail', 'Mail',
     h('p', { class: 'hint', text: 'Connect your own mail accounts. She reads them to sort what matters and drafts replies; nothing is sent without your yes. Removing an account forgets its mail here; nothing is deleted on the server.' }),
-    list, err, form);
+    list, err, rulesPart(), form);
+}
+
+// rulesPart lists the user's mail rules (made by telling her, in the chat)
+// as she understood them, each with delete. Hidden while there are none.
+function rulesPart() {
+  const list = h('ul', { id: 'mail-rules', class: 'plain-list' });
+  const err = alertBox();
+  const part = h('div', { class: 'mail-rules', hidden: true },
+    h('p', { class: 'token-name', text: 'Your mail rules' }),
+    h('p', { class: 'hint', text: 'Rules you gave her in your own words, with how she understood them. Tell her in the chat to add or change one.' }),
+    list, err);
+  api.get('/api/mail/rules').then((res) => {
+    const rules = (res && res.rules) || [];
+    if (!rules.length) return;
+    list.replaceChildren(...rules.map((r) => {
+      const del = h('button', { type: 'button', class: 'btn ghost small mail-rule-delete', 'aria-label': `Delete the rule “${r.text}”` }, icon('trash'), h('span', { text: 'Delete' }));
+      const understood = r.understood && r.understood.summary;
+      const li = h('li', { class: 'mail-rule', dataset: { id: r.id } },
+        h('div', { class: 'grow' },
+          h('div', { class: 'mail-rule-text', text: `“${r.text}”` }),
+          understood ? h('div', { class: 'hint', text: `She understood: ${understood}${r.enabled ? '' : ' (off)'}` }) : null),
+        del);
+      del.addEventListener('click', async () => {
+        if (del.dataset.confirm !== '1') {
+          del.dataset.confirm = '1';
+          del.lastChild.textContent = 'Really delete?';
+          del.classList.add('danger-text');
+          return;
+        }
+        err.clear();
+        try {
+          await busy(del, null, () => api.del(`/api/mail/rules/${enc(r.id)}`));
+          li.remove();
+          announce('Deleted the rule.');
+          if (!list.children.length) part.hidden = true;
+        } catch (ex) { err.show(ex.message); }
+      });
+      return li;
+    }));
+    part.hidden = false;
+  }).catch(() => { /* no mail on this server: the accounts list says so */ });
+  return part;
 }
 
 // connectForm is the "Connect an account" form; done gets the new account.
