@@ -50,13 +50,21 @@ type History interface {
 	Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error)
 }
 
+// Attachments fetches an attachment's content from the server on demand
+// (the store keeps only its description).
+type Attachments interface {
+	Attachment(ctx context.Context, userID, messageID string, p mail.Part) ([]byte, error)
+}
+
 // Deps are what the tools need. Correspondents may be nil (then every
-// recipient not named in the conversation is warned of).
+// recipient not named in the conversation is warned of); Attachments may
+// be nil (then a send cannot carry another message's attachments).
 type Deps struct {
 	Source         Source
 	Correspondents Correspondents
 	Sender         Sender
 	History        History
+	Attachments    Attachments
 	Clock          clock.Clock
 	IDs            clock.IDs
 }
@@ -115,7 +123,8 @@ func Tools(d Deps) []companion.Tool {
 				`"cc":{"type":"array","items":{"type":"string"}},` +
 				`"subject":{"type":"string"},"body":{"type":"string","description":"plain text"},` +
 				`"in_reply_to":{"type":"string","description":"id of the message this answers (sets threading headers and the account)"},` +
-				`"account":{"type":"string","description":"id of the account to send from, when the user has several"}},` +
+				`"account":{"type":"string","description":"id of the account to send from, when the user has several"},` +
+				`"attach_from":{"type":"string","description":"id of a message whose attachments this email carries (forwarding)"}},` +
 				`"required":["to","subject","body"]}`),
 			SideEffects: true,
 			Summary:     summarizeArgs,
@@ -233,6 +242,8 @@ type sendArgs struct {
 	Body      string   `json:"body,omitempty"`
 	InReplyTo string   `json:"in_reply_to,omitempty"`
 	Account   string   `json:"account,omitempty"`
+	// AttachFrom forwards every attachment of that message (an os1 id).
+	AttachFrom string `json:"attach_from,omitempty"`
 }
 
 // addrStrings writes addresses as mail_send takes them back (net/mail's
@@ -280,6 +291,10 @@ type prepared struct {
 	draft   smtpsend.Draft
 	acct    mail.Account
 	replyTo *mail.Message
+	// parts are the attachments to carry, from message attachFrom; their
+	// content is fetched only when the send runs.
+	parts      []mail.Part
+	attachFrom string
 }
 
 func (t *tools) prepare(ctx context.Context, userID string, raw json.RawMessage) (prepared, error) {
@@ -315,6 +330,19 @@ func (t *tools) prepare(ctx context.Context, userID string, raw json.RawMessage)
 	if d.Cc, err = parseAddrs("cc", a.Cc); err != nil {
 		return p, err
 	}
+	if a.AttachFrom != "" {
+		m, err := t.d.Source.Message(ctx, userID, a.AttachFrom)
+		if err != nil {
+			return p, fmt.Errorf("the message to take attachments from, %q: %w", a.AttachFrom, err)
+		}
+		if len(m.Parts) == 0 {
+			return p, fmt.Errorf("message %q has no attachments", a.AttachFrom)
+		}
+		p.parts, p.attachFrom = m.Parts, m.ID
+		for _, part := range m.Parts {
+			d.Attachments = append(d.Attachments, smtpsend.Attachment{Name: part.Name, MIME: part.MIME})
+		}
+	}
 	if err := d.Validate(); err != nil {
 		return p, err
 	}
@@ -341,6 +369,16 @@ func (t *tools) send(ctx context.Context, c companion.Call) (string, error) {
 	p, err := t.prepare(ctx, c.UserID, c.Args)
 	if err != nil {
 		return "", err
+	}
+	for i, part := range p.parts {
+		if t.d.Attachments == nil {
+			return "", errors.New("attachments cannot be fetched from the mail server here; send without them")
+		}
+		data, err := t.d.Attachments.Attachment(ctx, c.UserID, p.attachFrom, part)
+		if err != nil {
+			return "", fmt.Errorf("fetch attachment %q: %w", part.Name, err)
+		}
+		p.draft.Attachments[i].Data = data
 	}
 	raw, err := smtpsend.Compose(p.draft, t.d.Clock, t.d.IDs)
 	if err != nil {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
+
+	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/llm"
@@ -189,5 +192,44 @@ func TestSendRefusesInjectedHeaders(t *testing.T) {
 	a, _ := h.Rig.DB.Action(context.Background(), h.User.ID, p[0].ID)
 	if a.Status != store.ActionFailed || len(h.Sink.Deliveries()) != 0 {
 		t.Errorf("status %s, %d deliveries", a.Status, len(h.Sink.Deliveries()))
+	}
+}
+
+// TestSendCarriesAttachments: forwarding another message's attachments
+// shows each on the card (name, type, size) and sends their content.
+func TestSendCarriesAttachments(t *testing.T) {
+	h := toolstest.New(t)
+	m := h.Put("INBOX", mail.Message{MessageID: "menu@example.org", From: mail.Address{Email: toolstest.FriendAddr}, Subject: "Menu",
+		Text: "attached", Parts: []mail.Part{{Name: "menu.pdf", MIME: "application/pdf", Size: 20, Path: "2"}}})
+	h.Rig.LLM.Enqueue(reply(call("c1", "mail_send", map[string]any{"to": []string{toolstest.FriendAddr}, "subject": "Fwd: Menu", "body": "see attached", "attach_from": m.ID})))
+	evs := h.Turn("", "send Amy the menu again")
+	p := toolstest.Pending(evs)
+	if len(p) != 1 || !strings.Contains(p[0].Summary, "\nAttachment: menu.pdf (application/pdf, 20 bytes)\n") {
+		t.Fatalf("card does not list the attachment: %+v", p)
+	}
+	h.Rig.LLM.Enqueue(say("Sent."))
+	h.Decide(p[0].ID, true)
+	got := h.Sink.Deliveries()
+	if len(got) != 1 {
+		t.Fatalf("%d deliveries", len(got))
+	}
+	r, err := gomail.CreateReader(bytes.NewReader(got[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names, bodies []string
+	for {
+		part, err := r.NextPart()
+		if err != nil {
+			break
+		}
+		b, _ := io.ReadAll(part.Body)
+		if ah, ok := part.Header.(*gomail.AttachmentHeader); ok {
+			n, _ := ah.Filename()
+			names, bodies = append(names, n), append(bodies, string(b))
+		}
+	}
+	if len(names) != 1 || names[0] != "menu.pdf" || bodies[0] != "content of menu.pdf" {
+		t.Errorf("attachments sent %q %q", names, bodies)
 	}
 }

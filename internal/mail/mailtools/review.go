@@ -72,8 +72,8 @@ func card(p prepared) string {
 	if len(d.Attachments) == 0 {
 		b.WriteString("Attachments: none\n")
 	}
-	for _, at := range d.Attachments {
-		fmt.Fprintf(&b, "Attachment: %s (%s, %d bytes)\n", at.Name, at.MIME, len(at.Data))
+	for _, part := range p.parts {
+		fmt.Fprintf(&b, "Attachment: %s (%s, %d bytes)\n", one(part.Name), one(part.MIME), part.Size)
 	}
 	b.WriteString("Body:\n")
 	b.WriteString(d.Body)

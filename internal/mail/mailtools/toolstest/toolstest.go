@@ -46,6 +46,14 @@ type Harness struct {
 
 type fixedModel struct{ p llm.Provider }
 
+// fetcher stands in for fetching an attachment from IMAP: its content is
+// "content of <name>".
+type fetcher struct{}
+
+func (fetcher) Attachment(_ context.Context, _, _ string, p mail.Part) ([]byte, error) {
+	return []byte("content of " + p.Name), nil
+}
+
 func (f fixedModel) Provider(context.Context) (llm.Provider, error) { return f.p, nil }
 
 // New builds the harness: a user with one account whose SMTP is the sink,
@@ -80,7 +88,7 @@ func New(t testing.TB) *Harness {
 		Sender: &smtpsend.Sender{Timeout: 10 * time.Second},
 	}
 	deps := mailtools.Deps{Source: h.Mail, Correspondents: mailtools.SentTo{Store: h.Mail},
-		Sender: sender, History: r.DB, Clock: r.Clock, IDs: clock.NewFakeIDs()}
+		Sender: sender, History: r.DB, Attachments: fetcher{}, Clock: r.Clock, IDs: clock.NewFakeIDs()}
 	h.Tools = companion.NewRegistry()
 	for _, tool := range companion.BuiltinTools(r.DB) {
 		if err := h.Tools.Register(mailtools.Guard(deps, tool)); err != nil {
