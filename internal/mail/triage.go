@@ -119,6 +119,9 @@ var baseImportance = map[Category]float64{
 
 // Triage ranks one message. It never fails: a message it cannot place is FYI.
 func (tr Triager) Triage(_ context.Context, m Message, k Knowledge) Triage {
+	if k == nil {
+		k = NewKnowledge(nil, nil, nil)
+	}
 	now := tr.now()
 	s := readSignals(m, k)
 	t := Triage{Category: s.category(), By: "rules", At: now, Summary: Summarize(m)}

@@ -139,6 +139,9 @@ const (
 // rules ranker's answer in place.
 func (mt *ModelTriager) TriageAll(ctx context.Context, userID string, ms []Message, k Knowledge) ([]Triage, BatchReport, error) {
 	var rep BatchReport
+	if k == nil {
+		k = NewKnowledge(nil, nil, nil)
+	}
 	out := make([]Triage, len(ms))
 	for i, m := range ms {
 		out[i] = mt.Rules.Triage(ctx, m, k)
