@@ -303,12 +303,22 @@ func (r *Recaller) retrieveLists(ctx context.Context, userID string, sub memory.
 // also finds messages that say "Catherine" or "my sister". The extra words
 // go to full text only; failures just mean no expansion.
 func (r *Recaller) aliasTerms(ctx context.Context, userID, text string) string {
-	people, err := r.s.Entities(ctx, userID)
-	if err != nil || len(people) == 0 {
-		return ""
-	}
 	query := " " + normalizeWords(text) + " "
 	var extra []string
+	for _, w := range queryNames(text) { // the other kin words for a relative
+		if kinGroup(w) != nil && !strings.Contains(query, " "+w+" ") {
+			extra = append(extra, w)
+		}
+	}
+	for _, w := range r.introducedAliases(ctx, userID, text) {
+		if !strings.Contains(query, " "+w+" ") && !slices.Contains(extra, w) {
+			extra = append(extra, w)
+		}
+	}
+	people, err := r.s.Entities(ctx, userID)
+	if err != nil {
+		people = nil
+	}
 	for _, p := range people {
 		names := append([]string{p.Name}, p.Aliases...)
 		named := false

@@ -402,3 +402,31 @@ func TestRecallExpandsAliases(t *testing.T) {
 		t.Errorf("bob recalls %v", ids(hits))
 	}
 }
+
+// Without a model there are no recorded people; an introduction in the
+// user's own words ties the names instead.
+func TestRecallReadsAliasesFromIntroductions(t *testing.T) {
+	s := newStore(t)
+	index(t, s, "alice", "m_job", "My sister just got promoted to charge nurse.", now, nil)
+	index(t, s, "alice", "m_call", "Cathy called this morning to vent.", now, nil)
+	index(t, s, "bob", "b_job", "My sister just got promoted to charge nurse.", now, nil)
+	opts := recall.DefaultOptions()
+	opts.Mode = recall.TextOnly
+	rec := recall.New(s, nil, clock.NewFake(now), opts)
+	q := memory.Query{Text: "What's new with Cathy?"}
+	if hits, _ := rec.Recall(t.Context(), "alice", q, nil); slices.Contains(ids(hits), "m_job") {
+		t.Fatal("found without an alias link; the test proves nothing")
+	}
+	index(t, s, "alice", "m_intro", "My sister Catherine, everyone calls her Cathy, phoned for an hour.", now.Add(-time.Hour), nil)
+	hits, err := rec.Recall(t.Context(), "alice", q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(hits); !slices.Contains(got, "m_job") {
+		t.Errorf("Cathy = %v, want m_job (my sister) found", got)
+	}
+	// Alice's introduction never links bob's names.
+	if hits, _ := rec.Recall(t.Context(), "bob", q, nil); len(hits) != 0 {
+		t.Errorf("bob recalls %v", ids(hits))
+	}
+}
