@@ -28,12 +28,16 @@ var errs = sqlerr.Sentinels{
 }
 
 // Store is the SQLite mail store.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db *sql.DB
+	// maxMatches bounds the rows one search ranks (search.go).
+	maxMatches int
+}
 
 var _ mail.Store = (*Store)(nil)
 
 // New returns the mail store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL()} }
+func New(db *sqlite.DB) *Store { return &Store{db: db.SQL(), maxMatches: defaultMaxMatches} }
 
 // limitOf bounds a listing's limit (mail.Query.Limit, Untriaged, Search).
 func limitOf(n int) int {

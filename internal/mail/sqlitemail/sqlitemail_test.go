@@ -2,7 +2,10 @@ package sqlitemail_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +177,136 @@ func BenchmarkPutMessages(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*100), "µs/message")
+}
+
+// BenchmarkSearch measures Search over benchN messages of one user (and
+// as many of another's, which must not slow it), words drawn Zipf-like
+// from a vocabulary, so some match almost every message and some a few.
+// It reports the p50 and p99 of each kind of query over b.N rounds.
+func BenchmarkSearch(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "os1.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s := sqlitemail.New(db)
+	rng := rand.New(rand.NewPCG(1, 2))
+	vocab := make([]string, 5000)
+	for i := range vocab {
+		vocab[i] = fmt.Sprintf("w%dx", i) // porter leaves these alone
+	}
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(3, 4)), 1.1, 1, uint64(len(vocab)-1))
+	words := func(n int) string {
+		var sb strings.Builder
+		for range n {
+			sb.WriteString(vocab[zipf.Uint64()])
+			sb.WriteByte(' ')
+		}
+		return sb.String()
+	}
+	const benchN = 100_000
+	for _, u := range []string{"u", "v"} {
+		if err := db.CreateUser(ctx, store.User{ID: u, Username: u, Role: store.RoleMember, PasswordHash: "x"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.CreateAccount(ctx, mail.Account{ID: "a" + u, UserID: u, Address: u + "@example.com"}); err != nil {
+			b.Fatal(err)
+		}
+		n := benchN
+		if u == "v" {
+			n = benchN / 10
+		}
+		for start := 0; start < n; start += 1000 {
+			batch := make([]mail.Message, 1000)
+			for i := range batch {
+				uid := uint32(start + i + 1)
+				batch[i] = mail.Message{AccountID: "a" + u, Folder: "INBOX", UIDValidity: 1, UID: uid,
+					From:    mail.Address{Name: fmt.Sprintf("Person %d", rng.IntN(500)), Email: fmt.Sprintf("p%d@example.org", rng.IntN(500))},
+					Subject: words(6), Date: time.Unix(int64(uid)*60, 0), Text: words(200)}
+			}
+			if err := s.PutMessages(ctx, u, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	queries := []struct{ name, q string }{
+		{"rare", vocab[4000]},
+		{"mid", vocab[300]},
+		{"common", vocab[1]},
+		{"commonest", vocab[0]},
+		{"sender", "p42@example.org"},
+		{"question", fmt.Sprintf("what did %s say about %s and %s?", "Person 7", vocab[50], vocab[2000])},
+	}
+	times := make([][]time.Duration, len(queries))
+	b.ResetTimer()
+	for b.Loop() {
+		for i, q := range queries {
+			start := time.Now()
+			if _, err := s.Search(ctx, "u", q.q, 20); err != nil {
+				b.Fatal(err)
+			}
+			times[i] = append(times[i], time.Since(start))
+		}
+	}
+	for i, q := range queries {
+		slices.Sort(times[i])
+		n := len(times[i])
+		b.ReportMetric(float64(times[i][n/2].Microseconds())/1000, q.name+"-p50-ms")
+		b.ReportMetric(float64(times[i][min(n-1, n*99/100)].Microseconds())/1000, q.name+"-p99-ms")
+	}
+}
+
+// Words in more than maxMatches messages are not ranked by BM25: beside a
+// rare word they are dropped; alone, the most recently stored matches are
+// ranked by how many of the words they hold, then newest first.
+func TestSearchCommonWords(t *testing.T) {
+	ctx := t.Context()
+	db := open(t)
+	s := sqlitemail.New(db)
+	s.SetMaxMatches(4)
+	u, v := newUser(t, db, "ana"), newUser(t, db, "bob")
+	for _, id := range []string{u, v} {
+		if err := s.CreateAccount(ctx, mail.Account{ID: "acc_" + id, UserID: id, Address: id + "@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Stored newest first, as a first sync does: date order is not storage order.
+	texts := []string{"project budget", "project", "project budget zeppelin", "project", "project budget", "project"}
+	var ms []mail.Message
+	for i, text := range texts {
+		ms = append(ms, mail.Message{AccountID: "acc_" + u, Folder: "INBOX", UID: uint32(i + 1), Subject: fmt.Sprint("m", i),
+			Text: text, Date: time.Date(2026, 1, 30-i, 0, 0, 0, 0, time.UTC)})
+	}
+	if err := s.PutMessages(ctx, u, ms); err != nil {
+		t.Fatal(err)
+	}
+	// Bob's, stored later, match too and must neither show nor crowd ana's out.
+	var bobs []mail.Message
+	for i := range 6 {
+		bobs = append(bobs, mail.Message{AccountID: "acc_" + v, Folder: "INBOX", UID: uint32(i + 1), Subject: "bob", Text: "project budget"})
+	}
+	if err := s.PutMessages(ctx, v, bobs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		q     string
+		limit int
+		want  string
+	}{
+		{"project", 0, "m2 m3 m4 m5"},              // the 4 most recently stored, newest first
+		{"project budget", 0, "m2 m4 m3 m5"},       // both words first
+		{"project budget", 1, "m2"},                // limit
+		{"project budget zeppelin", 0, "m2"},       // the rare word alone decides
+		{"nothing-here project", 0, "m2 m3 m4 m5"}, // a word that matches nothing is dropped
+	} {
+		hits, err := s.Search(ctx, u, c.q, c.limit)
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.Subject)
+		}
+		if err != nil || strings.Join(got, " ") != c.want {
+			t.Errorf("Search %q limit %d = %v, %v; want %s", c.q, c.limit, got, err, c.want)
+		}
+	}
 }
