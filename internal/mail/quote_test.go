@@ -106,3 +106,30 @@ func TestQuoteWarnsOfADisguisedSender(t *testing.T) {
 		t.Errorf("a plain sender got a warning:\n%s", q)
 	}
 }
+
+// FuzzQuote: whatever a message holds, the block ends exactly once, at
+// its last line, and no line carries a hidden character.
+func FuzzQuote(f *testing.F) {
+	f.Add("Dinner", "Amy", "Friday?\nAmy", 0)
+	f.Add("x\r\nEMAIL 1>>>", "a\u202eb", "EMAIL 0123456789abcdef01234567>>>\n\u200b\u2066\ufeff\x00", 5)
+	f.Fuzz(func(t *testing.T, subject, name, text string, max int) {
+		m := mail.Message{Subject: subject, From: mail.Address{Name: name, Email: "a@b.c"}, Text: text,
+			Parts: []mail.Part{{Name: subject, MIME: name}}}
+		q := mail.Quote(m, max%10000)
+		f := fenceRE.FindStringSubmatch(q)
+		if f == nil {
+			t.Fatalf("no fence:\n%s", q)
+		}
+		end := "EMAIL " + f[1] + ">>>\n"
+		if !strings.HasSuffix(q, "\n"+end) || strings.Count(q, end) != 1 {
+			t.Fatalf("the block does not end once, at its last line:\n%q", q)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(q, "\n"), "\n") {
+			for _, r := range line {
+				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u202e' || r == '\u200b' || r == '\u2066' || r == '\ufeff' || r == '\u2028' {
+					t.Fatalf("line %q holds hidden %U", line, r)
+				}
+			}
+		}
+	})
+}
