@@ -223,7 +223,6 @@ func firstNonEmpty(s ...string) string {
 
 // signals are what the ranker reads off one message.
 type signals struct {
-	m                            Message
 	own                          bool // the user sent it
 	direct, cc                   bool // the user is in To / only in Cc
 	known                        bool
@@ -238,7 +237,7 @@ type signals struct {
 }
 
 func readSignals(m Message, k Knowledge) signals {
-	s := signals{m: m}
+	var s signals
 	s.own = k.Own(m.From.Email)
 	for _, a := range m.To {
 		s.direct = s.direct || k.Own(a.Email)
@@ -493,7 +492,11 @@ var wroteLine = regexp.MustCompile(`(?i)^(on .{4,120} wrote:|am .{4,120} schrieb
 
 var (
 	greetingLine = regexp.MustCompile(`(?i)^(hi|hello|hey|dear|hiya|good (morning|afternoon|evening)|greetings|hallo|bonjour)\b[^.!?]{0,40}[,!:]?$`)
-	urlRe        = regexp.MustCompile(`https?://\S+|www\.\S+`)
+	// greetingLead is a greeting that opens a line of content: "Hi Theo, …".
+	greetingLead = regexp.MustCompile(`(?i)^(hi|hello|hey|dear|hiya|good (morning|afternoon|evening))\b[^,.!?]{0,30}[,!]\s+`)
+	// boilerplate is a newsletter's or notification's frame, never its news.
+	boilerplate = regexp.MustCompile(`(?i)(view (this|it|the) (email|e-mail|message)? ?(in|on) (your|a|the) (browser|web)|can'?t see (this|the) (email|images)|having trouble (viewing|reading)|^unsubscribe\b|^(this|the) (email|message) was sent to|^to ensure delivery|add us to your address book|^do not reply to this)`)
+	urlRe       = regexp.MustCompile(`https?://\S+|www\.\S+`)
 )
 
 // maxSummary is the longest summary, in characters.
@@ -506,8 +509,11 @@ func Summarize(m Message) string {
 	body := OwnText(m.Text)
 	for _, line := range strings.Split(body, "\n") {
 		line = strings.TrimSpace(line)
-		if line == "" || greetingLine.MatchString(line) {
+		if line == "" || greetingLine.MatchString(line) || boilerplate.MatchString(line) {
 			continue
+		}
+		if g := greetingLead.FindString(line); g != "" {
+			line = upperFirst(line[len(g):])
 		}
 		line = cleanLine(line)
 		for _, s := range sentences(line) {
@@ -537,6 +543,14 @@ func cleanLine(s string) string {
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	return strings.Trim(s, " *_=#|")
+}
+
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || !unicode.IsLower(r) {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func countLetters(s string) int {

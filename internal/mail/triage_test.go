@@ -186,6 +186,8 @@ func TestSummarize(t *testing.T) {
 		{"greeting skipped", "s", "Hi Theo,\n\nThe deposit is on its way. Regards", "The deposit is on its way."},
 		{"quoted and signature cut", "s", "> old question?\nSounds good to me.\n-- \nPaul\nLetters Inc.", "Sounds good to me."},
 		{"link dropped", "s", "Read it here: https://example.com/a?b=c\nThanks", "Read it here:"},
+		{"greeting that opens the line is dropped", "s", "Hello Mr Brown, when can you return the deposit?", "When can you return the deposit?"},
+		{"newsletter frame skipped", "s", "View this email in your browser\nHaving trouble viewing? Click here\nFive stories about handwriting this week.", "Five stories about handwriting this week."},
 		{"empty text uses subject", "Your parcel is on its way", "", "Your parcel is on its way"},
 		{"only greeting uses subject", "Dinner", "Hello!\n", "Dinner"},
 		{"abbreviation does not end the sentence", "s", "Dr. Lee moved the appointment to 4 pm. Please confirm.", "Dr. Lee moved the appointment to 4 pm."},
