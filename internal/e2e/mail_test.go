@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/mail/dovecottest"
 	"github.com/os1ai/os1/internal/mail/smtpsend/smtptest"
@@ -75,7 +78,7 @@ func TestBrowserMail(t *testing.T) {
 		return llmtest.Reply{Chunks: []string{"Okay."}}
 	})
 	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel)
-	browseMail(t, b, p.URL, p.SetupToken, f)
+	browseMail(t, b, p.URL, p.SetupToken, f, model)
 }
 
 // mailServers are the servers of a mail journey: dovecot with the user's
@@ -133,7 +136,7 @@ func startMailServers(t *testing.T) *mailServers {
 
 // browseMail is the journey through Settings → Mail and the mail page, on
 // the os1 at base whose owner is not set up yet.
-func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServers) {
+func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServers, model *llmtest.Server) {
 	imap, smtp, beacon, address, mailPW, deliveries := f.imap, f.smtp, f.beacon, f.address, f.password, f.deliveries
 	const user, pw = "theo", "correct horse"
 	c := newClient(t, base)
@@ -366,9 +369,67 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 		screen("chat"),
 	)
 	composer := poll[string](b, tab, "the composer holds the request", `document.querySelector('#composer') && document.querySelector('#composer').value`)
-	if want := `Draft a reply to Maya Lind's email "Dinner on Friday?" (mail id ` + maya.ID + `)`; composer != want {
+	if want := `Draft a reply to Maya Lind's email "Dinner on Friday?" (from maya@example.net, mail id ` + maya.ID + `)`; composer != want {
 		t.Errorf("the composer holds %q, want %q", composer, want)
 	}
+
+	// She drafts it with her mail tools (the scripted model reads the
+	// draft, then proposes mail_send); the send waits for the approval
+	// card, and once approved the SMTP server has it, threaded, and the
+	// account's Sent folder keeps a copy.
+	const body = "Yes, I'll be there on Friday. Shall I bring dessert?\nTheo"
+	model.Route(func(r llmtest.Request) bool { return draftStep(r) >= 0 }, func(r llmtest.Request) llmtest.Reply {
+		switch draftStep(r) {
+		case 0:
+			return llmtest.Reply{ToolCalls: []llm.ToolCall{toolCall("d1", "mail_draft_reply", map[string]any{"id": maya.ID, "instructions": "say yes"})}}
+		case 1:
+			return llmtest.Reply{ToolCalls: []llm.ToolCall{toolCall("s1", "mail_send", map[string]any{
+				"to": []string{"Maya Lind <maya@example.net>"}, "subject": "Re: Dinner on Friday?", "body": body, "in_reply_to": maya.ID})}}
+		default:
+			return llmtest.Reply{Chunks: []string{"Sent. I told Maya you'll be there."}}
+		}
+	})
+	b.do(tab, "send the request", chromedp.Click(css(`#send`)))
+	card := poll[string](b, tab, "the approval card for the email", `(() => {
+		const c = document.querySelector('.action-card[data-status="pending"] .action-summary');
+		return c && c.textContent;
+	})()`)
+	b.screenshot(tab, "mail-approve-send")
+	for _, want := range []string{"maya@example.net", "Subject: Re: Dinner on Friday?", "Yes, I'll be there on Friday.", address} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the approval card says %q, which lacks %q", card, want)
+		}
+	}
+	// The user named Maya's address (the request carries it), so no
+	// stranger warning; the turn read her email, so that warning shows.
+	if strings.Contains(card, "never written to this address") || !strings.Contains(card, "read 1 email") {
+		t.Errorf("the approval card's warnings: %q", card)
+	}
+	if n := len(smtp.Deliveries()); n != 0 {
+		t.Fatalf("%d emails left before the user approved", n)
+	}
+	b.do(tab, "approve the email", chromedp.Click(css(`.action-card[data-status="pending"] .action-approve`)))
+	eventually(t, "the email is delivered", func() (bool, string) {
+		return len(smtp.Deliveries()) > 0, fmt.Sprint(len(smtp.Deliveries()))
+	})
+	d := smtp.Deliveries()
+	if len(d) != 1 || d[0].From != address || strings.Join(d[0].Rcpts, ",") != "maya@example.net" {
+		t.Fatalf("deliveries after approval: %+v", d)
+	}
+	raw := string(d[0].Data)
+	for _, want := range []string{"In-Reply-To: <dinner-1@example.net>", "Subject: Re: Dinner on Friday?", "Yes, I'll be there on Friday."} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("the delivered email lacks %q:\n%s", want, raw)
+		}
+	}
+	eventually(t, "the sent copy is in the account's Sent folder", func() (bool, string) {
+		n, err := filepath.Glob(filepath.Join(imap.Maildir(address, "Sent"), "*", "*"))
+		return err == nil && len(n) > 0, fmt.Sprint(n, err)
+	})
+	poll[string](b, tab, "her answer after the send", `(() => {
+		const m = [...document.querySelectorAll('#messages .msg[data-role="assistant"] .msg-text')].map((e) => e.textContent).join(' ');
+		return m.includes('Sent.') && m;
+	})()`)
 
 	if n := beacon.Load(); n != 0 {
 		t.Errorf("%d requests reached what the hostile email points at", n)
@@ -376,6 +437,26 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 	if ex := b.exceptions(); len(ex) > 0 {
 		t.Errorf("page exceptions: %v", ex)
 	}
+}
+
+// draftStep is where a chat request stands in the "draft a reply" turn: -1
+// when it is not that turn, else how many tool results follow the request.
+func draftStep(r llmtest.Request) int {
+	step := -1
+	for _, m := range r.Messages {
+		switch {
+		case m.Role == llm.RoleUser && strings.Contains(m.Content, "Draft a reply to Maya Lind's email"):
+			step = 0
+		case m.Role == llm.RoleTool && step >= 0:
+			step++
+		}
+	}
+	return step
+}
+
+func toolCall(id, name string, args any) llm.ToolCall {
+	b, _ := json.Marshal(args)
+	return llm.ToolCall{ID: id, Name: name, Arguments: b}
 }
 
 func splitHostPort(t *testing.T, addr string) (string, string) {

@@ -39,9 +39,14 @@ export function sender(m) {
   return (f.name || '').trim() || f.email || 'Unknown sender';
 }
 
-/** draftRequest is the chat message that asks her to draft a reply to m. */
+/**
+ * draftRequest is the chat message that asks her to draft a reply to m. It
+ * names the sender's address, so a reply to it is to someone the user
+ * named (a Reply-To elsewhere still gets the stranger warning on the card).
+ */
 export function draftRequest(m) {
-  return `Draft a reply to ${sender(m)}'s email "${m.subject || '(no subject)'}" (mail id ${m.id})`;
+  const from = (m.from && m.from.email) ? `from ${m.from.email}, ` : '';
+  return `Draft a reply to ${sender(m)}'s email "${m.subject || '(no subject)'}" (${from}mail id ${m.id})`;
 }
 
 function unread(m) {
