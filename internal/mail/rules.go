@@ -312,12 +312,13 @@ func fromMatches(term string, m Message) bool {
 	if strings.HasPrefix(term, "my ") {
 		return false // a relation os1 could not resolve to an address
 	}
-	hay := strings.ToLower(m.From.Name + " " + m.ListID)
-	if containsWord(hay, term) {
+	hay := strings.ToLower(m.From.Name + " " + m.ListID + " " + email)
+	if containsWord(hay, term) { // "paul" matches Paul Smith, not pauline@
 		return true
 	}
+	// "climbing club" also matches news@climbingclub.example.
 	squashed := strings.NewReplacer(" ", "", "-", "", "'", "").Replace(term)
-	return len(squashed) >= 4 && (strings.Contains(email, squashed) || strings.Contains(strings.ToLower(m.ListID), squashed))
+	return squashed != term && len(squashed) >= 4 && (strings.Contains(email, squashed) || strings.Contains(strings.ToLower(m.ListID), squashed))
 }
 
 // containsWord reports whether w occurs in s on word boundaries.

@@ -142,6 +142,32 @@ func TestApplyRules(t *testing.T) {
 	}
 }
 
+func TestRuleSenderMatching(t *testing.T) {
+	cases := []struct {
+		term string
+		from mail.Address
+		list string
+		want bool
+	}{
+		{"paul", mail.Address{Name: "Paul Smith", Email: "ps@letters.example"}, "", true},
+		{"paul", mail.Address{Name: "Pauline", Email: "pauline@example.org"}, "", false},
+		{"amazon", mail.Address{Email: "auto-confirm@amazon.co.uk"}, "", true},
+		{"climbing club", mail.Address{Email: "news@climbingclub.example"}, "", true},
+		{"climbing club", mail.Address{Email: "x@lists.example"}, `"Climbing Club" <cc.lists.example>`, true},
+		{"@github.com", mail.Address{Email: "x@mail.github.com"}, "", true},
+		{"@github.com", mail.Address{Email: "x@github.com.evil.example"}, "", false},
+		{"brown@lettings.example", mail.Address{Email: "Brown@Lettings.example"}, "", true},
+		{"my landlord", mail.Address{Name: "my landlord", Email: "x@y.example"}, "", false}, // unresolved: never by name
+	}
+	for _, c := range cases {
+		m := mail.Message{From: c.from, ListID: c.list}
+		spec := mail.RuleSpec{From: []string{c.term}, Archive: true}
+		if got := mail.RuleMatches(spec, m, mail.Triage{}); got != c.want {
+			t.Errorf("%q vs %v %q: %v, want %v", c.term, c.from, c.list, got, c.want)
+		}
+	}
+}
+
 func TestApplyRulesFirstRuleWins(t *testing.T) {
 	// Two rules set the category; the first stands, and both are named
 	// only when both changed something.
