@@ -334,7 +334,7 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, acct mail
 
 	// The first sync, newest first, resumable below SyncedTo.
 	if !f.Complete {
-		n, err := e.backfill(ctx, c, acct, st, &f, sel, p)
+		n, err := e.backfill(ctx, c, acct, st, &f, sel, !first, p)
 		rep.New += n
 		if err != nil {
 			return rep, err
@@ -350,8 +350,9 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, acct mail
 			return rep, err
 		}
 	}
-	// Deletions: only when the count says some message went away.
-	if !first && !rep.Reset && int(sel.NumMessages) < f.Messages+newCount {
+	// Deletions: when the count says some message went away, or the last
+	// sync never finished (no count to compare with).
+	if !first && !rep.Reset && (f.Messages == 0 || int(sel.NumMessages) < f.Messages+newCount) {
 		n, err := e.syncDeleted(ctx, c, acct, st, l.Name, sel.UIDValidity)
 		rep.Deleted = n
 		if err != nil {
@@ -363,10 +364,11 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, acct mail
 	return rep, st.SaveFolder(ctx, acct.UserID, f)
 }
 
-// backfill fetches the messages of the last SyncDays below the first
-// sync's UIDNEXT, highest UID (newest) first, saving SyncedTo after each
-// batch; a resumed backfill searches only up to the day it reached.
-func (e *Engine) backfill(ctx context.Context, c *imapclient.Client, acct mail.Account, st Store, f *mail.Folder, sel *imap.SelectData, p *progressCounter) (int, error) {
+// backfill fetches the messages of the last SyncDays below the folder's
+// UIDNEXT, highest UID (newest) first, saving SyncedTo after each batch; a
+// resumed backfill searches only up to the day it reached and skips what
+// is stored.
+func (e *Engine) backfill(ctx context.Context, c *imapclient.Client, acct mail.Account, st Store, f *mail.Folder, sel *imap.SelectData, resumed bool, p *progressCounter) (int, error) {
 	days := acct.SyncDays
 	if days <= 0 {
 		days = mail.DefaultSyncDays
@@ -388,8 +390,9 @@ func (e *Engine) backfill(ctx context.Context, c *imapclient.Client, acct mail.A
 	if err != nil {
 		return 0, err
 	}
-	if !f.SyncedTo.IsZero() {
-		// Drop what an earlier, cut-off run stored already.
+	if resumed {
+		// Drop what an earlier, cut-off run (or this run's new mail) stored
+		// already.
 		kept := uids[:0]
 		for _, u := range uids {
 			if _, err := st.MessageByUID(ctx, acct.UserID, acct.ID, f.Name, uint32(u)); errors.Is(err, mail.ErrNotFound) {
@@ -534,7 +537,7 @@ func (e *Engine) fetchBatch(c *imapclient.Client, uids []imap.UID) ([]mail.Messa
 }
 
 // partsOf lists the attachments a BODYSTRUCTURE describes; base64 sizes
-// are converted to the decoded size.
+// are turned into an estimate of the decoded size.
 func partsOf(bs imap.BodyStructure) []mail.Part {
 	var out []mail.Part
 	bs.Walk(func(path []int, part imap.BodyStructure) bool {
@@ -551,7 +554,8 @@ func partsOf(bs imap.BodyStructure) []mail.Part {
 		}
 		size := int64(sp.Size)
 		if strings.EqualFold(sp.Encoding, "base64") {
-			size = size * 3 / 4
+			// MIME base64 lines are 76 characters and CRLF: 57 bytes each.
+			size = size * 57 / 78
 		}
 		p := make([]string, len(path))
 		for i, n := range path {
