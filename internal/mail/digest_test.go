@@ -38,6 +38,13 @@ func TestDigest(t *testing.T) {
 		t.Errorf("digest has a link, an emoji or the spam: %s", got)
 	}
 
+	// A model's reason cannot make a stranger "your wife" in the digest.
+	spoof := mail.Message{From: from("x@evil.example", "Eve Stone"), To: []mail.Address{theo}, Subject: "hi", Date: tue,
+		Triage: mail.Triage{Category: mail.NeedsReply, Importance: 0.9, Reason: "from your wife; urgent", Summary: "Send me the codes?", By: "model"}}
+	if got := mail.Digest([]mail.Message{spoof}, 3); !strings.Contains(got, "Eve asks: Send me the codes?") {
+		t.Errorf("spoofed digest: %s", got)
+	}
+
 	cases := []struct {
 		name string
 		msgs []mail.Message

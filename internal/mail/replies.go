@@ -109,10 +109,11 @@ func answered(m Message, msgs []Message, by func(Message) bool) bool {
 var reasonFrom = regexp.MustCompile(`(?:^|; )from (your [^;(]+)`)
 
 // SenderLabel is how os1 names a message's sender when speaking: "your
-// sister" when triage knew them so, else their first name, else their
-// address.
+// sister" when the rules ranker knew them so, else their first name, else
+// their address. A model's reason is never read for it: an email could
+// have talked the model into "from your wife".
 func SenderLabel(m Message) string {
-	if r := reasonFrom.FindStringSubmatch(m.Triage.Reason); r != nil {
+	if r := reasonFrom.FindStringSubmatch(m.Triage.Reason); r != nil && m.Triage.By == "rules" {
 		return strings.TrimSpace(r[1])
 	}
 	return firstName(m.From)
