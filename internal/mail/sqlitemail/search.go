@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
 // Full-text search: mail_fts (migration 00011) indexes the subject, the
@@ -25,8 +25,8 @@ import (
 // count is probed first (capped at maxMatches, about a millisecond): the
 // rarest words are ranked by BM25 while their matches add up to at most
 // maxMatches (the rarest always), and the rest are dropped; when every word
-// matches more than that, the user's maxMatches most recently stored
-// matches are ranked by how many of the words they hold, then by date.
+// matches more than that, the user's newest maxMatches messages are ranked
+// by how many of the words they hold, then by date (rankCommon).
 
 // Bounds of full-text work: the index holds at most IndexedChars characters
 // of each column (the stored message stays whole), a query uses at most
@@ -110,73 +110,137 @@ func (s *Store) plan(ctx context.Context, terms []string) (rare, common []string
 	return rare, common, nil
 }
 
-// rankCommon ranks the user's most recently stored maxMatches messages that
-// hold any of terms (all of them common) by how many of the terms they
-// hold, then newest first.
+// rankCommon ranks, when every word of a query is common, the user's
+// newest maxMatches messages (by date) that hold any of terms by how many
+// of the terms they hold, then newest first. The index is read over the
+// rowid ranges those messages lie in, in at most maxRanges pieces: each
+// FTS5 query costs a few hundred microseconds to start, and a range
+// costs little per row. When that window holds fewer than limit matches
+// and the user has older messages, the older matches follow, most recently
+// stored first, so an old message is still found.
 func (s *Store) rankCommon(ctx context.Context, what, userID string, terms []string, limit int) ([]mail.Message, error) {
 	type cand struct {
 		seq   int64
 		date  time.Time
 		count int
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT m.seq, m.date
-		FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
-		WHERE mail_fts MATCH ? AND m.user_id = ? ORDER BY mail_fts.rowid DESC LIMIT ?`,
-		strings.Join(terms, " OR "), userID, s.maxMatches)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, date FROM mail_messages WHERE user_id = ?
+		ORDER BY date DESC, seq DESC LIMIT ?`, userID, s.maxMatches)
 	if err != nil {
 		return nil, errs.Map(err, what)
 	}
-	cands := map[int64]*cand{}
-	floor := int64(math.MaxInt64)
+	var window []*cand
 	for rows.Next() {
 		c := &cand{}
 		if err := rows.Scan(&c.seq, scanTime(&c.date)); err != nil {
 			rows.Close()
 			return nil, errs.Map(err, what)
 		}
-		cands[c.seq], floor = c, min(floor, c.seq)
+		window = append(window, c)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(cands) == 0 {
+	if err := rows.Err(); err != nil || len(window) == 0 {
 		return nil, errs.Map(err, what)
 	}
-	if len(terms) > 1 {
-		for _, t := range terms {
-			rows, err := s.db.QueryContext(ctx, `SELECT rowid FROM mail_fts WHERE mail_fts MATCH ? AND rowid >= ?`, t, floor)
-			if err != nil {
-				return nil, errs.Map(err, what)
-			}
-			for rows.Next() {
-				var seq int64
-				if err := rows.Scan(&seq); err != nil {
-					rows.Close()
-					return nil, errs.Map(err, what)
-				}
-				if c := cands[seq]; c != nil {
+	bySeq := make(map[int64]*cand, len(window))
+	seqs := make([]int64, 0, len(window))
+	for _, c := range window {
+		bySeq[c.seq] = c
+		seqs = append(seqs, c.seq)
+	}
+	for _, t := range terms {
+		for _, r := range seqRanges(seqs, maxRanges) {
+			if err := s.eachRowid(ctx, t, r, func(seq int64) {
+				if c := bySeq[seq]; c != nil {
 					c.count++
 				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			}); err != nil {
 				return nil, errs.Map(err, what)
 			}
 		}
 	}
-	ranked := make([]*cand, 0, len(cands))
-	for _, c := range cands {
-		ranked = append(ranked, c)
+	var ranked []int64
+	hits := slices.DeleteFunc(slices.Clone(window), func(c *cand) bool { return c.count == 0 })
+	slices.SortStableFunc(hits, func(a, b *cand) int { return cmp.Compare(b.count, a.count) }) // window is newest first
+	for _, c := range hits[:min(len(hits), limit)] {
+		ranked = append(ranked, c.seq)
 	}
-	slices.SortFunc(ranked, func(a, b *cand) int {
-		return cmp.Or(cmp.Compare(b.count, a.count), b.date.Compare(a.date), cmp.Compare(b.seq, a.seq))
-	})
-	ranked = ranked[:min(len(ranked), limit)]
+	if len(ranked) < limit && len(window) == s.maxMatches {
+		// Older than the window: the complement of its ORDER BY ... LIMIT.
+		last := window[len(window)-1]
+		older, err := s.seqs(ctx, `SELECT m.seq FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
+			WHERE mail_fts MATCH ? AND m.user_id = ?
+				AND (m.date < ?3 OR m.date IS NULL OR (m.date = ?3 AND m.seq < ?4))
+			ORDER BY mail_fts.rowid DESC LIMIT ?5`,
+			strings.Join(terms, " OR "), userID, sqltime.Value(last.date), last.seq, limit-len(ranked))
+		if err != nil {
+			return nil, errs.Map(err, what)
+		}
+		ranked = append(ranked, older...)
+	}
+	if len(ranked) == 0 {
+		return nil, nil
+	}
 	args := make([]any, 0, 2*len(ranked)+1)
-	for i, c := range ranked {
-		args = append(args, c.seq, i)
+	for i, seq := range ranked {
+		args = append(args, seq, i)
 	}
 	return s.list(ctx, what, `WITH r (seq, pos) AS (VALUES (?, ?)`+strings.Repeat(", (?, ?)", len(ranked)-1)+`)
 		SELECT `+msgCols+` FROM r CROSS JOIN mail_messages m ON m.seq = r.seq
 		WHERE m.user_id = ? ORDER BY r.pos`, append(args, userID)...)
+}
+
+// maxRanges bounds the rowid ranges rankCommon reads the index over.
+const maxRanges = 8
+
+// seqRanges covers seqs with at most n ranges [lo, hi], split at the n-1
+// widest gaps between them.
+func seqRanges(seqs []int64, n int) [][2]int64 {
+	sorted := slices.Clone(seqs)
+	slices.Sort(sorted)
+	gaps := make([]int, 0, len(sorted)) // indexes i: a gap between sorted[i-1] and sorted[i]
+	for i := 1; i < len(sorted); i++ {
+		gaps = append(gaps, i)
+	}
+	slices.SortFunc(gaps, func(a, b int) int {
+		return cmp.Compare(sorted[b]-sorted[b-1], sorted[a]-sorted[a-1])
+	})
+	cuts := gaps[:min(len(gaps), n-1)]
+	slices.Sort(cuts)
+	var out [][2]int64
+	start := 0
+	for _, c := range append(cuts, len(sorted)) {
+		out = append(out, [2]int64{sorted[start], sorted[c-1]})
+		start = c
+	}
+	return out
+}
+
+// eachRowid calls f with the rowid of each index row in r matching term.
+func (s *Store) eachRowid(ctx context.Context, term string, r [2]int64, f func(int64)) error {
+	seqs, err := s.seqs(ctx, `SELECT rowid FROM mail_fts WHERE mail_fts MATCH ? AND rowid BETWEEN ? AND ?`, term, r[0], r[1])
+	for _, seq := range seqs {
+		f(seq)
+	}
+	return err
+}
+
+// seqs runs a query of one integer column.
+func (s *Store) seqs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		out = append(out, seq)
+	}
+	return out, rows.Err()
 }
 
 // queryTerms turns free text into FTS5 terms. Each whitespace-separated

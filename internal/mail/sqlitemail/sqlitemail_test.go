@@ -259,7 +259,8 @@ func BenchmarkSearch(b *testing.B) {
 
 // Words in more than maxMatches messages are not ranked by BM25: beside a
 // rare word they are dropped; alone, the most recently stored matches are
-// ranked by how many of the words they hold, then newest first.
+// the user's newest messages are ranked by how many of the words they hold,
+// then newest first, and older matches follow.
 func TestSearchCommonWords(t *testing.T) {
 	ctx := t.Context()
 	db := open(t)
@@ -272,7 +273,7 @@ func TestSearchCommonWords(t *testing.T) {
 		}
 	}
 	// Stored newest first, as a first sync does: date order is not storage order.
-	texts := []string{"project budget", "project", "project budget zeppelin", "project", "project budget", "project"}
+	texts := []string{"project budget", "project", "project budget zeppelin", "project", "project budget", "project kayak"}
 	var ms []mail.Message
 	for i, text := range texts {
 		ms = append(ms, mail.Message{AccountID: "acc_" + u, Folder: "INBOX", UID: uint32(i + 1), Subject: fmt.Sprint("m", i),
@@ -284,7 +285,7 @@ func TestSearchCommonWords(t *testing.T) {
 	// Bob's, stored later, match too and must neither show nor crowd ana's out.
 	var bobs []mail.Message
 	for i := range 6 {
-		bobs = append(bobs, mail.Message{AccountID: "acc_" + v, Folder: "INBOX", UID: uint32(i + 1), Subject: "bob", Text: "project budget"})
+		bobs = append(bobs, mail.Message{AccountID: "acc_" + v, Folder: "INBOX", UID: uint32(i + 1), Subject: "bob", Text: "project budget kayak"})
 	}
 	if err := s.PutMessages(ctx, v, bobs); err != nil {
 		t.Fatal(err)
@@ -294,11 +295,14 @@ func TestSearchCommonWords(t *testing.T) {
 		limit int
 		want  string
 	}{
-		{"project", 0, "m2 m3 m4 m5"},              // the 4 most recently stored, newest first
-		{"project budget", 0, "m2 m4 m3 m5"},       // both words first
-		{"project budget", 1, "m2"},                // limit
-		{"project budget zeppelin", 0, "m2"},       // the rare word alone decides
-		{"nothing-here project", 0, "m2 m3 m4 m5"}, // a word that matches nothing is dropped
+		// The newest 4 by date (m0-m3), then older matches, most recently stored first.
+		{"project", 0, "m0 m1 m2 m3 m5 m4"},
+		{"project", 5, "m0 m1 m2 m3 m5"},
+		{"project budget", 0, "m0 m2 m1 m3 m5 m4"}, // both words first
+		{"project budget", 1, "m0"},
+		{"project budget zeppelin", 0, "m2"}, // the rare word alone decides
+		{"nothing-here project", 2, "m0 m1"}, // a word that matches nothing is dropped
+		{"kayak", 0, "m5"},                   // common in bob's mail, in none of ana's newest
 	} {
 		hits, err := s.Search(ctx, u, c.q, c.limit)
 		var got []string
@@ -307,6 +311,20 @@ func TestSearchCommonWords(t *testing.T) {
 		}
 		if err != nil || strings.Join(got, " ") != c.want {
 			t.Errorf("Search %q limit %d = %v, %v; want %s", c.q, c.limit, got, err, c.want)
+		}
+	}
+}
+
+func TestSeqRanges(t *testing.T) {
+	seqs := []int64{101, 3, 1, 1000, 2, 100}
+	for n, want := range map[int]string{
+		1: "[[1 1000]]",
+		2: "[[1 101] [1000 1000]]",
+		3: "[[1 3] [100 101] [1000 1000]]",
+		8: "[[1 1] [2 2] [3 3] [100 100] [101 101] [1000 1000]]",
+	} {
+		if got := fmt.Sprint(sqlitemail.SeqRanges(seqs, n)); got != want {
+			t.Errorf("seqRanges(%v, %d) = %s, want %s", seqs, n, got, want)
 		}
 	}
 }
