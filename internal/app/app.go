@@ -54,6 +54,7 @@ type App struct {
 	Memory    *worker.Service  // the memory worker; nil in os1 talk
 	Companion *companion.Companion
 	Voice     *Voice
+	Mail      *Mail          // nil in os1 talk
 	Server    *server.Server // nil in os1 talk
 
 	lifecycle
@@ -137,7 +138,15 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	}
 
 	tools := companion.NewRegistry()
+	if p.server { // mail syncs in the background: os1 serve's work, not a one-shot talk's
+		if a.Mail, err = a.newMail(cfg, log, tools); err != nil {
+			return nil, err
+		}
+	}
 	for _, t := range companion.BuiltinTools(a.DB) {
+		if a.Mail != nil {
+			t = a.Mail.Guard(t) // its approval names the emails the turn read
+		}
 		tools.Register(t)
 	}
 	// The prompt slot and the recall tool may ask the model to re-rank;
@@ -192,6 +201,8 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 			Worker: a.Memory, Reindex: a.Reindex},
 		Voice:          a.Voice.Pipeline,
 		Attachments:    sqliteattach.New(a.DB),
+		Mail:           a.Mail.Service,
+		MailOAuth:      a.Mail.OAuth,
 		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})

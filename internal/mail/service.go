@@ -75,9 +75,10 @@ type Service struct {
 	OnChange func(userID string)
 
 	mu       sync.Mutex
+	base     context.Context // background syncs run under it; Close cancels it
+	cancel   context.CancelFunc
 	progress map[string]*Progress // by account id
 	wg       sync.WaitGroup
-	stop     context.CancelFunc
 	closed   bool
 }
 
@@ -338,12 +339,23 @@ func (s *Service) SyncNow(ctx context.Context, userID, accountID string) error {
 	if !s.begin(a.ID) {
 		return ErrSyncing
 	}
+	bg := s.background()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(context.WithoutCancel(ctx), a)
+		s.run(bg, a)
 	}()
 	return nil
+}
+
+// background is the context of syncs that outlive their request.
+func (s *Service) background() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.base == nil {
+		s.base, s.cancel = context.WithCancel(context.Background())
+	}
+	return s.base
 }
 
 // Sync runs one account's sync and waits for it (the CLI, tests).
@@ -497,7 +509,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if every < 0 {
 		return nil
 	}
-	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	ctx = s.background()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -537,10 +549,10 @@ func (s *Service) syncAll(ctx context.Context) {
 func (s *Service) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	s.mu.Unlock()
-	if s.stop != nil {
-		s.stop()
+	if s.cancel != nil {
+		s.cancel() // running syncs stop; what they stored stays, and the next resumes
 	}
+	s.mu.Unlock()
 	s.wg.Wait()
 	return nil
 }
