@@ -84,8 +84,19 @@ func NewKnowledge(own []string, people []Person, sent []Message) *Known {
 	return k
 }
 
-// Own reports whether addr is one of the user's addresses.
-func (k *Known) Own(addr string) bool { return k.own[normAddr(addr)] }
+// Own reports whether addr is one of the user's addresses, with or
+// without a "+tag" (theo+news@example.com is theo@example.com).
+func (k *Known) Own(addr string) bool {
+	a := normAddr(addr)
+	if k.own[a] {
+		return true
+	}
+	at := strings.LastIndexByte(a, '@')
+	if plus := strings.IndexByte(a, '+'); plus > 0 && at > plus {
+		return k.own[a[:plus]+a[at:]]
+	}
+	return false
+}
 
 // Person finds a known person by address.
 func (k *Known) Person(addr string) (Person, bool) {

@@ -158,6 +158,22 @@ func TestTriageRules(t *testing.T) {
 	}
 }
 
+func TestKnowledge(t *testing.T) {
+	k := knowledge()
+	for addr, own := range map[string]bool{"theo@example.com": true, " Theo@Example.COM ": true, "theo+news@example.com": true,
+		"theo@example.com.evil": false, "theodore@example.com": false, "+@example.com": false} {
+		if k.Own(addr) != own {
+			t.Errorf("Own(%q) = %v", addr, !own)
+		}
+	}
+	if !k.WroteTo("amy@example.org") || k.WroteTo("cath@family.example") {
+		t.Error("WroteTo should follow the Sent messages' recipients, case-folded")
+	}
+	if !k.RepliedIn("t-amy") || k.RepliedIn("") || k.RepliedIn("t-other") {
+		t.Error("RepliedIn should follow the Sent messages' threads")
+	}
+}
+
 func TestTriageOrdersTheInbox(t *testing.T) {
 	// The ranker alone must put a sister's question above a colleague's
 	// FYI, above a newsletter, above spam.
