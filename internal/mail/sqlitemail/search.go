@@ -25,8 +25,9 @@ import (
 // count is probed first (capped at maxMatches, about a millisecond): the
 // rarest words are ranked by BM25 while their matches add up to at most
 // maxMatches (the rarest always), and the rest are dropped; when every word
-// matches more than that, the user's newest maxMatches messages are ranked
-// by how many of the words they hold, then by date (rankCommon).
+// matches more than that (or the rare ones none of the user's messages),
+// the user's newest maxMatches messages are ranked by how many of the
+// words they hold, then by date (rankCommon).
 
 // Bounds of full-text work: the index holds at most IndexedChars characters
 // of each column (the stored message stays whole), a query uses at most
@@ -66,7 +67,7 @@ func (s *Store) Search(ctx context.Context, userID, query string, limit int) (_ 
 	// Ranked first by seq alone, then read whole: sorting whole rows would
 	// hold every match's text in the sorter. CROSS JOIN keeps the
 	// full-text index the outer loop.
-	return s.list(ctx, what, `SELECT `+msgCols+` FROM (
+	hits, err := s.list(ctx, what, `SELECT `+msgCols+` FROM (
 			SELECT m.seq AS seq, bm25(mail_fts, 2, 2, 1) AS r, m.date AS date
 			FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
 			WHERE mail_fts MATCH ? AND m.user_id = ?
@@ -74,6 +75,11 @@ func (s *Store) Search(ctx context.Context, userID, query string, limit int) (_ 
 		) h CROSS JOIN mail_messages m ON m.seq = h.seq
 		ORDER BY h.r, h.date DESC, h.seq DESC`,
 		strings.Join(rare, " OR "), userID, limit)
+	if err == nil && len(hits) == 0 && len(common) > 0 {
+		// The rare words are in other users' mail only.
+		return s.rankCommon(ctx, what, userID, common, limit)
+	}
+	return hits, err
 }
 
 // plan sorts terms into rare ones, to rank by BM25, and common ones, used

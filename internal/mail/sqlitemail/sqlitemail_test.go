@@ -287,6 +287,7 @@ func TestSearchCommonWords(t *testing.T) {
 	for i := range 6 {
 		bobs = append(bobs, mail.Message{AccountID: "acc_" + v, Folder: "INBOX", UID: uint32(i + 1), Subject: "bob", Text: "project budget kayak"})
 	}
+	bobs[0].Text += " walrus"
 	if err := s.PutMessages(ctx, v, bobs); err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,8 @@ func TestSearchCommonWords(t *testing.T) {
 		{"project budget", 1, "m0"},
 		{"project budget zeppelin", 0, "m2"}, // the rare word alone decides
 		{"nothing-here project", 2, "m0 m1"}, // a word that matches nothing is dropped
-		{"kayak", 0, "m5"},                   // common in bob's mail, in none of ana's newest
+		{"kayak", 0, "m5"},
+		{"project walrus", 2, "m0 m1"}, // the rare word is only in bob's mail                   // common in bob's mail, in none of ana's newest
 	} {
 		hits, err := s.Search(ctx, u, c.q, c.limit)
 		var got []string
