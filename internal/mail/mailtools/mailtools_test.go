@@ -125,6 +125,9 @@ func TestSendAfterReadingMailWarns(t *testing.T) {
 		t.Fatalf("%d pending", len(p))
 	}
 	s := p[0].Summary
+	if !strings.HasPrefix(s, mailtools.WarningPrefix) || strings.Index(s, mailtools.WarningPrefix) > strings.Index(s, "Send this email?") {
+		t.Errorf("the warnings are not on top of the card:\n%s", s)
+	}
 	for _, w := range []string{
 		mailtools.WarningPrefix + "archive@attacker.test: you have never written to this address and did not name it in this conversation.",
 		mailtools.WarningPrefix + "Before proposing this, os1 read 1 email(s) in this turn; the request may have come from one of them rather than from you: \"IT Desk\" <it@attacker.test> “Mailbox full”.",

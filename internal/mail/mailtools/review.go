@@ -18,41 +18,47 @@ func one(s string) string { return textsafe.Displayable(s) }
 // Warning lines of a send's approval card start with this.
 const WarningPrefix = "⚠ "
 
-// review is mail_send's approval card: the message exactly as it will
-// leave, then a warning for each recipient the user never wrote to nor
-// named in the conversation, and one naming the emails this turn read
-// before the send was proposed. Failing to check is itself a warning.
+// review is mail_send's approval card: first a warning for each
+// recipient the user never wrote to nor named in the conversation, and one
+// naming the emails this turn read before the send was proposed (on top,
+// where a long body cannot push them out of sight); then the message
+// exactly as it will leave. Failing to check is itself a warning.
 func (t *tools) review(ctx context.Context, a store.Action) string {
-	var b strings.Builder
+	var warn []string
 	p, err := t.prepare(ctx, a.UserID, a.Arguments)
 	if err != nil {
-		b.WriteString(summarizeArgs(a.Arguments))
-		fmt.Fprintf(&b, "\n%sThis email cannot be sent as asked: %s", WarningPrefix, one(err.Error()))
-	} else {
-		b.WriteString(card(p))
+		warn = append(warn, "This email cannot be sent as asked: "+one(err.Error()))
 	}
 	var said []string
 	hist, herr := t.d.History.Messages(ctx, a.UserID, a.ConversationID)
 	if herr != nil {
-		fmt.Fprintf(&b, "\n%sCould not read this conversation to check where the request came from: %v", WarningPrefix, herr)
-	} else {
-		for _, m := range hist {
-			if m.Role == store.RoleUser {
-				said = append(said, strings.ToLower(m.Content))
-			}
+		warn = append(warn, "Could not read this conversation to check where the request came from: "+one(herr.Error()))
+	}
+	for _, m := range hist {
+		if m.Role == store.RoleUser {
+			said = append(said, strings.ToLower(m.Content))
 		}
 	}
 	if err == nil {
 		for _, addr := range p.draft.Recipients() {
 			if w := t.strangerWarning(ctx, a.UserID, addr, said); w != "" {
-				b.WriteString("\n" + WarningPrefix + w)
+				warn = append(warn, w)
 			}
 		}
 	}
 	if herr == nil {
 		if w := t.exposureWarning(ctx, a.UserID, turnOf(hist, a.MessageID)); w != "" {
-			b.WriteString("\n" + WarningPrefix + w)
+			warn = append(warn, w)
 		}
+	}
+	var b strings.Builder
+	for _, w := range warn {
+		b.WriteString(WarningPrefix + w + "\n")
+	}
+	if err != nil {
+		b.WriteString(summarizeArgs(a.Arguments))
+	} else {
+		b.WriteString(card(p))
 	}
 	return b.String()
 }
@@ -132,13 +138,17 @@ func (t *tools) strangerWarning(ctx context.Context, userID, addr string, said [
 	if t.d.Correspondents != nil {
 		known, err := t.d.Correspondents.WroteTo(ctx, userID, addr)
 		if err != nil {
-			return fmt.Sprintf("%s: could not check whether you have written to this address before (%v).", addr, err)
+			return fmt.Sprintf("%s: could not check whether you have written to this address before (%s).", addr, one(err.Error()))
 		}
 		if known {
 			return ""
 		}
 	}
-	return fmt.Sprintf("%s: you have never written to this address and did not name it in this conversation.", addr)
+	w := fmt.Sprintf("%s: you have never written to this address and did not name it in this conversation.", addr)
+	if strings.IndexFunc(addr, func(r rune) bool { return r > 0x7e }) >= 0 {
+		w += " Its address has letters outside ASCII, which can imitate another address."
+	}
+	return w
 }
 
 // turnOf is the part of the conversation that led to the reply asking for
@@ -229,10 +239,10 @@ func Guard(d Deps, tool companion.Tool) companion.Tool {
 		text = one(text)
 		hist, err := d.History.Messages(ctx, a.UserID, a.ConversationID)
 		if err != nil {
-			return text + fmt.Sprintf("\n%sCould not read this conversation to check where the request came from: %s", WarningPrefix, one(err.Error()))
+			return WarningPrefix + "Could not read this conversation to check where the request came from: " + one(err.Error()) + "\n" + text
 		}
 		if w := t.exposureWarning(ctx, a.UserID, turnOf(hist, a.MessageID)); w != "" {
-			text += "\n" + WarningPrefix + w
+			return WarningPrefix + w + "\n" + text
 		}
 		return text
 	}
