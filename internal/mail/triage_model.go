@@ -270,7 +270,7 @@ Answer with JSON only, one entry per email id, in exactly this shape:
 // never reach the model.
 func TriagePrompt(ms []Message, k Knowledge, now time.Time, textChars int) (system, user string) {
 	var u strings.Builder
-	fmt.Fprintf(&u, "Now: %s.\n", now.Format("Monday 2 January 2006, 15:04 MST"))
+	fmt.Fprintf(&u, "Now: %s.\n", now.UTC().Format("Monday 2 January 2006, 15:04 MST")) // UTC, as Quote dates the emails
 	for i, m := range ms {
 		id := fmt.Sprintf("e%d", i+1)
 		fmt.Fprintf(&u, "\nos1 knows: %s: %s\n", id, cmp.Or(knownLine(m, k), "nothing more"))

@@ -3,7 +3,10 @@ package mail_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -321,4 +324,29 @@ func BenchmarkModelTriage(b *testing.B) {
 	}
 	b.ReportMetric(float64(rep.Tokens), "tokens/1000msgs")
 	b.ReportMetric(float64(rep.Calls), "calls/1000msgs")
+}
+
+var updateTriagePrompt = flag.Bool("update-triage-prompt", false, "rewrite testdata/triage_prompt.golden")
+
+// TestTriagePromptGolden pins the whole prompt a batch renders (the random
+// fence written as FENCE): a change to what the model reads shows in review.
+func TestTriagePromptGolden(t *testing.T) {
+	system, user := mail.TriagePrompt(batchFixture(), knowledge(), tue.Add(time.Hour), 800)
+	got := "=== system\n" + system + "\n=== user\n" + regexp.MustCompile(`[0-9a-f]{24}`).ReplaceAllString(user, "FENCE")
+	path := filepath.Join("testdata", "triage_prompt.golden")
+	if *updateTriagePrompt {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update-triage-prompt to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("the triage prompt changed; if on purpose, run go test -run TestTriagePromptGolden -update-triage-prompt\n%s", got)
+	}
 }
