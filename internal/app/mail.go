@@ -62,7 +62,7 @@ func (a *App) newMail(cfg config.Config, log *slog.Logger, tools *companion.Regi
 	c := a.Clock
 	engine := &imapsync.Engine{Now: c.Now}
 	m := &Mail{Engine: engine}
-	m.Service = &mail.Service{Store: st, Sealer: a.Secrets, Syncer: imapsync.Syncer{Engine: engine}, Clock: c,
+	m.Service = &mail.Service{Store: st, Sealer: a.Secrets, Syncer: imapsync.Syncer{Engine: engine}, Idle: engine, Clock: c,
 		IDs: clock.RandomIDs{}, Log: log.With("component", "mail"), Every: cfg.Mail.SyncEvery.Duration,
 		People: func(ctx context.Context, userID string) ([]mail.Person, error) {
 			ents, err := a.MemStore.Entities(ctx, userID)

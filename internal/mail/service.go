@@ -31,6 +31,12 @@ type Syncer interface {
 	Sync(ctx context.Context, a Account, c Credentials, st Store, progress func(done, total int)) error
 }
 
+// Idler waits on a folder for new mail (IMAP IDLE) and calls onNew when
+// some arrives; it returns when ctx ends or the connection fails.
+type Idler interface {
+	Idle(ctx context.Context, a Account, c Credentials, folder string, onNew func()) error
+}
+
 // Renewer keeps OAuth access tokens fresh (*mailoauth.Flow).
 type Renewer interface {
 	Fresh(ctx context.Context, provider string, c Credentials) (Credentials, bool, error)
@@ -62,6 +68,10 @@ type Service struct {
 	Triage TriageFunc // nil: messages stay untriaged
 	// OAuth renews access tokens of XOAUTH2 accounts; nil: none can sync.
 	OAuth Renewer
+	// Idle pushes new mail: while the service runs, each account's INBOX is
+	// watched and a sync runs as soon as mail arrives; nil: only the
+	// periodic sync.
+	Idle Idler
 	// People are the people the user knows (memory's people); nil: none.
 	People func(ctx context.Context, userID string) ([]Person, error)
 	Clock  clock.Clock
@@ -78,6 +88,9 @@ type Service struct {
 	base     context.Context // background syncs run under it; Close cancels it
 	cancel   context.CancelFunc
 	progress map[string]*Progress // by account id
+	again    map[string]bool      // accounts with new mail while their sync ran
+	watching map[string]context.CancelFunc
+	started  bool
 	wg       sync.WaitGroup
 	closed   bool
 }
@@ -256,6 +269,7 @@ func (s *Service) AddOAuthAccount(ctx context.Context, userID string, in Account
 	if err := s.Store.CreateAccount(ctx, a); err != nil {
 		return Account{}, err
 	}
+	s.watch(a)
 	return a, nil
 }
 
@@ -322,6 +336,10 @@ func (s *Service) RemoveAccount(ctx context.Context, userID, id string) error {
 	}
 	s.mu.Lock()
 	delete(s.progress, id)
+	if stop := s.watching[id]; stop != nil {
+		stop()
+		delete(s.watching, id)
+	}
 	s.mu.Unlock()
 	return nil
 }
@@ -343,7 +361,7 @@ func (s *Service) SyncNow(ctx context.Context, userID, accountID string) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(bg, a)
+		s.runAgain(bg, a)
 	}()
 	return nil
 }
@@ -384,6 +402,7 @@ func (s *Service) begin(accountID string) bool {
 	if p := s.progress[accountID]; p != nil && p.Running {
 		return false
 	}
+	delete(s.again, accountID)
 	s.progress[accountID] = &Progress{AccountID: accountID, Running: true, Phase: "connecting", StartedAt: s.Clock.Now().UTC()}
 	return true
 }
@@ -502,6 +521,18 @@ func (s *Service) Progress(ctx context.Context, userID, accountID string) (Progr
 
 // Start runs the background sync of every account every s.Every.
 func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
+	if s.Idle != nil {
+		as, err := s.Store.AllAccounts(ctx)
+		if err != nil {
+			return fmt.Errorf("list mail accounts: %w", err)
+		}
+		for _, a := range as {
+			s.watch(a)
+		}
+	}
 	every := s.Every
 	if every == 0 {
 		every = 5 * time.Minute
@@ -671,4 +702,103 @@ func (s *Service) DryRunRule(ctx context.Context, userID, text string) (RuleSpec
 		return spec, nil, err
 	}
 	return spec, DryRun([]Rule{{ID: "dry-run", Text: text, Understood: spec, Enabled: true}}, ms), nil
+}
+
+// Backoffs of a watcher whose connection failed: it waits this long before
+// trying again, doubling up to the most.
+const (
+	idleRetryFirst = 30 * time.Second
+	idleRetryMost  = 10 * time.Minute
+)
+
+// watch keeps an IDLE connection on the account's INBOX while the service
+// runs, and syncs when mail arrives. A failing connection is tried again
+// with growing pauses; a removed account ends it.
+func (s *Service) watch(a Account) {
+	if s.Idle == nil {
+		return
+	}
+	s.mu.Lock()
+	if !s.started || s.closed || s.watching[a.ID] != nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.base == nil {
+		s.base, s.cancel = context.WithCancel(context.Background())
+	}
+	ctx, stop := context.WithCancel(s.base)
+	if s.watching == nil {
+		s.watching = map[string]context.CancelFunc{}
+	}
+	s.watching[a.ID] = stop
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log().Error("mail watcher panic", "account", a.ID, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		wait := idleRetryFirst
+		for ctx.Err() == nil {
+			cur, err := s.Store.Account(ctx, a.UserID, a.ID)
+			if errors.Is(err, ErrNotFound) {
+				return
+			}
+			if err == nil {
+				var creds Credentials
+				if creds, err = s.SignIn(ctx, cur); err == nil {
+					started := s.Clock.Now()
+					err = s.Idle.Idle(ctx, cur, creds, "INBOX", func() { s.arrived(cur) })
+					if s.Clock.Now().Sub(started) > idleRetryMost {
+						wait = idleRetryFirst // it had worked for a while
+					}
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			s.log().Info("mail watch interrupted; trying again", "account", a.ID, "in", wait, "err", err)
+			if clock.Sleep(ctx, s.Clock, wait) != nil {
+				return
+			}
+			wait = min(2*wait, idleRetryMost)
+		}
+	}()
+}
+
+// arrived starts a sync of an account that has new mail; when one is
+// running, another follows it.
+func (s *Service) arrived(a Account) {
+	if s.begin(a.ID) {
+		bg := s.background()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runAgain(bg, a)
+		}()
+		return
+	}
+	s.mu.Lock()
+	if s.again == nil {
+		s.again = map[string]bool{}
+	}
+	s.again[a.ID] = true
+	s.mu.Unlock()
+}
+
+// runAgain syncs, then syncs again while mail arrived during the last one.
+func (s *Service) runAgain(ctx context.Context, a Account) {
+	for {
+		if err := s.run(ctx, a); err != nil && ctx.Err() == nil {
+			s.log().Info("mail sync failed", "account", a.ID, "err", err)
+		}
+		s.mu.Lock()
+		again := s.again[a.ID]
+		s.mu.Unlock()
+		if !again || ctx.Err() != nil || !s.begin(a.ID) {
+			return
+		}
+	}
 }

@@ -308,3 +308,82 @@ func TestOAuthAccountsRenewBeforeSync(t *testing.T) {
 		t.Fatalf("a revoked token: %+v, %v", p, err)
 	}
 }
+
+// idler is a server's IDLE: each send on arrive is new mail; a send on
+// drop cuts the connection.
+type idler struct {
+	arrive chan struct{}
+	drop   chan struct{}
+	opened chan string
+}
+
+func (i *idler) Idle(ctx context.Context, a mail.Account, _ mail.Credentials, folder string, onNew func()) error {
+	i.opened <- a.Address + " " + folder
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-i.drop:
+			return errors.New("connection reset")
+		case <-i.arrive:
+			onNew()
+		}
+	}
+}
+
+// New mail pushed by IDLE is synced and triaged without waiting for the
+// periodic sync; a dropped connection is reopened after a pause; a removed
+// account is no longer watched.
+func TestIdlePushesNewMail(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	id := &idler{arrive: make(chan struct{}), drop: make(chan struct{}), opened: make(chan string, 4)}
+	r.svc.Idle = id
+	a, err := r.svc.AddAccount(ctx, r.ana, input("ana@example.org", "app-password-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-id.opened; got != "ana@example.org INBOX" {
+		t.Fatalf("watching %q", got)
+	}
+	r.sync.msgs = []mail.Message{{Folder: "INBOX", UIDValidity: 7, UID: 9, MessageID: "n@x", Subject: "Just now", Date: r.clock.Now()}}
+	id.arrive <- struct{}{}
+	waitFor(t, "the pushed mail is synced and triaged", func() bool {
+		ms, _ := r.svc.Store.Messages(ctx, r.ana, mail.Query{})
+		return len(ms) == 1 && ms[0].Triage.Triaged()
+	})
+
+	id.drop <- struct{}{}
+	waitFor(t, "the watcher waits before reconnecting", func() bool { return r.clock.Armed() > 0 })
+	select {
+	case got := <-id.opened:
+		t.Fatalf("reopened at once: %q", got)
+	default:
+	}
+	r.clock.Advance(time.Minute)
+	if got := <-id.opened; got != "ana@example.org INBOX" {
+		t.Fatalf("reopened %q", got)
+	}
+	if err := r.svc.RemoveAccount(ctx, r.ana, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id.arrive <- struct{}{}:
+		t.Fatal("a removed account is still watched")
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
