@@ -1,6 +1,7 @@
 package imapsync_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -269,5 +270,41 @@ func TestDovecotActions(t *testing.T) {
 	sent, err := r.st.MessageByUID(ctx, "usr_ann", "acc_1", "Sent", uid)
 	if err != nil || sent.Subject != "message 3" || !sent.HasFlag(mail.FlagSeen) {
 		t.Errorf("the appended copy: %+v %v", sent, err)
+	}
+}
+
+// A 25 MB attachment (dovecot serves it: go-imap's in-memory server
+// parses it under -race for minutes): only MaxFetch bytes are fetched, the text is read,
+// the attachment is listed with its size from the BODYSTRUCTURE.
+func TestDovecotLargeAttachmentFetchedCapped(t *testing.T) {
+	srv := dovecottest.Start(t)
+	srv.AddUser("ann", "pw")
+	var b bytes.Buffer
+	b.WriteString("From: a@example.net\r\nSubject: the lease\r\nDate: " + time.Now().Format(time.RFC1123Z) + "\r\n" +
+		"Message-ID: <big@example.net>\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n" +
+		"--B\r\nContent-Type: text/plain\r\n\r\nThe signed lease is attached.\r\n" +
+		"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"lease.pdf\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n")
+	line := strings.Repeat("QUFB", 19) + "\r\n" // 57 bytes a line decoded
+	const lines = 25 << 20 / 57
+	b.Write(bytes.Repeat([]byte(line), lines))
+	b.WriteString("--B--\r\n")
+	srv.Deliver("ann", b.Bytes())
+	r := newRig(t, srv.Addr, "ann")
+	eng := &imapsync.Engine{MaxFetch: 256 << 10}
+	if _, err := eng.Sync(context.Background(), r.acct, mail.Credentials{Password: "pw"}, r.st, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.st.MessageByUID(context.Background(), "usr_ann", "acc_1", "INBOX", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Text != "The signed lease is attached." || m.Size != int64(b.Len()) {
+		t.Errorf("text %q size %d (want %d)", m.Text, m.Size, b.Len())
+	}
+	want := int64(lines * 57)
+	if len(m.Parts) != 1 || m.Parts[0].Name != "lease.pdf" || m.Parts[0].Path != "2" ||
+		m.Parts[0].Size < want*99/100 || m.Parts[0].Size > want*101/100 {
+		t.Errorf("parts %+v, want lease.pdf at 2 of about %d bytes", m.Parts, want)
 	}
 }

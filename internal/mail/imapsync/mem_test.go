@@ -262,39 +262,3 @@ func TestConnectionDroppedMidFetchResumes(t *testing.T) {
 		t.Errorf("the resumed sync fetched %d; %d were missing", rep.Folders[0].New, total-got)
 	}
 }
-
-// A 25 MB attachment: only MaxFetch bytes are fetched, the text is read,
-// the attachment is listed with its size from the BODYSTRUCTURE.
-func TestLargeAttachmentFetchedCapped(t *testing.T) {
-	addr, u := memServer(t, nil)
-	var b bytes.Buffer
-	b.WriteString("From: a@example.net\r\nSubject: the lease\r\nDate: " + time.Now().Format(time.RFC1123Z) + "\r\n" +
-		"Message-ID: <big@example.net>\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n" +
-		"--B\r\nContent-Type: text/plain\r\n\r\nThe signed lease is attached.\r\n" +
-		"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"lease.pdf\"\r\n" +
-		"Content-Transfer-Encoding: base64\r\n\r\n")
-	line := strings.Repeat("QUFB", 19) + "\r\n" // 57 bytes a line decoded
-	const lines = 25 << 20 / 57
-	for range lines {
-		b.WriteString(line)
-	}
-	b.WriteString("--B--\r\n")
-	appendTo(t, u, "INBOX", b.Bytes(), time.Now())
-	r := newRig(t, addr, "ann")
-	eng := &imapsync.Engine{MaxFetch: 256 << 10}
-	if _, err := eng.Sync(context.Background(), r.acct, mail.Credentials{Password: "pw"}, r.st, nil); err != nil {
-		t.Fatal(err)
-	}
-	m, err := r.st.MessageByUID(context.Background(), "usr_ann", "acc_1", "INBOX", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Text != "The signed lease is attached." || m.Size != int64(b.Len()) {
-		t.Errorf("text %q size %d (want %d)", m.Text, m.Size, b.Len())
-	}
-	want := int64(lines * 57)
-	if len(m.Parts) != 1 || m.Parts[0].Name != "lease.pdf" || m.Parts[0].Path != "2" ||
-		m.Parts[0].Size < want*99/100 || m.Parts[0].Size > want*101/100 {
-		t.Errorf("parts %+v, want lease.pdf at 2 of about %d bytes", m.Parts, want)
-	}
-}
