@@ -144,6 +144,9 @@ func dsn(path string) string {
 	q.Add("_pragma", "secure_delete(fast)")
 	// Checkpoints run in the background (see checkpointer), not in commits.
 	q.Add("_pragma", "wal_autocheckpoint(0)")
+	// Statement journals and temporary indexes stay in memory: an upsert
+	// of a batch of mail was 2.3× slower writing them to a file.
+	q.Add("_pragma", "temp_store(memory)")
 	// Transactions take the write lock up front, so a read-then-write
 	// transaction never fails with SQLITE_BUSY halfway through.
 	q.Set("_txlock", "immediate")
