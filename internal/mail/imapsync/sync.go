@@ -291,6 +291,12 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, acct mail
 	if err != nil {
 		return rep, err
 	}
+	if sel.UIDNext == 0 {
+		// UIDNEXT is optional before IMAP4rev2: take the last UID + 1.
+		if sel.UIDNext, err = lastUIDNext(c, sel.NumMessages); err != nil {
+			return rep, err
+		}
+	}
 	if f.UIDValidity != 0 && f.UIDValidity != sel.UIDValidity {
 		// Every UID os1 knows is void: start over.
 		if err := st.ResetFolder(ctx, acct.UserID, acct.ID, l.Name); err != nil {
@@ -362,6 +368,20 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, acct mail
 	f.Messages = int(sel.NumMessages)
 	f.HighestModSeq = sel.HighestModSeq
 	return rep, st.SaveFolder(ctx, acct.UserID, f)
+}
+
+func lastUIDNext(c *imapclient.Client, n uint32) (imap.UID, error) {
+	if n == 0 {
+		return 1, nil
+	}
+	bufs, err := c.Fetch(imap.SeqSetNum(n), &imap.FetchOptions{UID: true}).Collect()
+	if err != nil {
+		return 0, err
+	}
+	if len(bufs) == 0 || bufs[0].UID == 0 {
+		return 0, errors.New("the server gave neither UIDNEXT nor the last message's UID")
+	}
+	return bufs[0].UID + 1, nil
 }
 
 // backfill fetches the messages of the last SyncDays below the folder's
