@@ -70,6 +70,21 @@ func TestBrowserMail(t *testing.T) {
 	f := startMailServers(t)
 
 	model := llmtest.NewServer(t)
+	// She learns of Maya from the chat: memory keeps her with her address,
+	// so triage knows who wrote.
+	model.Route(func(r llmtest.Request) bool {
+		return strings.Contains(r.System, "deciding what to remember") && len(r.Messages) > 0 &&
+			strings.Contains(r.Messages[len(r.Messages)-1].Content, mayaSays)
+	}, func(r llmtest.Request) llmtest.Reply {
+		id := ""
+		for _, line := range strings.Split(r.Messages[len(r.Messages)-1].Content, "\n") {
+			if strings.Contains(line, mayaSays) && strings.HasPrefix(line, "[") {
+				id = line[1:strings.Index(line, "]")]
+			}
+		}
+		return llmtest.Reply{Chunks: []string{`{"operations":[{"op":"add","kind":"person","text":"Maya Lind is Theo's sister; she writes from maya@example.net.","sources":["` + id +
+			`"],"people":["Maya Lind"],"event_time":"","confidence":0.95,"importance":0.8}]}`}}
+	})
 	scriptMemory(model)
 	model.Handle(func(r llmtest.Request) llmtest.Reply {
 		if strings.Contains(r.System, "You choose your own name") {
@@ -80,6 +95,9 @@ func TestBrowserMail(t *testing.T) {
 	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel)
 	browseMail(t, b, p.URL, p.SetupToken, f, model)
 }
+
+// mayaSays is what the user tells her about Maya before connecting mail.
+const mayaSays = "My sister Maya Lind writes to me from maya@example.net."
 
 // mailServers are the servers of a mail journey: dovecot with the user's
 // INBOX delivered, the SMTP sink, and a beacon the hostile email points at.
@@ -141,13 +159,16 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 	const user, pw = "theo", "correct horse"
 	c := newClient(t, base)
 	c.setup(setupToken, user, pw, "Theo")
-	// TODO(issue 12): remove once internal/app wires mail into os1 serve;
-	// until then the journey has nothing to talk to.
-	if code, body := c.call(http.MethodGet, "/api/mail/accounts", nil, nil); code == http.StatusServiceUnavailable {
-		t.Skipf("os1 serve has no mail yet (internal/app does not wire it): %s", body)
-	}
 	c.waitModel()
 	c.onboard()
+	conv := c.newConversation()
+	if evs := c.stream("/api/conversations/"+conv+"/messages", map[string]string{"text": mayaSays}).rest(); !strings.Contains(types(evs), "assistant_done") {
+		t.Fatalf("telling her about Maya: %s", types(evs))
+	}
+	eventually(t, "she remembers Maya", func() (bool, string) {
+		_, body := c.call(http.MethodGet, "/api/people", nil, nil)
+		return strings.Contains(body, "Maya Lind"), body
+	})
 
 	tab := b.ctx
 	b.do(tab, "sign in and open Settings → Mail",
@@ -279,8 +300,9 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 			hostile = r
 		}
 	}
-	if maya.Category != "needs_reply" {
-		t.Errorf("Maya's question is %q (%s), want needs_reply", maya.Category, maya.Reason)
+	// Memory knows Maya: her question needs a reply, and the reason says who.
+	if maya.Category != "needs_reply" || !strings.Contains(maya.Reason, "from Maya Lind") {
+		t.Errorf("Maya's question is %q (%s), want needs_reply, from Maya Lind", maya.Category, maya.Reason)
 	}
 	if hostile.ID == "" {
 		t.Fatalf("the hostile message is not in the inbox: %+v", rows)
@@ -353,8 +375,12 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 		chromedp.WaitVisible(css(`#mail-cat-needs_reply`)),
 		chromedp.Click(css(`label[for="mail-cat-needs_reply"]`)),
 	)
-	cats := poll[[]string](b, tab, "the needs-reply list", `location.hash.includes('category=needs_reply') && document.querySelector('#mail-status') && /message/.test(document.querySelector('#mail-status').textContent) &&
+	cats := poll[[]string](b, tab, "the needs-reply list", `location.hash.includes('category=needs_reply') && document.querySelector('#mail-list') &&
+		(document.querySelector('#mail-list .mail-item, #mail-list .mail-empty')) &&
 		[...document.querySelectorAll('#mail-list .mail-item')].map((li) => li.dataset.category)`)
+	if len(cats) == 0 {
+		t.Errorf("the Needs your reply tab lists nothing")
+	}
 	for _, c := range cats {
 		if c != "needs_reply" {
 			t.Errorf("the Needs your reply tab lists a %q message", c)
