@@ -45,7 +45,7 @@ type UnsubCandidate struct {
 	Target   string   `json:"target"`
 	Subjects []string `json:"subjects,omitempty"` // the latest few
 
-	how unsubHow
+	how  unsubHow
 	acct string // the account their newest message came to
 }
 
