@@ -25,6 +25,8 @@ type warmSlot struct {
 	clock clock.Clock
 }
 
+var _ companion.WarmingSlot = warmSlot{}
+
 // warmRecall wraps the recall slot when the embedder is the cached one
 // (no embedder: full-text recall only, nothing to warm).
 func warmRecall(s companion.Slot, emb memory.Embedder, clk clock.Clock) companion.Slot {
@@ -35,11 +37,18 @@ func warmRecall(s companion.Slot, emb memory.Embedder, clk clock.Clock) companio
 	return warmSlot{Slot: s, emb: c, clock: clk}
 }
 
-// SlotText warms the text recall will embed, then recalls.
-func (w warmSlot) SlotText(ctx context.Context, userID, latest string) (string, error) {
+// Warm starts embedding the text recall will embed (companion.WarmingSlot:
+// Send calls it before storing the message).
+func (w warmSlot) Warm(latest string) {
 	if text := semanticText(latest, w.clock.Now()); text != "" {
 		w.emb.Warm(text, warmTimeout)
 	}
+}
+
+// SlotText warms the text recall will embed (when Send has not already),
+// then recalls.
+func (w warmSlot) SlotText(ctx context.Context, userID, latest string) (string, error) {
+	w.Warm(latest)
 	return w.Slot.SlotText(ctx, userID, latest)
 }
 

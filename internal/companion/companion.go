@@ -295,6 +295,7 @@ func (c *Companion) Send(ctx context.Context, userID, conversationID, text strin
 	if err := c.validateSend(text, o.Files); err != nil {
 		return nil, err
 	}
+	c.warmSlots(text)
 	var conv store.Conversation
 	var err error
 	if conversationID == "" {

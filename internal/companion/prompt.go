@@ -37,6 +37,27 @@ type TimedSlot interface {
 	SlotFor(ctx context.Context, in SlotInput) (string, error)
 }
 
+// WarmingSlot is a Slot with slow work that depends on the latest message
+// alone (recall embeds it, several milliseconds of CPU): Send calls Warm
+// first thing, before it reads the conversation and stores the message, so
+// that work starts while the machine still has a free core and runs beside
+// the rest of the turn instead of after it. Warm must return at once and
+// only start work whose result SlotText uses (a cache), never change what
+// SlotText answers.
+type WarmingSlot interface {
+	Slot
+	Warm(latest string)
+}
+
+// warmSlots starts the slots' early work for the latest message.
+func (c *Companion) warmSlots(latest string) {
+	for _, s := range c.slots {
+		if w, ok := s.(WarmingSlot); ok {
+			w.Warm(latest)
+		}
+	}
+}
+
 func askSlot(ctx context.Context, s Slot, in SlotInput) (string, error) {
 	if ts, ok := s.(TimedSlot); ok {
 		return ts.SlotFor(ctx, in)

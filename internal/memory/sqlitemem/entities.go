@@ -88,7 +88,7 @@ func (s *Store) Entity(ctx context.Context, userID, id string) (_ memory.Entity,
 // Entities returns all the user's people, by name.
 func (s *Store) Entities(ctx context.Context, userID string) (_ []memory.Entity, err error) {
 	defer survive(&err, "list people")
-	rows, err := s.db.QueryContext(ctx, `SELECT `+entityCols+` FROM memory_entities WHERE user_id = ?
+	rows, err := s.query(ctx, `SELECT `+entityCols+` FROM memory_entities WHERE user_id = ?
 		ORDER BY name COLLATE NOCASE, id`, userID)
 	if err != nil {
 		return nil, mapErr(err, "list people")
