@@ -4,5 +4,5 @@ package sqlitemem
 
 import "time"
 
-// ThreadCPU is unknown off Linux: benchmarks then report wall time only.
-func ThreadCPU() time.Duration { return 0 }
+// ProcessCPU is unknown off Linux: benchmarks then report wall time only.
+func ProcessCPU() time.Duration { return 0 }
