@@ -36,6 +36,7 @@ func (s *Server) mailRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/mail/rules/dry-run", s.user(s.mailDryRun))
 	m.HandleFunc("DELETE /api/mail/rules/{id}", s.user(s.mailDeleteRule))
 	s.mailOAuthRoutes(m)
+	s.mailBulkRoutes(m)
 }
 
 // mailService returns the mail service, or answers 503 when there is none.

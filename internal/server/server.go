@@ -82,6 +82,8 @@ type Deps struct {
 	Mail *mail.Service
 	// MailOAuth signs users in to OAuth mail providers; nil: app passwords only.
 	MailOAuth *mailoauth.Flow
+	// MailBulk runs bulk unsubscribe and archive (mail_bulk.go); nil: they answer 503.
+	MailBulk *mail.Bulk
 	// PasswordCost is the argon2id cost of new password hashes; zero is
 	// auth.DefaultCost. Tests of sign-in flows set auth.TestCost.
 	PasswordCost auth.Cost
