@@ -203,6 +203,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		Attachments:    sqliteattach.New(a.DB),
 		Mail:           a.Mail.Service,
 		MailOAuth:      a.Mail.OAuth,
+		MailBulk:       a.Mail.Bulk,
 		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})

@@ -24,6 +24,7 @@ type Mail struct {
 	Service *mail.Service
 	OAuth   *mailoauth.Flow // nil without [[mail.oauth]]
 	Engine  *imapsync.Engine
+	Bulk    *mail.Bulk // bulk unsubscribe and archive
 	deps    mailtools.Deps
 }
 
@@ -92,6 +93,7 @@ func (a *App) newMail(cfg config.Config, log *slog.Logger, tools *companion.Regi
 
 	m.deps = mailtools.Deps{Source: st, Correspondents: mailtools.SentTo{Store: st},
 		Sender: sendAndFile{svc: m.Service, engine: engine, log: log}, History: a.DB, Clock: c, IDs: clock.RandomIDs{}}
+	m.Bulk = newBulk(m.Service, engine, sendAndFile{svc: m.Service, engine: engine, log: log})
 	if err := mailtools.Register(tools, m.deps); err != nil {
 		return nil, fmt.Errorf("register the mail tools: %w", err)
 	}
