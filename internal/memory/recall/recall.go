@@ -264,11 +264,21 @@ func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, 
 // retrieveLists runs the retrievers of the mode for q and appends their
 // lists to rt; with primary, they are also rt's text and vector lists.
 func (r *Recaller) retrieveLists(ctx context.Context, userID string, sub memory.Query, semantic string, rt *retrieval, primary bool) error {
+	// In hybrid mode the vector side (which mostly waits for the query's
+	// embedding) runs beside the full-text search; the lists are appended in
+	// the same order as before, text first.
+	var vec <-chan vectorResult
+	if r.opts.Mode == Hybrid {
+		vec = r.searchVectorAsync(ctx, userID, semantic, sub)
+	}
 	if r.opts.Mode != VectorOnly {
 		tq := sub
 		tq.Text = ExpandWordForms(sub.Text) + r.aliasTerms(ctx, userID, sub.Text)
 		hits, err := r.s.SearchText(ctx, userID, tq)
 		if err != nil {
+			if vec != nil {
+				(<-vec).rethrow()
+			}
 			return fmt.Errorf("recall %q: %w", sub.Text, err)
 		}
 		if primary {
@@ -279,7 +289,15 @@ func (r *Recaller) retrieveLists(ctx context.Context, userID string, sub memory.
 		rt.lists = append(rt.lists, hits)
 	}
 	if r.opts.Mode != TextOnly {
-		hits, err := r.searchVector(ctx, userID, semantic, sub)
+		var hits []memory.Hit
+		var err error
+		if vec != nil {
+			v := <-vec
+			v.rethrow()
+			hits, err = v.hits, v.err
+		} else {
+			hits, err = r.searchVector(ctx, userID, semantic, sub)
+		}
 		switch {
 		case err == nil:
 			hits = slices.DeleteFunc(hits, func(h memory.Hit) bool { return h.Score <= r.opts.MinSimilarity })
