@@ -143,7 +143,7 @@ func BenchmarkFirstSync10k(b *testing.B) {
 // BenchmarkIncrementalSync: one new message in a 10,000-message INBOX,
 // from delivery to stored: IDLE wakes, then a sync runs (what the mail
 // service does on a wake-up). ns/op is delivery → stored; sync-ms is the
-// sync alone.
+// sync alone. fresh: each sync connects and signs in; kept: KeepOpen.
 //
 //	go test -run '^$' -bench IncrementalSync -benchtime 20x ./internal/mail/imapsync/
 func BenchmarkIncrementalSync(b *testing.B) {
@@ -151,34 +151,48 @@ func BenchmarkIncrementalSync(b *testing.B) {
 	srv := benchServer(b, n)
 	creds := mail.Credentials{Password: "pw"}
 	r := newRig(b, srv.Addr, "ann")
-	eng := &imapsync.Engine{}
-	if _, err := eng.Sync(context.Background(), r.acct, creds, r.st, nil); err != nil {
+	if _, err := (&imapsync.Engine{}).Sync(context.Background(), r.acct, creds, r.st, nil); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	woke := make(chan struct{}, 100)
-	idleDone := make(chan error, 1)
-	go func() { idleDone <- eng.Idle(ctx, r.acct, creds, "", func() { woke <- struct{}{} }) }()
-	time.Sleep(time.Second) // IDLE is running
-	var syncTotal time.Duration
-	i := 0
-	for b.Loop() {
-		i++
-		srv.Deliver("ann", benchMessage(n+i, time.Now()))
-		select {
-		case <-woke:
-		case err := <-idleDone:
-			b.Fatalf("Idle ended: %v", err)
-		case <-time.After(30 * time.Second):
-			b.Fatal("IDLE did not wake within 30 s")
+	next := n
+	for _, keep := range []bool{false, true} {
+		name := "fresh"
+		if keep {
+			name = "kept"
 		}
-		s := time.Now()
-		rep, err := eng.Sync(context.Background(), r.acct, creds, r.st, nil)
-		syncTotal += time.Since(s)
-		if err != nil || rep.Fetched() != 1 {
-			b.Fatalf("incremental sync: %+v %v", rep, err)
-		}
+		b.Run(name, func(b *testing.B) {
+			eng := &imapsync.Engine{KeepOpen: keep}
+			defer eng.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			woke := make(chan struct{}, 100)
+			idleDone := make(chan error, 1)
+			go func() { idleDone <- eng.Idle(ctx, r.acct, creds, "", func() { woke <- struct{}{} }) }()
+			time.Sleep(time.Second) // IDLE is running
+			if _, err := eng.Sync(context.Background(), r.acct, creds, r.st, nil); err != nil {
+				b.Fatal(err) // opens the kept session
+			}
+			var syncTotal time.Duration
+			i := 0
+			for b.Loop() {
+				i++
+				next++
+				srv.Deliver("ann", benchMessage(next, time.Now()))
+				select {
+				case <-woke:
+				case err := <-idleDone:
+					b.Fatalf("Idle ended: %v", err)
+				case <-time.After(30 * time.Second):
+					b.Fatal("IDLE did not wake within 30 s")
+				}
+				s := time.Now()
+				rep, err := eng.Sync(context.Background(), r.acct, creds, r.st, nil)
+				syncTotal += time.Since(s)
+				if err != nil || rep.Fetched() != 1 {
+					b.Fatalf("incremental sync: %+v %v", rep, err)
+				}
+			}
+			b.ReportMetric(float64(syncTotal.Microseconds())/1000/float64(i), "sync-ms")
+		})
 	}
-	b.ReportMetric(float64(syncTotal.Milliseconds())/float64(i), "sync-ms")
 }

@@ -13,12 +13,14 @@ package imapsync
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"mime"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -66,8 +68,10 @@ func (e *Engine) connect(ctx context.Context, acct mail.Account, creds mail.Cred
 		WordDecoder:           &mime.WordDecoder{CharsetReader: charset.Reader},
 		UnilateralDataHandler: h,
 	}
-	// The connection must not outlive ctx: closing it unblocks every call.
+	// Dialling and signing in end with ctx: closing the connection unblocks
+	// every call. Each use binds its own ctx afterwards (bind).
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	var c *imapclient.Client
 	switch ep.Security {
 	case mail.TLS, "":
@@ -83,11 +87,9 @@ func (e *Engine) connect(ctx context.Context, acct mail.Account, creds mail.Cred
 		err = c.WaitGreeting()
 	}
 	if err != nil {
-		stop()
 		conn.Close()
 		return nil, fmt.Errorf("mail account %s: connecting to %s (%s): %w", who, addr, ep.Security, ctxErr(ctx, err))
 	}
-	go func() { <-c.Closed(); stop() }()
 	if err := login(c, acct, creds); err != nil {
 		c.Close()
 		var ie *imap.Error
@@ -97,6 +99,95 @@ func (e *Engine) connect(ctx context.Context, acct mail.Account, creds mail.Cred
 		return nil, fmt.Errorf("mail account %s: signing in at %s: %w", who, addr, ctxErr(ctx, err))
 	}
 	return c, nil
+}
+
+// bind closes c when ctx ends, until the returned func is called.
+func bind(ctx context.Context, c *imapclient.Client) (unbind func() bool) {
+	return context.AfterFunc(ctx, func() { c.Close() })
+}
+
+// open returns a signed-in client for acct bound to ctx: a kept-open one
+// when KeepOpen and it still answers NOOP, else a new one. Give it back
+// with release.
+func (e *Engine) open(ctx context.Context, acct mail.Account, creds mail.Credentials) (*imapclient.Client, func() bool, error) {
+	if e.KeepOpen {
+		if c := e.take(poolKey(acct, creds)); c != nil {
+			unbind := bind(ctx, c)
+			if err := c.Noop().Wait(); err == nil {
+				return c, unbind, nil
+			}
+			unbind()
+			c.Close()
+		}
+	}
+	c, err := e.connect(ctx, acct, creds, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, bind(ctx, c), nil
+}
+
+// release ends a use of c: kept open for the next use when KeepOpen and
+// the use went well, else logged out and closed.
+func (e *Engine) release(acct mail.Account, creds mail.Credentials, c *imapclient.Client, unbind func() bool, ok bool) {
+	if !unbind() {
+		ok = false // ctx ended: c is closed
+	}
+	select {
+	case <-c.Closed():
+		ok = false
+	default:
+	}
+	if ok && e.KeepOpen {
+		e.put(poolKey(acct, creds), c)
+		return
+	}
+	if ok {
+		_ = c.Logout().Wait()
+	}
+	c.Close()
+}
+
+// poolKey is the account and everything it signs in with: changed
+// credentials or server never reuse a session.
+func poolKey(acct mail.Account, creds mail.Credentials) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{acct.ID, acct.IMAP.Host, strconv.Itoa(acct.IMAP.Port),
+		string(acct.IMAP.Security), acct.Username, string(acct.Auth), creds.Password, creds.AccessToken}, "\x00")))
+	return string(h[:])
+}
+
+func (e *Engine) take(key string) *imapclient.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.pool[key]
+	delete(e.pool, key)
+	return c
+}
+
+func (e *Engine) put(key string, c *imapclient.Client) {
+	e.mu.Lock()
+	old := e.pool[key]
+	if e.pool == nil {
+		e.pool = map[string]*imapclient.Client{}
+	}
+	e.pool[key] = c
+	e.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+}
+
+// Close closes the sessions kept open.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	pool := e.pool
+	e.pool = nil
+	e.mu.Unlock()
+	for _, c := range pool {
+		_ = c.Logout().Wait()
+		c.Close()
+	}
+	return nil
 }
 
 func login(c *imapclient.Client, acct mail.Account, creds mail.Credentials) error {

@@ -262,3 +262,52 @@ func TestConnectionDroppedMidFetchResumes(t *testing.T) {
 		t.Errorf("the resumed sync fetched %d; %d were missing", rep.Folders[0].New, total-got)
 	}
 }
+
+type countingSession struct {
+	imapserver.Session
+	logins *atomic.Int32
+}
+
+func (s countingSession) Login(user, pass string) error {
+	s.logins.Add(1)
+	return s.Session.Login(user, pass)
+}
+
+func TestKeepOpenReusesTheSession(t *testing.T) {
+	var logins atomic.Int32
+	addr, u := memServer(t, func(s imapserver.Session) imapserver.Session {
+		return countingSession{Session: s, logins: &logins}
+	})
+	appendTo(t, u, "INBOX", rawMessage(1, time.Now()), time.Now())
+	r := newRig(t, addr, "ann")
+	creds := mail.Credentials{Password: "pw"}
+	eng := &imapsync.Engine{KeepOpen: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := eng.Sync(ctx, r.acct, creds, r.st, nil); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the first call's context ending must not close the kept session
+	appendTo(t, u, "INBOX", rawMessage(2, time.Now()), time.Now())
+	rep, err := eng.Sync(context.Background(), r.acct, creds, r.st, nil)
+	if err != nil || rep.Fetched() != 1 {
+		t.Fatalf("second sync: %+v %v", rep, err)
+	}
+	if err := eng.SetFlags(context.Background(), r.acct, creds, "INBOX", []uint32{1}, imapsync.AddFlags, []string{mail.FlagSeen}); err != nil {
+		t.Fatal(err)
+	}
+	if n := logins.Load(); n != 1 {
+		t.Errorf("%d logins for two syncs and a flag change with KeepOpen, want 1", n)
+	}
+	// Other credentials never reuse it.
+	if _, err := eng.Sync(context.Background(), r.acct, mail.Credentials{Password: "wrong"}, r.st, nil); !errors.Is(err, mail.ErrAuth) {
+		t.Errorf("other credentials: %v, want mail.ErrAuth", err)
+	}
+	eng.Close()
+	if _, err := eng.Sync(context.Background(), r.acct, creds, r.st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := logins.Load(); n != 3 {
+		t.Errorf("%d logins after Close and a sync, want 3", n)
+	}
+	eng.Close()
+}

@@ -43,16 +43,18 @@ func (e *Engine) Check(ctx context.Context, acct mail.Account, creds mail.Creden
 		return err
 	}
 	defer c.Close()
+	defer bind(ctx, c)()
 	return c.Logout().Wait()
 }
 
 // session runs fn on a fresh signed-in connection with folder selected.
 func (e *Engine) session(ctx context.Context, acct mail.Account, creds mail.Credentials, folder string, fn func(c *imapclient.Client) error) error {
-	c, err := e.connect(ctx, acct, creds, nil)
+	c, unbind, err := e.open(ctx, acct, creds)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	ok := false
+	defer func() { e.release(acct, creds, c, unbind, ok) }()
 	if folder != "" {
 		if _, err := c.Select(folder, nil).Wait(); err != nil {
 			return fmt.Errorf("mail account %s: opening %s: %w", accountName(acct), folder, ctxErr(ctx, err))
@@ -61,7 +63,7 @@ func (e *Engine) session(ctx context.Context, acct mail.Account, creds mail.Cred
 	if err := fn(c); err != nil {
 		return fmt.Errorf("mail account %s: %w", accountName(acct), ctxErr(ctx, err))
 	}
-	_ = c.Logout().Wait()
+	ok = true
 	return nil
 }
 
@@ -206,6 +208,7 @@ func (e *Engine) Idle(ctx context.Context, acct mail.Account, creds mail.Credent
 		return err
 	}
 	defer c.Close()
+	defer bind(ctx, c)()
 	sel, err := c.Select(folder, nil).Wait()
 	if err != nil {
 		return fmt.Errorf("mail account %s: opening %s: %w", accountName(acct), folder, ctxErr(ctx, err))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -57,6 +58,16 @@ type Engine struct {
 	Now       func() time.Time
 	TLSConfig *tls.Config
 	Dialer    Dialer
+	// KeepOpen keeps one signed-in session per account between calls, so
+	// an incremental sync after IDLE skips connecting and signing in. A
+	// kept session is checked with NOOP before use; Close ends them. An
+	// account's calls must not overlap (the mail service runs one sync
+	// per account at a time); one that finds the session taken opens
+	// another.
+	KeepOpen bool
+
+	mu   sync.Mutex
+	pool map[string]*imapclient.Client
 }
 
 // Report says what a sync did, per folder.
@@ -131,11 +142,12 @@ func (e *Engine) roles() []mail.Role {
 // cancelled ctx) loses nothing and the next one resumes where it stopped.
 func (e *Engine) Sync(ctx context.Context, acct mail.Account, creds mail.Credentials, st Store, progress func(done, total int)) (Report, error) {
 	var rep Report
-	c, err := e.connect(ctx, acct, creds, nil)
+	c, unbind, err := e.open(ctx, acct, creds)
 	if err != nil {
 		return rep, err
 	}
-	defer c.Close()
+	ok := false
+	defer func() { e.release(acct, creds, c, unbind, ok) }()
 	folders, err := listFolders(c)
 	if err != nil {
 		return rep, fmt.Errorf("mail account %s: listing folders: %w", accountName(acct), ctxErr(ctx, err))
@@ -172,7 +184,7 @@ func (e *Engine) Sync(ctx context.Context, acct mail.Account, creds mail.Credent
 			break // one folder per role
 		}
 	}
-	_ = c.Logout().Wait()
+	ok = true
 	return rep, nil
 }
 
