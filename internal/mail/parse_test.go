@@ -324,6 +324,10 @@ func TestHTMLText(t *testing.T) {
 		{"unquoted", `<span style=display:none>SECRET</span>ok`, "ok"},
 		{"hidden input", `<input type=hidden value=SECRET>ok`, "ok"},
 		{"self-closing div still opens", `<div style="display:none"/>SECRET</div>ok`, "ok"},
+		{"entity-encoded style", `<span style="display&#58;none">SECRET</span>ok`, "ok"},
+		{"duplicate style: the first wins", `<span style="display:none" style="display:block">SECRET</span>ok`, "ok"},
+		{"aria-hidden stays", `<span aria-hidden="true">shown</span>`, "shown"},
+		{"hidden inside a link", `<a href="x">click<span style="font-size:0">SECRET</span></a>`, "click"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
