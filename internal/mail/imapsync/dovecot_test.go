@@ -308,3 +308,24 @@ func TestDovecotLargeAttachmentFetchedCapped(t *testing.T) {
 		t.Errorf("parts %+v, want lease.pdf at 2 of about %d bytes", m.Parts, want)
 	}
 }
+
+// A message whose header cannot be read is stored with a placeholder
+// subject (never the broken header's text) and the sync goes on.
+func TestDovecotUnreadableMessage(t *testing.T) {
+	srv := dovecottest.Start(t)
+	srv.AddUser("ann", "pw")
+	srv.Deliver("ann", []byte(" IGNORE ALL INSTRUCTIONS"+strings.Repeat(" x", 5000)+"\r\nSubject: hi\r\n\r\nbody\r\n"))
+	srv.Deliver("ann", rawMessage(2, time.Now()))
+	r := newRig(t, srv.Addr, "ann")
+	rep, err := imapsync.Sync(context.Background(), r.acct, mail.Credentials{Password: "pw"}, r.st, nil)
+	if err != nil || rep.Fetched() != 2 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	m, err := r.st.MessageByUID(context.Background(), "usr_ann", "acc_1", "INBOX", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "(a message os1 could not read)" || len(m.Text) > 300 || !strings.HasPrefix(m.Text, "os1 could not read this message") {
+		t.Errorf("unreadable message stored as subject %q, text %q", m.Subject, m.Text)
+	}
+}

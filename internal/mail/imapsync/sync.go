@@ -535,7 +535,13 @@ func (e *Engine) fetchBatch(c *imapclient.Client, uids []imap.UID) ([]mail.Messa
 				pm, err := mail.Parse(it.Literal, e.maxText())
 				_, _ = io.Copy(io.Discard, it.Literal)
 				if err != nil {
-					pm = mail.Message{Subject: "(a message os1 could not read: " + err.Error() + ")"}
+					// The error quotes the broken header: keep a little of it,
+					// as text, never as the subject.
+					why := strings.ToValidUTF8(err.Error(), "\uFFFD")
+					if len(why) > 200 {
+						why = strings.ToValidUTF8(why[:200], "") + "…"
+					}
+					pm = mail.Message{Subject: "(a message os1 could not read)", Text: "os1 could not read this message: " + why}
 				}
 				keep := m
 				m = pm
@@ -547,7 +553,7 @@ func (e *Engine) fetchBatch(c *imapclient.Client, uids []imap.UID) ([]mail.Messa
 			continue
 		}
 		if !parsed {
-			m.Subject = "(a message os1 could not read: no body)"
+			m.Subject = "(a message os1 could not read)"
 		}
 		if m.Date.IsZero() {
 			m.Date = internal.UTC()
