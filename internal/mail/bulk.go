@@ -78,6 +78,9 @@ var ErrUnavailable = errors.New("not available on this server")
 
 func (b *Bulk) scan() int { return cmp.Or(b.Scan, 10000) }
 
+// unsubWorkers is how many unsubscribes of a batch run at once.
+const unsubWorkers = 6
+
 func (b *Bulk) minUnread() int { return max(b.MinUnread, 5) }
 
 // checkBatch validates the senders of an approved batch: some, not too
@@ -99,8 +102,10 @@ func checkBatch(senders []string) ([]string, error) {
 	return out, nil
 }
 
-// recentMail reads up to n of the user's newest messages, every folder.
-func recentMail(ctx context.Context, st Store, userID string, n int) ([]Message, error) {
+// recentMail reads up to n of the user's newest messages, every folder,
+// newest first. Without keepText their bodies are dropped as each page is
+// read, so a proposal over thousands of messages holds little.
+func recentMail(ctx context.Context, st Store, userID string, n int, keepText bool) ([]Message, error) {
 	var out []Message
 	seen := map[string]bool{}
 	var before time.Time
@@ -113,18 +118,24 @@ func recentMail(ctx context.Context, st Store, userID string, n int) ([]Message,
 		for _, m := range page {
 			if !seen[m.ID] {
 				seen[m.ID] = true
+				if !keepText {
+					m.Text = ""
+				}
 				out = append(out, m)
 				added++
 			}
 		}
-		if len(page) < MaxLimit || added == 0 {
+		if len(page) < MaxLimit {
 			break
 		}
-		// Before is strict: step back to the last date plus a nanosecond so
-		// messages sharing it are read again (and skipped as seen).
-		before = page[len(page)-1].Date.Add(time.Nanosecond)
-		if added < 10 { // a run of equal dates longer than a page: move on
-			before = page[len(page)-1].Date
+		last := page[len(page)-1].Date
+		// Before is strict: step back to just after the last date, so the
+		// messages sharing it that did not fit are read (the rest skipped
+		// as seen); when a page brought nothing new, a run of equal dates
+		// longer than a page is passed over.
+		before = last.Add(time.Nanosecond)
+		if added == 0 {
+			before = last
 		}
 	}
 	if len(out) > n {
@@ -245,7 +256,7 @@ func (b *Bulk) ArchiveSuggestions(ctx context.Context, userID string) ([]Archive
 	if err != nil {
 		return nil, err
 	}
-	ms, err := recentMail(ctx, st, userID, b.scan())
+	ms, err := recentMail(ctx, st, userID, b.scan(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +290,7 @@ func (b *Bulk) Archive(ctx context.Context, userID string, senders []string) ([]
 	if err != nil {
 		return nil, err
 	}
-	ms, err := recentMail(ctx, st, userID, b.scan())
+	ms, err := recentMail(ctx, st, userID, b.scan(), false)
 	if err != nil {
 		return nil, err
 	}

@@ -472,3 +472,27 @@ func TestColdTriage(t *testing.T) {
 		t.Error("ColdTriage changed its input")
 	}
 }
+
+// TestProposalsReadPastAPage: a proposal reads more than one page of mail,
+// even when messages sharing one date straddle the page's end.
+func TestProposalsReadPastAPage(t *testing.T) {
+	r := newRig(t)
+	a := r.addAccount(t, r.ana, "ana@example.org", mail.Folder{Name: "INBOX", Role: mail.RoleInbox})
+	var ms []mail.Message
+	for i := range 400 {
+		ms = append(ms, list(r.msg(a, "big@list.example", "Daily", i+1), "<big.list.example>", "<mailto:leave@list.example>", ""))
+	}
+	for range 300 { // all at one date, across the first page's end
+		ms = append(ms, list(r.msg(a, "big@list.example", "Daily", 1000), "<big.list.example>", "<mailto:leave@list.example>", ""))
+	}
+	ms = append(ms, list(r.msg(a, "big@list.example", "Daily", 2000, mail.FlagSeen), "<big.list.example>", "<mailto:leave@list.example>", ""))
+	r.put(t, r.ana, ms...)
+	cs, err := (&mail.Bulk{Service: r.svc}).UnsubscribeCandidates(t.Context(), r.ana)
+	if err != nil || len(cs) != 1 || cs[0].Messages != 701 || cs[0].Read != 1 {
+		t.Fatalf("candidates: %+v %v", cs, err)
+	}
+	cs, _ = (&mail.Bulk{Service: r.svc, Scan: 450}).UnsubscribeCandidates(t.Context(), r.ana)
+	if cs[0].Messages != 450 {
+		t.Fatalf("Scan 450 read %d", cs[0].Messages)
+	}
+}

@@ -82,7 +82,7 @@ func (h *SenderHistory) FirstTime(m Message) bool {
 // reads the user's recent mail (up to 5,000 messages) to know who wrote
 // before. Run it before ApplyRules, so the user's own rules still win.
 func (s *Service) ColdTriage(ctx context.Context, userID string, ms []Message, ts []Triage, k Knowledge) ([]Triage, error) {
-	recent, err := recentMail(ctx, s.Store, userID, 5000)
+	recent, err := recentMail(ctx, s.Store, userID, 5000, false)
 	if err != nil {
 		return ts, err
 	}

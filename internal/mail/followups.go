@@ -11,9 +11,14 @@ func (s *Service) FollowUps(ctx context.Context, userID string) (owed, awaiting 
 	if err != nil {
 		return nil, nil, err
 	}
-	ms, err := recentMail(ctx, s.Store, userID, 5000)
+	ms, err := recentMail(ctx, s.Store, userID, 5000, true)
 	if err != nil {
 		return nil, nil, err
+	}
+	for i := range ms {
+		if !me.Own(ms[i].From.Email) {
+			ms[i].Text = "" // only the user's own questions are read
+		}
 	}
 	r := Replies{Clock: s.Clock, Me: me}
 	return r.Owed(ms), r.Awaiting(ms), nil

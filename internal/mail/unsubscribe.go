@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -190,7 +191,7 @@ func (b *Bulk) UnsubscribeCandidates(ctx context.Context, userID string) ([]Unsu
 	if err != nil {
 		return nil, err
 	}
-	ms, err := recentMail(ctx, b.Service.Store, userID, b.scan())
+	ms, err := recentMail(ctx, b.Service.Store, userID, b.scan(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +226,7 @@ func (b *Bulk) Unsubscribe(ctx context.Context, userID string, senders []string)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := recentMail(ctx, b.Service.Store, userID, b.scan())
+	ms, err := recentMail(ctx, b.Service.Store, userID, b.scan(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -234,16 +235,30 @@ func (b *Bulk) Unsubscribe(ctx context.Context, userID string, senders []string)
 		accounts[a.ID] = a
 	}
 	cands := unsubCandidates(ms, me)
-	out := make([]Result, 0, len(senders))
-	for _, s := range senders {
+	out := make([]Result, len(senders))
+	sem := make(chan struct{}, unsubWorkers) // a few at once: each may wait on a slow server
+	var wg sync.WaitGroup
+	for i, s := range senders {
 		c := cands[s]
 		if c == nil {
-			out = append(out, Result{Sender: s, Status: StatusFailed,
-				Message: fmt.Sprintf("os1 finds no mail from %s with an unsubscribe address in your mailbox, so it did nothing.", s)})
+			out[i] = Result{Sender: s, Status: StatusFailed,
+				Message: fmt.Sprintf("os1 finds no mail from %s with an unsubscribe address in your mailbox, so it did nothing.", s)}
 			continue
 		}
-		out = append(out, b.unsubscribe(ctx, c, accounts[c.acct]))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			defer func() {
+				if r := recover(); r != nil {
+					out[i] = Result{Sender: s, Status: StatusFailed, Message: fmt.Sprintf("Unsubscribing from %s crashed: %v", c.Name, r)}
+				}
+			}()
+			out[i] = b.unsubscribe(ctx, c, accounts[c.acct])
+		}()
 	}
+	wg.Wait()
 	return out, nil
 }
 
