@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -190,6 +191,39 @@ func (r *Recaller) introducedAliases(ctx context.Context, userID, text string) [
 	if len(names) == 0 {
 		return nil
 	}
+	m, _ := ctx.Value(nameMemoKey{}).(*nameMemo)
+	if m == nil {
+		return r.lookupAliases(ctx, userID, names)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := userID + "\x00" + strings.Join(names, "\x00")
+	if extra, ok := m.found[key]; ok {
+		return extra
+	}
+	extra := r.lookupAliases(ctx, userID, names)
+	m.found[key] = extra
+	return extra
+}
+
+// nameMemo keeps one query's name lookups: a Recall asks for the same
+// names up to three times (the vector side, full text, and full text
+// without a time range).
+type nameMemo struct {
+	mu    sync.Mutex
+	found map[string][]string
+}
+
+type nameMemoKey struct{}
+
+func withNameMemo(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(nameMemoKey{}).(*nameMemo); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, nameMemoKey{}, &nameMemo{found: map[string][]string{}})
+}
+
+func (r *Recaller) lookupAliases(ctx context.Context, userID string, names []string) []string {
 	hits, err := r.s.SearchText(ctx, userID, memory.Query{Text: strings.Join(names, " "), Limit: nameLookupLimit,
 		Kinds: []memory.DocKind{memory.DocMessage}})
 	if err != nil {

@@ -238,6 +238,10 @@ func (r *Recaller) retrieve(ctx context.Context, userID string, q memory.Query, 
 		return rt, nil
 	}
 
+	// One lookup of the query's names for both full-text searches (with
+	// and without a range read from the words). The vector side embeds the
+	// question as typed, the text the turn path has already embedded.
+	ctx = withNameMemo(ctx)
 	sub := q
 	sub.Limit = max(r.opts.Candidates, q.Limit)
 	rt.cands = sub.Limit
@@ -317,9 +321,11 @@ func (r *Recaller) retrieveLists(ctx context.Context, userID string, sub memory.
 }
 
 // aliasTerms returns, for every person the query names by a name or alias
-// (as extraction recorded them), that person's other names, so "Cathy"
-// also finds messages that say "Catherine" or "my sister". The extra words
-// go to full text only; failures just mean no expansion.
+// (as extraction recorded them, or as the user's messages introduce them:
+// names.go), that person's other names, so "Cathy" also finds messages
+// that say "Catherine" or "my sister"; and the other kin words for a
+// relative the query names ("father": "dad"). Failures just mean no
+// expansion.
 func (r *Recaller) aliasTerms(ctx context.Context, userID, text string) string {
 	query := " " + normalizeWords(text) + " "
 	var extra []string

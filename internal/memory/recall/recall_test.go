@@ -430,3 +430,35 @@ func TestRecallReadsAliasesFromIntroductions(t *testing.T) {
 		t.Errorf("bob recalls %v", ids(hits))
 	}
 }
+
+// countingStore counts full-text searches.
+type countingStore struct {
+	*sqlitemem.Store
+	texts []string
+}
+
+func (c *countingStore) SearchText(ctx context.Context, userID string, q memory.Query) ([]memory.Hit, error) {
+	c.texts = append(c.texts, q.Text)
+	return c.Store.SearchText(ctx, userID, q)
+}
+
+// A question with a time range searches full text twice (in the range and
+// without it), but looks the names up once.
+func TestRecallLooksNamesUpOnce(t *testing.T) {
+	s := &countingStore{Store: newStore(t)}
+	index(t, s, "alice", "m_intro", "My sister Catherine, everyone calls her Cathy, phoned for an hour.", now.Add(-48*time.Hour), nil)
+	opts := recall.DefaultOptions()
+	opts.Mode = recall.TextOnly
+	rec := recall.New(s, nil, clock.NewFake(now), opts)
+	if _, err := rec.Recall(t.Context(), "alice", memory.Query{Text: "What did Cathy say last week?"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.texts) != 3 {
+		t.Errorf("full-text searches %q, want the names once and the question twice", s.texts)
+	}
+	for _, q := range s.texts[1:] {
+		if !strings.Contains(q, "catherine") || !strings.Contains(q, "sister") {
+			t.Errorf("searched %q, want Cathy's other names", q)
+		}
+	}
+}
