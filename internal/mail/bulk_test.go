@@ -496,3 +496,27 @@ func TestProposalsReadPastAPage(t *testing.T) {
 		t.Fatalf("Scan 450 read %d", cs[0].Messages)
 	}
 }
+
+// TestUnsubscribeForgedHeaders: mail that failed the sender checks could
+// carry anyone's unsubscribe address: nothing is posted nor mailed.
+func TestUnsubscribeForgedHeaders(t *testing.T) {
+	site := newUnsubSite(t)
+	r := newRig(t)
+	a := r.addAccount(t, r.ana, "ana@example.org")
+	m := list(r.msg(a, "deals@shop.example", "Deal", 1), "<shop.example>", "<"+site.URL+"/deals>, <mailto:leave@evil.example>", "List-Unsubscribe=One-Click")
+	m.AuthResults = "mx.example.org; spf=pass smtp.mailfrom=shop.example; dkim=fail header.d=shop.example"
+	r.put(t, r.ana, m)
+	mailer := &mailerFake{}
+	bulk := &mail.Bulk{Service: r.svc, Web: trusting(site), Mailer: mailer}
+	cs, _ := bulk.UnsubscribeCandidates(t.Context(), r.ana)
+	if len(cs) != 1 || cs[0].Method != mail.MethodLink || !strings.Contains(cs[0].Warning, "DKIM") {
+		t.Fatalf("candidate: %+v", cs)
+	}
+	res, err := bulk.Unsubscribe(t.Context(), r.ana, []string{"shop.example"})
+	if err != nil || res[0].Status != mail.StatusManual || !strings.Contains(res[0].Message, "sender checks") {
+		t.Fatalf("result: %+v %v", res, err)
+	}
+	if len(site.requests()) != 0 || len(mailer.sent) != 0 {
+		t.Fatalf("acted on forged headers: %v %v", site.requests(), mailer.sent)
+	}
+}

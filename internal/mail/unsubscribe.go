@@ -45,6 +45,9 @@ type UnsubCandidate struct {
 	Method   string   `json:"method"`
 	Target   string   `json:"target"`
 	Subjects []string `json:"subjects,omitempty"` // the latest few
+	// Warning says why os1 will only show the link (their mail failed the
+	// sender checks).
+	Warning string `json:"warning,omitempty"`
 
 	how  unsubHow
 	acct string // the account their newest message came to
@@ -55,6 +58,9 @@ type unsubHow struct {
 	https, http []string // links
 	mailto      []string
 	oneClick    bool // List-Unsubscribe-Post: List-Unsubscribe=One-Click
+	// forged: the receiving server found the message failed SPF, DKIM or
+	// DMARC, so its headers may be anyone's: only the link is offered.
+	forged string
 }
 
 var angled = regexp.MustCompile(`<([^<>]*)>`)
@@ -88,6 +94,7 @@ func parseUnsub(header, post string) unsubHow {
 // method is how os1 would unsubscribe with h, and its target.
 func (h unsubHow) method() (string, string) {
 	switch {
+	case h.forged != "":
 	case h.oneClick && len(h.https) > 0:
 		return MethodOneClick, h.https[0]
 	case len(h.mailto) > 0:
@@ -170,8 +177,12 @@ func unsubCandidates(ms []Message, me Self) map[string]*UnsubCandidate {
 		}
 		if c.Method == "" && m.ListUnsubscribe != "" { // the newest header offered wins
 			h := parseUnsub(m.ListUnsubscribe, m.ListUnsubscribePost)
+			h.forged = authFailures(m.AuthResults)
 			if method, target := h.method(); method != "" {
 				c.how, c.Method, c.Target, c.acct = h, method, target, m.AccountID
+				if h.forged != "" {
+					c.Warning = fmt.Sprintf("Their latest mail failed the sender checks (%s): its unsubscribe address may not be theirs, so os1 only shows the link.", h.forged)
+				}
 			}
 		}
 	}
@@ -273,7 +284,10 @@ func (b *Bulk) web() *OneClick {
 func (b *Bulk) unsubscribe(ctx context.Context, c *UnsubCandidate, acct Account) Result {
 	res := Result{Sender: c.Sender}
 	var failures []string
-	if c.how.oneClick && len(c.how.https) > 0 {
+	if c.how.forged != "" {
+		failures = append(failures, fmt.Sprintf("Their latest mail failed the sender checks (%s), so its unsubscribe address may not be theirs.", c.how.forged))
+	}
+	if c.how.forged == "" && c.how.oneClick && len(c.how.https) > 0 {
 		target := c.how.https[0]
 		err := b.web().Post(ctx, target)
 		if err == nil {
@@ -283,7 +297,7 @@ func (b *Bulk) unsubscribe(ctx context.Context, c *UnsubCandidate, acct Account)
 		}
 		failures = append(failures, fmt.Sprintf("The one-click unsubscribe failed: %s", sentenceOf(err)))
 	}
-	if len(c.how.mailto) > 0 {
+	if c.how.forged == "" && len(c.how.mailto) > 0 {
 		to, subject, body, err := parseMailto(c.how.mailto[0])
 		switch {
 		case err != nil:
