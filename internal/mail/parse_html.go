@@ -51,7 +51,8 @@ type converter struct {
 	out   strings.Builder
 
 	stack      []openElem
-	hidden     int  // hidden elements on the stack
+	open       map[string]int // open elements by name, so a stray end tag costs no scan
+	hidden     int            // hidden elements on the stack
 	overflow   bool // the stack overflowed: hide the rest
 	pre        int  // <pre> elements on the stack
 	space      bool // a space is owed before the next word
@@ -172,6 +173,10 @@ func (c *converter) start(t tag) {
 	}
 	e := openElem{name: t.name, hidden: h, pre: t.name == "pre"}
 	c.stack = append(c.stack, e)
+	if c.open == nil {
+		c.open = map[string]int{}
+	}
+	c.open[t.name]++
 	if h {
 		c.hidden++
 	}
@@ -194,10 +199,12 @@ func (c *converter) start(t tag) {
 
 func (c *converter) end(name string) {
 	at := -1
-	for i := len(c.stack) - 1; i >= 0; i-- {
-		if c.stack[i].name == name {
-			at = i
-			break
+	if c.open[name] > 0 {
+		for i := len(c.stack) - 1; i >= 0; i-- {
+			if c.stack[i].name == name {
+				at = i
+				break
+			}
 		}
 	}
 	if at < 0 {
@@ -212,6 +219,7 @@ func (c *converter) end(name string) {
 	for len(c.stack) > at {
 		e := c.stack[len(c.stack)-1]
 		c.stack = c.stack[:len(c.stack)-1]
+		c.open[e.name]--
 		if e.hidden {
 			c.hidden--
 		}
@@ -672,7 +680,7 @@ func readTag(s string) (t tag, n int, ok bool) {
 				val = s[vs:i]
 			}
 		}
-		if key != "" {
+		if keptAttrs[key] {
 			if t.attrs == nil {
 				t.attrs = map[string]string{}
 			}
@@ -683,6 +691,9 @@ func readTag(s string) (t tag, n int, ok bool) {
 	}
 	return t, 0, false
 }
+
+// keptAttrs are the attributes that decide whether an element shows.
+var keptAttrs = map[string]bool{"hidden": true, "style": true, "class": true, "id": true, "type": true}
 
 // tagName reads a tag name at the start of s, lower-cased.
 func tagName(s string) (string, int) {

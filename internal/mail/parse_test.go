@@ -381,3 +381,25 @@ func FuzzParse(f *testing.F) {
 		_ = HTMLText(string(raw), 512)
 	})
 }
+
+// BenchmarkHTMLTextHostile: 1 MB inputs built to make a converter slow
+// (stray end tags scanned against a deep stack, unclosed raw-text tags,
+// many attributes). Each should take tens of milliseconds, not seconds.
+//
+//	go test -run '^$' -bench HTMLTextHostile ./internal/mail/
+func BenchmarkHTMLTextHostile(b *testing.B) {
+	for name, in := range map[string]string{
+		"stray-end-tags": strings.Repeat("<b>", maxStack) + strings.Repeat("</x>", 250000),
+		"unclosed-style": strings.Repeat("<style>", 150000),
+		"attributes":     strings.Repeat("<a b=c d='e' f>", 70000),
+		"lone-lt":        strings.Repeat("< ", 500000),
+		"entities":       strings.Repeat("&amp;&#x41;&bogus;", 60000),
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				HTMLText(in, 1<<20)
+			}
+		})
+	}
+}
