@@ -53,11 +53,11 @@ type converter struct {
 	stack      []openElem
 	open       map[string]int // open elements by name, so a stray end tag costs no scan
 	hidden     int            // hidden elements on the stack
-	overflow   bool // the stack overflowed: hide the rest
-	pre        int  // <pre> elements on the stack
-	space      bool // a space is owed before the next word
-	newlines   int  // line breaks owed before the next word
-	listPrefix bool // "- " is owed before the next word
+	overflow   bool           // the stack overflowed: hide the rest
+	pre        int            // <pre> elements on the stack
+	space      bool           // a space is owed before the next word
+	newlines   int            // line breaks owed before the next word
+	listPrefix bool           // "- " is owed before the next word
 }
 
 func (c *converter) full() bool { return c.out.Len() >= c.max }
