@@ -1,6 +1,9 @@
 // Package mailtools gives the companion its mail tools: mail_search,
-// mail_read and mail_draft_reply read (no side effect), mail_send acts and
-// so waits for the user's approval.
+// mail_read, mail_summarize_inbox and mail_draft_reply (which may save a
+// draft to the account's Drafts, sending nothing) have no side effect;
+// mail_send, mail_forward, mail_archive, mail_move, mail_flag and
+// mail_delete act and so wait for the user's approval, one approval for a
+// batch of messages.
 //
 // Email is untrusted: what the tools return quotes each message with
 // mail.Quote, and the approval card of mail_send (its Review) shows the
@@ -12,7 +15,6 @@
 package mailtools
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,13 +60,20 @@ type Attachments interface {
 
 // Deps are what the tools need. Correspondents may be nil (then every
 // recipient not named in the conversation is warned of); Attachments may
-// be nil (then a send cannot carry another message's attachments).
+// be nil (then a send cannot carry another message's attachments);
+// Mailbox may be nil (then archive, move, flag and delete say they cannot,
+// and drafts are not saved); Local may be nil when Source is also a Local
+// (mail.Store is); FollowUps may be nil (the inbox summary then lists no
+// owed replies).
 type Deps struct {
 	Source         Source
 	Correspondents Correspondents
 	Sender         Sender
 	History        History
 	Attachments    Attachments
+	Mailbox        Mailbox
+	Local          Local
+	FollowUps      FollowUps
 	Clock          clock.Clock
 	IDs            clock.IDs
 }
@@ -95,7 +104,7 @@ func Register(r *companion.Registry, d Deps) error {
 // Registry.RegisterFrom("mail", …)).
 func Tools(d Deps) []companion.Tool {
 	t := &tools{d: d}
-	return []companion.Tool{
+	return append([]companion.Tool{
 		{
 			Name:        "search",
 			Description: "Search the user's email (subject, sender, text). Returns matching messages quoted as untrusted data. Links and images in mail are never fetched.",
@@ -109,11 +118,15 @@ func Tools(d Deps) []companion.Tool {
 			Run:         t.read,
 		},
 		{
-			Name:        "draft_reply",
-			Description: "Prepare a reply to an email: returns the reply's From, To, Cc, Subject and threading for you to write the body as the user asked, then propose it with mail_send. Sends nothing.",
-			Parameters:  json.RawMessage(`{"type":"object","properties":{"id":{"type":"string","description":"the message to answer"},"instructions":{"type":"string","description":"what the user wants the reply to say"},"reply_all":{"type":"boolean","description":"also copy the message's other recipients"}},"required":["id"]}`),
-			Run:         t.draftReply,
+			Name: "draft_reply",
+			Description: "Prepare a reply to an email: returns the reply's From, To, Cc, Subject and threading, and what the user wrote to that person before, for you to write the body in their voice as they asked. " +
+				"Call it again with body to save the draft in the account's Drafts folder; propose sending it with mail_send. Sends nothing.",
+			Parameters: json.RawMessage(`{"type":"object","properties":{"id":{"type":"string","description":"the message to answer"},"instructions":{"type":"string","description":"what the user wants the reply to say"},` +
+				`"reply_all":{"type":"boolean","description":"also copy the message's other recipients"},"body":{"type":"string","description":"the reply's text: given, the draft is saved to Drafts"}},"required":["id"]}`),
+			Run: t.draftReply,
 		},
+		t.summarizeTool(),
+		t.forwardTool(),
 		{
 			Name: "send",
 			Description: "Send an email from the user's account. The user sees exactly what will be sent and must approve it first. " +
@@ -131,7 +144,7 @@ func Tools(d Deps) []companion.Tool {
 			Review:      t.review,
 			Run:         t.send,
 		},
-	}
+	}, t.batchTools()...)
 }
 
 type tools struct{ d Deps }
@@ -192,46 +205,6 @@ func (t *tools) read(ctx context.Context, c companion.Call) (string, error) {
 		return "", fmt.Errorf("read message %q: %w", a.ID, err)
 	}
 	return untrustedLine([]string{m.ID}) + "\n" + mail.Quote(m, readChars), nil
-}
-
-func (t *tools) draftReply(ctx context.Context, c companion.Call) (string, error) {
-	var a struct {
-		ID           string `json:"id"`
-		Instructions string `json:"instructions"`
-		ReplyAll     bool   `json:"reply_all"`
-	}
-	if err := json.Unmarshal(c.Args, &a); err != nil {
-		return "", fmt.Errorf("arguments are not valid JSON: %w", err)
-	}
-	m, err := t.d.Source.Message(ctx, c.UserID, a.ID)
-	if err != nil {
-		return "", fmt.Errorf("read message %q: %w", a.ID, err)
-	}
-	acct, err := t.account(ctx, c.UserID, m.AccountID)
-	if err != nil {
-		return "", err
-	}
-	d := smtpsend.ReplyTo(m, acct.Address, "")
-	if a.ReplyAll {
-		d = smtpsend.ReplyAll(m, acct.Address, "")
-	}
-	args := sendArgs{To: addrStrings(d.To), Cc: addrStrings(d.Cc), Subject: d.Subject, InReplyTo: m.ID, Account: acct.ID}
-	var fields bytes.Buffer
-	enc := json.NewEncoder(&fields)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(args)
-	var b strings.Builder
-	b.WriteString(untrustedLine([]string{m.ID}) + "\n")
-	b.WriteString("A reply, not sent. Write its body in the user's voice")
-	if s := strings.TrimSpace(a.Instructions); s != "" {
-		fmt.Fprintf(&b, ", following what the user asked: %s", s)
-	}
-	b.WriteString(". Then call mail_send with these fields and the body; the user will see it and decide.\n")
-	b.Write(fields.Bytes())
-	b.WriteString("\nThe message being answered:\n")
-	b.WriteString(mail.Quote(m, readChars))
-	return b.String(), nil
 }
 
 // sendArgs are mail_send's arguments.

@@ -1,21 +1,34 @@
 // Package toolstest builds, for tests, a companion with the mail tools over
 // real parts: the rig's SQLite store holding the user's mail (sqlitemail),
-// the scripted model behind the real OpenAI client, smtpsend submitting to
-// go-smtp's server in-process (smtptest), and the companion's approval flow.
+// the same messages on go-imap's in-memory IMAP server (what archive, move,
+// flag, delete and saved drafts act on, through imapsync), the scripted
+// model behind the real OpenAI client, smtpsend submitting to go-smtp's
+// server in-process (smtptest), and the companion's approval flow.
 //
 // It is imported only by tests and must never be linked into the os1 binary.
 package toolstest
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"iter"
+	"net"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/mail/imapsync"
 	"github.com/os1ai/os1/internal/mail/mailtools"
 	"github.com/os1ai/os1/internal/mail/smtpsend"
 	"github.com/os1ai/os1/internal/mail/smtpsend/smtptest"
@@ -41,8 +54,17 @@ type Harness struct {
 	Tools     *companion.Registry
 	User      store.User
 	Account   mail.Account
-	uid       uint32
+	// IMAPAddr is the in-memory IMAP server holding the account's folders.
+	IMAPAddr string
+	imapUser *imapmemserver.User
+	n        int // messages put so far
 }
+
+// Folders of the account, on the server and in the store; "Receipts" has
+// no role (a folder the user made).
+var Folders = []mail.Folder{{Name: "INBOX", Role: mail.RoleInbox}, {Name: "Sent", Role: mail.RoleSent},
+	{Name: "Archive", Role: mail.RoleArchive}, {Name: "Trash", Role: mail.RoleTrash}, {Name: "Drafts", Role: mail.RoleDrafts},
+	{Name: "Receipts"}}
 
 type fixedModel struct{ p llm.Provider }
 
@@ -64,15 +86,18 @@ func New(t testing.TB) *Harness {
 	h := &Harness{T: t, Rig: r, Mail: sqlitemail.New(r.DB)}
 	h.User = r.User("theo", store.RoleOwner)
 	h.Sink = smtptest.Start(t, smtptest.Options{Passwords: map[string]string{UserAddr: Password}})
+	h.startIMAP()
+	host, port, _ := net.SplitHostPort(h.IMAPAddr)
+	p, _ := strconv.Atoi(port)
 	h.Account = mail.Account{ID: "acc_work", UserID: h.User.ID, Name: "Work", Address: UserAddr, Username: UserAddr,
-		Auth: mail.AuthPassword, SMTP: h.Sink.Endpoint(), IMAP: mail.Endpoint{Host: "127.0.0.1", Port: 1, Security: mail.Plain},
+		Auth: mail.AuthPassword, SMTP: h.Sink.Endpoint(), IMAP: mail.Endpoint{Host: host, Port: p, Security: mail.Plain},
 		Secret: "sealed", SyncDays: 90, CreatedAt: testrig.Start}
 	ctx := context.Background()
 	if err := h.Mail.CreateAccount(ctx, h.Account); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []mail.Folder{{AccountID: h.Account.ID, Name: "INBOX", Role: mail.RoleInbox, UIDValidity: 1},
-		{AccountID: h.Account.ID, Name: "Sent", Role: mail.RoleSent, UIDValidity: 1}} {
+	for _, f := range Folders {
+		f.AccountID, f.UIDValidity = h.Account.ID, 1
 		if err := h.Mail.SaveFolder(ctx, h.User.ID, f); err != nil {
 			t.Fatal(err)
 		}
@@ -81,14 +106,14 @@ func New(t testing.TB) *Harness {
 		To: []mail.Address{{Name: "Amy", Email: FriendAddr}}, Subject: "Dinner?", Text: "Are you free Friday?",
 		Date: testrig.Start.Add(-48 * time.Hour)})
 
-	sender := mailtools.SMTP{
-		SignIn: func(context.Context, mail.Account) (mail.Credentials, error) {
-			return mail.Credentials{Password: Password}, nil
-		},
-		Sender: &smtpsend.Sender{Timeout: 10 * time.Second},
+	signIn := func(context.Context, mail.Account) (mail.Credentials, error) {
+		return mail.Credentials{Password: Password}, nil
 	}
+	sender := mailtools.SMTP{SignIn: signIn, Sender: &smtpsend.Sender{Timeout: 10 * time.Second}}
+	svc := &mail.Service{Store: h.Mail, Clock: r.Clock}
 	deps := mailtools.Deps{Source: h.Mail, Correspondents: mailtools.SentTo{Store: h.Mail},
-		Sender: sender, History: r.DB, Attachments: fetcher{}, Clock: r.Clock, IDs: clock.NewFakeIDs()}
+		Sender: sender, History: r.DB, Attachments: fetcher{}, Clock: r.Clock, IDs: clock.NewFakeIDs(),
+		Mailbox: mailtools.IMAP{SignIn: signIn, Engine: &imapsync.Engine{}}, FollowUps: svc}
 	h.Tools = companion.NewRegistry()
 	for _, tool := range companion.BuiltinTools(r.DB) {
 		if err := h.Tools.Register(mailtools.Guard(deps, tool)); err != nil {
@@ -105,17 +130,78 @@ func New(t testing.TB) *Harness {
 	return h
 }
 
-// Put stores a message in folder and returns it with its os1 id.
+type literal struct{ *bytes.Reader }
+
+func (l literal) Size() int64 { return l.Reader.Size() }
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+// startIMAP starts go-imap's in-memory server (MOVE and UIDPLUS, as
+// IMAP4rev2 has them) with the user and Folders.
+func (h *Harness) startIMAP() {
+	mem := imapmemserver.New()
+	h.imapUser = imapmemserver.NewUser(UserAddr, Password)
+	for _, f := range Folders {
+		if err := h.imapUser.Create(f.Name, nil); err != nil {
+			h.T.Fatal(err)
+		}
+	}
+	mem.AddUser(h.imapUser)
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		InsecureAuth: true,
+		Logger:       discardLogger{},
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	go srv.Serve(ln)
+	h.T.Cleanup(func() { srv.Close() })
+	h.IMAPAddr = ln.Addr().String()
+}
+
+// raw is m as a plain-text message for the IMAP server.
+func raw(m mail.Message) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\n", m.From.String())
+	for _, a := range m.To {
+		fmt.Fprintf(&b, "To: %s\r\n", a.String())
+	}
+	fmt.Fprintf(&b, "Subject: %s\r\nMessage-ID: <%s>\r\nDate: %s\r\n\r\n%s\r\n",
+		strings.NewReplacer("\r", "", "\n", "").Replace(m.Subject), m.MessageID, m.Date.Format(time.RFC1123Z),
+		strings.ReplaceAll(m.Text, "\n", "\r\n"))
+	return []byte(b.String())
+}
+
+// Put stores a message in folder, on the IMAP server and in the store
+// under the UID the server gave it, and returns it with its os1 id.
 func (h *Harness) Put(folder string, m mail.Message) mail.Message {
 	h.T.Helper()
 	ctx := context.Background()
-	h.uid++
-	m.UserID, m.AccountID, m.Folder, m.UIDValidity, m.UID = h.User.ID, h.Account.ID, folder, 1, h.uid
-	if m.ThreadID == "" {
-		m.ThreadID = mail.ThreadIDFor(m.MessageID)
+	h.n++
+	if m.MessageID == "" {
+		m.MessageID = fmt.Sprintf("m%d@example.net", h.n)
 	}
 	if m.Date.IsZero() {
-		m.Date = testrig.Start.Add(-time.Duration(h.uid) * time.Hour)
+		m.Date = testrig.Start.Add(-time.Duration(h.n) * time.Hour)
+	}
+	flags := make([]imap.Flag, len(m.Flags))
+	for i, f := range m.Flags {
+		flags[i] = imap.Flag(f)
+	}
+	data, err := h.imapUser.Append(folder, literal{bytes.NewReader(raw(m))}, &imap.AppendOptions{Flags: flags, Time: m.Date})
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	m.UserID, m.AccountID, m.Folder, m.UIDValidity, m.UID = h.User.ID, h.Account.ID, folder, 1, uint32(data.UID)
+	if m.ThreadID == "" {
+		m.ThreadID = mail.ThreadIDFor(m.MessageID)
 	}
 	if err := h.Mail.PutMessages(ctx, h.User.ID, []mail.Message{m}); err != nil {
 		h.T.Fatal(err)
@@ -125,6 +211,52 @@ func (h *Harness) Put(folder string, m mail.Message) mail.Message {
 		h.T.Fatal(err)
 	}
 	return got
+}
+
+// ServerMessage is one message as the IMAP server has it.
+type ServerMessage struct {
+	UID     uint32
+	Subject string
+	Flags   []string
+	Raw     string
+}
+
+// Server lists folder on the IMAP server (a client of its own, as
+// another mail app would see it).
+func (h *Harness) Server(folder string) []ServerMessage {
+	h.T.Helper()
+	c, err := imapclient.DialInsecure(h.IMAPAddr, nil)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(UserAddr, Password).Wait(); err != nil {
+		h.T.Fatal(err)
+	}
+	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, Envelope: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	var out []ServerMessage
+	for _, m := range msgs {
+		sm := ServerMessage{UID: uint32(m.UID), Subject: m.Envelope.Subject}
+		for _, f := range m.Flags {
+			sm.Flags = append(sm.Flags, string(f))
+		}
+		for _, b := range m.BodySection {
+			sm.Raw = string(b.Bytes)
+		}
+		out = append(out, sm)
+	}
+	return out
 }
 
 // Turn sends text as the user and returns the turn's events.
