@@ -78,26 +78,34 @@ func (h *SenderHistory) FirstTime(m Message) bool {
 
 // ColdTriage is triage's cold-email signal: each message of ms that is a
 // cold email stops needing a reply or being waited on (it becomes FYI),
-// sinks to at most 0.15 importance, and says why; others keep ts[i]. It
-// reads the user's recent mail (up to 5,000 messages) to know who wrote
-// before. Run it before ApplyRules, so the user's own rules still win.
+// sinks to at most 0.15 importance, and says why; others keep ts[i]. Only
+// when some message of a stranger reads like outreach does it read the
+// user's recent mail (up to 5,000 messages, without bodies) to know
+// whether they wrote before. Run it before ApplyRules, so the user's own
+// rules still win.
 func (s *Service) ColdTriage(ctx context.Context, userID string, ms []Message, ts []Triage, k Knowledge) ([]Triage, error) {
+	out := make([]Triage, len(ts))
+	copy(out, ts)
+	var maybe []int
+	for i, m := range ms {
+		if i < len(out) {
+			if cold, _ := ColdEmail(m, k, true); cold {
+				maybe = append(maybe, i)
+			}
+		}
+	}
+	if len(maybe) == 0 {
+		return out, nil
+	}
 	recent, err := recentMail(ctx, s.Store, userID, 5000, false)
 	if err != nil {
 		return ts, err
 	}
 	h := NewSenderHistory(append(recent, ms...))
-	out := make([]Triage, len(ts))
-	copy(out, ts)
-	for i, m := range ms {
-		if i >= len(out) {
-			break
+	for _, i := range maybe {
+		if cold, why := ColdEmail(ms[i], k, h.FirstTime(ms[i])); cold {
+			out[i] = MarkCold(out[i], why)
 		}
-		cold, why := ColdEmail(m, k, h.FirstTime(m))
-		if !cold {
-			continue
-		}
-		out[i] = MarkCold(out[i], why)
 	}
 	return out, nil
 }
