@@ -419,6 +419,11 @@ func TestColdEmail(t *testing.T) {
 			m.Subject, m.Text = "Re: the report", "Thanks!\n\nOn Mon, Dec 1, 2026 at 9:00 Sam wrote:\n> quick question about partnership"
 		}, true, false},
 		{"book a demo", func(m *mail.Message) { m.Subject, m.Text = "Hello", "Would you like to book a demo?" }, true, true},
+		{"a machine's message", func(m *mail.Message) { m.From.Email = "no-reply@growth.example" }, true, false},
+		{"a code that expires", func(m *mail.Message) {
+			m.From.Email, m.Subject, m.Text = "hello@newapp.example", "Your sign-in code", "Your code 123456 expires in 10 minutes."
+		}, true, false},
+		{"fifteen minutes of your time", func(m *mail.Message) { m.Subject, m.Text = "Intro", "Could I have 15 min next week?" }, true, true},
 	}
 	for _, c := range cases {
 		m := base

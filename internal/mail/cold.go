@@ -20,7 +20,7 @@ import (
 const ColdReasonPrefix = "cold email"
 
 // coldPhrases are outreach phrasings; each match is named in the reason.
-var coldPhrases = regexp.MustCompile(`(?i)\b(quick question|(15|fifteen|10|ten|20|twenty|30)[- ]?(minutes?|mins?)\b|minutes of your time|book a (demo|call|meeting)|schedule a (demo|call)|hop on a (quick )?call|i came across your|came across your (profile|company|website|work)|partnership|partner with (you|your)|would you be open to|are you the right person|the right person to (talk|speak)|decision[- ]maker|(increase|boost|grow) your (revenue|sales|pipeline|traffic)|generate (more )?leads|following up on my (last|previous) (email|note|message)|circle back|reaching out (to you )?because|i'?m reaching out)`)
+var coldPhrases = regexp.MustCompile(`(?i)\b(quick question|(15|fifteen)[- ]?(minutes?|mins?)\b|minutes of your time|(quick|short) (call|chat)\b|book a (demo|call|meeting)|schedule a (demo|call)|hop on a (quick )?call|i came across your|came across your (profile|company|website|work)|partnership|partner with (you|your)|would you be open to|are you the right person|the right person to (talk|speak)|decision[- ]maker|(increase|boost|grow) your (revenue|sales|pipeline|traffic)|generate (more )?leads|following up on my (last|previous) (email|note|message)|circle back|reaching out (to you )?because|i'?m reaching out)`)
 
 // ColdEmail reports whether m looks like a cold email, with the reason.
 // firstTime says whether m is the first message the user has from its
@@ -35,6 +35,11 @@ func ColdEmail(m Message, k Knowledge, firstTime bool) (bool, string) {
 	}
 	if m.ListID != "" || m.ListUnsubscribe != "" || isBulk(m.Precedence) {
 		return false, ""
+	}
+	if at := strings.LastIndexByte(from, '@'); at > 0 {
+		if local := strings.ToLower(from[:at]); noReplyLocal.MatchString(local) || notifierLocal.MatchString(local) {
+			return false, "" // a machine's mail (a code, an alert), not a pitch
+		}
 	}
 	text := m.Subject + "\n" + OwnText(m.Text)
 	var found []string
