@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/os1ai/os1/internal/attach/sqliteattach"
 	"github.com/os1ai/os1/internal/auth"
@@ -176,6 +177,15 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		// a user's turn runs, so a small model server answers people first.
 		a.Memory.SetOnChange(a.Companion.MemoryChanged)
 		a.Memory.SetBusy(a.Companion.Busy)
+	}
+	if a.Mail != nil {
+		// New mail and triage reach the user's open inboxes as mail_changed.
+		comp := a.Companion
+		a.Mail.Service.OnChange = func(userID string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			comp.MailChanged(ctx, userID)
+		}
 	}
 	// A reindex in the server's process waits the same way between batches.
 	a.Reindex.runner.SetBusy(a.Companion.Busy)

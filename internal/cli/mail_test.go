@@ -81,6 +81,20 @@ func TestMailJourney(t *testing.T) {
 	if code, out, _ = r.run("", "mail", "status"); code != 0 || !strings.Contains(out, "theo@example.org: synced") {
 		t.Fatalf("status: %q", out)
 	}
+	// New mail is pushed (IMAP IDLE): no sync command, no waiting for the
+	// periodic sync (off here).
+	dc.Deliver("theo", rawMail("Ana <ana@example.net>", "theo@example.org", "Lunch tomorrow?",
+		"Thu, 26 Nov 2026 08:00:00 +0000", "a1@example.net", "Are you free for lunch tomorrow?"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, out, _ = r.run("", "mail", "inbox"); strings.Contains(out, "Lunch tomorrow?") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pushed mail never showed:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// She looks the mail up, drafts a reply, and proposes it; nothing is
 	// sent until Theo says yes.
@@ -127,7 +141,7 @@ func TestMailJourney(t *testing.T) {
 		}
 	}
 	// A copy is filed in Sent on the IMAP server.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		n := 0
 		for _, d := range []string{"cur", "new"} {

@@ -246,6 +246,12 @@ func (c *Companion) MemoryChanged(ctx context.Context, userID string, itemIDs ..
 	c.bus.Publish(ctx, userID, Event{Type: EvMemoryChanged, ItemIDs: itemIDs})
 }
 
+// MailChanged tells the user's subscribers that their mail changed (a sync
+// brought new mail, triage ran), so open inboxes reload.
+func (c *Companion) MailChanged(ctx context.Context, userID string) {
+	c.bus.Publish(ctx, userID, Event{Type: EvMailChanged})
+}
+
 // CreateConversation starts an empty conversation for userID. The title is
 // cleaned (textsafe.CleanTitle); empty means "New conversation". ErrTitleTooLong
 // when it is over MaxTitleRunes.

@@ -28,6 +28,8 @@ const (
 	EvLagged EventType = "lagged"
 	// EvMemoryChanged says the user's memory items changed (ItemIDs).
 	EvMemoryChanged EventType = "memory_changed"
+	// EvMailChanged says the user's mail changed (new mail synced, triage).
+	EvMailChanged EventType = "mail_changed"
 )
 
 // Event is one step of a turn, or another change for the user, as clients

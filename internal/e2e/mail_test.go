@@ -311,6 +311,19 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 		t.Errorf("the hostile sender and subject show as %q / %q, want their markup as text", hostile.From, hostile.Subject)
 	}
 
+	// New mail while the inbox is open: pushed by IDLE, synced, triaged,
+	// and shown without a reload (mail_changed on the user's stream).
+	imap.Deliver(address, []byte("From: Maya Lind <maya@example.net>\r\nTo: "+address+"\r\nSubject: Bring the cake?\r\n"+
+		"Date: "+time.Now().Format(time.RFC1123Z)+"\r\nMessage-ID: <cake-1@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"Could you bring the cake on Friday?\r\n"))
+	pushed := poll[string](b, tab, "the new mail appears in the open inbox", `(() => {
+		const li = [...document.querySelectorAll('#mail-list .mail-item')].find((li) => li.textContent.includes('Bring the cake?'));
+		return li && li.dataset.category;
+	})()`)
+	if pushed != "needs_reply" {
+		t.Errorf("the pushed mail shows as %q, want needs_reply", pushed)
+	}
+
 	// The hostile message: headers and text as text, nothing rendered,
 	// nothing fetched.
 	b.do(tab, "open the hostile message",

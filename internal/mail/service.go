@@ -231,6 +231,7 @@ func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput
 	if err := s.Store.CreateAccount(ctx, a); err != nil {
 		return Account{}, err
 	}
+	s.watch(a)
 	return a, nil
 }
 

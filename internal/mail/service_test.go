@@ -312,6 +312,7 @@ func TestOAuthAccountsRenewBeforeSync(t *testing.T) {
 // idler is a server's IDLE: each send on arrive is new mail; a send on
 // drop cuts the connection.
 type idler struct {
+	only   string // the account arrive and drop are about; others just idle
 	arrive chan struct{}
 	drop   chan struct{}
 	opened chan string
@@ -319,6 +320,10 @@ type idler struct {
 
 func (i *idler) Idle(ctx context.Context, a mail.Account, _ mail.Credentials, folder string, onNew func()) error {
 	i.opened <- a.Address + " " + folder
+	if a.Address != i.only {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -337,13 +342,20 @@ func (i *idler) Idle(ctx context.Context, a mail.Account, _ mail.Credentials, fo
 func TestIdlePushesNewMail(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
-	id := &idler{arrive: make(chan struct{}), drop: make(chan struct{}), opened: make(chan string, 4)}
+	id := &idler{only: "ana@example.org", arrive: make(chan struct{}), drop: make(chan struct{}), opened: make(chan string, 4)}
 	r.svc.Idle = id
-	a, err := r.svc.AddAccount(ctx, r.ana, input("ana@example.org", "app-password-1"))
-	if err != nil {
+	// An account there at start is watched, and so is one added later.
+	if _, err := r.svc.AddAccount(ctx, r.ana, input("ana@example.net", "app-password-1")); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-id.opened; got != "ana@example.net INBOX" {
+		t.Fatalf("watching %q", got)
+	}
+	a, err := r.svc.AddAccount(ctx, r.ana, input("ana@example.org", "app-password-1"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := <-id.opened; got != "ana@example.org INBOX" {

@@ -34,6 +34,7 @@ import * as chatView from './views/chat.js';
 import * as settingsView from './views/settings.js';
 import * as memoryView from './views/memory.js';
 import * as mailView from './views/mail.js';
+import { finishMailOAuth } from './views/settings-mail.js';
 
 const appEl = document.getElementById('app');
 
@@ -162,6 +163,12 @@ async function route() {
     if (r.name === 'settings') return show('settings', settingsView, r);
     if (r.name === 'memory' || r.name === 'people') return show('memory', memoryView, r);
     if (r.name === 'mail') return show('mail', mailView, r);
+    if (r.name === 'mail-oauth') { // the provider sent the browser back: finish with this session
+      const next = await finishMailOAuth(r.query);
+      if (seq !== routeSeq) return;
+      history.replaceState(null, '', next);
+      return route();
+    }
     if (r.name !== 'c' && r.name !== '') history.replaceState(null, '', '#/');
     return show('chat', chatView, r);
   } catch (e) {

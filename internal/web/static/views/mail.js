@@ -128,12 +128,29 @@ class MailView {
       h('a', { id: 'nav-settings', class: 'icon-btn', href: '#/settings/mail', 'aria-label': 'Mail settings', title: 'Mail settings' }, icon('gear')));
     this.page = h('main', { id: 'main', class: 'page mail-page' });
     root.append(h('div', { class: 'page-layout' }, top, h('div', { class: 'page-scroll' }, this.page)));
+    // New mail synced or triaged (mail_changed on the user's stream): an
+    // inbox on screen reloads itself, unless the user is typing a search.
+    this.off = ctx.stream ? ctx.stream.on((ev) => { if (ev.type === 'mail_changed') this.changed(); }) : null;
   }
 
-  update(route) {
+  changed() {
+    if (!this.route || this.route.parts[1]) return; // a message is open
+    if (document.activeElement && document.activeElement.id === 'mail-q') return;
+    clearTimeout(this.reload);
+    this.reload = setTimeout(() => this.update(this.route, true), 300);
+  }
+
+  unmount() {
+    if (this.off) this.off();
+    clearTimeout(this.reload);
+  }
+
+  update(route, quiet) {
+    this.route = route;
+    this.quiet = !!quiet;
     const seq = ++this.seq;
     const id = route.parts[1];
-    this.page.replaceChildren(h('p', { class: 'loading', text: 'Loading…' }));
+    if (!quiet) this.page.replaceChildren(h('p', { class: 'loading', text: 'Loading…' }));
     const done = id ? this.message(seq, id) : this.list(seq, route.query);
     done.catch((ex) => {
       if (seq !== this.seq) return;
@@ -151,7 +168,7 @@ class MailView {
     document.title = `${title} · os1`;
     const h1 = h('h1', { class: 'page-title', tabindex: '-1', text: title });
     this.page.replaceChildren(h1, ...children.filter((c) => c != null));
-    h1.focus({ preventScroll: true });
+    if (!this.quiet) h1.focus({ preventScroll: true }); // a reload for new mail leaves focus where it is
     return true;
   }
 

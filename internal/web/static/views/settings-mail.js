@@ -163,10 +163,64 @@ export function mailSection(section) {
     const li = list.querySelector(`.mail-account[data-id="${CSS.escape(a.id)}"]`);
     if (li) li.scrollIntoView({ block: 'center' });
   });
+  // Back from an OAuth sign-in (finishMailOAuth): say how it went.
+  const back = new URLSearchParams(location.hash.split('?')[1] || '');
+  if (back.get('mail_error')) err.show(sentence(back.get('mail_error')));
+  if (back.get('mail_connected')) announce(`Connected ${back.get('mail_connected')}. Reading its mail now.`);
   load();
   return section('mail', 'Mail',
     h('p', { class: 'hint', text: 'Connect your own mail accounts. She reads them to sort what matters and drafts replies; nothing is sent without your yes. Removing an account forgets its mail here; nothing is deleted on the server.' }),
-    list, err, rulesPart(), form);
+    list, err, rulesPart(), oauthPart(form), form);
+}
+
+const PROVIDER_NAMES = { google: 'Google', microsoft: 'Microsoft' };
+
+// oauthPart offers "Sign in with …" for the OAuth providers the owner
+// configured ([[mail.oauth]]); hidden when there are none. The address comes
+// from the form's address field; the provider's page sends the browser back
+// to #/mail-oauth, which finishes the sign-in (finishMailOAuth).
+function oauthPart(form) {
+  const err = alertBox();
+  const buttons = h('div', { class: 'row mail-oauth-buttons' });
+  const part = h('div', { class: 'mail-oauth', hidden: true },
+    h('p', { class: 'token-name', text: 'Sign in with your provider' }),
+    h('p', { class: 'hint', text: 'Type the email address in the form below, then sign in with its provider: no password is stored, only a token you can revoke there.' }),
+    buttons, err);
+  api.get('/api/mail/oauth').then((res) => {
+    const providers = (res && res.providers) || [];
+    if (!providers.length) return;
+    buttons.replaceChildren(...providers.map((p) => {
+      const b = h('button', { type: 'button', class: 'btn secondary', dataset: { provider: p }, text: `Sign in with ${PROVIDER_NAMES[p] || p}` });
+      b.addEventListener('click', async () => {
+        err.clear();
+        const address = form.querySelector('#mail-address');
+        if (!address.value.trim()) { err.show('Type the account\u2019s email address in the form first.'); address.focus(); return; }
+        try {
+          const r = await busy(b, 'Opening…', () => api.post('/api/mail/oauth/start', {
+            provider: p, address: address.value.trim(), name: form.querySelector('#mail-name').value.trim(),
+            sync_days: Number(form.querySelector('#mail-days').value) || 0,
+          }));
+          location.assign(r.url);
+        } catch (ex) { err.show(ex.message); }
+      });
+      return b;
+    }));
+    part.hidden = false;
+  }).catch(() => { /* no mail on this server */ });
+  return part;
+}
+
+// finishMailOAuth completes a sign-in the provider sent back to #/mail-oauth
+// (with this page's session, which the provider's redirect could not carry)
+// and returns the hash to show next.
+export async function finishMailOAuth(query) {
+  if (query.error) return '#/settings/mail?mail_error=' + enc(`The provider did not connect the account (${query.error}).`);
+  try {
+    const a = await api.post('/api/mail/oauth/finish', { state: query.state || '', code: query.code || '' });
+    return '#/settings/mail?mail_connected=' + enc(a.address);
+  } catch (ex) {
+    return '#/settings/mail?mail_error=' + enc(ex.message);
+  }
 }
 
 // rulesPart lists the user's mail rules (made by telling her, in the chat)
