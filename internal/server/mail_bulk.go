@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/store"
@@ -28,6 +30,15 @@ func (s *Server) mailBulk(w http.ResponseWriter) *mail.Bulk {
 		return nil
 	}
 	return s.MailBulk
+}
+
+// batchTimeout bounds an approved batch. A batch runs to its end even
+// when the page that asked goes away: half a batch moved on the server and
+// not in os1 is worse than a batch whose answer nobody read.
+const batchTimeout = 10 * time.Minute
+
+func batchContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), batchTimeout)
 }
 
 // batchInput is an approved batch: {"senders": [...]}.
@@ -57,7 +68,9 @@ func (s *Server) mailUnsubscribe(w http.ResponseWriter, r *http.Request, u store
 	if err := readJSON(w, r, &in); err != nil {
 		return
 	}
-	res, err := b.Unsubscribe(r.Context(), u.ID, in.Senders)
+	ctx, cancel := batchContext(r)
+	defer cancel()
+	res, err := b.Unsubscribe(ctx, u.ID, in.Senders)
 	if err != nil {
 		s.mailError(w, "unsubscribe", err)
 		return
@@ -87,7 +100,9 @@ func (s *Server) mailArchive(w http.ResponseWriter, r *http.Request, u store.Use
 	if err := readJSON(w, r, &in); err != nil {
 		return
 	}
-	res, err := b.Archive(r.Context(), u.ID, in.Senders)
+	ctx, cancel := batchContext(r)
+	defer cancel()
+	res, err := b.Archive(ctx, u.ID, in.Senders)
 	if err != nil {
 		s.mailError(w, "archive mail", err)
 		return
