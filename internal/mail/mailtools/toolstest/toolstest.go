@@ -11,6 +11,7 @@ package toolstest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"iter"
 	"net"
@@ -68,14 +69,6 @@ var Folders = []mail.Folder{{Name: "INBOX", Role: mail.RoleInbox}, {Name: "Sent"
 
 type fixedModel struct{ p llm.Provider }
 
-// fetcher stands in for fetching an attachment from IMAP: its content is
-// "content of <name>".
-type fetcher struct{}
-
-func (fetcher) Attachment(_ context.Context, _, _ string, p mail.Part) ([]byte, error) {
-	return []byte("content of " + p.Name), nil
-}
-
 func (f fixedModel) Provider(context.Context) (llm.Provider, error) { return f.p, nil }
 
 // New builds the harness: a user with one account whose SMTP is the sink,
@@ -111,9 +104,10 @@ func New(t testing.TB) *Harness {
 	}
 	sender := mailtools.SMTP{SignIn: signIn, Sender: &smtpsend.Sender{Timeout: 10 * time.Second}}
 	svc := &mail.Service{Store: h.Mail, Clock: r.Clock}
+	mbox := mailtools.IMAP{SignIn: signIn, Engine: &imapsync.Engine{}}
 	deps := mailtools.Deps{Source: h.Mail, Correspondents: mailtools.SentTo{Store: h.Mail},
-		Sender: sender, History: r.DB, Attachments: fetcher{}, Clock: r.Clock, IDs: clock.NewFakeIDs(),
-		Mailbox: mailtools.IMAP{SignIn: signIn, Engine: &imapsync.Engine{}}, FollowUps: svc}
+		Sender: sender, History: r.DB, Attachments: mailtools.ServerAttachments{Source: h.Mail, Mailbox: mbox},
+		Clock: r.Clock, IDs: clock.NewFakeIDs(), Mailbox: mbox, FollowUps: svc}
 	h.Tools = companion.NewRegistry()
 	for _, tool := range companion.BuiltinTools(r.DB) {
 		if err := h.Tools.Register(mailtools.Guard(deps, tool)); err != nil {
@@ -166,16 +160,29 @@ func (h *Harness) startIMAP() {
 	h.IMAPAddr = ln.Addr().String()
 }
 
-// raw is m as a plain-text message for the IMAP server.
+// raw is m as a message for the IMAP server: its text, and when it has
+// Parts a multipart/mixed whose attachments hold "content of <name>" at the
+// paths Parts give ("2", "3"…, in order).
 func raw(m mail.Message) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\n", m.From.String())
 	for _, a := range m.To {
 		fmt.Fprintf(&b, "To: %s\r\n", a.String())
 	}
-	fmt.Fprintf(&b, "Subject: %s\r\nMessage-ID: <%s>\r\nDate: %s\r\n\r\n%s\r\n",
-		strings.NewReplacer("\r", "", "\n", "").Replace(m.Subject), m.MessageID, m.Date.Format(time.RFC1123Z),
-		strings.ReplaceAll(m.Text, "\n", "\r\n"))
+	fmt.Fprintf(&b, "Subject: %s\r\nMessage-ID: <%s>\r\nDate: %s\r\nMIME-Version: 1.0\r\n",
+		strings.NewReplacer("\r", "", "\n", "").Replace(m.Subject), m.MessageID, m.Date.Format(time.RFC1123Z))
+	text := strings.ReplaceAll(m.Text, "\n", "\r\n")
+	if len(m.Parts) == 0 {
+		fmt.Fprintf(&b, "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", text)
+		return []byte(b.String())
+	}
+	b.WriteString("Content-Type: multipart/mixed; boundary=PART\r\n\r\n")
+	fmt.Fprintf(&b, "--PART\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", text)
+	for _, p := range m.Parts {
+		fmt.Fprintf(&b, "--PART\r\nContent-Type: %s\r\nContent-Disposition: attachment; filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n",
+			p.MIME, p.Name, base64.StdEncoding.EncodeToString([]byte("content of "+p.Name)))
+	}
+	b.WriteString("--PART--\r\n")
 	return []byte(b.String())
 }
 
