@@ -315,4 +315,3 @@ func TestForwardCarriesTheOriginal(t *testing.T) {
 		t.Errorf("forwarded text %q, attachment %q", text, att)
 	}
 }
-
