@@ -39,6 +39,9 @@ func newUnsubSite(t *testing.T) *unsubSite {
 			http.Error(w, "no such list", http.StatusNotFound)
 		case "/away":
 			http.Redirect(w, r, "https://unsub.other.example/x", http.StatusTemporaryRedirect)
+		case "/hop": // same host: followed, its cookie not sent back
+			http.SetCookie(w, &http.Cookie{Name: "track", Value: "1"})
+			http.Redirect(w, r, "/deals", http.StatusTemporaryRedirect)
 		default:
 			http.SetCookie(w, &http.Cookie{Name: "track", Value: "1"})
 			w.WriteHeader(http.StatusOK)
@@ -303,6 +306,13 @@ func TestOneClickGuard(t *testing.T) {
 	}
 	if err := trusting(site).Post(t.Context(), site.URL+"/gone"); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("a 404: %v", err)
+	}
+	before := len(site.requests())
+	if err := trusting(site).Post(t.Context(), site.URL+"/hop"); err != nil {
+		t.Fatalf("a redirect on the same host: %v", err)
+	}
+	if got := site.requests()[before:]; len(got) != 2 || got[1] != "POST /deals List-Unsubscribe=One-Click type=application/x-www-form-urlencoded cookie=" {
+		t.Fatalf("after the same-host redirect: %q", got)
 	}
 }
 
