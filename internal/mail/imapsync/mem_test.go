@@ -229,7 +229,7 @@ func TestConnectionDroppedMidFetchResumes(t *testing.T) {
 	if err == nil {
 		t.Fatal("a sync cut off mid-FETCH reported no error")
 	}
-	if !strings.Contains(err.Error(), `"Home"`) || !strings.Contains(err.Error(), "INBOX") {
+	if !strings.Contains(err.Error(), `"Home"`) || !strings.Contains(err.Error(), "INBOX") || !strings.Contains(err.Error(), "connection") {
 		t.Errorf("the error does not say which account and folder: %v", err)
 	}
 	t.Logf("cut: %v", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -568,7 +569,11 @@ func (e *Engine) fetchBatch(c *imapclient.Client, uids []imap.UID) ([]mail.Messa
 		out = append(out, m)
 	}
 	if err := cmd.Close(); err != nil {
-		return nil, fmt.Errorf("fetching %d messages (UIDs %d to %d): %w", len(uids), uids[0], uids[len(uids)-1], err)
+		what := "fetching"
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			what = "the connection to the server was lost while fetching"
+		}
+		return nil, fmt.Errorf("%s %d messages (UIDs %d to %d): %w", what, len(uids), uids[0], uids[len(uids)-1], err)
 	}
 	slices.SortFunc(out, func(a, b mail.Message) int { return int(b.UID) - int(a.UID) })
 	return out, nil
