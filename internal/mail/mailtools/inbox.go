@@ -147,7 +147,11 @@ func (t *tools) summarize(ctx context.Context, c companion.Call) (string, error)
 	}
 	fmt.Fprintf(&b, "INBOX %s>>>\n", f)
 	if untriaged > 0 {
-		fmt.Fprintf(&b, "%s in the inbox are not triaged yet and are left out.\n", emails(untriaged))
+		verb := "are"
+		if untriaged == 1 {
+			verb = "is"
+		}
+		fmt.Fprintf(&b, "%s in the inbox %s not triaged yet and left out.\n", emails(untriaged), verb)
 	}
 	return b.String(), nil
 }
