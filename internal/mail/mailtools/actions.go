@@ -388,6 +388,9 @@ func (t *tools) runBatch(ctx context.Context, k batchKind, c companion.Call) (st
 			}
 		}
 	}
+	if done > 0 && t.d.Changed != nil {
+		t.d.Changed(c.UserID)
+	}
 	verb := map[batchKind]string{kindArchive: "Archived", kindMove: "Moved", kindDelete: "Moved to Trash"}[k]
 	if k == kindFlag {
 		verb = map[string]string{"flagged": "Flagged", "unflagged": "Unflagged", "read": "Marked as read", "unread": "Marked as unread"}[b.mark]

@@ -65,7 +65,7 @@ func TestArchiveBatchOneApproval(t *testing.T) {
 	if p[0].Summary != want {
 		t.Errorf("card:\n%s\nwant:\n%s", p[0].Summary, want)
 	}
-	if got := serverSubjects(h, "Archive"); len(got) != 0 {
+	if got := serverSubjects(h, "Archive"); len(got) != 0 || len(h.Changed()) != 0 {
 		t.Fatalf("archived before approval: %v", got)
 	}
 	h.Rig.LLM.Enqueue(say("Archived."))
@@ -88,6 +88,9 @@ func TestArchiveBatchOneApproval(t *testing.T) {
 	}
 	if a := lastAction(t, h, p[0].ID); a.Status != store.ActionDone || !strings.Contains(a.Result, "Archived 3 emails.") {
 		t.Errorf("action %s: %q", a.Status, a.Result)
+	}
+	if got := h.Changed(); len(got) != 1 || got[0] != h.User.ID {
+		t.Errorf("told of changes %v", got)
 	}
 }
 

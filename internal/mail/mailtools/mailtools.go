@@ -74,8 +74,11 @@ type Deps struct {
 	Mailbox        Mailbox
 	Local          Local
 	FollowUps      FollowUps
-	Clock          clock.Clock
-	IDs            clock.IDs
+	// Changed, when set, is told after an acting tool moved or flagged a
+	// user's mail (so open inbox pages refresh).
+	Changed func(userID string)
+	Clock   clock.Clock
+	IDs     clock.IDs
 }
 
 // Tool names as the model sees them (source "mail").

@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +61,16 @@ type Harness struct {
 	IMAPAddr string
 	imapUser *imapmemserver.User
 	n        int // messages put so far
+
+	mu      sync.Mutex
+	changed []string // users Deps.Changed was told of
+}
+
+// Changed is the users the tools said had their mail changed, in order.
+func (h *Harness) Changed() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.changed)
 }
 
 // Folders of the account, on the server and in the store; "Receipts" has
@@ -107,7 +119,12 @@ func New(t testing.TB) *Harness {
 	mbox := mailtools.IMAP{SignIn: signIn, Engine: &imapsync.Engine{}}
 	deps := mailtools.Deps{Source: h.Mail, Correspondents: mailtools.SentTo{Store: h.Mail},
 		Sender: sender, History: r.DB, Attachments: mailtools.ServerAttachments{Source: h.Mail, Mailbox: mbox},
-		Clock: r.Clock, IDs: clock.NewFakeIDs(), Mailbox: mbox, FollowUps: svc}
+		Clock: r.Clock, IDs: clock.NewFakeIDs(), Mailbox: mbox, FollowUps: svc,
+		Changed: func(userID string) {
+			h.mu.Lock()
+			h.changed = append(h.changed, userID)
+			h.mu.Unlock()
+		}}
 	h.Tools = companion.NewRegistry()
 	for _, tool := range companion.BuiltinTools(r.DB) {
 		if err := h.Tools.Register(mailtools.Guard(deps, tool)); err != nil {
