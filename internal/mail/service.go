@@ -656,6 +656,10 @@ func (s *Service) TriageWith(rules Triager, model *ModelTriager) TriageFunc {
 				ts[i] = rules.Triage(ctx, m, k)
 			}
 		}
+		// A stranger's sales pitch is not mail that needs a reply.
+		if ts, err = s.ColdTriage(ctx, userID, ms, ts, k); err != nil {
+			return nil, err
+		}
 		for i, m := range ms {
 			ts[i] = ApplyRules(userRules, m, ts[i])
 		}
