@@ -109,6 +109,7 @@ func parseHeader(m *Message, h gomail.Header) {
 	m.ListUnsubscribe = headerValue(h, "List-Unsubscribe")
 	m.ListUnsubscribePost = headerValue(h, "List-Unsubscribe-Post")
 	m.AuthResults = headerValue(h, "Authentication-Results")
+	m.Precedence = headerValue(h, "Precedence")
 	root := m.MessageID
 	if len(m.References) > 0 {
 		root = m.References[0]

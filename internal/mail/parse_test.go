@@ -27,6 +27,7 @@ List-Id: Climbing club <climb.example.org>
 List-Unsubscribe: <https://example.org/u>, <mailto:u@example.org>
 List-Unsubscribe-Post: List-Unsubscribe=One-Click
 Authentication-Results: mx.example.com; dkim=pass; spf=pass
+Precedence: bulk
 Content-Type: multipart/alternative; boundary=XX
 
 --XX
@@ -62,8 +63,8 @@ Content-Type: text/html
 		t.Errorf("addresses: to %v cc %v reply-to %v", m.To, m.Cc, m.ReplyTo)
 	}
 	if m.ListUnsubscribe != "<https://example.org/u>, <mailto:u@example.org>" || m.ListUnsubscribePost != "List-Unsubscribe=One-Click" ||
-		!strings.Contains(m.AuthResults, "dkim=pass") {
-		t.Errorf("list/auth headers: %q %q %q", m.ListUnsubscribe, m.ListUnsubscribePost, m.AuthResults)
+		!strings.Contains(m.AuthResults, "dkim=pass") || m.Precedence != "bulk" {
+		t.Errorf("list/auth headers: %q %q %q %q", m.ListUnsubscribe, m.ListUnsubscribePost, m.AuthResults, m.Precedence)
 	}
 	if m.Size != int64(len(raw)) {
 		t.Errorf("size %d, want %d", m.Size, len(raw))
