@@ -91,8 +91,15 @@ func (a *App) newMail(cfg config.Config, log *slog.Logger, tools *companion.Regi
 	}
 	m.Service.Triage = m.Service.TriageWith(rules, model)
 
+	mbox := mailtools.IMAP{SignIn: m.Service.SignIn, Engine: engine}
 	m.deps = mailtools.Deps{Source: st, Correspondents: mailtools.SentTo{Store: st},
-		Sender: sendAndFile{svc: m.Service, engine: engine, log: log}, History: a.DB, Clock: c, IDs: clock.RandomIDs{}}
+		Sender: sendAndFile{svc: m.Service, engine: engine, log: log}, History: a.DB, Clock: c, IDs: clock.RandomIDs{},
+		Mailbox: mbox, Attachments: mailtools.ServerAttachments{Source: st, Mailbox: mbox}, Local: st, FollowUps: m.Service,
+		Changed: func(userID string) {
+			if m.Service.OnChange != nil {
+				m.Service.OnChange(userID)
+			}
+		}}
 	m.Bulk = newBulk(m.Service, engine, sendAndFile{svc: m.Service, engine: engine, log: log})
 	if err := mailtools.Register(tools, m.deps); err != nil {
 		return nil, fmt.Errorf("register the mail tools: %w", err)
