@@ -68,7 +68,7 @@ var (
 	introductions = []*regexp.Regexp{
 		regexp.MustCompile(`(?:^|[^\p{L}])(?i:my|our) (?i:(` + relAlt + `)),? ` + properName),
 		regexp.MustCompile(properName + `,? (?:is|was|has been|had been) (?i:my|our) (?i:(` + relAlt + `))\b`),
-		regexp.MustCompile(`(?i:name is|named|goes by|known as|short for|called) ` + properName),
+		regexp.MustCompile(`(?i:name is|named|goes by|known as|short for|is called|was called) ` + properName),
 		regexp.MustCompile(`(?i:call(?:s|ed)? (?:him|her|them)) ` + properName),
 		regexp.MustCompile(properName + ` to (?:all of us|everyone|us all|the family|the kids|the grandkids)\b`),
 	}

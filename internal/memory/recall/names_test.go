@@ -38,6 +38,8 @@ func TestIntroducedNames(t *testing.T) {
 		{"Cathy and Bob came over for dinner.", nil},
 		{"My sister called, and then Mom.", nil},
 		{"I met my friend Jess at the cafe.", []string{"friend", "jess"}},
+		// Calling someone is not naming them.
+		{"My friend Jess called Tom today.", []string{"friend", "jess"}},
 	} {
 		if got := introducedNames(tc.text); !slices.Equal(got, tc.want) {
 			t.Errorf("introducedNames(%q) = %q, want %q", tc.text, got, tc.want)
