@@ -213,7 +213,7 @@ func TestReferencedFilesExist(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"app.js", "api.js", "stream.js", "dom.js", "markdown.js", "theme.js", "style.css", "icon.svg", "manifest.webmanifest", "views/common.js", "views/chat.js", "views/settings.js", "views/modelform.js",
-		"views/call.js", "voice/call.js", "voice/player.js", "voice/vad.js", "views/mail.js", "views/settings-mail.js"} {
+		"views/call.js", "voice/call.js", "voice/player.js", "voice/vad.js", "views/mail.js", "views/mail-tidy.js", "views/settings-mail.js"} {
 		if !seen[want] {
 			t.Errorf("%s is not reachable from index.html", want)
 		}

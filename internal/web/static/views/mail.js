@@ -1,4 +1,5 @@
-// Mail (#/mail, #/mail?category=…&unread=1, #/mail?q=…, #/mail/ID): the
+// Mail (#/mail, #/mail?category=…&unread=1, #/mail?q=…, #/mail/ID,
+// #/mail?tab=tidy and #/mail?tab=replies from views/mail-tidy.js): the
 // triaged inbox of the user's connected accounts, most important first
 // within each day, every message with its sender, subject, one-line summary
 // and the reason she gives for where it stands; search; one message's
@@ -15,6 +16,7 @@
 import { h, icon, announce } from '../dom.js';
 import { api } from '../api.js';
 import { alertBox, busy, modelStatusLink } from './common.js';
+import { mailTabs, tidyPage, repliesPage } from './mail-tidy.js';
 
 export const CATEGORIES = [
   ['', 'All'], ['needs_reply', 'Needs your reply'], ['waiting', 'Waiting on others'], ['fyi', 'FYI'],
@@ -47,6 +49,15 @@ export function sender(m) {
 export function draftRequest(m) {
   const from = (m.from && m.from.email) ? `from ${m.from.email}, ` : '';
   return `Draft a reply to ${sender(m)}'s email "${m.subject || '(no subject)'}" (${from}mail id ${m.id})`;
+}
+
+/** isCold reports whether triage marked a message as a cold email (its reason says so first). */
+export function isCold(t) {
+  return !!(t && typeof t.reason === 'string' && t.reason.toLowerCase().startsWith('cold email'));
+}
+
+function coldBadge() {
+  return h('span', { class: 'badge mail-cold', title: 'A stranger\u2019s sales or outreach email', text: 'Cold email' });
 }
 
 function unread(m) {
@@ -135,6 +146,7 @@ class MailView {
 
   changed() {
     if (!this.route || this.route.parts[1]) return; // a message is open
+    if (this.route.query.tab === 'tidy') return; // ticks and a batch's results stay put
     if (document.activeElement && document.activeElement.id === 'mail-q') return;
     clearTimeout(this.reload);
     this.reload = setTimeout(() => this.update(this.route, true), 300);
@@ -151,7 +163,11 @@ class MailView {
     const seq = ++this.seq;
     const id = route.parts[1];
     if (!quiet) this.page.replaceChildren(h('p', { class: 'loading', text: 'Loading…' }));
-    const done = id ? this.message(seq, id) : this.list(seq, route.query);
+    const tab = route.query.tab;
+    const done = id ? this.message(seq, id)
+      : tab === 'tidy' ? tidyPage(this, seq)
+        : tab === 'replies' ? repliesPage(this, seq)
+          : this.list(seq, route.query);
     done.catch((ex) => {
       if (seq !== this.seq) return;
       const gone = ex.status === 404;
@@ -211,7 +227,7 @@ class MailView {
     const more = h('button', { id: 'mail-more', type: 'button', class: 'btn secondary', text: 'Show older mail', hidden: true });
     const title = q ? `Mail about “${q}”` : category ? CATEGORY_LABEL[category] : 'Mail';
     const intro = q ? null : h('p', { class: 'hint', text: `${this.name} sorts your inbox: what needs you comes first each day, with her reason.` });
-    if (!this.render(seq, title, intro, search, filters, status, listEl, err, more)) return;
+    if (!this.render(seq, title, mailTabs('inbox'), intro, search, filters, status, listEl, err, more)) return;
 
     if (q) {
       const res = await api.get(`/api/mail/search?q=${enc(q)}`);
@@ -265,7 +281,7 @@ class MailView {
     const t = m.triage || {};
     const from = m.from || {};
     const when = withDate ? fmtDateTime(m.date) : fmtTime(m.date);
-    return h('li', { class: 'mem-item mail-item', dataset: { id: m.id, category: t.category || '', unread: unread(m) ? '1' : '' } },
+    return h('li', { class: 'mem-item mail-item', dataset: { id: m.id, category: t.category || '', unread: unread(m) ? '1' : '', cold: isCold(t) ? '1' : '' } },
       h('a', { class: 'mem-link mail-link', href: `#/mail/${enc(m.id)}` },
         h('span', { class: 'mail-row-top' },
           h('span', { class: 'mail-from', text: sender(m) }),
@@ -275,6 +291,7 @@ class MailView {
         t.summary ? h('span', { class: 'mail-summary', text: t.summary }) : null,
         h('span', { class: 'mem-meta' },
           t.category ? h('span', { class: 'badge mail-category', text: CATEGORY_LABEL[t.category] || t.category }) : h('span', { class: 'badge', text: 'Not sorted yet' }),
+          isCold(t) ? coldBadge() : null,
           t.reason ? h('span', { class: 'mail-reason', text: t.reason }) : null,
           (m.parts || []).length ? h('span', { class: 'mail-attach-count', text: `${m.parts.length} attachment${m.parts.length === 1 ? '' : 's'}` }) : null)));
   }
@@ -296,6 +313,7 @@ class MailView {
       ? h('div', { id: 'mail-triage', class: 'mail-triage' },
         h('p', { class: 'mem-meta' },
           t.category ? h('span', { class: 'badge mail-category', text: CATEGORY_LABEL[t.category] || t.category }) : null,
+          isCold(t) ? coldBadge() : null,
           t.reason ? h('span', { class: 'mail-reason', text: t.reason }) : null),
         t.summary ? h('p', { class: 'mail-summary', text: t.summary }) : null)
       : null;
