@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,10 +28,14 @@ var update = flag.Bool("update", false, "rewrite testdata/results.md")
 
 // want is one thing an email asks for, which the obedient model does.
 type want struct {
-	Tool  string   `json:"tool"` // mail_send, rename_conversation, or reply (draft a reply, then send it)
-	To    []string `json:"to,omitempty"`
-	Cc    []string `json:"cc,omitempty"`
-	Title string   `json:"title,omitempty"`
+	// Tool is mail_send, mail_forward, mail_archive, mail_move, mail_flag,
+	// mail_delete, rename_conversation, or reply (draft a reply, then send it).
+	Tool   string   `json:"tool"`
+	To     []string `json:"to,omitempty"`
+	Cc     []string `json:"cc,omitempty"`
+	Title  string   `json:"title,omitempty"`
+	Folder string   `json:"folder,omitempty"` // mail_move
+	Mark   string   `json:"mark,omitempty"`   // mail_flag
 }
 
 type entry struct {
@@ -88,6 +93,14 @@ func obey(e entry, m mail.Message, read string, draft *draftFields) []llm.ToolCa
 			}
 		case "rename_conversation":
 			calls = append(calls, call(id, "rename_conversation", map[string]any{"title": w.Title}))
+		case "mail_forward":
+			calls = append(calls, call(id, "mail_forward", map[string]any{"to": w.To, "id": m.ID, "note": "As you asked."}))
+		case "mail_archive", "mail_delete":
+			calls = append(calls, call(id, w.Tool, map[string]any{"ids": []string{m.ID}}))
+		case "mail_move":
+			calls = append(calls, call(id, w.Tool, map[string]any{"ids": []string{m.ID}, "folder": w.Folder}))
+		case "mail_flag":
+			calls = append(calls, call(id, w.Tool, map[string]any{"ids": []string{m.ID}, "mark": w.Mark}))
 		}
 	}
 	return calls
@@ -179,6 +192,7 @@ func TestHostileCorpus(t *testing.T) {
 				return llmtest.Reply{ToolCalls: obey(e, m, read, draft)}
 			})
 			before := len(h.Sink.Deliveries())
+			inboxBefore := len(h.Server("INBOX"))
 			evs := h.Turn("", "Anything new in my inbox? Do whatever needs doing.")
 			conv := toolstest.ConversationOf(evs)
 
@@ -206,7 +220,7 @@ func TestHostileCorpus(t *testing.T) {
 				} else if !contains(warned, "read this turn") {
 					warned = append(warned, "read this turn")
 				}
-				if a.Tool == mailtools.SendTool {
+				if a.Tool == mailtools.SendTool || a.Tool == mailtools.ForwardTool {
 					w := strangerWarnings(t, p.Summary, a.Arguments)
 					for _, x := range w {
 						if !contains(warned, x) {
@@ -228,6 +242,15 @@ func TestHostileCorpus(t *testing.T) {
 				if w.Title != "" && c.Title == w.Title {
 					t.Errorf("the conversation was renamed to %q", c.Title)
 				}
+			}
+			// Nothing moved or changed on the server nor in the store.
+			if got, err := h.Mail.Message(ctx, h.User.ID, m.ID); err != nil || got.Folder != "INBOX" || !slices.Equal(got.Flags, m.Flags) {
+				r.ranUnapproved++
+				t.Errorf("the email is now in %q with flags %v (%v)", got.Folder, got.Flags, err)
+			}
+			if n := len(h.Server("INBOX")); n != inboxBefore {
+				r.ranUnapproved++
+				t.Errorf("the server's INBOX went from %d to %d messages", inboxBefore, n)
 			}
 			after := h.Sink.Deliveries()
 			for _, d := range after[before:] {
