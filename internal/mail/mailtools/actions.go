@@ -309,10 +309,15 @@ func (t *tools) batchReview(ctx context.Context, k batchKind, a store.Action) st
 		s.WriteString(batchSummary(k, a.Arguments))
 		return s.String()
 	}
+	var guessed []string
 	for id, g := range b.guessed {
 		if g {
-			fmt.Fprintf(&s, "Note: %s has no folder marked for this, so os1 will use the one named “%s”.\n", b.accts[id].Address, one(b.dest[id]))
+			guessed = append(guessed, id)
 		}
+	}
+	slices.Sort(guessed)
+	for _, id := range guessed {
+		fmt.Fprintf(&s, "Note: %s has no folder marked for this, so os1 will use the one named “%s”.\n", b.accts[id].Address, one(b.dest[id]))
 	}
 	s.WriteString(b.card())
 	return s.String()

@@ -318,3 +318,18 @@ func TestForwardCarriesTheOriginal(t *testing.T) {
 		t.Errorf("forwarded text %q, attachment %q", text, att)
 	}
 }
+
+// TestArchiveWithoutAnArchiveRole: an account with no folder marked as its
+// archive is archived to the folder named "Archive", and the card says so.
+func TestArchiveWithoutAnArchiveRole(t *testing.T) {
+	h := toolstest.New(t)
+	if err := h.Mail.SaveFolder(context.Background(), h.User.ID, mail.Folder{AccountID: h.Account.ID, Name: "Archive", UIDValidity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m := amyMessage(h)
+	h.Rig.LLM.Enqueue(reply(call("c1", "mail_archive", map[string]any{"ids": []string{m.ID}})))
+	p := toolstest.Pending(h.Turn("", "archive Amy's mail"))
+	if len(p) != 1 || !strings.HasPrefix(p[0].Summary, "Note: theo@example.com has no folder marked for this, so os1 will use the one named “Archive”.\nArchive 1 email") {
+		t.Fatalf("card: %+v", p)
+	}
+}

@@ -3,10 +3,12 @@ package mailtools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -70,8 +72,11 @@ func (t *tools) forwardSend(ctx context.Context, userID string, raw json.RawMess
 		return nil, fmt.Errorf("arguments are not valid JSON: %w", err)
 	}
 	m, err := t.d.Source.Message(ctx, userID, a.ID)
+	if errors.Is(err, mail.ErrNotFound) {
+		return nil, fmt.Errorf("no such message: %q (nothing was done)", a.ID)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("no such message: %q: %w", a.ID, err)
+		return nil, fmt.Errorf("read message %q: %w", a.ID, err)
 	}
 	subject := m.Subject
 	if l := strings.ToLower(subject); !strings.HasPrefix(l, "fwd:") && !strings.HasPrefix(l, "fw:") {
