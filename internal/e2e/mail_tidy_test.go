@@ -242,6 +242,14 @@ func TestBrowserMailTidy(t *testing.T) {
 	for _, r := range done {
 		by[r.Sender] = r
 	}
+	for _, r := range done {
+		if r.Ticked {
+			t.Errorf("%s is still ticked after the batch: %+v", r.Sender, r)
+		}
+	}
+	if got := eval[string](b, tab, "read the review button", `(() => { const b = document.querySelector('#tidy-unsub-review'); return b.disabled + ' ' + b.textContent; })()`); got != "true Tick the lists to leave" {
+		t.Errorf("after the batch the review button is %q, want disabled until lists are ticked again", got)
+	}
 	if r := by["deals.gear.example"]; r.Status != "done" || !strings.Contains(r.Result, "leave@gear.example") {
 		t.Errorf("Gear Deals: %+v, want done by mail to leave@gear.example", r)
 	}

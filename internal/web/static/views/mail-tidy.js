@@ -55,7 +55,9 @@ export function howText(c) {
   }
 }
 
-// resultEl shows what became of one row of an approved batch.
+// showResult shows what became of one row of an approved batch. A row
+// done is closed; one failed or left to the user is unticked, so a second
+// batch is a choice made again.
 function showResult(li, r) {
   li.dataset.status = r.status;
   const box = li.querySelector('.tidy-result');
@@ -66,11 +68,16 @@ function showResult(li, r) {
     copy = h('button', { type: 'button', class: 'btn ghost tidy-copy', text: 'Copy the address' });
     copy.addEventListener('click', async () => announce(await copyText(r.url) ? 'Copied.' : 'Copying failed: select the address and copy it.'));
   }
-  box.replaceChildren(h('span', { class: 'badge tidy-status', text: label }), ' ',
-    h('span', { class: 'tidy-message mail-text-run', text: r.message || '' }), url ? h('span', { class: 'row tight' }, url, copy) : null);
+  box.replaceChildren(
+    h('p', { class: 'tidy-result-line' }, h('span', { class: 'badge tidy-status', text: label }), ' ',
+      h('span', { class: 'tidy-message mail-text-run', text: r.message || '' })),
+    url ? h('div', { class: 'row tight tidy-manual' }, url, copy) : null);
   box.hidden = false;
-  const box2 = li.querySelector('input[type="checkbox"]');
-  if (box2 && r.status === 'done') { box2.checked = false; box2.disabled = true; }
+  const cb = li.querySelector('input[type="checkbox"]');
+  if (cb) {
+    cb.checked = false;
+    cb.disabled = r.status === 'done';
+  }
 }
 
 /**
@@ -85,7 +92,7 @@ function batch(spec) {
     const cb = h('input', { type: 'checkbox', id: `${spec.id}-${i}`, checked: spec.ticked(it), dataset: { sender: spec.key(it) } });
     const li = spec.rowEl(it, cb);
     li.dataset.sender = spec.key(it);
-    li.append(h('p', { class: 'tidy-result', role: 'status', hidden: true }));
+    li.append(h('div', { class: 'tidy-result', role: 'status', hidden: true }));
     rows.set(spec.key(it), { it, cb, li });
     return li;
   }));
