@@ -3,6 +3,7 @@ package mailtools_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -331,5 +332,42 @@ func TestArchiveWithoutAnArchiveRole(t *testing.T) {
 	p := toolstest.Pending(h.Turn("", "archive Amy's mail"))
 	if len(p) != 1 || !strings.HasPrefix(p[0].Summary, "Note: theo@example.com has no folder marked for this, so os1 will use the one named “Archive”.\nArchive 1 email") {
 		t.Fatalf("card: %+v", p)
+	}
+}
+
+// TestEveryActingToolHasACard: each tool's schema is a JSON object whose
+// required arguments are among its properties, and every tool with side
+// effects has its own Review (the card with warnings), never the bare
+// Summary; those without side effects are the read-only ones.
+func TestEveryActingToolHasACard(t *testing.T) {
+	acting := map[string]bool{}
+	for _, tool := range mailtools.Tools(mailtools.Deps{}) {
+		var s struct {
+			Type       string                     `json:"type"`
+			Properties map[string]json.RawMessage `json:"properties"`
+			Required   []string                   `json:"required"`
+		}
+		if err := json.Unmarshal(tool.Parameters, &s); err != nil || s.Type != "object" {
+			t.Errorf("%s: schema %s (%v)", tool.Name, tool.Parameters, err)
+		}
+		for _, r := range s.Required {
+			if _, ok := s.Properties[r]; !ok {
+				t.Errorf("%s: required %q is not a property", tool.Name, r)
+			}
+		}
+		if tool.SideEffects && tool.Review == nil {
+			t.Errorf("%s acts without a Review", tool.Name)
+		}
+		acting[tool.Name] = tool.SideEffects
+	}
+	want := map[string]bool{"search": false, "read": false, "draft_reply": false, "summarize_inbox": false,
+		"send": true, "forward": true, "archive": true, "move": true, "flag": true, "delete": true}
+	if len(acting) != len(want) {
+		t.Errorf("tools %v, want %v", acting, want)
+	}
+	for name, side := range want {
+		if got, ok := acting[name]; !ok || got != side {
+			t.Errorf("%s: side effects %v (present %v), want %v", name, got, ok, side)
+		}
 	}
 }
