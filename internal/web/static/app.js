@@ -13,6 +13,7 @@
 //   #/settings[/S]    settings, optionally scrolled to section S
 //   #/memory[?q=…], #/memory/ID, #/people[/ID]   what she remembers (views/memory.js)
 //   #/mail[?category=…|?q=…], #/mail/ID   the triaged inbox (views/mail.js)
+//   #/mail?tab=tidy|replies              Tidy up and Replies (views/mail-tidy.js)
 //
 // The server's state decides the screen, not the hash: not set up → setup;
 // signed out → login (or invite); not onboarded → meeting; not named → model

@@ -122,6 +122,7 @@ function batch(spec) {
     review.hidden = true;
     const close = () => { confirm.hidden = true; confirm.replaceChildren(); review.hidden = false; label(); };
     cancel.addEventListener('click', () => { close(); review.focus(); });
+    confirm.onkeydown = (e) => { if (e.key === 'Escape' && !cancel.disabled) cancel.click(); };
     go.addEventListener('click', async () => {
       cancel.disabled = true;
       try {
