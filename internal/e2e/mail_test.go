@@ -382,6 +382,39 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 		t.Errorf("searching quickdraws shows %q, want %q", found, want)
 	}
 
+	// Memory's search finds the email too, with where it lives, and links
+	// to it.
+	var memHits struct {
+		Results []struct {
+			Kind string `json:"kind"`
+			ID   string `json:"id"`
+			Mail *struct {
+				Folder    string `json:"folder"`
+				UID       uint32 `json:"uid"`
+				MessageID string `json:"message_id"`
+				AccountID string `json:"account_id"`
+			} `json:"mail"`
+		} `json:"results"`
+	}
+	c.must(http.MethodGet, "/api/memory?q=quickdraws", nil, &memHits)
+	if len(memHits.Results) != 1 || memHits.Results[0].Kind != "mail" || memHits.Results[0].Mail == nil ||
+		memHits.Results[0].Mail.MessageID != "news-12@crag.example" || memHits.Results[0].Mail.Folder != "INBOX" ||
+		memHits.Results[0].Mail.UID == 0 || memHits.Results[0].Mail.AccountID == "" {
+		t.Fatalf("memory search for quickdraws: %+v", memHits)
+	}
+	b.do(tab, "find the email from the memory page",
+		chromedp.Navigate(base+"/#/memory"),
+		chromedp.WaitVisible(css(`#memory-q`)),
+		chromedp.SendKeys(css(`#memory-q`), "quickdraws"),
+		chromedp.Click(css(`#memory-search button[type="submit"]`)),
+		chromedp.WaitVisible(css(`#memory-list .mem-mail a.mem-source-link`)),
+		chromedp.Click(css(`#memory-list .mem-mail a.mem-source-link`)),
+		chromedp.WaitVisible(css(`#mail-body`)),
+	)
+	if body := eval[string](b, tab, "read the email", `document.querySelector('#mail-body').textContent`); !strings.Contains(body, "quickdraws") {
+		t.Errorf("the memory page's link opened %q", body)
+	}
+
 	// A category tab lists only that kind.
 	b.do(tab, "show what needs a reply",
 		chromedp.Navigate(base+"/#/mail"),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -435,4 +436,65 @@ func (s *Server) mailOAuthFinish(w http.ResponseWriter, r *http.Request, u store
 		s.Log.Warn("start the first mail sync", "account", a.ID, "err", err)
 	}
 	writeJSON(w, http.StatusCreated, a)
+}
+
+// Mail in memory search: the memory page's search also finds the user's
+// email, as its own kind of hit, with where it lives (account, folder, UID,
+// Message-ID) and a link to it; "what did the landlord say about the
+// deposit?" finds the landlord's email.
+
+const kindMail = "mail"
+
+// mailRef is where a mail hit lives.
+type mailRef struct {
+	AccountID string `json:"account_id"`
+	Folder    string `json:"folder"`
+	UID       uint32 `json:"uid"`
+	MessageID string `json:"message_id"`
+	From      string `json:"from"`
+	Subject   string `json:"subject"`
+	URL       string `json:"url"` // the message in the web UI
+}
+
+// mailHits searches the user's mail for a memory search; nil when mail is
+// off or fails (memory's own hits still answer).
+func (s *Server) mailHits(ctx context.Context, userID, text string, limit int) []hitJSON {
+	if s.Mail == nil {
+		return nil
+	}
+	ms, err := s.Mail.Store.Search(ctx, userID, text, limit)
+	if err != nil {
+		s.Log.Warn("search mail for a memory search", "err", err)
+		return nil
+	}
+	out := make([]hitJSON, 0, len(ms))
+	for _, m := range ms {
+		body := strings.Join(strings.Fields(m.Text), " ")
+		if r := []rune(body); len(r) > 300 {
+			body = string(r[:300]) + "…"
+		}
+		t := m.Subject
+		if body != "" {
+			t += " — " + body
+		}
+		out = append(out, hitJSON{Kind: kindMail, ID: m.ID, Text: t, Time: m.Date, Sources: []string{}, Marks: [][2]int{},
+			Mail: &mailRef{AccountID: m.AccountID, Folder: m.Folder, UID: m.UID, MessageID: m.MessageID,
+				From: m.From.String(), Subject: m.Subject, URL: "/#/mail/" + url.PathEscape(m.ID)}})
+	}
+	return out
+}
+
+// interleave merges memory's hits and mail's, each best first, by rank:
+// their scores are not comparable, so neither list buries the other.
+func interleave(a, b []hitJSON) []hitJSON {
+	out := make([]hitJSON, 0, len(a)+len(b))
+	for i := 0; i < len(a) || i < len(b); i++ {
+		if i < len(a) {
+			out = append(out, a[i])
+		}
+		if i < len(b) {
+			out = append(out, b[i])
+		}
+	}
+	return out
 }

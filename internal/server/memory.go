@@ -178,6 +178,7 @@ type hitJSON struct {
 	ConversationID string    `json:"conversation_id,omitempty"` // message hits
 	Role           string    `json:"role,omitempty"`            // message hits: user or assistant
 	Item           *itemJSON `json:"item,omitempty"`            // item hits
+	Mail           *mailRef  `json:"mail,omitempty"`            // mail hits: where the email lives
 	// Marks are the [start, end) ranges of Text, in Unicode code points,
 	// that hold the query's words; empty for a hit found by meaning or date.
 	Marks [][2]int `json:"marks"`
@@ -194,8 +195,8 @@ func memoryQuery(w http.ResponseWriter, r *http.Request) (kinds []string, histor
 		}
 	}
 	for _, k := range kinds {
-		if !memory.ValidKind(memory.Kind(k)) && k != string(memory.DocMessage) && k != string(memory.DocJournal) {
-			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not one of fact, event, preference, reflection, person (or, with q, message, journal)", k))
+		if !memory.ValidKind(memory.Kind(k)) && k != string(memory.DocMessage) && k != string(memory.DocJournal) && k != kindMail {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not one of fact, event, preference, reflection, person (or, with q, message, journal, mail)", k))
 			return nil, false, 0, 0, false
 		}
 	}
@@ -268,10 +269,13 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 	ctx := r.Context()
 	q := memory.Query{Text: text, Limit: limit + offset, History: history}
 	var wantItems []memory.Kind
+	wantMail := len(kinds) == 0
 	for _, k := range kinds {
 		switch dk := memory.DocKind(k); dk {
 		case memory.DocMessage, memory.DocJournal:
 			q.Kinds = append(q.Kinds, dk)
+		case kindMail:
+			wantMail = true
 		default:
 			wantItems = append(wantItems, memory.Kind(k))
 		}
@@ -279,10 +283,17 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 	if len(wantItems) > 0 {
 		q.Kinds = append(q.Kinds, memory.DocItem)
 	}
-	hits, err := s.Memory.Recaller.Search(ctx, u.ID, q, s.userLocation(ctx, u.ID))
-	if err != nil {
-		s.memError(w, "search memories", err)
-		return
+	var hits []recall.Match
+	if len(kinds) == 0 || len(q.Kinds) > 0 {
+		var err error
+		if hits, err = s.Memory.Recaller.Search(ctx, u.ID, q, s.userLocation(ctx, u.ID)); err != nil {
+			s.memError(w, "search memories", err)
+			return
+		}
+	}
+	var mails []hitJSON
+	if wantMail {
+		mails = s.mailHits(ctx, u.ID, text, limit+offset)
 	}
 	out := []hitJSON{}
 	for _, h := range hits {
@@ -304,6 +315,7 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		}
 		out = append(out, hj)
 	}
+	out = interleave(out, mails)
 	if offset >= len(out) {
 		out = []hitJSON{}
 	} else {

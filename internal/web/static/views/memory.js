@@ -195,6 +195,13 @@ class MemoryView {
   hitEl(hit) {
     // An item hit's text is its item's text; marks are ranges of hit.text.
     if (hit.kind === 'item' && hit.item) return this.itemEl(hit.item, hit.item.text === hit.text ? hit.marks : null);
+    if (hit.kind === 'mail' && hit.mail) { // an email (untrusted text: shown as text, links to the Mail view)
+      return h('li', { class: 'mem-item mem-hit mem-mail', dataset: { id: hit.id, kind: hit.kind } },
+        h('div', { class: 'mem-hit-body' },
+          h('span', { class: 'mem-meta' }, `Email from ${hit.mail.from} · ${fmtDateTime(hit.time)}`),
+          h('span', { class: 'mem-text quote' }, marked(hit.text, hit.marks)),
+          h('a', { class: 'mem-source-link', href: `#/mail/${enc(hit.id)}`, text: 'Open the email' })));
+    }
     const who = hit.kind === 'journal' ? `${this.name}'s journal` : hit.role === 'user' ? 'You said' : `${this.name} said`;
     const link = hit.conversation_id
       ? h('a', { class: 'mem-source-link', href: `#/c/${enc(hit.conversation_id)}`, text: 'Open the conversation' })
