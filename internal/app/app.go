@@ -159,7 +159,11 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 			Budget: cfg.Memory.RerankBudget.Duration, Meter: a.Metrics, Log: log.With("component", "memory")})
 		searcher, prompt = a.Reranker, a.Reranker
 	}
-	tools.Register(recall.NewTool(searcher, echoes))
+	recallTool := recall.NewTool(searcher, echoes)
+	if a.Mail != nil {
+		recallTool = a.Mail.Recall(recallTool) // says when emails match too
+	}
+	tools.Register(recallTool)
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
 		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock)},
 		Clock: a.Clock, Observer: a.Metrics, Log: log, Attachments: sqliteattach.New(a.DB)}, companion.Options{

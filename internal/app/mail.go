@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -146,4 +149,34 @@ func (s sendAndFile) Send(ctx context.Context, acct mail.Account, raw []byte, fr
 		return nil
 	}
 	return nil
+}
+
+// Recall makes memory's recall tool say when the user's emails match the
+// question too, pointing her to mail_search, which quotes them as untrusted
+// text: recall itself never puts an email's words into the turn.
+func (m *Mail) Recall(t companion.Tool) companion.Tool {
+	run := t.Run
+	t.Description += " The user's emails are searched with mail_search."
+	t.Run = func(ctx context.Context, c companion.Call) (string, error) {
+		out, err := run(ctx, c)
+		if err != nil {
+			return out, err
+		}
+		var a struct {
+			Query string `json:"query"`
+		}
+		if json.Unmarshal(c.Args, &a) != nil || strings.TrimSpace(a.Query) == "" {
+			return out, nil
+		}
+		ms, err := m.Service.Store.Search(ctx, c.UserID, a.Query, 5)
+		if err != nil || len(ms) == 0 {
+			return out, nil //nolint:nilerr // the memory answer stands without the pointer
+		}
+		more := fmt.Sprintf("%d", len(ms))
+		if len(ms) == 5 {
+			more = "5 or more"
+		}
+		return out + "\n" + more + " of the user's emails also match; read them with mail_search (" + strconv.Quote(a.Query) + ").", nil
+	}
+	return t
 }
