@@ -183,6 +183,47 @@ func (in *AccountInput) defaults() {
 // AddAccount checks the input, signs in once to prove it works, seals the
 // password and stores the account. The password is never returned again.
 func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput) (Account, error) {
+	if in.Password == "" {
+		return Account{}, inputErr("The password (or app password) is missing.")
+	}
+	a, err := s.newAccount(ctx, userID, in, AuthPassword)
+	if err != nil {
+		return Account{}, err
+	}
+	creds := Credentials{Password: in.Password}
+	if s.Syncer != nil {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.Syncer.Check(cctx, a, creds)
+		cancel()
+		if err != nil {
+			return Account{}, err
+		}
+	}
+	if err := s.store(ctx, &a, creds); err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// AddOAuthAccount stores an account signed in with OAuth (mailoauth's flow
+// ends here): the tokens are sealed like a password.
+func (s *Service) AddOAuthAccount(ctx context.Context, userID string, in AccountInput, c Credentials) (Account, error) {
+	if c.AccessToken == "" || c.Provider == "" {
+		return Account{}, errors.New("the OAuth sign-in gave no access token")
+	}
+	a, err := s.newAccount(ctx, userID, in, AuthOAuth2)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := s.store(ctx, &a, c); err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// newAccount checks what the user gave (an address, servers that are safe
+// to sign in to, an address not yet connected) and fills the defaults.
+func (s *Service) newAccount(ctx context.Context, userID string, in AccountInput, auth AuthKind) (Account, error) {
 	in.Address = strings.TrimSpace(in.Address)
 	addr, err := netmail.ParseAddress(in.Address)
 	if err != nil || addr.Name != "" {
@@ -196,9 +237,6 @@ func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput
 	if err := in.SMTP.Validate("SMTP"); err != nil {
 		return Account{}, err
 	}
-	if in.Password == "" {
-		return Account{}, inputErr("The password (or app password) is missing.")
-	}
 	if in.SyncDays < 1 || in.SyncDays > 3650 {
 		return Account{}, inputErr("How far back to read must be between 1 and 3650 days.")
 	}
@@ -211,67 +249,21 @@ func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput
 			return Account{}, fmt.Errorf("%s is already connected: %w", in.Address, ErrConflict)
 		}
 	}
-	a := Account{
-		ID: s.IDs.NewID("mac"), UserID: userID, Name: in.Name, Address: in.Address,
-		IMAP: in.IMAP, SMTP: in.SMTP, Username: in.Username, Auth: AuthPassword,
-		SyncDays: in.SyncDays, CreatedAt: s.Clock.Now().UTC(),
-	}
-	creds := Credentials{Password: in.Password}
-	if s.Syncer != nil {
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := s.Syncer.Check(cctx, a, creds)
-		cancel()
-		if err != nil {
-			return Account{}, err
-		}
-	}
-	if a.Secret, err = s.seal(creds); err != nil {
-		return Account{}, err
-	}
-	if err := s.Store.CreateAccount(ctx, a); err != nil {
-		return Account{}, err
-	}
-	s.watch(a)
-	return a, nil
+	return Account{ID: s.IDs.NewID("mac"), UserID: userID, Name: in.Name, Address: in.Address, IMAP: in.IMAP, SMTP: in.SMTP,
+		Username: in.Username, Auth: auth, SyncDays: in.SyncDays, CreatedAt: s.Clock.Now().UTC()}, nil
 }
 
-// AddOAuthAccount stores an account signed in with OAuth (mailoauth's flow
-// ends here): the tokens are sealed like a password.
-func (s *Service) AddOAuthAccount(ctx context.Context, userID string, in AccountInput, c Credentials) (Account, error) {
-	addr, err := netmail.ParseAddress(strings.TrimSpace(in.Address))
-	if err != nil || addr.Name != "" {
-		return Account{}, inputErr("%q is not an email address.", in.Address)
-	}
-	in.Address = addr.Address
-	in.defaults()
-	if err := in.IMAP.Validate("IMAP"); err != nil {
-		return Account{}, err
-	}
-	if err := in.SMTP.Validate("SMTP"); err != nil {
-		return Account{}, err
-	}
-	if c.AccessToken == "" || c.Provider == "" {
-		return Account{}, errors.New("the OAuth sign-in gave no access token")
-	}
-	existing, err := s.Store.Accounts(ctx, userID)
-	if err != nil {
-		return Account{}, err
-	}
-	for _, a := range existing {
-		if strings.EqualFold(a.Address, in.Address) {
-			return Account{}, fmt.Errorf("%s is already connected: %w", in.Address, ErrConflict)
-		}
-	}
-	a := Account{ID: s.IDs.NewID("mac"), UserID: userID, Name: in.Name, Address: in.Address, IMAP: in.IMAP, SMTP: in.SMTP,
-		Username: in.Username, Auth: AuthOAuth2, SyncDays: in.SyncDays, CreatedAt: s.Clock.Now().UTC()}
+// store seals the credentials into a, stores it and starts watching it.
+func (s *Service) store(ctx context.Context, a *Account, c Credentials) error {
+	var err error
 	if a.Secret, err = s.seal(c); err != nil {
-		return Account{}, err
+		return err
 	}
-	if err := s.Store.CreateAccount(ctx, a); err != nil {
-		return Account{}, err
+	if err := s.Store.CreateAccount(ctx, *a); err != nil {
+		return err
 	}
-	s.watch(a)
-	return a, nil
+	s.watch(*a)
+	return nil
 }
 
 // SignIn opens an account's credentials for use, renewing an OAuth access
