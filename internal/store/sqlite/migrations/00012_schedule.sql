@@ -1,0 +1,40 @@
+-- +goose Up
+-- The durable scheduler (issue 13, internal/schedule): jobs that must run
+-- once at a time (reminders, wake-ups, later meeting briefs and follow-ups),
+-- kept by internal/schedule/sqlitesched, and each user's quiet hours.
+--
+-- A job is claimed by setting state 'running', a fresh claim_token and a
+-- lease (claimed_until) in one UPDATE; it is finished only by the holder of
+-- that token. A claim whose lease ran out (its process died) is claimable
+-- again. Times are sqltime text, so text order is time order.
+CREATE TABLE schedule_jobs (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    claim_token   TEXT NOT NULL DEFAULT '',
+    claimed_until TEXT,
+    created_at    TEXT NOT NULL,
+    fired_at      TEXT,
+    note          TEXT NOT NULL DEFAULT ''
+);
+-- What is due, and which claims have run out: the two questions the
+-- scheduler asks each time it wakes.
+CREATE INDEX schedule_jobs_due ON schedule_jobs (due) WHERE state = 'pending';
+CREATE INDEX schedule_jobs_lease ON schedule_jobs (claimed_until) WHERE state = 'running';
+CREATE INDEX schedule_jobs_user ON schedule_jobs (user_id, kind, due);
+
+-- Quiet hours in the user's own zone, as minutes after midnight; a span
+-- that ends before it starts crosses midnight (22:00-07:00).
+CREATE TABLE schedule_quiet_hours (
+    user_id      TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    start_minute INTEGER NOT NULL,
+    end_minute   INTEGER NOT NULL
+);
+
+-- +goose Down
+DROP TABLE schedule_quiet_hours;
+DROP TABLE schedule_jobs;
