@@ -26,6 +26,9 @@ import (
 // ErrNotFound means no such subscription of this user (or no VAPID key yet).
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict means a subscription ID is taken.
+var ErrConflict = errors.New("already exists")
+
 // InputError is a subscription the browser sent that os1 refuses; Msg says
 // why in words a user (or a developer) can act on.
 type InputError struct{ Msg string }
