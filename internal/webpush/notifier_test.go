@@ -1,0 +1,420 @@
+package webpush_test
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/httpretry"
+	"github.com/os1ai/os1/internal/secret"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/webpush"
+	"github.com/os1ai/os1/internal/webpush/sqlitewebpush"
+)
+
+// browser is one browser's push subscription keys, as the browser keeps them.
+type browser struct {
+	priv *ecdh.PrivateKey
+	auth []byte
+}
+
+func newBrowser(t *testing.T) browser {
+	t.Helper()
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := make([]byte, 16)
+	rand.Read(auth)
+	return browser{priv: k, auth: auth}
+}
+
+func (b browser) input(endpoint string) webpush.SubscriptionInput {
+	var in webpush.SubscriptionInput
+	in.Endpoint = endpoint
+	in.Keys.P256dh = base64.RawURLEncoding.EncodeToString(b.priv.PublicKey().Bytes())
+	in.Keys.Auth = base64.RawURLEncoding.EncodeToString(b.auth)
+	return in
+}
+
+// pushService is a local push service (RFC 8030) that checks what a real
+// one checks (the VAPID token's signature against the key in the same
+// header, its audience and expiry, the content coding and TTL) and, like
+// the browser behind it, decrypts the message with the browser's key.
+type pushService struct {
+	t       *testing.T
+	srv     *httptest.Server
+	vapid   string // the public key browsers subscribed with
+	now     func() time.Time
+	mu      sync.Mutex
+	status  map[string][]int // per path, answers to give before 201
+	browser map[string]browser
+	got     map[string][]webpush.Message
+	hdrs    []http.Header
+}
+
+func newPushService(t *testing.T, vapidPublic string, now func() time.Time) *pushService {
+	p := &pushService{t: t, vapid: vapidPublic, now: now, status: map[string][]int{}, browser: map[string]browser{}, got: map[string][]webpush.Message{}}
+	p.srv = httptest.NewTLSServer(http.HandlerFunc(p.serve))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *pushService) endpoint(path string, b browser) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.browser[path] = b
+	return p.srv.URL + path
+}
+
+func (p *pushService) serve(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hdrs = append(p.hdrs, r.Header.Clone())
+	if q := p.status[r.URL.Path]; len(q) > 0 {
+		p.status[r.URL.Path] = q[1:]
+		if q[0] == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "7")
+		}
+		http.Error(w, http.StatusText(q[0]), q[0])
+		return
+	}
+	if err := p.checkVAPID(r); err != nil {
+		p.t.Errorf("push service: VAPID: %v", err)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if r.Header.Get("Content-Encoding") != "aes128gcm" || r.Header.Get("TTL") == "" || r.Header.Get("Urgency") == "" {
+		p.t.Errorf("push service: headers %v", r.Header)
+	}
+	b, ok := p.browser[r.URL.Path]
+	if !ok {
+		http.Error(w, "no such subscription", http.StatusGone)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	plain, err := decrypt(body, b.priv.Bytes(), b.auth)
+	if err != nil {
+		p.t.Errorf("push service: the browser cannot decrypt: %v", err)
+		http.Error(w, "undecryptable", http.StatusBadRequest)
+		return
+	}
+	var m webpush.Message
+	if err := json.Unmarshal(plain, &m); err != nil {
+		p.t.Errorf("push service: payload %q: %v", plain, err)
+	}
+	p.got[r.URL.Path] = append(p.got[r.URL.Path], m)
+	w.WriteHeader(http.StatusCreated)
+}
+
+// checkVAPID verifies "vapid t=JWT, k=KEY" (RFC 8292): k is the key the
+// browser subscribed with and the ES256 signature verifies under it.
+func (p *pushService) checkVAPID(r *http.Request) error {
+	v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "vapid ")
+	if !ok {
+		return errors.New("no vapid Authorization")
+	}
+	var tok, key string
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if s, ok := strings.CutPrefix(part, "t="); ok {
+			tok = s
+		} else if s, ok := strings.CutPrefix(part, "k="); ok {
+			key = s
+		}
+	}
+	if key != p.vapid {
+		return errors.New("k is not the key the browser subscribed with")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(key)
+	if err != nil {
+		return err
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
+	if err != nil {
+		return err
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return errors.New("not a JWT")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(sig) != 64 {
+		return errors.New("signature is not 64 bytes of base64url")
+	}
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		return errors.New("the JWT's signature does not verify")
+	}
+	var hdr struct{ Alg, Typ string }
+	hb, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	if json.Unmarshal(hb, &hdr) != nil || hdr.Alg != "ES256" {
+		return errors.New("JWT header " + string(hb))
+	}
+	var c struct {
+		Aud string
+		Exp int64
+		Sub string
+	}
+	cb, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if err := json.Unmarshal(cb, &c); err != nil {
+		return err
+	}
+	if c.Aud != p.srv.URL {
+		return errors.New("aud " + c.Aud + " is not the push service's origin " + p.srv.URL)
+	}
+	if exp := time.Unix(c.Exp, 0); !exp.After(p.now()) || exp.Sub(p.now()) > 24*time.Hour {
+		return errors.New("exp not within 24 hours: " + exp.String())
+	}
+	if !strings.HasPrefix(c.Sub, "mailto:") && !strings.HasPrefix(c.Sub, "https://") {
+		return errors.New("sub " + c.Sub)
+	}
+	return nil
+}
+
+type rig struct {
+	n     *webpush.Notifier
+	st    *sqlitewebpush.Store
+	push  *pushService
+	clock *clock.Fake
+	waits []time.Duration
+	ana   string
+	ben   string
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "os1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	box, err := secret.LoadOrCreateKey(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sqlitewebpush.New(db)
+	vapid, err := webpush.LoadVAPID(t.Context(), st, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{st: st, clock: clock.NewFake(time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC))}
+	for _, name := range []string{"ana", "ben"} {
+		if err := db.CreateUser(t.Context(), store.User{ID: "usr_" + name, Username: name, DisplayName: name,
+			Role: store.RoleMember, PasswordHash: "x", CreatedAt: r.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.ana, r.ben = "usr_ana", "usr_ben"
+	r.push = newPushService(t, vapid.PublicKey(), r.clock.Now)
+	r.n = &webpush.Notifier{Store: st, VAPID: vapid, Subject: "mailto:owner@example.org", Clock: r.clock,
+		Allow: func(ip netip.Addr) bool { return ip.IsLoopback() },
+		TLS:   r.push.srv.Client().Transport.(*http.Transport).TLSClientConfig,
+		Retry: httpretry.Policy{MaxRetries: 2, MaxWait: time.Minute, Backoff: httpretry.Constant(time.Second),
+			Sleep: func(ctx context.Context, d time.Duration) error { r.waits = append(r.waits, d); return nil }}}
+	return r
+}
+
+// TestNotifyDelivers: each of the user's browsers gets the notification,
+// signed with VAPID and readable only with its own key; the other user's
+// browser gets nothing.
+func TestNotifyDelivers(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	phone, laptop, bens := newBrowser(t), newBrowser(t), newBrowser(t)
+	for _, s := range []struct {
+		user, path string
+		b          browser
+	}{{r.ana, "/p/phone", phone}, {r.ana, "/p/laptop", laptop}, {r.ben, "/p/ben", bens}} {
+		if _, err := r.n.Subscribe(ctx, s.user, s.b.input(r.push.endpoint(s.path, s.b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent, err := r.n.Notify(ctx, r.ana, "Call mum", "You asked me to remind you at 6.", "/#/c/cnv_1")
+	if err != nil || sent != 2 {
+		t.Fatalf("Notify: sent %d, %v", sent, err)
+	}
+	want := webpush.Message{Title: "Call mum", Body: "You asked me to remind you at 6.", URL: "/#/c/cnv_1"}
+	for _, p := range []string{"/p/phone", "/p/laptop"} {
+		if got := r.push.got[p]; len(got) != 1 || got[0] != want {
+			t.Fatalf("%s received %+v", p, got)
+		}
+	}
+	if got := r.push.got["/p/ben"]; len(got) != 0 {
+		t.Fatalf("another user's browser received %+v", got)
+	}
+	h := r.push.hdrs[0]
+	if h.Get("TTL") != strconv.Itoa(int(webpush.DefaultTTL/time.Second)) || h.Get("Urgency") != "high" || h.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("headers: %v", h)
+	}
+	// A long body is shortened to fit one push message, not refused.
+	long := strings.Repeat("é", 3000)
+	if sent, err := r.n.Notify(ctx, r.ana, "Long", long, ""); err != nil || sent != 2 {
+		t.Fatalf("a long body: %d, %v", sent, err)
+	}
+	got := r.push.got["/p/phone"][1]
+	if !strings.HasSuffix(got.Body, "…") || len(got.Body) >= len(long) || !strings.HasPrefix(long, strings.TrimSuffix(got.Body, "…")) {
+		t.Fatalf("shortened body: %d bytes", len(got.Body))
+	}
+	if _, err := r.n.Notify(ctx, r.ana, "x", "", "https://evil.example/"); err == nil {
+		t.Fatal("a link to another site was sent")
+	}
+}
+
+// TestNotifyGoneRemovesSubscription: 410 and 404 remove the subscription;
+// the rest are still reached.
+func TestNotifyGoneRemovesSubscription(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	a, b, c := newBrowser(t), newBrowser(t), newBrowser(t)
+	r.n.Subscribe(ctx, r.ana, a.input(r.push.endpoint("/p/gone", a)))
+	r.n.Subscribe(ctx, r.ana, b.input(r.push.endpoint("/p/missing", b)))
+	r.n.Subscribe(ctx, r.ana, c.input(r.push.endpoint("/p/ok", c)))
+	r.push.status["/p/gone"] = []int{http.StatusGone}
+	r.push.status["/p/missing"] = []int{http.StatusNotFound}
+	sent, err := r.n.Notify(ctx, r.ana, "Wake up", "", "")
+	if err != nil || sent != 1 {
+		t.Fatalf("Notify: %d, %v", sent, err)
+	}
+	list, _ := r.n.Subscriptions(ctx, r.ana)
+	if len(list) != 1 || !strings.HasSuffix(list[0].Endpoint, "/p/ok") {
+		t.Fatalf("left: %+v", list)
+	}
+}
+
+// TestNotifyRetriesAfter429: a busy push service's Retry-After is waited
+// (on the injected sleep, not the wall clock); one that stays busy is an
+// error and the subscription is kept.
+func TestNotifyRetriesAfter429(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	a := newBrowser(t)
+	r.n.Subscribe(ctx, r.ana, a.input(r.push.endpoint("/p/busy", a)))
+	r.push.status["/p/busy"] = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
+	sent, err := r.n.Notify(ctx, r.ana, "Soon", "", "")
+	if err != nil || sent != 1 || len(r.push.got["/p/busy"]) != 1 {
+		t.Fatalf("Notify: %d, %v", sent, err)
+	}
+	if len(r.waits) != 2 || r.waits[0] != 7*time.Second || r.waits[1] != time.Second {
+		t.Fatalf("waits %v, want Retry-After's 7s then the backoff's 1s", r.waits)
+	}
+	r.push.status["/p/busy"] = []int{429, 429, 429}
+	sent, err = r.n.Notify(ctx, r.ana, "Again", "", "")
+	var ae *httpretry.APIError
+	if sent != 0 || !errors.As(err, &ae) || ae.StatusCode != 429 {
+		t.Fatalf("always busy: %d, %v", sent, err)
+	}
+	if list, _ := r.n.Subscriptions(ctx, r.ana); len(list) != 1 {
+		t.Fatal("a busy push service's subscription was removed")
+	}
+}
+
+// TestSubscribeRefusesBadInput: what a browser (or anyone) may not subscribe.
+func TestSubscribeRefusesBadInput(t *testing.T) {
+	r := newRig(t)
+	b := newBrowser(t)
+	good := b.input("https://push.example.org/abc")
+	if _, err := r.n.Subscribe(t.Context(), r.ana, good); err != nil {
+		t.Fatalf("a good subscription: %v", err)
+	}
+	short := make([]byte, 65)
+	short[0] = 4 // the right length, not a point on the curve
+	for name, mod := range map[string]func(*webpush.SubscriptionInput){
+		"http":             func(in *webpush.SubscriptionInput) { in.Endpoint = "http://push.example.org/abc" },
+		"no endpoint":      func(in *webpush.SubscriptionInput) { in.Endpoint = "" },
+		"not a URL":        func(in *webpush.SubscriptionInput) { in.Endpoint = "push service" },
+		"credentials":      func(in *webpush.SubscriptionInput) { in.Endpoint = "https://u:p@push.example.org/abc" },
+		"private address":  func(in *webpush.SubscriptionInput) { in.Endpoint = "https://10.0.0.1/abc" },
+		"metadata address": func(in *webpush.SubscriptionInput) { in.Endpoint = "https://[fe80::1]/abc" },
+		"javascript":       func(in *webpush.SubscriptionInput) { in.Endpoint = "javascript:alert(1)" },
+		"too long":         func(in *webpush.SubscriptionInput) { in.Endpoint = "https://p.example/" + strings.Repeat("a", 2100) },
+		"p256dh not b64":   func(in *webpush.SubscriptionInput) { in.Keys.P256dh = "not base64!" },
+		"p256dh short":     func(in *webpush.SubscriptionInput) { in.Keys.P256dh = in.Keys.P256dh[:40] },
+		"p256dh off curve": func(in *webpush.SubscriptionInput) { in.Keys.P256dh = base64.RawURLEncoding.EncodeToString(short) },
+		"auth missing":     func(in *webpush.SubscriptionInput) { in.Keys.Auth = "" },
+		"auth 8 bytes":     func(in *webpush.SubscriptionInput) { in.Keys.Auth = base64.RawURLEncoding.EncodeToString(make([]byte, 8)) },
+	} {
+		in := b.input("https://push.example.org/abc")
+		mod(&in)
+		_, err := r.n.Subscribe(t.Context(), r.ben, in)
+		var ie *webpush.InputError
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: %v, want an InputError", name, err)
+		}
+	}
+	if list, _ := r.n.Subscriptions(t.Context(), r.ben); len(list) != 0 {
+		t.Fatalf("refused subscriptions were stored: %+v", list)
+	}
+}
+
+// TestNotifyGuardsDialledAddress: a name that resolves to loopback is
+// refused when dialled, whatever it looked like when subscribed.
+func TestNotifyGuardsDialledAddress(t *testing.T) {
+	r := newRig(t)
+	r.n.Allow = nil // as os1 runs
+	a := newBrowser(t)
+	// localhost passes the literal-address check at subscribe time.
+	ep := strings.Replace(r.push.endpoint("/p/local", a), "127.0.0.1", "localhost", 1)
+	if _, err := r.n.Subscribe(t.Context(), r.ana, a.input(ep)); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := r.n.Notify(t.Context(), r.ana, "x", "", "")
+	if sent != 0 || !errors.Is(err, webpush.ErrBlockedAddress) {
+		t.Fatalf("pushing to loopback: %d, %v", sent, err)
+	}
+	if len(r.push.hdrs) != 0 {
+		t.Fatal("the push reached the loopback server")
+	}
+}
+
+// TestVAPIDKeyMadeOnceAndSealed: the key is made once, kept sealed (the
+// stored text is not the key), and another secret.key cannot open it.
+func TestVAPIDKeyMadeOnceAndSealed(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "os1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	box, _ := secret.LoadOrCreateKey(filepath.Join(dir, "secret.key"))
+	st := sqlitewebpush.New(db)
+	v1, err := webpush.LoadVAPID(t.Context(), st, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := webpush.LoadVAPID(t.Context(), st, box)
+	if err != nil || v2.PublicKey() != v1.PublicKey() {
+		t.Fatalf("a second load made another key: %v", err)
+	}
+	if pub, _ := base64.RawURLEncoding.DecodeString(v1.PublicKey()); len(pub) != 65 || pub[0] != 4 {
+		t.Fatalf("public key %q is not an uncompressed P-256 point", v1.PublicKey())
+	}
+	sealed, _ := st.VAPIDKey(t.Context())
+	if !strings.HasPrefix(sealed, "v1:") {
+		t.Fatalf("the stored key is not sealed: %.10s…", sealed)
+	}
+	other, _ := secret.LoadOrCreateKey(filepath.Join(t.TempDir(), "secret.key"))
+	if _, err := webpush.LoadVAPID(t.Context(), st, other); !errors.Is(err, secret.ErrDecrypt) {
+		t.Fatalf("another secret.key: %v", err)
+	}
+}
