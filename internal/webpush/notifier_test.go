@@ -352,7 +352,9 @@ func TestSubscribeRefusesBadInput(t *testing.T) {
 		"p256dh short":     func(in *webpush.SubscriptionInput) { in.Keys.P256dh = in.Keys.P256dh[:40] },
 		"p256dh off curve": func(in *webpush.SubscriptionInput) { in.Keys.P256dh = base64.RawURLEncoding.EncodeToString(short) },
 		"auth missing":     func(in *webpush.SubscriptionInput) { in.Keys.Auth = "" },
-		"auth 8 bytes":     func(in *webpush.SubscriptionInput) { in.Keys.Auth = base64.RawURLEncoding.EncodeToString(make([]byte, 8)) },
+		"auth 8 bytes": func(in *webpush.SubscriptionInput) {
+			in.Keys.Auth = base64.RawURLEncoding.EncodeToString(make([]byte, 8))
+		},
 	} {
 		in := b.input("https://push.example.org/abc")
 		mod(&in)
