@@ -68,7 +68,9 @@ type Deferral struct {
 	Why   string
 }
 
-func (d *Deferral) Error() string { return "deferred until " + d.Until.Format(time.RFC3339) + ": " + d.Why }
+func (d *Deferral) Error() string {
+	return "deferred until " + d.Until.Format(time.RFC3339) + ": " + d.Why
+}
 
 // Defer returns a Deferral.
 func Defer(until time.Time, why string) error { return &Deferral{Until: until, Why: why} }
@@ -231,15 +233,21 @@ func (s *Scheduler) Close() error {
 // an Add, a freed worker, or Close.
 func (s *Scheduler) loop() {
 	defer close(s.done)
-	timer := s.clock.NewTimer(s.opt.MaxSleep)
-	defer timer.Stop()
+	var timer clock.Timer
 	for {
 		sleep, err := s.round()
 		if err != nil && s.ctx.Err() == nil {
 			s.log.Warn("scheduler: claim due jobs", "err", err)
 			sleep = min(s.opt.MaxSleep, 5*time.Second) // the database is unwell: try again soon, not at once
 		}
-		timer.Reset(sleep)
+		// The timer is made after the first round, so a test that sees it
+		// armed knows the scheduler has looked at the store.
+		if timer == nil {
+			timer = s.clock.NewTimer(sleep)
+			defer timer.Stop()
+		} else {
+			timer.Reset(sleep)
+		}
 		select {
 		case <-s.stop:
 			return
