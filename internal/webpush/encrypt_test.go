@@ -2,18 +2,13 @@ package webpush_test
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
-	"errors"
 	"testing"
 
 	"github.com/os1ai/os1/internal/webpush"
+	"github.com/os1ai/os1/internal/webpush/webpushtest"
 )
 
 // RFC 8291 Section 5 (and Appendix A): every value copied from the RFC.
@@ -55,7 +50,7 @@ func TestEncryptRFC8291Vector(t *testing.T) {
 		t.Fatalf("encrypted message differs from RFC 8291 Section 5:\n got %s\nwant %s", got, rfcBody)
 	}
 	// And the test's own decryption (the browser's side) opens the RFC's message.
-	plain, err := decrypt(unb64(t, rfcBody), unb64(t, rfcUAPrivate), unb64(t, rfcAuth))
+	plain, err := webpushtest.Decrypt(unb64(t, rfcBody), unb64(t, rfcUAPrivate), unb64(t, rfcAuth))
 	if err != nil || string(plain) != rfcPlaintext {
 		t.Fatalf("decrypting the RFC's message: %q, %v", plain, err)
 	}
@@ -77,14 +72,14 @@ func TestEncryptRoundTripAndWrongKeys(t *testing.T) {
 	if len(body) != webpush.RecordSize {
 		t.Fatalf("a message of MaxPlaintext bytes is %d bytes on the wire, want %d", len(body), webpush.RecordSize)
 	}
-	if got, err := decrypt(body, ua.Bytes(), auth); err != nil || !bytes.Equal(got, msg) {
+	if got, err := webpushtest.Decrypt(body, ua.Bytes(), auth); err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("round trip: %v", err)
 	}
 	other, _ := ecdh.P256().GenerateKey(rand.Reader)
-	if _, err := decrypt(body, other.Bytes(), auth); err == nil {
+	if _, err := webpushtest.Decrypt(body, other.Bytes(), auth); err == nil {
 		t.Fatal("another browser's key opened the message")
 	}
-	if _, err := decrypt(body, ua.Bytes(), make([]byte, 16)); err == nil {
+	if _, err := webpushtest.Decrypt(body, ua.Bytes(), make([]byte, 16)); err == nil {
 		t.Fatal("a wrong auth secret opened the message")
 	}
 	if _, err := webpush.Encrypt(append(msg, 'x'), ua.PublicKey().Bytes(), auth, as, salt); err == nil {
@@ -95,66 +90,3 @@ func TestEncryptRoundTripAndWrongKeys(t *testing.T) {
 	}
 }
 
-// decrypt is the browser's side of RFC 8291 and RFC 8188, written here from
-// the RFCs and apart from the package's code: it reads the header, derives
-// the keys with HMAC-SHA-256 by hand, and checks the padding delimiter.
-func decrypt(body, uaPrivate, authSecret []byte) ([]byte, error) {
-	if len(body) < 21 {
-		return nil, errors.New("short header")
-	}
-	salt := body[:16]
-	rs := binary.BigEndian.Uint32(body[16:20])
-	idlen := int(body[20])
-	if len(body) < 21+idlen || idlen != 65 {
-		return nil, errors.New("bad key id")
-	}
-	asPublic := body[21 : 21+idlen]
-	ct := body[21+idlen:]
-	if uint32(len(ct)) > rs {
-		return nil, errors.New("more than one record")
-	}
-	ua, err := ecdh.P256().NewPrivateKey(uaPrivate)
-	if err != nil {
-		return nil, err
-	}
-	asKey, err := ecdh.P256().NewPublicKey(asPublic)
-	if err != nil {
-		return nil, err
-	}
-	shared, err := ua.ECDH(asKey)
-	if err != nil {
-		return nil, err
-	}
-	mac := func(key []byte, parts ...[]byte) []byte {
-		m := hmac.New(sha256.New, key)
-		for _, p := range parts {
-			m.Write(p)
-		}
-		return m.Sum(nil)
-	}
-	prkKey := mac(authSecret, shared)
-	ikm := mac(prkKey, []byte("WebPush: info\x00"), ua.PublicKey().Bytes(), asPublic, []byte{1})
-	prk := mac(salt, ikm)
-	cek := mac(prk, []byte("Content-Encoding: aes128gcm\x00"), []byte{1})[:16]
-	nonce := mac(prk, []byte("Content-Encoding: nonce\x00"), []byte{1})[:12]
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, ct, nil)
-	if err != nil {
-		return nil, err
-	}
-	i := len(plain) - 1
-	for i >= 0 && plain[i] == 0 {
-		i--
-	}
-	if i < 0 || plain[i] != 2 {
-		return nil, errors.New("the last record's delimiter is not 2")
-	}
-	return plain[:i], nil
-}

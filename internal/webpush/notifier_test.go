@@ -2,23 +2,13 @@ package webpush_test
 
 import (
 	"context"
-	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,172 +19,13 @@ import (
 	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/webpush"
 	"github.com/os1ai/os1/internal/webpush/sqlitewebpush"
+	"github.com/os1ai/os1/internal/webpush/webpushtest"
 )
-
-// browser is one browser's push subscription keys, as the browser keeps them.
-type browser struct {
-	priv *ecdh.PrivateKey
-	auth []byte
-}
-
-func newBrowser(t *testing.T) browser {
-	t.Helper()
-	k, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := make([]byte, 16)
-	rand.Read(auth)
-	return browser{priv: k, auth: auth}
-}
-
-func (b browser) input(endpoint string) webpush.SubscriptionInput {
-	var in webpush.SubscriptionInput
-	in.Endpoint = endpoint
-	in.Keys.P256dh = base64.RawURLEncoding.EncodeToString(b.priv.PublicKey().Bytes())
-	in.Keys.Auth = base64.RawURLEncoding.EncodeToString(b.auth)
-	return in
-}
-
-// pushService is a local push service (RFC 8030) that checks what a real
-// one checks (the VAPID token's signature against the key in the same
-// header, its audience and expiry, the content coding and TTL) and, like
-// the browser behind it, decrypts the message with the browser's key.
-type pushService struct {
-	t       *testing.T
-	srv     *httptest.Server
-	vapid   string // the public key browsers subscribed with
-	now     func() time.Time
-	mu      sync.Mutex
-	status  map[string][]int // per path, answers to give before 201
-	browser map[string]browser
-	got     map[string][]webpush.Message
-	hdrs    []http.Header
-}
-
-func newPushService(t *testing.T, vapidPublic string, now func() time.Time) *pushService {
-	p := &pushService{t: t, vapid: vapidPublic, now: now, status: map[string][]int{}, browser: map[string]browser{}, got: map[string][]webpush.Message{}}
-	p.srv = httptest.NewTLSServer(http.HandlerFunc(p.serve))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-func (p *pushService) endpoint(path string, b browser) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.browser[path] = b
-	return p.srv.URL + path
-}
-
-func (p *pushService) serve(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.hdrs = append(p.hdrs, r.Header.Clone())
-	if q := p.status[r.URL.Path]; len(q) > 0 {
-		p.status[r.URL.Path] = q[1:]
-		if q[0] == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "7")
-		}
-		http.Error(w, http.StatusText(q[0]), q[0])
-		return
-	}
-	if err := p.checkVAPID(r); err != nil {
-		p.t.Errorf("push service: VAPID: %v", err)
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	if r.Header.Get("Content-Encoding") != "aes128gcm" || r.Header.Get("TTL") == "" || r.Header.Get("Urgency") == "" {
-		p.t.Errorf("push service: headers %v", r.Header)
-	}
-	b, ok := p.browser[r.URL.Path]
-	if !ok {
-		http.Error(w, "no such subscription", http.StatusGone)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	plain, err := decrypt(body, b.priv.Bytes(), b.auth)
-	if err != nil {
-		p.t.Errorf("push service: the browser cannot decrypt: %v", err)
-		http.Error(w, "undecryptable", http.StatusBadRequest)
-		return
-	}
-	var m webpush.Message
-	if err := json.Unmarshal(plain, &m); err != nil {
-		p.t.Errorf("push service: payload %q: %v", plain, err)
-	}
-	p.got[r.URL.Path] = append(p.got[r.URL.Path], m)
-	w.WriteHeader(http.StatusCreated)
-}
-
-// checkVAPID verifies "vapid t=JWT, k=KEY" (RFC 8292): k is the key the
-// browser subscribed with and the ES256 signature verifies under it.
-func (p *pushService) checkVAPID(r *http.Request) error {
-	v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "vapid ")
-	if !ok {
-		return errors.New("no vapid Authorization")
-	}
-	var tok, key string
-	for _, part := range strings.Split(v, ",") {
-		part = strings.TrimSpace(part)
-		if s, ok := strings.CutPrefix(part, "t="); ok {
-			tok = s
-		} else if s, ok := strings.CutPrefix(part, "k="); ok {
-			key = s
-		}
-	}
-	if key != p.vapid {
-		return errors.New("k is not the key the browser subscribed with")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(key)
-	if err != nil {
-		return err
-	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
-	if err != nil {
-		return err
-	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return errors.New("not a JWT")
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(sig) != 64 {
-		return errors.New("signature is not 64 bytes of base64url")
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-		return errors.New("the JWT's signature does not verify")
-	}
-	var hdr struct{ Alg, Typ string }
-	hb, _ := base64.RawURLEncoding.DecodeString(parts[0])
-	if json.Unmarshal(hb, &hdr) != nil || hdr.Alg != "ES256" {
-		return errors.New("JWT header " + string(hb))
-	}
-	var c struct {
-		Aud string
-		Exp int64
-		Sub string
-	}
-	cb, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	if err := json.Unmarshal(cb, &c); err != nil {
-		return err
-	}
-	if c.Aud != p.srv.URL {
-		return errors.New("aud " + c.Aud + " is not the push service's origin " + p.srv.URL)
-	}
-	if exp := time.Unix(c.Exp, 0); !exp.After(p.now()) || exp.Sub(p.now()) > 24*time.Hour {
-		return errors.New("exp not within 24 hours: " + exp.String())
-	}
-	if !strings.HasPrefix(c.Sub, "mailto:") && !strings.HasPrefix(c.Sub, "https://") {
-		return errors.New("sub " + c.Sub)
-	}
-	return nil
-}
 
 type rig struct {
 	n     *webpush.Notifier
 	st    *sqlitewebpush.Store
-	push  *pushService
+	push  *webpushtest.PushService
 	clock *clock.Fake
 	waits []time.Duration
 	ana   string
@@ -226,10 +57,10 @@ func newRig(t *testing.T) *rig {
 		}
 	}
 	r.ana, r.ben = "usr_ana", "usr_ben"
-	r.push = newPushService(t, vapid.PublicKey(), r.clock.Now)
+	r.push = webpushtest.NewPushService(t, vapid.PublicKey(), r.clock.Now)
 	r.n = &webpush.Notifier{Store: st, VAPID: vapid, Subject: "mailto:owner@example.org", Clock: r.clock,
 		Allow: func(ip netip.Addr) bool { return ip.IsLoopback() },
-		TLS:   r.push.srv.Client().Transport.(*http.Transport).TLSClientConfig,
+		TLS:   r.push.TLS(),
 		Retry: httpretry.Policy{MaxRetries: 2, MaxWait: time.Minute, Backoff: httpretry.Constant(time.Second),
 			Sleep: func(ctx context.Context, d time.Duration) error { r.waits = append(r.waits, d); return nil }}}
 	return r
@@ -241,12 +72,12 @@ func newRig(t *testing.T) *rig {
 func TestNotifyDelivers(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
-	phone, laptop, bens := newBrowser(t), newBrowser(t), newBrowser(t)
+	phone, laptop, bens := webpushtest.NewBrowser(t), webpushtest.NewBrowser(t), webpushtest.NewBrowser(t)
 	for _, s := range []struct {
 		user, path string
-		b          browser
+		b          webpushtest.Browser
 	}{{r.ana, "/p/phone", phone}, {r.ana, "/p/laptop", laptop}, {r.ben, "/p/ben", bens}} {
-		if _, err := r.n.Subscribe(ctx, s.user, s.b.input(r.push.endpoint(s.path, s.b))); err != nil {
+		if _, err := r.n.Subscribe(ctx, s.user, s.b.Subscription(r.push.Endpoint(s.path, s.b))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,14 +87,14 @@ func TestNotifyDelivers(t *testing.T) {
 	}
 	want := webpush.Message{Title: "Call mum", Body: "You asked me to remind you at 6.", URL: "/#/c/cnv_1"}
 	for _, p := range []string{"/p/phone", "/p/laptop"} {
-		if got := r.push.got[p]; len(got) != 1 || got[0] != want {
+		if got := r.push.Received(p); len(got) != 1 || got[0] != want {
 			t.Fatalf("%s received %+v", p, got)
 		}
 	}
-	if got := r.push.got["/p/ben"]; len(got) != 0 {
+	if got := r.push.Received("/p/ben"); len(got) != 0 {
 		t.Fatalf("another user's browser received %+v", got)
 	}
-	h := r.push.hdrs[0]
+	h := r.push.Requests()[0]
 	if h.Get("TTL") != strconv.Itoa(int(webpush.DefaultTTL/time.Second)) || h.Get("Urgency") != "high" || h.Get("Content-Type") != "application/octet-stream" {
 		t.Fatalf("headers: %v", h)
 	}
@@ -272,7 +103,7 @@ func TestNotifyDelivers(t *testing.T) {
 	if sent, err := r.n.Notify(ctx, r.ana, "Long", long, ""); err != nil || sent != 2 {
 		t.Fatalf("a long body: %d, %v", sent, err)
 	}
-	got := r.push.got["/p/phone"][1]
+	got := r.push.Received("/p/phone")[1]
 	if !strings.HasSuffix(got.Body, "…") || len(got.Body) >= len(long) || !strings.HasPrefix(long, strings.TrimSuffix(got.Body, "…")) {
 		t.Fatalf("shortened body: %d bytes", len(got.Body))
 	}
@@ -286,12 +117,12 @@ func TestNotifyDelivers(t *testing.T) {
 func TestNotifyGoneRemovesSubscription(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
-	a, b, c := newBrowser(t), newBrowser(t), newBrowser(t)
-	r.n.Subscribe(ctx, r.ana, a.input(r.push.endpoint("/p/gone", a)))
-	r.n.Subscribe(ctx, r.ana, b.input(r.push.endpoint("/p/missing", b)))
-	r.n.Subscribe(ctx, r.ana, c.input(r.push.endpoint("/p/ok", c)))
-	r.push.status["/p/gone"] = []int{http.StatusGone}
-	r.push.status["/p/missing"] = []int{http.StatusNotFound}
+	a, b, c := webpushtest.NewBrowser(t), webpushtest.NewBrowser(t), webpushtest.NewBrowser(t)
+	r.n.Subscribe(ctx, r.ana, a.Subscription(r.push.Endpoint("/p/gone", a)))
+	r.n.Subscribe(ctx, r.ana, b.Subscription(r.push.Endpoint("/p/missing", b)))
+	r.n.Subscribe(ctx, r.ana, c.Subscription(r.push.Endpoint("/p/ok", c)))
+	r.push.Answer("/p/gone", http.StatusGone)
+	r.push.Answer("/p/missing", http.StatusNotFound)
 	sent, err := r.n.Notify(ctx, r.ana, "Wake up", "", "")
 	if err != nil || sent != 1 {
 		t.Fatalf("Notify: %d, %v", sent, err)
@@ -308,17 +139,17 @@ func TestNotifyGoneRemovesSubscription(t *testing.T) {
 func TestNotifyRetriesAfter429(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
-	a := newBrowser(t)
-	r.n.Subscribe(ctx, r.ana, a.input(r.push.endpoint("/p/busy", a)))
-	r.push.status["/p/busy"] = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
+	a := webpushtest.NewBrowser(t)
+	r.n.Subscribe(ctx, r.ana, a.Subscription(r.push.Endpoint("/p/busy", a)))
+	r.push.Answer("/p/busy", http.StatusTooManyRequests, http.StatusServiceUnavailable)
 	sent, err := r.n.Notify(ctx, r.ana, "Soon", "", "")
-	if err != nil || sent != 1 || len(r.push.got["/p/busy"]) != 1 {
+	if err != nil || sent != 1 || len(r.push.Received("/p/busy")) != 1 {
 		t.Fatalf("Notify: %d, %v", sent, err)
 	}
 	if len(r.waits) != 2 || r.waits[0] != 7*time.Second || r.waits[1] != time.Second {
 		t.Fatalf("waits %v, want Retry-After's 7s then the backoff's 1s", r.waits)
 	}
-	r.push.status["/p/busy"] = []int{429, 429, 429}
+	r.push.Answer("/p/busy", 429, 429, 429)
 	sent, err = r.n.Notify(ctx, r.ana, "Again", "", "")
 	var ae *httpretry.APIError
 	if sent != 0 || !errors.As(err, &ae) || ae.StatusCode != 429 {
@@ -332,8 +163,8 @@ func TestNotifyRetriesAfter429(t *testing.T) {
 // TestSubscribeRefusesBadInput: what a browser (or anyone) may not subscribe.
 func TestSubscribeRefusesBadInput(t *testing.T) {
 	r := newRig(t)
-	b := newBrowser(t)
-	good := b.input("https://push.example.org/abc")
+	b := webpushtest.NewBrowser(t)
+	good := b.Subscription("https://push.example.org/abc")
 	if _, err := r.n.Subscribe(t.Context(), r.ana, good); err != nil {
 		t.Fatalf("a good subscription: %v", err)
 	}
@@ -356,7 +187,7 @@ func TestSubscribeRefusesBadInput(t *testing.T) {
 			in.Keys.Auth = base64.RawURLEncoding.EncodeToString(make([]byte, 8))
 		},
 	} {
-		in := b.input("https://push.example.org/abc")
+		in := b.Subscription("https://push.example.org/abc")
 		mod(&in)
 		_, err := r.n.Subscribe(t.Context(), r.ben, in)
 		var ie *webpush.InputError
@@ -374,17 +205,17 @@ func TestSubscribeRefusesBadInput(t *testing.T) {
 func TestNotifyGuardsDialledAddress(t *testing.T) {
 	r := newRig(t)
 	r.n.Allow = nil // as os1 runs
-	a := newBrowser(t)
+	a := webpushtest.NewBrowser(t)
 	// localhost passes the literal-address check at subscribe time.
-	ep := strings.Replace(r.push.endpoint("/p/local", a), "127.0.0.1", "localhost", 1)
-	if _, err := r.n.Subscribe(t.Context(), r.ana, a.input(ep)); err != nil {
+	ep := strings.Replace(r.push.Endpoint("/p/local", a), "127.0.0.1", "localhost", 1)
+	if _, err := r.n.Subscribe(t.Context(), r.ana, a.Subscription(ep)); err != nil {
 		t.Fatal(err)
 	}
 	sent, err := r.n.Notify(t.Context(), r.ana, "x", "", "")
 	if sent != 0 || !errors.Is(err, webpush.ErrBlockedAddress) {
 		t.Fatalf("pushing to loopback: %d, %v", sent, err)
 	}
-	if len(r.push.hdrs) != 0 {
+	if len(r.push.Requests()) != 0 {
 		t.Fatal("the push reached the loopback server")
 	}
 }

@@ -1,5 +1,6 @@
-// Package webpushtest is the contract suite every webpush.Store backend
-// passes. It is imported only by tests.
+// Package webpushtest is for tests only: the contract suite every
+// webpush.Store backend passes, and a local push service (PushService)
+// that verifies VAPID and decrypts each message as the browser would.
 package webpushtest
 
 import (
