@@ -89,4 +89,3 @@ func TestEncryptRoundTripAndWrongKeys(t *testing.T) {
 		t.Fatal("a compressed (or cut) browser key was taken")
 	}
 }
-
