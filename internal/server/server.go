@@ -28,6 +28,7 @@ import (
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/voice"
+	"github.com/os1ai/os1/internal/webpush"
 )
 
 // Limits on what a client may send.
@@ -84,6 +85,8 @@ type Deps struct {
 	MailOAuth *mailoauth.Flow
 	// MailBulk runs bulk unsubscribe and archive (mail_bulk.go); nil: they answer 503.
 	MailBulk *mail.Bulk
+	// Push keeps push subscriptions (webpush.go); nil: they answer 503.
+	Push *webpush.Notifier
 	// PasswordCost is the argon2id cost of new password hashes; zero is
 	// auth.DefaultCost. Tests of sign-in flows set auth.TestCost.
 	PasswordCost auth.Cost
@@ -212,6 +215,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/voice", s.voiceCall)
 	s.memoryRoutes(m) // /api/memory…, /api/people… (memory.go)
 	s.mailRoutes(m)   // /api/mail… (mail.go)
+	s.pushRoutes(m)   // /api/push… (webpush.go)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})
