@@ -5,6 +5,7 @@
 #   scripts/deps.sh test   – also Debian's chromium for the browser end-to-end tests, and
 #                            git, cmake and a C++ compiler to build llama-server (scripts/llama-server.sh),
 #                            and dovecot for the mail sync tests (internal/mail/dovecottest)
+#                            and radicale for the CalDAV sync tests (internal/calendar/radicaletest)
 set -euo pipefail
 what=${1:-run}
 
@@ -51,6 +52,6 @@ need_voice() {
 need_go
 case "$what" in
   run) need_node; need_voice ;;
-  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd ;;
+  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd radicale ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
