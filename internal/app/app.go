@@ -36,6 +36,7 @@ import (
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/web"
+	"github.com/os1ai/os1/internal/webpush"
 )
 
 // App is a wired os1. Fields a command did not build are nil.
@@ -55,8 +56,9 @@ type App struct {
 	Memory    *worker.Service  // the memory worker; nil in os1 talk
 	Companion *companion.Companion
 	Voice     *Voice
-	Mail      *Mail          // nil in os1 talk
-	Server    *server.Server // nil in os1 talk
+	Mail      *Mail             // nil in os1 talk
+	Push      *webpush.Notifier // notifications to closed browsers; nil in os1 talk or without a VAPID key
+	Server    *server.Server    // nil in os1 talk
 
 	lifecycle
 }
@@ -205,6 +207,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if !p.server {
 		return a, nil
 	}
+	a.Push = a.newPush(ctx, log)
 	// The browser's voice activity model and runtime come from the cache
 	// (scripts/assets.sh voice), never from a CDN.
 	ui := http.NewServeMux()
@@ -218,6 +221,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		Mail:           a.Mail.Service,
 		MailOAuth:      a.Mail.OAuth,
 		MailBulk:       a.Mail.Bulk,
+		Push:           a.Push,
 		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})
