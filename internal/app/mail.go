@@ -92,12 +92,15 @@ func (a *App) newMail(cfg config.Config, log *slog.Logger, tools *companion.Regi
 		model = &mail.ModelTriager{Models: a.Models, Budget: mail.NewBudget(cfg.Mail.DailyTokens, c, time.Local), Rules: rules,
 			Log: log.With("component", "mail")}
 	}
+	if model != nil {
+		m.Service.Budget = model.Budget // shown in Settings → Mail
+	}
 	m.Service.Triage = m.Service.TriageWith(rules, model)
 
 	mbox := mailtools.IMAP{SignIn: m.Service.SignIn, Engine: engine}
 	m.deps = mailtools.Deps{Source: st, Correspondents: mailtools.SentTo{Store: st},
 		Sender: sendAndFile{svc: m.Service, engine: engine, log: log}, History: a.DB, Clock: c, IDs: clock.RandomIDs{},
-		Mailbox: mbox, Attachments: mailtools.ServerAttachments{Source: st, Mailbox: mbox}, Local: st, FollowUps: m.Service,
+		Mailbox: mbox, Attachments: mailtools.ServerAttachments{Source: st, Mailbox: mbox}, Local: st, FollowUps: m.Service, Rules: m.Service,
 		Changed: func(userID string) {
 			if m.Service.OnChange != nil {
 				m.Service.OnChange(userID)

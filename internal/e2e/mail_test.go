@@ -229,6 +229,33 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 	if n := eval[int](b, tab, "no progress bar is left", `document.querySelectorAll('.mail-account progress:not([hidden])').length`); n != 0 {
 		t.Errorf("%d progress bars still show after the sync ended", n)
 	}
+	// A rule in plain words: tried on recent mail, then kept; how mail is
+	// triaged is said.
+	if got := eval[string](b, tab, "read the triage line", `document.querySelector('#mail-triage').textContent`); !strings.Contains(got, "by rules") {
+		t.Errorf("the triage line says %q", got)
+	}
+	b.do(tab, "try a rule",
+		chromedp.SendKeys(css(`#mail-rule-text`), "archive anything from news@crag.example"),
+		chromedp.Click(css(`#mail-rule-try`)),
+	)
+	tried := poll[string](b, tab, "the dry run answers", `(() => { const p = document.querySelector('#mail-rule-preview'); return p && p.textContent.includes('would change') && p.textContent; })()`)
+	if !strings.Contains(tried, "would change 1") || !strings.Contains(tried, "December at the crag") || !strings.Contains(tried, "archived") {
+		t.Errorf("the dry run shows %q", tried)
+	}
+	if n := len(eval[[]string](b, tab, "rules before adding", `[...document.querySelectorAll('#mail-rules .mail-rule')].map((li) => li.textContent)`)); n != 0 {
+		t.Errorf("a rule was kept by trying it (%d)", n)
+	}
+	b.do(tab, "add the rule", chromedp.Click(css(`#mail-rule-add`)), chromedp.WaitVisible(css(`#mail-rules .mail-rule`)))
+	var rules struct {
+		Rules []struct {
+			Text string `json:"text"`
+		} `json:"rules"`
+	}
+	c.must(http.MethodGet, "/api/mail/rules", nil, &rules)
+	if len(rules.Rules) != 1 || rules.Rules[0].Text != "archive anything from news@crag.example" {
+		t.Errorf("rules after adding: %+v", rules)
+	}
+
 	// The account as the API gives it: no password, ever.
 	_, accounts := c.call(http.MethodGet, "/api/mail/accounts", nil, nil)
 	if strings.Contains(accounts, mailPW) || strings.Contains(strings.ToLower(accounts), `"password":`) {

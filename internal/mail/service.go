@@ -72,6 +72,9 @@ type Service struct {
 	// watched and a sync runs as soon as mail arrives; nil: only the
 	// periodic sync.
 	Idle Idler
+	// Budget is model triage's daily token cap ([mail] triage = "model");
+	// nil: triage by rules only.
+	Budget *Budget
 	// People are the people the user knows (memory's people); nil: none.
 	People func(ctx context.Context, userID string) ([]Person, error)
 	Clock  clock.Clock
@@ -798,4 +801,19 @@ func (s *Service) runAgain(ctx context.Context, a Account) {
 			return
 		}
 	}
+}
+
+// TriageState says how the user's mail is triaged, for Settings.
+type TriageState struct {
+	Mode        string `json:"mode"` // "rules" or "model"
+	DailyTokens int    `json:"daily_tokens,omitempty"`
+	UsedToday   int    `json:"used_today"`
+}
+
+// TriageStateOf is the user's triage mode and today's model tokens.
+func (s *Service) TriageStateOf(userID string) TriageState {
+	if s.Budget == nil {
+		return TriageState{Mode: "rules"}
+	}
+	return TriageState{Mode: "model", DailyTokens: s.Budget.Limit(), UsedToday: s.Budget.Used(userID)}
 }

@@ -399,3 +399,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Settings shows how mail is triaged: by rules, or by the model with the
+// user's tokens today against the cap.
+func TestTriageState(t *testing.T) {
+	r := newRig(t)
+	if got := r.svc.TriageStateOf(r.ana); got != (mail.TriageState{Mode: "rules"}) {
+		t.Fatalf("rules: %+v", got)
+	}
+	r.svc.Budget = mail.NewBudget(1000, r.clock, time.UTC)
+	res, ok := r.svc.Budget.Reserve(r.ana, 300)
+	if !ok {
+		t.Fatal("could not reserve")
+	}
+	r.svc.Budget.Settle(res, 250)
+	if got := r.svc.TriageStateOf(r.ana); got != (mail.TriageState{Mode: "model", DailyTokens: 1000, UsedToday: 250}) {
+		t.Fatalf("model: %+v", got)
+	}
+	if got := r.svc.TriageStateOf(r.bob); got.UsedToday != 0 {
+		t.Fatalf("bob's tokens: %+v", got)
+	}
+}

@@ -33,6 +33,7 @@ func (s *Server) mailRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/mail/messages/{id}", s.user(s.mailMessage))
 	m.HandleFunc("GET /api/mail/search", s.user(s.mailSearch))
 	m.HandleFunc("GET /api/mail/rules", s.user(s.mailRules))
+	m.HandleFunc("GET /api/mail/triage", s.user(s.mailTriage))
 	m.HandleFunc("POST /api/mail/rules", s.user(s.mailAddRule))
 	m.HandleFunc("POST /api/mail/rules/dry-run", s.user(s.mailDryRun))
 	m.HandleFunc("DELETE /api/mail/rules/{id}", s.user(s.mailDeleteRule))
@@ -253,6 +254,16 @@ func (s *Server) mailRules(w http.ResponseWriter, r *http.Request, u store.User)
 		rs = []mail.Rule{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rules": rs})
+}
+
+// mailTriage says how the user's mail is triaged: by rules, or by the model
+// with today's tokens against the daily cap.
+func (s *Server) mailTriage(w http.ResponseWriter, _ *http.Request, u store.User) {
+	svc := s.mailService(w)
+	if svc == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, svc.TriageStateOf(u.ID))
 }
 
 // mailAddRule keeps a rule in plain words ({"text"}) and answers what os1

@@ -154,6 +154,10 @@ func TestMailOverHTTP(t *testing.T) {
 	}
 	o.want(http.StatusNoContent, "DELETE", "/api/mail/rules/"+rule["id"].(string), nil)
 
+	if got := o.want(http.StatusOK, "GET", "/api/mail/triage", nil); got["mode"] != "rules" {
+		t.Errorf("triage state: %v", got)
+	}
+
 	o.want(http.StatusNoContent, "DELETE", "/api/mail/accounts/"+id, nil)
 	if got := o.want(http.StatusOK, "GET", "/api/mail/messages", nil)["messages"].([]any); len(got) != 0 {
 		t.Errorf("mail of a removed account: %v", got)

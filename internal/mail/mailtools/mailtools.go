@@ -79,6 +79,8 @@ type Deps struct {
 	Changed func(userID string)
 	Clock   clock.Clock
 	IDs     clock.IDs
+	// Rules keeps rules the user gives in the chat (mail_add_rule); nil: no such tool.
+	Rules RuleAdder
 }
 
 // Tool names as the model sees them (source "mail").
@@ -107,6 +109,14 @@ func Register(r *companion.Registry, d Deps) error {
 // Registry.RegisterFrom("mail", …)).
 func Tools(d Deps) []companion.Tool {
 	t := &tools{d: d}
+	out := t.tools()
+	if d.Rules != nil {
+		out = append(out, ruleTool(d))
+	}
+	return out
+}
+
+func (t *tools) tools() []companion.Tool {
 	return append([]companion.Tool{
 		{
 			Name:        "search",

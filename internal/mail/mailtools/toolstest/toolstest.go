@@ -115,11 +115,11 @@ func New(t testing.TB) *Harness {
 		return mail.Credentials{Password: Password}, nil
 	}
 	sender := mailtools.SMTP{SignIn: signIn, Sender: &smtpsend.Sender{Timeout: 10 * time.Second}}
-	svc := &mail.Service{Store: h.Mail, Clock: r.Clock}
+	svc := &mail.Service{Store: h.Mail, Clock: r.Clock, IDs: clock.NewFakeIDs()}
 	mbox := mailtools.IMAP{SignIn: signIn, Engine: &imapsync.Engine{}}
 	deps := mailtools.Deps{Source: h.Mail, Correspondents: mailtools.SentTo{Store: h.Mail},
 		Sender: sender, History: r.DB, Attachments: mailtools.ServerAttachments{Source: h.Mail, Mailbox: mbox},
-		Clock: r.Clock, IDs: clock.NewFakeIDs(), Mailbox: mbox, FollowUps: svc,
+		Clock: r.Clock, IDs: clock.NewFakeIDs(), Mailbox: mbox, FollowUps: svc, Rules: svc,
 		Changed: func(userID string) {
 			h.mu.Lock()
 			h.changed = append(h.changed, userID)

@@ -223,45 +223,85 @@ export async function finishMailOAuth(query) {
   }
 }
 
-// rulesPart lists the user's mail rules (made by telling her, in the chat)
-// as she understood them, each with delete. Hidden while there are none.
+// rulesPart lists the user's mail rules as she understood them, each with
+// delete, and a form to write a new one: "Try it" shows which recent
+// messages it would touch (a dry run, nothing kept), "Add" keeps it. She
+// also takes rules in the chat (mail_add_rule, after the user's yes).
 function rulesPart() {
   const list = h('ul', { id: 'mail-rules', class: 'plain-list' });
   const err = alertBox();
-  const part = h('div', { class: 'mail-rules', hidden: true },
+  const triage = h('p', { id: 'mail-triage', class: 'hint' });
+  const text = h('input', { id: 'mail-rule-text', type: 'text', maxlength: 500, autocomplete: 'off',
+    placeholder: 'e.g. archive newsletters unless they\u2019re from the climbing club' });
+  const tryBtn = h('button', { id: 'mail-rule-try', type: 'button', class: 'btn secondary', text: 'Try it' });
+  const addBtn = h('button', { id: 'mail-rule-add', type: 'submit', class: 'btn', text: 'Add rule' });
+  const preview = h('div', { id: 'mail-rule-preview', class: 'hint', role: 'status' });
+  const form = h('form', { id: 'mail-rule-form', class: 'form', novalidate: true },
+    field('A new rule, in your own words', text), h('div', { class: 'row' }, tryBtn, addBtn), preview);
+  const part = h('div', { class: 'mail-rules' },
     h('p', { class: 'token-name', text: 'Your mail rules' }),
-    h('p', { class: 'hint', text: 'Rules you gave her in your own words, with how she understood them. Tell her in the chat to add or change one.' }),
-    list, err);
+    h('p', { class: 'hint', text: 'Rules in your own words, with how she understood them. They decide before her own sorting. You can also tell her one in the chat.' }),
+    triage, list, err, form);
+
+  api.get('/api/mail/triage').then((t) => {
+    triage.textContent = t.mode === 'model'
+      ? `She sorts new mail with the model: ${Number(t.used_today).toLocaleString()} of ${Number(t.daily_tokens).toLocaleString()} tokens used today; past that, by rules.`
+      : 'She sorts new mail by rules, without the model.';
+  }).catch(() => { triage.hidden = true; });
+
+  function ruleItem(r) {
+    const del = h('button', { type: 'button', class: 'btn ghost small mail-rule-delete', 'aria-label': `Delete the rule “${r.text}”` }, icon('trash'), h('span', { text: 'Delete' }));
+    const understood = r.understood && r.understood.summary;
+    const li = h('li', { class: 'mail-rule', dataset: { id: r.id } },
+      h('div', { class: 'grow' },
+        h('div', { class: 'mail-rule-text', text: `“${r.text}”` }),
+        understood ? h('div', { class: 'hint', text: `She understood: ${understood}${r.enabled ? '' : ' (off)'}` }) : null),
+      del);
+    del.addEventListener('click', async () => {
+      if (del.dataset.confirm !== '1') {
+        del.dataset.confirm = '1';
+        del.lastChild.textContent = 'Really delete?';
+        del.classList.add('danger-text');
+        return;
+      }
+      err.clear();
+      try {
+        await busy(del, null, () => api.del(`/api/mail/rules/${enc(r.id)}`));
+        li.remove();
+        announce('Deleted the rule.');
+      } catch (ex) { err.show(ex.message); }
+    });
+    return li;
+  }
+
   api.get('/api/mail/rules').then((res) => {
-    const rules = (res && res.rules) || [];
-    if (!rules.length) return;
-    list.replaceChildren(...rules.map((r) => {
-      const del = h('button', { type: 'button', class: 'btn ghost small mail-rule-delete', 'aria-label': `Delete the rule “${r.text}”` }, icon('trash'), h('span', { text: 'Delete' }));
-      const understood = r.understood && r.understood.summary;
-      const li = h('li', { class: 'mail-rule', dataset: { id: r.id } },
-        h('div', { class: 'grow' },
-          h('div', { class: 'mail-rule-text', text: `“${r.text}”` }),
-          understood ? h('div', { class: 'hint', text: `She understood: ${understood}${r.enabled ? '' : ' (off)'}` }) : null),
-        del);
-      del.addEventListener('click', async () => {
-        if (del.dataset.confirm !== '1') {
-          del.dataset.confirm = '1';
-          del.lastChild.textContent = 'Really delete?';
-          del.classList.add('danger-text');
-          return;
-        }
-        err.clear();
-        try {
-          await busy(del, null, () => api.del(`/api/mail/rules/${enc(r.id)}`));
-          li.remove();
-          announce('Deleted the rule.');
-          if (!list.children.length) part.hidden = true;
-        } catch (ex) { err.show(ex.message); }
-      });
-      return li;
-    }));
-    part.hidden = false;
-  }).catch(() => { /* no mail on this server: the accounts list says so */ });
+    list.replaceChildren(...((res && res.rules) || []).map(ruleItem));
+  }).catch(() => { part.hidden = true; /* no mail on this server: the accounts list says so */ });
+
+  tryBtn.addEventListener('click', async () => {
+    err.clear();
+    if (!text.value.trim()) { text.focus(); return; }
+    try {
+      const res = await busy(tryBtn, 'Trying…', () => api.post('/api/mail/rules/dry-run', { text: text.value.trim() }));
+      const hits = res.hits || [];
+      preview.replaceChildren(
+        h('p', { text: `She understands: ${(res.understood && res.understood.summary) || ''}` }),
+        h('p', { text: hits.length ? `Of your recent mail it would change ${hits.length}:` : 'It would change none of your recent mail.' }),
+        hits.length ? h('ul', { class: 'plain-list' }, ...hits.slice(0, 10).map((x) => h('li', { class: 'mail-rule-hit', text: `${(x.From && (x.From.name || x.From.email)) || ''} — “${x.Subject || ''}”: ${x.Change || ''}` }))) : null);
+    } catch (ex) { err.show(ex.message); }
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.clear();
+    if (!text.value.trim()) { text.focus(); return; }
+    try {
+      const r = await busy(addBtn, 'Adding…', () => api.post('/api/mail/rules', { text: text.value.trim() }));
+      list.append(ruleItem(r));
+      text.value = '';
+      preview.replaceChildren();
+      announce(`Added the rule. She understood: ${r.understood && r.understood.summary}`);
+    } catch (ex) { err.show(ex.message); }
+  });
   return part;
 }
 
