@@ -45,8 +45,8 @@ type Job struct {
 	Payload json.RawMessage // the kind's own data, JSON
 	Due     time.Time
 	State   State
-	// Attempts counts claims: 1 on the first run, more after a crash
-	// (the claim's lease ran out) or a deferral.
+	// Attempts counts claims since it was added, snoozed or deferred: 1 on
+	// the first run, more after a crash (the claim's lease ran out).
 	Attempts     int
 	Token        string    // the current claim's token; "" unless running
 	ClaimedUntil time.Time // the current claim's lease; zero unless running
@@ -118,8 +118,9 @@ type Jobs interface {
 	// Finish ends a claim: the job becomes state (Done, Skipped or Failed)
 	// with note, fired at. ErrLostClaim unless it is running with token.
 	Finish(ctx context.Context, id, token string, state State, note string, at time.Time) error
-	// Release ends a claim without running it: the job is pending again at
-	// due, with note. ErrLostClaim unless it is running with token.
+	// Release ends a claim cleanly without running it: the job is pending
+	// again at due, with note and attempts reset (a deferral is not a
+	// crash). ErrLostClaim unless it is running with token.
 	Release(ctx context.Context, id, token string, due time.Time, note string) error
 	// NextDue is the soonest time a job of kinds becomes claimable: a
 	// pending job's due or a running job's lease end. ok is false when
@@ -132,7 +133,7 @@ type Quiet interface {
 	// QuietHours returns the user's; none set is the zero QuietHours.
 	QuietHours(ctx context.Context, userID string) (QuietHours, error)
 	// SetQuietHours replaces them; the zero QuietHours clears them.
-	// ErrNotFound when the user does not exist.
+	// Setting them for a user who does not exist is ErrNotFound.
 	SetQuietHours(ctx context.Context, userID string, q QuietHours) error
 }
 

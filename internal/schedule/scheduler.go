@@ -123,6 +123,7 @@ type Scheduler struct {
 	cancel context.CancelFunc
 
 	wakeups, claimed, doneN, failed, skipped, deferred atomic.Int64
+	next                                               atomic.Int64 // NextWake, in Unix nanoseconds; 0 while awake
 }
 
 // New returns a scheduler over st. ids makes job IDs and claim tokens.
@@ -248,14 +249,26 @@ func (s *Scheduler) loop() {
 		} else {
 			timer.Reset(sleep)
 		}
+		s.next.Store(s.clock.Now().Add(sleep).UnixNano())
 		select {
 		case <-s.stop:
 			return
 		case <-timer.C():
 		case <-s.wake:
 		}
+		s.next.Store(0)
 		s.wakeups.Add(1)
 	}
+}
+
+// NextWake is when the scheduler's timer is set to wake it, or zero while
+// it is awake (claiming, or about to). Tests on a fake clock wait for it
+// before moving time.
+func (s *Scheduler) NextWake() time.Time {
+	if n := s.next.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // round starts what is due now, as many as there are free workers, and

@@ -255,7 +255,7 @@ func testFinishAndRelease(t *testing.T, e env) {
 		t.Errorf("failed job %+v", bad)
 	}
 	q, _ := e.Store.Job(e.ctx, e.ana, "quiet")
-	if q.State != schedule.Pending || !q.Due.Equal(until) || q.Note != "quiet hours" || q.Token != "" {
+	if q.State != schedule.Pending || !q.Due.Equal(until) || q.Note != "quiet hours" || q.Token != "" || q.Attempts != 0 {
 		t.Errorf("released job %+v", q)
 	}
 	if err := e.Store.Release(e.ctx, "quiet", "tok", until, ""); !errors.Is(err, schedule.ErrLostClaim) {

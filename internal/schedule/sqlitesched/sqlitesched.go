@@ -192,7 +192,7 @@ func (s *Store) Finish(ctx context.Context, id, token string, state schedule.Sta
 
 // Release ends a claim, pending again at due.
 func (s *Store) Release(ctx context.Context, id, token string, due time.Time, note string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE schedule_jobs SET state = 'pending', due = ?, note = ?, claim_token = '', claimed_until = NULL
+	res, err := s.db.ExecContext(ctx, `UPDATE schedule_jobs SET state = 'pending', due = ?, note = ?, attempts = 0, claim_token = '', claimed_until = NULL
 		WHERE id = ? AND claim_token = ? AND state = 'running'`, tv(due), note, id, token)
 	return lost(res, err, "release job "+id)
 }
