@@ -1,6 +1,6 @@
 // Settings (#/settings, #/settings/SECTION): the companion's persona, the
 // first-meeting answers, the model connection, mail accounts
-// (settings-mail.js), appearance, API tokens,
+// (settings-mail.js), notifications on this device (settings-push.js), appearance, API tokens,
 // security (password, sessions), people (owner: invites, disable, delete,
 // reset links) and the account.
 
@@ -9,6 +9,7 @@ import { api } from '../api.js';
 import { field, alertBox, busy, modelStatusLink, validTimeZone, timeZoneList, checkPasswords } from './common.js';
 import { modelPanel } from './modelform.js';
 import { mailSection } from './settings-mail.js';
+import { pushSection } from './settings-push.js';
 
 const THEME_KEY = 'os1.theme';
 
@@ -30,6 +31,7 @@ export function mount(root, ctx, route) {
     profileSection(ctx),
     modelSection(ctx),
     mailSection(section),
+    pushSection(section),
     appearanceSection(),
     whileReplyingSection(),
     tokensSection(),
