@@ -26,6 +26,7 @@ func TestDeps(t *testing.T) {
 		"github.com/os1ai/os1/internal/testrig",
 		"github.com/os1ai/os1/internal/memory/memtest",
 		"github.com/os1ai/os1/internal/memory/memorytest",
+		"github.com/os1ai/os1/internal/webpush/webpushtest",
 		"net/http/httptest",
 		"testing",
 	}

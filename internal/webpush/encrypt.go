@@ -15,7 +15,7 @@ import (
 // so Encrypt takes both, and the test checks its output byte for byte.
 // (webpush-go draws both itself from crypto/rand; since Go 1.26 crypto
 // ignores a caller's random source anyway, so only an explicit key is
-// deterministic. docs/reminders.md has the decision.)
+// deterministic. docs/security.md, "Web Push", has the decision.)
 
 const (
 	// RecordSize is the aes128gcm record size os1 declares: one record of
