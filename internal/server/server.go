@@ -26,6 +26,7 @@ import (
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/reminders"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/voice"
 	"github.com/os1ai/os1/internal/webpush"
@@ -87,6 +88,8 @@ type Deps struct {
 	MailBulk *mail.Bulk
 	// Push keeps push subscriptions (webpush.go); nil: they answer 503.
 	Push *webpush.Notifier
+	// Reminders serves reminders and quiet hours (reminders.go); nil: 503 reminders_unavailable.
+	Reminders *reminders.Service
 	// PasswordCost is the argon2id cost of new password hashes; zero is
 	// auth.DefaultCost. Tests of sign-in flows set auth.TestCost.
 	PasswordCost auth.Cost
@@ -208,6 +211,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/tokens", s.user(s.listTokens))
 	m.HandleFunc("POST /api/tokens", s.user(s.createToken))
 	m.HandleFunc("DELETE /api/tokens/{id}", s.user(s.deleteToken))
+	s.reminderRoutes(m) // /api/reminders… (reminders.go)
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
 	s.sessionRoutes(m) // sessions, passwords, members (sessions.go, users.go)
