@@ -387,7 +387,7 @@ func printResults(w io.Writer, out searchOutput, loc *time.Location, bold bool) 
 			text = clipMarked(r.Text, r.byteMarks, 300, "\x1b[1m", "\x1b[22m")
 		}
 		fmt.Fprintf(w, "%2d. [%s %s] %s  (%.3f)\n    %s\n", i+1, r.Kind, r.ID, formatDay(r.Time, loc), r.Score, text)
-		if r.Kind != string(memory.DocMessage) && len(r.Sources) > 0 {
+		if (r.Kind != string(memory.DocMessage) && len(r.Sources) > 0) || len(r.Sources) > 1 { // a message with the turn before it
 			fmt.Fprintf(w, "    from: %s\n", strings.Join(r.Sources, ", "))
 		}
 	}

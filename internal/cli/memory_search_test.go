@@ -56,9 +56,10 @@ func TestMemorySearchShowsOnlyMatches(t *testing.T) {
 		t.Errorf("search Maya = %v, want only s-3 and s-5", got)
 	}
 
-	// A pipe gets plain text: no escape codes, nothing added.
+	// A pipe gets plain text: no escape codes, nothing added but the turn
+	// before (a context unit) and its ID.
 	code, out, _ = d.run("memory", "search", "Maya")
-	if code != 0 || strings.Contains(out, "\x1b") || !strings.Contains(out, "    My sister Maya moved to Lisbon.\n") || strings.Contains(out, "hello") {
+	if code != 0 || strings.Contains(out, "\x1b") || !strings.Contains(out, "    (before: A fresh start.) My sister Maya moved to Lisbon.\n    from: s-3, s-2\n") || strings.Contains(out, "hello") {
 		t.Errorf("plain search output %q", out)
 	}
 	if code, out, _ = d.run("memory", "search", "zebra"); code != 0 || out != "Nothing matches \"zebra\".\n" {

@@ -187,13 +187,18 @@ func New(s memory.Store, emb memory.Embedder, c clock.Clock, opts Options) *Reca
 // Recall returns the user's memories most relevant to q, best first, at most
 // q.Limit (default 10). When q.From and q.To are both zero, a time expression
 // in q.Text ("last week", "in May") becomes the range, read in loc (UTC when
-// nil). Every hit has Sources.
+// nil). Every hit has Sources; a message hit comes with the turn before it
+// (units.go).
 func (r *Recaller) Recall(ctx context.Context, userID string, q memory.Query, loc *time.Location) ([]memory.Hit, error) {
 	rt, err := r.retrieve(ctx, userID, q, loc, true)
 	if err != nil || rt.lists == nil {
 		return nil, err
 	}
-	return r.fuse(rt, rt.q.Limit), nil
+	hits := r.fuse(rt, rt.q.Limit)
+	if _, err := r.withUnits(ctx, userID, hits); err != nil {
+		return nil, fmt.Errorf("recall %q: %w", q.Text, err)
+	}
+	return hits, nil
 }
 
 // retrieval is what the retrievers returned for one query, before fusion.

@@ -62,7 +62,8 @@ type MatchMarker interface {
 }
 
 // Search returns at most q.Limit hits that match q (see the rule above),
-// best first, in Recall's order.
+// best first, in Recall's order, with Recall's context units; Marks are in
+// the hit's own text, after its unit's prefix.
 func (r *Recaller) Search(ctx context.Context, userID string, q memory.Query, loc *time.Location) ([]Match, error) {
 	rt, err := r.retrieve(ctx, userID, q, loc, false)
 	if err != nil || rt.lists == nil {
@@ -113,6 +114,27 @@ func (r *Recaller) Search(ctx context.Context, userID string, q memory.Query, lo
 		for i := range out {
 			out[i].Marks = byKey[hitKey(out[i].Hit)]
 		}
+	}
+	// Units last: the marks were found in the hit's own text, and move by
+	// what the unit puts in front of it.
+	hits := make([]memory.Hit, len(out))
+	for i := range out {
+		hits[i] = out[i].Hit
+	}
+	shift, err := r.withUnits(ctx, userID, hits)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", q.Text, err)
+	}
+	for i := range out {
+		out[i].Hit = hits[i]
+		if shift == nil || shift[i] == 0 || out[i].Marks == nil {
+			continue
+		}
+		moved := make([][2]int, len(out[i].Marks))
+		for j, m := range out[i].Marks {
+			moved[j] = [2]int{m[0] + shift[i], m[1] + shift[i]}
+		}
+		out[i].Marks = moved
 	}
 	return out, nil
 }

@@ -63,7 +63,7 @@ func NewTool(r memory.Searcher, echoes *memory.Echoes) companion.Tool {
 			var b strings.Builder
 			fmt.Fprintf(&b, "%d results for %q, best first:\n", len(hits), q)
 			for i, h := range hits {
-				text := memory.ClipRunes(memory.SingleLine(h.Text), toolLineRunes)
+				text := memory.ClipRunes(memory.SingleLine(h.Text), toolLineRunes+unitRunes+len("(before: …) ")) // a unit's prefix is extra
 				fmt.Fprintf(&b, "%d. %s %s\n", i+1, hitLabel(h, loc), text)
 				fmt.Fprintf(&b, "   sources: %s\n", strings.Join(h.Sources, ", "))
 				if echoes != nil {
