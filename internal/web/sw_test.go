@@ -3,6 +3,7 @@ package web
 import (
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,13 @@ func TestPushServiceWorkerServed(t *testing.T) {
 	}
 	if !strings.Contains(string(settings), "navigator.serviceWorker.register('/sw.js', { scope: '/' })") {
 		t.Error("settings-push.js does not register /sw.js with scope /")
+	}
+	app, err := fs.ReadFile(FS(), "app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`async logout\([^)]*\) \{\n\s*await forgetThisDevice\(\);`).Match(app) {
+		t.Error("app.js's logout does not end this browser's push subscription first")
 	}
 	if !strings.Contains(string(settings), "'/api/push/key'") || !strings.Contains(string(settings), "'/api/push/subscriptions'") {
 		t.Error("settings-push.js does not use the push API")

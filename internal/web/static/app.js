@@ -24,6 +24,7 @@ import { api, setCsrf, onAuthLost } from './api.js';
 import { TurnStream } from './stream.js';
 import { h } from './dom.js';
 import { updateModelStatus } from './views/common.js';
+import { forgetThisDevice } from './views/settings-push.js';
 import * as setupView from './views/setup.js';
 import * as loginView from './views/login.js';
 import * as inviteView from './views/invite.js';
@@ -237,6 +238,7 @@ const ctx = {
     updateModelStatus(document.getElementById('model-status'), m);
   },
   async logout(next = '#/login') {
+    await forgetThisDevice(); // the next person here must not get this user's reminders
     try { await api.post('/api/logout', {}); } catch { /* signed out locally anyway */ }
     stopStream();
     state.status = null;

@@ -18,6 +18,22 @@ function supported() {
   return window.isSecureContext && 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
 }
 
+// forgetThisDevice ends this browser's subscription (on the server and in
+// the browser) before signing out, so the next person to use this browser
+// does not see the previous user's reminders. Never throws.
+export async function forgetThisDevice() {
+  try {
+    if (!supported()) return;
+    const reg = await navigator.serviceWorker.getRegistration('/');
+    const sub = reg ? await reg.pushManager.getSubscription() : null;
+    if (!sub) return;
+    const res = await api.get('/api/push/subscriptions');
+    const mine = (res.subscriptions || []).find((x) => x.endpoint === sub.endpoint);
+    if (mine) await api.del(`/api/push/subscriptions/${encodeURIComponent(mine.id)}`);
+    await sub.unsubscribe();
+  } catch { /* signing out goes on regardless */ }
+}
+
 export function pushSection(section) {
   const err = alertBox();
   const note = h('p', { id: 'push-status', class: 'hint', role: 'status' });
