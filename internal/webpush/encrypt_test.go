@@ -32,9 +32,9 @@ func unb64(t testing.TB, s string) []byte {
 	return b
 }
 
-// TestEncryptRFC8291Vector: with the RFC's sender key and salt, Encrypt
+// TestPushEncryptRFC8291Vector: with the RFC's sender key and salt, Encrypt
 // gives the RFC's message byte for byte.
-func TestEncryptRFC8291Vector(t *testing.T) {
+func TestPushEncryptRFC8291Vector(t *testing.T) {
 	as, err := ecdh.P256().NewPrivateKey(unb64(t, rfcASPrivate))
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestEncryptRFC8291Vector(t *testing.T) {
 }
 
 // A fresh key and salt give a message only the right browser opens.
-func TestEncryptRoundTripAndWrongKeys(t *testing.T) {
+func TestPushEncryptRoundTripAndWrongKeys(t *testing.T) {
 	ua, _ := ecdh.P256().GenerateKey(rand.Reader)
 	auth := make([]byte, 16)
 	rand.Read(auth)

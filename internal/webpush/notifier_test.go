@@ -66,10 +66,10 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-// TestNotifyDelivers: each of the user's browsers gets the notification,
+// TestPushNotifyDelivers: each of the user's browsers gets the notification,
 // signed with VAPID and readable only with its own key; the other user's
 // browser gets nothing.
-func TestNotifyDelivers(t *testing.T) {
+func TestPushNotifyDelivers(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
 	phone, laptop, bens := webpushtest.NewBrowser(t), webpushtest.NewBrowser(t), webpushtest.NewBrowser(t)
@@ -112,9 +112,9 @@ func TestNotifyDelivers(t *testing.T) {
 	}
 }
 
-// TestNotifyGoneRemovesSubscription: 410 and 404 remove the subscription;
+// TestPushNotifyGoneRemovesSubscription: 410 and 404 remove the subscription;
 // the rest are still reached.
-func TestNotifyGoneRemovesSubscription(t *testing.T) {
+func TestPushNotifyGoneRemovesSubscription(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
 	a, b, c := webpushtest.NewBrowser(t), webpushtest.NewBrowser(t), webpushtest.NewBrowser(t)
@@ -133,10 +133,10 @@ func TestNotifyGoneRemovesSubscription(t *testing.T) {
 	}
 }
 
-// TestNotifyRetriesAfter429: a busy push service's Retry-After is waited
+// TestPushNotifyRetriesAfter429: a busy push service's Retry-After is waited
 // (on the injected sleep, not the wall clock); one that stays busy is an
 // error and the subscription is kept.
-func TestNotifyRetriesAfter429(t *testing.T) {
+func TestPushNotifyRetriesAfter429(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
 	a := webpushtest.NewBrowser(t)
@@ -160,8 +160,8 @@ func TestNotifyRetriesAfter429(t *testing.T) {
 	}
 }
 
-// TestSubscribeRefusesBadInput: what a browser (or anyone) may not subscribe.
-func TestSubscribeRefusesBadInput(t *testing.T) {
+// TestPushSubscribeRefusesBadInput: what a browser (or anyone) may not subscribe.
+func TestPushSubscribeRefusesBadInput(t *testing.T) {
 	r := newRig(t)
 	b := webpushtest.NewBrowser(t)
 	good := b.Subscription("https://push.example.org/abc")
@@ -200,9 +200,9 @@ func TestSubscribeRefusesBadInput(t *testing.T) {
 	}
 }
 
-// TestNotifyGuardsDialledAddress: a name that resolves to loopback is
+// TestPushNotifyGuardsDialledAddress: a name that resolves to loopback is
 // refused when dialled, whatever it looked like when subscribed.
-func TestNotifyGuardsDialledAddress(t *testing.T) {
+func TestPushNotifyGuardsDialledAddress(t *testing.T) {
 	r := newRig(t)
 	r.n.Allow = nil // as os1 runs
 	a := webpushtest.NewBrowser(t)
@@ -220,9 +220,9 @@ func TestNotifyGuardsDialledAddress(t *testing.T) {
 	}
 }
 
-// TestVAPIDKeyMadeOnceAndSealed: the key is made once, kept sealed (the
+// TestPushVAPIDKeyMadeOnceAndSealed: the key is made once, kept sealed (the
 // stored text is not the key), and another secret.key cannot open it.
-func TestVAPIDKeyMadeOnceAndSealed(t *testing.T) {
+func TestPushVAPIDKeyMadeOnceAndSealed(t *testing.T) {
 	dir := t.TempDir()
 	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "os1.db"))
 	if err != nil {

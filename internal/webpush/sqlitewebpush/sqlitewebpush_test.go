@@ -32,7 +32,7 @@ func newUser(t *testing.T, db *sqlite.DB, name string) string {
 	return id
 }
 
-func TestContract(t *testing.T) {
+func TestPushContract(t *testing.T) {
 	webpushtest.Run(t, func(t *testing.T) (webpush.Store, func(string) string) {
 		db := open(t)
 		return sqlitewebpush.New(db), func(name string) string { return newUser(t, db, name) }
@@ -40,7 +40,7 @@ func TestContract(t *testing.T) {
 }
 
 // Deleting a user deletes their subscriptions (the foreign key cascades).
-func TestUserDeletionRemovesSubscriptions(t *testing.T) {
+func TestPushUserDeletionRemovesSubscriptions(t *testing.T) {
 	db := open(t)
 	st := sqlitewebpush.New(db)
 	ana, ben := newUser(t, db, "ana"), newUser(t, db, "ben")
