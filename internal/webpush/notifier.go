@@ -35,8 +35,8 @@ type Notifier struct {
 	Clock   clock.Clock // nil: clock.System
 	IDs     clock.IDs   // nil: clock.RandomIDs
 	// Retry repeats a push a push service answered 429 or 5xx (honouring
-	// Retry-After up to Retry.MaxWait). Zero MaxRetries and MaxWait take
-	// DefaultRetry's; a negative MaxRetries never repeats.
+	// Retry-After up to Retry.MaxWait). Zero MaxRetries and MaxWait are
+	// DefaultRetries and DefaultRetryWait; a negative MaxRetries never repeats.
 	Retry httpretry.Policy
 	// TTL is how long a push service keeps a message for a browser that is
 	// offline (RFC 8030 Section 5.2). Zero: DefaultTTL.
@@ -59,9 +59,12 @@ const (
 	pushTimeout = 15 * time.Second
 )
 
-// DefaultRetry tries a push three times in all, waiting at most a minute
-// for a push service that asked for time.
-var DefaultRetry = httpretry.Policy{MaxRetries: 2, MaxWait: time.Minute}
+// A push is tried three times in all, waiting at most a minute for a push
+// service that asked for time (Retry's zero fields).
+const (
+	DefaultRetries   = 2
+	DefaultRetryWait = time.Minute
+)
 
 func (n *Notifier) now() time.Time {
 	if n.Clock == nil {
@@ -119,7 +122,9 @@ const urgency = "high" // reminders and wake-ups are why os1 pushes at all
 // every browser userID subscribed, and returns how many push services took
 // the message. A subscription the push service says is gone (404, 410) is
 // removed. The error joins the failures of the others; it is nil when
-// every browser was reached or removed.
+// every browser was reached or removed. Browsers are reached one after
+// another, each retried as Retry says, so Notify may take minutes when push
+// services are busy: call it from background work, with ctx's deadline.
 func (n *Notifier) Notify(ctx context.Context, userID, title, body, link string) (int, error) {
 	if link != "" && (!strings.HasPrefix(link, "/") || strings.HasPrefix(link, "//") || strings.Contains(link, "\\")) {
 		return 0, fmt.Errorf("notification link %q must be a path on this server", link)
@@ -237,10 +242,10 @@ func (n *Notifier) send(ctx context.Context, s Subscription, payload []byte) err
 	}
 	policy := n.Retry
 	if policy.MaxRetries == 0 {
-		policy.MaxRetries = DefaultRetry.MaxRetries
+		policy.MaxRetries = DefaultRetries
 	}
 	if policy.MaxWait == 0 {
-		policy.MaxWait = DefaultRetry.MaxWait
+		policy.MaxWait = DefaultRetryWait
 	}
 	if policy.Clock == nil {
 		policy.Clock = n.Clock
