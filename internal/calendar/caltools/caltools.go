@@ -105,9 +105,11 @@ func Tools(d Deps) []companion.Tool {
 				`"occurrence":{"type":"string","description":"for one occurrence of a repeating event: its local start, YYYY-MM-DDTHH:MM"},` +
 				`"timezone":{"type":"string"}},"required":["event_id"]}`),
 			SideEffects: true,
-			Summary:     func(raw json.RawMessage) string { return "Cancel a calendar event: " + textsafe.Displayable(string(raw)) },
-			Review:      func(ctx context.Context, a store.Action) string { return t.cancelCard(ctx, a.UserID, a.Arguments) },
-			Run:         t.cancel,
+			Summary: func(raw json.RawMessage) string {
+				return "Cancel a calendar event: " + textsafe.Displayable(string(raw))
+			},
+			Review: func(ctx context.Context, a store.Action) string { return t.cancelCard(ctx, a.UserID, a.Arguments) },
+			Run:    t.cancel,
 		},
 	}
 }
