@@ -57,6 +57,7 @@ type App struct {
 	Companion *companion.Companion
 	Voice     *Voice
 	Mail      *Mail             // nil in os1 talk
+	Calendar  *Calendar         // the local calendar, CalDAV accounts and the calendar tools
 	Push      *webpush.Notifier // notifications to closed browsers; nil in os1 talk or without a VAPID key
 	Server    *server.Server    // nil in os1 talk
 
@@ -145,6 +146,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		if a.Mail, err = a.newMail(cfg, log, tools); err != nil {
 			return nil, err
 		}
+	}
+	if a.Calendar, err = a.newCalendar(log, tools); err != nil { // calendar.go
+		return nil, err
 	}
 	for _, t := range companion.BuiltinTools(a.DB) {
 		if a.Mail != nil {

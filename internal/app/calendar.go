@@ -1,0 +1,44 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/os1ai/os1/internal/calendar"
+	"github.com/os1ai/os1/internal/calendar/caldavsync"
+	"github.com/os1ai/os1/internal/calendar/caltools"
+	"github.com/os1ai/os1/internal/calendar/sqlitecal"
+	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/companion"
+)
+
+// Calendar is the calendar capability as os1 wires it: the service (the
+// local calendar, CalDAV accounts with sealed passwords, ICS import and
+// export) and the companion's calendar tools.
+type Calendar struct {
+	Service *calendar.Service
+}
+
+// newCalendar builds the calendar over the app's database and secrets and
+// registers the calendar tools in tools. Syncs run when asked (no
+// background loop yet). Mail's Guard does not wrap the acting tools: their
+// cards are their own (Review), and Guard leaves such tools as they are.
+func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry) (*Calendar, error) {
+	st := sqlitecal.New(a.DB)
+	ids := clock.RandomIDs{}
+	svc := &calendar.Service{Store: st, Sealer: a.Secrets, Clock: a.Clock, IDs: ids, Log: log.With("component", "calendar"),
+		Syncer: &caldavsync.Syncer{Store: st, Clock: a.Clock, IDs: ids}}
+	err := caltools.Register(tools, caltools.Deps{Service: svc, Zone: func(ctx context.Context, userID string) *time.Location {
+		p, err := a.DB.Profile(ctx, userID)
+		if err != nil {
+			return nil
+		}
+		return p.Location()
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("register the calendar tools: %w", err)
+	}
+	return &Calendar{Service: svc}, nil
+}

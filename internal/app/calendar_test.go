@@ -1,0 +1,66 @@
+package app
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/calendar"
+	"github.com/os1ai/os1/internal/calendar/radicaletest"
+	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/store"
+)
+
+// The calendar as the app wires it: a CalDAV account's password sealed
+// with the data dir's secret.key, a sync against Radicale, and the local
+// calendar beside it.
+func TestCalendarWired(t *testing.T) {
+	srv := radicaletest.Start(t)
+	srv.AddUser("ana", "pw")
+	srv.MakeCalendar("ana", "work", "Work")
+	home := t.TempDir()
+	env := map[string]string{
+		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
+		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := NewTalk(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Calendar == nil {
+		t.Fatal("no calendar in os1 talk")
+	}
+	if err := a.DB.CreateUser(ctx, store.User{ID: "usr_ana", Username: "ana", DisplayName: "Ana", Role: store.RoleMember,
+		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	svc := a.Calendar.Service
+	acct, err := svc.AddAccount(ctx, "usr_ana", calendar.AccountInput{URL: srv.URL, Username: "ana", Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(acct.Secret, "pw") {
+		t.Fatal("the password is stored in the clear")
+	}
+	cals, _ := svc.Store.ListCalendars(ctx, "usr_ana")
+	if len(cals) != 0 {
+		t.Fatalf("calendars before the first sync: %v", cals)
+	}
+	if rep, err := svc.Sync(ctx, "usr_ana", acct.ID); err != nil || rep.Calendars != 1 {
+		t.Fatalf("sync: %+v %v", rep, err)
+	}
+	if _, err := svc.LocalCalendar(ctx, "usr_ana"); err != nil {
+		t.Fatal(err)
+	}
+	if cals, _ := svc.Store.ListCalendars(ctx, "usr_ana"); len(cals) != 2 {
+		t.Errorf("calendars: %+v", cals)
+	}
+}
