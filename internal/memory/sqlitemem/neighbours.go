@@ -32,7 +32,9 @@ func (s *Store) PreviousTurns(ctx context.Context, userID string, ids []string) 
 	}
 	// up walks from each hit to its parent, and on past parents that are
 	// not turns; the first turn reached is the hit's neighbour. Every step
-	// stays in the hit's conversation and the user's rows.
+	// stays in the hit's conversation and the user's rows. CROSS JOIN keeps
+	// SQLite's join order, from the few hits out by primary keys; left to
+	// itself the planner walked all of the user's documents.
 	rows, err := s.query(ctx, `
 		WITH RECURSIVE up(hit, conv, id, depth) AS (
 			SELECT mm.id, mm.conversation_id, m.parent_id, 1
@@ -46,10 +48,10 @@ func (s *Store) PreviousTurns(ctx context.Context, userID string, ids []string) 
 		)
 		SELECT u.hit, p.id, d.text, d.time, u.depth
 		FROM up u
-		JOIN messages m ON m.id = u.id AND m.user_id = ?1 AND m.conversation_id = u.conv
+		CROSS JOIN messages m ON m.id = u.id AND m.user_id = ?1 AND m.conversation_id = u.conv
 			AND m.role IN ('user', 'assistant') AND trim(m.content) != ''
-		JOIN memory_messages p ON p.id = u.id AND p.user_id = ?1 AND p.conversation_id = u.conv
-		JOIN memory_docs d ON d.seq = p.seq AND d.user_id = ?1
+		CROSS JOIN memory_messages p ON p.id = u.id AND p.user_id = ?1 AND p.conversation_id = u.conv
+		CROSS JOIN memory_docs d ON d.seq = p.seq AND d.user_id = ?1
 		ORDER BY u.depth`, userID, string(list), maxTurnWalk)
 	if err != nil {
 		return nil, mapErr(err, "read the turns before messages")
