@@ -59,6 +59,7 @@ type App struct {
 	Mail      *Mail             // nil in os1 talk
 	Calendar  *Calendar         // the local calendar, CalDAV accounts and the calendar tools
 	Push      *webpush.Notifier // notifications to closed browsers; nil in os1 talk or without a VAPID key
+	Reminders *Reminders        // the durable scheduler and reminders; its scheduler runs only in os1 serve
 	Server    *server.Server    // nil in os1 talk
 
 	lifecycle
@@ -142,6 +143,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	}
 
 	tools := companion.NewRegistry()
+	if a.Reminders, err = a.newReminders(log, tools, p.server); err != nil { // schedule.go
+		return nil, err
+	}
 	if p.server { // mail syncs in the background: os1 serve's work, not a one-shot talk's
 		if a.Mail, err = a.newMail(cfg, log, tools); err != nil {
 			return nil, err
@@ -226,6 +230,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		MailOAuth:      a.Mail.OAuth,
 		MailBulk:       a.Mail.Bulk,
 		Push:           a.Push,
+		Reminders:      a.Reminders.Service,
 		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})

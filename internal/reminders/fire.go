@@ -45,7 +45,11 @@ func (s *Service) fire(ctx context.Context, f schedule.Firing) error {
 	var errs []error
 	reached := false
 	for _, nt := range s.Notifiers {
-		if err := nt.Notify(ctx, n); err != nil {
+		err := nt.Notify(ctx, n)
+		if errors.Is(err, ErrNoRecipient) {
+			continue
+		}
+		if err != nil {
 			s.log.Warn("reminder notifier failed", "reminder", f.ID, "user", f.UserID, "err", err)
 			errs = append(errs, err)
 			continue
@@ -79,10 +83,21 @@ func (s *Service) initiate(ctx context.Context, userID, line string) error {
 	if err != nil {
 		return fmt.Errorf("start os1's turn: %w", err)
 	}
-	for ev := range evs {
-		if ev.Type == companion.EvTurnDone || ctx.Err() != nil {
-			break
+	// The turn runs on without this handler: a scheduler closing (ctx
+	// done) stops waiting, and the companion, closed after it, stores the
+	// reply so far.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range evs {
+			if ev.Type == companion.EvTurnDone {
+				return
+			}
 		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 	return nil
 }

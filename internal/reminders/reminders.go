@@ -124,10 +124,15 @@ type Notice struct {
 
 // Notifier delivers a fired reminder beyond the open pages: Web Push to
 // closed browsers, email. Notify returns once it has handed the notice on;
-// an error is logged and does not stop the other ways.
+// an error is logged and does not stop the other ways. ErrNoRecipient says
+// this way has nowhere to deliver to for this user (no browser subscribed,
+// no mail account): not a failure, and not a delivery either.
 type Notifier interface {
 	Notify(ctx context.Context, n Notice) error
 }
+
+// ErrNoRecipient: a Notifier has nowhere to deliver this user's notice.
+var ErrNoRecipient = errors.New("nowhere to deliver to for this user")
 
 // Service keeps reminders and fires them.
 type Service struct {

@@ -216,8 +216,9 @@ func (s *Scheduler) Start(context.Context) error {
 }
 
 // Close stops claiming, cancels running handlers' contexts and waits for
-// them. A handler cut off here leaves its job running until the lease ends;
-// the next scheduler runs it then.
+// them. A job whose handler fails once cut off is put back as it was, for
+// the next scheduler; one whose process dies instead stays claimed until
+// its lease ends, and runs then.
 func (s *Scheduler) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
@@ -355,7 +356,10 @@ func (s *Scheduler) run(j Job, now time.Time) {
 			s.finishLog(j, s.store.Release(context.WithoutCancel(s.ctx), j.ID, j.Token, d.Until, d.Why))
 			return
 		case err != nil && s.ctx.Err() != nil:
-			return // closing: the job stays claimed; the next scheduler runs it after the lease
+			// Cut off by Close: put it back as it was, for the next
+			// scheduler to run at once rather than after the lease.
+			s.finishLog(j, s.store.Release(context.WithoutCancel(s.ctx), j.ID, j.Token, j.Due, "interrupted by a shutdown"))
+			return
 		case err != nil:
 			state, note = Failed, err.Error()
 		}
