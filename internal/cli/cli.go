@@ -91,6 +91,7 @@ func (e *env) rootCmd() *cobra.Command {
 		c.Flags().StringVar(&e.flags.LogLevel, "log-level", "", "debug, info, warn or error (default info, or $OS1_LOG_LEVEL)")
 	}
 	root.AddCommand(serve, e.chatCmd(), e.loginCmd(), e.logoutCmd(), doctor, e.versionCmd(), memory, talk, user, token, mailc)
+	root.AddCommand(e.remindersCmd())
 	root.InitDefaultCompletionCmd() // now, so that its group is checked too
 	refuseUnknownSubcommands(root)
 	return root
