@@ -151,7 +151,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 			return nil, err
 		}
 	}
-	if a.Calendar, err = a.newCalendar(log, tools); err != nil { // calendar.go
+	if a.Calendar, err = a.newCalendar(log, tools, p.server); err != nil { // calendar.go
 		return nil, err
 	}
 	for _, t := range companion.BuiltinTools(a.DB) {

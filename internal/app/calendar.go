@@ -22,10 +22,11 @@ type Calendar struct {
 }
 
 // newCalendar builds the calendar over the app's database and secrets and
-// registers the calendar tools in tools. Syncs run when asked (no
-// background loop yet). Mail's Guard does not wrap the acting tools: their
+// registers the calendar tools in tools. In os1 serve (background) every
+// account syncs at start and then every calendar.DefaultEvery; elsewhere
+// syncs run only when asked. Mail's Guard does not wrap the acting tools: their
 // cards are their own (Review), and Guard leaves such tools as they are.
-func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry) (*Calendar, error) {
+func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, background bool) (*Calendar, error) {
 	st := sqlitecal.New(a.DB)
 	ids := clock.RandomIDs{}
 	svc := &calendar.Service{Store: st, Sealer: a.Secrets, Clock: a.Clock, IDs: ids, Log: log.With("component", "calendar"),
@@ -39,6 +40,10 @@ func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry) (*Calenda
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("register the calendar tools: %w", err)
+	}
+	if background {
+		a.onStart(svc)
+		a.onClose(svc)
 	}
 	return &Calendar{Service: svc}, nil
 }

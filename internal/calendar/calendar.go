@@ -361,6 +361,8 @@ type Accounts interface {
 	UpdateAccount(ctx context.Context, a Account) error
 	Account(ctx context.Context, userID, id string) (Account, error)
 	ListAccounts(ctx context.Context, userID string) ([]Account, error)
+	// AllAccounts lists every user's accounts (the background sync's work).
+	AllAccounts(ctx context.Context) ([]Account, error)
 	// DeleteAccount deletes the account, its calendars and their events.
 	DeleteAccount(ctx context.Context, userID, id string) error
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -63,6 +64,103 @@ type Service struct {
 	Clock  clock.Clock
 	IDs    clock.IDs
 	Log    *slog.Logger
+	// Every is the background sync period (0: DefaultEvery; negative:
+	// only when asked).
+	Every time.Duration
+
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex // one sync at a time per account
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+// DefaultEvery is how often every account syncs in the background.
+const DefaultEvery = 15 * time.Minute
+
+// Start syncs every user's accounts now and then every Every, until Close.
+func (s *Service) Start(ctx context.Context) error {
+	every := s.Every
+	if every == 0 {
+		every = DefaultEvery
+	}
+	if every < 0 || s.Syncer == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.cancel != nil {
+		return nil
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := s.Clock.NewTicker(every)
+		defer t.Stop()
+		for {
+			s.syncAll(bg)
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C():
+			}
+		}
+	}()
+	return nil
+}
+
+// Close stops the background sync and waits for a running one to stop.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.stopped = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Service) syncAll(ctx context.Context) {
+	as, err := s.Store.AllAccounts(ctx)
+	if err != nil {
+		s.logger().Warn("calendar: list the accounts to sync", "err", err)
+		return
+	}
+	for _, a := range as {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := s.Sync(ctx, a.UserID, a.ID); err != nil && ctx.Err() == nil {
+			s.logger().Warn("calendar: sync", "user", a.UserID, "account", a.ID, "err", err)
+		}
+	}
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+// lock takes the account's sync lock: a sync asked for while the
+// background one runs waits for it.
+func (s *Service) lock(accountID string) func() {
+	s.mu.Lock()
+	if s.locks == nil {
+		s.locks = map[string]*sync.Mutex{}
+	}
+	m, ok := s.locks[accountID]
+	if !ok {
+		m = &sync.Mutex{}
+		s.locks[accountID] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // LocalName is the name of the calendar each user gets in os1.
@@ -175,9 +273,7 @@ func (s *Service) Agenda(ctx context.Context, userID string, r Range, loc *time.
 	}
 	occ, errs := Agenda(evs, r, loc)
 	for _, err := range errs {
-		if s.Log != nil {
-			s.Log.Warn("calendar: an event could not be expanded", "user", userID, "err", err)
-		}
+		s.logger().Warn("calendar: an event could not be expanded", "user", userID, "err", err)
 	}
 	return occ, nil
 }
@@ -427,6 +523,7 @@ func isLoopback(host string) bool {
 
 // Sync syncs one account now, recording when and any error on it.
 func (s *Service) Sync(ctx context.Context, userID, accountID string) (Report, error) {
+	defer s.lock(accountID)()
 	a, err := s.Store.Account(ctx, userID, accountID)
 	if err != nil {
 		return Report{}, err

@@ -290,6 +290,12 @@ func testAccounts(t *testing.T, open Open) {
 	if l, _ := e.s.ListAccounts(e.ctx, e.bob); len(l) != 0 {
 		t.Errorf("bob's accounts: %v", l)
 	}
+	if err := e.s.CreateAccount(e.ctx, calendar.Account{ID: "acc_b", UserID: e.bob, Name: "B", URL: "https://b/", Username: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := e.s.AllAccounts(e.ctx); err != nil || len(all) != 2 {
+		t.Errorf("every account: %+v %v", all, err)
+	}
 	// Bob cannot hang a calendar on ana's account.
 	bc := localCal(e.bob, "cal_b")
 	bc.AccountID = "acc_1"

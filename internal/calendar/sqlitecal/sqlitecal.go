@@ -90,6 +90,23 @@ func (s *Store) ListAccounts(ctx context.Context, userID string) ([]calendar.Acc
 	return out, errs.Map(rows.Err(), "list calendar accounts")
 }
 
+func (s *Store) AllAccounts(ctx context.Context) ([]calendar.Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM cal_accounts ORDER BY user_id, created_at, id`)
+	if err != nil {
+		return nil, errs.Map(err, "list every calendar account")
+	}
+	defer rows.Close()
+	var out []calendar.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, errs.Map(err, "list every calendar account")
+		}
+		out = append(out, a)
+	}
+	return out, errs.Map(rows.Err(), "list every calendar account")
+}
+
 func (s *Store) DeleteAccount(ctx context.Context, userID, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM cal_accounts WHERE id = ? AND user_id = ?`, id, userID)
 	return errs.Affected(res, err, "delete the calendar account "+id)
