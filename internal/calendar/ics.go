@@ -53,7 +53,9 @@ func ParseICS(r io.Reader) ([]Event, []ImportError, error) {
 		return parseEach(data)
 	}
 	var comps []*ical.Component
+	z := zones{}
 	for _, c := range cals {
+		z.collect(c)
 		for _, ch := range c.Children {
 			if ch.Name == ical.CompEvent {
 				comps = append(comps, ch)
@@ -63,7 +65,7 @@ func ParseICS(r io.Reader) ([]Event, []ImportError, error) {
 	if len(comps) == 0 && len(cals) == 0 {
 		return nil, nil, errors.New("this is not an iCalendar file (no BEGIN:VCALENDAR)")
 	}
-	evs, bad := fromComponents(comps, 0)
+	evs, bad := fromComponents(comps, z)
 	return evs, bad, nil
 }
 
@@ -147,7 +149,7 @@ func parseEach(data []byte) ([]Event, []ImportError, error) {
 		comps = append(comps, c.Children[0])
 		idx = append(idx, i+1)
 	}
-	evs, more := fromComponents(comps, 0)
+	evs, more := fromComponents(comps, nil)
 	for _, m := range more {
 		if m.Index >= 1 && m.Index <= len(idx) {
 			m.Index = idx[m.Index-1]
@@ -170,13 +172,13 @@ func rawField(lines []string, name string) string {
 }
 
 // fromComponents converts VEVENTs and joins overrides to their series.
-func fromComponents(comps []*ical.Component, _ int) ([]Event, []ImportError) {
+func fromComponents(comps []*ical.Component, z zones) ([]Event, []ImportError) {
 	var out []Event
 	var bad []ImportError
 	byUID := map[string]int{}
 	var orphans []Event
 	for i, c := range comps {
-		e, err := FromComponent(c)
+		e, err := fromComponent(c, z)
 		if err != nil {
 			bad = append(bad, ImportError{Index: i + 1, UID: e.UID, Summary: e.Summary, Err: err})
 			continue
@@ -206,9 +208,42 @@ func fromComponents(comps []*ical.Component, _ int) ([]Event, []ImportError) {
 	return out, bad
 }
 
+// zones maps the TZIDs of a file's VTIMEZONEs to IANA names where the
+// VTIMEZONE says which (X-LIC-LOCATION, written by Lightning, Evolution
+// and others), for TZIDs that are not IANA names themselves.
+type zones map[string]string
+
+func (z zones) collect(cal *ical.Calendar) {
+	for _, c := range cal.Children {
+		if c.Name != ical.CompTimezone {
+			continue
+		}
+		id, loc := c.Props.Get(ical.PropTimezoneID), c.Props.Get("X-LIC-LOCATION")
+		if id != nil && loc != nil {
+			z[id.Value] = strings.TrimSpace(loc.Value)
+		}
+	}
+}
+
+// load is the zone of a TZID: itself, or what its VTIMEZONE names.
+func (z zones) load(tzid string) (*time.Location, error) {
+	l, err := LoadZone(tzid)
+	if err == nil {
+		return l, nil
+	}
+	if alias, ok := z[tzid]; ok {
+		if l, err2 := LoadZone(alias); err2 == nil {
+			return l, nil
+		}
+	}
+	return nil, err
+}
+
 // FromComponent reads one VEVENT. On error the returned event still
 // carries the UID and summary, to name it.
-func FromComponent(c *ical.Component) (Event, error) {
+func FromComponent(c *ical.Component) (Event, error) { return fromComponent(c, nil) }
+
+func fromComponent(c *ical.Component, z zones) (Event, error) {
 	var e Event
 	e.UID = propText(c, ical.PropUID)
 	e.Summary = propText(c, ical.PropSummary)
@@ -223,11 +258,11 @@ func FromComponent(c *ical.Component) (Event, error) {
 	if p == nil {
 		return e, errors.New("it has no start (DTSTART)")
 	}
-	if e.Start, err = whenOf(p); err != nil {
+	if e.Start, err = z.whenOf(p); err != nil {
 		return e, fmt.Errorf("its start: %w", err)
 	}
 	if p := c.Props.Get(ical.PropDateTimeEnd); p != nil {
-		if e.End, err = whenOf(p); err != nil {
+		if e.End, err = z.whenOf(p); err != nil {
 			return e, fmt.Errorf("its end: %w", err)
 		}
 	} else if p := c.Props.Get(ical.PropDuration); p != nil {
@@ -248,7 +283,7 @@ func FromComponent(c *ical.Component) (Event, error) {
 		e.End = e.Start
 	}
 	if p := c.Props.Get(ical.PropRecurrenceID); p != nil {
-		if e.RecurrenceID, err = whenOf(p); err != nil {
+		if e.RecurrenceID, err = z.whenOf(p); err != nil {
 			return e, fmt.Errorf("its RECURRENCE-ID: %w", err)
 		}
 	}
@@ -263,7 +298,7 @@ func FromComponent(c *ical.Component) (Event, error) {
 			for _, v := range strings.Split(p.Value, ",") {
 				q := p
 				q.Value = strings.TrimSpace(v)
-				w, err := whenOf(&q)
+				w, err := z.whenOf(&q)
 				if err != nil {
 					return e, fmt.Errorf("its %s %q: %w", name, v, err)
 				}
@@ -364,7 +399,7 @@ func personOf(p *ical.Prop) Person {
 
 // whenOf reads a DATE or DATE-TIME property as written: its TZID, UTC, or
 // floating.
-func whenOf(p *ical.Prop) (When, error) {
+func (z zones) whenOf(p *ical.Prop) (When, error) {
 	v := strings.TrimSpace(p.Value)
 	isDate := p.ValueType() == ical.ValueDate || (p.ValueType() == ical.ValueDefault && len(v) == 8)
 	if isDate {
@@ -382,7 +417,7 @@ func whenOf(p *ical.Prop) (When, error) {
 		return When{Kind: Zoned, Time: t, Zone: "UTC"}, nil
 	}
 	if tzid := p.Params.Get(ical.PropTimezoneID); tzid != "" {
-		loc, err := LoadZone(tzid)
+		loc, err := z.load(tzid)
 		if err != nil {
 			return When{}, err
 		}
@@ -550,7 +585,9 @@ func FromICal(cal *ical.Calendar) (Event, error) {
 			comps = append(comps, c)
 		}
 	}
-	evs, bad := fromComponents(comps, 0)
+	z := zones{}
+	z.collect(cal)
+	evs, bad := fromComponents(comps, z)
 	if len(bad) > 0 {
 		return Event{}, bad[0]
 	}

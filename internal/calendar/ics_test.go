@@ -185,3 +185,47 @@ func FuzzImportICS(f *testing.F) {
 		}
 	})
 }
+
+// A TZID that is not an IANA name is read through its VTIMEZONE's
+// X-LIC-LOCATION, and the series keeps local time across DST.
+func TestVTimezoneAlias(t *testing.T) {
+	e := parseOne(t, `BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:test
+BEGIN:VTIMEZONE
+TZID:Berlin Office Time
+X-LIC-LOCATION:Europe/Berlin
+BEGIN:STANDARD
+DTSTART:19701025T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19700329T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:alias@test
+SUMMARY:Review
+DTSTART;TZID=Berlin Office Time:20261023T100000
+DTEND;TZID=Berlin Office Time:20261023T110000
+RRULE:FREQ=WEEKLY;COUNT=2
+END:VEVENT
+END:VCALENDAR
+`)
+	if e.Start.Zone != "Europe/Berlin" {
+		t.Fatalf("zone %q", e.Start.Zone)
+	}
+	occ, err := calendar.Expand(e, calendar.Range{From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)}, time.UTC)
+	if err != nil || len(occ) != 2 {
+		t.Fatalf("%v %v", occ, err)
+	}
+	// CEST (UTC+2) on the 23rd, CET (UTC+1) on the 30th: 10:00 local both.
+	if occ[0].Start.UTC().Hour() != 8 || occ[1].Start.UTC().Hour() != 9 {
+		t.Errorf("UTC hours %v, %v", occ[0].Start.UTC(), occ[1].Start.UTC())
+	}
+}
