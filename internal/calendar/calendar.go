@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -125,45 +126,15 @@ func LoadZone(name string) (*time.Location, error) {
 	if l, ok := windowsZones[name]; ok {
 		return time.LoadLocation(l)
 	}
-	parts := splitPath(name)
+	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '/' })
 	for n := 3; n >= 2; n-- {
 		if len(parts) >= n {
-			if l, err := time.LoadLocation(joinPath(parts[len(parts)-n:])); err == nil {
+			if l, err := time.LoadLocation(strings.Join(parts[len(parts)-n:], "/")); err == nil {
 				return l, nil
 			}
 		}
 	}
 	return nil, fmt.Errorf("unknown time zone %q", name)
-}
-
-func splitPath(s string) []string {
-	var out []string
-	cur := ""
-	for _, r := range s {
-		if r == '/' {
-			if cur != "" {
-				out = append(out, cur)
-			}
-			cur = ""
-			continue
-		}
-		cur += string(r)
-	}
-	if cur != "" {
-		out = append(out, cur)
-	}
-	return out
-}
-
-func joinPath(p []string) string {
-	s := ""
-	for i, x := range p {
-		if i > 0 {
-			s += "/"
-		}
-		s += x
-	}
-	return s
 }
 
 // windowsZones are the Windows zone names Outlook and Exchange write as
@@ -323,7 +294,8 @@ type Account struct {
 // Range is a half-open span of time [From, To).
 type Range struct{ From, To time.Time }
 
-// Contains reports whether the span [s, e) meets r.
+// overlaps reports whether the span [s, e) meets r (an instant, s == e,
+// meets it when it lies inside).
 func (r Range) overlaps(s, e time.Time) bool {
 	if e.Equal(s) {
 		return !s.Before(r.From) && s.Before(r.To)

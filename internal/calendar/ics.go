@@ -271,11 +271,7 @@ func fromComponent(c *ical.Component, z zones) (Event, error) {
 			return e, fmt.Errorf("its duration %q: %w", p.Value, err)
 		}
 		e.End = e.Start
-		if e.Start.Kind == Zoned {
-			e.End.Time = e.Start.Time.Add(d)
-		} else {
-			e.End.Time = e.Start.Time.Add(d)
-		}
+		e.End.Time = e.Start.Time.Add(d)
 	} else if e.Start.Kind == Date {
 		e.End = e.Start
 		e.End.Time = e.Start.Time.AddDate(0, 0, 1)
