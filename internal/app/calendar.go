@@ -12,6 +12,7 @@ import (
 	"github.com/os1ai/os1/internal/calendar/sqlitecal"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // Calendar is the calendar capability as os1 wires it: the service (the
@@ -30,7 +31,7 @@ func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, backgroun
 	st := sqlitecal.New(a.DB)
 	ids := clock.RandomIDs{}
 	svc := &calendar.Service{Store: st, Sealer: a.Secrets, Clock: a.Clock, IDs: ids, Log: log.With("component", "calendar"),
-		Syncer: &caldavsync.Syncer{Store: st, Clock: a.Clock, IDs: ids}}
+		Syncer: &caldavsync.Syncer{Store: st, Clock: a.Clock, IDs: ids, Retry: httpretry.Policy{MaxRetries: 2, Clock: a.Clock}}}
 	err := caltools.Register(tools, caltools.Deps{Service: svc, Zone: func(ctx context.Context, userID string) *time.Location {
 		p, err := a.DB.Profile(ctx, userID)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-webdav/carddav"
 
 	"github.com/os1ai/os1/internal/calendar"
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // exchange is one request's preconditions and, after it, its status. The
@@ -24,6 +25,7 @@ type exchange struct {
 	ifMatch     string // an ETag, or "*"
 	ifNoneMatch string
 	status      int
+	header      http.Header
 }
 
 type exchangeKey struct{}
@@ -51,8 +53,11 @@ func (c *conn) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := c.http.Do(req)
-	if resp != nil && x != nil {
-		x.status = resp.StatusCode
+	if x != nil {
+		x.status, x.header = 0, nil
+		if resp != nil {
+			x.status, x.header = resp.StatusCode, resp.Header
+		}
 	}
 	return resp, err
 }
@@ -74,16 +79,17 @@ var (
 
 // session is one account's clients.
 type session struct {
-	acct calendar.Account
-	dav  *webdav.Client
-	cal  *caldav.Client
-	card *carddav.Client // for RFC 6578 sync-collection, which caldav's client lacks
+	acct  calendar.Account
+	retry httpretry.Policy
+	dav   *webdav.Client
+	cal   *caldav.Client
+	card  *carddav.Client // for RFC 6578 sync-collection, which caldav's client lacks
 }
 
 // DefaultTimeout bounds each request to a server.
 const DefaultTimeout = 60 * time.Second
 
-func newSession(a calendar.Account, password string, hc *http.Client) (*session, error) {
+func newSession(a calendar.Account, password string, hc *http.Client, retry httpretry.Policy) (*session, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultTimeout}
 	}
@@ -100,7 +106,19 @@ func newSession(a calendar.Account, password string, hc *http.Client) (*session,
 	if err != nil {
 		return nil, fmt.Errorf("the calendar account %q: the URL %q: %w", a.Name, a.URL, err)
 	}
-	return &session{acct: a, dav: dav, cal: cal, card: card}, nil
+	if retry.Retryable == nil {
+		// Not httpretry's default: a write cut off by a reset connection
+		// may have happened, and repeating it could duplicate an event.
+		retry.Retryable = serverDidNothing
+	}
+	return &session{acct: a, retry: retry, dav: dav, cal: cal, card: card}, nil
+}
+
+// serverDidNothing is true for the answers that say the request was not
+// acted on: 429 and 503.
+func serverDidNothing(err error) bool {
+	var ae *httpretry.APIError
+	return errors.As(err, &ae) && (ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode == http.StatusServiceUnavailable)
 }
 
 // call runs one request with preconditions x (nil: none) and classifies
@@ -116,7 +134,15 @@ func (s *session) call(ctx context.Context, x *exchange, what string, f func(ctx
 			err = fmt.Errorf("%s: the server sent something os1 cannot read (%v)", what, p)
 		}
 	}()
-	err = f(withExchange(ctx, x))
+	// Only answers that say the server did nothing (429, 503) are tried
+	// again, so a write is never repeated after it may have happened.
+	err = httpretry.Do(ctx, s.retry, func(ctx context.Context) error {
+		err := f(withExchange(ctx, x))
+		if err != nil && (x.status == http.StatusTooManyRequests || x.status == http.StatusServiceUnavailable) {
+			return fmt.Errorf("%w: %w", httpretry.ParseError(x.status, x.header, nil, s.retry.Now()), err)
+		}
+		return err
+	})
 	if err == nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package caldavsync_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/os1ai/os1/internal/calendar/radicaletest"
 	"github.com/os1ai/os1/internal/calendar/sqlitecal"
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/httpretry"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -508,5 +510,42 @@ END:VCALENDAR
 	}
 	if refused.Load() == 0 {
 		t.Error("the proxy never saw a sync-collection")
+	}
+}
+
+// A server that answers 503 with Retry-After is asked again after the
+// wait it named (with the Syncer's policy); a 500 is not repeated.
+func TestRetryAfter(t *testing.T) {
+	srv := radicaletest.Start(t)
+	srv.AddUser("ana", "pw")
+	srv.MakeCalendar("ana", "home", "Home")
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var busy atomic.Int32
+	busy.Store(2)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if busy.Add(-1) >= 0 {
+			w.Header().Set("Retry-After", "3")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(front.Close)
+	var waits []time.Duration
+	s := &caldavsync.Syncer{Store: nil, Clock: clock.NewFake(time.Now()), IDs: clock.RandomIDs{},
+		Retry: httpretry.Policy{MaxRetries: 3, Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}}
+	a := calendar.Account{Name: "Home", URL: front.URL, Username: "ana"}
+	if err := s.Check(t.Context(), a, "pw"); err != nil {
+		t.Fatalf("check through a busy server: %v", err)
+	}
+	if len(waits) != 2 || waits[0] != 3*time.Second {
+		t.Errorf("waits %v, want two of 3s", waits)
+	}
+	// Without retries the 503 is the error.
+	busy.Store(1)
+	s.Retry = httpretry.Policy{}
+	if err := s.Check(t.Context(), a, "pw"); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("a 503 without retries: %v", err)
 	}
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/clock"
+	"github.com/os1ai/os1/internal/httpretry"
 )
 
 // Syncer is calendar.Syncer over CalDAV.
@@ -43,13 +44,16 @@ type Syncer struct {
 	IDs   clock.IDs
 	// HTTP is the client for the servers (nil: one with DefaultTimeout).
 	HTTP *http.Client
+	// Retry repeats a request the server answered 429 or 503 (honouring
+	// Retry-After); the zero policy never retries.
+	Retry httpretry.Policy
 }
 
 var _ calendar.Syncer = (*Syncer)(nil)
 
 // Check signs in and finds the account's calendars.
 func (s *Syncer) Check(ctx context.Context, a calendar.Account, password string) error {
-	ss, err := newSession(a, password, s.HTTP)
+	ss, err := newSession(a, password, s.HTTP, s.Retry)
 	if err != nil {
 		return err
 	}
@@ -101,7 +105,7 @@ func contains(l []string, s string) bool {
 // Sync brings the account's calendars and the server up to date.
 func (s *Syncer) Sync(ctx context.Context, a calendar.Account, password string) (calendar.Report, error) {
 	var rep calendar.Report
-	ss, err := newSession(a, password, s.HTTP)
+	ss, err := newSession(a, password, s.HTTP, s.Retry)
 	if err != nil {
 		return rep, err
 	}
