@@ -46,9 +46,15 @@ func TestMemorySearchShowsOnlyMatches(t *testing.T) {
 	var got []string
 	for _, r := range res.Results {
 		got = append(got, r.ID)
+		// Maya, and her other names: "My sister Maya…" introduces her as
+		// the sister (recall's names.go), so "sister" may be marked too.
 		runes := []rune(r.Text)
-		if len(r.Marks) != 1 || string(runes[r.Marks[0][0]:r.Marks[0][1]]) != "Maya" {
-			t.Errorf("%s marks %v in %q, want the one Maya", r.ID, r.Marks, r.Text)
+		var marked []string
+		for _, m := range r.Marks {
+			marked = append(marked, string(runes[m[0]:m[1]]))
+		}
+		if !slices.Contains(marked, "Maya") || slices.ContainsFunc(marked, func(m string) bool { return m != "Maya" && m != "sister" }) {
+			t.Errorf("%s marks %q in %q, want Maya (and her other names)", r.ID, marked, r.Text)
 		}
 	}
 	slices.Sort(got)

@@ -92,6 +92,10 @@ func TestBrowserMemorySearch(t *testing.T) {
 
 	var texts []string
 	for _, h := range hits {
+		// A message hit carries the turn before it: "(before: …) text".
+		if _, after, ok := strings.Cut(h.Text, ") "); ok && strings.HasPrefix(h.Text, "(before: ") {
+			h.Text = after
+		}
 		texts = append(texts, h.Text)
 		if !strings.Contains(strings.ToLower(h.Text), "maya") {
 			t.Errorf("search Maya shows %q, which does not match", h.Text)
