@@ -213,3 +213,24 @@ func TestSearchUnitMarksShift(t *testing.T) {
 		}
 	}
 }
+
+// plainStore hides every method but memory.Store's: no PreviousTurns.
+type plainStore struct{ memory.Store }
+
+// A store that cannot read the turn before returns single turns.
+func TestRecallWithoutTurnReader(t *testing.T) {
+	u := newUnitRig(t)
+	theo := u.User.ID
+	u.conversation(theo, "cnv_1",
+		said("m_q", "user", "Where should we eat on Friday?", at(0)),
+		said("m_a", "assistant", "The Lebanese place has a covered terrace.", at(1)))
+	opts := recall.DefaultOptions()
+	opts.Mode = recall.TextOnly
+	r := recall.New(plainStore{u.Mem}, nil, u.Clock, opts)
+	hits, err := r.Recall(u.Ctx, theo, memory.Query{Text: "terrace"}, time.UTC)
+	u.Must(err)
+	a, ok := hitByID(hits, "m_a")
+	if !ok || !slices.Equal(a.Sources, []string{"m_a"}) || a.Text != "The Lebanese place has a covered terrace." {
+		t.Errorf("m_a = %v %q, want it alone", a.Sources, a.Text)
+	}
+}
