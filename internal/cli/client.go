@@ -11,6 +11,8 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // client talks to a running os1 server with an API token.
@@ -178,5 +180,31 @@ func (c *client) stream(ctx context.Context, path string, body any) iter.Seq2[ev
 			return
 		}
 		yield(event{}, errors.New("the server closed the stream before the reply finished"))
+	}
+}
+
+// connectFunc signs in to the server a client command talks to.
+type connectFunc func() (*client, error)
+
+// connectFlags gives cmd the --server and --token flags of the client
+// commands (`os1 mail`, `os1 reminders`, …) and returns what connects
+// with them, after the config, the environment and the saved logins.
+func (e *env) connectFlags(cmd *cobra.Command) connectFunc {
+	var server, token string
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&server, "server", "", "server URL or saved login name (default: the most recent os1 login)")
+	pf.StringVar(&token, "token", "", "API token (default $OS1_TOKEN, or the one os1 login saved)")
+	return func() (*client, error) {
+		cfg, err := e.config()
+		if err != nil {
+			return nil, err
+		}
+		if server != "" {
+			cfg.Client.Server = server
+		}
+		if token != "" {
+			cfg.Client.Token = token
+		}
+		return e.client(cfg)
 	}
 }

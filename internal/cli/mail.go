@@ -24,35 +24,17 @@ import (
 // goes to the server once, sealed there, and is never printed again.
 
 func (e *env) mailCmd() *cobra.Command {
-	var server, token string
 	cmd := &cobra.Command{
 		Use:   "mail",
 		Short: "Your mail accounts: add, list, remove, sync, status, inbox, search",
 		Long: "Connect your own IMAP + SMTP accounts to os1 (on the server you signed in to with `os1 login`).\n" +
 			"os1 reads them, triages what arrives, and sends only what you approve.",
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&server, "server", "", "server URL or saved login name (default: the most recent os1 login)")
-	pf.StringVar(&token, "token", "", "API token (default $OS1_TOKEN, or the one os1 login saved)")
-	connect := func() (*client, error) {
-		cfg, err := e.config()
-		if err != nil {
-			return nil, err
-		}
-		if server != "" {
-			cfg.Client.Server = server
-		}
-		if token != "" {
-			cfg.Client.Token = token
-		}
-		return e.client(cfg)
-	}
+	connect := e.connectFlags(cmd)
 	cmd.AddCommand(e.mailAddCmd(connect), e.mailListCmd(connect), e.mailRemoveCmd(connect),
 		e.mailSyncCmd(connect), e.mailStatusCmd(connect), e.mailInboxCmd(connect), e.mailSearchCmd(connect))
 	return cmd
 }
-
-type connectFunc func() (*client, error)
 
 // splitHostPort splits "host[:port]"; port 0 when none is given.
 func splitHostPort(s string) (string, int, error) {

@@ -19,29 +19,13 @@ import (
 // zone, the one the first meeting saved.
 
 func (e *env) remindersCmd() *cobra.Command {
-	var server, token string
 	cmd := &cobra.Command{
 		Use:   "reminders",
 		Short: "Your reminders and wake-up calls: list, add, snooze, cancel, quiet",
 		Long: "What os1 will remind you of, and when (in your time zone). A reminder due in your quiet hours\n" +
 			"waits until they end; a wake-up call rings anyway.",
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&server, "server", "", "server URL or saved login name (default: the most recent os1 login)")
-	pf.StringVar(&token, "token", "", "API token (default $OS1_TOKEN, or the one os1 login saved)")
-	connect := func() (*client, error) {
-		cfg, err := e.config()
-		if err != nil {
-			return nil, err
-		}
-		if server != "" {
-			cfg.Client.Server = server
-		}
-		if token != "" {
-			cfg.Client.Token = token
-		}
-		return e.client(cfg)
-	}
+	connect := e.connectFlags(cmd)
 	list := e.remindersListCmd(connect)
 	cmd.RunE = list.RunE // `os1 reminders` alone lists them
 	cmd.Flags().AddFlagSet(list.Flags())
