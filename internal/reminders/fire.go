@@ -72,9 +72,11 @@ func (s *Service) fire(ctx context.Context, f schedule.Firing) error {
 	return nil
 }
 
-// initiate starts os1's turn for line in a new conversation and follows
-// it to its end: once Initiate returns, the turn's reply (failed or not) is
-// stored with line as its reason, so the user sees it.
+// initiate starts os1's turn for line in a new conversation. Once
+// Initiate returns, the turn runs on its own and its reply (failed or not)
+// is stored with line as its reason, so the user sees it; the handler does
+// not wait for the model, so a slow model holds no scheduler worker and
+// delays no other reminder.
 func (s *Service) initiate(ctx context.Context, userID, line string) error {
 	if len([]rune(line)) > companion.MaxReasonChars {
 		line = string([]rune(line)[:companion.MaxReasonChars-1]) + "…"
@@ -83,21 +85,9 @@ func (s *Service) initiate(ctx context.Context, userID, line string) error {
 	if err != nil {
 		return fmt.Errorf("start os1's turn: %w", err)
 	}
-	// The turn runs on without this handler: a scheduler closing (ctx
-	// done) stops waiting, and the companion, closed after it, stores the
-	// reply so far.
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		for ev := range evs {
-			if ev.Type == companion.EvTurnDone {
-				return
-			}
+		for range evs { // the turn's own stream; the user's pages follow the bus
 		}
 	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
 	return nil
 }

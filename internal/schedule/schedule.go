@@ -57,6 +57,18 @@ type Job struct {
 	Note string
 }
 
+// Outcome is how one claim of a job ended.
+type Outcome struct {
+	ID, Token string
+	// State is Done, Skipped or Failed, with FiredAt set to At; or Pending,
+	// which puts the job back, due at Due, with attempts reset (a deferral
+	// or a shutdown is not a crash).
+	State State
+	Note  string
+	At    time.Time
+	Due   time.Time
+}
+
 // Filter selects a user's jobs. Zero fields match all.
 type Filter struct {
 	Kinds  []string
@@ -115,13 +127,11 @@ type Jobs interface {
 	// now), soonest first, in one atomic step: each becomes running with
 	// token, a lease until now+lease, and one more attempt.
 	Claim(ctx context.Context, kinds []string, now time.Time, lease time.Duration, token string, limit int) ([]Job, error)
-	// Finish ends a claim: the job becomes state (Done, Skipped or Failed)
-	// with note, fired at. ErrLostClaim unless it is running with token.
-	Finish(ctx context.Context, id, token string, state State, note string, at time.Time) error
-	// Release ends a claim cleanly without running it: the job is pending
-	// again at due, with note and attempts reset (a deferral is not a
-	// crash). ErrLostClaim unless it is running with token.
-	Release(ctx context.Context, id, token string, due time.Time, note string) error
+	// Settle ends claims, all in one transaction: each job becomes its
+	// Outcome's state. A claim no longer held with its token (the lease
+	// ran out and another scheduler took the job) is left alone, and
+	// reported in the error as ErrLostClaim; the others are still settled.
+	Settle(ctx context.Context, outs ...Outcome) error
 	// NextDue is the soonest time a job of kinds becomes claimable: a
 	// pending job's due or a running job's lease end. ok is false when
 	// there is none.

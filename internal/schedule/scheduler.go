@@ -77,7 +77,9 @@ func Defer(until time.Time, why string) error { return &Deferral{Until: until, W
 
 // Options tune a Scheduler.
 type Options struct {
-	// Workers bounds handlers running at once; 0: 16.
+	// Workers bounds handlers running at once, and so the jobs one claim
+	// takes; 0: 64. Handlers hand slow work on (a reminder starts a turn
+	// and returns), so a worker is held for milliseconds.
 	Workers int
 	// MaxSleep bounds how long the scheduler sleeps with nothing due. A job
 	// added by another process (os1 talk, another node) sharing the
@@ -122,6 +124,10 @@ type Scheduler struct {
 	ctx    context.Context // handlers' context; cancelled by Close
 	cancel context.CancelFunc
 
+	outcomes chan Outcome  // from handlers to the settler
+	settled  chan struct{} // closed when the settler has written the last
+	starved  atomic.Bool   // the loop waits for a worker to free up
+
 	wakeups, claimed, doneN, failed, skipped, deferred atomic.Int64
 	next                                               atomic.Int64 // NextWake, in Unix nanoseconds; 0 while awake
 }
@@ -129,7 +135,7 @@ type Scheduler struct {
 // New returns a scheduler over st. ids makes job IDs and claim tokens.
 func New(st Store, c clock.Clock, ids clock.IDs, o Options) *Scheduler {
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 64
 	}
 	if o.MaxSleep <= 0 {
 		o.MaxSleep = time.Minute
@@ -140,7 +146,8 @@ func New(st Store, c clock.Clock, ids clock.IDs, o Options) *Scheduler {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Scheduler{store: st, clock: c, ids: ids, log: o.Log, opt: o, kinds: map[string]Kind{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		slots: make(chan struct{}, o.Workers), ctx: ctx, cancel: cancel}
+		slots: make(chan struct{}, o.Workers), ctx: ctx, cancel: cancel,
+		outcomes: make(chan Outcome, 4*o.Workers), settled: make(chan struct{})}
 }
 
 // Handle registers the kind's handler and policy. It must be called before
@@ -211,6 +218,7 @@ func (s *Scheduler) Start(context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("schedule: started twice")
 	}
+	go s.settler()
 	go s.loop()
 	return nil
 }
@@ -227,6 +235,10 @@ func (s *Scheduler) Close() error {
 		}
 		s.cancel()
 		s.running.Wait()
+		close(s.outcomes)
+		if s.started.Load() {
+			<-s.settled
+		}
 	})
 	return nil
 }
@@ -279,10 +291,14 @@ func (s *Scheduler) round() (time.Duration, error) {
 		return s.opt.MaxSleep, nil
 	}
 	for {
+		// Starved is set before the count, so a handler that frees a
+		// worker after the count sees it and wakes the loop.
+		s.starved.Store(true)
 		free := cap(s.slots) - len(s.slots)
 		if free == 0 {
 			return s.opt.MaxSleep, nil // a finishing handler wakes the loop
 		}
+		s.starved.Store(false)
 		now := s.clock.Now()
 		jobs, err := s.claim(now, free)
 		if err != nil {
@@ -329,7 +345,9 @@ func (s *Scheduler) run(j Job, now time.Time) {
 	defer func() {
 		<-s.slots
 		s.running.Done()
-		s.Wake()
+		if s.starved.CompareAndSwap(true, false) {
+			s.Wake() // the loop waits for a free worker
+		}
 	}()
 	k := s.kinds[j.Kind]
 	f := Firing{Job: j, Now: now}
@@ -353,12 +371,12 @@ func (s *Scheduler) run(j Job, now time.Time) {
 		switch {
 		case errors.As(err, &d):
 			s.deferred.Add(1)
-			s.finishLog(j, s.store.Release(context.WithoutCancel(s.ctx), j.ID, j.Token, d.Until, d.Why))
+			s.outcomes <- Outcome{ID: j.ID, Token: j.Token, State: Pending, Due: d.Until, Note: d.Why}
 			return
 		case err != nil && s.ctx.Err() != nil:
 			// Cut off by Close: put it back as it was, for the next
 			// scheduler to run at once rather than after the lease.
-			s.finishLog(j, s.store.Release(context.WithoutCancel(s.ctx), j.ID, j.Token, j.Due, "interrupted by a shutdown"))
+			s.outcomes <- Outcome{ID: j.ID, Token: j.Token, State: Pending, Due: j.Due, Note: "interrupted by a shutdown"}
 			return
 		case err != nil:
 			state, note = Failed, err.Error()
@@ -373,12 +391,39 @@ func (s *Scheduler) run(j Job, now time.Time) {
 	case Skipped:
 		s.skipped.Add(1)
 	}
-	s.finishLog(j, s.store.Finish(context.WithoutCancel(s.ctx), j.ID, j.Token, state, note, s.clock.Now()))
+	s.outcomes <- Outcome{ID: j.ID, Token: j.Token, State: state, Note: note, At: s.clock.Now()}
 }
 
-func (s *Scheduler) finishLog(j Job, err error) {
-	if err != nil {
-		s.log.Warn("scheduler: record a job's end", "job", j.ID, "kind", j.Kind, "err", err)
+// settleBatch bounds the outcomes written in one transaction.
+const settleBatch = 512
+
+// settler writes what handlers ended with, as many as are waiting in one
+// transaction: one commit per job would cap a burst of reminders at the
+// database's commits per second. Until settled a job stays running under
+// its lease, so nothing can claim it twice meanwhile.
+func (s *Scheduler) settler() {
+	defer close(s.settled)
+	batch := make([]Outcome, 0, settleBatch)
+	for o := range s.outcomes {
+		batch = append(batch[:0], o)
+	more:
+		for len(batch) < settleBatch {
+			select {
+			case o, ok := <-s.outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		if err := s.store.Settle(context.Background(), batch...); err != nil {
+			s.log.Warn("scheduler: record how jobs ended", "jobs", len(batch), "err", err)
+		}
+		// What is due next may have changed (a settled job's lease was the
+		// soonest time; a deferred one is due again).
+		s.Wake()
 	}
 }
 

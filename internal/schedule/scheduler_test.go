@@ -254,7 +254,7 @@ func TestScheduleDeadClaimRunsOnceAfterLease(t *testing.T) {
 	if _, ok := r.clock.Next(); rec.count("j") != 1 {
 		t.Fatalf("ran %d times (timer armed: %v)", rec.count("j"), ok)
 	}
-	if err := r.st.Finish(t.Context(), "j", "dead", schedule.Done, "", t0); err == nil {
+	if err := r.st.Settle(t.Context(), schedule.Outcome{ID: "j", Token: "dead", State: schedule.Done, Note: "", At: t0}); err == nil {
 		t.Error("the dead process's token still finishes the job")
 	}
 }

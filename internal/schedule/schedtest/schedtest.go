@@ -217,10 +217,10 @@ func testLapsedLease(t *testing.T, e env) {
 	if len(js) != 1 || js[0].Attempts != 2 || js[0].Token != "new" {
 		t.Fatalf("after the lease: %+v", js)
 	}
-	if err := e.Store.Finish(e.ctx, "j1", "dead", schedule.Done, "", t0); !errors.Is(err, schedule.ErrLostClaim) {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "j1", Token: "dead", State: schedule.Done, Note: "", At: t0}); !errors.Is(err, schedule.ErrLostClaim) {
 		t.Errorf("Finish with the dead claim's token: %v", err)
 	}
-	if err := e.Store.Finish(e.ctx, "j1", "new", schedule.Done, "", t0.Add(time.Minute)); err != nil {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "j1", Token: "new", State: schedule.Done, Note: "", At: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if js, _ := e.Store.Claim(e.ctx, []string{"reminder"}, t0.Add(time.Hour), time.Minute, "late", 1); len(js) != 0 {
@@ -234,17 +234,17 @@ func testFinishAndRelease(t *testing.T, e env) {
 		t.Fatal(err)
 	}
 	at := t0.Add(time.Second)
-	if err := e.Store.Finish(e.ctx, "ok", "tok", schedule.Done, "ran late", at); err != nil {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "ok", Token: "tok", State: schedule.Done, Note: "ran late", At: at}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Store.Finish(e.ctx, "bad", "tok", schedule.Failed, "the model was down", at); err != nil {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "bad", Token: "tok", State: schedule.Failed, Note: "the model was down", At: at}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Store.Finish(e.ctx, "ok", "tok", schedule.Failed, "", at); !errors.Is(err, schedule.ErrLostClaim) {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "ok", Token: "tok", State: schedule.Failed, Note: "", At: at}); !errors.Is(err, schedule.ErrLostClaim) {
 		t.Errorf("finishing a finished job: %v", err)
 	}
 	until := t0.Add(8 * time.Hour)
-	if err := e.Store.Release(e.ctx, "quiet", "tok", until, "quiet hours"); err != nil {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "quiet", Token: "tok", State: schedule.Pending, Due: until, Note: "quiet hours"}); err != nil {
 		t.Fatal(err)
 	}
 	ok, _ := e.Store.Job(e.ctx, e.ana, "ok")
@@ -258,8 +258,25 @@ func testFinishAndRelease(t *testing.T, e env) {
 	if q.State != schedule.Pending || !q.Due.Equal(until) || q.Note != "quiet hours" || q.Token != "" || q.Attempts != 0 {
 		t.Errorf("released job %+v", q)
 	}
-	if err := e.Store.Release(e.ctx, "quiet", "tok", until, ""); !errors.Is(err, schedule.ErrLostClaim) {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "quiet", Token: "tok", State: schedule.Pending, Due: until, Note: ""}); !errors.Is(err, schedule.ErrLostClaim) {
 		t.Errorf("releasing a pending job: %v", err)
+	}
+	// One lost claim in a batch leaves the others settled.
+	e.add(t, job(e.ana, "b1", "reminder", t0), job(e.ana, "b2", "reminder", t0))
+	if _, err := e.Store.Claim(e.ctx, []string{"reminder"}, t0, time.Minute, "tok2", 10); err != nil {
+		t.Fatal(err)
+	}
+	err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "b1", Token: "tok2", State: schedule.Done, At: at},
+		schedule.Outcome{ID: "ok", Token: "tok2", State: schedule.Done, At: at},
+		schedule.Outcome{ID: "b2", Token: "tok2", State: schedule.Skipped, Note: "missed", At: at})
+	if !errors.Is(err, schedule.ErrLostClaim) {
+		t.Errorf("a batch with a lost claim: %v", err)
+	}
+	if b1, _ := e.Store.Job(e.ctx, e.ana, "b1"); b1.State != schedule.Done {
+		t.Errorf("b1 %+v", b1)
+	}
+	if b2, _ := e.Store.Job(e.ctx, e.ana, "b2"); b2.State != schedule.Skipped || b2.Note != "missed" {
+		t.Errorf("b2 %+v", b2)
 	}
 }
 
@@ -271,7 +288,7 @@ func testRescheduleAndCancel(t *testing.T, e env) {
 	if _, err := e.Store.Reschedule(e.ctx, e.ana, "r", t0, ""); !errors.Is(err, schedule.ErrNotPending) {
 		t.Errorf("snoozing a running job: %v", err)
 	}
-	if err := e.Store.Finish(e.ctx, "r", "tok", schedule.Done, "", t0); err != nil {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "r", Token: "tok", State: schedule.Done, Note: "", At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	later := t0.Add(10 * time.Minute)
@@ -312,7 +329,7 @@ func testNextDue(t *testing.T, e env) {
 	if at, ok, _ := e.Store.NextDue(e.ctx, []string{"reminder"}); !ok || !at.Equal(t0.Add(5*time.Minute)) {
 		t.Errorf("next due with a claim out: %v %v", at, ok)
 	}
-	if err := e.Store.Finish(e.ctx, "a", "tok", schedule.Done, "", t0); err != nil {
+	if err := e.Store.Settle(e.ctx, schedule.Outcome{ID: "a", Token: "tok", State: schedule.Done, Note: "", At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	if at, _, _ := e.Store.NextDue(e.ctx, []string{"reminder"}); !at.Equal(t0.Add(time.Hour)) {

@@ -11,6 +11,7 @@ package sqlitesched
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -183,18 +184,48 @@ func (s *Store) Claim(ctx context.Context, kinds []string, now time.Time, lease 
 	return out, nil
 }
 
-// Finish ends a claim with state.
-func (s *Store) Finish(ctx context.Context, id, token string, state schedule.State, note string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE schedule_jobs SET state = ?, note = ?, fired_at = ?, claim_token = '', claimed_until = NULL
-		WHERE id = ? AND claim_token = ? AND state = 'running'`, string(state), note, tv(at), id, token)
-	return lost(res, err, "finish job "+id)
-}
-
-// Release ends a claim, pending again at due.
-func (s *Store) Release(ctx context.Context, id, token string, due time.Time, note string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE schedule_jobs SET state = 'pending', due = ?, note = ?, attempts = 0, claim_token = '', claimed_until = NULL
-		WHERE id = ? AND claim_token = ? AND state = 'running'`, tv(due), note, id, token)
-	return lost(res, err, "release job "+id)
+// Settle ends claims in one transaction.
+func (s *Store) Settle(ctx context.Context, outs ...schedule.Outcome) (err error) {
+	if len(outs) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return errs.Map(err, "settle jobs")
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	end, err := tx.PrepareContext(ctx, `UPDATE schedule_jobs SET state = ?, note = ?, fired_at = ?, claim_token = '', claimed_until = NULL
+		WHERE id = ? AND claim_token = ? AND state = 'running'`)
+	if err != nil {
+		return errs.Map(err, "settle jobs")
+	}
+	back, err := tx.PrepareContext(ctx, `UPDATE schedule_jobs SET state = 'pending', due = ?, note = ?, attempts = 0, claim_token = '', claimed_until = NULL
+		WHERE id = ? AND claim_token = ? AND state = 'running'`)
+	if err != nil {
+		return errs.Map(err, "settle jobs")
+	}
+	var lostOnes []error
+	for _, o := range outs {
+		var res sql.Result
+		if o.State == schedule.Pending {
+			res, err = back.ExecContext(ctx, tv(o.Due), o.Note, o.ID, o.Token)
+		} else {
+			res, err = end.ExecContext(ctx, string(o.State), o.Note, tv(o.At), o.ID, o.Token)
+		}
+		if err := lost(res, err, "settle job "+o.ID); errors.Is(err, schedule.ErrLostClaim) {
+			lostOnes = append(lostOnes, err)
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return errs.Map(err, "settle jobs")
+	}
+	return errors.Join(lostOnes...)
 }
 
 func lost(res sql.Result, err error, what string) error {
@@ -221,13 +252,25 @@ func (s *Store) NextDue(ctx context.Context, kinds []string) (time.Time, bool, e
 			args = append(args, kind)
 		}
 	}
-	var at time.Time
+	// min() of a column has no declared type, so the driver may hand the
+	// text back already read as a time: both are taken.
+	var raw any
 	err := s.db.QueryRowContext(ctx, `SELECT min(t) FROM (
 		SELECT min(due) AS t FROM schedule_jobs WHERE state = 'pending' AND kind IN (`+k+`)
 		UNION ALL
-		SELECT min(claimed_until) FROM schedule_jobs WHERE state = 'running' AND kind IN (`+k+`))`, args...).Scan(ts(&at))
+		SELECT min(claimed_until) FROM schedule_jobs WHERE state = 'running' AND kind IN (`+k+`))`, args...).Scan(&raw)
 	if err != nil {
 		return time.Time{}, false, errs.Map(err, "next due job")
+	}
+	var at time.Time
+	switch v := raw.(type) {
+	case time.Time:
+		at = v
+	case nil:
+	default:
+		if err := ts(&at).Scan(v); err != nil {
+			return time.Time{}, false, fmt.Errorf("next due job: %w", err)
+		}
 	}
 	return at, !at.IsZero(), nil
 }
