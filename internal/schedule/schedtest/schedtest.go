@@ -338,6 +338,12 @@ func testNextDue(t *testing.T, e env) {
 	if at, _, _ := e.Store.NextDue(e.ctx, []string{"reminder", "brief"}); !at.Equal(t0.Add(-time.Hour)) {
 		t.Errorf("next due of two kinds: %v", at)
 	}
+	// A time with nanoseconds, as the real clock gives, comes back whole.
+	odd := time.Date(2026, 12, 5, 12, 29, 8, 753123456, time.UTC)
+	e.add(t, job(e.bob, "n", "wakeup", odd))
+	if at, ok, err := e.Store.NextDue(e.ctx, []string{"wakeup"}); err != nil || !ok || !at.Equal(odd) {
+		t.Errorf("next due with nanoseconds: %v %v %v", at, ok, err)
+	}
 }
 
 func testQuietHours(t *testing.T, e env) {
