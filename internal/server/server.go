@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/auth"
+	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/mail"
@@ -86,6 +87,8 @@ type Deps struct {
 	MailOAuth *mailoauth.Flow
 	// MailBulk runs bulk unsubscribe and archive (mail_bulk.go); nil: they answer 503.
 	MailBulk *mail.Bulk
+	// Calendar serves each user's agenda, CalDAV accounts, import and export (calendar.go); nil: 503 calendar_unavailable.
+	Calendar *calendar.Service
 	// Push keeps push subscriptions (webpush.go); nil: they answer 503.
 	Push *webpush.Notifier
 	// Reminders serves reminders and quiet hours (reminders.go); nil: 503 reminders_unavailable.
@@ -212,6 +215,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/tokens", s.user(s.createToken))
 	m.HandleFunc("DELETE /api/tokens/{id}", s.user(s.deleteToken))
 	s.reminderRoutes(m) // /api/reminders… (reminders.go)
+	s.calendarRoutes(m) // /api/calendar… (calendar.go)
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
 	s.sessionRoutes(m) // sessions, passwords, members (sessions.go, users.go)
