@@ -82,7 +82,10 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 
 func (c *client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
-	if body != nil {
+	ctype := "application/json"
+	if raw, ok := body.(rawBody); ok { // a file sent as it is (calendar import)
+		rd, ctype = raw.R, raw.Type
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
@@ -94,7 +97,7 @@ func (c *client) send(ctx context.Context, method, path string, body any) (*http
 		return nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -118,6 +121,12 @@ func (c *client) send(ctx context.Context, method, path string, body any) (*http
 		return nil, &apiErr{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, Server: c.base, Resource: resourceOf(path)}
 	}
 	return resp, nil
+}
+
+// rawBody is a request body sent as it is, with its content type.
+type rawBody struct {
+	Type string
+	R    io.Reader
 }
 
 // event is a turn event as received.
