@@ -15,6 +15,7 @@ import (
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/server"
+	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/testrig"
 )
 
@@ -124,6 +125,15 @@ func TestCalendarImportAgendaExport(t *testing.T) {
 	}
 	if got := summaries(t, m.want(http.StatusOK, "GET", "/api/calendar/agenda?from=2026-11-25&to=2026-12-31", nil)); strings.Join(got, ",") != "Standup,Dentist,Standup,Standup" {
 		t.Fatalf("round trip agenda: %v", got)
+	}
+	// Ana lives in New York: her agenda reads the same instants in her zone.
+	if err := e.db.SaveProfile(context.Background(), store.Profile{UserID: m.user["id"].(string), Timezone: "America/New_York"}); err != nil {
+		t.Fatal(err)
+	}
+	nyc := m.want(http.StatusOK, "GET", "/api/calendar/agenda?from=2026-11-26&to=2026-11-27", nil)
+	if occ := nyc["occurrences"].([]any); nyc["zone"] != "America/New_York" || len(occ) != 1 ||
+		occ[0].(map[string]any)["start"] != "2026-11-26T04:00:00-05:00" || nyc["from"] != "2026-11-26T00:00:00-05:00" {
+		t.Fatalf("ana's agenda in New York: %v", nyc)
 	}
 	// Importing the same file again updates, adds nothing.
 	if res := importICS(o, calendarICS).json(t); res["imported"] != 0.0 || res["updated"] != 2.0 {
