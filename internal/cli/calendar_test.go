@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/os1ai/os1/internal/calendar/radicaletest"
 )
 
 const cliICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n" +
@@ -71,5 +73,43 @@ func TestCalendarCLI(t *testing.T) {
 	}
 	if code, out, _ := r.run("", "calendar", "list"); code != 0 || !strings.Contains(out, "No calendar account") {
 		t.Fatalf("list: %q", out)
+	}
+}
+
+// TestCalendarAccountsCLI: a CalDAV account on Debian's radicale, added on
+// the command line (a wrong password first, refused naming the account),
+// listed without its password, synced, and removed.
+func TestCalendarAccountsCLI(t *testing.T) {
+	dav := radicaletest.Start(t)
+	dav.AddUser("theo", "dav-pass")
+	dav.MakeCalendar("theo", "work", "Work")
+	r := startApp(t)
+	if code, _, stderr := r.run("correct horse\n", "login", "-u", "theo", "--password-stdin"); code != 0 {
+		t.Fatalf("login: %s", stderr)
+	}
+	add := []string{"calendar", "add", "--url", dav.URL, "--username", "theo", "--name", "Home DAV", "--password-stdin"}
+	if code, _, stderr := r.run("wrong\n", add...); code == 0 || !strings.Contains(stderr, "Home DAV") {
+		t.Fatalf("a wrong password: %d %q", code, stderr)
+	}
+	code, out, stderr := r.run("dav-pass\n", add...)
+	if code != 0 || !strings.Contains(out, "Connected Home DAV") {
+		t.Fatalf("add: %d %q %q", code, out, stderr)
+	}
+	code, out, _ = r.run("", "calendar", "list")
+	if code != 0 || !strings.Contains(out, "Home DAV") || strings.Contains(out, "dav-pass") {
+		t.Fatalf("list:\n%s", out)
+	}
+	id := strings.Fields(strings.Split(strings.TrimSpace(out), "\n")[1])[0]
+	if code, out, stderr := r.run("", "calendar", "sync", "Home DAV"); code != 0 || !strings.Contains(out, "Home DAV: 1 calendars") {
+		t.Fatalf("sync: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := r.run("", "calendar", "sync", "nobody"); code == 0 || !strings.Contains(stderr, "no calendar account") {
+		t.Fatalf("sync of an unknown account: %d %q", code, stderr)
+	}
+	if code, out, _ := r.run("", "calendar", "remove", id); code != 0 || !strings.Contains(out, "Removed") {
+		t.Fatalf("remove: %q", out)
+	}
+	if code, out, _ := r.run("", "calendar", "list"); code != 0 || !strings.Contains(out, "No calendar account") {
+		t.Fatalf("list after remove: %q", out)
 	}
 }
