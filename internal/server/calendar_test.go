@@ -84,6 +84,9 @@ func TestCalendarImportAgendaExport(t *testing.T) {
 	if r := importICS(o, "hello, not a calendar"); r.Status != http.StatusBadRequest || r.code() != "bad_ics" {
 		t.Fatalf("not iCalendar: %d %s", r.Status, r.Body)
 	}
+	if r := importICS(o, strings.Repeat("x", server.MaxCalendarImportBytes+1)); r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a file over the limit: %d %s", r.Status, r.Body)
+	}
 	ag := o.want(http.StatusOK, "GET", "/api/calendar/agenda?from=2026-11-25&to=2026-12-31", nil)
 	got := summaries(t, ag)
 	if strings.Join(got, ",") != "Standup,Dentist,Standup,Standup" {
