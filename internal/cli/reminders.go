@@ -26,10 +26,9 @@ func (e *env) remindersCmd() *cobra.Command {
 			"waits until they end; a wake-up call rings anyway.",
 	}
 	connect := e.connectFlags(cmd)
-	list := e.remindersListCmd(connect)
-	cmd.RunE = list.RunE // `os1 reminders` alone lists them
-	cmd.Flags().AddFlagSet(list.Flags())
-	cmd.AddCommand(list, e.remindersAddCmd(connect), e.remindersCancelCmd(connect), e.remindersSnoozeCmd(connect),
+	// `os1 reminders` alone shows its help, like every command group, so
+	// a mistyped subcommand gets "did you mean"; `os1 reminders list` lists.
+	cmd.AddCommand(e.remindersListCmd(connect), e.remindersAddCmd(connect), e.remindersCancelCmd(connect), e.remindersSnoozeCmd(connect),
 		e.remindersQuietCmd(connect))
 	return cmd
 }

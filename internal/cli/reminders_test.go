@@ -27,7 +27,7 @@ func TestRemindersCommands(t *testing.T) {
 	if code, out, _ = r.run("", "reminders", "add", "get up", "--in", "90m", "--wake"); code != 0 || !strings.Contains(out, "Wake-up call set") {
 		t.Fatalf("add --wake: %d %q", code, out)
 	}
-	code, out, _ = r.run("", "reminders")
+	code, out, _ = r.run("", "reminders", "list")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 3 || !strings.Contains(lines[1], "wake-up") || !strings.Contains(lines[2], "call mum") {
 		t.Fatalf("list, soonest first:\n%s", out)
