@@ -22,6 +22,7 @@
 
 import { api, setCsrf, onAuthLost } from './api.js';
 import { TurnStream } from './stream.js';
+import { onTurnEvent as reminderAlert } from './reminder-alert.js';
 import { h } from './dom.js';
 import { updateModelStatus } from './views/common.js';
 import { forgetThisDevice } from './views/settings-push.js';
@@ -99,6 +100,8 @@ function startStream() {
   });
   // A turn is a real model call: its outcome may change the model status.
   stream.on((ev) => { if (ev.type === 'turn_done' || ev.type === 'error') ctx.refreshModel(); });
+  // A reminder that fires shows above any view (reminder-alert.js).
+  stream.on(reminderAlert);
   stream.start();
 }
 

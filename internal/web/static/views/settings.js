@@ -1,6 +1,7 @@
 // Settings (#/settings, #/settings/SECTION): the companion's persona, the
 // first-meeting answers, the model connection, mail accounts
-// (settings-mail.js), notifications on this device (settings-push.js), appearance, API tokens,
+// (settings-mail.js), notifications on this device (settings-push.js),
+// reminders (settings-reminders.js), appearance, API tokens,
 // security (password, sessions), people (owner: invites, disable, delete,
 // reset links) and the account.
 
@@ -10,6 +11,7 @@ import { field, alertBox, busy, modelStatusLink, validTimeZone, timeZoneList, ch
 import { modelPanel } from './modelform.js';
 import { mailSection } from './settings-mail.js';
 import { pushSection } from './settings-push.js';
+import { remindersSection } from './settings-reminders.js';
 
 const THEME_KEY = 'os1.theme';
 
@@ -32,6 +34,7 @@ export function mount(root, ctx, route) {
     modelSection(ctx),
     mailSection(section),
     pushSection(section),
+    remindersSection(section),
     appearanceSection(),
     whileReplyingSection(),
     tokensSection(),
