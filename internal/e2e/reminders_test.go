@@ -23,8 +23,9 @@ type reminderJSON struct {
 // scheduled, snoozes, cancels (after asking again) and saves quiet hours;
 // and a reminder that fires while the page shows another view appears in
 // a banner with its words, beeps (Web Audio) and, with "read aloud" on, is
-// spoken (speechSynthesis). Sound and speech are counted through stubs put
-// in the page before it fires; the headless browser plays neither.
+// spoken (speechSynthesis); a wake-up call while the tab is hidden shows a
+// system notification. Sound, speech and notifications are counted through
+// stubs put in the page before it fires; the headless browser plays none.
 func TestBrowserReminders(t *testing.T) {
 	b := newBrowser(t)
 	model := llmtest.NewServer(t)
@@ -155,6 +156,28 @@ func TestBrowserReminders(t *testing.T) {
 	poll[bool](b, tab, "the banner goes", `!document.querySelector('#reminder-banners .reminder-banner')`)
 	if c.call("GET", "/api/reminders/"+soon.ID, nil, &r); r.State != "done" {
 		t.Errorf("the reminder that fired is %q, want done", r.State)
+	}
+
+	// A wake-up call while the tab is hidden: a system notification too.
+	eval[bool](b, tab, "hide the tab and stub notifications", `(() => {
+		window.__notes = [];
+		Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+		window.Notification = class { static permission = 'granted'; constructor(title, o) { window.__notes.push(o.body); } close() {} };
+		return true;
+	})()`)
+	at = time.Now().Add(3 * time.Second).Format(time.RFC3339)
+	if code, body := c.call("POST", "/api/reminders", map[string]any{"text": "stretch", "at": at, "wake": true}, &soon); code != 201 {
+		t.Fatalf("add a wake-up call: %d %s", code, body)
+	}
+	line = poll[string](b, tab, "the wake-up call fires", `(document.querySelector('#reminder-banners .reminder-text') || {}).textContent || ''`)
+	if line != "Wake-up call: stretch" {
+		t.Errorf("the banner says %q, want %q", line, "Wake-up call: stretch")
+	}
+	if notes := eval[[]string](b, tab, "read the notifications", `window.__notes`); len(notes) != 1 || notes[0] != line {
+		t.Errorf("the page notified %q, want [%q]", notes, line)
+	}
+	if n := eval[int](b, tab, "count beeps", `window.__beeps`); n != 2 {
+		t.Errorf("the page beeped %d times after two reminders, want 2", n)
 	}
 	if ex := b.exceptions(); len(ex) > 0 {
 		t.Errorf("page exceptions: %v", ex)

@@ -108,6 +108,9 @@ function startStream() {
 function stopStream() {
   if (stream) stream.stop();
   stream = null;
+  // Signed out: the reminders shown were this user's.
+  const banners = document.getElementById('reminder-banners');
+  if (banners) banners.remove();
 }
 
 function lostSession() {
