@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 )
 
@@ -125,14 +126,39 @@ func TestBrowserReminders(t *testing.T) {
 		return localStorage.getItem('os1.reminders.speak') === '1';
 	})()`)
 
-	// One due in a few seconds; the page moves to another view meanwhile.
-	var soon reminderJSON
-	at := time.Now().Add(6 * time.Second).Format(time.RFC3339)
-	if code, body := c.call("POST", "/api/reminders", map[string]any{"text": "water the basil", "at": at}, &soon); code != 201 {
-		t.Fatalf("add a reminder due soon: %d %s", code, body)
-	}
-	b.do(tab, "open Settings again, the list shows it",
+	// One due in a few seconds, asked for in chat: the scripted model calls
+	// reminders_add (no consent needed to add), then answers.
+	model.Route(func(r llmtest.Request) bool {
+		for _, m := range r.Messages {
+			if m.Role == llm.RoleUser && strings.Contains(m.Content, "water the basil") {
+				return true
+			}
+		}
+		return false
+	}, func(r llmtest.Request) llmtest.Reply {
+		if last := r.Messages[len(r.Messages)-1]; last.Role == llm.RoleTool {
+			return llmtest.Reply{Chunks: []string{"Okay, in a few seconds."}}
+		}
+		at := time.Now().Add(10 * time.Second).Format(time.RFC3339)
+		return llmtest.Reply{ToolCalls: []llm.ToolCall{toolCall("r1", "reminders_add", map[string]any{"text": "water the basil", "at": at})}}
+	})
+	b.do(tab, "ask her in chat",
 		chromedp.Navigate(p.URL+"/#/"), screen("chat"),
+		chromedp.WaitVisible(css(`#composer`)),
+		chromedp.SendKeys(css(`#composer`), "Remind me to water the basil in a few seconds."),
+		chromedp.Click(css(`#send`)),
+		chromedp.WaitReady(css(`#messages .msg[data-role="assistant"][data-status="complete"]`)),
+	)
+	var list struct {
+		Reminders []reminderJSON `json:"reminders"`
+	}
+	c.must("GET", "/api/reminders", nil, &list)
+	if len(list.Reminders) != 1 || list.Reminders[0].Text != "water the basil" {
+		t.Fatalf("after asking in chat the reminders are %+v, want one to water the basil", list.Reminders)
+	}
+	soon := list.Reminders[0]
+	// Settings lists it; the page moves to another view before it fires.
+	b.do(tab, "open Settings, the list shows it",
 		chromedp.Navigate(p.URL+"/#/settings/reminders"),
 		chromedp.WaitVisible(css(`#reminders-list .reminder-item[data-id="`+soon.ID+`"]`)),
 		chromedp.Navigate(p.URL+"/#/memory"), screen("memory"),
@@ -165,7 +191,7 @@ func TestBrowserReminders(t *testing.T) {
 		window.Notification = class { static permission = 'granted'; constructor(title, o) { window.__notes.push(o.body); } close() {} };
 		return true;
 	})()`)
-	at = time.Now().Add(3 * time.Second).Format(time.RFC3339)
+	at := time.Now().Add(3 * time.Second).Format(time.RFC3339)
 	if code, body := c.call("POST", "/api/reminders", map[string]any{"text": "stretch", "at": at, "wake": true}, &soon); code != 201 {
 		t.Fatalf("add a wake-up call: %d %s", code, body)
 	}
