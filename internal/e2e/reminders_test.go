@@ -62,6 +62,7 @@ func TestBrowserReminders(t *testing.T) {
 		chromedp.Navigate(p.URL+"/#/settings/reminders"),
 		chromedp.WaitVisible(css(`#settings-reminders #reminders-list .reminder-item`)),
 	)
+	b.screenshot(tab, "settings-reminders")
 	shown := eval[string](b, tab, "read the list", `document.querySelector('#reminders-list').textContent`)
 	if !strings.Contains(shown, "call mum") || !strings.Contains(shown, "Reminder · "+later.Local) {
 		t.Errorf("the list shows %q, want “call mum” due %q", shown, later.Local)
