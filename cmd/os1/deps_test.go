@@ -27,6 +27,7 @@ func TestDeps(t *testing.T) {
 		"github.com/os1ai/os1/internal/memory/memtest",
 		"github.com/os1ai/os1/internal/memory/memorytest",
 		"github.com/os1ai/os1/internal/webpush/webpushtest",
+		"github.com/os1ai/os1/internal/daemontest",
 		"net/http/httptest",
 		"testing",
 	}

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/os1ai/os1/internal/daemontest"
 )
 
 // Binary is where Debian's radicale package puts the server.
@@ -60,7 +62,7 @@ func Start(t testing.TB) *Server {
 	if err := os.WriteFile(s.htpasswd(), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
+	port, err := daemontest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,20 +97,7 @@ mask_passwords = True
 	cmd := exec.Command(bin, "--config", confPath)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	cmd.Env = append(os.Environ(), "HOME="+dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting radicale: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
+	exited := daemontest.Start(t, "radicale", cmd)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
@@ -195,12 +184,3 @@ func (s *Server) Do(method, user, path, contentType, body string) *http.Response
 
 // Log is radicale's output so far (for a failing test's message).
 func (s *Server) Log() string { return s.out.String() }
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}

@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/os1ai/os1/internal/daemontest"
 )
 
 // Binary is where Debian's dovecot-imapd package puts the server.
@@ -112,7 +114,7 @@ service auth-worker {
 	if err := os.WriteFile(s.passwdPath(), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
+	port, err := daemontest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,20 +182,7 @@ namespace inbox {
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "-F", "-c", confPath)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting dovecot: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
+	exited := daemontest.Start(t, "dovecot", cmd)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		select {
@@ -334,13 +323,4 @@ func (s *Server) chown(p string) {
 			s.t.Fatal(err)
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
