@@ -134,6 +134,9 @@ type Part struct {
 	Size int64  `json:"size"`
 	// Path is the IMAP body section ("2", "1.3") to fetch it from.
 	Path string `json:"path"`
+	// Method is the iTIP method of a text/calendar part (REQUEST, CANCEL,
+	// REPLY…): the message carries a calendar invitation (invite.go).
+	Method string `json:"method,omitempty"`
 }
 
 // Message is one email as os1 keeps it: headers, the readable text of its

@@ -270,10 +270,11 @@ func (p *parser) walk(e *message.Entity, path string, depth int) {
 		n, _ := io.Copy(io.Discard, e.Body)
 		if len(p.parts) < maxParts {
 			p.parts = append(p.parts, Part{
-				Name: capText(oneLine(strings.ToValidUTF8(name, "\uFFFD")), maxHeaderValue),
-				MIME: capText(mediaType, 255),
-				Size: n,
-				Path: path,
+				Name:   capText(oneLine(strings.ToValidUTF8(name, "\uFFFD")), maxHeaderValue),
+				MIME:   capText(mediaType, 255),
+				Size:   n,
+				Path:   path,
+				Method: calendarMethod(mediaType, params),
 			})
 		}
 	}

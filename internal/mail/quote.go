@@ -54,7 +54,11 @@ func Quote(m Message, maxChars int) string {
 	}
 	fmt.Fprintf(&b, "Subject: %s\n", textsafe.Displayable(m.Subject))
 	for _, p := range m.Parts {
-		fmt.Fprintf(&b, "Attachment: %s (%s, %d bytes; not opened)\n", textsafe.Displayable(p.Name), textsafe.Displayable(p.MIME), p.Size)
+		note := "not opened"
+		if p.Method != "" { // set by Parse from the part's type: not the sender's words
+			note = "a calendar invitation (" + p.Method + "); calendar_respond shows it and answers it with the user's approval"
+		}
+		fmt.Fprintf(&b, "Attachment: %s (%s, %d bytes; %s)\n", textsafe.Displayable(p.Name), textsafe.Displayable(p.MIME), p.Size, note)
 	}
 	b.WriteString("\n")
 	text, cut := clip(m.Text, maxChars)
