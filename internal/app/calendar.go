@@ -9,6 +9,7 @@ import (
 	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/calendar/caldavsync"
 	"github.com/os1ai/os1/internal/calendar/caltools"
+	"github.com/os1ai/os1/internal/calendar/icsfeed"
 	"github.com/os1ai/os1/internal/calendar/sqlitecal"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
@@ -24,14 +25,17 @@ type Calendar struct {
 
 // newCalendar builds the calendar over the app's database and secrets and
 // registers the calendar tools in tools. In os1 serve (background) every
-// account syncs at start and then every calendar.DefaultEvery; elsewhere
+// account syncs at start and then every calendar.DefaultEvery, and every
+// subscription is fetched at start and every calendar.DefaultFeedEvery; elsewhere
 // syncs run only when asked. Mail's Guard does not wrap the acting tools: their
 // cards are their own (Review), and Guard leaves such tools as they are.
 func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, background bool) (*Calendar, error) {
 	st := sqlitecal.New(a.DB)
 	ids := clock.RandomIDs{}
 	svc := &calendar.Service{Store: st, Sealer: a.Secrets, Clock: a.Clock, IDs: ids, Log: log.With("component", "calendar"),
-		Syncer: &caldavsync.Syncer{Store: st, Clock: a.Clock, IDs: ids, Retry: httpretry.Policy{MaxRetries: 2, Clock: a.Clock}}}
+		Syncer: &caldavsync.Syncer{Store: st, Clock: a.Clock, IDs: ids, Retry: httpretry.Policy{MaxRetries: 2, Clock: a.Clock}},
+		// Subscriptions are fetched from public addresses only (icsfeed).
+		Feeds: &icsfeed.Fetcher{}}
 	err := caltools.Register(tools, caltools.Deps{Service: svc, Zone: func(ctx context.Context, userID string) *time.Location {
 		p, err := a.DB.Profile(ctx, userID)
 		if err != nil {

@@ -272,10 +272,29 @@ type Calendar struct {
 	SyncToken string    `json:"-"`
 	CTag      string    `json:"-"`
 	CreatedAt time.Time `json:"created_at,omitzero"`
+
+	// URL is, for a subscription, the .ics address it is fetched from
+	// ("" for every other calendar). A subscription is read-only.
+	URL string `json:"url,omitempty"`
+	// FeedETag and FeedModified are the last fetch's validators, sent back
+	// as If-None-Match and If-Modified-Since.
+	FeedETag     string `json:"-"`
+	FeedModified string `json:"-"`
+	// FetchedAt is the last fetch that reached the server (a 304 too);
+	// FetchError why the last one failed ("" when it did not).
+	FetchedAt  time.Time `json:"fetched_at,omitzero"`
+	FetchError string    `json:"fetch_error,omitempty"`
+	// FeedErrors are the events of the last fetched file that could not
+	// be read, one line each.
+	FeedErrors []string `json:"feed_errors,omitempty"`
 }
 
-// Local reports whether the calendar lives only in os1.
-func (c Calendar) Local() bool { return c.AccountID == "" }
+// Local reports whether the calendar lives only in os1 (neither synced
+// with a CalDAV account nor fetched from a subscription).
+func (c Calendar) Local() bool { return c.AccountID == "" && c.URL == "" }
+
+// Subscription reports whether the calendar is a read-only ICS subscription.
+func (c Calendar) Subscription() bool { return c.URL != "" }
 
 // Account is a CalDAV account of a user.
 type Account struct {
@@ -311,6 +330,9 @@ type Calendars interface {
 	ListCalendars(ctx context.Context, userID string) ([]Calendar, error)
 	// DeleteCalendar deletes the calendar and its events.
 	DeleteCalendar(ctx context.Context, userID, id string) error
+	// AllSubscriptions lists every user's subscription calendars (the
+	// background refresh's work).
+	AllSubscriptions(ctx context.Context) ([]Calendar, error)
 }
 
 // Events keeps events, one row per calendar object (series and overrides).

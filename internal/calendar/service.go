@@ -67,6 +67,11 @@ type Service struct {
 	// Every is the background sync period (0: DefaultEvery; negative:
 	// only when asked).
 	Every time.Duration
+	// Feeds fetches subscriptions (nil: none); FeedEvery is how often they
+	// are fetched in the background (0: DefaultFeedEvery; negative: only
+	// when asked).
+	Feeds     FeedFetcher
+	FeedEvery time.Duration
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // one sync at a time per account
@@ -78,13 +83,23 @@ type Service struct {
 // DefaultEvery is how often every account syncs in the background.
 const DefaultEvery = 15 * time.Minute
 
-// Start syncs every user's accounts now and then every Every, until Close.
+// Start syncs every user's accounts now and then every Every, and fetches
+// every subscription now and then every FeedEvery, until Close.
 func (s *Service) Start(ctx context.Context) error {
-	every := s.Every
+	every, feedEvery := s.Every, s.FeedEvery
 	if every == 0 {
 		every = DefaultEvery
 	}
-	if every < 0 || s.Syncer == nil {
+	if feedEvery == 0 {
+		feedEvery = DefaultFeedEvery
+	}
+	if s.Syncer == nil {
+		every = -1
+	}
+	if s.Feeds == nil {
+		feedEvery = -1
+	}
+	if every < 0 && feedEvery < 0 {
 		return nil
 	}
 	s.mu.Lock()
@@ -94,13 +109,24 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	if every > 0 {
+		s.loop(bg, every, s.syncAll)
+	}
+	if feedEvery > 0 {
+		s.loop(bg, feedEvery, s.refreshAll)
+	}
+	return nil
+}
+
+// loop runs work now and then every d until bg ends.
+func (s *Service) loop(bg context.Context, d time.Duration, work func(context.Context)) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := s.Clock.NewTicker(every)
+		t := s.Clock.NewTicker(d)
 		defer t.Stop()
 		for {
-			s.syncAll(bg)
+			work(bg)
 			select {
 			case <-bg.Done():
 				return
@@ -108,7 +134,6 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 		}
 	}()
-	return nil
 }
 
 // Close stops the background sync and waits for a running one to stop.
@@ -193,6 +218,9 @@ func (s *Service) writable(ctx context.Context, userID, calendarID string) (Cale
 	c, err := s.Store.Calendar(ctx, userID, calendarID)
 	if err != nil {
 		return c, err
+	}
+	if c.Subscription() {
+		return c, fmt.Errorf("the calendar %q is a subscription to %s, which os1 only reads: %w", c.Name, c.URL, ErrReadOnly)
 	}
 	if c.ReadOnly {
 		return c, fmt.Errorf("the calendar %q: %w", c.Name, ErrReadOnly)

@@ -1,5 +1,6 @@
 // Package sqlitecal keeps calendars in os1's SQLite database (migration
-// 00013_calendar.sql): CalDAV accounts, calendars and events.
+// 00013_calendar.sql, 00017_cal_subscriptions.sql): CalDAV accounts,
+// calendars (subscriptions among them) and events.
 //
 // Every query is scoped by user ID; another user's ids answer
 // calendar.ErrNotFound. The database holds calendars to an account of
@@ -114,25 +115,43 @@ func (s *Store) DeleteAccount(ctx context.Context, userID, id string) error {
 
 // Calendars.
 
+func feedErrors(c calendar.Calendar) string {
+	if len(c.FeedErrors) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(c.FeedErrors) // strings always marshal
+	return string(b)
+}
+
 func (s *Store) CreateCalendar(ctx context.Context, c calendar.Calendar) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO cal_calendars (id, user_id, account_id, name, description, color, read_only, href, sync_token, ctag, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.UserID, nullable(c.AccountID), c.Name, c.Description, c.Color, c.ReadOnly,
-		c.Href, c.SyncToken, c.CTag, tv(c.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO cal_calendars (id, user_id, account_id, name, description, color, read_only, href, sync_token, ctag, created_at,
+			source_url, source_etag, source_modified, fetched_at, fetch_error, feed_errors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.UserID, nullable(c.AccountID), c.Name, c.Description, c.Color, c.ReadOnly,
+		c.Href, c.SyncToken, c.CTag, tv(c.CreatedAt), c.URL, c.FeedETag, c.FeedModified, tv(c.FetchedAt), c.FetchError, feedErrors(c))
 	return errs.Map(err, "create the calendar "+c.Name)
 }
 
 func (s *Store) UpdateCalendar(ctx context.Context, c calendar.Calendar) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE cal_calendars SET name = ?, description = ?, color = ?, read_only = ?, href = ?, sync_token = ?, ctag = ?
-		WHERE id = ? AND user_id = ?`, c.Name, c.Description, c.Color, c.ReadOnly, c.Href, c.SyncToken, c.CTag, c.ID, c.UserID)
+	res, err := s.db.ExecContext(ctx, `UPDATE cal_calendars SET name = ?, description = ?, color = ?, read_only = ?, href = ?, sync_token = ?, ctag = ?,
+			source_url = ?, source_etag = ?, source_modified = ?, fetched_at = ?, fetch_error = ?, feed_errors = ?
+		WHERE id = ? AND user_id = ?`, c.Name, c.Description, c.Color, c.ReadOnly, c.Href, c.SyncToken, c.CTag,
+		c.URL, c.FeedETag, c.FeedModified, tv(c.FetchedAt), c.FetchError, feedErrors(c), c.ID, c.UserID)
 	return errs.Affected(res, err, "update the calendar "+c.ID)
 }
 
-const calendarCols = `id, user_id, COALESCE(account_id, ''), name, description, color, read_only, href, sync_token, ctag, created_at`
+const calendarCols = `id, user_id, COALESCE(account_id, ''), name, description, color, read_only, href, sync_token, ctag, created_at,
+	source_url, source_etag, source_modified, fetched_at, fetch_error, feed_errors`
 
 func scanCalendar(r scanner) (calendar.Calendar, error) {
 	var c calendar.Calendar
+	var fe string
 	err := r.Scan(&c.ID, &c.UserID, &c.AccountID, &c.Name, &c.Description, &c.Color, &c.ReadOnly, &c.Href, &c.SyncToken, &c.CTag,
-		sqltime.Scanner{T: &c.CreatedAt})
+		sqltime.Scanner{T: &c.CreatedAt}, &c.URL, &c.FeedETag, &c.FeedModified, sqltime.Scanner{T: &c.FetchedAt}, &c.FetchError, &fe)
+	if err == nil && fe != "" && fe != "[]" {
+		if jerr := json.Unmarshal([]byte(fe), &c.FeedErrors); jerr != nil {
+			c.FeedErrors = []string{"(the stored list of unreadable events is damaged)"}
+		}
+	}
 	return c, err
 }
 
@@ -142,20 +161,28 @@ func (s *Store) Calendar(ctx context.Context, userID, id string) (calendar.Calen
 }
 
 func (s *Store) ListCalendars(ctx context.Context, userID string) ([]calendar.Calendar, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+calendarCols+` FROM cal_calendars WHERE user_id = ? ORDER BY created_at, id`, userID)
+	return s.listCalendars(ctx, "list calendars", `WHERE user_id = ? ORDER BY created_at, id`, userID)
+}
+
+func (s *Store) AllSubscriptions(ctx context.Context) ([]calendar.Calendar, error) {
+	return s.listCalendars(ctx, "list every calendar subscription", `WHERE source_url != '' ORDER BY user_id, created_at, id`)
+}
+
+func (s *Store) listCalendars(ctx context.Context, what, where string, args ...any) ([]calendar.Calendar, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+calendarCols+` FROM cal_calendars `+where, args...)
 	if err != nil {
-		return nil, errs.Map(err, "list calendars")
+		return nil, errs.Map(err, what)
 	}
 	defer rows.Close()
 	var out []calendar.Calendar
 	for rows.Next() {
 		c, err := scanCalendar(rows)
 		if err != nil {
-			return nil, errs.Map(err, "list calendars")
+			return nil, errs.Map(err, what)
 		}
 		out = append(out, c)
 	}
-	return out, errs.Map(rows.Err(), "list calendars")
+	return out, errs.Map(rows.Err(), what)
 }
 
 func (s *Store) DeleteCalendar(ctx context.Context, userID, id string) error {
