@@ -1,0 +1,217 @@
+package proactive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/os1ai/os1/internal/calendar"
+	"github.com/os1ai/os1/internal/schedule"
+	"github.com/os1ai/os1/internal/textsafe"
+)
+
+// Notes the planner leaves on jobs, which it reads back.
+const (
+	notePlanned = "planned"
+	noteGone    = "the meeting moved or was cancelled"
+)
+
+// planID is the user's planning job.
+func planID(userID string) string { return jobID(userID, "plan") }
+
+// planSoon makes the user's planning job due now (adding it the first
+// time). A plan running at this moment is left to finish.
+func (s *Service) planSoon(ctx context.Context, userID string) error {
+	now := s.clock.Now()
+	_, err := s.sched.Add(ctx, schedule.Job{ID: planID(userID), UserID: userID, Kind: KindPlan, Due: now})
+	if !errors.Is(err, schedule.ErrConflict) {
+		return err
+	}
+	_, err = s.jobs.Reschedule(ctx, userID, planID(userID), now, "re-planned: something changed")
+	if errors.Is(err, schedule.ErrNotPending) {
+		return nil
+	}
+	s.sched.Wake()
+	return err
+}
+
+// CalendarChanged re-plans the user's meeting notices; the calendar calls
+// it after every change (an event made, moved, cancelled, imported,
+// synced). It never blocks the caller for long and never fails it.
+func (s *Service) CalendarChanged(userID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.bg), 5*time.Second)
+	defer cancel()
+	if err := s.planSoon(ctx, userID); err != nil {
+		s.log.Warn("proactive: re-plan after a calendar change", "user", userID, "err", err)
+	}
+}
+
+// plan is the handler of KindPlan: plan the coming Horizon, then wait for
+// the next day's plan (the job stays, one per user).
+func (s *Service) plan(ctx context.Context, f schedule.Firing) error {
+	if err := s.Plan(ctx, f.UserID); err != nil {
+		return err
+	}
+	return schedule.Defer(f.Now.Add(PlanEvery), notePlanned)
+}
+
+// Plan schedules the user's meeting notices and birthday messages of the
+// next Horizon, cancels those of meetings that moved or went, and keeps
+// the check-in watcher as the settings say.
+func (s *Service) Plan(ctx context.Context, userID string) error {
+	s.planMu.Lock()
+	defer s.planMu.Unlock()
+	set, err := s.store.Settings(ctx, userID)
+	if err != nil {
+		return err
+	}
+	loc := s.Location(ctx, userID)
+	now := s.clock.Now()
+	if err := s.planMeetings(ctx, userID, set, loc, now); err != nil {
+		return err
+	}
+	if err := s.planBirthdays(ctx, userID, loc, now); err != nil {
+		return err
+	}
+	return s.watchSilence(ctx, userID, set, now)
+}
+
+func (s *Service) planMeetings(ctx context.Context, userID string, set Settings, loc *time.Location, now time.Time) error {
+	if s.Calendar == nil {
+		return nil
+	}
+	occ, err := s.Calendar.Agenda(ctx, userID, calendar.Range{From: now, To: now.Add(Horizon)}, loc)
+	if err != nil {
+		return fmt.Errorf("read the agenda: %w", err)
+	}
+	lead := time.Duration(set.MeetingLead) * time.Minute
+	want := map[string]bool{}
+	for _, o := range occ {
+		if o.AllDay || !o.Busy() || !o.Start.After(now) {
+			continue
+		}
+		key := "meeting:" + o.Event.UID + "@" + o.Start.UTC().Format(time.RFC3339)
+		title := clip(textsafe.CleanTitle(o.Event.Summary), 80)
+		if title == "" {
+			title = "(no title)"
+		}
+		p := payload{Trigger: TriggerMeeting, Key: key, Stale: o.Start, StaleWhy: "the meeting had started",
+			Reason: fmt.Sprintf("Your meeting “%s” starts at %s", title, o.Start.In(loc).Format("15:04"))}
+		want[jobID(userID, key)] = true
+		if err := s.put(ctx, userID, p, later(o.Start.Add(-lead), now)); err != nil {
+			return err
+		}
+	}
+	js, err := s.jobs.ListJobs(ctx, userID, schedule.Filter{Kinds: []string{KindMessage},
+		States: []schedule.State{schedule.Pending}, Limit: schedule.MaxLimit})
+	if err != nil {
+		return err
+	}
+	for _, j := range js {
+		var p payload
+		if json.Unmarshal(j.Payload, &p) != nil || p.Trigger != TriggerMeeting || want[j.ID] {
+			continue
+		}
+		if _, err := s.jobs.Cancel(ctx, userID, j.ID, noteGone, now); err != nil && !errors.Is(err, schedule.ErrNotPending) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) planBirthdays(ctx context.Context, userID string, loc *time.Location, now time.Time) error {
+	if s.Birthdays == nil {
+		return nil
+	}
+	from := dayStart(now, loc)
+	to := nextDay(nextDay(from, loc), loc)
+	bs, err := s.Birthdays.Birthdays(ctx, userID, from, to)
+	if err != nil {
+		return fmt.Errorf("read the birthdays: %w", err)
+	}
+	for _, b := range bs {
+		name := clip(textsafe.CleanTitle(b.Name), 60)
+		if name == "" {
+			continue
+		}
+		for day := from; day.Before(to); day = nextDay(day, loc) {
+			l := day.In(loc)
+			if l.Month() != b.Date.Month() || l.Day() != b.Date.Day() {
+				continue
+			}
+			end := nextDay(day, loc)
+			if !now.Before(end) {
+				continue
+			}
+			at, _ := schedule.Local(l.Year(), l.Month(), l.Day(), 9, 0, loc)
+			p := payload{Trigger: TriggerBirthday, Key: "birthday:" + name + ":" + l.Format("2006-01-02"), Stale: end,
+				StaleWhy: "the birthday was over", Reason: fmt.Sprintf("It is %s's birthday today", name)}
+			if err := s.put(ctx, userID, p, later(at, now)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// silenceKey is the key of the user's check-in watcher job.
+const silenceKey = "silence"
+
+// watchSilence keeps one check-in job while the user wants check-ins,
+// and cancels it when they do not.
+func (s *Service) watchSilence(ctx context.Context, userID string, set Settings, now time.Time) error {
+	id := jobID(userID, silenceKey)
+	if !set.CheckIn {
+		if _, err := s.jobs.Cancel(ctx, userID, id, "check-ins are off", now); err != nil &&
+			!errors.Is(err, schedule.ErrNotFound) && !errors.Is(err, schedule.ErrNotPending) {
+			return err
+		}
+		return nil
+	}
+	b, _ := json.Marshal(payload{Trigger: TriggerSilence, Key: silenceKey})
+	_, err := s.sched.Add(ctx, schedule.Job{ID: id, UserID: userID, Kind: KindMessage, Due: now, Payload: b})
+	if !errors.Is(err, schedule.ErrConflict) {
+		return err
+	}
+	j, err := s.jobs.Job(ctx, userID, id)
+	if err != nil || j.State == schedule.Pending || j.State == schedule.Running {
+		return err
+	}
+	if _, err := s.jobs.Reschedule(ctx, userID, id, now, "check-ins are on"); err != nil && !errors.Is(err, schedule.ErrNotPending) {
+		return err
+	}
+	s.sched.Wake()
+	return nil
+}
+
+// put schedules p at due, once: the job of its key is added the first
+// time; planned again, a waiting job moves to the new time (the lead
+// changed), a meeting's cancelled job comes back (it moved back), and a
+// sent, dropped or deferred one is left as it is.
+func (s *Service) put(ctx context.Context, userID string, p payload, due time.Time) error {
+	id := jobID(userID, p.Key)
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.sched.Add(ctx, schedule.Job{ID: id, UserID: userID, Kind: KindMessage, Due: due, Payload: b})
+	if !errors.Is(err, schedule.ErrConflict) {
+		return err
+	}
+	j, err := s.jobs.Job(ctx, userID, id)
+	if err != nil {
+		return err
+	}
+	again := (j.State == schedule.Pending && !j.Due.Equal(due) && (j.Note == "" || j.Note == notePlanned)) ||
+		(j.State == schedule.Skipped && j.Note == noteGone)
+	if !again {
+		return nil
+	}
+	if _, err := s.jobs.Reschedule(ctx, userID, id, due, notePlanned); err != nil && !errors.Is(err, schedule.ErrNotPending) {
+		return err
+	}
+	s.sched.Wake()
+	return nil
+}
