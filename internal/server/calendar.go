@@ -30,6 +30,13 @@ func (s *Server) calendarRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/calendar/accounts/{id}/sync", s.user(s.calSync))
 	m.HandleFunc("POST /api/calendar/import", s.user(s.calImport))
 	m.HandleFunc("GET /api/calendar/export.ics", s.user(s.calExport))
+	m.HandleFunc("GET /api/calendar/calendars", s.user(s.calCalendars))
+	m.HandleFunc("POST /api/calendar/events", s.user(s.calCreateEvent))
+	m.HandleFunc("DELETE /api/calendar/events/{id}", s.user(s.calCancelEvent))
+	m.HandleFunc("GET /api/calendar/subscriptions", s.user(s.calSubscriptions))
+	m.HandleFunc("POST /api/calendar/subscriptions", s.user(s.calSubscribe))
+	m.HandleFunc("DELETE /api/calendar/subscriptions/{id}", s.user(s.calUnsubscribe))
+	m.HandleFunc("POST /api/calendar/subscriptions/{id}/refresh", s.user(s.calRefresh))
 }
 
 // calService returns the calendar service, or answers 503 when there is none.
@@ -245,4 +252,186 @@ func (s *Server) calExport(w http.ResponseWriter, r *http.Request, u store.User)
 	w.Header().Set("Content-Disposition", `attachment; filename="calendar.ics"`)
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())
+}
+
+// calCalendars lists the user's calendars (the local one made on first
+// use): kind is "local", "caldav" or "subscription".
+func (s *Server) calCalendars(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.calService(w)
+	if svc == nil {
+		return
+	}
+	if _, err := svc.LocalCalendar(r.Context(), u.ID); err != nil {
+		s.calError(w, "list calendars", err)
+		return
+	}
+	cals, err := svc.Store.ListCalendars(r.Context(), u.ID)
+	if err != nil {
+		s.calError(w, "list calendars", err)
+		return
+	}
+	type calJSON struct {
+		calendar.Calendar
+		Kind string `json:"kind"`
+	}
+	out := make([]calJSON, 0, len(cals))
+	for _, c := range cals {
+		kind := "local"
+		switch {
+		case c.Subscription():
+			kind = "subscription"
+		case c.AccountID != "":
+			kind = "caldav"
+		}
+		out = append(out, calJSON{Calendar: c, Kind: kind})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"calendars": out})
+}
+
+// calEventBody is an event to create: calendar.EventInput, or, simpler
+// for a form, date (and time, "" for all day) read in the user's zone
+// with a length in minutes (timed) or days (all day).
+type calEventBody struct {
+	calendar.EventInput
+	Date    string `json:"date,omitempty"`
+	Time    string `json:"time,omitempty"`
+	Minutes int    `json:"minutes,omitempty"`
+	Days    int    `json:"days,omitempty"`
+}
+
+func (s *Server) calCreateEvent(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.calService(w)
+	if svc == nil {
+		return
+	}
+	var in calEventBody
+	if err := readJSON(w, r, &in); err != nil {
+		return
+	}
+	if in.Date != "" {
+		loc := s.userLocation(r.Context(), u.ID)
+		day, err := time.ParseInLocation(time.DateOnly, in.Date, loc)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "date must be a day like 2026-12-05.")
+			return
+		}
+		if in.Time == "" {
+			days := max(in.Days, 1)
+			in.Start = calendar.Day(day.Year(), day.Month(), day.Day())
+			in.End = calendar.Day(day.Year(), day.Month(), day.Day()+days)
+		} else {
+			hm, err := time.Parse("15:04", in.Time)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "bad_request", "time must be like 09:30.")
+				return
+			}
+			start := time.Date(day.Year(), day.Month(), day.Day(), hm.Hour(), hm.Minute(), 0, 0, loc)
+			mins := in.Minutes
+			if mins <= 0 {
+				mins = 60
+			}
+			in.Start, in.End = calendar.At(start), calendar.At(start.Add(time.Duration(mins)*time.Minute))
+		}
+	} else if in.Start.IsZero() {
+		writeError(w, http.StatusBadRequest, "bad_request", "Give the event a date (and a time, or none for all day).")
+		return
+	}
+	e, err := svc.Create(r.Context(), u.ID, in.EventInput)
+	if err != nil {
+		s.calError(w, "create an event", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, e)
+}
+
+// calCancelEvent removes an event (a synced one at the next sync).
+func (s *Server) calCancelEvent(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.calService(w)
+	if svc == nil {
+		return
+	}
+	if _, err := svc.Cancel(r.Context(), u.ID, r.PathValue("id"), calendar.When{}); err != nil {
+		s.calError(w, "cancel an event", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// feedService is svc when it can fetch subscriptions; it answers 503 when not.
+func (s *Server) feedService(w http.ResponseWriter) *calendar.Service {
+	svc := s.calService(w)
+	if svc != nil && svc.Feeds == nil {
+		writeError(w, http.StatusServiceUnavailable, "subscriptions_unavailable", "Calendar subscriptions are not available on this server.")
+		return nil
+	}
+	return svc
+}
+
+func (s *Server) calSubscriptions(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.calService(w)
+	if svc == nil {
+		return
+	}
+	subs, err := svc.Subscriptions(r.Context(), u.ID)
+	if err != nil {
+		s.calError(w, "list calendar subscriptions", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"subscriptions": subs})
+}
+
+// calSubscribe adds a subscription, fetched at once: the answer holds the
+// calendar and what the fetch did (each unreadable event named).
+func (s *Server) calSubscribe(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.feedService(w)
+	if svc == nil {
+		return
+	}
+	var in calendar.SubscriptionInput
+	if err := readJSON(w, r, &in); err != nil {
+		return
+	}
+	c, rep, err := svc.Subscribe(r.Context(), u.ID, in)
+	if err != nil {
+		s.calError(w, "subscribe to a calendar", err)
+		return
+	}
+	if rep.Errors == nil {
+		rep.Errors = []string{}
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"subscription": c, "report": rep})
+}
+
+func (s *Server) calUnsubscribe(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.calService(w)
+	if svc == nil {
+		return
+	}
+	if err := svc.Unsubscribe(r.Context(), u.ID, r.PathValue("id")); err != nil {
+		s.calError(w, "remove a calendar subscription", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// calRefresh fetches a subscription now; a failed fetch answers 502 with
+// its reason (also kept on the calendar) and keeps the events it had.
+func (s *Server) calRefresh(w http.ResponseWriter, r *http.Request, u store.User) {
+	svc := s.feedService(w)
+	if svc == nil {
+		return
+	}
+	rep, err := svc.Refresh(r.Context(), u.ID, r.PathValue("id"))
+	if err != nil {
+		if errors.Is(err, calendar.ErrNotFound) {
+			s.calError(w, "refresh a calendar subscription", err)
+			return
+		}
+		writeError(w, http.StatusBadGateway, "fetch_failed", sentence(err.Error()))
+		return
+	}
+	if rep.Errors == nil {
+		rep.Errors = []string{}
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
