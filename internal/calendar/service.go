@@ -495,6 +495,85 @@ func (s *Service) Cancel(ctx context.Context, userID, eventID string, occurrence
 	return e, s.touch(ctx, e)
 }
 
+// Put stores e as it is (its SEQUENCE included) in its calendar ("" =
+// the local one), which must be writable: an invitation sent or accepted.
+// An event of the same UID already there is replaced; a synced calendar
+// gets it at the next sync.
+func (s *Service) Put(ctx context.Context, userID string, e Event) (Event, error) {
+	cal, err := s.writable(ctx, userID, e.CalendarID)
+	if err != nil {
+		return e, err
+	}
+	if err := e.Validate(); err != nil {
+		return e, &InputError{err.Error()}
+	}
+	now := s.Clock.Now()
+	e.UserID, e.CalendarID, e.Deleted = userID, cal.ID, false
+	switch old, err := s.Store.EventByUID(ctx, userID, cal.ID, e.UID); {
+	case err == nil:
+		e.ID, e.Href, e.ETag, e.CreatedAt = old.ID, old.Href, old.ETag, old.CreatedAt
+		if e.Alarms == nil {
+			e.Alarms = old.Alarms
+		}
+	case errors.Is(err, ErrNotFound):
+		e.ID, e.Href, e.ETag, e.CreatedAt = s.IDs.NewID("ev"), "", "", now
+	default:
+		return e, err
+	}
+	e.LocalChange, e.UpdatedAt = !cal.Local(), now
+	return e, s.Store.PutEvent(ctx, e)
+}
+
+// touch stores a local edit, marking it for the next sync.
+func (s *Service) touch(ctx context.Context, e Event) error {
+	cal, err := s.Store.Calendar(ctx, e.UserID, e.CalendarID)
+	if err != nil {
+		return err
+	}
+	e.LocalChange = !cal.Local()
+	e.Sequence++
+	e.UpdatedAt = s.Clock.Now()
+	return s.Store.PutEvent(ctx, e)
+}
+
+// AccountInput is what a user gives to connect a CalDAV account.
+type AccountInput struct {
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// AddAccount checks the input, signs in once (finding the calendars),
+// seals the password and stores the account.
+func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput) (Account, error) {
+	u, err := url.Parse(strings.TrimSpace(in.URL))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return Account{}, &InputError{fmt.Sprintf("%q is not the address of a CalDAV server (https://…).", in.URL)}
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return Account{}, &InputError{fmt.Sprintf("The server at %s needs https: os1 sends passwords in the clear only to this machine.", u.Host)}
+	}
+	if in.Username == "" || in.Password == "" {
+		return Account{}, &InputError{"The username and password are both needed."}
+	}
+	if s.Syncer == nil {
+		return Account{}, errors.New("CalDAV is not available in this os1")
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		name = in.Username + "@" + u.Host
+	}
+	a := Account{ID: s.IDs.NewID("cala"), UserID: userID, Name: name, URL: u.String(), Username: in.Username, CreatedAt: s.Clock.Now()}
+	if err := s.Syncer.Check(ctx, a, in.Password); err != nil {
+		return Account{}, err
+	}
+	if a.Secret, err = s.Sealer.Seal(in.Password); err != nil {
+		return Account{}, fmt.Errorf("seal the password: %w", err)
+	}
+	return a, s.Store.CreateAccount(ctx, a)
+}
+
 // touch stores a local edit, marking it for the next sync.
 func (s *Service) touch(ctx context.Context, e Event) error {
 	cal, err := s.Store.Calendar(ctx, e.UserID, e.CalendarID)

@@ -8,7 +8,15 @@
 //
 // Event titles, places and notes may come from other people's invitations:
 // what the tools return marks them as data, and cards escape hidden
-// characters (textsafe). The tools never invite anyone by mail.
+// characters (textsafe).
+//
+// With mail connected (Deps.Mail), calendar_invite sends an iTIP REQUEST
+// by mail (iMIP) from the user's account, calendar_cancel tells the people
+// the user invited (CANCEL), and calendar_respond answers an invitation
+// received (REPLY) and puts it in the calendar: each card shows the exact
+// event and the exact email, calendar part included. calendar_find_time
+// gives the user's free time and the addresses of the people named
+// (People); their own calendars are not visible, and it says so.
 package caltools
 
 import (
@@ -31,6 +39,13 @@ type Deps struct {
 	// Zone is the user's time zone, for approval cards (a turn's calls
 	// carry it themselves); nil: UTC.
 	Zone func(ctx context.Context, userID string) *time.Location
+	// Mail sends invitations (iTIP over iMIP) and reads those received;
+	// nil: mail is not connected, and calendar_invite and calendar_respond
+	// say so.
+	Mail *Mail
+	// People finds a person's email addresses by name (for
+	// calendar_find_time); nil: only addresses are understood.
+	People People
 }
 
 // SourceName is the tools' source: they are named calendar_<tool>.
@@ -58,7 +73,7 @@ func Tools(d Deps) []companion.Tool {
 		`"attendees":{"type":"array","items":{"type":"string"},"description":"email addresses (no invitation is sent)"},` +
 		`"rrule":{"type":"string","description":"iCalendar repeat rule, e.g. FREQ=WEEKLY;BYDAY=MO"},` +
 		`"calendar_id":{"type":"string","description":"the calendar (default: the user's own os1 calendar)"}`
-	return []companion.Tool{
+	return append([]companion.Tool{
 		{
 			Name: "agenda",
 			Description: "List the user's events (all calendars) for a span of days, in the user's time zone, with each event's id. " +
@@ -111,7 +126,7 @@ func Tools(d Deps) []companion.Tool {
 			Review: func(ctx context.Context, a store.Action) string { return t.cancelCard(ctx, a.UserID, a.Arguments) },
 			Run:    t.cancel,
 		},
-	}
+	}, t.inviteTools()...)
 }
 
 type tools struct{ d Deps }
@@ -352,7 +367,7 @@ func describe(summary string, start, end calendar.When, loc *time.Location, rrul
 		for _, p := range people {
 			ps = append(ps, textsafe.Displayable(p.Email))
 		}
-		lines = append(lines, "With: "+strings.Join(ps, ", ")+" (no invitation is sent)")
+		lines = append(lines, "With: "+strings.Join(ps, ", "))
 	}
 	if calName != "" {
 		lines = append(lines, "Calendar: "+textsafe.Displayable(calName))
@@ -369,18 +384,44 @@ func when(start, end calendar.When, loc *time.Location) string {
 		}
 		return start.Time.Format("Mon 2 Jan 2006") + " (all day)"
 	}
-	l := start.Location(loc)
-	s := start.In(loc).In(l)
-	out := s.Format("Mon 2 Jan 2006 15:04")
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := start.In(loc).In(loc)
+	var e time.Time
 	if !end.IsZero() {
-		e := end.In(loc).In(l)
-		if e.YearDay() == s.YearDay() && e.Year() == s.Year() {
-			out += "–" + e.Format("15:04")
-		} else {
-			out += " – " + e.Format("Mon 2 Jan 2006 15:04")
+		e = end.In(loc).In(loc)
+	}
+	out := spanText(s, e, "Mon 2 Jan 2006 ")
+	// Shown in the user's zone; the event's own zone too when its clock
+	// reads differently ("10:00 your time (16:00 in America/New_York)").
+	if l := start.Location(loc); start.Kind == calendar.Zoned && l.String() != loc.String() {
+		_, uo := s.Zone()
+		if _, eo := s.In(l).Zone(); uo != eo {
+			layout := ""
+			if s.In(l).YearDay() != s.YearDay() {
+				layout = "Mon 2 Jan "
+			}
+			if !e.IsZero() {
+				e = e.In(l)
+			}
+			return out + " your time, " + loc.String() + " (" + spanText(s.In(l), e, layout) + " in " + start.Zone + ")"
 		}
 	}
-	return out + " " + l.String()
+	return out + " " + loc.String()
+}
+
+// spanText is s–e, the day (in layout) written once when e is on the same
+// day; a zero e is left out.
+func spanText(s, e time.Time, layout string) string {
+	out := s.Format(layout + "15:04")
+	if e.IsZero() {
+		return out
+	}
+	if e.YearDay() == s.YearDay() && e.Year() == s.Year() {
+		return out + "–" + e.Format("15:04")
+	}
+	return out + " – " + e.Format("Mon 2 Jan 2006 15:04")
 }
 
 func (t *tools) calName(ctx context.Context, userID, id string) string {
@@ -411,15 +452,19 @@ func (t *tools) createCard(ctx context.Context, userID string, raw json.RawMessa
 			end.Time = in.Start.Time.Add(time.Hour)
 		}
 	}
-	lines := append([]string{"Add this event to the calendar:"}, describe(in.Summary, in.Start, end, loc, in.RRule, in.Location, in.Attendees, t.calName(ctx, userID, in.CalendarID))...)
+	_ = loc // the times were read in it; the card shows them in the user's zone
+	lines := append([]string{"Add this event to the calendar:"}, describe(in.Summary, in.Start, end, t.zone(ctx, userID, nil), in.RRule, in.Location, in.Attendees, t.calName(ctx, userID, in.CalendarID))...)
 	if in.Description != "" {
 		lines = append(lines, "Notes: "+textsafe.Displayable(in.Description))
+	}
+	if len(in.Attendees) > 0 {
+		lines = append(lines, "No invitation is sent (calendar_invite sends one by mail).")
 	}
 	return strings.Join(lines, "\n")
 }
 
 func (t *tools) create(ctx context.Context, c companion.Call) (string, error) {
-	in, loc, err := t.input(ctx, c.UserID, &c, c.Args)
+	in, _, err := t.input(ctx, c.UserID, &c, c.Args)
 	if err != nil {
 		return "", err
 	}
@@ -427,7 +472,7 @@ func (t *tools) create(ctx context.Context, c companion.Call) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Added %q, %s [id %s].", ev.Summary, when(ev.Start, ev.End, loc), ev.ID), nil
+	return fmt.Sprintf("Added %q, %s [id %s].", ev.Summary, when(ev.Start, ev.End, t.zone(ctx, c.UserID, &c)), ev.ID), nil
 }
 
 type moveArgs struct {
@@ -540,8 +585,9 @@ func (t *tools) moveCard(ctx context.Context, userID string, raw json.RawMessage
 	if !occ.IsZero() {
 		head = "Move one occurrence of a repeating event (the others stay):"
 	}
-	lines := append([]string{head}, current(ev, occ, loc)...)
-	lines = append(lines, "New time: "+when(start, end, loc), "Calendar: "+textsafe.Displayable(t.calName(ctx, userID, ev.CalendarID)))
+	user := t.zone(ctx, userID, nil)
+	lines := append([]string{head}, current(ev, occ, user)...)
+	lines = append(lines, "New time: "+when(start, end, user), "Calendar: "+textsafe.Displayable(t.calName(ctx, userID, ev.CalendarID)))
 	return strings.Join(lines, "\n")
 }
 
@@ -557,7 +603,7 @@ func (t *tools) move(ctx context.Context, c companion.Call) (string, error) {
 	if _, err := t.d.Service.Move(ctx, c.UserID, ev.ID, occ, start, end); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Moved %q to %s.", ev.Summary, when(start, end, loc)), nil
+	return fmt.Sprintf("Moved %q to %s.", ev.Summary, when(start, end, t.zone(ctx, c.UserID, &c))), nil
 }
 
 func (t *tools) cancelCard(ctx context.Context, userID string, raw json.RawMessage) string {
@@ -572,10 +618,16 @@ func (t *tools) cancelCard(ctx context.Context, userID string, raw json.RawMessa
 	if !occ.IsZero() {
 		head = "Cancel one occurrence of a repeating event (the others stay):"
 	}
-	lines := append([]string{head}, current(ev, occ, loc)...)
+	_ = loc // the occurrence was read in it; the card shows the user's zone
+	lines := append([]string{head}, current(ev, occ, t.zone(ctx, userID, nil))...)
 	lines = append(lines, "Calendar: "+textsafe.Displayable(t.calName(ctx, userID, ev.CalendarID)))
-	if len(ev.Attendees) > 0 {
-		lines = append(lines, "The other people are not told by os1.")
+	plan, why := t.cancelMail(ctx, userID, ev, occ)
+	switch {
+	case plan != nil:
+		lines = append(lines, "", "The people invited are told by this email (their calendar apps remove the event):")
+		lines = append(lines, plan.card()...)
+	case len(ev.Attendees) > 0:
+		lines = append(lines, "The other people are not told by os1 ("+why+").")
 	}
 	return strings.Join(lines, "\n")
 }
@@ -585,11 +637,19 @@ func (t *tools) cancel(ctx context.Context, c companion.Call) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	plan, _ := t.cancelMail(ctx, c.UserID, ev, occ)
 	if _, err := t.d.Service.Cancel(ctx, c.UserID, ev.ID, occ); err != nil {
 		return "", err
 	}
+	what := fmt.Sprintf("Cancelled %q.", ev.Summary)
 	if !occ.IsZero() {
-		return fmt.Sprintf("Cancelled one occurrence of %q.", ev.Summary), nil
+		what = fmt.Sprintf("Cancelled one occurrence of %q.", ev.Summary)
 	}
-	return fmt.Sprintf("Cancelled %q.", ev.Summary), nil
+	if plan != nil {
+		if err := t.sendPlan(ctx, plan); err != nil {
+			return "", fmt.Errorf("%s But the cancellation could not be mailed to the people invited: %w", what, err)
+		}
+		what += " The people invited were told by mail (" + strings.Join(plan.draft.Recipients(), ", ") + ")."
+	}
+	return what, nil
 }

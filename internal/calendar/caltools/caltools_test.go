@@ -86,7 +86,7 @@ func TestCreateAgendaMoveCancel(t *testing.T) {
 		"rrule": "FREQ=DAILY;COUNT=10", "location": "Room 4", "attendees": []string{"bob@example.com"}}
 	card := h.card("calendar_create", args)
 	for _, want := range []string{"Title: Standup", "When: Mon 23 Mar 2026 09:00–09:15 Europe/Berlin", "Repeats: FREQ=DAILY;COUNT=10",
-		"Where: Room 4", "With: bob@example.com (no invitation is sent)", "Calendar: Personal"} {
+		"Where: Room 4", "With: bob@example.com", "No invitation is sent", "Calendar: Personal"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("create card lacks %q:\n%s", want, card)
 		}

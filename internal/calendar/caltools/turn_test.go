@@ -43,14 +43,17 @@ func collect(t *testing.T, evs iter.Seq[companion.Event]) []companion.Event {
 }
 
 // Through a real turn: the model proposes calendar_create, the user sees
-// the exact event on the card, nothing is written until they approve, and
-// then the event is in the calendar.
+// the exact event on the card (in the user's zone, Chicago, and the
+// event's own), nothing is written until they approve, and then the event
+// is in the calendar.
 func TestCreateWaitsForApproval(t *testing.T) {
 	r := testrig.New(t)
 	u := r.User("ana", store.RoleOwner)
 	svc := &calendar.Service{Store: sqlitecal.New(r.DB), Clock: r.Clock, IDs: clock.NewFakeIDs()}
 	tools := companion.NewRegistry()
-	if err := caltools.Register(tools, caltools.Deps{Service: svc}); err != nil {
+	chicago, _ := time.LoadLocation("America/Chicago")
+	zone := func(context.Context, string) *time.Location { return chicago }
+	if err := caltools.Register(tools, caltools.Deps{Service: svc, Zone: zone}); err != nil {
 		t.Fatal(err)
 	}
 	comp := r.Companion(companion.Deps{Models: fixedModel{r.Provider()}, Tools: tools, Clock: clock.System{}},
@@ -70,7 +73,7 @@ func TestCreateWaitsForApproval(t *testing.T) {
 	if action == nil {
 		t.Fatal("no approval was asked")
 	}
-	for _, want := range []string{"Title: Dinner with Ana", "When: Fri 11 Dec 2026 19:30–20:30 America/New_York", "Where: Luigi's"} {
+	for _, want := range []string{"Title: Dinner with Ana", "When: Fri 11 Dec 2026 18:30–19:30 your time, America/Chicago (19:30–20:30 in America/New_York)", "Where: Luigi's"} {
 		if !strings.Contains(action.Summary, want) {
 			t.Errorf("the card lacks %q:\n%s", want, action.Summary)
 		}
