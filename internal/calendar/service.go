@@ -574,56 +574,6 @@ func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput
 	return a, s.Store.CreateAccount(ctx, a)
 }
 
-// touch stores a local edit, marking it for the next sync.
-func (s *Service) touch(ctx context.Context, e Event) error {
-	cal, err := s.Store.Calendar(ctx, e.UserID, e.CalendarID)
-	if err != nil {
-		return err
-	}
-	e.LocalChange = !cal.Local()
-	e.Sequence++
-	e.UpdatedAt = s.Clock.Now()
-	return s.Store.PutEvent(ctx, e)
-}
-
-// AccountInput is what a user gives to connect a CalDAV account.
-type AccountInput struct {
-	Name     string `json:"name"`
-	URL      string `json:"url"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
-
-// AddAccount checks the input, signs in once (finding the calendars),
-// seals the password and stores the account.
-func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput) (Account, error) {
-	u, err := url.Parse(strings.TrimSpace(in.URL))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return Account{}, &InputError{fmt.Sprintf("%q is not the address of a CalDAV server (https://…).", in.URL)}
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return Account{}, &InputError{fmt.Sprintf("The server at %s needs https: os1 sends passwords in the clear only to this machine.", u.Host)}
-	}
-	if in.Username == "" || in.Password == "" {
-		return Account{}, &InputError{"The username and password are both needed."}
-	}
-	if s.Syncer == nil {
-		return Account{}, errors.New("CalDAV is not available in this os1")
-	}
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		name = in.Username + "@" + u.Host
-	}
-	a := Account{ID: s.IDs.NewID("cala"), UserID: userID, Name: name, URL: u.String(), Username: in.Username, CreatedAt: s.Clock.Now()}
-	if err := s.Syncer.Check(ctx, a, in.Password); err != nil {
-		return Account{}, err
-	}
-	if a.Secret, err = s.Sealer.Seal(in.Password); err != nil {
-		return Account{}, fmt.Errorf("seal the password: %w", err)
-	}
-	return a, s.Store.CreateAccount(ctx, a)
-}
-
 func isLoopback(host string) bool {
 	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 }
