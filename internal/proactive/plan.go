@@ -37,22 +37,43 @@ func (s *Service) planSoon(ctx context.Context, userID string) error {
 	return err
 }
 
-// CalendarChanged re-plans the user's meeting notices; the calendar calls
-// it after every change (an event made, moved, cancelled, imported,
-// synced). It never blocks the caller for long and never fails it.
+// CalendarChanged re-plans the user's meeting notices; it is called after
+// every change to the user's events (made, moved, cancelled, imported,
+// synced). A sync that writes a thousand events asks for one plan: a
+// plan asked for and not started yet is not asked for again. It never
+// blocks the caller for long and never fails it.
 func (s *Service) CalendarChanged(userID string) {
+	s.mu.Lock()
+	asked := s.replan[userID]
+	s.replan[userID] = true
+	s.mu.Unlock()
+	if asked {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.bg), 5*time.Second)
 	defer cancel()
 	if err := s.planSoon(ctx, userID); err != nil {
 		s.log.Warn("proactive: re-plan after a calendar change", "user", userID, "err", err)
+		s.mu.Lock()
+		delete(s.replan, userID)
+		s.mu.Unlock()
 	}
 }
 
 // plan is the handler of KindPlan: plan the coming Horizon, then wait for
 // the next day's plan (the job stays, one per user).
 func (s *Service) plan(ctx context.Context, f schedule.Firing) error {
+	s.mu.Lock()
+	delete(s.replan, f.UserID) // a change from now on asks again
+	s.mu.Unlock()
 	if err := s.Plan(ctx, f.UserID); err != nil {
 		return err
+	}
+	s.mu.Lock()
+	again := s.replan[f.UserID] // the calendar changed while this plan ran
+	s.mu.Unlock()
+	if again {
+		return schedule.Defer(f.Now, "the calendar changed while planning")
 	}
 	return schedule.Defer(f.Now.Add(PlanEvery), notePlanned)
 }
