@@ -574,6 +574,20 @@ func (s *Service) AddAccount(ctx context.Context, userID string, in AccountInput
 	return a, s.Store.CreateAccount(ctx, a)
 }
 
+// Password is one of userID's accounts with its password opened, for the
+// address books (contacts) its server keeps under the same sign-in.
+func (s *Service) Password(ctx context.Context, userID, accountID string) (Account, string, error) {
+	a, err := s.Store.Account(ctx, userID, accountID)
+	if err != nil {
+		return a, "", err
+	}
+	pw, err := s.Sealer.Open(a.Secret)
+	if err != nil {
+		return a, "", fmt.Errorf("the calendar account %q: its password cannot be read (was secret.key replaced?): %w", a.Name, err)
+	}
+	return a, pw, nil
+}
+
 func isLoopback(host string) bool {
 	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 }
