@@ -26,13 +26,14 @@ import (
 func (e *env) calendarCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "calendar",
-		Short: "Your calendar: add, list, remove, sync, import, export, agenda",
+		Short: "Your calendar: add, list, remove, sync, import, export, agenda, subscribe",
 		Long: "Your calendar in os1 (on the server you signed in to with `os1 login`): connect CalDAV accounts,\n" +
-			"import and export .ics files, and read your agenda.",
+			"subscribe to read-only .ics calendars (holidays), import and export .ics files, and read your agenda.",
 	}
 	connect := e.connectFlags(cmd)
 	cmd.AddCommand(e.calAddCmd(connect), e.calListCmd(connect), e.calRemoveCmd(connect), e.calSyncCmd(connect),
-		e.calImportCmd(connect), e.calExportCmd(connect), e.calAgendaCmd(connect))
+		e.calImportCmd(connect), e.calExportCmd(connect), e.calAgendaCmd(connect),
+		e.calSubscribeCmd(connect), e.calSubscriptionsCmd(connect), e.calUnsubscribeCmd(connect), e.calRefreshCmd(connect))
 	return cmd
 }
 
@@ -339,4 +340,164 @@ func (e *env) calAgendaCmd(connect connectFunc) *cobra.Command {
 	cmd.Flags().IntVar(&days, "days", 7, "how many days to show")
 	cmd.Flags().StringVar(&from, "from", "", "the first day (default today)")
 	return cmd
+}
+
+func calSubscriptions(ctx context.Context, c *client) ([]calendar.Calendar, error) {
+	var out struct {
+		Subscriptions []calendar.Calendar `json:"subscriptions"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/calendar/subscriptions", nil, &out)
+	return out.Subscriptions, err
+}
+
+// findSubscription is the subscription named by id, name or address.
+func findSubscription(ctx context.Context, c *client, arg string) (calendar.Calendar, error) {
+	subs, err := calSubscriptions(ctx, c)
+	if err != nil {
+		return calendar.Calendar{}, err
+	}
+	for _, s := range subs {
+		if s.ID == arg || s.Name == arg || s.URL == arg {
+			return s, nil
+		}
+	}
+	return calendar.Calendar{}, fmt.Errorf("no calendar subscription %q: see `os1 calendar subscriptions`", arg)
+}
+
+func (e *env) printFeedReport(name string, rep calendar.FeedReport) {
+	if rep.NotModified {
+		fmt.Fprintf(e.stdout, "%s: unchanged since the last fetch.\n", name)
+	} else {
+		fmt.Fprintf(e.stdout, "%s: %d new, %d updated, %d removed.\n", name, rep.Added, rep.Updated, rep.Removed)
+	}
+	for _, x := range rep.Errors {
+		fmt.Fprintf(e.stdout, "  could not read: %s\n", x)
+	}
+}
+
+func (e *env) calSubscribeCmd(connect connectFunc) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "subscribe URL",
+		Short: "Subscribe to a read-only .ics calendar (holidays, a published calendar); fetched now and every 6 hours",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect()
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Subscription calendar.Calendar   `json:"subscription"`
+				Report       calendar.FeedReport `json:"report"`
+			}
+			if err := c.do(cmd.Context(), http.MethodPost, "/api/calendar/subscriptions", calendar.SubscriptionInput{URL: args[0], Name: name}, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Subscribed to %s (%s).\n", out.Subscription.Name, out.Subscription.ID)
+			e.printFeedReport(out.Subscription.Name, out.Report)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "a name for it (default: the file's name)")
+	return cmd
+}
+
+func (e *env) calSubscriptionsCmd(connect connectFunc) *cobra.Command {
+	return &cobra.Command{
+		Use:   "subscriptions",
+		Short: "List your calendar subscriptions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := connect()
+			if err != nil {
+				return err
+			}
+			subs, err := calSubscriptions(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			if len(subs) == 0 {
+				fmt.Fprintln(e.stdout, "No calendar subscription yet: add one with `os1 calendar subscribe URL`.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tURL\tLAST FETCH")
+			for _, s := range subs {
+				last := "never"
+				if !s.FetchedAt.IsZero() {
+					last = s.FetchedAt.Local().Format("Jan 2 15:04")
+				}
+				if s.FetchError != "" {
+					last = "failed: " + s.FetchError
+				} else if n := len(s.FeedErrors); n > 0 {
+					last += fmt.Sprintf(" (%d events unreadable)", n)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, s.Name, s.URL, last)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (e *env) calUnsubscribeCmd(connect connectFunc) *cobra.Command {
+	return &cobra.Command{
+		Use:   "unsubscribe ID|NAME|URL",
+		Short: "Remove a calendar subscription and its events",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect()
+			if err != nil {
+				return err
+			}
+			s, err := findSubscription(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			if err := c.do(cmd.Context(), http.MethodDelete, "/api/calendar/subscriptions/"+url.PathEscape(s.ID), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "Unsubscribed from %s.\n", s.Name)
+			return nil
+		},
+	}
+}
+
+func (e *env) calRefreshCmd(connect connectFunc) *cobra.Command {
+	return &cobra.Command{
+		Use:   "refresh [ID|NAME]",
+		Short: "Fetch one calendar subscription (or all) now",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect()
+			if err != nil {
+				return err
+			}
+			subs, err := calSubscriptions(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				s, err := findSubscription(cmd.Context(), c, args[0])
+				if err != nil {
+					return err
+				}
+				subs = []calendar.Calendar{s}
+			}
+			if len(subs) == 0 {
+				fmt.Fprintln(e.stdout, "No calendar subscription yet: add one with `os1 calendar subscribe URL`.")
+				return nil
+			}
+			var failed error
+			for _, s := range subs {
+				var rep calendar.FeedReport
+				if err := c.do(cmd.Context(), http.MethodPost, "/api/calendar/subscriptions/"+url.PathEscape(s.ID)+"/refresh", nil, &rep); err != nil {
+					fmt.Fprintf(e.stderr, "%s: %v\n", s.Name, err)
+					failed = err
+					continue
+				}
+				e.printFeedReport(s.Name, rep)
+			}
+			return failed
+		},
+	}
 }
