@@ -469,7 +469,6 @@ func encode(card vcard.Card) string {
 	return b.String()
 }
 
-
 // CalendarAccounts are the user's calendar accounts as the DAV accounts
 // whose servers keep their address books.
 type CalendarAccounts struct{ Calendar *calendar.Service }
