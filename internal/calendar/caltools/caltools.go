@@ -394,8 +394,9 @@ func when(start, end calendar.When, loc *time.Location) string {
 	}
 	out := spanText(s, e, "Mon 2 Jan 2006 ")
 	// Shown in the user's zone; the event's own zone too when its clock
-	// reads differently ("10:00 your time (16:00 in America/New_York)").
-	if l := start.Location(loc); start.Kind == calendar.Zoned && l.String() != loc.String() {
+	// reads differently ("10:00 your time (16:00 in America/New_York)"),
+	// unless that is UTC (which says only how a server wrote it).
+	if l := start.Location(loc); start.Kind == calendar.Zoned && start.Zone != "UTC" && l.String() != loc.String() {
 		_, uo := s.Zone()
 		if _, eo := s.In(l).Zone(); uo != eo {
 			layout := ""

@@ -198,6 +198,15 @@ func oneLine(s string, n int) string {
 	return s
 }
 
+// ownZone is the zone an email about an event names its times in: the
+// event's own, or the user's for a time in UTC, floating or all day.
+func ownZone(w calendar.When, user *time.Location) *time.Location {
+	if w.Kind == calendar.Zoned && w.Zone != "UTC" {
+		return w.Location(user)
+	}
+	return user
+}
+
 // --- calendar_invite ---
 
 type inviteArgs struct {
@@ -335,7 +344,7 @@ func (t *tools) prepareInvite(ctx context.Context, userID, conversationID string
 	if p.update {
 		subject = "Updated invitation: "
 	}
-	evLoc := ev.Start.Location(user)
+	evLoc := ownZone(ev.Start, user)
 	subject += oneLine(ev.Summary, 120) + " @ " + when(ev.Start, ev.End, evLoc)
 	var body strings.Builder
 	if m := strings.TrimSpace(a.Message); m != "" {
@@ -441,7 +450,7 @@ func (t *tools) cancelMail(ctx context.Context, userID string, ev calendar.Event
 	if !occ.IsZero() {
 		start, end = occ, calendar.When{}
 	}
-	w := when(start, end, start.Location(t.zone(ctx, userID, nil)))
+	w := when(start, end, ownZone(start, t.zone(ctx, userID, nil)))
 	d := smtpsend.Draft{From: mail.Address{Email: acct.Address}, To: to, Subject: "Cancelled: " + oneLine(ev.Summary, 120) + " @ " + w,
 		Body: fmt.Sprintf("%s, %s, is cancelled.\n\nYour calendar app can remove it from your calendar.\n", ev.Summary, w)}
 	if err := d.Validate(); err != nil {
@@ -610,7 +619,7 @@ func (t *tools) prepareRespond(ctx context.Context, userID string, raw json.RawM
 		who = oneLine(me.Name, 80) + " (" + acct.Address + ")"
 	}
 	body := fmt.Sprintf("%s has %s the invitation to %s, %s.\n", who, strings.ToLower(verb), oneLine(inv.Event.Summary, 200),
-		when(inv.Event.Start, inv.Event.End, inv.Event.Start.Location(t.zone(ctx, userID, nil))))
+		when(inv.Event.Start, inv.Event.End, ownZone(inv.Event.Start, t.zone(ctx, userID, nil))))
 	if c := strings.TrimSpace(a.Comment); c != "" {
 		body += "\n" + c + "\n"
 	}
