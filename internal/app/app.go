@@ -22,9 +22,11 @@ import (
 
 	"github.com/os1ai/os1/internal/attach/sqliteattach"
 	"github.com/os1ai/os1/internal/auth"
+	"github.com/os1ai/os1/internal/briefing"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/reindex"
@@ -60,6 +62,8 @@ type App struct {
 	Calendar  *Calendar         // the local calendar, CalDAV accounts and the calendar tools
 	Push      *webpush.Notifier // notifications to closed browsers; nil in os1 talk or without a VAPID key
 	Reminders *Reminders        // the durable scheduler and reminders; its scheduler runs only in os1 serve
+	Contacts  *contacts.Service // the address book merged with memory's people; contacts_lookup (contacts.go)
+	Briefing  *briefing.Briefer // meeting briefs, the morning briefing, the agenda slot, answered wake-ups (briefing.go)
 	Server    *server.Server    // nil in os1 talk
 
 	lifecycle
@@ -154,6 +158,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if a.Calendar, err = a.newCalendar(log, tools, p.server); err != nil { // calendar.go
 		return nil, err
 	}
+	if a.Contacts, err = a.newContacts(log, tools); err != nil { // contacts.go
+		return nil, err
+	}
 	for _, t := range companion.BuiltinTools(a.DB) {
 		if a.Mail != nil {
 			t = a.Mail.Guard(t) // its approval names the emails the turn read
@@ -174,8 +181,12 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		recallTool = a.Mail.Recall(recallTool) // says when emails match too
 	}
 	tools.Register(recallTool)
+	if a.Briefing, err = a.newBriefing(log, tools); err != nil { // briefing.go
+		return nil, err
+	}
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
-		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock)},
+		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock),
+			a.Briefing.AgendaSlot(), a.Briefing.WakeSlot()},
 		Clock: a.Clock, Observer: a.Metrics, Log: log, Attachments: sqliteattach.New(a.DB)}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
@@ -184,6 +195,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		// memory extraction; a one-shot talk turn keeps the first message.
 		ModelTitles: p.server,
 	})
+	a.Briefing.Initiator = a.Companion // an answered wake-up speaks through it
 	if a.Memory != nil {
 		// The worker is the companion's listener, so it is built first and
 		// told about the companion now: what extraction changes reaches the
@@ -232,6 +244,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		Calendar:       a.Calendar.Service,
 		Push:           a.Push,
 		Reminders:      a.Reminders.Service,
+		Contacts:       a.Contacts,
+		Wakeups:        a.Briefing,
+		ReminderEmail:  a, // reminder_mail.go
 		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})

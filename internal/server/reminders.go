@@ -21,6 +21,9 @@ func (s *Server) reminderRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/reminders/{id}", s.user(s.remindersGet))
 	m.HandleFunc("DELETE /api/reminders/{id}", s.user(s.remindersCancel))
 	m.HandleFunc("POST /api/reminders/{id}/snooze", s.user(s.remindersSnooze))
+	m.HandleFunc("POST /api/reminders/{id}/answer", s.user(s.wakeupAnswer)) // wakeup.go
+	m.HandleFunc("GET /api/reminders/email", s.user(s.reminderEmail))       // reminder_email.go
+	m.HandleFunc("PUT /api/reminders/email", s.user(s.setReminderEmail))    // reminder_email.go
 }
 
 // remindersService returns the reminders, or answers 503 when there are none.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/calendar"
+	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/mail"
@@ -93,6 +94,12 @@ type Deps struct {
 	Push *webpush.Notifier
 	// Reminders serves reminders and quiet hours (reminders.go); nil: 503 reminders_unavailable.
 	Reminders *reminders.Service
+	// Contacts serves each user's address book and people (contacts.go); nil: 503 contacts_unavailable.
+	Contacts *contacts.Service
+	// Wakeups answers a wake-up call with the spoken morning briefing (wakeup.go); nil: 503.
+	Wakeups WakeupAnswerer
+	// ReminderEmail keeps each user's "also email me reminders" (reminder_email.go); nil: 503.
+	ReminderEmail ReminderEmailer
 	// PasswordCost is the argon2id cost of new password hashes; zero is
 	// auth.DefaultCost. Tests of sign-in flows set auth.TestCost.
 	PasswordCost auth.Cost
@@ -216,6 +223,7 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/tokens/{id}", s.user(s.deleteToken))
 	s.reminderRoutes(m) // /api/reminders… (reminders.go)
 	s.calendarRoutes(m) // /api/calendar… (calendar.go)
+	s.contactRoutes(m)  // /api/contacts… (contacts.go)
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
 	s.sessionRoutes(m) // sessions, passwords, members (sessions.go, users.go)
