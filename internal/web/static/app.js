@@ -14,6 +14,7 @@
 //   #/memory[?q=…], #/memory/ID, #/people[/ID]   what she remembers (views/memory.js)
 //   #/mail[?category=…|?q=…], #/mail/ID   the triaged inbox (views/mail.js)
 //   #/mail?tab=tidy|replies              Tidy up and Replies (views/mail-tidy.js)
+//   #/calendar                           the agenda, add an event, .ics import and export (views/calendar.js)
 //
 // The server's state decides the screen, not the hash: not set up → setup;
 // signed out → login (or invite); not onboarded → meeting; not named → model
@@ -37,6 +38,7 @@ import * as chatView from './views/chat.js';
 import * as settingsView from './views/settings.js';
 import * as memoryView from './views/memory.js';
 import * as mailView from './views/mail.js';
+import * as calendarView from './views/calendar.js';
 import { finishMailOAuth } from './views/settings-mail.js';
 
 const appEl = document.getElementById('app');
@@ -120,7 +122,7 @@ function lostSession() {
   state.model = null;
   setCsrf('');
   if (current.screen !== 'login' && current.screen !== 'setup' && current.screen !== 'invite' && current.screen !== 'reset') {
-    ctx.afterLogin = /^#\/(c\/|settings|memory|people|mail)/.test(location.hash) ? location.hash : '#/';
+    ctx.afterLogin = /^#\/(c\/|settings|memory|people|mail|calendar)/.test(location.hash) ? location.hash : '#/';
   }
   route();
 }
@@ -171,6 +173,7 @@ async function route() {
     if (r.name === 'settings') return show('settings', settingsView, r);
     if (r.name === 'memory' || r.name === 'people') return show('memory', memoryView, r);
     if (r.name === 'mail') return show('mail', mailView, r);
+    if (r.name === 'calendar') return show('calendar', calendarView, r);
     if (r.name === 'mail-oauth') { // the provider sent the browser back: finish with this session
       const next = await finishMailOAuth(r.query);
       if (seq !== routeSeq) return;

@@ -81,7 +81,9 @@ class Chat {
         h('a', { id: 'nav-memory', class: 'sidebar-link', href: '#/memory' }, h('span', { text: 'Memory' }),
           h('span', { class: 'hint', text: `What ${name} remembers` })),
         h('a', { id: 'nav-mail', class: 'sidebar-link', href: '#/mail' }, h('span', { text: 'Mail' }),
-          h('span', { class: 'hint', text: 'Your inbox, sorted' }))));
+          h('span', { class: 'hint', text: 'Your inbox, sorted' })),
+        h('a', { id: 'nav-calendar', class: 'sidebar-link', href: '#/calendar' }, h('span', { text: 'Calendar' }),
+          h('span', { class: 'hint', text: 'Your days, ahead' }))));
     this.scrim = h('div', { class: 'scrim', 'aria-hidden': 'true' });
     this.scrim.addEventListener('click', () => this.closeDrawer(true));
 

@@ -1,7 +1,7 @@
 // Settings (#/settings, #/settings/SECTION): the companion's persona, the
 // first-meeting answers, the model connection, mail accounts
 // (settings-mail.js), notifications on this device (settings-push.js),
-// reminders (settings-reminders.js), appearance, API tokens,
+// reminders (settings-reminders.js), calendar (settings-calendar.js), appearance, API tokens,
 // security (password, sessions), people (owner: invites, disable, delete,
 // reset links) and the account.
 
@@ -12,6 +12,7 @@ import { modelPanel } from './modelform.js';
 import { mailSection } from './settings-mail.js';
 import { pushSection } from './settings-push.js';
 import { remindersSection } from './settings-reminders.js';
+import { calendarSection } from './settings-calendar.js';
 
 const THEME_KEY = 'os1.theme';
 
@@ -35,6 +36,7 @@ export function mount(root, ctx, route) {
     mailSection(section),
     pushSection(section),
     remindersSection(section),
+    calendarSection(section),
     appearanceSection(),
     whileReplyingSection(),
     tokensSection(),
