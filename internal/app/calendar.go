@@ -36,13 +36,18 @@ func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, backgroun
 		Syncer: &caldavsync.Syncer{Store: st, Clock: a.Clock, IDs: ids, Retry: httpretry.Policy{MaxRetries: 2, Clock: a.Clock}},
 		// Subscriptions are fetched from public addresses only (icsfeed).
 		Feeds: &icsfeed.Fetcher{}}
-	err := caltools.Register(tools, caltools.Deps{Service: svc, Zone: func(ctx context.Context, userID string) *time.Location {
+	deps := caltools.Deps{Service: svc, Zone: func(ctx context.Context, userID string) *time.Location {
 		p, err := a.DB.Profile(ctx, userID)
 		if err != nil {
 			return nil
 		}
 		return p.Location()
-	}})
+	}}
+	if a.Mail != nil { // invitations go by mail (iMIP) with the mail tools' sender
+		deps.Mail = &caltools.Mail{Source: a.Mail.deps.Source, Sender: a.Mail.deps.Sender, Attachments: a.Mail.deps.Attachments}
+		deps.People = caltools.MailPeople{Mail: a.Mail.deps.Source}
+	}
+	err := caltools.Register(tools, deps)
 	if err != nil {
 		return nil, fmt.Errorf("register the calendar tools: %w", err)
 	}
