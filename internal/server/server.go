@@ -20,9 +20,9 @@ import (
 
 	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/calendar"
-	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/mail/mailoauth"
 	"github.com/os1ai/os1/internal/memory"
