@@ -86,6 +86,10 @@ type Service struct {
 	// OnChange is told when a user's mail changed (new mail, triage), so the
 	// server can tell the user's tabs.
 	OnChange func(userID string)
+	// OnTriaged is told of each message triage decided on, as it is saved
+	// (proactive messages about important new mail); nil: nobody. It must
+	// return quickly; its error is logged and does not stop triage.
+	OnTriaged func(ctx context.Context, userID string, m Message, t Triage) error
 
 	mu       sync.Mutex
 	base     context.Context // background syncs run under it; Close cancels it
@@ -485,6 +489,11 @@ func (s *Service) TriagePending(ctx context.Context, userID string) error {
 			}
 			if err := s.Store.SetTriage(ctx, userID, m.ID, t); err != nil {
 				return err
+			}
+			if s.OnTriaged != nil {
+				if err := s.OnTriaged(ctx, userID, m, t); err != nil {
+					s.log().Warn("mail: after triage", "user", userID, "message", m.ID, "err", err)
+				}
 			}
 		}
 		if s.OnChange != nil {

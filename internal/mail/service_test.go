@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -178,8 +179,12 @@ func TestSyncTriagesAndReports(t *testing.T) {
 		{Folder: "INBOX", UIDValidity: 7, UID: 1, MessageID: "a@x", Subject: "Deposit", From: mail.Address{Email: "landlord@example.org"}, Date: r.clock.Now()},
 		{Folder: "INBOX", UIDValidity: 7, UID: 2, MessageID: "b@x", Subject: "Sunday", From: mail.Address{Email: "sis@example.org"}, Date: r.clock.Now()},
 	}
-	var changed []string
+	var changed, triaged []string
 	r.svc.OnChange = func(u string) { changed = append(changed, u) }
+	r.svc.OnTriaged = func(_ context.Context, u string, m mail.Message, tr mail.Triage) error {
+		triaged = append(triaged, u+" "+m.Subject+" "+tr.Reason)
+		return errors.New("a listener's failure does not stop triage")
+	}
 	a, err := r.svc.AddAccount(ctx, r.ana, input("ana@example.org", "app-password-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +201,10 @@ func TestSyncTriagesAndReports(t *testing.T) {
 		if !m.Triage.Triaged() || m.Triage.Reason != "about "+m.Subject {
 			t.Errorf("%s not triaged: %+v", m.Subject, m.Triage)
 		}
+	}
+	slices.Sort(triaged)
+	if want := []string{r.ana + " Deposit about Deposit", r.ana + " Sunday about Sunday"}; !slices.Equal(triaged, want) {
+		t.Errorf("told of triage: %q, want %q", triaged, want)
 	}
 	if len(changed) == 0 || changed[0] != r.ana {
 		t.Fatalf("the user's pages were not told: %v", changed)
