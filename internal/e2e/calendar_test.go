@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/os1ai/os1/internal/calendar/radicaletest"
+	"github.com/os1ai/os1/internal/llm/llmtest"
+)
+
+// TestBrowserCalendar (issue 13): the Calendar view and Settings → Calendar
+// in a real browser against a real os1 and Debian's radicale. An event
+// added in the page shows in Today; an .ics file imported in the page
+// shows its event and names the broken one; a CalDAV account connected in
+// Settings → Calendar and synced with "Sync now" brings the server's
+// events in (a daily series as three occurrences, a two-day all-day
+// event), each marked with its calendar; a subscription to an address on
+// this machine's network is refused with the reason on the page.
+func TestBrowserCalendar(t *testing.T) {
+	dav := radicaletest.Start(t)
+	dav.AddUser("theo", "dav-pass")
+	work := dav.MakeCalendar("theo", "work", "Work")
+	berlin, err := time.LoadLocation("Europe/Berlin") // c.onboard's zone
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(berlin)
+	day := func(n int) string { return now.AddDate(0, 0, n).Format("20060102") }
+	put := func(name, body string) {
+		ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//os1 test//EN\r\n" + body + "END:VCALENDAR\r\n"
+		if resp := dav.Do("PUT", "theo", work+name, "text/calendar", ics); resp.StatusCode/100 != 2 {
+			t.Fatalf("put %s on radicale: %s\n%s", name, resp.Status, dav.Log())
+		}
+	}
+	put("retro.ics", "BEGIN:VEVENT\r\nUID:retro@dav\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Team retro\r\nDTSTART:"+day(1)+"T140000Z\r\nDTEND:"+day(1)+"T150000Z\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n")
+	put("offsite.ics", "BEGIN:VEVENT\r\nUID:offsite@dav\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Offsite\r\nDTSTART;VALUE=DATE:"+day(2)+"\r\nDTEND;VALUE=DATE:"+day(4)+"\r\nEND:VEVENT\r\n")
+
+	b := newBrowser(t)
+	model := llmtest.NewServer(t)
+	scriptMemory(model)
+	model.Handle(func(r llmtest.Request) llmtest.Reply {
+		if strings.Contains(r.System, "You choose your own name") {
+			return llmtest.Reply{Chunks: []string{`{"name": "Samantha"}`}}
+		}
+		return llmtest.Reply{Chunks: []string{"Noted."}}
+	})
+	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel)
+	const user, pw = "theo", "correct horse"
+	c := newClient(t, p.URL)
+	c.setup(p.SetupToken, user, pw, "Theo")
+	c.waitModel()
+	c.onboard()
+
+	tab := b.ctx
+	b.do(tab, "sign in and open the calendar from the sidebar",
+		chromedp.Navigate(p.URL+"/#/login"),
+		chromedp.WaitVisible(css(`#login-form`)),
+		chromedp.SendKeys(css(`#login-username`), user),
+		chromedp.SendKeys(css(`#login-password`), pw),
+		chromedp.Click(css(`#login-form button[type="submit"]`)),
+		screen("chat"),
+		chromedp.Click(css(`#nav-calendar`)),
+		screen("calendar"),
+		chromedp.WaitVisible(css(`#cal-agenda #cal-today`)),
+	)
+	if z := eval[string](b, tab, "read the zone", `document.querySelector('.cal-zone').textContent`); z != "Times in Europe/Berlin." {
+		t.Errorf("the agenda says %q, want the user's zone", z)
+	}
+
+	// Add an event for late today: it is in Today, at its time, in "Personal".
+	b.do(tab, "add an event",
+		chromedp.Click(css(`#cal-add`)),
+		chromedp.WaitVisible(css(`#cal-form`)),
+		chromedp.SendKeys(css(`#cal-summary`), "Call the plumber"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#cal-time').value = '22:00'`),
+		chromedp.Click(css(`#cal-save`)),
+	)
+	today := poll[string](b, tab, "the event is in Today", `(() => { const s = document.querySelector('#cal-today'); return s && s.textContent.includes('Call the plumber') && s.textContent; })()`)
+	if !strings.Contains(today, "22:00–23:00") || !strings.Contains(today, "Personal") {
+		t.Errorf("Today shows %q, want the plumber at 22:00–23:00 in Personal", today)
+	}
+	if date := eval[string](b, tab, "the form's day", `document.querySelector('#cal-date').value`); date != now.Format("2006-01-02") {
+		t.Errorf("the form's day is %q, want today in Berlin %s", date, now.Format("2006-01-02"))
+	}
+
+	// Import an .ics file: its event shows, the broken one is named.
+	dir := t.TempDir()
+	file := filepath.Join(dir, "concert.ics")
+	ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n" +
+		"BEGIN:VEVENT\r\nUID:concert@t\r\nSUMMARY:Concert\r\nDTSTART:" + day(5) + "T180000Z\r\nDTEND:" + day(5) + "T200000Z\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:nostart@t\r\nSUMMARY:Mystery\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if err := os.WriteFile(file, []byte(ics), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.do(tab, "import an .ics file", chromedp.SetUploadFiles(css(`#cal-import-file`), []string{file}))
+	res := poll[string](b, tab, "the import says what it did", `(() => { const r = document.querySelector('#cal-import-result'); return r && !r.hidden && r.textContent; })()`)
+	if !strings.Contains(res, "Imported 1 event from concert.ics") || !strings.Contains(res, "1 could not be read") || !strings.Contains(res, "Mystery") {
+		t.Errorf("the import says %q", res)
+	}
+	poll[bool](b, tab, "the imported event is in the agenda", `document.querySelector('#cal-agenda').textContent.includes('Concert')`)
+	b.screenshot(tab, "calendar-agenda")
+
+	// Settings → Calendar: connect radicale, sync now.
+	b.do(tab, "connect a CalDAV account",
+		chromedp.Click(css(`#nav-settings`)),
+		screen("settings"),
+		chromedp.WaitVisible(css(`#settings-calendar #cal-account-form`)),
+		chromedp.SendKeys(css(`#cal-account-url`), dav.URL),
+		chromedp.SendKeys(css(`#cal-account-user`), "theo"),
+		chromedp.SendKeys(css(`#cal-account-password`), "wrong"),
+		chromedp.Click(css(`#cal-account-add`)),
+	)
+	refused := poll[string](b, tab, "a wrong password is refused", `(() => { const e = document.querySelector('#cal-account-form .alert'); return e && !e.hidden && e.textContent; })()`)
+	if !strings.Contains(refused, "refused the username or password") {
+		t.Errorf("a wrong password says %q", refused)
+	}
+	if v := eval[string](b, tab, "the password field", `document.querySelector('#cal-account-password').value`); v != "" {
+		t.Errorf("the password stays in the page: %q", v)
+	}
+	b.do(tab, "connect with the right password",
+		chromedp.SendKeys(css(`#cal-account-password`), "dav-pass"),
+		chromedp.SendKeys(css(`#cal-account-name`), "Home DAV"),
+		chromedp.Click(css(`#cal-account-add`)),
+		chromedp.WaitVisible(css(`#cal-accounts .cal-account .cal-sync`)),
+		chromedp.Click(css(`#cal-accounts .cal-account .cal-sync`)),
+	)
+	line := poll[string](b, tab, "the sync says what it did", `(() => { const l = document.querySelector('.cal-sync-line'); return l && l.textContent; })()`)
+	if line != "Synced 1 calendar: 2 in, 0 out, 0 deleted." {
+		t.Errorf("the sync says %q", line)
+	}
+	if shown := eval[string](b, tab, "the account", `document.querySelector('#cal-accounts').textContent`); !strings.Contains(shown, "Home DAV") || strings.Contains(shown, "dav-pass") {
+		t.Errorf("the account shows %q", shown)
+	}
+
+	// A subscription on this machine's network is refused, with the reason.
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nEND:VCALENDAR\r\n")
+	}))
+	t.Cleanup(feed.Close)
+	b.do(tab, "subscribe to a local address",
+		chromedp.SendKeys(css(`#cal-sub-url`), feed.URL+"/holidays.ics"),
+		chromedp.Click(css(`#cal-sub-add`)),
+	)
+	why := poll[string](b, tab, "the subscription is refused", `(() => { const e = document.querySelector('#cal-sub-form .alert'); return e && !e.hidden && e.textContent; })()`)
+	if !strings.Contains(why, "private or local network") {
+		t.Errorf("the refused subscription says %q", why)
+	}
+	b.screenshot(tab, "settings-calendar")
+
+	// Back in the agenda: the series' three days and the all-day event, from "Work".
+	b.do(tab, "open the agenda", chromedp.Navigate(p.URL+"/#/calendar"), screen("calendar"))
+	got := poll[string](b, tab, "the synced events are in the agenda", `(() => {
+		const items = [...document.querySelectorAll('#cal-agenda .cal-item')];
+		const retro = items.filter((i) => i.querySelector('.cal-summary').textContent === 'Team retro');
+		const off = items.find((i) => i.querySelector('.cal-summary').textContent === 'Offsite');
+		return retro.length === 3 && off && JSON.stringify({
+			retro: retro.map((i) => i.querySelector('.cal-time').textContent + ' ' + i.querySelector('.cal-meta').textContent),
+			off: off.querySelector('.cal-time').textContent + ' ' + off.querySelector('.cal-meta').textContent });
+	})()`)
+	want15 := time.Date(now.Year(), now.Month(), now.Day()+1, 14, 0, 0, 0, time.UTC).In(berlin).Format("15:04") // 15:00 in winter, 16:00 in summer
+	if strings.Count(got, want15) != 3 || strings.Count(got, "WorkRepeats") != 3 || !strings.Contains(got, "All day, until") {
+		t.Errorf("the synced events show as %s", got)
+	}
+	if ex := b.exceptions(); len(ex) > 0 {
+		t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(ex, "\n"))
+	}
+}
