@@ -72,6 +72,10 @@ type Service struct {
 	// when asked).
 	Feeds     FeedFetcher
 	FeedEvery time.Duration
+	// OnChange is told after the user's events changed here or by a sync
+	// (proactive meeting notices re-plan); nil: nobody. It must return
+	// quickly.
+	OnChange func(userID string)
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // one sync at a time per account
@@ -271,7 +275,7 @@ func (s *Service) Import(ctx context.Context, userID, calendarID string, r io.Re
 			return res, fmt.Errorf("import %q: %w", e.Summary, err)
 		}
 	}
-	return res, nil
+	return res, s.changed(userID, nil)
 }
 
 // Export writes a calendar ("" = the local one) as an ICS file.
@@ -427,7 +431,7 @@ func (s *Service) Create(ctx context.Context, userID string, in EventInput) (Eve
 	if err := e.Validate(); err != nil {
 		return Event{}, &InputError{err.Error()}
 	}
-	return e, s.Store.PutEvent(ctx, e)
+	return e, s.changed(userID, s.Store.PutEvent(ctx, e))
 }
 
 // Move gives an event (or, with occurrence set, one occurrence of a
@@ -489,7 +493,7 @@ func (s *Service) Cancel(ctx context.Context, userID, eventID string, occurrence
 		return e, s.touch(ctx, e)
 	}
 	if cal.Local() || e.Href == "" {
-		return e, s.Store.DeleteEvent(ctx, userID, e.ID)
+		return e, s.changed(userID, s.Store.DeleteEvent(ctx, userID, e.ID))
 	}
 	e.Deleted = true
 	return e, s.touch(ctx, e)
@@ -521,7 +525,7 @@ func (s *Service) Put(ctx context.Context, userID string, e Event) (Event, error
 		return e, err
 	}
 	e.LocalChange, e.UpdatedAt = !cal.Local(), now
-	return e, s.Store.PutEvent(ctx, e)
+	return e, s.changed(userID, s.Store.PutEvent(ctx, e))
 }
 
 // touch stores a local edit, marking it for the next sync.
@@ -533,7 +537,16 @@ func (s *Service) touch(ctx context.Context, e Event) error {
 	e.LocalChange = !cal.Local()
 	e.Sequence++
 	e.UpdatedAt = s.Clock.Now()
-	return s.Store.PutEvent(ctx, e)
+	return s.changed(e.UserID, s.Store.PutEvent(ctx, e))
+}
+
+// changed tells OnChange of a change to the user's events that err says
+// was made, and returns err.
+func (s *Service) changed(userID string, err error) error {
+	if err == nil && s.OnChange != nil {
+		s.OnChange(userID)
+	}
+	return err
 }
 
 // AccountInput is what a user gives to connect a CalDAV account.
@@ -607,6 +620,9 @@ func (s *Service) Sync(ctx context.Context, userID, accountID string) (Report, e
 		return Report{}, fmt.Errorf("the calendar account %q: its password cannot be read (was secret.key replaced?): %w", a.Name, err)
 	}
 	rep, err := s.Syncer.Sync(ctx, a, pw)
+	if rep.Pulled+rep.Deleted > 0 || len(rep.Conflicts) > 0 {
+		_ = s.changed(userID, nil)
+	}
 	a.LastSyncAt, a.LastError = s.Clock.Now(), ""
 	if err != nil {
 		a.LastError = err.Error()

@@ -118,3 +118,34 @@ func TestFreeSlots(t *testing.T) {
 		t.Errorf("free: %v", s)
 	}
 }
+
+// OnChange hears every change to the user's events made through the
+// service (create, move, cancel, import), and nothing else.
+func TestOnChange(t *testing.T) {
+	s, ana := newService(t)
+	ctx := t.Context()
+	var heard []string
+	s.OnChange = func(u string) { heard = append(heard, u) }
+	ev, err := s.Create(ctx, ana, calendar.EventInput{Summary: "Dentist", Start: calendar.At(time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Move(ctx, ana, ev.ID, calendar.When{}, calendar.At(time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)), calendar.When{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Agenda(ctx, ana, calendar.Range{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)}, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Cancel(ctx, ana, ev.ID, calendar.When{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, ana, "", strings.NewReader(strings.ReplaceAll(mixed, "\n", "\r\n"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, ana, calendar.EventInput{Summary: " "}); err == nil {
+		t.Fatal("an event without a title was made")
+	}
+	if len(heard) != 4 || heard[0] != ana || heard[3] != ana {
+		t.Fatalf("heard %q, want the user four times (create, move, cancel, import)", heard)
+	}
+}
