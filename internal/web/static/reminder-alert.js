@@ -3,9 +3,11 @@
 // "Turns os1 starts"). alertReminder shows it in a banner above whatever view
 // is open, plays a short beep (Web Audio, made here), speaks it when the
 // user allowed that (Settings → Reminders), and shows a system notification
-// when the tab is hidden and notifications are allowed.
+// when the tab is hidden and notifications are allowed. A wake-up call
+// rings instead of beeping: wakeup-call.js shows the incoming call.
 
 import { h } from './dom.js';
+import { ring, WAKE_PREFIX, onTurnEvent as wakeupEvent } from './wakeup-call.js';
 
 export const SPEAK_KEY = 'os1.reminders.speak';
 const PREFIX = /^(Reminder|Wake-up call): /;
@@ -21,6 +23,7 @@ export function reminderLine(ev) {
 
 /** onTurnEvent is a TurnStream listener. */
 export function onTurnEvent(ev) {
+  wakeupEvent(ev); // the reply of an answered wake-up call (wakeup-call.js)
   const line = reminderLine(ev);
   if (!line) return;
   const id = ev.message.id || line;
@@ -30,6 +33,7 @@ export function onTurnEvent(ev) {
 }
 
 function show(line, convId) {
+  const wake = WAKE_PREFIX.test(line);
   let box = document.getElementById('reminder-banners');
   if (!box) {
     box = h('div', { id: 'reminder-banners', class: 'reminder-banners', role: 'alert', 'aria-live': 'assertive' });
@@ -43,8 +47,11 @@ function show(line, convId) {
   close.addEventListener('click', dismiss);
   open.addEventListener('click', dismiss);
   box.append(banner);
-  beep();
-  speak(line);
+  if (wake) ring(line, convId); // a wake-up rings like a call (wakeup-call.js); the banner stays as its record
+  else {
+    beep();
+    speak(line);
+  }
   notify(line, convId);
   window.dispatchEvent(new CustomEvent('os1:reminder', { detail: { line } }));
 }
