@@ -2,7 +2,8 @@
 // the user's zone; what; reminder or wake-up call), each with "Snooze 10
 // min" and "Cancel" (asks once more); quiet hours (from–to) with save; and,
 // for this browser, whether a reminder that fires while os1 is open is
-// spoken aloud and may show a system notification (reminder-alert.js).
+// spoken aloud and may show a system notification (reminder-alert.js); and
+// whether reminders are also emailed to the user (emailPart).
 // Reminders are set by asking her in chat, or with POST /api/reminders.
 
 import { h, announce } from '../dom.js';
@@ -82,7 +83,39 @@ export function remindersSection(section) {
   load();
   return section('reminders', 'Reminders',
     h('p', { class: 'hint', text: 'What she will remind you of, and when (in your time zone). Ask her in chat to set one.' }),
-    list, err, quietPart(), devicePart());
+    list, err, quietPart(), emailPart(), devicePart());
+}
+
+// emailPart: "Also email me reminders" (off by default). When on and a mail
+// account is connected, each reminder that fires is also mailed to the
+// user's own address from it (docs/reminders.md).
+function emailPart() {
+  const err = alertBox();
+  const box = h('input', { id: 'reminders-email', type: 'checkbox', role: 'switch', disabled: true });
+  const note = h('p', { id: 'reminders-email-status', class: 'hint', role: 'status' });
+  const show = (r) => {
+    box.checked = !!r.on;
+    box.disabled = false;
+    note.textContent = r.address
+      ? `Reminders and wake-up calls are mailed to ${r.address}, from that address, with nothing but the reminder in them.`
+      : 'Connect a mail account (Settings → Mail) for reminders to be mailed to you.';
+  };
+  api.get('/api/reminders/email').then(show).catch((ex) => err.show(ex.message));
+  box.addEventListener('change', async () => {
+    err.clear();
+    try {
+      const r = await api.put('/api/reminders/email', { on: box.checked });
+      show(r);
+      announce(r.on ? 'Reminders will be emailed to you too.' : 'Reminders will not be emailed.');
+    } catch (ex) {
+      box.checked = !box.checked;
+      err.show(ex.message);
+    }
+  });
+  return h('div', { class: 'reminders-email' },
+    h('h3', { text: 'By email' }),
+    h('label', { class: 'check', for: 'reminders-email' }, box, h('span', { text: 'Also email me reminders' })),
+    note, err);
 }
 
 // quietPart: quiet hours, "22:00-07:00" or "off". A reminder due in them
