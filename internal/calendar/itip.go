@@ -300,3 +300,29 @@ func setRaw(c *ical.Component, name, value string) {
 	p.Value = value
 	c.Props.Set(p)
 }
+
+// Moved is e with a new start and end as Service.Move stores it: the
+// whole event (or series), or, with occurrence set on a series, that one
+// occurrence as an override. SEQUENCE is left as it is; e is not changed.
+func (e Event) Moved(occurrence, start, end When) Event {
+	if end.IsZero() {
+		end = start
+		end.Time = start.Time.Add(e.Duration())
+	}
+	if occurrence.IsZero() || !e.Recurring() {
+		e.Start, e.End = start, end
+		return e
+	}
+	o := e
+	o.Overrides, o.RRule, o.RDates, o.ExDates = nil, "", nil, nil
+	o.ID, o.Href, o.ETag = "", "", ""
+	o.RecurrenceID, o.Start, o.End = occurrence, start, end
+	var kept []Event
+	for _, x := range e.Overrides {
+		if !x.RecurrenceID.Equal(occurrence) {
+			kept = append(kept, x)
+		}
+	}
+	e.Overrides = append(kept, o)
+	return e
+}

@@ -214,3 +214,22 @@ func TestVTimezoneNewYork(t *testing.T) {
 		t.Errorf("tokyo:\n%s", data)
 	}
 }
+
+// Moved moves one occurrence as an override without touching the series
+// it was given (its overrides are not shared).
+func TestMovedOccurrence(t *testing.T) {
+	loc := berlin(t)
+	at := func(d, h int) calendar.When { return calendar.At(time.Date(2026, 12, d, h, 0, 0, 0, loc)) }
+	old := calendar.Event{UID: "s", Summary: "Standup", Start: at(14, 9), End: at(14, 10), RRule: "FREQ=DAILY;COUNT=5",
+		Overrides: []calendar.Event{{UID: "s", RecurrenceID: at(15, 9), Start: at(15, 11), End: at(15, 12)}}}
+	m := old.Moved(at(15, 9), at(15, 14), calendar.When{})
+	if len(old.Overrides) != 1 || !old.Overrides[0].Start.Equal(at(15, 11)) {
+		t.Fatalf("the series given was changed: %+v", old.Overrides)
+	}
+	if len(m.Overrides) != 1 || !m.Overrides[0].Start.Equal(at(15, 14)) || !m.Overrides[0].End.Equal(at(15, 15)) || m.Overrides[0].RRule != "" {
+		t.Errorf("moved: %+v", m.Overrides)
+	}
+	if w := old.Moved(calendar.When{}, at(16, 8), calendar.When{}); !w.Start.Equal(at(16, 8)) || !w.End.Equal(at(16, 9)) || w.RRule == "" {
+		t.Errorf("whole series: %+v", w)
+	}
+}

@@ -589,6 +589,16 @@ func (t *tools) moveCard(ctx context.Context, userID string, raw json.RawMessage
 	user := t.zone(ctx, userID, nil)
 	lines := append([]string{head}, current(ev, occ, user)...)
 	lines = append(lines, "New time: "+when(start, end, user), "Calendar: "+textsafe.Displayable(t.calName(ctx, userID, ev.CalendarID)))
+	moved := ev.Moved(occ, start, end)
+	moved.Sequence++ // as the store will have it
+	plan, why := t.moveMail(ctx, userID, moved)
+	switch {
+	case plan != nil:
+		lines = append(lines, "", "The people invited are sent the change by this email (their calendar apps move the event):")
+		lines = append(lines, plan.card()...)
+	case len(ev.Attendees) > 0:
+		lines = append(lines, "The other people are not told by os1 ("+why+").")
+	}
 	return strings.Join(lines, "\n")
 }
 
@@ -601,10 +611,20 @@ func (t *tools) move(ctx context.Context, c companion.Call) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	moved := ev.Moved(occ, start, end)
+	moved.Sequence++
+	plan, _ := t.moveMail(ctx, c.UserID, moved)
 	if _, err := t.d.Service.Move(ctx, c.UserID, ev.ID, occ, start, end); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Moved %q to %s.", ev.Summary, when(start, end, t.zone(ctx, c.UserID, &c))), nil
+	what := fmt.Sprintf("Moved %q to %s.", ev.Summary, when(start, end, t.zone(ctx, c.UserID, &c)))
+	if plan != nil {
+		if err := t.sendPlan(ctx, plan); err != nil {
+			return "", fmt.Errorf("%s But the change could not be mailed to the people invited: %w", what, err)
+		}
+		what += " The people invited were sent the change by mail (" + strings.Join(plan.draft.Recipients(), ", ") + ")."
+	}
+	return what, nil
 }
 
 func (t *tools) cancelCard(ctx context.Context, userID string, raw json.RawMessage) string {

@@ -332,27 +332,41 @@ func (t *tools) prepareInvite(ctx context.Context, userID, conversationID string
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
-	ics, err := calendar.Request(ev, t.d.Service.Clock.Now())
-	if err != nil {
+	p.ev = ev
+	if p.mail, err = t.requestMail(acct, ev, user, p.update, a.Message); err != nil {
 		return nil, err
 	}
-	if _, err := calendar.ParseITIP(ics); err != nil { // a broken repeat rule, say
-		return nil, fmt.Errorf("the invitation would not be readable: %w", err)
+	return p, nil
+}
+
+// requestMail is the REQUEST email of ev, organized by the user at acct,
+// to every attendee; note (the user's words) opens the body.
+func (t *tools) requestMail(acct mail.Account, ev calendar.Event, user *time.Location, update bool, note string) (mailPlan, error) {
+	ics, err := calendar.Request(ev, t.d.Service.Clock.Now())
+	if err != nil {
+		return mailPlan{}, err
 	}
-	p.ev = ev
+	if _, err := calendar.ParseITIP(ics); err != nil { // a broken repeat rule, say
+		return mailPlan{}, fmt.Errorf("the invitation would not be readable: %w", err)
+	}
 	subject := "Invitation: "
-	if p.update {
+	if update {
 		subject = "Updated invitation: "
 	}
 	evLoc := ownZone(ev.Start, user)
 	subject += oneLine(ev.Summary, 120) + " @ " + when(ev.Start, ev.End, evLoc)
 	var body strings.Builder
-	if m := strings.TrimSpace(a.Message); m != "" {
+	if m := strings.TrimSpace(note); m != "" {
 		body.WriteString(m + "\n\n")
 	}
 	body.WriteString(ev.Summary + "\nWhen: " + when(ev.Start, ev.End, evLoc) + "\n")
 	if ev.RRule != "" {
 		body.WriteString("Repeats: " + ev.RRule + "\n")
+	}
+	for _, o := range ev.Overrides {
+		if !o.RecurrenceID.IsZero() {
+			body.WriteString("Changed: the one of " + when(o.RecurrenceID, calendar.When{}, evLoc) + " is now " + when(o.Start, o.End, evLoc) + "\n")
+		}
 	}
 	if ev.Location != "" {
 		body.WriteString("Where: " + ev.Location + "\n")
@@ -361,6 +375,9 @@ func (t *tools) prepareInvite(ctx context.Context, userID, conversationID string
 	var guests []string
 	to := make([]mail.Address, 0, len(ev.Attendees))
 	for _, x := range ev.Attendees {
+		if strings.EqualFold(x.Email, acct.Address) {
+			continue
+		}
 		guests = append(guests, x.Email)
 		to = append(to, mail.Address{Name: oneLine(x.Name, 80), Email: x.Email})
 	}
@@ -371,10 +388,9 @@ func (t *tools) prepareInvite(ctx context.Context, userID, conversationID string
 	body.WriteString("\nYour calendar app shows this invitation with Accept and Decline; the answer goes to " + acct.Address + ".\n")
 	d := smtpsend.Draft{From: mail.Address{Email: acct.Address}, To: to, Subject: subject, Body: body.String()}
 	if err := d.Validate(); err != nil {
-		return nil, err
+		return mailPlan{}, err
 	}
-	p.mail = mailPlan{acct: acct, draft: d, method: calendar.MethodRequest, ics: ics}
-	return p, nil
+	return mailPlan{acct: acct, draft: d, method: calendar.MethodRequest, ics: ics}, nil
 }
 
 func (t *tools) inviteCard(ctx context.Context, a store.Action) string {
@@ -418,21 +434,9 @@ func (t *tools) cancelMail(ctx context.Context, userID string, ev calendar.Event
 	if len(ev.Attendees) == 0 {
 		return nil, "no one was invited"
 	}
-	if t.d.Mail == nil {
-		return nil, "mail is not connected"
-	}
-	accts, err := t.accounts(ctx, userID)
-	if err != nil {
-		return nil, "mail is not connected"
-	}
-	var acct mail.Account
-	for _, a := range accts {
-		if strings.EqualFold(a.Address, ev.Organizer.Email) {
-			acct = a
-		}
-	}
-	if acct.ID == "" {
-		return nil, "the user did not organize it"
+	acct, why := t.organizer(ctx, userID, ev)
+	if why != "" {
+		return nil, why
 	}
 	c := ev
 	c.Sequence++
@@ -457,6 +461,42 @@ func (t *tools) cancelMail(ctx context.Context, userID string, ev calendar.Event
 		return nil, err.Error()
 	}
 	return &mailPlan{acct: acct, draft: d, method: calendar.MethodCancel, ics: ics}, ""
+}
+
+// organizer is the user's account ev was organized from, or why there
+// is none to tell the people invited from.
+func (t *tools) organizer(ctx context.Context, userID string, ev calendar.Event) (mail.Account, string) {
+	if t.d.Mail == nil {
+		return mail.Account{}, "mail is not connected"
+	}
+	accts, err := t.accounts(ctx, userID)
+	if err != nil {
+		return mail.Account{}, "mail is not connected"
+	}
+	for _, a := range accts {
+		if strings.EqualFold(a.Address, ev.Organizer.Email) {
+			return a, ""
+		}
+	}
+	return mail.Account{}, "the user did not organize it"
+}
+
+// moveMail is the updated REQUEST to send when the user moves an event
+// they invited people to (moved is the event as it will be stored); nil
+// and why not otherwise.
+func (t *tools) moveMail(ctx context.Context, userID string, moved calendar.Event) (*mailPlan, string) {
+	if len(moved.Attendees) == 0 {
+		return nil, "no one was invited"
+	}
+	acct, why := t.organizer(ctx, userID, moved)
+	if why != "" {
+		return nil, why
+	}
+	p, err := t.requestMail(acct, moved, t.zone(ctx, userID, nil), true, "")
+	if err != nil {
+		return nil, err.Error()
+	}
+	return &p, ""
 }
 
 // --- calendar_respond ---

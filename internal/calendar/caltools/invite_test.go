@@ -202,10 +202,34 @@ func TestInviteWaitsForApprovalThenMailsRequest(t *testing.T) {
 		t.Errorf("the calendar: %+v", got)
 	}
 
+	// Moving it sends Ana the change: an updated REQUEST, SEQUENCE 1.
+	mv := map[string]any{"event_id": got[0].ID, "start": "2026-12-15T13:00"}
+	b, _ := json.Marshal(mv)
+	moveCard := r.Tools.Describe(context.Background(), store.Action{UserID: r.User.ID, Tool: "calendar_move", Arguments: b})
+	for _, want := range []string{"sent the change by this email", "Subject: Updated invitation: Lunch @ Tue 15 Dec 2026 13:00–14:00 Europe/Berlin",
+		"METHOD:REQUEST", "SEQUENCE:1", "DTSTART;TZID=Europe/Berlin:20261215T130000"} {
+		if !strings.Contains(moveCard, want) {
+			t.Errorf("the move card lacks %q:\n%s", want, moveCard)
+		}
+	}
+	if out, err := r.call("calendar_move", mv); err != nil || !strings.Contains(out, "sent the change by mail") {
+		t.Fatalf("move: %q %v", out, err)
+	}
+	ds = r.Sink.Deliveries()
+	if len(ds) != 2 || ds[1].Rcpts[0] != "ana@example.org" {
+		t.Fatalf("deliveries after the move: %+v", ds)
+	}
+	if ics, method := calendarOf(t, ds[1].Data); method != "REQUEST" || !strings.Contains(ics, "SEQUENCE:1") || !strings.Contains(ics, "20261215T130000") {
+		t.Errorf("the change sent: %s %s", method, ics)
+	}
+	if ev, _ := r.svc.Store.Event(context.Background(), r.User.ID, got[0].ID); ev.Sequence != 1 {
+		t.Errorf("stored sequence %d, mailed 1", ev.Sequence)
+	}
+
 	// Cancelling it tells Ana: the card shows the CANCEL, and it goes.
-	b, _ := json.Marshal(map[string]any{"event_id": got[0].ID})
+	b, _ = json.Marshal(map[string]any{"event_id": got[0].ID})
 	cancelCard := r.Tools.Describe(context.Background(), store.Action{UserID: r.User.ID, Tool: "calendar_cancel", Arguments: b})
-	for _, want := range []string{"The people invited are told", "Subject: Cancelled: Lunch", "METHOD:CANCEL", "STATUS:CANCELLED", "SEQUENCE:1"} {
+	for _, want := range []string{"The people invited are told", "Subject: Cancelled: Lunch", "METHOD:CANCEL", "STATUS:CANCELLED", "SEQUENCE:2"} {
 		if !strings.Contains(cancelCard, want) {
 			t.Errorf("the cancel card lacks %q:\n%s", want, cancelCard)
 		}
@@ -214,10 +238,10 @@ func TestInviteWaitsForApprovalThenMailsRequest(t *testing.T) {
 		t.Fatalf("cancel: %q %v", out, err)
 	}
 	ds = r.Sink.Deliveries()
-	if len(ds) != 2 {
+	if len(ds) != 3 {
 		t.Fatalf("%d deliveries", len(ds))
 	}
-	if ics, method := calendarOf(t, ds[1].Data); method != "CANCEL" || !strings.Contains(ics, "UID:"+inv.Event.UID) {
+	if ics, method := calendarOf(t, ds[2].Data); method != "CANCEL" || !strings.Contains(ics, "UID:"+inv.Event.UID) {
 		t.Errorf("the cancel sent: %s %s", method, ics)
 	}
 }
