@@ -49,6 +49,7 @@ func newEnv(t *testing.T, now time.Time) *env {
 	e := &env{t: t, rig: r, user: u.ID, loc: loc,
 		comp: r.Companion(companion.Deps{Models: r.Models(true)}, companion.Options{}),
 		cal:  &calendar.Service{Store: sqlitecal.New(r.DB), Clock: r.Clock, IDs: clock.RandomIDs{}}}
+	e.cal.OnChange = func(userID string) { e.svc.CalendarChanged(userID) } // the service of the moment
 	e.build()
 	return e
 }
@@ -312,13 +313,13 @@ func TestTokenCapIsHard(t *testing.T) {
 	}
 }
 
-// newMeeting adds an event to the user's local calendar.
+// newMeeting adds an event to the user's local calendar (its OnChange
+// re-plans).
 func (e *env) newMeeting(title string, start time.Time) {
 	e.t.Helper()
 	if _, err := e.cal.Create(context.Background(), e.user, calendar.EventInput{Summary: title, Start: calendar.At(start)}); err != nil {
 		e.t.Fatal(err)
 	}
-	e.svc.CalendarChanged(e.user)
 }
 
 // TestQuietHoursHold: in quiet hours (22:00–07:00) a meeting notice waits
@@ -608,5 +609,43 @@ func TestReminderLogged(t *testing.T) {
 	}
 	if v, err := e.svc.Get(t.Context(), e.user); err != nil || v.SentToday != 0 {
 		t.Fatalf("view %+v %v", v, err)
+	}
+}
+
+// TestMeetingMoved: a meeting moved in the calendar moves its notice (the
+// calendar's change re-plans); a cancelled one has none; the lead is the
+// user's.
+func TestMeetingMoved(t *testing.T) {
+	e := newEnv(t, time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC)) // 08:00 in Berlin
+	eager(e.rig, 2)
+	e.set(proactive.Input{MeetingLead: ptr(15)})
+	e.start()
+	ev, err := e.cal.Create(t.Context(), e.user, calendar.EventInput{Summary: "1:1", Start: calendar.At(e.local(2026, 12, 7, 10, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := e.cal.Create(t.Context(), e.user, calendar.EventInput{Summary: "Offsite", Start: calendar.At(e.local(2026, 12, 7, 12, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if _, err := e.cal.Move(t.Context(), e.user, ev.ID, calendar.When{}, calendar.At(e.local(2026, 12, 7, 11, 0)), calendar.When{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cal.Cancel(t.Context(), e.user, gone.ID, calendar.When{}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	e.to(e.local(2026, 12, 7, 9, 45))
+	if got := e.reasons(); len(got) != 0 {
+		t.Fatalf("a notice for the old time: %q", got)
+	}
+	e.to(e.local(2026, 12, 7, 10, 45))
+	e.to(e.local(2026, 12, 7, 11, 45))
+	if got := e.reasons(); len(got) != 1 || got[0] != "Your meeting “1:1” starts at 11:00" {
+		t.Fatalf("reasons %q", got)
+	}
+	if l := e.log(); len(l) != 1 || !l[0].At.Equal(e.local(2026, 12, 7, 10, 45)) {
+		t.Fatalf("log %+v", l)
 	}
 }
