@@ -4,7 +4,8 @@
 // (zones, recurrence, overrides, people, unknown properties) and found by
 // id, by UID and by range (recurring series always, floating times and
 // dates by the day); one UID per calendar; tombstones listed only when
-// asked; an account's calendars and a calendar's events going with it.
+// asked; an account's calendars and a calendar's events going with it;
+// subscriptions kept with their fetch state, one address once per user.
 package caltest
 
 import (
@@ -58,6 +59,50 @@ func Run(t *testing.T, open Open) {
 	t.Run("EventsRange", func(t *testing.T) { testRange(t, open) })
 	t.Run("UIDUnique", func(t *testing.T) { testUID(t, open) })
 	t.Run("AccountsCascade", func(t *testing.T) { testAccounts(t, open) })
+	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
+}
+
+// testSubscriptions: a subscription's address, validators, last fetch and
+// unreadable events are kept; AllSubscriptions lists every user's and only
+// subscriptions; one address once per user.
+func testSubscriptions(t *testing.T, open Open) {
+	e := setup(t, open)
+	sub := calendar.Calendar{ID: "cal_sub", UserID: e.ana, Name: "Holidays", ReadOnly: true, URL: "https://example.com/h.ics", CreatedAt: t0}
+	if err := e.s.CreateCalendar(e.ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.CreateCalendar(e.ctx, localCal(e.ana, "cal_local")); err != nil {
+		t.Fatal(err)
+	}
+	bobs := sub
+	bobs.ID, bobs.UserID = "cal_bob", e.bob
+	if err := e.s.CreateCalendar(e.ctx, bobs); err != nil {
+		t.Fatalf("bob subscribes to the same address: %v", err)
+	}
+	again := sub
+	again.ID = "cal_sub2"
+	if err := e.s.CreateCalendar(e.ctx, again); !errors.Is(err, calendar.ErrConflict) {
+		t.Errorf("ana subscribes twice to one address: %v", err)
+	}
+	sub.FeedETag, sub.FeedModified, sub.FetchedAt = `"v1"`, "Sat, 05 Dec 2026 10:00:00 GMT", t0.Add(time.Hour)
+	sub.FetchError, sub.FeedErrors = "down", []string{"event 2: no start"}
+	if err := e.s.UpdateCalendar(e.ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.s.Calendar(e.ctx, e.ana, "cal_sub")
+	if err != nil || got.URL != sub.URL || got.FeedETag != `"v1"` || got.FeedModified != sub.FeedModified || !got.FetchedAt.Equal(sub.FetchedAt) ||
+		got.FetchError != "down" || len(got.FeedErrors) != 1 || got.FeedErrors[0] != "event 2: no start" || !got.Subscription() || got.Local() {
+		t.Fatalf("subscription %+v, %v", got, err)
+	}
+	all, err := e.s.AllSubscriptions(e.ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("every subscription: %+v %v", all, err)
+	}
+	for _, c := range all {
+		if c.URL == "" {
+			t.Errorf("AllSubscriptions lists %q, which is no subscription", c.Name)
+		}
+	}
 }
 
 func testCalendars(t *testing.T, open Open) {

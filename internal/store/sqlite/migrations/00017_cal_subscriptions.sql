@@ -10,7 +10,8 @@ ALTER TABLE cal_calendars ADD COLUMN source_modified TEXT NOT NULL DEFAULT '';
 ALTER TABLE cal_calendars ADD COLUMN fetched_at TEXT;
 ALTER TABLE cal_calendars ADD COLUMN fetch_error TEXT NOT NULL DEFAULT '';
 ALTER TABLE cal_calendars ADD COLUMN feed_errors TEXT NOT NULL DEFAULT '[]'; -- JSON array of strings
-CREATE INDEX cal_calendars_source ON cal_calendars (source_url) WHERE source_url != '';
+-- One subscription per address and user (two tabs adding it at once).
+CREATE UNIQUE INDEX cal_calendars_source ON cal_calendars (user_id, source_url) WHERE source_url != '';
 
 -- +goose Down
 DROP INDEX cal_calendars_source;
