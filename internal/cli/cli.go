@@ -93,6 +93,7 @@ func (e *env) rootCmd() *cobra.Command {
 	root.AddCommand(serve, e.chatCmd(), e.loginCmd(), e.logoutCmd(), doctor, e.versionCmd(), memory, talk, user, token, mailc)
 	root.AddCommand(e.remindersCmd())
 	root.AddCommand(e.calendarCmd())
+	root.AddCommand(e.contactsCmd())
 	root.InitDefaultCompletionCmd() // now, so that its group is checked too
 	refuseUnknownSubcommands(root)
 	return root
