@@ -28,6 +28,7 @@ import (
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/proactive"
 	"github.com/os1ai/os1/internal/reminders"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/voice"
@@ -96,6 +97,8 @@ type Deps struct {
 	Reminders *reminders.Service
 	// Contacts serves each user's address book and people (contacts.go); nil: 503 contacts_unavailable.
 	Contacts *contacts.Service
+	// Proactive serves the settings and log of messages os1 starts (proactive.go); nil: 503 proactive_unavailable.
+	Proactive *proactive.Service
 	// Wakeups answers a wake-up call with the spoken morning briefing (wakeup.go); nil: 503.
 	Wakeups WakeupAnswerer
 	// ReminderEmail keeps each user's "also email me reminders" (reminder_email.go); nil: 503.
@@ -232,6 +235,8 @@ func (s *Server) routes() {
 	s.memoryRoutes(m) // /api/memory…, /api/people… (memory.go)
 	s.mailRoutes(m)   // /api/mail… (mail.go)
 	s.pushRoutes(m)   // /api/push… (webpush.go)
+	// /api/proactive… (proactive.go)
+	s.proactiveRoutes(m)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})
