@@ -44,7 +44,8 @@ func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, backgroun
 		return p.Location()
 	}}
 	if a.Mail != nil { // invitations go by mail (iMIP) with the mail tools' sender
-		deps.Mail = &caltools.Mail{Source: a.Mail.deps.Source, Sender: a.Mail.deps.Sender, Attachments: a.Mail.deps.Attachments}
+		deps.Mail = &caltools.Mail{Source: a.Mail.deps.Source, Sender: a.Mail.deps.Sender, Attachments: a.Mail.deps.Attachments,
+			Correspondents: a.Mail.deps.Correspondents}
 		deps.People = caltools.MailPeople{Mail: a.Mail.deps.Source}
 	}
 	err := caltools.Register(tools, deps)

@@ -30,6 +30,9 @@ type Mail struct {
 	Source      mailtools.Source
 	Sender      mailtools.Sender
 	Attachments mailtools.Attachments
+	// Correspondents, when set, says whom the user has written to: an
+	// invitation's card warns of each attendee they never wrote to.
+	Correspondents mailtools.Correspondents
 }
 
 // People finds a person's email addresses by name ("Ana"), best first.
@@ -403,7 +406,15 @@ func (t *tools) inviteCard(ctx context.Context, a store.Action) string {
 		head = "Send this updated invitation by mail and change the event in the calendar:"
 	}
 	ev := p.ev
-	lines := append([]string{head}, describe(ev.Summary, ev.Start, ev.End, t.zone(ctx, a.UserID, nil), ev.RRule, ev.Location, ev.Attendees,
+	lines := []string{head}
+	if t.d.Mail.Correspondents != nil {
+		for _, x := range ev.Attendees {
+			if known, err := t.d.Mail.Correspondents.WroteTo(ctx, a.UserID, x.Email); err == nil && !known {
+				lines = append(lines, "Warning: you have never written to "+textsafe.Displayable(x.Email)+".")
+			}
+		}
+	}
+	lines = append(lines, describe(ev.Summary, ev.Start, ev.End, t.zone(ctx, a.UserID, nil), ev.RRule, ev.Location, ev.Attendees,
 		t.calName(ctx, a.UserID, ev.CalendarID))...)
 	if ev.Description != "" {
 		lines = append(lines, "Notes: "+textsafe.Displayable(ev.Description))

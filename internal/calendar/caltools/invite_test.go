@@ -47,7 +47,7 @@ func newInviteRig(t *testing.T) *inviteRig {
 	mbox := mailtools.IMAP{SignIn: signIn, Engine: &imapsync.Engine{}}
 	deps := caltools.Deps{Service: svc, Zone: func(context.Context, string) *time.Location { return loc },
 		Mail: &caltools.Mail{Source: h.Mail, Sender: mailtools.SMTP{SignIn: signIn, Sender: &smtpsend.Sender{Timeout: 10 * time.Second}},
-			Attachments: mailtools.ServerAttachments{Source: h.Mail, Mailbox: mbox}},
+			Attachments: mailtools.ServerAttachments{Source: h.Mail, Mailbox: mbox}, Correspondents: mailtools.SentTo{Store: h.Mail}},
 		People: caltools.MailPeople{Mail: h.Mail}}
 	if err := caltools.Register(h.Tools, deps); err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestInviteWaitsForApprovalThenMailsRequest(t *testing.T) {
 		"Where: Luigi's", "With: ana@example.org", "From: theo@example.com", "To: Ana Lima <ana@example.org>",
 		"Subject: Invitation: Lunch @ Mon 14 Dec 2026 12:30–13:30 Europe/Berlin", "Shall we try the new place?",
 		"method=REQUEST", "METHOD:REQUEST", "ORGANIZER:mailto:theo@example.com", "DTSTART;TZID=Europe/Berlin:20261214T123000",
-		"RSVP=TRUE", "BEGIN:VTIMEZONE"} {
+		"RSVP=TRUE", "BEGIN:VTIMEZONE", "Warning: you have never written to ana@example.org."} {
 		if !strings.Contains(card, want) {
 			t.Errorf("the card lacks %q:\n%s", want, card)
 		}
@@ -416,5 +416,48 @@ func TestTimesInTheUsersZone(t *testing.T) {
 	agenda, _ := h.run("calendar_agenda", map[string]any{"from": "2026-03-24", "days": 1})
 	if !strings.Contains(agenda, "15:00–16:00 (10:00 in America/New_York)") {
 		t.Errorf("agenda:\n%s", agenda)
+	}
+}
+
+// Another user cannot answer the user's invitation, invite to their
+// event, nor see either on a card.
+func TestInvitationToolsKeepToTheirUser(t *testing.T) {
+	r := newInviteRig(t)
+	ctx := context.Background()
+	m := r.deliver(invitationMail("secret-1@google.com", "Merger talks", "Confidential."))
+	ev, err := r.svc.Create(ctx, r.User.ID, calendar.EventInput{Summary: "Board meeting", Start: calendar.At(time.Date(2026, 12, 14, 9, 0, 0, 0, r.loc))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eve := r.Rig.User("eve", store.RoleMember)
+	if err := r.Mail.CreateAccount(ctx, mail.Account{ID: "acc_eve", UserID: eve.ID, Name: "Eve", Address: "eve@example.net",
+		SMTP: r.Sink.Endpoint(), Auth: mail.AuthPassword, Secret: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	as := func(tool string, args any) (string, string, error) {
+		b, _ := json.Marshal(args)
+		tl, _ := r.Tools.Lookup(tool)
+		card := r.Tools.Describe(ctx, store.Action{UserID: eve.ID, Tool: tool, Arguments: b})
+		out, err := tl.Run(ctx, companion.Call{UserID: eve.ID, Args: b, Now: r.Rig.Clock.Now(), Location: r.loc})
+		return card, out, err
+	}
+	card, out, err := as("calendar_respond", map[string]any{"message_id": m.ID, "response": "accept"})
+	if err == nil || strings.Contains(card, "Merger") || strings.Contains(out, "Merger") {
+		t.Errorf("eve answered theo's invitation: %q %q %v", card, out, err)
+	}
+	card, out, err = as("calendar_invite", map[string]any{"event_id": ev.ID, "attendees": []string{"eve@example.net"}})
+	if err == nil || strings.Contains(card, "Board") || strings.Contains(out, "Board") {
+		t.Errorf("eve invited to theo's event: %q %q %v", card, out, err)
+	}
+	if n := len(r.Sink.Deliveries()); n != 0 {
+		t.Errorf("%d mails sent", n)
+	}
+	if evs, _ := r.svc.Store.ListEvents(ctx, eve.ID, "", calendar.Range{}, true); len(evs) != 0 {
+		t.Errorf("eve's calendar: %+v", evs)
+	}
+	// The user's friend (written to before) is no stranger on the card.
+	b, _ := json.Marshal(map[string]any{"summary": "Tea", "start": "2026-12-14T16:00", "attendees": []string{toolstest.FriendAddr}})
+	if card := r.Tools.Describe(ctx, store.Action{UserID: r.User.ID, Tool: "calendar_invite", Arguments: b}); strings.Contains(card, "Warning") {
+		t.Errorf("a warning for a friend:\n%s", card)
 	}
 }
