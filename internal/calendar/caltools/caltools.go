@@ -1,7 +1,8 @@
 // Package caltools gives the companion its calendar tools:
-// calendar_agenda ("what's my week like?") and calendar_free ("find an
-// hour with Ana next week") only read; calendar_create, calendar_move and
-// calendar_cancel act and so wait for the user's approval, and their
+// calendar_agenda ("what's my week like?"), calendar_free and
+// calendar_find_time ("find an hour with Ana next week") only read;
+// calendar_create, calendar_move, calendar_cancel, calendar_invite and
+// calendar_respond act and so wait for the user's approval, and their
 // approval card shows the exact event: title, start and end with the
 // zone, repeat rule, place, people and calendar — for move and cancel, the
 // event as it is now and what changes.
@@ -11,8 +12,8 @@
 // characters (textsafe).
 //
 // With mail connected (Deps.Mail), calendar_invite sends an iTIP REQUEST
-// by mail (iMIP) from the user's account, calendar_cancel tells the people
-// the user invited (CANCEL), and calendar_respond answers an invitation
+// by mail (iMIP) from the user's account, calendar_move and
+// calendar_cancel tell the people the user invited (REQUEST, CANCEL), and calendar_respond answers an invitation
 // received (REPLY) and puts it in the calendar: each card shows the exact
 // event and the exact email, calendar part included. calendar_find_time
 // gives the user's free time and the addresses of the people named
