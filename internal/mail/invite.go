@@ -2,9 +2,9 @@ package mail
 
 import "strings"
 
-// calendarMethod is the iTIP method (RFC 6047 §2.4: the text/calendar
+// CalendarMethod is the iTIP method (RFC 6047 §2.4: the text/calendar
 // part's method parameter) of a part, "" when it is no invitation.
-func calendarMethod(mediaType string, params map[string]string) string {
+func CalendarMethod(mediaType string, params map[string]string) string {
 	if !strings.EqualFold(mediaType, "text/calendar") {
 		return ""
 	}

@@ -274,7 +274,7 @@ func (p *parser) walk(e *message.Entity, path string, depth int) {
 				MIME:   capText(mediaType, 255),
 				Size:   n,
 				Path:   path,
-				Method: calendarMethod(mediaType, params),
+				Method: CalendarMethod(mediaType, params),
 			})
 		}
 	}

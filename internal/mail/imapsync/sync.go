@@ -607,7 +607,7 @@ func partsOf(bs imap.BodyStructure) []mail.Part {
 		if len(p) == 0 {
 			p = []string{"1"}
 		}
-		out = append(out, mail.Part{Name: name, MIME: mt, Size: size, Path: strings.Join(p, ".")})
+		out = append(out, mail.Part{Name: name, MIME: mt, Size: size, Path: strings.Join(p, "."), Method: mail.CalendarMethod(mt, sp.Params)})
 		return true
 	})
 	return out
