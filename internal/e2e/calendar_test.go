@@ -22,7 +22,8 @@ import (
 // shows its event and names the broken one; a CalDAV account connected in
 // Settings → Calendar and synced with "Sync now" brings the server's
 // events in (a daily series as three occurrences, a two-day all-day
-// event), each marked with its calendar; a subscription to an address on
+// event), each marked with its calendar, and a conflict (removed in os1,
+// changed on the server) is shown with the rule applied; a subscription to an address on
 // this machine's network is refused with the reason on the page.
 func TestBrowserCalendar(t *testing.T) {
 	dav := radicaletest.Start(t)
@@ -140,6 +141,38 @@ func TestBrowserCalendar(t *testing.T) {
 		t.Errorf("the account shows %q", shown)
 	}
 
+	// A conflict: the offsite removed in os1 (over the API) and renamed on
+	// the server; Sync now keeps the server's version and says so.
+	var ag struct {
+		Occurrences []struct {
+			Event struct {
+				ID      string `json:"id"`
+				Summary string `json:"summary"`
+			} `json:"event"`
+		} `json:"occurrences"`
+	}
+	if code, body := c.call("GET", "/api/calendar/agenda?to="+now.AddDate(0, 0, 7).Format("2006-01-02"), nil, &ag); code != 200 {
+		t.Fatalf("agenda: %d %s", code, body)
+	}
+	offsiteID := ""
+	for _, o := range ag.Occurrences {
+		if o.Event.Summary == "Offsite" {
+			offsiteID = o.Event.ID
+		}
+	}
+	if code, body := c.call("DELETE", "/api/calendar/events/"+offsiteID, nil, nil); code != 204 {
+		t.Fatalf("remove the offsite in os1 (%q): %d %s", offsiteID, code, body)
+	}
+	put("offsite.ics", "BEGIN:VEVENT\r\nUID:offsite@dav\r\nDTSTAMP:20260102T000000Z\r\nSUMMARY:Offsite\r\nLOCATION:Lake house\r\nDTSTART;VALUE=DATE:"+day(2)+"\r\nDTEND;VALUE=DATE:"+day(4)+"\r\nEND:VEVENT\r\n")
+	b.do(tab, "sync again", chromedp.Click(css(`#cal-accounts .cal-account .cal-sync`)))
+	conflict := poll[string](b, tab, "the sync shows the conflict", `(() => { const l = document.querySelector('.cal-conflicts'); return l && l.textContent; })()`)
+	if !strings.Contains(conflict, "“Offsite”: deleted in os1 but changed on the server: the server's version is kept") {
+		t.Errorf("the conflict shows as %q", conflict)
+	}
+	if line := eval[string](b, tab, "the second sync's line", `document.querySelector('.cal-sync-line').textContent`); !strings.Contains(line, "1 conflict (both versions kept)") {
+		t.Errorf("the second sync says %q", line)
+	}
+
 	// A subscription on this machine's network is refused, with the reason.
 	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nEND:VCALENDAR\r\n")
@@ -168,6 +201,9 @@ func TestBrowserCalendar(t *testing.T) {
 	want15 := time.Date(now.Year(), now.Month(), now.Day()+1, 14, 0, 0, 0, time.UTC).In(berlin).Format("15:04") // 15:00 in winter, 16:00 in summer
 	if strings.Count(got, want15) != 3 || strings.Count(got, "WorkRepeats") != 3 || !strings.Contains(got, "All day, until") {
 		t.Errorf("the synced events show as %s", got)
+	}
+	if where := eval[string](b, tab, "the offsite's place", `[...document.querySelectorAll('#cal-agenda .cal-item')].map((i) => i.textContent).find((x) => x.includes('Offsite')) || ''`); !strings.Contains(where, "Lake house") {
+		t.Errorf("the server's version of the offsite is not shown: %q", where)
 	}
 	if ex := b.exceptions(); len(ex) > 0 {
 		t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(ex, "\n"))
