@@ -34,6 +34,7 @@ import (
 	"github.com/os1ai/os1/internal/memory/worker"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
+	"github.com/os1ai/os1/internal/proactive"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -65,6 +66,8 @@ type App struct {
 	Contacts  *contacts.Service // the address book merged with memory's people; contacts_lookup (contacts.go)
 	Briefing  *briefing.Briefer // meeting briefs, the morning briefing, the agenda slot, answered wake-ups (briefing.go)
 	Server    *server.Server    // nil in os1 talk
+	// Proactive is the messages she starts on her own: triggers, budget, log (proactive.go).
+	Proactive *proactive.Service
 
 	lifecycle
 }
@@ -161,6 +164,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if a.Contacts, err = a.newContacts(log, tools); err != nil { // contacts.go
 		return nil, err
 	}
+	if a.Proactive, err = a.newProactive(log, tools, p.server); err != nil { // proactive.go
+		return nil, err
+	}
 	for _, t := range companion.BuiltinTools(a.DB) {
 		if a.Mail != nil {
 			t = a.Mail.Guard(t) // its approval names the emails the turn read
@@ -245,6 +251,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		Push:           a.Push,
 		Reminders:      a.Reminders.Service,
 		Contacts:       a.Contacts,
+		Proactive:      a.Proactive,
 		Wakeups:        a.Briefing,
 		ReminderEmail:  a, // reminder_mail.go
 		PasswordCost:   o.PasswordCost,
