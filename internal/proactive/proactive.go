@@ -60,6 +60,10 @@ const (
 // Triggers lists every trigger in the order Settings shows them.
 var Triggers = []Trigger{TriggerMeeting, TriggerMail, TriggerFollowup, TriggerBirthday, TriggerReminder, TriggerSilence}
 
+// Mutable are the triggers a user may mute: all but reminders, which the
+// user set and cancels in Reminders.
+var Mutable = []Trigger{TriggerMeeting, TriggerMail, TriggerFollowup, TriggerBirthday, TriggerSilence}
+
 // Known reports whether t is a trigger.
 func (t Trigger) Known() bool { return slices.Contains(Triggers, t) }
 
@@ -129,16 +133,16 @@ func (s Settings) Validate() error {
 		return badInput("a long silence is between 1 and %d days", MaxSilenceDays)
 	}
 	for _, t := range s.Muted {
-		if !t.Known() {
-			return badInput("%q is not a trigger; they are %s", t, joinTriggers())
+		if !slices.Contains(Mutable, t) {
+			return badInput("%q cannot be muted; these can: %s", t, joinTriggers())
 		}
 	}
 	return nil
 }
 
 func joinTriggers() string {
-	s := make([]string, len(Triggers))
-	for i, t := range Triggers {
+	s := make([]string, len(Mutable))
+	for i, t := range Mutable {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ", ")

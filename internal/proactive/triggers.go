@@ -183,7 +183,7 @@ func (s *Service) Tools() []companion.Tool {
 type View struct {
 	Settings
 	QuietHours  string    `json:"quiet_hours"`
-	Triggers    []Trigger `json:"triggers"`
+	Triggers    []Trigger `json:"triggers"` // those that can be muted
 	SentToday   int       `json:"sent_today"`
 	TokensToday int       `json:"tokens_today"`
 }
@@ -209,7 +209,7 @@ func (s *Service) Get(ctx context.Context, userID string) (View, error) {
 	if set.Muted == nil {
 		set.Muted = []Trigger{}
 	}
-	return View{Settings: set, QuietHours: q.String(), Triggers: Triggers, SentToday: n, TokensToday: tokens}, nil
+	return View{Settings: set, QuietHours: q.String(), Triggers: Mutable, SentToday: n, TokensToday: tokens}, nil
 }
 
 // Input changes settings: fields left out stay as they are.

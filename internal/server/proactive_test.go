@@ -35,7 +35,7 @@ func TestProactiveOverHTTP(t *testing.T) {
 	o := e.owner()
 	s := o.want(http.StatusOK, "GET", "/api/proactive/settings", nil)
 	if s["daily_count"] != float64(3) || s["daily_tokens"] != float64(4000) || s["meeting_lead_minutes"] != float64(10) ||
-		s["check_in"] != false || s["silence_days"] != float64(3) || s["quiet_hours"] != "off" || len(s["triggers"].([]any)) != 6 {
+		s["check_in"] != false || s["silence_days"] != float64(3) || s["quiet_hours"] != "off" || len(s["triggers"].([]any)) != 5 {
 		t.Fatalf("defaults %v", s)
 	}
 	s = o.want(http.StatusOK, "PUT", "/api/proactive/settings", map[string]any{"daily_count": 1, "check_in": true,
@@ -44,7 +44,7 @@ func TestProactiveOverHTTP(t *testing.T) {
 		s["quiet_hours"] != "22:00-07:00" || len(s["muted"].([]any)) != 1 {
 		t.Fatalf("changed %v", s)
 	}
-	for _, bad := range []map[string]any{{"daily_count": -1}, {"muted": []string{"gossip"}}, {"quiet_hours": "late"}, {"meeting_lead_minutes": 0}} {
+	for _, bad := range []map[string]any{{"daily_count": -1}, {"muted": []string{"gossip"}}, {"muted": []string{"reminder"}}, {"quiet_hours": "late"}, {"meeting_lead_minutes": 0}} {
 		if res := o.do("PUT", "/api/proactive/settings", bad); res.Status != http.StatusBadRequest || res.code() != "bad_request" {
 			t.Errorf("%v: %d %s", bad, res.Status, res.Body)
 		}
