@@ -25,6 +25,7 @@ import (
 	"github.com/os1ai/os1/internal/mail/mailtools/toolstest"
 	"github.com/os1ai/os1/internal/mail/smtpsend"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/testrig"
 )
 
 // inviteRig is the mail tools' harness (the user theo@example.com, an
@@ -202,9 +203,44 @@ func TestInviteWaitsForApprovalThenMailsRequest(t *testing.T) {
 		t.Errorf("the calendar: %+v", got)
 	}
 
+	// Ana accepts from her calendar app: her REPLY, once approved, is
+	// noted on the event; nothing is mailed.
+	replyICS, err := calendar.Reply(inv.Event, calendar.Person{Name: "Ana Lima", Email: "ana@example.org", Status: calendar.PartAccepted}, "", testrig.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyRaw, err := smtpsend.ComposeInvite(smtpsend.Draft{From: mail.Address{Name: "Ana Lima", Email: "ana@example.org"},
+		To: []mail.Address{{Email: toolstest.UserAddr}}, Subject: "Accepted: Lunch", Body: "Ana has accepted."},
+		calendar.MethodReply, replyICS, r.Rig.Clock, clock.NewFakeIDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := r.deliver(string(replyRaw))
+	b, _ := json.Marshal(map[string]any{"message_id": rm.ID})
+	if card := r.Tools.Describe(context.Background(), store.Action{UserID: r.User.ID, Tool: "calendar_respond", Arguments: b}); !strings.Contains(card, "Record this answer to the user's invitation, received by mail: Ana Lima <ana@example.org> accepted.") || !strings.Contains(card, "No email is sent") {
+		t.Errorf("reply card:\n%s", card)
+	}
+	if out, err := r.call("calendar_respond", map[string]any{"message_id": rm.ID}); err != nil || !strings.Contains(out, "Noted ana@example.org's answer (accepted)") {
+		t.Fatalf("noting the reply: %q %v", out, err)
+	}
+	if ev, _ := r.svc.Store.Event(context.Background(), r.User.ID, got[0].ID); ev.Attendees[0].Status != calendar.PartAccepted || ev.Sequence != 0 {
+		t.Errorf("after Ana's reply: %+v", ev)
+	}
+	if n := len(r.Sink.Deliveries()); n != 1 {
+		t.Fatalf("noting a reply mailed something: %d deliveries", n)
+	}
+	// A stranger's "answer" to the same event is refused.
+	evilICS, _ := calendar.Reply(inv.Event, calendar.Person{Email: "eve@evil.example", Status: calendar.PartAccepted}, "", testrig.Start)
+	evilRaw, _ := smtpsend.ComposeInvite(smtpsend.Draft{From: mail.Address{Email: "eve@evil.example"}, To: []mail.Address{{Email: toolstest.UserAddr}},
+		Subject: "Accepted: Lunch", Body: "x"}, calendar.MethodReply, evilICS, r.Rig.Clock, clock.NewFakeIDs())
+	em := r.deliver(string(evilRaw))
+	if out, err := r.call("calendar_respond", map[string]any{"message_id": em.ID}); err == nil || !strings.Contains(err.Error(), "was not invited") {
+		t.Errorf("a stranger's answer: %q %v", out, err)
+	}
+
 	// Moving it sends Ana the change: an updated REQUEST, SEQUENCE 1.
 	mv := map[string]any{"event_id": got[0].ID, "start": "2026-12-15T13:00"}
-	b, _ := json.Marshal(mv)
+	b, _ = json.Marshal(mv)
 	moveCard := r.Tools.Describe(context.Background(), store.Action{UserID: r.User.ID, Tool: "calendar_move", Arguments: b})
 	for _, want := range []string{"sent the change by this email", "Subject: Updated invitation: Lunch @ Tue 15 Dec 2026 13:00–14:00 Europe/Berlin",
 		"METHOD:REQUEST", "SEQUENCE:1", "DTSTART;TZID=Europe/Berlin:20261215T130000"} {
