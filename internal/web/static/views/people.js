@@ -17,6 +17,7 @@ import { alertBox, busy, field, modelStatusLink } from './common.js';
 
 const enc = encodeURIComponent;
 let formSeq = 0;
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const KINDS = [['email', 'Email'], ['phone', 'Phone'], ['address', 'Address']];
 
 export function mount(root, ctx, route) {
@@ -34,8 +35,9 @@ export function splitNames(s) {
 export function birthdayText(b) {
   const m = /^(\d{4}|-)-?(\d{2})-(\d{2})$/.exec(String(b || ''));
   if (!m) return String(b || '');
-  const t = new Date(Date.UTC(2000, Number(m[2]) - 1, Number(m[3]), 12));
-  const day = t.toLocaleDateString(undefined, { timeZone: 'UTC', day: 'numeric', month: 'long' });
+  const month = MONTHS[Number(m[2]) - 1];
+  if (!month) return String(b);
+  const day = `${Number(m[3])} ${month}`;
   return m[1] === '-' ? day : `${day} ${m[1]}`;
 }
 
