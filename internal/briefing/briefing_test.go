@@ -356,27 +356,42 @@ func TestAnswerWakeup(t *testing.T) {
 		t.Errorf("answering a reminder: %v", err)
 	}
 
-	e.rig.LLM.Enqueue(llmtest.Reply{Chunks: []string{"Good morning! It's time to get up."}})
+	// Each turn is answered by what its prompt holds, whatever their order.
+	systems := make(chan string, 2)
+	e.rig.LLM.Route(func(r llmtest.Request) bool { return strings.Contains(r.System, "## Morning briefing") },
+		func(r llmtest.Request) llmtest.Reply {
+			systems <- r.System
+			return llmtest.Reply{Chunks: []string{"Good morning, Theo. You have standup at half past nine."}}
+		})
+	e.rig.LLM.Route(func(r llmtest.Request) bool { return r.Messages[len(r.Messages)-1].Content == "thanks" },
+		func(r llmtest.Request) llmtest.Reply {
+			systems <- r.System
+			return llmtest.Reply{Chunks: []string{"Sure."}}
+		})
+	e.rig.LLM.Handle(func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Chunks: []string{"Good morning! It's time to get up."}}
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	rings := comp.Subscribe(ctx, e.user)
 	testrig.Eventually(t, 5*time.Second, "the scheduler waits for the wake-up", func() (bool, string) {
 		return e.sched.NextWake().Equal(wake.Due), e.sched.NextWake().String()
 	})
 	e.rig.Clock.Set(wake.Due)
-	var rung reminders.Reminder
+	// The page rings when the wake-up's own reply arrives.
+	for ev := range rings {
+		if ev.Type == companion.EvAssistantDone && ev.Message != nil && ev.Message.Reason == "Wake-up call: Time to get up" {
+			break
+		}
+	}
 	testrig.Eventually(t, 5*time.Second, "the wake-up rang", func() (bool, string) {
-		rung, _ = e.rem.Get(context.Background(), e.user, wake.ID)
+		rung, _ := e.rem.Get(context.Background(), e.user, wake.ID)
 		return rung.State == schedule.Done, string(rung.State)
 	})
 	if _, err := b.AnswerWakeup(t.Context(), e.other, wake.ID, ""); !errors.Is(err, reminders.ErrNotFound) {
 		t.Errorf("another user answering Theo's wake-up: %v", err)
 	}
 
-	var system string
-	e.rig.LLM.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
-		system = r.System
-		return llmtest.Reply{Chunks: []string{"Good morning, Theo. You have standup at half past nine."}}
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	page := comp.Subscribe(ctx, e.user)
 	ans, err := b.AnswerWakeup(t.Context(), e.user, wake.ID, "")
 	if err != nil {
@@ -395,6 +410,10 @@ func TestAnswerWakeup(t *testing.T) {
 	if reply == nil || reply.Reason != ans.Reason || !strings.Contains(reply.Content, "half past nine") {
 		t.Fatalf("the reply: %+v", reply)
 	}
+	if _, err := b.AnswerWakeup(t.Context(), e.user, wake.ID, ""); !errors.Is(err, briefing.ErrAnswered) {
+		t.Errorf("answering the same ring twice: %v", err)
+	}
+	system := <-systems
 	for _, want := range []string{"## Morning briefing", "The user just answered your wake-up call", "Morning briefing for Monday 7 December",
 		"- 09:30 to 10:30: “Standup”", "Do not mention the weather."} {
 		if !strings.Contains(system, want) {
@@ -403,16 +422,11 @@ func TestAnswerWakeup(t *testing.T) {
 	}
 
 	// The briefing was for that turn only.
-	var second string
-	e.rig.LLM.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
-		second = r.System
-		return llmtest.Reply{Chunks: []string{"Sure."}}
-	})
 	evs, err := comp.Send(t.Context(), e.user, ans.ConversationID, "thanks")
 	e.must(err)
 	for range evs {
 	}
-	if strings.Contains(second, "Morning briefing") || !strings.Contains(second, "## Today's calendar") {
+	if second := <-systems; strings.Contains(second, "Morning briefing") || !strings.Contains(second, "## Today's calendar") {
 		t.Errorf("the next turn's prompt:\n%s", second)
 	}
 }

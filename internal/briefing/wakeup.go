@@ -42,6 +42,10 @@ var ErrNotWakeup = errors.New("that reminder is not a wake-up call")
 // cancelled), so there is nothing to answer.
 var ErrNotRung = errors.New("that wake-up call has not rung")
 
+// ErrAnswered: this ring of the wake-up was answered already (each ring
+// starts one briefing; a snoozed wake-up rings, and may be answered, again).
+var ErrAnswered = errors.New("that wake-up call was answered already")
+
 // ErrUnavailable: the briefer cannot start a turn (no companion yet).
 var ErrUnavailable = errors.New("the companion is not available")
 
@@ -68,9 +72,14 @@ func (b *Briefer) AnswerWakeup(ctx context.Context, userID, reminderID, conversa
 	if r.State == schedule.Pending || r.State == schedule.Skipped {
 		return Answered{}, ErrNotRung
 	}
+	ring := userID + "\x00" + reminderID + "\x00" + r.FiredAt.String()
+	if !b.pending.answer(ring) {
+		return Answered{}, ErrAnswered
+	}
 	now := b.d.Clock.Now()
 	text, err := b.Morning(ctx, userID, now)
 	if err != nil {
+		b.pending.unanswer(ring)
 		return Answered{}, fmt.Errorf("prepare the morning briefing: %w", err)
 	}
 	reason := AnswerPrefix + r.Text
@@ -84,6 +93,7 @@ func (b *Briefer) AnswerWakeup(ctx context.Context, userID, reminderID, conversa
 	}
 	if err != nil {
 		b.pending.take(userID, now)
+		b.pending.unanswer(ring)
 		return Answered{}, fmt.Errorf("start the morning briefing: %w", err)
 	}
 	conv := conversationID
@@ -135,8 +145,33 @@ func (s WakeSlot) SlotFor(_ context.Context, in companion.SlotInput) (string, er
 
 // pendingBriefs are briefings waiting for their turn, per user.
 type pendingBriefs struct {
-	mu sync.Mutex
-	m  map[string]pendingBrief
+	mu       sync.Mutex
+	m        map[string]pendingBrief
+	answered map[string]bool // rings answered (user, wake-up, when it fired)
+}
+
+// maxAnswered bounds the rings remembered; past it the oldest are
+// forgotten all at once (a ring is answered within minutes).
+const maxAnswered = 10000
+
+// answer marks a ring answered; false when it was already.
+func (p *pendingBriefs) answer(ring string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.answered == nil || len(p.answered) >= maxAnswered {
+		p.answered = map[string]bool{}
+	}
+	if p.answered[ring] {
+		return false
+	}
+	p.answered[ring] = true
+	return true
+}
+
+func (p *pendingBriefs) unanswer(ring string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.answered, ring)
 }
 
 func (p *pendingBriefs) put(userID string, b pendingBrief) {

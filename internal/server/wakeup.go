@@ -38,6 +38,8 @@ func (s *Server) wakeupAnswer(w http.ResponseWriter, r *http.Request, u store.Us
 		writeJSON(w, http.StatusAccepted, ans)
 	case errors.Is(err, briefing.ErrNotWakeup):
 		writeError(w, http.StatusBadRequest, "not_wakeup", "That reminder is not a wake-up call.")
+	case errors.Is(err, briefing.ErrAnswered):
+		writeError(w, http.StatusConflict, "already_answered", "That wake-up call was answered already.")
 	case errors.Is(err, briefing.ErrNotRung):
 		writeError(w, http.StatusConflict, "not_rung", "That wake-up call has not rung, so there is nothing to answer.")
 	case errors.Is(err, store.ErrNotFound):

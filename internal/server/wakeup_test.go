@@ -78,8 +78,25 @@ func TestWakeupAnswerOverHTTP(t *testing.T) {
 	testrig.Eventually(t, 5*time.Second, "the scheduler waits for the wake-up", func() (bool, string) {
 		return sched.NextWake().Equal(due), sched.NextWake().String()
 	})
-	r.LLM.Enqueue(llmtest.Reply{Chunks: []string{"Rise and shine."}})
+	// The wake-up's own turn and the briefing's may reach the model in
+	// either order: each is answered by what its prompt says.
+	systems := make(chan string, 1)
+	r.LLM.Route(func(req llmtest.Request) bool { return strings.Contains(req.System, "## Morning briefing") },
+		func(req llmtest.Request) llmtest.Reply {
+			systems <- req.System
+			return llmtest.Reply{Chunks: []string{"Good morning! Nothing on today."}}
+		})
+	woke := make(chan struct{}, 1)
+	r.LLM.Handle(func(llmtest.Request) llmtest.Reply {
+		woke <- struct{}{}
+		return llmtest.Reply{Chunks: []string{"Rise and shine."}}
+	})
 	r.Clock.Set(due)
+	select { // the wake-up's own turn has its prompt: the page would ring now
+	case <-woke:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wake-up started no turn")
+	}
 	testrig.Eventually(t, 5*time.Second, "the wake-up rang", func() (bool, string) {
 		got := o.want(http.StatusOK, "GET", "/api/reminders/"+wakeID, nil)
 		return got["state"] == "done", got["state"].(string)
@@ -93,11 +110,6 @@ func TestWakeupAnswerOverHTTP(t *testing.T) {
 		t.Errorf("answering into another user's conversation: %d %s", r.Status, r.Body)
 	}
 
-	systems := make(chan string, 1)
-	r.LLM.EnqueueFunc(func(req llmtest.Request) llmtest.Reply {
-		systems <- req.System
-		return llmtest.Reply{Chunks: []string{"Good morning! Nothing on today."}}
-	})
 	ans := o.want(http.StatusAccepted, "POST", "/api/reminders/"+wakeID+"/answer", nil)
 	if ans["conversation_id"] == "" || ans["reason"] != "Wake-up call answered: up you get" {
 		t.Fatalf("answer: %v", ans)
@@ -109,6 +121,9 @@ func TestWakeupAnswerOverHTTP(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the answer started no turn")
+	}
+	if r := o.do("POST", "/api/reminders/"+wakeID+"/answer", nil); r.Status != http.StatusConflict || r.code() != "already_answered" {
+		t.Errorf("answering twice: %d %s", r.Status, r.Body)
 	}
 
 	// Reminders by email: off by default, per user, {"on": bool} only.
