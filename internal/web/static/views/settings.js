@@ -13,6 +13,7 @@ import { mailSection } from './settings-mail.js';
 import { pushSection } from './settings-push.js';
 import { remindersSection } from './settings-reminders.js';
 import { calendarSection } from './settings-calendar.js';
+import { proactiveSection } from './settings-proactive.js';
 
 const THEME_KEY = 'os1.theme';
 
@@ -36,6 +37,7 @@ export function mount(root, ctx, route) {
     mailSection(section),
     pushSection(section),
     remindersSection(section),
+    proactiveSection(section),
     calendarSection(section),
     appearanceSection(),
     whileReplyingSection(),
