@@ -233,3 +233,33 @@ func TestMovedOccurrence(t *testing.T) {
 		t.Errorf("whole series: %+v", w)
 	}
 }
+
+// Whatever a mail carries, reading it as an invitation never panics, and
+// what it reads can be answered and read back.
+func FuzzParseITIP(f *testing.F) {
+	f.Add([]byte(outlook))
+	f.Add([]byte(google))
+	f.Add([]byte(strings.Replace(google, "METHOD:REQUEST", "METHOD:CANCEL", 1)))
+	f.Add([]byte("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART;TZID=:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := calendar.ParseITIP(data)
+		if err != nil {
+			return
+		}
+		if inv.Event.UID == "" || inv.Event.Start.IsZero() {
+			t.Fatalf("read an invitation without UID or start: %+v", inv)
+		}
+		if inv.Event.Organizer.Email == "" {
+			return
+		}
+		me := calendar.Person{Email: "theo@example.com", Status: calendar.PartAccepted}
+		out, err := calendar.Reply(inv.Event, me, "ok", stamp)
+		if err != nil {
+			return // an organizer go-ical cannot write back is refused, not sent broken
+		}
+		back, err := calendar.ParseITIP(out)
+		if err != nil || back.Method != calendar.MethodReply || back.Event.UID != inv.Event.UID {
+			t.Fatalf("the reply does not read back: %v %+v\n%s", err, back, out)
+		}
+	})
+}
