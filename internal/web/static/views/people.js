@@ -152,7 +152,7 @@ class PeopleView {
 
   item(p) {
     const contact = (p.contact_ids || []).map((id) => this.contacts.get(id)).find(Boolean);
-    const li = h('li', { class: 'ppl-item card', dataset: { contact: contact?.id || '', entity: p.entity_id || '' } });
+    const li = h('li', { class: 'ppl-item', dataset: { contact: contact?.id || '', entity: p.entity_id || '' } });
     const handles = (p.handles || []).map((x) => h('li', { class: 'ppl-handle-line' },
       h('span', { class: 'badge', text: x.label ? `${x.kind} · ${x.label}` : x.kind }), ' ', h('span', { class: 'ppl-value', text: x.value })));
     const edit = h('button', { type: 'button', class: 'btn ghost small ppl-edit', text: contact ? 'Edit' : 'Add details', 'aria-label': `Edit ${p.name}` });
@@ -163,8 +163,7 @@ class PeopleView {
       (p.other_names || []).length ? h('div', { class: 'hint', text: `Also: ${p.other_names.join(', ')}` }) : null,
       p.birthday ? h('div', { class: 'hint ppl-birthday', text: `Birthday: ${birthdayText(p.birthday)}` }) : null,
       handles.length ? h('ul', { class: 'plain-list ppl-handles' }, ...handles) : h('div', { class: 'hint', text: 'No email, phone or address yet.' }));
-    const row = h('div', { class: 'row' }, body, edit);
-    li.append(row);
+    li.append(body, edit);
     if (contact) li.append(this.removeBtn(contact, li));
     edit.addEventListener('click', () => {
       const open = li.querySelector('form');
