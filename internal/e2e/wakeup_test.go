@@ -13,7 +13,7 @@ import (
 // TestBrowserWakeupCall (issue 13): a wake-up call that fires while the page
 // shows another view rings like a call (an incoming-call screen, the ring
 // repeated until answered); Answer starts her turn on the server with the
-// morning briefing in its prompt, opens that conversation and speaks her
+// morning briefing (and today's agenda) in its prompt, opens that conversation and speaks her
 // reply (the browser's voice here: the server runs without one). A second
 // wake-up is snoozed from the call screen: it is pending again ten minutes
 // on. Sound and speech are counted by stubs put in the page before it rings.
@@ -25,8 +25,9 @@ func TestBrowserWakeupCall(t *testing.T) {
 		switch {
 		case strings.Contains(r.System, "You choose your own name"):
 			return llmtest.Reply{Chunks: []string{`{"name": "Samantha"}`}}
-		case strings.Contains(r.System, "## Morning briefing") && strings.Contains(r.System, "The user just answered your wake-up call"):
-			return llmtest.Reply{Chunks: []string{"Good morning, Theo. Nothing is in your calendar today, so take it slow."}}
+		case strings.Contains(r.System, "## Morning briefing") && strings.Contains(r.System, "The user just answered your wake-up call") &&
+			strings.Contains(r.System, "- all day: “Pottery class”") && strings.Contains(r.System, "## Today's calendar"):
+			return llmtest.Reply{Chunks: []string{"Good morning, Theo. Today is your pottery class, so take it slow."}}
 		}
 		return llmtest.Reply{Chunks: []string{"Rise and shine!"}}
 	})
@@ -36,6 +37,15 @@ func TestBrowserWakeupCall(t *testing.T) {
 	c.setup(p.SetupToken, user, pw, "Theo")
 	c.waitModel()
 	c.onboard()
+	// Today (in Berlin, the user's zone) holds one event: the briefing and
+	// the agenda prompt slot both name it.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := c.call("POST", "/api/calendar/events", map[string]any{"summary": "Pottery class", "date": time.Now().In(berlin).Format("2006-01-02")}, nil); code != 201 {
+		t.Fatalf("add today's event: %d %s", code, body)
+	}
 
 	tab := b.ctx
 	b.do(tab, "sign in and open the memory page",
@@ -86,7 +96,7 @@ func TestBrowserWakeupCall(t *testing.T) {
 
 	b.do(tab, "answer", chromedp.Click(css(`#wakeup-answer`)))
 	spoken := poll[string](b, tab, "her briefing is spoken", `window.__spoken.join(' ')`)
-	if !strings.Contains(spoken, "Nothing is in your calendar today") {
+	if !strings.Contains(spoken, "your pottery class") {
 		t.Errorf("spoken %q, want her morning briefing", spoken)
 	}
 	poll[bool](b, tab, "the call shows it is done", `!!document.querySelector('#wakeup-call[data-state="done"] #wakeup-talk:not([hidden])')`)
