@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/os1ai/os1/internal/calendar"
@@ -31,11 +32,25 @@ type Calendar struct {
 // cards are their own (Review), and Guard leaves such tools as they are.
 func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, background bool) (*Calendar, error) {
 	st := sqlitecal.New(a.DB)
+	feeds := &icsfeed.Fetcher{}
+	if allow, err := a.Config.FeedPrefixes(); err != nil {
+		return nil, err
+	} else if len(allow) > 0 { // [calendar] feeds_allow: the operator's own network
+		feeds.Allow = func(ip netip.Addr) bool {
+			for _, p := range allow {
+				if p.Contains(ip) {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	ids := clock.RandomIDs{}
 	svc := &calendar.Service{Store: st, Sealer: a.Secrets, Clock: a.Clock, IDs: ids, Log: log.With("component", "calendar"),
 		Syncer: &caldavsync.Syncer{Store: st, Clock: a.Clock, IDs: ids, Retry: httpretry.Policy{MaxRetries: 2, Clock: a.Clock}},
-		// Subscriptions are fetched from public addresses only (icsfeed).
-		Feeds: &icsfeed.Fetcher{}}
+		// Subscriptions are fetched from public addresses only (icsfeed),
+		// and from the ranges in [calendar] feeds_allow.
+		Feeds: feeds}
 	deps := caltools.Deps{Service: svc, Zone: func(ctx context.Context, userID string) *time.Location {
 		p, err := a.DB.Profile(ctx, userID)
 		if err != nil {

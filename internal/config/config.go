@@ -53,6 +53,7 @@ type Config struct {
 	Embed     Embed     `toml:"embed"`
 	Memory    Memory    `toml:"memory"`
 	Mail      Mail      `toml:"mail"`
+	Calendar  Calendar  `toml:"calendar"`
 	Companion Companion `toml:"companion"`
 	Client    Client    `toml:"client"`
 	Voice     Voice     `toml:"voice"`
@@ -117,6 +118,31 @@ type Mail struct {
 	// ([[mail.oauth]]): "google" and "microsoft" need only the client id and
 	// secret of an app the operator registered; others give every URL.
 	OAuth []MailOAuth `toml:"oauth"`
+}
+
+// Calendar tunes the calendar (docs/calendar.md).
+type Calendar struct {
+	// FeedsAllow are the addresses or CIDR ranges on a private or local
+	// network that calendar subscriptions may be fetched from (a feed on
+	// the LAN). Empty (the default): public addresses only.
+	FeedsAllow []string `toml:"feeds_allow"`
+}
+
+// FeedPrefixes parses Calendar.FeedsAllow: each an IP address or a CIDR range.
+func (c Config) FeedPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range c.Calendar.FeedsAllow {
+		if pre, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pre.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, fmt.Errorf("calendar.feeds_allow entry %q is neither an IP address nor a CIDR range (for example 192.168.1.0/24): set OS1_CALENDAR_FEEDS_ALLOW", p)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // MailOAuth is one OAuth 2.0 mail provider.
@@ -338,6 +364,14 @@ func applyEnv(c *Config, env func(string) string) error {
 			}
 		}
 	}
+	if v := env("OS1_CALENDAR_FEEDS_ALLOW"); v != "" {
+		c.Calendar.FeedsAllow = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.Calendar.FeedsAllow = append(c.Calendar.FeedsAllow, p)
+			}
+		}
+	}
 	setIf(&c.LLM.Provider, env("OS1_LLM_PROVIDER"))
 	setIf(&c.LLM.URL, env("OS1_LLM_URL"))
 	setIf(&c.LLM.Model, env("OS1_LLM_MODEL"))
@@ -468,6 +502,9 @@ func (c Config) Validate() error {
 	}
 	if c.Mail.DailyTokens < 0 {
 		errs = append(errs, fmt.Errorf("mail.daily_tokens %d is negative", c.Mail.DailyTokens))
+	}
+	if _, err := c.FeedPrefixes(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.LLM.MaxRetries < 0 {
 		errs = append(errs, fmt.Errorf("llm.max_retries %d is negative", c.LLM.MaxRetries))
