@@ -657,9 +657,26 @@ func (t *tools) prepareRespond(ctx context.Context, userID string, raw json.RawM
 	if existing != nil && a.CalendarID == "" {
 		ev.CalendarID = existing.CalendarID
 	}
-	if status == calendar.PartDeclined {
+	// An invitation to one occurrence of a series the user has: it
+	// changes (or, declined, removes) that occurrence, never the series.
+	one := !ev.RecurrenceID.IsZero() && existing != nil && existing.Recurring()
+	switch {
+	case status == calendar.PartDeclined && one:
+		p.drop, p.occ = existing, ev.RecurrenceID
+	case status == calendar.PartDeclined:
 		p.drop = existing
-	} else {
+	case one:
+		series := *existing
+		series.Overrides = nil
+		for _, o := range existing.Overrides {
+			if !o.RecurrenceID.Equal(ev.RecurrenceID) {
+				series.Overrides = append(series.Overrides, o)
+			}
+		}
+		ev.CalendarID, ev.Overrides = "", nil
+		series.Overrides = append(series.Overrides, ev)
+		p.keep = &series
+	default:
 		p.keep = &ev
 	}
 	ics, err := calendar.Reply(inv.Event, me, a.Comment, t.d.Service.Clock.Now())

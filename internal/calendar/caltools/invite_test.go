@@ -497,3 +497,47 @@ func TestInvitationToolsKeepToTheirUser(t *testing.T) {
 		t.Errorf("a warning for a friend:\n%s", card)
 	}
 }
+
+// A series accepted, then an invitation to one changed occurrence of it:
+// accepting it changes that occurrence and keeps the series; declining
+// another occurrence removes only that one.
+func TestRespondToOneOccurrence(t *testing.T) {
+	r := newInviteRig(t)
+	series := strings.Replace(invitationMail("weekly-1@google.com", "Weekly sync", "x"), "DTEND:20261216T153000Z\r\n",
+		"DTEND:20261216T153000Z\r\nRRULE:FREQ=WEEKLY;COUNT=4\r\n", 2)
+	m := r.deliver(series)
+	if _, err := r.call("calendar_respond", map[string]any{"message_id": m.ID, "response": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	one := func(id, rid, start, end string) string {
+		raw := strings.ReplaceAll(invitationMail("weekly-1@google.com", "Weekly sync", "x"), "DTSTART:20261216T150000Z\r\nDTEND:20261216T153000Z\r\n",
+			"RECURRENCE-ID:"+rid+"\r\nDTSTART:"+start+"\r\nDTEND:"+end+"\r\n")
+		return strings.Replace(raw, "<inv-weekly-1@google.com>", "<"+id+">", 1)
+	}
+	moved := r.deliver(one("moved@google.com", "20261223T150000Z", "20261223T170000Z", "20261223T173000Z"))
+	if _, err := r.call("calendar_respond", map[string]any{"message_id": moved.ID, "response": "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	dropped := r.deliver(one("dropped@google.com", "20261230T150000Z", "20261230T150000Z", "20261230T153000Z"))
+	if _, err := r.call("calendar_respond", map[string]any{"message_id": dropped.ID, "response": "decline"}); err != nil {
+		t.Fatal(err)
+	}
+	evs := r.events()
+	if len(evs) != 1 || evs[0].RRule != "FREQ=WEEKLY;COUNT=4" || len(evs[0].Overrides) != 1 || len(evs[0].ExDates) != 1 {
+		t.Fatalf("the series: %+v", evs)
+	}
+	occ, err := r.svc.Agenda(context.Background(), r.User.ID, calendar.Range{From: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)}, r.loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []string
+	for _, o := range occ {
+		starts = append(starts, o.Start.UTC().Format("01-02 15:04"))
+	}
+	if strings.Join(starts, ",") != "12-16 15:00,12-23 17:00,01-06 15:00" {
+		t.Errorf("occurrences: %v", starts)
+	}
+	if n := len(r.Sink.Deliveries()); n != 3 {
+		t.Errorf("%d replies sent, want 3", n)
+	}
+}
