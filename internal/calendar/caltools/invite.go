@@ -324,6 +324,11 @@ func (t *tools) prepareInvite(ctx context.Context, userID, conversationID string
 		}
 	}
 	ev.Organizer = calendar.Person{Email: acct.Address, Name: ev.Organizer.Name}
+	if ev.Start.Kind == calendar.Floating && ev.RRule == "" && len(ev.Overrides) == 0 {
+		// A floating time means the user's wall clock; the people invited
+		// live elsewhere, so it goes in the user's zone.
+		ev.Start, ev.End = calendar.At(ev.Start.In(user)), calendar.At(ev.End.In(user))
+	}
 	for _, x := range people {
 		if _, dup := ev.Attendee(x.Email); !dup && !strings.EqualFold(x.Email, acct.Address) {
 			ev.Attendees = append(ev.Attendees, x)

@@ -541,3 +541,30 @@ func TestRespondToOneOccurrence(t *testing.T) {
 		t.Errorf("%d replies sent, want 3", n)
 	}
 }
+
+// Inviting people to an event kept in floating time (an imported one)
+// sends it in the user's zone: the people invited live elsewhere.
+func TestInviteToFloatingEvent(t *testing.T) {
+	r := newInviteRig(t)
+	ev, err := r.svc.Create(context.Background(), r.User.ID, calendar.EventInput{Summary: "Yoga",
+		Start: calendar.FloatingAt(time.Date(2026, 12, 14, 18, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.call("calendar_invite", map[string]any{"event_id": ev.ID, "attendees": []string{toolstest.FriendAddr}})
+	if err != nil {
+		t.Fatalf("%q %v", out, err)
+	}
+	ds := r.Sink.Deliveries()
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries", len(ds))
+	}
+	ics, _ := calendarOf(t, ds[0].Data)
+	if !strings.Contains(ics, "DTSTART;TZID=Europe/Berlin:20261214T180000") {
+		t.Errorf("the invitation's start:\n%s", ics)
+	}
+	got, _ := r.svc.Store.Event(context.Background(), r.User.ID, ev.ID)
+	if got.Start.Kind != calendar.Zoned || got.Organizer.Email != toolstest.UserAddr || got.Sequence != 1 || len(got.Attendees) != 1 {
+		t.Errorf("stored: %+v", got)
+	}
+}
