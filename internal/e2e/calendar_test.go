@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +25,9 @@ import (
 // Settings → Calendar and synced with "Sync now" brings the server's
 // events in (a daily series as three occurrences, a two-day all-day
 // event), each marked with its calendar, and a conflict (removed in os1,
-// changed on the server) is shown with the rule applied; a subscription to an address on
-// this machine's network is refused with the reason on the page.
+// changed on the server) is shown with the rule applied; a subscription to an address
+// feeds_allow does not name is refused with the reason on the page, and one it names is
+// added, refreshed (a 304), read in the agenda as read-only, and removed.
 func TestBrowserCalendar(t *testing.T) {
 	dav := radicaletest.Start(t)
 	dav.AddUser("theo", "dav-pass")
@@ -53,7 +56,7 @@ func TestBrowserCalendar(t *testing.T) {
 		}
 		return llmtest.Reply{Chunks: []string{"Noted."}}
 	})
-	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel)
+	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel, "OS1_CALENDAR_FEEDS_ALLOW=127.0.0.1")
 	const user, pw = "theo", "correct horse"
 	c := newClient(t, p.URL)
 	c.setup(p.SetupToken, user, pw, "Theo")
@@ -173,18 +176,57 @@ func TestBrowserCalendar(t *testing.T) {
 		t.Errorf("the second sync says %q", line)
 	}
 
-	// A subscription on this machine's network is refused, with the reason.
-	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nEND:VCALENDAR\r\n")
-	}))
-	t.Cleanup(feed.Close)
-	b.do(tab, "subscribe to a local address",
-		chromedp.SendKeys(css(`#cal-sub-url`), feed.URL+"/holidays.ics"),
+	// Subscriptions: os1 runs with [calendar] feeds_allow = 127.0.0.1, so a
+	// feed on 127.0.0.2 is refused, with the reason, without being asked.
+	var asked atomic.Int32
+	serve := func(addr string, body string) *httptest.Server {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Skipf("cannot listen on %s: %v", addr, err)
+		}
+		s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asked.Add(1)
+			if r.Header.Get("If-None-Match") == `"h1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", `"h1"`)
+			fmt.Fprint(w, body)
+		})}}
+		s.Start()
+		t.Cleanup(s.Close)
+		return s
+	}
+	blocked := serve("127.0.0.2:0", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nEND:VCALENDAR\r\n")
+	b.do(tab, "subscribe to an address that is not allowed",
+		chromedp.SendKeys(css(`#cal-sub-url`), blocked.URL+"/holidays.ics"),
 		chromedp.Click(css(`#cal-sub-add`)),
 	)
 	why := poll[string](b, tab, "the subscription is refused", `(() => { const e = document.querySelector('#cal-sub-form .alert'); return e && !e.hidden && e.textContent; })()`)
-	if !strings.Contains(why, "private or local network") {
-		t.Errorf("the refused subscription says %q", why)
+	if !strings.Contains(why, "private or local network") || asked.Load() != 0 {
+		t.Errorf("the refused subscription says %q (the server was asked %d times)", why, asked.Load())
+	}
+	// One on the allowed address: added with what the fetch did, refreshed (a 304).
+	feed := serve("127.0.0.1:0", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n"+
+		"BEGIN:VEVENT\r\nUID:fest@h\r\nSUMMARY:Town festival\r\nDTSTART;VALUE=DATE:"+day(3)+"\r\nEND:VEVENT\r\n"+
+		"BEGIN:VEVENT\r\nUID:bad@h\r\nSUMMARY:Garbled\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	b.do(tab, "subscribe to the allowed address",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#cal-sub-url').value = ''`),
+		chromedp.SendKeys(css(`#cal-sub-url`), feed.URL+"/town.ics"),
+		chromedp.SendKeys(css(`#cal-sub-name`), "Town"),
+		chromedp.Click(css(`#cal-sub-add`)),
+		chromedp.WaitVisible(css(`#cal-subscriptions .cal-sub .cal-sub-refresh`)),
+	)
+	if r := eval[string](b, tab, "what the subscription did", `document.querySelector('#cal-sub-result').textContent`); r != "Subscribed to Town. Fetched: 1 new, 0 updated, 0 removed." {
+		t.Errorf("subscribing says %q", r)
+	}
+	if sub := eval[string](b, tab, "the subscription", `document.querySelector('#cal-subscriptions .cal-sub').textContent`); !strings.Contains(sub, "Read-only") || !strings.Contains(sub, "Garbled") {
+		t.Errorf("the subscription shows %q, want it read-only with the unreadable event named", sub)
+	}
+	b.do(tab, "refresh it", chromedp.Click(css(`#cal-subscriptions .cal-sub .cal-sub-refresh`)))
+	poll[bool](b, tab, "the refresh says nothing changed", `(() => { const l = document.querySelector('.cal-sub-line'); return !!l && l.textContent === 'Unchanged since the last fetch.'; })()`)
+	if asked.Load() != 2 {
+		t.Errorf("the feed was asked %d times, want 2", asked.Load())
 	}
 	b.screenshot(tab, "settings-calendar")
 
@@ -204,6 +246,27 @@ func TestBrowserCalendar(t *testing.T) {
 	}
 	if where := eval[string](b, tab, "the offsite's place", `[...document.querySelectorAll('#cal-agenda .cal-item')].map((i) => i.textContent).find((x) => x.includes('Offsite')) || ''`); !strings.Contains(where, "Lake house") {
 		t.Errorf("the server's version of the offsite is not shown: %q", where)
+	}
+	fest := eval[string](b, tab, "the subscription's event", `(() => { const i = [...document.querySelectorAll('#cal-agenda .cal-item')].find((x) => x.textContent.includes('Town festival')); return i ? i.dataset.calendar + '|' + i.querySelector('.cal-meta').textContent + '|' + !!i.querySelector('.cal-remove') : ''; })()`)
+	if fest != "subscription|Town|false" {
+		t.Errorf("the subscription's event shows as %q, want from Town, read-only (no Remove)", fest)
+	}
+
+	// Unsubscribe (asks once more): its events leave the agenda.
+	b.do(tab, "unsubscribe",
+		chromedp.Navigate(p.URL+"/#/settings/calendar"), screen("settings"),
+		chromedp.WaitVisible(css(`#cal-subscriptions .cal-sub .cal-sub-remove`)),
+		chromedp.Click(css(`#cal-subscriptions .cal-sub .cal-sub-remove`)),
+	)
+	if n := eval[int](b, tab, "one click removes nothing", `document.querySelectorAll('#cal-subscriptions .cal-sub').length`); n != 1 {
+		t.Errorf("after one click %d subscriptions are shown", n)
+	}
+	b.do(tab, "confirm", chromedp.Click(css(`#cal-subscriptions .cal-sub .cal-sub-remove`)))
+	poll[bool](b, tab, "the subscription is gone", `!document.querySelector('#cal-subscriptions .cal-sub')`)
+	b.do(tab, "the agenda again", chromedp.Navigate(p.URL+"/#/calendar"), screen("calendar"))
+	poll[bool](b, tab, "the agenda is loaded", `document.querySelector('#cal-agenda').textContent.includes('Team retro')`)
+	if strings.Contains(eval[string](b, tab, "the agenda", `document.querySelector('#cal-agenda').textContent`), "Town festival") {
+		t.Error("the unsubscribed calendar's event is still in the agenda")
 	}
 	if ex := b.exceptions(); len(ex) > 0 {
 		t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(ex, "\n"))
