@@ -822,17 +822,25 @@ func (t *tools) respond(ctx context.Context, c companion.Call) (string, error) {
 		if _, err := t.d.Service.Cancel(ctx, c.UserID, p.drop.ID, p.occ); err != nil {
 			return "", err
 		}
-		did = append(did, "the event was removed from the calendar")
+		if p.occ.IsZero() {
+			did = append(did, "the event was removed from the calendar")
+		} else {
+			did = append(did, "that occurrence was removed from the calendar")
+		}
 	}
 	if p.mail != nil {
 		if err := t.sendPlan(ctx, p.mail); err != nil {
-			return "", fmt.Errorf("the answer to %q was not sent: %w", title, err)
+			done := ""
+			if len(did) > 0 {
+				done = " (" + strings.Join(did, "; ") + ")"
+			}
+			return "", fmt.Errorf("the answer to %q was not sent%s: %w", title, done, err)
 		}
-		did = append(did, "the answer was sent to "+p.mail.draft.To[0].Email)
+		did = append(did, "the answer was sent to "+textsafe.CleanTitle(p.mail.draft.To[0].Email))
 	}
 	what := "Applied the cancellation of"
 	if p.inv.Method == calendar.MethodReply {
-		what = "Noted " + p.inv.Event.Attendees[0].Email + "'s answer (" + strings.ToLower(p.status) + ") to"
+		what = "Noted " + textsafe.CleanTitle(p.inv.Event.Attendees[0].Email) + "'s answer (" + strings.ToLower(p.status) + ") to"
 		did = did[:0]
 		did = append(did, "the event in the calendar shows it")
 	} else if p.mail != nil {
