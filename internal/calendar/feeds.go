@@ -43,6 +43,14 @@ type FeedFetcher interface {
 // DefaultFeedEvery is how often subscriptions are fetched in the background.
 const DefaultFeedEvery = 6 * time.Hour
 
+// Bounds on what one user's subscriptions may cost the server.
+const (
+	// MaxSubscriptions is how many subscriptions one user may have.
+	MaxSubscriptions = 25
+	// MaxFeedEvents is how many events one subscription's file may hold.
+	MaxFeedEvents = 20000
+)
+
 // SubscriptionInput is what a user gives to subscribe to a calendar.
 type SubscriptionInput struct {
 	URL  string `json:"url"`
@@ -114,10 +122,17 @@ func (s *Service) Subscribe(ctx context.Context, userID string, in SubscriptionI
 	if err != nil {
 		return Calendar{}, FeedReport{}, err
 	}
+	n := 0
 	for _, c := range cals {
 		if c.URL == u {
 			return c, FeedReport{}, fmt.Errorf("you are already subscribed to %s (%q): %w", u, c.Name, ErrConflict)
 		}
+		if c.Subscription() {
+			n++
+		}
+	}
+	if n >= MaxSubscriptions {
+		return Calendar{}, FeedReport{}, &InputError{fmt.Sprintf("You have %d subscriptions, the most os1 keeps; remove one first.", n)}
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
@@ -127,8 +142,8 @@ func (s *Service) Subscribe(ctx context.Context, userID string, in SubscriptionI
 	if err != nil {
 		return Calendar{}, FeedReport{}, &InputError{fmt.Sprintf("Could not fetch %s: %v.", u, err)}
 	}
-	if _, _, err := ParseICS(bytes.NewReader(feed.Body)); err != nil {
-		return Calendar{}, FeedReport{}, &InputError{fmt.Sprintf("%s is not a calendar file: %v.", u, err)}
+	if err := checkFeed(feed.Body); err != nil {
+		return Calendar{}, FeedReport{}, &InputError{fmt.Sprintf("%s: %v.", u, err)}
 	}
 	c := Calendar{ID: s.IDs.NewID("cal"), UserID: userID, Name: name, ReadOnly: true, URL: u, CreatedAt: s.Clock.Now()}
 	if err := s.Store.CreateCalendar(ctx, c); err != nil {
@@ -193,9 +208,8 @@ func (s *Service) Refresh(ctx context.Context, userID, calendarID string) (FeedR
 	}
 	feed, err := s.Feeds.Fetch(ctx, c.URL, FeedVersion{ETag: c.FeedETag, LastModified: c.FeedModified})
 	if err == nil && !feed.NotModified {
-		_, _, err = ParseICS(bytes.NewReader(feed.Body))
-		if err != nil {
-			err = fmt.Errorf("the file at %s is not a calendar: %w", c.URL, err)
+		if err = checkFeed(feed.Body); err != nil {
+			err = fmt.Errorf("the file at %s: %w", c.URL, err)
 		}
 	}
 	if err != nil {
@@ -213,6 +227,19 @@ func (s *Service) Refresh(ctx context.Context, userID, calendarID string) (FeedR
 		return FeedReport{NotModified: true, Errors: c.FeedErrors}, s.Store.UpdateCalendar(ctx, c)
 	}
 	return s.apply(ctx, &c, feed)
+}
+
+// checkFeed refuses a file that is no calendar, or holds more than
+// MaxFeedEvents events.
+func checkFeed(body []byte) error {
+	evs, bad, err := ParseICS(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("it is not a calendar file: %w", err)
+	}
+	if n := len(evs) + len(bad); n > MaxFeedEvents {
+		return fmt.Errorf("it holds %d events, more than the %d os1 takes from a subscription", n, MaxFeedEvents)
+	}
+	return nil
 }
 
 // apply makes c's events the feed's and records the fetch on c.

@@ -276,6 +276,30 @@ func TestSubscribeRefused(t *testing.T) {
 	}
 }
 
+// A user has at most MaxSubscriptions subscriptions, and a file with more
+// than MaxFeedEvents events is refused.
+func TestSubscriptionLimits(t *testing.T) {
+	f := newFeedServer(t, ics(vevent("xmas@h", "Christmas", "20261225")))
+	s, ana, bob := newService(t, &icsfeed.Fetcher{Allow: allowLoopback})
+	for i := range calendar.MaxSubscriptions {
+		if _, _, err := s.Subscribe(t.Context(), ana, calendar.SubscriptionInput{URL: fmt.Sprintf("%s/%d.ics", f.URL, i)}); err != nil {
+			t.Fatalf("subscription %d: %v", i+1, err)
+		}
+	}
+	var in *calendar.InputError
+	if _, _, err := s.Subscribe(t.Context(), ana, calendar.SubscriptionInput{URL: f.URL + "/one-more.ics"}); !errors.As(err, &in) || !strings.Contains(err.Error(), "remove one first") {
+		t.Errorf("one subscription too many: %v", err)
+	}
+	var many strings.Builder
+	for i := range calendar.MaxFeedEvents + 1 {
+		many.WriteString(vevent(fmt.Sprintf("e%d@h", i), "E", "20261225"))
+	}
+	f.set(ics(many.String()), `"big"`)
+	if _, _, err := s.Subscribe(t.Context(), bob, calendar.SubscriptionInput{URL: f.URL + "/big.ics"}); !errors.As(err, &in) || !strings.Contains(err.Error(), "more than the") {
+		t.Errorf("a file with too many events: %v", err)
+	}
+}
+
 // A refresh that finds a broken file or a failing server keeps the events
 // it had and records the error on the calendar; the next good fetch
 // clears it.
