@@ -20,6 +20,9 @@ var ErrNoMeeting = errors.New("no such meeting in the calendar")
 // ErrNoCalendar: the briefer has no calendar to read.
 var ErrNoCalendar = errors.New("no calendar is available")
 
+// maxNotes bounds the event's own notes in a brief.
+const maxNotes = 200
+
 // Lookahead is how far ahead the next meeting, or a named one, is looked for.
 const Lookahead = 14 * 24 * time.Hour
 
@@ -122,6 +125,9 @@ func (b *Briefer) BriefOccurrence(ctx context.Context, userID string, o calendar
 		fmt.Fprintf(&out, ", in %s", inWords(d))
 	}
 	out.WriteString(".\n" + dataNote + "\n")
+	if notes := memory.ClipRunes(clean(o.Event.Description), maxNotes); notes != "" {
+		fmt.Fprintf(&out, "Notes on the event: “%s”\n", notes)
+	}
 
 	// Who is coming, and what memory knows of each.
 	if len(people) == 0 {
@@ -136,6 +142,15 @@ func (b *Briefer) BriefOccurrence(ctx context.Context, userID string, o calendar
 			out.WriteString("What you remember of them:\n")
 			for _, p := range people[:min(len(people), maxPeople)] {
 				out.WriteString("- " + person(p) + ": " + b.remembered(ctx, userID, p, loc) + "\n")
+			}
+		}
+	}
+
+	if b.d.Memory != nil {
+		if about := b.aboutSubject(ctx, userID, o.Event, people, loc); len(about) > 0 {
+			out.WriteString("\nWhat you remember about it:\n")
+			for _, l := range about {
+				out.WriteString("- " + l + "\n")
 			}
 		}
 	}
@@ -303,6 +318,37 @@ func (b *Briefer) promises(ctx context.Context, userID string, e calendar.Event,
 			continue
 		}
 		out = append(out, "From memory: "+memory.ClipRunes(memory.SingleLine(h.Text), 200))
+	}
+	return out
+}
+
+// aboutSubject are memories of the meeting's subject that are not about
+// its people (those are listed with each person) nor promises.
+func (b *Briefer) aboutSubject(ctx context.Context, userID string, e calendar.Event, people []calendar.Person, loc *time.Location) []string {
+	words := subjectWords(e.Summary)
+	if len(words) == 0 {
+		return nil
+	}
+	hits, err := b.d.Memory.Recall(ctx, userID, memory.Query{Text: e.Summary, Limit: 6, Kinds: []memory.DocKind{memory.DocItem}}, loc)
+	if err != nil {
+		b.d.Log.Warn("briefing: recall the subject", "user", userID, "err", err)
+		return nil
+	}
+	var who []string
+	for _, p := range people {
+		who = append(who, nameWords(p)...)
+	}
+	var out []string
+	for _, h := range hits {
+		if len(out) == memoryPerHead {
+			break
+		}
+		low := strings.ToLower(h.Text)
+		if h.Item == nil || !h.Item.Current() || !mentions(h.Text, words) || mentions(h.Text, who) ||
+			slices.ContainsFunc(promiseWords, func(w string) bool { return strings.Contains(low, w) }) {
+			continue
+		}
+		out = append(out, memory.ClipRunes(memory.SingleLine(h.Text), 200))
 	}
 	return out
 }
