@@ -161,7 +161,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if a.Calendar, err = a.newCalendar(log, tools, p.server); err != nil { // calendar.go
 		return nil, err
 	}
-	if a.Contacts, err = a.newContacts(log, tools); err != nil { // contacts.go
+	if a.Contacts, err = a.newContacts(log, tools, p.server); err != nil { // contacts.go
 		return nil, err
 	}
 	if a.Proactive, err = a.newProactive(log, tools, p.server); err != nil { // proactive.go

@@ -29,6 +29,8 @@ type Account struct {
 // service, in app).
 type Accounts interface {
 	DAVAccounts(ctx context.Context, userID string) ([]Account, error)
+	// DAVUsers lists the users who have an account (the background sync).
+	DAVUsers(ctx context.Context) ([]string, error)
 }
 
 // Syncer syncs one account's address books with the user's contacts
@@ -69,8 +71,88 @@ type Service struct {
 	IDs      clock.IDs
 	Log      *slog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // one sync at a time per user
+	// Every is the background sync period (0: DefaultEvery; negative:
+	// only when asked).
+	Every time.Duration
+
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex // one sync at a time per user
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+// DefaultEvery is how often every user's address books sync in the
+// background (as the calendars do).
+const DefaultEvery = 15 * time.Minute
+
+// Start syncs every user's address books now and then every Every, until
+// Close. Without CardDAV it does nothing.
+func (s *Service) Start(ctx context.Context) error {
+	every := s.Every
+	if every == 0 {
+		every = DefaultEvery
+	}
+	if every < 0 || s.Syncer == nil || s.Accounts == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.cancel != nil {
+		return nil
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := s.Clock.NewTicker(every)
+		defer t.Stop()
+		for {
+			s.syncAll(bg)
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C():
+			}
+		}
+	}()
+	return nil
+}
+
+// Close stops the background sync and waits for a running one to stop.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.stopped = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// syncAll syncs every user with an account; a panic is logged, never
+// the process's end.
+func (s *Service) syncAll(ctx context.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger().Error("contacts: background sync panicked", "panic", p)
+		}
+	}()
+	users, err := s.Accounts.DAVUsers(ctx)
+	if err != nil {
+		s.logger().Warn("contacts: list the users to sync", "err", err)
+		return
+	}
+	for _, u := range users {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := s.Sync(ctx, u); err != nil && ctx.Err() == nil {
+			s.logger().Warn("contacts: sync", "user", u, "err", err)
+		}
+	}
 }
 
 // Create adds a contact kept in os1.

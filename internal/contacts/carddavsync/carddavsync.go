@@ -491,3 +491,20 @@ func (c CalendarAccounts) DAVAccounts(ctx context.Context, userID string) ([]con
 	}
 	return out, nil
 }
+
+// DAVUsers lists the users who have a calendar account.
+func (c CalendarAccounts) DAVUsers(ctx context.Context) ([]string, error) {
+	as, err := c.Calendar.Store.AllAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range as {
+		if !seen[a.UserID] {
+			seen[a.UserID] = true
+			out = append(out, a.UserID)
+		}
+	}
+	return out, nil
+}

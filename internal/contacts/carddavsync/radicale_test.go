@@ -2,6 +2,7 @@ package carddavsync_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/testrig"
 )
 
 // rig is os1 (a store, the calendar with Ana's account on radicale, the
@@ -28,6 +30,7 @@ type rig struct {
 	srv *radicaletest.Server
 	svc *contacts.Service
 	cal *calendar.Service
+	clk *clock.Fake
 }
 
 const book = "/ana/contacts/"
@@ -70,7 +73,7 @@ func newRig(t *testing.T) *rig {
 	st := sqlitecontacts.New(db)
 	svc := &contacts.Service{Store: st, Accounts: carddavsync.CalendarAccounts{Calendar: cal}, Clock: clk, IDs: ids,
 		Syncer: &carddavsync.Syncer{Store: st, Clock: clk, IDs: ids, HTTP: hc}}
-	return &rig{t: t, srv: srv, svc: svc, cal: cal}
+	return &rig{t: t, srv: srv, svc: svc, cal: cal, clk: clk}
 }
 
 func (r *rig) put(name, card string) {
@@ -251,5 +254,30 @@ func TestSyncWrongPasswordSaysSo(t *testing.T) {
 	as, _ := carddavsync.CalendarAccounts{Calendar: r.cal}.DAVAccounts(t.Context(), "usr_ana")
 	if _, err := r.svc.Syncer.Sync(t.Context(), "usr_ana", as[0]); !errors.Is(err, carddavsync.ErrAuth) {
 		t.Fatalf("syncer: %v", err)
+	}
+}
+
+// os1 serve syncs every user's address books at start and then every
+// contacts.DefaultEvery on the injected clock; Close stops it.
+func TestBackgroundSyncRunsOnTheClock(t *testing.T) {
+	r := newRig(t)
+	r.put("cat.vcf", catherine)
+	if err := r.svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.svc.Close() })
+	count := func() (bool, string) {
+		cs, err := r.svc.Store.ListContacts(t.Context(), "usr_ana", false)
+		return err == nil, fmt.Sprint(len(cs))
+	}
+	has := func(n string) func() (bool, string) {
+		return func() (bool, string) { ok, got := count(); return ok && got == n, got }
+	}
+	testrig.Eventually(t, 20*time.Second, "the sync at start", has("1"))
+	r.put("bruno.vcf", "BEGIN:VCARD\nVERSION:3.0\nUID:bruno-1\nFN:Bruno\nEND:VCARD")
+	r.clk.Advance(contacts.DefaultEvery)
+	testrig.Eventually(t, 20*time.Second, "the sync a period later", has("2"))
+	if err := r.svc.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
