@@ -4,7 +4,8 @@
 // four weeks after), all-day events first in their day, a repeating event's
 // occurrences each on its day, each with the calendar it comes from. Add
 // an event to the local calendar (a date, a time or none for all day, a
-// length), remove one, import an .ics file (every event that cannot be
+// length), remove a one-off event (of a CalDAV calendar too, at the next
+// sync; never of a subscription), import an .ics file (every event that cannot be
 // read is named) and export the local calendar. Accounts and subscriptions
 // are in Settings → Calendar (settings-calendar.js). The API is
 // /api/calendar (docs/api.md).
@@ -86,7 +87,7 @@ class CalendarView {
     this.page = h('main', { id: 'main', class: 'page cal-page' });
     root.append(h('div', { class: 'page-layout' }, top, h('div', { class: 'page-scroll' }, this.page)));
     this.err = alertBox();
-    this.agenda = h('div', { id: 'cal-agenda', class: 'cal-agenda', 'aria-live': 'polite' });
+    this.agenda = h('div', { id: 'cal-agenda', class: 'cal-agenda' });
     document.title = 'Calendar · os1';
     const h1 = h('h1', { class: 'page-title', tabindex: '-1', text: 'Calendar' });
     this.page.replaceChildren(h1, this.tools(), this.form(), this.importPart(), this.err, this.agenda);
@@ -250,16 +251,18 @@ class CalendarView {
           h('span', { class: 'badge cal-calendar', text: cal.name || 'Calendar' }),
           repeats ? h('span', { class: 'badge cal-repeats', text: 'Repeats' }) : null,
           cancelled ? h('span', { class: 'badge', text: 'Cancelled' }) : null)));
-    if (cal.kind === 'local' && !repeats) li.append(this.removeBtn(ev, li));
+    // One-off events of a calendar os1 may write to (its own, or a CalDAV
+    // one: removed there at the next sync); a series stays whole here.
+    if ((cal.kind === 'local' || cal.kind === 'caldav') && !cal.read_only && !repeats) li.append(this.removeBtn(ev, li, cal.kind === 'caldav'));
     return li;
   }
 
-  removeBtn(ev, li) {
+  removeBtn(ev, li, synced) {
     const b = h('button', { type: 'button', class: 'btn ghost small cal-remove', text: 'Remove', 'aria-label': `Remove “${ev.summary}”` });
     b.addEventListener('click', async () => {
       if (b.dataset.confirm !== '1') {
         b.dataset.confirm = '1';
-        b.textContent = 'Remove it for good?';
+        b.textContent = synced ? 'Remove it, also on the server?' : 'Remove it for good?';
         b.classList.add('danger-text');
         return;
       }
