@@ -248,6 +248,9 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return err
 	}
+	if c.Deleted {
+		return fmt.Errorf("contact %s: %w", id, ErrNotFound)
+	}
 	if c.Source != SourceCardDAV || c.Href == "" {
 		return s.Store.DeleteContact(ctx, userID, id)
 	}

@@ -256,7 +256,11 @@ func (s *Syncer) syncBook(ctx context.Context, ss *session, userID, book string,
 			continue
 		}
 		onServer[f.Path] = true
-		if c, ok := mine[f.Path]; !ok || c.ETag != f.ETag || f.ETag == "" {
+		c, ok := mine[f.Path]
+		if ok && c.LocalChange {
+			continue // its push failed above: the edit waits for the next sync, never overwritten
+		}
+		if !ok || c.ETag != f.ETag || f.ETag == "" {
 			changed = append(changed, f.Path)
 		}
 	}

@@ -202,6 +202,13 @@ func TestSyncBothWaysWithRadicale(t *testing.T) {
 	if err := r.svc.Delete(t.Context(), "usr_ana", cat.ID); err != nil {
 		t.Fatal(err)
 	}
+	// Until the server is told, the contact is a tombstone: gone for the user.
+	if err := r.svc.Delete(t.Context(), "usr_ana", cat.ID); !errors.Is(err, contacts.ErrNotFound) {
+		t.Fatalf("delete a tombstone: %v", err)
+	}
+	if people, _ := r.svc.People(t.Context(), "usr_ana"); len(people) != 0 {
+		t.Fatalf("a deleted contact is listed: %+v", people)
+	}
 	if rep := r.sync(); rep.Deleted != 1 {
 		t.Fatalf("os1 deletion: %+v", rep)
 	}
