@@ -1,13 +1,12 @@
 package sqliteproactive_test
 
 import (
-	"errors"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/os1ai/os1/internal/proactive"
+	"github.com/os1ai/os1/internal/proactive/proactivetest"
 	"github.com/os1ai/os1/internal/proactive/sqliteproactive"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -33,104 +32,47 @@ func newUser(t *testing.T, db *sqlite.DB, name string) string {
 	return id
 }
 
-var day = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-
-// TestSettings: defaults until saved, saved per user, gone with the user.
-func TestSettings(t *testing.T) {
-	db := open(t)
-	st := sqliteproactive.New(db)
-	ana, ben := newUser(t, db, "ana"), newUser(t, db, "ben")
-	s, err := st.Settings(t.Context(), ana)
-	if err != nil || s.DailyCount != proactive.DefaultCount || s.DailyTokens != proactive.DefaultTokens || s.CheckIn {
-		t.Fatalf("defaults %+v %v", s, err)
-	}
-	want := proactive.Settings{DailyCount: 1, DailyTokens: 500, MeetingLead: 5, CheckIn: true, SilenceDays: 7,
-		Muted: []proactive.Trigger{proactive.TriggerMail, proactive.TriggerBirthday}, UpdatedAt: day}
-	if err := st.SaveSettings(t.Context(), ana, want); err != nil {
+// say stores a message the user wrote at at, in a conversation of its own.
+func say(t *testing.T, db *sqlite.DB, userID string, at time.Time) {
+	t.Helper()
+	id := userID + at.Format("150405")
+	if err := db.CreateConversation(t.Context(), store.Conversation{ID: "conv_" + id, UserID: userID, Title: "t", CreatedAt: at, UpdatedAt: at}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := st.Settings(t.Context(), ana)
-	if got.DailyCount != 1 || got.DailyTokens != 500 || got.MeetingLead != 5 || !got.CheckIn || got.SilenceDays != 7 ||
-		!slices.Equal(got.Muted, want.Muted) || !got.UpdatedAt.Equal(day) {
-		t.Fatalf("saved %+v, read %+v", want, got)
+	if err := db.AppendMessage(t.Context(), store.Message{ID: "msg_" + id, ConversationID: "conv_" + id, UserID: userID,
+		Role: store.RoleUser, Content: "hi", Status: store.StatusComplete, CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
 	}
-	if b, _ := st.Settings(t.Context(), ben); b.DailyCount != proactive.DefaultCount || len(b.Muted) != 0 {
-		t.Fatalf("another user's settings: %+v", b)
+}
+
+func TestProactiveContract(t *testing.T) {
+	proactivetest.Run(t, func(t *testing.T) (proactive.Store, func(string) string, func(string, time.Time)) {
+		db := open(t)
+		return sqliteproactive.New(db), func(name string) string { return newUser(t, db, name) },
+			func(u string, at time.Time) { say(t, db, u, at) }
+	})
+}
+
+// Deleting a user deletes their settings and log (the foreign keys cascade).
+func TestUserDeletionRemovesAll(t *testing.T) {
+	db := open(t)
+	st := sqliteproactive.New(db)
+	ana := newUser(t, db, "ana")
+	s := proactive.Defaults()
+	s.DailyCount = 1
+	if err := st.SaveSettings(t.Context(), ana, s); err != nil {
+		t.Fatal(err)
 	}
-	if err := st.SaveSettings(t.Context(), "usr_nobody", want); !errors.Is(err, proactive.ErrNotFound) {
-		t.Fatalf("settings of no user: %v", err)
+	if err := st.Add(t.Context(), proactive.Entry{ID: "pro_1", UserID: ana, Trigger: proactive.TriggerMail, Key: "k",
+		Reason: "r", Outcome: proactive.Held, Hold: proactive.HoldMuted, At: time.Now()}); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.DeleteUser(t.Context(), ana); err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := st.Settings(t.Context(), ana); s.DailyCount != proactive.DefaultCount {
-		t.Fatalf("settings outlived their user: %+v", s)
-	}
-}
-
-// TestClaim: a key is sent once per user; the count holds from since;
-// uncounted messages (reminders) pass it; the log is the user's alone.
-func TestClaim(t *testing.T) {
-	db := open(t)
-	st := sqliteproactive.New(db)
-	ana, ben := newUser(t, db, "ana"), newUser(t, db, "ben")
-	n := 0
-	entry := func(user, key string, counted bool, at time.Time) proactive.Entry {
-		n++
-		return proactive.Entry{ID: "pro_" + string(rune('a'+n)), UserID: user, Trigger: proactive.TriggerFollowup, Key: key,
-			Reason: "r", Outcome: proactive.Sent, Counted: counted, At: at}
-	}
-	if err := st.Claim(t.Context(), entry(ana, "k1", true, day.Add(time.Hour)), day, 2); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Claim(t.Context(), entry(ana, "k1", true, day.Add(2*time.Hour)), day, 2); !errors.Is(err, proactive.ErrAlreadySent) {
-		t.Fatalf("the same key twice: %v", err)
-	}
-	if err := st.Claim(t.Context(), entry(ben, "k1", true, day.Add(time.Hour)), day, 2); err != nil {
-		t.Fatalf("another user's same key: %v", err)
-	}
-	if err := st.Claim(t.Context(), entry(ana, "k2", true, day.Add(3*time.Hour)), day, 2); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Claim(t.Context(), entry(ana, "k3", true, day.Add(4*time.Hour)), day, 2); !errors.Is(err, proactive.ErrOverCount) {
-		t.Fatalf("a third of two: %v", err)
-	}
-	if err := st.Claim(t.Context(), entry(ana, "r1", false, day.Add(4*time.Hour)), day, 2); err != nil {
-		t.Fatalf("an uncounted message over the count: %v", err)
-	}
-	if err := st.Claim(t.Context(), entry(ana, "k3", true, day.Add(25*time.Hour)), day.Add(24*time.Hour), 2); err != nil {
-		t.Fatalf("the next day: %v", err)
-	}
-	// A failed message frees its key.
-	e := entry(ana, "k4", true, day.Add(26*time.Hour))
-	if err := st.Claim(t.Context(), e, day.Add(24*time.Hour), 5); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Finish(t.Context(), ana, e.ID, proactive.Failed, "no model", 0, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Claim(t.Context(), entry(ana, "k4", true, day.Add(27*time.Hour)), day.Add(24*time.Hour), 5); err != nil {
-		t.Fatalf("a failed key again: %v", err)
-	}
-	if err := st.Finish(t.Context(), ben, e.ID, proactive.Sent, "", 10, "c"); !errors.Is(err, proactive.ErrNotFound) {
-		t.Fatalf("another user's entry finished: %v", err)
-	}
-	if err := st.Add(t.Context(), proactive.Entry{ID: "pro_held", UserID: ana, Trigger: proactive.TriggerMeeting, Key: "m",
-		Reason: "r", Outcome: proactive.Held, Hold: proactive.HoldQuiet, Note: "held", At: day.Add(28 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Finish(t.Context(), ana, "pro_b", proactive.Sent, "", 40, "conv1"); err != nil {
-		t.Fatal(err)
-	}
-	c, tokens, err := st.Usage(t.Context(), ana, day)
-	if err != nil || c != 4 || tokens != 40 {
-		t.Fatalf("usage %d %d %v; want 4 counted (k1, k2, k3, k4) and 40 tokens", c, tokens, err)
-	}
-	l, err := st.Log(t.Context(), ana, 100)
-	if err != nil || len(l) != 7 || l[0].ID != "pro_held" || l[0].Hold != proactive.HoldQuiet {
-		t.Fatalf("log %+v %v", l, err)
-	}
-	if l, _ := st.Log(t.Context(), ben, 100); len(l) != 1 {
-		t.Fatalf("ben's log %+v", l)
+	var n int
+	db.SQL().QueryRow(`SELECT (SELECT count(*) FROM proactive_settings) + (SELECT count(*) FROM proactive_log)`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d rows outlived their user", n)
 	}
 }

@@ -1,0 +1,130 @@
+// Package proactivetest is for tests only: the contract suite every
+// proactive.Store backend passes.
+package proactivetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/proactive"
+)
+
+// Factory returns an empty store, a function that creates a user (by
+// name) and returns the user's ID, and one that stores a message the user
+// wrote at a time (for LastUserMessage).
+type Factory func(t *testing.T) (st proactive.Store, user func(name string) string, say func(userID string, at time.Time))
+
+var day = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+
+// Run runs the suite.
+func Run(t *testing.T, newStore Factory) {
+	// Settings: defaults until saved, saved per user.
+	t.Run("Settings", func(t *testing.T) {
+		st, user, _ := newStore(t)
+		ana, ben := user("ana"), user("ben")
+		s, err := st.Settings(t.Context(), ana)
+		if err != nil || s.DailyCount != proactive.DefaultCount || s.DailyTokens != proactive.DefaultTokens || s.CheckIn {
+			t.Fatalf("defaults %+v %v", s, err)
+		}
+		want := proactive.Settings{DailyCount: 1, DailyTokens: 500, MeetingLead: 5, CheckIn: true, SilenceDays: 7,
+			Muted: []proactive.Trigger{proactive.TriggerMail, proactive.TriggerBirthday}, UpdatedAt: day}
+		if err := st.SaveSettings(t.Context(), ana, want); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := st.Settings(t.Context(), ana)
+		if got.DailyCount != 1 || got.DailyTokens != 500 || got.MeetingLead != 5 || !got.CheckIn || got.SilenceDays != 7 ||
+			!slices.Equal(got.Muted, want.Muted) || !got.UpdatedAt.Equal(day) {
+			t.Fatalf("saved %+v, read %+v", want, got)
+		}
+		if b, _ := st.Settings(t.Context(), ben); b.DailyCount != proactive.DefaultCount || len(b.Muted) != 0 {
+			t.Fatalf("another user's settings: %+v", b)
+		}
+		if err := st.SaveSettings(t.Context(), "usr_nobody", want); !errors.Is(err, proactive.ErrNotFound) {
+			t.Fatalf("settings of no user: %v", err)
+		}
+	})
+
+	// Claim: a key is sent once per user; the count holds from since;
+	// uncounted messages (reminders) pass it; a failed message frees its
+	// key; the log and usage are the user's alone.
+	t.Run("Claim", func(t *testing.T) {
+		st, user, _ := newStore(t)
+		ana, ben := user("ana"), user("ben")
+		n := 0
+		entry := func(user, key string, counted bool, at time.Time) proactive.Entry {
+			n++
+			return proactive.Entry{ID: "pro_" + string(rune('a'+n)), UserID: user, Trigger: proactive.TriggerFollowup, Key: key,
+				Reason: "r", Outcome: proactive.Sent, Counted: counted, At: at}
+		}
+		if err := st.Claim(t.Context(), entry(ana, "k1", true, day.Add(time.Hour)), day, 2); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Claim(t.Context(), entry(ana, "k1", true, day.Add(2*time.Hour)), day, 2); !errors.Is(err, proactive.ErrAlreadySent) {
+			t.Fatalf("the same key twice: %v", err)
+		}
+		if err := st.Claim(t.Context(), entry(ben, "k1", true, day.Add(time.Hour)), day, 2); err != nil {
+			t.Fatalf("another user's same key: %v", err)
+		}
+		if err := st.Claim(t.Context(), entry(ana, "k2", true, day.Add(3*time.Hour)), day, 2); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Claim(t.Context(), entry(ana, "k3", true, day.Add(4*time.Hour)), day, 2); !errors.Is(err, proactive.ErrOverCount) {
+			t.Fatalf("a third of two: %v", err)
+		}
+		if err := st.Claim(t.Context(), entry(ana, "r1", false, day.Add(4*time.Hour)), day, 2); err != nil {
+			t.Fatalf("an uncounted message over the count: %v", err)
+		}
+		if err := st.Claim(t.Context(), entry(ana, "k3", true, day.Add(25*time.Hour)), day.Add(24*time.Hour), 2); err != nil {
+			t.Fatalf("the next day: %v", err)
+		}
+		// A failed message frees its key.
+		e := entry(ana, "k4", true, day.Add(26*time.Hour))
+		if err := st.Claim(t.Context(), e, day.Add(24*time.Hour), 5); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Finish(t.Context(), ana, e.ID, proactive.Failed, "no model", 0, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Claim(t.Context(), entry(ana, "k4", true, day.Add(27*time.Hour)), day.Add(24*time.Hour), 5); err != nil {
+			t.Fatalf("a failed key again: %v", err)
+		}
+		if err := st.Finish(t.Context(), ben, e.ID, proactive.Sent, "", 10, "c"); !errors.Is(err, proactive.ErrNotFound) {
+			t.Fatalf("another user's entry finished: %v", err)
+		}
+		if err := st.Add(t.Context(), proactive.Entry{ID: "pro_held", UserID: ana, Trigger: proactive.TriggerMeeting, Key: "m",
+			Reason: "r", Outcome: proactive.Held, Hold: proactive.HoldQuiet, Note: "held", At: day.Add(28 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Finish(t.Context(), ana, "pro_b", proactive.Sent, "", 40, "conv1"); err != nil {
+			t.Fatal(err)
+		}
+		c, tokens, err := st.Usage(t.Context(), ana, day)
+		if err != nil || c != 4 || tokens != 40 {
+			t.Fatalf("usage %d %d %v; want 4 counted (k1, k2, k3, k4) and 40 tokens", c, tokens, err)
+		}
+		l, err := st.Log(t.Context(), ana, 100)
+		if err != nil || len(l) != 7 || l[0].ID != "pro_held" || l[0].Hold != proactive.HoldQuiet {
+			t.Fatalf("log %+v %v", l, err)
+		}
+		if l, _ := st.Log(t.Context(), ben, 100); len(l) != 1 {
+			t.Fatalf("ben's log %+v", l)
+		}
+	})
+
+	// LastUserMessage: the user's own newest message, zero before any.
+	t.Run("LastUserMessage", func(t *testing.T) {
+		st, user, say := newStore(t)
+		ana, ben := user("ana"), user("ben")
+		if last, err := st.LastUserMessage(t.Context(), ana); err != nil || !last.IsZero() {
+			t.Fatalf("before any message: %v %v", last, err)
+		}
+		say(ana, day.Add(time.Hour))
+		say(ana, day.Add(3*time.Hour))
+		say(ben, day.Add(5*time.Hour))
+		if last, err := st.LastUserMessage(t.Context(), ana); err != nil || !last.Equal(day.Add(3*time.Hour)) {
+			t.Fatalf("ana's last message: %v %v", last, err)
+		}
+	})
+}
