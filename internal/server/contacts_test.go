@@ -73,6 +73,18 @@ func TestContactsAPI(t *testing.T) {
 	if cat["name"] != "Catherine Lima" || cat["entity_id"] != "ent_cat" || cat["relation"] != "sister" || cat["birthday"] != "1990-04-12" {
 		t.Fatalf("the merged person: %v", cat)
 	}
+	// A person only memory knows gets handles: a contact linked to them,
+	// still one person. Another user's memory person cannot be linked.
+	if err := e.mem.SaveEntity(t.Context(), memory.Entity{ID: "ent_jo", UserID: o.user["id"].(string), Name: "Jonah", Relation: "best friend",
+		CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	o.want(http.StatusCreated, "POST", "/api/contacts", map[string]any{"name": "Jonah Park", "entity_id": "ent_jo",
+		"handles": []map[string]string{{"kind": "phone", "value": "+1 555 0142"}}})
+	list = o.want(http.StatusOK, "GET", "/api/contacts", nil)
+	if people := list["people"].([]any); len(people) != 3 || people[2].(map[string]any)["name"] != "Jonah Park" || people[2].(map[string]any)["entity_id"] != "ent_jo" {
+		t.Fatalf("the linked person: %v", people)
+	}
 	created := o.want(http.StatusCreated, "POST", "/api/contacts", map[string]any{"name": "Bruno", "relation": "friend",
 		"handles": []map[string]string{{"kind": "email", "value": "bruno@example.org"}}})
 	id := created["id"].(string)
@@ -107,6 +119,9 @@ func TestContactsAPI(t *testing.T) {
 		if r := m.do(req.method, req.path, map[string]any{"name": "Mallory"}); r.Status != http.StatusNotFound {
 			t.Fatalf("ana %s %s: %d %s", req.method, req.path, r.Status, r.Body)
 		}
+	}
+	if r := m.do("POST", "/api/contacts", map[string]any{"name": "Jonah", "entity_id": "ent_jo"}); r.Status != http.StatusBadRequest {
+		t.Fatalf("ana links the owner's memory person: %d %s", r.Status, r.Body)
 	}
 	if ex := m.raw("GET", "/api/contacts/export.vcf", nil, nil); strings.Contains(string(ex.Body), "Bruno") {
 		t.Fatalf("ana exports the owner's contacts: %s", ex.Body)
