@@ -299,10 +299,13 @@ type Service struct {
 	mu     sync.Mutex
 	spent  map[string]*spent // tokens today per user, as this process counts them
 	replan map[string]bool   // users whose plan was asked for and has not started
-	planMu sync.Mutex        // one plan at a time
-	bg     context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// writing holds a channel per user while a message of theirs is
+	// written, closed when it ends.
+	writing map[string]chan struct{}
+	planMu  sync.Mutex // one plan at a time
+	bg      context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // spent is a user's tokens of the day that starts at since: those stored
@@ -323,7 +326,7 @@ func New(d Deps) *Service {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Service{sched: d.Sched, jobs: d.Sched.Store(), store: d.Store, profiles: d.Profiles, users: d.Users,
-		clock: d.Clock, ids: d.IDs, log: d.Log, spent: map[string]*spent{}, replan: map[string]bool{}, bg: bg, cancel: cancel}
+		clock: d.Clock, ids: d.IDs, log: d.Log, spent: map[string]*spent{}, replan: map[string]bool{}, writing: map[string]chan struct{}{}, bg: bg, cancel: cancel}
 	// A message missed while os1 was down still fires late: its own
 	// staleness decides (a meeting that started is dropped, a follow-up
 	// is still asked).

@@ -649,3 +649,64 @@ func TestMeetingMoved(t *testing.T) {
 		t.Fatalf("log %+v", l)
 	}
 }
+
+// TestEagerModelManyTriggers: three days of a busy user — a meeting every
+// hour, important mail, follow-ups — and a model that always wants to
+// talk (50 tokens an answer). With 10 messages and 100 tokens a day, each
+// day she sends what the tokens allow (two), never more, and every
+// other message is in the log as held back, for the budget or because
+// its moment passed.
+func TestEagerModelManyTriggers(t *testing.T) {
+	e := newEnv(t, time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)) // Monday 07:00 in Berlin
+	eager(e.rig, 5)
+	e.set(proactive.Input{DailyCount: ptr(10), DailyTokens: ptr(100)})
+	e.start()
+	for d := range 3 {
+		for h := 9; h <= 18; h++ {
+			if _, err := e.cal.Create(t.Context(), e.user, calendar.EventInput{Summary: fmt.Sprintf("Meeting %d-%d", d, h),
+				Start: calendar.At(e.local(2026, 12, 7+d, h, 0))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	end := e.local(2026, 12, 10, 0, 0)
+	for now := e.rig.Clock.Now(); now.Before(end); now = now.Add(30 * time.Minute) {
+		e.to(now)
+		if l := now.In(e.loc); l.Hour() == 10 && l.Minute() == 0 {
+			for i := range 5 {
+				if err := e.svc.MailTriaged(t.Context(), e.user, proactive.NewMail{ID: fmt.Sprintf("m%d-%d", l.Day(), i),
+					From: "boss@example.com", Category: "needs_reply", Importance: 0.95, Date: now}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.svc.AddFollowup(t.Context(), e.user, proactive.FollowupInput{Text: fmt.Sprintf("q%d", i), InMinutes: 120}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	e.to(end)
+	sent, tokens := map[string]int{}, map[string]int{}
+	for _, x := range e.log() {
+		d := x.At.In(e.loc).Format("2006-01-02")
+		switch x.Outcome {
+		case proactive.Sent:
+			sent[d]++
+			tokens[d] += x.Tokens
+		case proactive.Held:
+			if x.Hold != proactive.HoldBudget && x.Hold != proactive.HoldStale {
+				t.Errorf("held for %q: %+v", x.Hold, x)
+			}
+		default:
+			t.Errorf("%+v", x)
+		}
+	}
+	// The follow-ups held on the third day go out at midnight: a fourth day.
+	for _, d := range []string{"2026-12-07", "2026-12-08", "2026-12-09", "2026-12-10"} {
+		if sent[d] != 2 || tokens[d] != 100 {
+			t.Errorf("%s: %d sent with %d tokens; want 2 and the cap, 100", d, sent[d], tokens[d])
+		}
+	}
+	if n := len(e.reasons()); n != 8 {
+		t.Errorf("she started %d conversations, want the 8 sent", n)
+	}
+}

@@ -72,6 +72,20 @@ func (s *Service) deliver(ctx context.Context, userID string, p payload, set Set
 		}
 		return schedule.Defer(end, why)
 	}
+	// One message at a time per user: the tokens of one being written
+	// count before the next may start.
+	switch ok, err := s.acquire(ctx, userID); {
+	case err != nil:
+		return err
+	case !ok:
+		return schedule.Defer(now.Add(time.Minute), "waiting for the message she is writing to finish")
+	}
+	started := false
+	defer func() {
+		if !started {
+			s.release(userID)
+		}
+	}()
 	since := dayStart(now, loc)
 	if used := s.tokensToday(ctx, userID, since); used >= set.DailyTokens {
 		return s.overBudget(ctx, p, hold, loc, now,
@@ -99,7 +113,57 @@ func (s *Service) deliver(ctx context.Context, userID string, p payload, set Set
 		return fmt.Errorf("start os1's turn: %w", err)
 	}
 	s.follow(userID, e.ID, since, set.DailyTokens, evs)
+	started = true // follow releases the user when the turn ends
 	return nil
+}
+
+// MaxWait is how long a message waits for the user's message being
+// written before it is deferred a minute.
+const MaxWait = time.Minute
+
+// acquire takes the user's one writing slot, waiting at most MaxWait for
+// the message being written. It reports false when that one is still
+// being written, and an error when ctx ended (a shutdown).
+func (s *Service) acquire(ctx context.Context, userID string) (bool, error) {
+	var t interface{ Stop() bool }
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	var timeout <-chan time.Time
+	for {
+		s.mu.Lock()
+		busy, ok := s.writing[userID]
+		if !ok {
+			s.writing[userID] = make(chan struct{})
+			s.mu.Unlock()
+			return true, nil
+		}
+		s.mu.Unlock()
+		if timeout == nil {
+			tm := s.clock.NewTimer(MaxWait)
+			t, timeout = tm, tm.C()
+		}
+		select {
+		case <-busy:
+		case <-timeout:
+			return false, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+}
+
+// release frees the user's writing slot.
+func (s *Service) release(userID string) {
+	s.mu.Lock()
+	busy := s.writing[userID]
+	delete(s.writing, userID)
+	s.mu.Unlock()
+	if busy != nil {
+		close(busy)
+	}
 }
 
 // overBudget holds p back: until tomorrow when it still makes sense then,
@@ -191,6 +255,7 @@ func (s *Service) follow(userID, entryID string, since time.Time, capTokens int,
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer s.release(userID)
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("proactive: following a turn panicked", "user", userID, "panic", r, "stack", string(debug.Stack()))
