@@ -251,7 +251,15 @@ func ToCard(c Contact) vcard.Card {
 		}
 		card.Add(k, f)
 	}
-	setOrDelete(card, vcard.FieldBirthday, c.Birthday)
+	bday := c.Birthday
+	if v := card.Value(vcard.FieldVersion); strings.HasPrefix(v, "4") && bday != "" {
+		// vCard 4 writes dates in ISO 8601's basic form: 19900412, --0412.
+		bday = "--" + strings.ReplaceAll(strings.TrimPrefix(bday, "--"), "-", "")
+		if !strings.HasPrefix(c.Birthday, "--") {
+			bday = strings.TrimPrefix(bday, "--")
+		}
+	}
+	setOrDelete(card, vcard.FieldBirthday, bday)
 	setOrDelete(card, RelationField, c.Relation)
 	setOrDelete(card, vcard.FieldNote, c.Notes)
 	return card

@@ -157,3 +157,20 @@ func FuzzParseVCF(f *testing.F) {
 		}
 	})
 }
+
+// A vCard 4 keeps its version and gets dates in ISO 8601's basic form.
+func TestToCardWritesVCard4Dates(t *testing.T) {
+	c, err := contacts.ParseCard("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ana\r\nBDAY:19910704\r\nEND:VCARD\r\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := contacts.WriteVCF(&buf, []contacts.Contact{c}); err != nil || !strings.Contains(buf.String(), "BDAY:19910704") || !strings.Contains(buf.String(), "VERSION:4.0") {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	c.Birthday = "--07-04"
+	buf.Reset()
+	if err := contacts.WriteVCF(&buf, []contacts.Contact{c}); err != nil || !strings.Contains(buf.String(), "BDAY:--0704") {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+}

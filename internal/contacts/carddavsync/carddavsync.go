@@ -462,6 +462,17 @@ func (s *Syncer) put(ctx context.Context, ss *session, href string, card vcard.C
 	if err != nil {
 		return "", err
 	}
+	if o.ETag == "" {
+		// A server that does not say the new ETag: ask, so the next write
+		// is still conditional (an empty If-Match is no condition at all).
+		var got *carddav.AddressObject
+		if err := ss.call(ctx, nil, "read the card's new ETag", func(ctx context.Context) (err error) {
+			got, err = ss.card.GetAddressObject(ctx, href)
+			return err
+		}); err == nil {
+			return got.ETag, nil
+		}
+	}
 	return o.ETag, nil
 }
 
