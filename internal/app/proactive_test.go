@@ -65,8 +65,9 @@ func TestProactiveWired(t *testing.T) {
 		}
 		return false, fmt.Sprintf("%+v %v", log, err)
 	})
-	var n int
-	if err := a.DB.SQL().QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE user_id = 'usr_theo' AND reason LIKE 'Your meeting “Call with Ana”%'`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("messages with the meeting as their reason: %d %v", n, err)
-	}
+	testrig.Eventually(t, 30*time.Second, "her message with the meeting as its reason", func() (bool, string) {
+		var n int
+		err := a.DB.SQL().QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE user_id = 'usr_theo' AND reason LIKE 'Your meeting “Call with Ana”%'`).Scan(&n)
+		return err == nil && n == 1, fmt.Sprint(n, err)
+	})
 }
