@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -87,12 +89,27 @@ type submitter interface {
 	Send(ctx context.Context, acct mail.Account, creds mail.Credentials, raw []byte, from string, rcpts []string) error
 }
 
+// reminderMailTimeout bounds one reminder's submission.
+const reminderMailTimeout = 30 * time.Second
+
 // mailReminder is the reminders.Notifier that emails a fired reminder to
 // its user (a.Mail is built after the reminders, so it is read when one
-// fires).
+// fires). Notify decides and composes at once, then hands the submission to
+// a goroutine: a slow or unreachable mail server never delays the open
+// pages and Web Push, which the scheduler tells after it. A failed
+// submission is logged; Close waits for those under way.
 type mailReminder struct {
 	a    *App
 	smtp submitter // nil: smtpsend.Sender{}
+	wg   *sync.WaitGroup
+	log  *slog.Logger
+}
+
+func newMailReminder(a *App, log *slog.Logger) mailReminder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return mailReminder{a: a, wg: &sync.WaitGroup{}, log: log}
 }
 
 var _ reminders.Notifier = mailReminder{}
@@ -113,17 +130,34 @@ func (m mailReminder) Notify(ctx context.Context, n reminders.Notice) error {
 	if err != nil {
 		return err
 	}
-	creds, err := m.a.Mail.Service.SignIn(ctx, acct)
-	if err != nil {
-		return fmt.Errorf("email the reminder: %w", err)
-	}
-	var s submitter = &smtpsend.Sender{}
+	var s submitter = &smtpsend.Sender{Timeout: reminderMailTimeout}
 	if m.smtp != nil {
 		s = m.smtp
 	}
-	if err := s.Send(ctx, acct, creds, raw, acct.Address, []string{acct.Address}); err != nil {
-		return fmt.Errorf("email the reminder: %w", err)
-	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				m.log.Error("email a reminder: panic", "reminder", n.ReminderID, "panic", r)
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reminderMailTimeout)
+		defer cancel()
+		creds, err := m.a.Mail.Service.SignIn(ctx, acct)
+		if err == nil {
+			err = s.Send(ctx, acct, creds, raw, acct.Address, []string{acct.Address})
+		}
+		if err != nil {
+			m.log.Warn("email a reminder", "reminder", n.ReminderID, "user", n.UserID, "account", acct.ID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// Close waits for the emails being sent.
+func (m mailReminder) Close() error {
+	m.wg.Wait()
 	return nil
 }
 

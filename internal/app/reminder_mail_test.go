@@ -58,7 +58,7 @@ func TestRemindersByEmail(t *testing.T) {
 	}
 	notice := reminders.Notice{UserID: "usr_theo", ReminderID: "job_1", Text: "call mum", Line: "Reminder: call mum",
 		Due: time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC)}
-	notify := mailReminder{a: a}
+	notify := newMailReminder(a, nil)
 
 	// Off by default; on without an account has nowhere to send.
 	if set, err := a.EmailReminders(ctx, "usr_theo"); err != nil || set.On || set.Address != "" {
@@ -129,6 +129,32 @@ func TestRemindersByEmail(t *testing.T) {
 		t.Error("Amy's reminder reached Theo's mail")
 	}
 
+	// A mail server that does not answer holds no reminder: Notify hands the
+	// submission on and returns; Close waits for it.
+	stuck := &stuckSubmitter{release: make(chan struct{}), started: make(chan struct{}, 1)}
+	slow := newMailReminder(a, nil)
+	slow.smtp = stuck
+	done := make(chan error, 1)
+	go func() { done <- slow.Notify(ctx, notice) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("notify with a stuck server: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stuck mail server held the reminder")
+	}
+	<-stuck.started
+	closed := make(chan struct{})
+	go func() { slow.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close did not wait for the email under way")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(stuck.release)
+	<-closed
+
 	// Off again: nothing more is sent.
 	if _, err := a.SetEmailReminders(ctx, "usr_theo", false); err != nil {
 		t.Fatal(err)
@@ -147,4 +173,19 @@ func TestRemindersByEmail(t *testing.T) {
 	if _, err := a.DB.Setting(ctx, reminderEmailKey+"usr_theo"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the setting outlived its user: %v", err)
 	}
+}
+
+// stuckSubmitter is a mail server that holds each submission until released.
+type stuckSubmitter struct {
+	release chan struct{}
+	started chan struct{}
+}
+
+func (s *stuckSubmitter) Send(ctx context.Context, _ mail.Account, _ mail.Credentials, _ []byte, _ string, _ []string) error {
+	s.started <- struct{}{}
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	return nil
 }

@@ -33,7 +33,9 @@ func (a *App) newReminders(log *slog.Logger, tools *companion.Registry, run bool
 	log = log.With("component", "schedule")
 	sched := schedule.New(sqlitesched.New(a.DB), a.Clock, clock.RandomIDs{}, schedule.Options{Log: log})
 	r := &Reminders{Scheduler: sched, Service: reminders.New(sched, a.DB, a.Clock, log)}
-	r.Service.Notifiers = []reminders.Notifier{pushReminder{a}, mailReminder{a: a}} // reminder_mail.go
+	mailed := newMailReminder(a, log) // reminder_mail.go
+	a.onClose(mailed)                 // closed after the scheduler, which is closed first
+	r.Service.Notifiers = []reminders.Notifier{pushReminder{a}, mailed}
 	if err := tools.RegisterFrom("reminders", r.Service.Tools()...); err != nil {
 		return nil, fmt.Errorf("register the reminder tools: %w", err)
 	}
