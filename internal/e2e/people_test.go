@@ -36,14 +36,14 @@ func TestBrowserPeople(t *testing.T) {
 	c.onboard()
 
 	tab := b.ctx
-	b.do(tab, "sign in and open People",
+	b.do(tab, "sign in and open People from the sidebar",
 		chromedp.Navigate(p.URL+"/#/login"),
 		chromedp.WaitVisible(css(`#login-form`)),
 		chromedp.SendKeys(css(`#login-username`), user),
 		chromedp.SendKeys(css(`#login-password`), pw),
 		chromedp.Click(css(`#login-form button[type="submit"]`)),
 		screen("chat"),
-		chromedp.Navigate(p.URL+"/#/contacts"),
+		chromedp.Click(css(`#nav-people`)),
 		screen("contacts"),
 		chromedp.WaitVisible(css(`#ppl-list`)),
 	)

@@ -83,7 +83,9 @@ class Chat {
         h('a', { id: 'nav-mail', class: 'sidebar-link', href: '#/mail' }, h('span', { text: 'Mail' }),
           h('span', { class: 'hint', text: 'Your inbox, sorted' })),
         h('a', { id: 'nav-calendar', class: 'sidebar-link', href: '#/calendar' }, h('span', { text: 'Calendar' }),
-          h('span', { class: 'hint', text: 'Your days, ahead' }))));
+          h('span', { class: 'hint', text: 'Your days, ahead' })),
+        h('a', { id: 'nav-people', class: 'sidebar-link', href: '#/contacts' }, h('span', { text: 'People' }),
+          h('span', { class: 'hint', text: 'Contacts and birthdays' }))));
     this.scrim = h('div', { class: 'scrim', 'aria-hidden': 'true' });
     this.scrim.addEventListener('click', () => this.closeDrawer(true));
 
