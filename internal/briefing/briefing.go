@@ -6,8 +6,10 @@
 // wake-up call, which starts her spoken morning briefing.
 //
 // Each source is a small interface declared here and may be absent (no
-// mail connected: no mail part). The package only reads: it never sends,
-// moves or changes anything. Email text reaches the model only through
+// mail connected: no mail part). The package only reads the user's data:
+// it never sends, moves or changes anything, and its one act is starting
+// the turn an answered wake-up call asks for (as a reminder does). Email
+// text reaches the model only through
 // mail.Quote, and calendar titles, places and names through
 // textsafe.CleanTitle, marked as data; there is no weather part, since os1
 // has no weather tool, and a briefing never pretends to know the weather.
