@@ -32,6 +32,16 @@ func (a *App) newProactive(log *slog.Logger, tools *companion.Registry, run bool
 	svc := proactive.New(proactive.Deps{Sched: a.Reminders.Scheduler, Store: sqliteproactive.New(a.DB), Profiles: a.DB,
 		Users: a.DB, Clock: a.Clock, IDs: clock.RandomIDs{}, Log: log.With("component", "proactive")})
 	svc.Initiator = companionOf{a} // the companion is built after the tools
+	// Closed browsers hear of it by Web Push, when os1 serve has it (a.Push
+	// is built after the tools, so it is read when a message goes out).
+	svc.Notify = func(ctx context.Context, userID, reason string) {
+		if a.Push == nil {
+			return
+		}
+		if _, err := a.Push.Notify(ctx, userID, "os1", reason, "/"); err != nil {
+			log.Warn("proactive: push notification", "user", userID, "err", err)
+		}
+	}
 	if err := tools.RegisterFrom("followup", svc.Tools()...); err != nil {
 		return nil, fmt.Errorf("register the follow-up tool: %w", err)
 	}
@@ -59,7 +69,8 @@ func (a *App) newProactive(log *slog.Logger, tools *companion.Registry, run bool
 	return svc, nil
 }
 
-// companionOf reaches the app's companion when a message goes out.
+// companionOf reaches the app's companion when a message goes out (it is
+// built after the tools).
 type companionOf struct{ a *App }
 
 func (c companionOf) Initiate(ctx context.Context, userID, conversationID, reason string) (iter.Seq[companion.Event], error) {

@@ -295,6 +295,10 @@ type Service struct {
 	Initiator Initiator
 	Calendar  Calendar  // nil: no meeting notices
 	Birthdays Birthdays // nil: no birthdays
+	// Notify tells the user's other ways (Web Push to closed browsers) of
+	// a message she started, with its reason; nil: none. Called after the
+	// turn started; it must not fail the message.
+	Notify func(ctx context.Context, userID, reason string)
 
 	mu     sync.Mutex
 	spent  map[string]*spent // tokens today per user, as this process counts them

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -493,11 +494,19 @@ func TestFollowupByChat(t *testing.T) {
 }
 
 // TestImportantMail: new important mail becomes one message naming the
-// sender and the email's id (never its subject or words); unimportant,
-// old, or already told mail does not.
+// sender and the email's id (never its subject or words), and closed
+// browsers are told its reason (Notify); unimportant, old, or already
+// told mail does not.
 func TestImportantMail(t *testing.T) {
 	e := newEnv(t, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 	eager(e.rig, 2)
+	var mu sync.Mutex
+	var pushed []string
+	e.svc.Notify = func(_ context.Context, userID, reason string) {
+		mu.Lock()
+		defer mu.Unlock()
+		pushed = append(pushed, userID+": "+reason)
+	}
 	e.start()
 	now := e.rig.Clock.Now()
 	for _, m := range []proactive.NewMail{
@@ -516,6 +525,11 @@ func TestImportantMail(t *testing.T) {
 	want := "An important email arrived from ana@example.com (needs reply); its id is m1"
 	if got := e.reasons(); len(got) != 1 || got[0] != want {
 		t.Fatalf("reasons %q, want [%q]", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(pushed) != 1 || pushed[0] != e.user+": "+want {
+		t.Fatalf("closed browsers were told %q", pushed)
 	}
 }
 

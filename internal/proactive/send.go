@@ -114,6 +114,9 @@ func (s *Service) deliver(ctx context.Context, userID string, p payload, set Set
 	}
 	s.follow(userID, e.ID, since, set.DailyTokens, evs)
 	started = true // follow releases the user when the turn ends
+	if s.Notify != nil {
+		s.Notify(ctx, userID, reason)
+	}
 	return nil
 }
 
