@@ -159,6 +159,11 @@ func (ss *session) books(ctx context.Context) ([]carddav.AddressBook, error) {
 			home, err = ss.card.FindAddressBookHomeSet(ctx, principal)
 			return err
 		})
+		if err != nil && !errors.Is(err, ErrAuth) && ctx.Err() == nil {
+			// The server signed in but keeps no address books (a CalDAV-only
+			// server): nothing to sync, not a failure every 15 minutes.
+			return nil, nil
+		}
 	}
 	if err == nil {
 		err = ss.call(ctx, nil, "list the address books", func(ctx context.Context) (err error) {

@@ -1,9 +1,14 @@
 package carddavsync_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -286,5 +291,38 @@ func TestBackgroundSyncRunsOnTheClock(t *testing.T) {
 	testrig.Eventually(t, 20*time.Second, "the sync a period later", has("2"))
 	if err := r.svc.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A server that signs in but keeps no address books (CalDAV only) is an
+// account with nothing to sync, not an error at every sync. Here a proxy
+// in front of radicale asks it for a property it does not know instead of
+// the address book home.
+func TestSyncAServerWithoutAddressBooks(t *testing.T) {
+	r := newRig(t)
+	target, _ := url.Parse(r.srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	director := proxy.Director
+	proxy.Director = func(req *http.Request) {
+		director(req)
+		if req.Body == nil {
+			return
+		}
+		b, _ := io.ReadAll(req.Body)
+		b = bytes.ReplaceAll(b, []byte("addressbook-home-set"), []byte("no-such-property"))
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		req.Header.Del("Content-Length")
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	st := r.svc.Store
+	only := &carddavsync.Syncer{Store: st, Clock: r.clk, IDs: clock.RandomIDs{}}
+	rep, err := only.Sync(t.Context(), "usr_ana", contacts.Account{ID: "x", Name: "CalDAV only", URL: front.URL + "/", Username: "ana", Password: "s3cret"})
+	if err != nil || rep.Books != 0 || len(rep.Errors) != 0 {
+		t.Fatalf("a server without address books: %+v %v", rep, err)
+	}
+	// A wrong password is still an error there.
+	if _, err := only.Sync(t.Context(), "usr_ana", contacts.Account{ID: "x", Name: "CalDAV only", URL: front.URL + "/", Username: "ana", Password: "nope"}); !errors.Is(err, carddavsync.ErrAuth) {
+		t.Fatalf("a wrong password: %v", err)
 	}
 }
