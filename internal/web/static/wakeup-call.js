@@ -141,6 +141,7 @@ class WakeupCall {
   async answer() {
     this.stopRinging();
     this.el.dataset.state = 'connecting';
+    this.el.setAttribute('aria-modal', 'false'); // a card now: the conversation behind it is hers
     this.status.textContent = 'Connecting…';
     this.answerBtn.hidden = true;
     this.snoozeBtn.hidden = true;
