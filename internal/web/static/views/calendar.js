@@ -220,7 +220,9 @@ class CalendarView {
       h('p', { class: 'hint cal-zone', text: `Times in ${week.zone}.` }),
       this.part('cal-today', 'Today', group(todays, today), 'Nothing today.', true),
       this.part('cal-week', 'This week', group(rest), 'Nothing else this week.'),
-      this.part('cal-next', 'Next', group(next.occurrences || []), `Nothing in the ${NEXT_DAYS} days after.`));
+      // An event that began this week and goes on is shown once, on its first day.
+      this.part('cal-next', 'Next', group((next.occurrences || []).filter((o) => dayOf(o.start) >= addDays(today, 7))),
+        `Nothing in the ${NEXT_DAYS} days after.`));
   }
 
   part(id, title, days, empty, oneDay) {
