@@ -201,8 +201,11 @@ func (s *Service) Refresh(ctx context.Context, userID, calendarID string) (FeedR
 	if s.Feeds == nil {
 		return FeedReport{}, errors.New("calendar subscriptions are not available in this os1")
 	}
+	if _, err := s.subscription(ctx, userID, calendarID); err != nil {
+		return FeedReport{}, err // no lock is made for another user's id
+	}
 	defer s.lock("feed:" + calendarID)()
-	c, err := s.subscription(ctx, userID, calendarID)
+	c, err := s.subscription(ctx, userID, calendarID) // again, under the lock: the last fetch's validators
 	if err != nil {
 		return FeedReport{}, err
 	}
