@@ -17,9 +17,9 @@ import (
 // page rings; when the user answers, the page asks AnswerWakeup, which
 // builds the morning briefing here, on the server, and starts os1's turn
 // (Companion.Initiate) with the reason "Wake-up call answered: …". The
-// briefing reaches that turn's prompt through WakeSlot, once: it is kept
-// for the user until the first turn of theirs asks for it, at most
-// pendingTTL. The slot also asks for the spoken register, since the page
+// briefing reaches that turn's prompt through WakeSlot, once: it is taken
+// by the first turn os1 starts for the user in a conversation where they
+// have said nothing (that one), within pendingTTL. The slot also asks for the spoken register, since the page
 // plays the reply aloud with os1's own voice.
 
 // Wakeups reads one of the user's reminders (reminders.Service).
@@ -127,8 +127,13 @@ func (s WakeSlot) SlotText(ctx context.Context, userID, latest string) (string, 
 	return s.SlotFor(ctx, companion.SlotInput{UserID: userID, Latest: latest, Now: s.b.d.Clock.Now()})
 }
 
-// SlotFor hands over the user's waiting briefing, once.
+// SlotFor hands over the user's waiting briefing, once, to a turn os1
+// starts in a conversation where the user has said nothing (the answered
+// wake-up's): a turn answering the user's own words never takes it.
 func (s WakeSlot) SlotFor(_ context.Context, in companion.SlotInput) (string, error) {
+	if in.Latest != "" {
+		return "", nil
+	}
 	now := in.Now
 	if now.IsZero() {
 		now = s.b.d.Clock.Now()
