@@ -67,7 +67,10 @@ func (s *Service) plan(ctx context.Context, f schedule.Firing) error {
 	delete(s.replan, f.UserID) // a change from now on asks again
 	s.mu.Unlock()
 	if err := s.Plan(ctx, f.UserID); err != nil {
-		return err
+		// The plan job is the user's only one: it tries again soon rather
+		// than failing for good.
+		s.log.Warn("proactive: plan", "user", f.UserID, "err", err)
+		return schedule.Defer(f.Now.Add(15*time.Minute), "planning failed, trying again: "+err.Error())
 	}
 	s.mu.Lock()
 	again := s.replan[f.UserID] // the calendar changed while this plan ran

@@ -724,3 +724,38 @@ func TestEagerModelManyTriggers(t *testing.T) {
 		t.Errorf("she started %d conversations, want the 8 sent", n)
 	}
 }
+
+// flaky is a calendar whose first agenda read fails.
+type flaky struct {
+	proactive.Calendar
+	mu    sync.Mutex
+	tries int
+}
+
+func (f *flaky) Agenda(ctx context.Context, userID string, r calendar.Range, loc *time.Location) ([]calendar.Occurrence, error) {
+	f.mu.Lock()
+	f.tries++
+	first := f.tries == 1
+	f.mu.Unlock()
+	if first {
+		return nil, fmt.Errorf("the calendar database is busy")
+	}
+	return f.Calendar.Agenda(ctx, userID, r, loc)
+}
+
+// TestPlanRetries: a plan that fails (the agenda cannot be read) is tried
+// again a quarter of an hour later, not given up.
+func TestPlanRetries(t *testing.T) {
+	e := newEnv(t, time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC)) // 08:00 in Berlin
+	eager(e.rig, 2)
+	if _, err := e.cal.Create(t.Context(), e.user, calendar.EventInput{Summary: "Sync", Start: calendar.At(e.local(2026, 12, 7, 11, 0))}); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Calendar = &flaky{Calendar: e.cal}
+	e.start()
+	e.to(e.local(2026, 12, 7, 8, 15))
+	e.to(e.local(2026, 12, 7, 10, 50))
+	if got := e.reasons(); len(got) != 1 || got[0] != "Your meeting “Sync” starts at 11:00" {
+		t.Fatalf("reasons %q", got)
+	}
+}
