@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -290,11 +291,14 @@ func (s *Syncer) syncBook(ctx context.Context, ss *session, userID, book string,
 				rep.Errors = append(rep.Errors, fmt.Sprintf("the card %s: %v", path.Base(o.href), o.err))
 				continue
 			}
-			if err := s.pull(ctx, userID, ss.acct.ID, book, o, mine[o.href]); err != nil {
+			stored, err := s.pull(ctx, userID, ss.acct.ID, book, o, mine[o.href])
+			if err != nil {
 				rep.Errors = append(rep.Errors, fmt.Sprintf("the card %s: %v", path.Base(o.href), err))
 				continue
 			}
-			rep.Pulled++
+			if stored {
+				rep.Pulled++
+			}
 		}
 	}
 	return nil
@@ -345,10 +349,18 @@ func (s *Syncer) fetch(ctx context.Context, ss *session, book string, hrefs []st
 
 // pull stores a card from the server, keeping the contact's id and its
 // link to a memory person.
-func (s *Syncer) pull(ctx context.Context, userID, accountID, book string, o fetched, old contacts.Contact) error {
+//
+// A card the user edited in os1 while this sync ran is left as the user
+// made it (false): the next sync pushes it, with the conflict rule.
+func (s *Syncer) pull(ctx context.Context, userID, accountID, book string, o fetched, old contacts.Contact) (bool, error) {
 	c, err := contacts.FromCard(o.card)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if old.ID != "" {
+		if cur, err := s.Store.Contact(ctx, userID, old.ID); err == nil && cur.LocalChange {
+			return false, nil
+		}
 	}
 	now := s.Clock.Now()
 	c.ID, c.UserID, c.CreatedAt, c.EntityID = old.ID, userID, old.CreatedAt, old.EntityID
@@ -360,12 +372,13 @@ func (s *Syncer) pull(ctx context.Context, userID, accountID, book string, o fet
 	}
 	c.Source, c.AccountID, c.Book, c.Href, c.ETag = contacts.SourceCardDAV, accountID, book, o.href, o.etag
 	c.UpdatedAt = now
-	return s.Store.PutContact(ctx, c)
+	return true, s.Store.PutContact(ctx, c)
 }
 
 // push sends one of os1's edits (or deletions) to the server. The contact
 // it returns has an empty ID when it is gone.
 func (s *Syncer) push(ctx context.Context, ss *session, c contacts.Contact, rep *contacts.Report) (contacts.Contact, error) {
+	orig := c
 	if c.Deleted {
 		err := ss.call(ctx, &exchange{ifMatch: c.ETag}, "delete the card", func(ctx context.Context) error {
 			return ss.dav.RemoveAll(ctx, c.Href)
@@ -413,6 +426,12 @@ func (s *Syncer) push(ctx context.Context, ss *session, c contacts.Contact, rep 
 	c.Card = encode(card)
 	c.ETag, c.LocalChange = etag, false
 	rep.Pushed++
+	if cur, err := s.Store.Contact(ctx, c.UserID, c.ID); err == nil && !reflect.DeepEqual(cur, orig) {
+		// Edited again in os1 while this one was sent: keep that edit (still
+		// marked), with the server's new ETag, for the next sync.
+		cur.ETag, cur.Card = etag, c.Card
+		return cur, s.Store.PutContact(ctx, cur)
+	}
 	return c, s.Store.PutContact(ctx, c)
 }
 

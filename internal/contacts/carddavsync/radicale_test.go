@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -324,5 +325,84 @@ func TestSyncAServerWithoutAddressBooks(t *testing.T) {
 	// A wrong password is still an error there.
 	if _, err := only.Sync(t.Context(), "usr_ana", contacts.Account{ID: "x", Name: "CalDAV only", URL: front.URL + "/", Username: "ana", Password: "nope"}); !errors.Is(err, carddavsync.ErrAuth) {
 		t.Fatalf("a wrong password: %v", err)
+	}
+}
+
+// hooked is a proxy in front of radicale that runs hook once, before the
+// first request of method passes.
+func (r *rig) hooked(method string, hook func()) contacts.Account {
+	r.t.Helper()
+	target, _ := url.Parse(r.srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var once sync.Once
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == method {
+			once.Do(hook)
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	r.t.Cleanup(front.Close)
+	as, err := carddavsync.CalendarAccounts{Calendar: r.cal}.DAVAccounts(r.t.Context(), "usr_ana")
+	if err != nil || len(as) != 1 {
+		r.t.Fatalf("accounts: %v %v", as, err)
+	}
+	a := as[0]
+	a.URL = front.URL + "/"
+	return a
+}
+
+// An edit the user makes in os1 while a sync sends the previous one, or
+// while it reads the server's cards, is never lost: it stays marked and
+// goes to the server at the next sync.
+func TestEditsDuringASyncAreKept(t *testing.T) {
+	r := newRig(t)
+	r.put("cat.vcf", catherine)
+	r.sync()
+	cat := r.contact("Catherine Lima")
+	edit := func(v string) {
+		c, err := r.svc.Store.Contact(t.Context(), "usr_ana", cat.ID)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		hs := append(c.Handles, contacts.Handle{Kind: contacts.Email, Value: v})
+		if _, err := r.svc.Update(t.Context(), "usr_ana", cat.ID, contacts.Edit{Handles: &hs}); err != nil {
+			t.Error(err)
+		}
+	}
+	syncer := r.svc.Syncer.(*carddavsync.Syncer)
+
+	// While the first edit is PUT, a second one is made.
+	edit("one@example.org")
+	a := r.hooked("PUT", func() { edit("two@example.org") })
+	if _, err := syncer.Sync(t.Context(), "usr_ana", a); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.contact("Catherine Lima"); !c.LocalChange || len(c.Handles) != 3 {
+		t.Fatalf("the edit made during the push: %+v", c)
+	}
+	r.sync()
+	if _, body := r.get("cat.vcf"); !strings.Contains(body, "one@example.org") || !strings.Contains(body, "two@example.org") {
+		t.Fatalf("the server's card after the next sync:\n%s", body)
+	}
+
+	// While the server's changed card is read, the user edits it in os1.
+	r.put("cat.vcf", strings.Replace(catherine, "ORG:", "TEL:+1 555 0100\nORG:", 1))
+	a = r.hooked("REPORT", func() { edit("three@example.org") })
+	if _, err := syncer.Sync(t.Context(), "usr_ana", a); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.contact("Catherine Lima"); !c.LocalChange || !strings.Contains(fmt.Sprint(c.Handles), "three@example.org") {
+		t.Fatalf("the edit made during the pull was overwritten: %+v", c.Handles)
+	}
+	rep := r.sync()
+	if len(rep.Conflicts) != 1 {
+		t.Fatalf("the next sync: %+v", rep)
+	}
+	_, body := r.get("cat.vcf")
+	for _, want := range []string{"three@example.org", "+1 555 0100"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the server's card lacks %q:\n%s", want, body)
+		}
 	}
 }
