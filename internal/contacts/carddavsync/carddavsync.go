@@ -272,6 +272,9 @@ func (s *Syncer) syncBook(ctx context.Context, ss *session, userID, book string,
 	}
 	for href, c := range mine {
 		if !onServer[href] && !c.LocalChange {
+			if cur, err := s.Store.Contact(ctx, userID, c.ID); err == nil && cur.LocalChange {
+				continue // edited in os1 meanwhile: the next sync puts it back
+			}
 			if err := s.Store.DeleteContact(ctx, userID, c.ID); err != nil && !errors.Is(err, contacts.ErrNotFound) {
 				return err
 			}
