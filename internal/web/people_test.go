@@ -25,7 +25,7 @@ func TestPeopleViewWritesTextOnly(t *testing.T) {
 	if m := regexp.MustCompile(`h\('(img|iframe|object|embed|video|audio|source|link|script|style)'|\bsrc\s*:|\.src\s*=|srcdoc|url\(|mailto:|tel:`).FindString(src); m != "" {
 		t.Errorf("people.js builds %q: the view loads and links nothing from a card", m)
 	}
-	links := regexp.MustCompile(`href:\s*('[^']*'|` + "`[^`]*`" + `|[A-Za-z_.]+)`).FindAllStringSubmatch(src, -1)
+	links := regexp.MustCompile(`href:\s*('[^']*'|`+"`[^`]*`"+`|[A-Za-z_.]+)`).FindAllStringSubmatch(src, -1)
 	if len(links) < 2 {
 		t.Errorf("%d links found; does the pattern still match the code?", len(links))
 	}
