@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -156,20 +157,59 @@ func (s *Service) syncAll(ctx context.Context) {
 }
 
 // Create adds a contact kept in os1.
+//
+// With Book (and its AccountID) set to one of the user's synced address
+// books — one that already holds a card of theirs — the contact is made
+// there instead: the next sync creates the card on the server
+// (If-None-Match: *).
 func (s *Service) Create(ctx context.Context, userID string, c Contact) (Contact, error) {
 	if err := c.Validate(); err != nil {
 		return Contact{}, err
 	}
+	book, account := c.Book, c.AccountID
 	now := s.Clock.Now()
 	c.ID, c.UserID, c.UID = s.IDs.NewID("ct"), userID, s.IDs.NewID("os1")+"@os1"
 	c.Source, c.AccountID, c.Book, c.Href, c.ETag, c.Card, c.LocalChange, c.Deleted = SourceLocal, "", "", "", "", "", false, false
 	c.CreatedAt, c.UpdatedAt = now, now
+	if book != "" || account != "" {
+		books, err := s.Books(ctx, userID)
+		if err != nil {
+			return Contact{}, err
+		}
+		if !slices.Contains(books, Book{AccountID: account, Path: book}) {
+			return Contact{}, &InputError{"That address book is not one of yours that os1 has synced; sync it first, or keep the contact in os1."}
+		}
+		c.Source, c.AccountID, c.Book, c.LocalChange = SourceCardDAV, account, book, true
+		c.Href = strings.TrimSuffix(book, "/") + "/" + c.ID + ".vcf"
+	}
 	if c.EntityID != "" {
 		if err := s.checkEntity(ctx, userID, c.EntityID); err != nil {
 			return Contact{}, err
 		}
 	}
 	return c, s.Store.PutContact(ctx, c)
+}
+
+// Book is a synced address book: its account and its path on the server.
+type Book struct {
+	AccountID string `json:"account_id"`
+	Path      string `json:"path"`
+}
+
+// Books are the address books the user's synced contacts come from.
+func (s *Service) Books(ctx context.Context, userID string) ([]Book, error) {
+	cs, err := s.Store.ListContacts(ctx, userID, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []Book
+	for _, c := range cs {
+		b := Book{AccountID: c.AccountID, Path: c.Book}
+		if c.Source == SourceCardDAV && b.Path != "" && !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // Edit is what a user may change of a contact; nil fields stay.

@@ -75,7 +75,15 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request, u store.Us
 	if people == nil {
 		people = []contacts.Person{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contacts": cs, "people": people})
+	books, err := svc.Books(r.Context(), u.ID)
+	if err != nil {
+		s.contactsError(w, "list address books", err)
+		return
+	}
+	if books == nil {
+		books = []contacts.Book{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": cs, "people": people, "books": books})
 }
 
 func (s *Server) getContact(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -107,12 +115,14 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request, u store.U
 		Birthday   string            `json:"birthday"`
 		Notes      string            `json:"notes"`
 		EntityID   string            `json:"entity_id"`
+		AccountID  string            `json:"account_id"` // with book: made in a synced address book
+		Book       string            `json:"book"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
 		return
 	}
 	c, err := svc.Create(r.Context(), u.ID, contacts.Contact{Name: in.Name, OtherNames: in.OtherNames, Relation: in.Relation,
-		Handles: in.Handles, Birthday: in.Birthday, Notes: in.Notes, EntityID: in.EntityID})
+		Handles: in.Handles, Birthday: in.Birthday, Notes: in.Notes, EntityID: in.EntityID, AccountID: in.AccountID, Book: in.Book})
 	if err != nil {
 		s.contactsError(w, "add a contact", err)
 		return

@@ -402,7 +402,11 @@ func (s *Syncer) push(ctx context.Context, ss *session, c contacts.Contact, rep 
 		return c, err
 	}
 	card := contacts.ToCard(c)
-	etag, err := s.put(ctx, ss, c.Href, card, &exchange{ifMatch: c.ETag})
+	cond := &exchange{ifMatch: c.ETag}
+	if c.ETag == "" {
+		cond = &exchange{ifNoneMatch: "*"} // made in os1: never over a card already there
+	}
+	etag, err := s.put(ctx, ss, c.Href, card, cond)
 	if errors.Is(err, errChanged) {
 		// 412: changed on the server, or (If-Match on a card that is not
 		// there any more) deleted on it.

@@ -406,3 +406,39 @@ func TestEditsDuringASyncAreKept(t *testing.T) {
 		}
 	}
 }
+
+// A contact made in os1 in a synced address book is created on the server
+// at the next sync (If-None-Match: *), and edited there like any card; an
+// address book that is not the user's is refused.
+func TestCreateInASyncedAddressBook(t *testing.T) {
+	r := newRig(t)
+	r.put("cat.vcf", catherine)
+	r.sync()
+	books, err := r.svc.Books(t.Context(), "usr_ana")
+	if err != nil || len(books) != 1 || books[0].Path != book {
+		t.Fatalf("books: %+v %v", books, err)
+	}
+	if _, err := r.svc.Create(t.Context(), "usr_ben", contacts.Contact{Name: "Mallory", AccountID: books[0].AccountID, Book: book}); err == nil {
+		t.Fatal("ben made a card in ana's address book")
+	}
+	c, err := r.svc.Create(t.Context(), "usr_ana", contacts.Contact{Name: "Ana Souza", AccountID: books[0].AccountID, Book: book,
+		Handles: []contacts.Handle{{Kind: contacts.Email, Value: "ana@example.org"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := r.sync(); rep.Pushed != 1 || rep.Pulled != 0 || len(rep.Conflicts) != 0 {
+		t.Fatalf("the sync that creates it: %+v", rep)
+	}
+	code, body := r.get(c.ID + ".vcf")
+	if code != 200 || !strings.Contains(body, "FN:Ana Souza") || !strings.Contains(body, "ana@example.org") {
+		t.Fatalf("the server's card: %d\n%s", code, body)
+	}
+	hs := []contacts.Handle{{Kind: contacts.Email, Value: "ana@new.example"}}
+	if _, err := r.svc.Update(t.Context(), "usr_ana", c.ID, contacts.Edit{Handles: &hs}); err != nil {
+		t.Fatal(err)
+	}
+	r.sync()
+	if _, body := r.get(c.ID + ".vcf"); !strings.Contains(body, "ana@new.example") || strings.Contains(body, "ana@example.org") {
+		t.Fatalf("after an edit:\n%s", body)
+	}
+}
