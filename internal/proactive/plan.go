@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/os1ai/os1/internal/calendar"
@@ -22,7 +23,9 @@ const (
 func planID(userID string) string { return jobID(userID, "plan") }
 
 // planSoon makes the user's planning job due now (adding it the first
-// time). A plan running at this moment is left to finish.
+// time). When the job is running, or has run and is not settled yet, it
+// may have read the calendar before the change: the plan runs here, in
+// the background, too.
 func (s *Service) planSoon(ctx context.Context, userID string) error {
 	now := s.clock.Now()
 	_, err := s.sched.Add(ctx, schedule.Job{ID: planID(userID), UserID: userID, Kind: KindPlan, Due: now})
@@ -31,10 +34,34 @@ func (s *Service) planSoon(ctx context.Context, userID string) error {
 	}
 	_, err = s.jobs.Reschedule(ctx, userID, planID(userID), now, "re-planned: something changed")
 	if errors.Is(err, schedule.ErrNotPending) {
+		s.planBehind(userID)
 		return nil
 	}
 	s.sched.Wake()
 	return err
+}
+
+// planBehind plans for the user in the background (Close waits for it).
+func (s *Service) planBehind(userID string) {
+	s.wg.Add(1)
+	s.behind.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.behind.Add(-1)
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("proactive: a plan panicked", "user", userID, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		s.mu.Lock()
+		delete(s.replan, userID) // a change from now on asks again
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(s.bg, time.Minute)
+		defer cancel()
+		if err := s.Plan(ctx, userID); err != nil && ctx.Err() == nil {
+			s.log.Warn("proactive: plan", "user", userID, "err", err)
+		}
+	}()
 }
 
 // CalendarChanged re-plans the user's meeting notices; it is called after

@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/os1ai/os1/internal/calendar"
@@ -306,7 +307,8 @@ type Service struct {
 	// writing holds a channel per user while a message of theirs is
 	// written, closed when it ends.
 	writing map[string]chan struct{}
-	planMu  sync.Mutex // one plan at a time
+	behind  atomic.Int64 // plans running outside the scheduler (planBehind)
+	planMu  sync.Mutex   // one plan at a time
 	bg      context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
