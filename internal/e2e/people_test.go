@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/os1ai/os1/internal/calendar/radicaletest"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 )
 
@@ -111,6 +112,58 @@ func TestBrowserPeople(t *testing.T) {
 	}
 	poll[bool](b, tab, "the imported person is listed", `document.querySelector('#ppl-list').textContent.includes('Birthday: 4 July')`)
 	b.screenshot(tab, "people")
+
+	// A CardDAV address book on radicale, through Theo's calendar account:
+	// "Sync now" brings its card in; a person added "in" it reaches it.
+	dav := radicaletest.Start(t)
+	dav.AddUser("theo", "dav-pass")
+	dav.MakeCalendar("theo", "work", "Work")
+	mkcol := `<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop>` +
+		`<D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>Contacts</D:displayname></D:prop></D:set></D:mkcol>`
+	if resp := dav.Do("MKCOL", "theo", "/theo/contacts/", "application/xml", mkcol); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCOL: %s", resp.Status)
+	}
+	if resp := dav.Do("PUT", "theo", "/theo/contacts/mum.vcf", "text/vcard",
+		"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:mum-1\r\nFN:Helen Moss\r\nX-OS1-RELATION:mother\r\nTEL:+44 20 7946 0000\r\nEND:VCARD\r\n"); resp.StatusCode >= 300 {
+		t.Fatalf("PUT: %s", resp.Status)
+	}
+	c.must("POST", "/api/calendar/accounts", map[string]string{"name": "Home DAV", "url": dav.URL, "username": "theo", "password": "dav-pass"}, nil)
+	b.do(tab, "sync now", chromedp.Click(css(`#ppl-sync`)))
+	res = poll[string](b, tab, "the sync says what it did", `(() => { const r = document.querySelector('#ppl-result'); return r && !r.hidden && r.textContent.startsWith('Synced') && r.textContent; })()`)
+	if !strings.Contains(res, "Synced 1 address book: 1 in") {
+		t.Errorf("the sync says %q", res)
+	}
+	poll[bool](b, tab, "her card is listed", `document.querySelector('#ppl-list').textContent.includes('Helen Moss')`)
+	b.do(tab, "add a person to the address book",
+		chromedp.Click(css(`#ppl-add`)),
+		chromedp.WaitVisible(css(`#ppl-form-new .ppl-book`)),
+		chromedp.SendKeys(css(`#ppl-form-new .ppl-name`), "Jonah Park"),
+		chromedp.SendKeys(css(`#ppl-form-new .ppl-handle .ppl-value-input`), "jonah@example.org"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#ppl-form-new .ppl-book'); s.value = s.options[1].value; })()`),
+		chromedp.Click(css(`#ppl-form-new .ppl-save`)),
+	)
+	poll[bool](b, tab, "he is listed", `document.querySelector('#ppl-list').textContent.includes('Jonah Park')`)
+	b.do(tab, "sync again", chromedp.Click(css(`#ppl-sync`)))
+	poll[bool](b, tab, "the sync sent him", `document.querySelector('#ppl-result').textContent.includes('1 out')`)
+	var listed struct {
+		Contacts []struct {
+			ID, Name, Source string
+		} `json:"contacts"`
+	}
+	c.must("GET", "/api/contacts", nil, &listed)
+	found := false
+	for _, ct := range listed.Contacts {
+		if ct.Name != "Jonah Park" {
+			continue
+		}
+		found = ct.Source == "carddav"
+		if resp := dav.Do("GET", "theo", "/theo/contacts/"+ct.ID+".vcf", "", ""); resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("X-Test-Body"), "jonah@example.org") {
+			t.Errorf("radicale has %s %q", resp.Status, resp.Header.Get("X-Test-Body"))
+		}
+	}
+	if !found {
+		t.Errorf("no synced contact Jonah Park: %+v", listed.Contacts)
+	}
 
 	// Another user sees none of Theo's people.
 	var inv struct {

@@ -140,6 +140,7 @@ class PeopleView {
       const data = await api.get('/api/contacts');
       if (seq !== this.seq) return;
       this.contacts = new Map((data.contacts || []).map((c) => [c.id, c]));
+      this.fillBooks(data.books || []);
       const people = data.people || [];
       this.list.replaceChildren(...(people.length
         ? people.map((p) => this.item(p))
@@ -176,6 +177,16 @@ class PeopleView {
       f.querySelector('.ppl-name').focus();
     });
     return li;
+  }
+
+  // fillBooks offers the synced address books a new person can be kept in.
+  fillBooks(books) {
+    if (!this.bookSelect) return;
+    const keep = this.bookSelect.value;
+    this.bookSelect.replaceChildren(h('option', { value: '', text: 'os1 only' }),
+      ...books.map((b) => h('option', { value: JSON.stringify([b.account_id, b.path]), text: `Address book ${b.path}` })));
+    this.bookSelect.value = [...this.bookSelect.options].some((o) => o.value === keep) ? keep : '';
+    this.bookField.hidden = !books.length;
   }
 
   removeBtn(c, li) {
@@ -222,6 +233,12 @@ class PeopleView {
     if (!id && !(init.handles || []).length) rows.append(this.handleRow({}));
     const more = h('button', { type: 'button', class: 'btn ghost small ppl-add-handle', text: 'Add an email, phone or address' });
     more.addEventListener('click', () => { const r = this.handleRow({}); rows.append(r); r.querySelector('input').focus(); });
+    let bookField = null;
+    if (!id && !init.entity_id) {
+      this.bookSelect = h('select', { id: `${uid}-book`, class: 'ppl-book' }, h('option', { value: '', text: 'os1 only' }));
+      bookField = this.bookField = field('Keep in', this.bookSelect, 'A synced address book gets the card at the next sync');
+      bookField.hidden = true;
+    }
     const save = h('button', { type: 'submit', class: 'btn ppl-save', text: id ? 'Save' : 'Add' });
     const cancel = h('button', { type: 'button', class: 'btn ghost', text: 'Cancel' });
     const f = h('form', { id: id ? null : 'ppl-form-new', class: 'form card ppl-form', novalidate: true },
@@ -229,7 +246,7 @@ class PeopleView {
       h('div', { class: 'row' }, field('Other names', other, 'Comma between them'), field('Who they are to you', relation),
         field('Birthday', birthday, 'YYYY-MM-DD, or --MM-DD without the year')),
       h('fieldset', { class: 'ppl-handles-set' }, h('legend', { text: 'How to reach them' }), rows, more),
-      err, h('div', { class: 'row' }, save, cancel));
+      bookField, err, h('div', { class: 'row' }, save, cancel));
     cancel.addEventListener('click', () => { if (id || init.entity_id) f.remove(); else { f.hidden = true; this.addBtn.setAttribute('aria-expanded', 'false'); } });
     f.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -245,6 +262,7 @@ class PeopleView {
           announce(`Saved ${body.name}.`);
         } else {
           if (init.entity_id) body.entity_id = init.entity_id;
+          if (bookField && this.bookSelect.value) [body.account_id, body.book] = JSON.parse(this.bookSelect.value);
           await busy(save, 'Adding…', () => api.post('/api/contacts', body));
           announce(`Added ${body.name}.`);
           if (f.id === 'ppl-form-new') {
