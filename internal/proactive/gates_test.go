@@ -3,6 +3,7 @@ package proactive_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/proactive"
 	"github.com/os1ai/os1/internal/schedule"
+	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/testrig"
 )
 
@@ -289,5 +291,43 @@ func TestEagerModelManyTriggers(t *testing.T) {
 	}
 	if n := len(e.reasons()); n != 8 {
 		t.Errorf("she started %d conversations, want the 8 sent", n)
+	}
+}
+
+// TestBudgetPerUser: one user's budget, settings and log are theirs: Ana
+// using up her day does not hold back Theo's message, and neither sees
+// the other's log.
+func TestBudgetPerUser(t *testing.T) {
+	e := newEnv(t, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	eager(e.rig, 2)
+	ana := e.rig.User("ana", store.RoleMember).ID
+	if _, err := e.svc.Update(t.Context(), ana, proactive.Input{DailyCount: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	for i := range 3 {
+		if _, err := e.svc.AddFollowup(t.Context(), ana, proactive.FollowupInput{Text: fmt.Sprintf("ana %d", i), InMinutes: 30}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.AddFollowup(t.Context(), e.user, proactive.FollowupInput{Text: "theo", InMinutes: 30}); err != nil {
+		t.Fatal(err)
+	}
+	e.to(e.rig.Clock.Now().Add(30 * time.Minute))
+	if got := e.reasons(); len(got) != 1 || got[0] != "I said I would ask you: “theo”" {
+		t.Fatalf("theo's messages: %q", got)
+	}
+	al, err := e.svc.Log(t.Context(), ana, 100)
+	if err != nil || count(al, proactive.Sent, "") != 1 || count(al, proactive.Held, proactive.HoldBudget) != 2 {
+		t.Fatalf("ana's log %+v %v", al, err)
+	}
+	for _, x := range append(al, e.log()...) {
+		mine := strings.Contains(x.Reason, "ana")
+		if inAna := slices.ContainsFunc(al, func(y proactive.Entry) bool { return y.ID == x.ID }); mine != inAna {
+			t.Errorf("entry %+v in the wrong log", x)
+		}
+	}
+	if v, _ := e.svc.Get(t.Context(), e.user); v.DailyCount != proactive.DefaultCount || v.SentToday != 1 {
+		t.Errorf("theo's view %+v", v)
 	}
 }
