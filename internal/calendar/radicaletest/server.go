@@ -36,7 +36,7 @@ type Server struct {
 	t     testing.TB
 	mu    sync.Mutex
 	users map[string]string
-	out   *bytes.Buffer
+	out   *daemontest.Output
 }
 
 // Require returns radicale's path, or skips the test with the reason
@@ -58,7 +58,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := Require(t)
 	dir := t.TempDir()
-	s := &Server{Dir: dir, t: t, users: map[string]string{}, out: &bytes.Buffer{}}
+	s := &Server{Dir: dir, t: t, users: map[string]string{}, out: &daemontest.Output{}}
 	if err := os.WriteFile(s.htpasswd(), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -179,7 +179,7 @@ namespace inbox {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
+	var out daemontest.Output
 	cmd := exec.Command(bin, "-F", "-c", confPath)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	exited := daemontest.Start(t, "dovecot", cmd)
