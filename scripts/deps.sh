@@ -51,7 +51,7 @@ need_voice() {
 
 need_go
 case "$what" in
-  run) need_node; need_voice ;;
-  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd radicale ;;
+  run) need_node; need_voice; apt_install hunspell-en-us ;;
+  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd radicale hunspell-en-us ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac

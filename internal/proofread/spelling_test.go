@@ -1,0 +1,126 @@
+package proofread
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf16"
+)
+
+// speller is Debian's en_US dictionary (hunspell-en-us); tests that need it
+// skip when it is not installed, and TestMissingDictionary covers that case.
+func speller(t testing.TB) *Speller {
+	t.Helper()
+	s := &Speller{}
+	if _, err := s.Dictionary(); err != nil {
+		t.Skipf("hunspell-en-us is not installed (scripts/deps.sh test): %v", err)
+	}
+	return s
+}
+
+var shared = &Speller{}
+
+func dict(t testing.TB) *Dictionary {
+	t.Helper()
+	d, err := shared.Dictionary()
+	if err != nil {
+		t.Skipf("hunspell-en-us is not installed (scripts/deps.sh test): %v", err)
+	}
+	return d
+}
+
+func TestDictionaryAcceptsInflectedForms(t *testing.T) {
+	d := dict(t)
+	for _, w := range []string{
+		"house", "houses", "walked", "walking", "happier", "happiest", "cities", "unhappy",
+		"reread", "children", "Chris's", "don't", "don’t", "Paris", "PARIS", "House", "HOUSE",
+		"I", "a", "quickly", "undo", "carried", "carrying", "iPhone",
+	} {
+		if !d.Check(w) {
+			t.Errorf("Check(%q) = false, want true", w)
+		}
+	}
+	for _, w := range []string{"recieve", "teh", "paris", "happyest", "walkd", "wierd", "housse", "hOUSE"} {
+		if d.Check(w) {
+			t.Errorf("Check(%q) = true, want false", w)
+		}
+	}
+	if d.Len() < 100_000 {
+		t.Errorf("the dictionary expanded to %d forms; the affix rules were not applied", d.Len())
+	}
+}
+
+func TestSuggestions(t *testing.T) {
+	d := dict(t)
+	for word, want := range map[string]string{
+		"recieve": "receive", "teh": "the", "wierd": "weird", "Freind": "Friend",
+		"HAPPPY": "HAPPY", "alot": "a lot", "beleive": "believe", "definately": "definitely",
+	} {
+		got := d.Suggest(word, 5)
+		if !slices.Contains(got, want) {
+			t.Errorf("Suggest(%q) = %q, want it to hold %q", word, got, want)
+		}
+	}
+	if got := d.Suggest(strings.Repeat("x", 200), 5); len(got) != 0 {
+		t.Errorf("a 200-letter word got suggestions %q", got)
+	}
+}
+
+func TestCheckSkipsCodeLinksAndNumbers(t *testing.T) {
+	s := speller(t)
+	text := "Dear Chris,\n\nI recieve your note 🙂 — thank you. Visit https://exampel.org/wierd or mail me at theo@exampel.org.\n" +
+		"The file notes.md has `fmt.Prinln` in it and [a lnk](http://x.y/qqq).\n```\nfunc mian() {}\n```\nSee you on the 3rd, and 42 timez.\nwith <span class=\"kk\">love</span>, Chris"
+	got, err := s.Check(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	for _, m := range got {
+		words = append(words, m.Word)
+		u := utf16.Encode([]rune(text))
+		if string(utf16.Decode(u[m.Start:m.End])) != m.Word {
+			t.Errorf("span %d..%d is %q in UTF-16, not %q", m.Start, m.End, string(utf16.Decode(u[m.Start:m.End])), m.Word)
+		}
+	}
+	if want := []string{"recieve", "lnk", "timez"}; !slices.Equal(words, want) {
+		t.Errorf("misspelled = %q, want %q", words, want)
+	}
+	if len(got) > 0 && !slices.Contains(got[0].Suggestions, "receive") {
+		t.Errorf("suggestions for recieve: %q", got[0].Suggestions)
+	}
+}
+
+func TestMissingDictionary(t *testing.T) {
+	s := &Speller{Dir: t.TempDir()}
+	_, err := s.Check("hello wrold")
+	if !errors.Is(err, ErrNoDictionary) || !strings.Contains(err.Error(), "hunspell-en-us") {
+		t.Fatalf("Check without a dictionary: %v, want ErrNoDictionary naming the package", err)
+	}
+}
+
+func TestAffixConditions(t *testing.T) {
+	aff := "SET UTF-8\nSFX D Y 4\nSFX D   0     d          e\nSFX D   y     ied        [^aeiou]y\nSFX D   0     ed         [^ey]\nSFX D   0     ed         [aeiou]y\n" +
+		"PFX U Y 1\nPFX U   0     un         .\nSFX N N 1\nSFX N 0 ness .\nNOSUGGEST !\n"
+	a, err := parseAff(strings.NewReader(aff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := readDic(strings.NewReader("4\nlove/DU\ncarry/D\nplay/DUN\nwork/D!\n"), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"love", "loved", "unloved", "unlove", "carried", "played", "unplayed", "playness", "worked"} {
+		if !d.Check(w) {
+			t.Errorf("%q not accepted", w)
+		}
+	}
+	for _, w := range []string{"carryed", "loveed", "uncarried", "unplayness", "playd"} {
+		if d.Check(w) {
+			t.Errorf("%q accepted", w)
+		}
+	}
+	if got := d.Suggest("workd", 3); slices.Contains(got, "worked") {
+		t.Errorf("a NOSUGGEST word was suggested: %q", got)
+	}
+}
