@@ -1,0 +1,63 @@
+package sqlitedocs_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/os1ai/os1/internal/documents"
+	"github.com/os1ai/os1/internal/documents/docstest"
+	"github.com/os1ai/os1/internal/documents/sqlitedocs"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqlite"
+)
+
+func open(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "os1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newUser(t *testing.T, db *sqlite.DB, name string) string {
+	t.Helper()
+	id := "usr_" + name
+	if err := db.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
+		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestDocumentsContract(t *testing.T) {
+	docstest.Run(t, func(t *testing.T) (documents.Store, func(string) string) {
+		db := open(t)
+		return sqlitedocs.New(db), func(name string) string { return newUser(t, db, name) }
+	})
+}
+
+// Deleting a user deletes their documents and versions (the foreign keys cascade).
+func TestUserDeletionRemovesDocuments(t *testing.T) {
+	db := open(t)
+	st := sqlitedocs.New(db)
+	ana := newUser(t, db, "ana")
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	d, err := st.CreateDocument(t.Context(), documents.Document{ID: "doc_1", UserID: ana, Title: "t", Kind: "letter", Body: "b", Source: "user", CreatedAt: at, UpdatedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddVersion(t.Context(), ana, d.ID, 1, documents.Version{Title: "t", Body: "b2", Source: "user", SavedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteUser(t.Context(), ana); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	db.SQL().QueryRow(`SELECT (SELECT count(*) FROM documents) + (SELECT count(*) FROM document_versions)`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d rows of a deleted user's documents left", n)
+	}
+}
