@@ -23,6 +23,7 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/contacts"
+	"github.com/os1ai/os1/internal/documents"
 	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/mail/mailoauth"
 	"github.com/os1ai/os1/internal/memory"
@@ -95,6 +96,8 @@ type Deps struct {
 	Push *webpush.Notifier
 	// Reminders serves reminders and quiet hours (reminders.go); nil: 503 reminders_unavailable.
 	Reminders *reminders.Service
+	// Documents serves each user's writing desk (documents.go); nil: 503 documents_unavailable.
+	Documents *documents.Service
 	// Contacts serves each user's address book and people (contacts.go); nil: 503 contacts_unavailable.
 	Contacts *contacts.Service
 	// Proactive serves the settings and log of messages os1 starts (proactive.go); nil: 503 proactive_unavailable.
@@ -227,6 +230,7 @@ func (s *Server) routes() {
 	s.reminderRoutes(m) // /api/reminders… (reminders.go)
 	s.calendarRoutes(m) // /api/calendar… (calendar.go)
 	s.contactRoutes(m)  // /api/contacts… (contacts.go)
+	s.documentRoutes(m) // /api/documents… (documents.go)
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
 	s.sessionRoutes(m) // sessions, passwords, members (sessions.go, users.go)
