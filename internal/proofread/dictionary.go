@@ -139,7 +139,7 @@ func (d *Dictionary) suggestable(c string) (string, bool) {
 
 // Bounds on the work one suggestion list may do.
 const (
-	maxSuggestLookups = 250_000
+	maxSuggestLookups = 150_000
 	maxSuggestRunes   = 30
 )
 
@@ -194,7 +194,7 @@ func (d *Dictionary) Suggest(w string, n int) []string {
 	if len(order) < n {
 	second:
 		for _, e := range first {
-			for _, c := range edits([]rune(e.s), d.alphabet) {
+			for _, c := range edits([]rune(e.s), asciiAlphabet) {
 				try(c.s, 2, 0)
 				if lookups >= maxSuggestLookups {
 					break second
@@ -249,6 +249,9 @@ func (d *Dictionary) Suggest(w string, n int) []string {
 
 func firstRune(s string) rune { r, _ := utf8.DecodeRuneInString(s); return r }
 
+// asciiAlphabet is what the second edit may insert or substitute: the
+// full alphabet would multiply the work by three for rare letters.
+var asciiAlphabet = []rune("esiarntolcdugmphbyfvkw'zxjq")
 
 // Kinds of single edits, in the order suggestions prefer them: swapped
 // letters and a doubled letter are the commonest typing slips.

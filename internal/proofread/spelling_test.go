@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // speller is Debian's en_US dictionary (hunspell-en-us); tests that need it
@@ -122,5 +123,56 @@ func TestAffixConditions(t *testing.T) {
 	}
 	if got := d.Suggest("workd", 3); slices.Contains(got, "worked") {
 		t.Errorf("a NOSUGGEST word was suggested: %q", got)
+	}
+}
+
+// FuzzWords: every token is a non-empty word exactly at its byte span,
+// tokens are in order, never overlap and hold no digit or space.
+func FuzzWords(f *testing.F) {
+	f.Add("Dear Chris, don't `code` [link](http://x.y) <b>bold</b> 3rd e.g. a-b 🙂 ’quoted’")
+	f.Add("```\nfenced wrod\n```\nafter")
+	f.Add("<\x60]((")
+	f.Fuzz(func(t *testing.T, text string) {
+		last := 0
+		for _, tok := range Words(text) {
+			if tok.Start < last || tok.End <= tok.Start || tok.End > len(text) || text[tok.Start:tok.End] != tok.Word {
+				t.Fatalf("bad token %+v after %d in %q", tok, last, text)
+			}
+			if strings.ContainsAny(tok.Word, " \t\n0123456789") {
+				t.Fatalf("token %q holds a space or digit", tok.Word)
+			}
+			last = tok.End
+		}
+		if utf8.ValidString(text) {
+			if got, want := UTF16Len(text), len(utf16.Encode([]rune(text))); got != want {
+				t.Fatalf("UTF16Len = %d, want %d", got, want)
+			}
+		}
+	})
+}
+
+// BenchmarkCheck reports words checked per second over a letter with a few
+// misspellings (suggestions included, each misspelled word once).
+func BenchmarkCheck(b *testing.B) {
+	s := speller(b)
+	para := "Dear Chris, I hope you have a wonderful birthday and that the year ahead brings you " +
+		"everything you wish for. I recieve your letters with joy, and I remember our walks by the river. "
+	text := strings.Repeat(para, 50)
+	n := len(Words(text))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Check(text); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "words/s")
+}
+
+// BenchmarkSuggest is one misspelled word's suggestions (edit distance two
+// when one finds too few).
+func BenchmarkSuggest(b *testing.B) {
+	d := dict(b)
+	for b.Loop() {
+		d.Suggest("definatly", 5)
 	}
 }
