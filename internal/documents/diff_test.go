@@ -132,3 +132,21 @@ func BenchmarkDiffEditedLetter(b *testing.B) {
 		documents.Diff(base.String(), edited)
 	}
 }
+
+func TestPassage(t *testing.T) {
+	body := "Dear Chris,\n\nI still think of the lighthouse walk, and the storm that came in.\n\nLove,\nSam"
+	for _, tc := range []struct{ query, want string }{
+		{"lighthouse", "I still think of the lighthouse walk, and the storm that came in."},
+		{"what about the storms", "I still think of the lighthouse walk, and the storm that came in."},
+		{"zebra", "Dear Chris,"},
+	} {
+		if got := documents.Passage(body, tc.query, 200); got != tc.want {
+			t.Errorf("Passage(%q) = %q, want %q", tc.query, got, tc.want)
+		}
+	}
+	long := strings.Repeat("filler words here ", 40) + "the harbour at dawn " + strings.Repeat("more filler ", 40)
+	got := documents.Passage(long, "harbour", 80)
+	if !strings.Contains(got, "harbour at dawn") || !strings.HasPrefix(got, "…") || len([]rune(got)) > 82 {
+		t.Fatalf("long paragraph: %q", got)
+	}
+}

@@ -2,11 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -296,4 +298,42 @@ func (s *Server) documentsDiff(w http.ResponseWriter, r *http.Request, u store.U
 		lines = []documents.DiffLine{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "from_title": a.Title, "to_title": b.Title, "lines": lines})
+}
+
+// Documents in memory search: the memory page's search also finds the
+// user's documents, as their own kind of hit: the title and the passage
+// that matched, with a link to the document.
+
+const kindDocument = "document"
+
+// docRef is which document a hit is.
+type docRef struct {
+	ID      string `json:"id"`
+	Title   string `json:"title"`
+	Kind    string `json:"kind"` // letter | note | chapter
+	Version int    `json:"version"`
+	URL     string `json:"url"` // the document in the web UI
+}
+
+// documentHits searches the user's documents for a memory search; nil when
+// documents are off or the search fails (memory's own hits still answer).
+func (s *Server) documentHits(ctx context.Context, userID, text string, limit int) []hitJSON {
+	if s.Documents == nil {
+		return nil
+	}
+	ds, err := s.Documents.Search(ctx, userID, text, limit)
+	if err != nil {
+		s.Log.Warn("search documents for a memory search", "err", err)
+		return nil
+	}
+	out := make([]hitJSON, 0, len(ds))
+	for _, d := range ds {
+		t := d.Title
+		if p := documents.Passage(d.Body, text, 300); p != "" {
+			t += " — " + p
+		}
+		out = append(out, hitJSON{Kind: kindDocument, ID: d.ID, Text: t, Time: d.UpdatedAt, Sources: []string{}, Marks: [][2]int{},
+			Document: &docRef{ID: d.ID, Title: d.Title, Kind: d.Kind, Version: d.Version, URL: "/#/documents/" + url.PathEscape(d.ID)}})
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/documents"
 	"github.com/os1ai/os1/internal/documents/sqlitedocs"
+	"github.com/os1ai/os1/internal/memory/recall"
+	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/testrig"
@@ -175,5 +178,49 @@ func TestDocumentLimits(t *testing.T) {
 	}
 	if vs := o.want(http.StatusOK, "GET", fmt.Sprintf("/api/documents/%s/versions", d["id"]), nil)["versions"].([]any); len(vs) != 1 {
 		t.Fatalf("a refused save made a version: %v", vs)
+	}
+}
+
+// TestMemorySearchFindsDocuments: the memory page's search finds the
+// user's documents as hits of kind "document", with the title, the
+// passage that matched and a link; another user's documents never show.
+func TestMemorySearchFindsDocuments(t *testing.T) {
+	e := newDocumentsEnv(t)
+	mem := sqlitemem.New(e.db.SQL(), sqlitemem.Options{Clock: e.clock})
+	d := e.srv.Deps
+	d.Memory = &server.Memory{Store: mem, Recaller: recall.New(mem, nil, e.clock, recall.DefaultOptions())}
+	e.srv = server.New(d)
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = e.srv.HTTPServer("")
+	hs.Start()
+	t.Cleanup(hs.Close)
+	e.http = hs
+	o := e.owner()
+	doc := o.want(http.StatusCreated, "POST", "/api/documents", map[string]any{"title": "For Chris",
+		"body": "Dear Chris,\n\nFifty years! I still laugh about the lighthouse and the ferry we missed.\n\nLove, Sam"})
+	o.want(http.StatusCreated, "POST", "/api/documents", map[string]any{"title": "Groceries", "kind": "note", "body": "eggs and bread"})
+	m := e.member(o, "ana")
+	m.want(http.StatusCreated, "POST", "/api/documents", map[string]any{"title": "Ana's lighthouse", "body": "Ana's own lighthouse story"})
+
+	for _, q := range []string{"/api/memory?q=lighthouse", "/api/memory?q=lighthouse&kind=document"} {
+		res := o.want(http.StatusOK, "GET", q, nil)["results"].([]any)
+		if len(res) != 1 {
+			t.Fatalf("%s: %v", q, res)
+		}
+		h := res[0].(map[string]any)
+		ref, _ := h["document"].(map[string]any)
+		if h["kind"] != "document" || h["id"] != doc["id"] || ref == nil || ref["url"] != "/#/documents/"+doc["id"].(string) || ref["title"] != "For Chris" {
+			t.Fatalf("%s: hit %v", q, h)
+		}
+		if want := "For Chris — Fifty years! I still laugh about the lighthouse and the ferry we missed."; h["text"] != want {
+			t.Fatalf("%s: text %q, want %q", q, h["text"], want)
+		}
+	}
+	if res := o.want(http.StatusOK, "GET", "/api/memory?q=lighthouse&kind=fact", nil)["results"].([]any); len(res) != 0 {
+		t.Fatalf("kind=fact holds documents: %v", res)
+	}
+	res := m.want(http.StatusOK, "GET", "/api/memory?q=lighthouse", nil)["results"].([]any)
+	if len(res) != 1 || res[0].(map[string]any)["document"].(map[string]any)["title"] != "Ana's lighthouse" {
+		t.Fatalf("ana's search: %v", res)
 	}
 }

@@ -179,6 +179,7 @@ type hitJSON struct {
 	Role           string    `json:"role,omitempty"`            // message hits: user or assistant
 	Item           *itemJSON `json:"item,omitempty"`            // item hits
 	Mail           *mailRef  `json:"mail,omitempty"`            // mail hits: where the email lives
+	Document       *docRef   `json:"document,omitempty"`        // document hits: which document (documents.go)
 	// Marks are the [start, end) ranges of Text, in Unicode code points,
 	// that hold the query's words; empty for a hit found by meaning or date.
 	Marks [][2]int `json:"marks"`
@@ -195,8 +196,8 @@ func memoryQuery(w http.ResponseWriter, r *http.Request) (kinds []string, histor
 		}
 	}
 	for _, k := range kinds {
-		if !memory.ValidKind(memory.Kind(k)) && k != string(memory.DocMessage) && k != string(memory.DocJournal) && k != kindMail {
-			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not one of fact, event, preference, reflection, person (or, with q, message, journal, mail)", k))
+		if !memory.ValidKind(memory.Kind(k)) && k != string(memory.DocMessage) && k != string(memory.DocJournal) && k != kindMail && k != kindDocument {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("kind %q is not one of fact, event, preference, reflection, person (or, with q, message, journal, mail, document)", k))
 			return nil, false, 0, 0, false
 		}
 	}
@@ -269,13 +270,15 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 	ctx := r.Context()
 	q := memory.Query{Text: text, Limit: limit + offset, History: history}
 	var wantItems []memory.Kind
-	wantMail := len(kinds) == 0
+	wantMail, wantDocs := len(kinds) == 0, len(kinds) == 0
 	for _, k := range kinds {
 		switch dk := memory.DocKind(k); dk {
 		case memory.DocMessage, memory.DocJournal:
 			q.Kinds = append(q.Kinds, dk)
 		case kindMail:
 			wantMail = true
+		case kindDocument:
+			wantDocs = true
 		default:
 			wantItems = append(wantItems, memory.Kind(k))
 		}
@@ -315,7 +318,11 @@ func (s *Server) searchMemory(w http.ResponseWriter, r *http.Request, u store.Us
 		}
 		out = append(out, hj)
 	}
-	out = interleave(out, mails)
+	var docs []hitJSON
+	if wantDocs {
+		docs = s.documentHits(ctx, u.ID, text, limit+offset)
+	}
+	out = interleave(interleave(out, mails), docs)
 	if offset >= len(out) {
 		out = []hitJSON{}
 	} else {
