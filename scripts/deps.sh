@@ -6,6 +6,8 @@
 #                            git, cmake and a C++ compiler to build llama-server (scripts/llama-server.sh),
 #                            and dovecot for the mail sync tests (internal/mail/dovecottest)
 #                            and radicale for the CalDAV sync tests (internal/calendar/radicaletest)
+#                            and epubcheck, poppler-utils for the book tests (internal/book); the book's fonts
+#                            (fonts-ebgaramond-extra, fonts-dejavu-core) are needed by `run` too
 set -euo pipefail
 what=${1:-run}
 
@@ -51,7 +53,7 @@ need_voice() {
 
 need_go
 case "$what" in
-  run) need_node; need_voice; apt_install hunspell-en-us ;;
-  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd radicale hunspell-en-us ;;
+  run) need_node; need_voice; apt_install hunspell-en-us fonts-ebgaramond-extra fonts-dejavu-core ;;
+  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd radicale hunspell-en-us fonts-ebgaramond-extra epubcheck poppler-utils ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
