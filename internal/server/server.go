@@ -30,6 +30,7 @@ import (
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/proactive"
+	"github.com/os1ai/os1/internal/proofread"
 	"github.com/os1ai/os1/internal/reminders"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/voice"
@@ -98,6 +99,10 @@ type Deps struct {
 	Reminders *reminders.Service
 	// Documents serves each user's writing desk (documents.go); nil: 503 documents_unavailable.
 	Documents *documents.Service
+	// Proofreader asks the chat model for edits of a document (proofread.go); nil: 503.
+	Proofreader *proofread.Proofreader
+	// Speller checks spelling without a model (proofread.go); nil: 503 spelling_unavailable.
+	Speller *proofread.Speller
 	// Contacts serves each user's address book and people (contacts.go); nil: 503 contacts_unavailable.
 	Contacts *contacts.Service
 	// Proactive serves the settings and log of messages os1 starts (proactive.go); nil: 503 proactive_unavailable.
@@ -227,10 +232,11 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/tokens", s.user(s.listTokens))
 	m.HandleFunc("POST /api/tokens", s.user(s.createToken))
 	m.HandleFunc("DELETE /api/tokens/{id}", s.user(s.deleteToken))
-	s.reminderRoutes(m) // /api/reminders… (reminders.go)
-	s.calendarRoutes(m) // /api/calendar… (calendar.go)
-	s.contactRoutes(m)  // /api/contacts… (contacts.go)
-	s.documentRoutes(m) // /api/documents… (documents.go)
+	s.reminderRoutes(m)  // /api/reminders… (reminders.go)
+	s.calendarRoutes(m)  // /api/calendar… (calendar.go)
+	s.contactRoutes(m)   // /api/contacts… (contacts.go)
+	s.documentRoutes(m)  // /api/documents… (documents.go)
+	s.proofreadRoutes(m) // proofreading and spelling (proofread.go)
 	m.HandleFunc("POST /api/invites", s.owner(s.createInvite))
 	m.HandleFunc("GET /api/users", s.owner(s.listUsers))
 	s.sessionRoutes(m) // sessions, passwords, members (sessions.go, users.go)
