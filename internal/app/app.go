@@ -35,6 +35,7 @@ import (
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/proactive"
+	"github.com/os1ai/os1/internal/proofread"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store/sqlite"
@@ -250,6 +251,8 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		Calendar:       a.Calendar.Service,
 		Push:           a.Push,
 		Reminders:      a.Reminders.Service,
+		Proofreader:    &proofread.Proofreader{Models: a.Models, Log: log.With("component", "proofread")},
+		Speller:        &proofread.Speller{}, // Debian's hunspell-en-us, read on first use
 		Contacts:       a.Contacts,
 		Proactive:      a.Proactive,
 		Wakeups:        a.Briefing,
