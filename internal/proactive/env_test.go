@@ -84,8 +84,9 @@ func (e *env) restart() {
 	e.start()
 }
 
-// settle waits until the scheduler sleeps with every claimed job ended,
-// nothing due, and its timer set for the next job in the store.
+// settle waits until the scheduler sleeps with every claimed job ended
+// and settled, nothing due, and its timer set for the next job in the
+// store.
 func (e *env) settle() {
 	e.t.Helper()
 	testrig.Eventually(e.t, 5*time.Second, "the scheduler settles", func() (bool, string) {
@@ -94,6 +95,12 @@ func (e *env) settle() {
 		at, ok, err := e.sched.Store().NextDue(context.Background(), []string{proactive.KindMessage, proactive.KindPlan})
 		if err != nil || nw.IsZero() || st.Claimed != st.Done+st.Failed+st.Skipped+st.Deferred || proactive.PlansBehind(e.svc) != 0 {
 			return false, fmt.Sprintf("%+v %v", st, err)
+		}
+		// A job whose handler ended stays running until the settler writes
+		// it: moving the clock past its lease then would run it again.
+		var running int
+		if err := e.rig.DB.SQL().QueryRow(`SELECT count(*) FROM schedule_jobs WHERE state = 'running'`).Scan(&running); err != nil || running > 0 {
+			return false, fmt.Sprintf("%d running %v", running, err)
 		}
 		return !ok || (at.After(now) && (nw.Equal(at) || at.After(nw))), fmt.Sprintf("timer %v, next due %v", nw, at)
 	})
