@@ -16,6 +16,7 @@
 //   #/mail?tab=tidy|replies              Tidy up and Replies (views/mail-tidy.js)
 //   #/calendar                           the agenda, add an event, .ics import and export (views/calendar.js)
 //   #/contacts                           People: contacts merged with memory's people, handles, birthdays (views/people.js)
+//   #/desk, #/desk/ID                    the writing desk: documents, autosave, spelling, proofreading, versions (views/desk.js)
 //
 // The server's state decides the screen, not the hash: not set up → setup;
 // signed out → login (or invite); not onboarded → meeting; not named → model
@@ -41,6 +42,7 @@ import * as memoryView from './views/memory.js';
 import * as mailView from './views/mail.js';
 import * as calendarView from './views/calendar.js';
 import * as peopleView from './views/people.js';
+import * as deskView from './views/desk.js';
 import { finishMailOAuth } from './views/settings-mail.js';
 
 const appEl = document.getElementById('app');
@@ -124,7 +126,7 @@ function lostSession() {
   state.model = null;
   setCsrf('');
   if (current.screen !== 'login' && current.screen !== 'setup' && current.screen !== 'invite' && current.screen !== 'reset') {
-    ctx.afterLogin = /^#\/(c\/|settings|memory|people|mail|calendar|contacts)/.test(location.hash) ? location.hash : '#/';
+    ctx.afterLogin = /^#\/(c\/|settings|memory|people|mail|calendar|contacts|desk)/.test(location.hash) ? location.hash : '#/';
   }
   route();
 }
@@ -177,6 +179,7 @@ async function route() {
     if (r.name === 'mail') return show('mail', mailView, r);
     if (r.name === 'calendar') return show('calendar', calendarView, r);
     if (r.name === 'contacts') return show('contacts', peopleView, r);
+    if (r.name === 'desk') return show('desk', deskView, r);
     if (r.name === 'mail-oauth') { // the provider sent the browser back: finish with this session
       const next = await finishMailOAuth(r.query);
       if (seq !== routeSeq) return;

@@ -85,7 +85,9 @@ class Chat {
         h('a', { id: 'nav-calendar', class: 'sidebar-link', href: '#/calendar' }, h('span', { text: 'Calendar' }),
           h('span', { class: 'hint', text: 'Your days, ahead' })),
         h('a', { id: 'nav-people', class: 'sidebar-link', href: '#/contacts' }, h('span', { text: 'People' }),
-          h('span', { class: 'hint', text: 'Contacts and birthdays' }))));
+          h('span', { class: 'hint', text: 'Contacts and birthdays' })),
+        h('a', { id: 'nav-desk', class: 'sidebar-link', href: '#/desk' }, h('span', { text: 'Writing desk' }),
+          h('span', { class: 'hint', text: 'Letters, proofread' }))));
     this.scrim = h('div', { class: 'scrim', 'aria-hidden': 'true' });
     this.scrim.addEventListener('click', () => this.closeDrawer(true));
 
