@@ -94,6 +94,7 @@ func (e *env) rootCmd() *cobra.Command {
 	root.AddCommand(e.remindersCmd())
 	root.AddCommand(e.calendarCmd())
 	root.AddCommand(e.contactsCmd())
+	root.AddCommand(e.docsCmd())
 	root.InitDefaultCompletionCmd() // now, so that its group is checked too
 	refuseUnknownSubcommands(root)
 	return root
