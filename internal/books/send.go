@@ -113,11 +113,11 @@ func (s *Service) PrepareSend(ctx context.Context, userID, bookID string, r Send
 }
 
 func (s *Service) prepare(ctx context.Context, userID, bookID string, r SendRequest, data bool) (Message, File, error) {
-	if err := CheckFormat(r.Format); err != nil {
-		return Message{}, File{}, err
-	}
 	b, err := s.Store.Book(ctx, userID, bookID)
 	if err != nil {
+		return Message{}, File{}, err
+	}
+	if err := CheckFormat(r.Format); err != nil {
 		return Message{}, File{}, err
 	}
 	acct, err := s.account(ctx, userID, r.Account)

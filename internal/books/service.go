@@ -244,3 +244,17 @@ func (s *Service) ownLetters(ctx context.Context, userID string) (map[string]Let
 	}
 	return out, nil
 }
+
+// LetterTitles are the titles of the user's documents by id, for showing
+// a book's letters (an id missing here was deleted).
+func (s *Service) LetterTitles(ctx context.Context, userID string) (map[string]string, error) {
+	own, err := s.ownLetters(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(own))
+	for id, l := range own {
+		out[id] = l.Title
+	}
+	return out, nil
+}

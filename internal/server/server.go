@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/auth"
+	"github.com/os1ai/os1/internal/books"
 	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
@@ -107,6 +108,8 @@ type Deps struct {
 	Contacts *contacts.Service
 	// Proactive serves the settings and log of messages os1 starts (proactive.go); nil: 503 proactive_unavailable.
 	Proactive *proactive.Service
+	// Books serves each user's books of letters: build, download, send (books.go); nil: 503 books_unavailable.
+	Books *books.Service
 	// Wakeups answers a wake-up call with the spoken morning briefing (wakeup.go); nil: 503.
 	Wakeups WakeupAnswerer
 	// ReminderEmail keeps each user's "also email me reminders" (reminder_email.go); nil: 503.
@@ -247,6 +250,7 @@ func (s *Server) routes() {
 	s.pushRoutes(m)   // /api/push… (webpush.go)
 	// /api/proactive… (proactive.go)
 	s.proactiveRoutes(m)
+	s.bookRoutes(m) // /api/books… (books.go)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})
