@@ -296,7 +296,7 @@ func (s *Server) downloadBook(format string) userHandler {
 		if r.URL.Query().Get("inline") == "1" && format == books.PDF {
 			disp = "inline"
 			h.Set("X-Frame-Options", "SAMEORIGIN")
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'self'")
+			h.Set("Content-Security-Policy", "frame-ancestors 'self'")
 		} else {
 			h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 		}

@@ -17,6 +17,7 @@
 //   #/calendar                           the agenda, add an event, .ics import and export (views/calendar.js)
 //   #/contacts                           People: contacts merged with memory's people, handles, birthdays (views/people.js)
 //   #/desk, #/desk/ID                    the writing desk: documents, autosave, spelling, proofreading, versions (views/desk.js)
+//   #/book, #/book/ID                    books of letters: pick, order, build EPUB/PDF, preview, send (views/book.js)
 //
 // The server's state decides the screen, not the hash: not set up → setup;
 // signed out → login (or invite); not onboarded → meeting; not named → model
@@ -43,6 +44,7 @@ import * as mailView from './views/mail.js';
 import * as calendarView from './views/calendar.js';
 import * as peopleView from './views/people.js';
 import * as deskView from './views/desk.js';
+import * as bookView from './views/book.js';
 import { finishMailOAuth } from './views/settings-mail.js';
 
 const appEl = document.getElementById('app');
@@ -126,7 +128,7 @@ function lostSession() {
   state.model = null;
   setCsrf('');
   if (current.screen !== 'login' && current.screen !== 'setup' && current.screen !== 'invite' && current.screen !== 'reset') {
-    ctx.afterLogin = /^#\/(c\/|settings|memory|people|mail|calendar|contacts|desk)/.test(location.hash) ? location.hash : '#/';
+    ctx.afterLogin = /^#\/(c\/|settings|memory|people|mail|calendar|contacts|desk|book)/.test(location.hash) ? location.hash : '#/';
   }
   route();
 }
@@ -180,6 +182,7 @@ async function route() {
     if (r.name === 'calendar') return show('calendar', calendarView, r);
     if (r.name === 'contacts') return show('contacts', peopleView, r);
     if (r.name === 'desk') return show('desk', deskView, r);
+    if (r.name === 'book') return show('book', bookView, r);
     if (r.name === 'mail-oauth') { // the provider sent the browser back: finish with this session
       const next = await finishMailOAuth(r.query);
       if (seq !== routeSeq) return;

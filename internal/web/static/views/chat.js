@@ -87,7 +87,9 @@ class Chat {
         h('a', { id: 'nav-people', class: 'sidebar-link', href: '#/contacts' }, h('span', { text: 'People' }),
           h('span', { class: 'hint', text: 'Contacts and birthdays' })),
         h('a', { id: 'nav-desk', class: 'sidebar-link', href: '#/desk' }, h('span', { text: 'Writing desk' }),
-          h('span', { class: 'hint', text: 'Letters, proofread' }))));
+          h('span', { class: 'hint', text: 'Letters, proofread' })),
+        h('a', { id: 'nav-book', class: 'sidebar-link', href: '#/book' }, h('span', { text: 'Book' }),
+          h('span', { class: 'hint', text: 'Your letters, bound' }))));
     this.scrim = h('div', { class: 'scrim', 'aria-hidden': 'true' });
     this.scrim.addEventListener('click', () => this.closeDrawer(true));
 
