@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/os1ai/os1/internal/calendar"
@@ -14,6 +15,7 @@ import (
 	"github.com/os1ai/os1/internal/calendar/sqlitecal"
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/httpretry"
 )
 
@@ -61,8 +63,10 @@ func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, backgroun
 	if a.Mail != nil { // invitations go by mail (iMIP) with the mail tools' sender
 		deps.Mail = &caltools.Mail{Source: a.Mail.deps.Source, Sender: a.Mail.deps.Sender, Attachments: a.Mail.deps.Attachments,
 			Correspondents: a.Mail.deps.Correspondents}
-		deps.People = caltools.MailPeople{Mail: a.Mail.deps.Source}
 	}
+	// "Ana" is found in the contacts first (built after the calendar, so
+	// read when asked), then among the people the user exchanged mail with.
+	deps.People = calendarPeople{a: a}
 	err := caltools.Register(tools, deps)
 	if err != nil {
 		return nil, fmt.Errorf("register the calendar tools: %w", err)
@@ -72,4 +76,33 @@ func (a *App) newCalendar(log *slog.Logger, tools *companion.Registry, backgroun
 		a.onClose(svc)
 	}
 	return &Calendar{Service: svc}, nil
+}
+
+// calendarPeople finds a person's addresses for the calendar tools: the
+// contacts' email handles ("Ana", "my sister"), else the addresses she
+// wrote from or was written to at in the user's mail.
+type calendarPeople struct{ a *App }
+
+func (p calendarPeople) Emails(ctx context.Context, userID, name string) ([]string, error) {
+	if p.a.Contacts != nil {
+		people, err := p.a.Contacts.Lookup(ctx, userID, name)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, pr := range people {
+			for _, h := range pr.Handles {
+				if h.Kind == contacts.Email && !slices.Contains(out, h.Value) {
+					out = append(out, h.Value)
+				}
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	if p.a.Mail != nil {
+		return caltools.MailPeople{Mail: p.a.Mail.deps.Source}.Emails(ctx, userID, name)
+	}
+	return nil, nil
 }

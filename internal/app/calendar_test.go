@@ -10,6 +10,7 @@ import (
 	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/calendar/radicaletest"
 	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/store"
 )
 
@@ -62,5 +63,52 @@ func TestCalendarWired(t *testing.T) {
 	}
 	if cals, _ := svc.Store.ListCalendars(ctx, "usr_ana"); len(cals) != 2 {
 		t.Errorf("calendars: %+v", cals)
+	}
+}
+
+// The calendar tools find "Ana" and "my sister" in the contacts, each
+// user in their own.
+func TestCalendarPeopleFromContacts(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{
+		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
+		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := NewTalk(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Contacts == nil {
+		t.Fatal("no contacts in os1 talk")
+	}
+	for _, u := range []string{"usr_theo", "usr_amy"} {
+		if err := a.DB.CreateUser(ctx, store.User{ID: u, Username: strings.TrimPrefix(u, "usr_"), DisplayName: u, Role: store.RoleMember,
+			PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Contacts.Create(ctx, "usr_theo", contacts.Contact{Name: "Catherine Twombly", Relation: "sister",
+		Handles: []contacts.Handle{{Kind: contacts.Email, Value: "cathy@example.org"}, {Kind: contacts.Phone, Value: "+1 555 0100"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Contacts.Create(ctx, "usr_theo", contacts.Contact{Name: "Ana Souza",
+		Handles: []contacts.Handle{{Kind: contacts.Email, Value: "ana@example.org"}}}); err != nil {
+		t.Fatal(err)
+	}
+	p := calendarPeople{a: a}
+	for who, want := range map[string]string{"Ana": "ana@example.org", "my sister": "cathy@example.org"} {
+		got, err := p.Emails(ctx, "usr_theo", who)
+		if err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("Emails(%q) = %v, %v; want [%s]", who, got, err, want)
+		}
+	}
+	if got, err := p.Emails(ctx, "usr_amy", "Ana"); err != nil || len(got) != 0 {
+		t.Errorf("another user's contacts reached: %v, %v", got, err)
 	}
 }
