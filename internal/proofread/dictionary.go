@@ -139,7 +139,7 @@ func (d *Dictionary) suggestable(c string) (string, bool) {
 
 // Bounds on the work one suggestion list may do.
 const (
-	maxSuggestLookups = 150_000
+	maxSuggestLookups = 60_000
 	maxSuggestRunes   = 30
 )
 

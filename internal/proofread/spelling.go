@@ -68,8 +68,14 @@ type Misspelling struct {
 // otherwise list every word.
 const MaxMisspellings = 500
 
+// MaxSuggested is how many different misspelled words of one text get
+// suggestions (each costs up to a few tens of milliseconds); the rest are
+// underlined with none, so a long foreign text is answered in seconds.
+const MaxSuggested = 30
+
 // Check lists the misspelled words of text (Markdown or plain), in order,
-// with up to five suggestions each (the same word is suggested for once).
+// with up to five suggestions each (worked out once per word, for the
+// first MaxSuggested different words).
 func (s *Speller) Check(text string) ([]Misspelling, error) {
 	d, err := s.Dictionary()
 	if err != nil {
@@ -84,7 +90,9 @@ func (s *Speller) Check(text string) ([]Misspelling, error) {
 		}
 		sg, ok := sugg[t.Word]
 		if !ok {
-			sg = d.Suggest(t.Word, 5)
+			if len(sugg) < MaxSuggested {
+				sg = d.Suggest(t.Word, 5)
+			}
 			if sg == nil {
 				sg = []string{}
 			}

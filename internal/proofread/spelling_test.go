@@ -176,3 +176,28 @@ func BenchmarkSuggest(b *testing.B) {
 		d.Suggest("definatly", 5)
 	}
 }
+
+// TestCheckForeignTextIsBounded: a long text of unknown words is answered
+// with at most MaxMisspellings spans and suggestions for the first
+// MaxSuggested words only.
+func TestCheckForeignTextIsBounded(t *testing.T) {
+	s := speller(t)
+	var b strings.Builder
+	for i := range 2000 {
+		b.WriteString("qz")
+		for n := i; n > 0; n /= 20 {
+			b.WriteByte(byte('a' + n%20))
+		}
+		b.WriteString("x ")
+	}
+	got, err := s.Check(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != MaxMisspellings {
+		t.Fatalf("%d misspellings, want the cap %d", len(got), MaxMisspellings)
+	}
+	if got[MaxSuggested].Suggestions == nil || len(got[MaxSuggested+5].Suggestions) != 0 {
+		t.Errorf("words past the first %d got suggestions: %q", MaxSuggested, got[MaxSuggested+5].Suggestions)
+	}
+}
