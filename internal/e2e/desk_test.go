@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/os1ai/os1/internal/llm/llmtest"
 )
@@ -33,7 +35,8 @@ const (
 // TestBrowserDesk (issue 14): the writing desk in a real browser against a
 // real os1 and the scripted model. A letter is written in the page
 // (autosaved, spelling underlined from Debian's dictionary), proofread:
-// three suggestions shown inline, two accepted and one rejected, the result
+// four suggestions shown inline, one dropped when its words are edited,
+// two accepted and one rejected, the result
 // saved with source "suggestions"; the version history lists the saves and
 // shows a diff. Autosave survives a network drop (the draft stays on the
 // device and is saved when the network is back), a reload while offline
@@ -44,14 +47,17 @@ func TestBrowserDesk(t *testing.T) {
 	model := llmtest.NewServer(t)
 	scriptMemory(model)
 	const letter = "Dear Chris,\n\nI hope you has a wonderfull birthday. Their is cake for everyone.\n\nLove, Sam"
-	var proofreads []string
+	var mu sync.Mutex
+	var proofreads []string // what the model was given to proofread
 	model.Handle(func(r llmtest.Request) llmtest.Reply {
 		if strings.Contains(r.System, "You choose your own name") {
 			return llmtest.Reply{Chunks: []string{`{"name": "Samantha"}`}}
 		}
 		if strings.Contains(r.System, "careful proofreader") {
 			doc := r.Messages[len(r.Messages)-1].Content
+			mu.Lock()
 			proofreads = append(proofreads, doc)
+			mu.Unlock()
 			edit := func(orig, repl, kind, reason string) string {
 				b, _ := json.Marshal(map[string]any{"original": orig, "replacement": repl, "kind": kind, "reason": reason,
 					"start": strings.Index(letter, orig)})
@@ -60,7 +66,8 @@ func TestBrowserDesk(t *testing.T) {
 			return llmtest.Reply{Chunks: []string{`{"edits":[`,
 				edit("has", "have", "grammar", "you have") + ",",
 				edit("wonderfull", "wonderful", "spelling", "misspelled") + ",",
-				edit("Their is", "There is", "grammar", "there, not their"),
+				edit("Their is", "There is", "grammar", "there, not their") + ",",
+				edit("Love, Sam", "With love, Sam", "tone", "warmer"),
 				`]}`}}
 		}
 		return llmtest.Reply{Chunks: []string{"Noted."}}
@@ -114,15 +121,27 @@ func TestBrowserDesk(t *testing.T) {
 
 	// Proofread: three suggestions, shown inline and in the list.
 	b.do(tab, "proofread", chromedp.Click(css(`#desk-proofread`)),
-		chromedp.WaitVisible(css(`#desk-suggestions .desk-sugg[data-id="s3"]`)))
-	if len(proofreads) != 1 || !strings.Contains(proofreads[0], "wonderfull birthday") || !strings.Contains(proofreads[0], "<<<DOCUMENT ") {
-		t.Fatalf("the model was asked %d times, with %q", len(proofreads), proofreads)
+		chromedp.WaitVisible(css(`#desk-suggestions .desk-sugg[data-id="s4"]`)))
+	mu.Lock()
+	asked := append([]string(nil), proofreads...)
+	mu.Unlock()
+	if len(asked) != 1 || !strings.Contains(asked[0], "wonderfull birthday") || !strings.Contains(asked[0], "<<<DOCUMENT ") {
+		t.Fatalf("the model was asked %d times, with %q", len(asked), asked)
 	}
 	inline := eval[[]string](b, tab, "read the inline suggestions", `[...document.querySelectorAll('#desk-marks .desk-mark-sugg')].map((x) => x.textContent)`)
-	if strings.Join(inline, "|") != "has|wonderfull|Their is" {
+	if strings.Join(inline, "|") != "has|wonderfull|Their is|Love, Sam" {
 		t.Errorf("inline suggestions %q", inline)
 	}
 	b.screenshot(tab, "desk-suggestions")
+	// Editing inside a suggested span drops that suggestion: it is never
+	// applied to text it was not made for (the name is typed back after).
+	eval[bool](b, tab, "put the caret at the end", caretToEndJS)
+	b.do(tab, "edit the signature", chromedp.SendKeys(css(`#desk-body`), kb.Backspace),
+		chromedp.WaitNotPresent(css(`#desk-suggestions .desk-sugg[data-id="s4"]`)),
+		chromedp.SendKeys(css(`#desk-body`), "m"))
+	if note := eval[string](b, tab, "read the note", `document.querySelector('#desk-sugg-note').textContent`); !strings.Contains(note, "dropped") {
+		t.Errorf("the page says %q after the signature changed, want that the suggestion was dropped", note)
+	}
 	b.do(tab, "accept two, reject one",
 		chromedp.Click(css(`#desk-suggestions .desk-sugg[data-id="s1"] .desk-accept`)),
 		chromedp.WaitNotPresent(css(`#desk-suggestions .desk-sugg[data-id="s1"]`)),
