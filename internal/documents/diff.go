@@ -14,7 +14,7 @@ type DiffLine struct {
 // all of the old lines removed and all of the new ones added. Myers'
 // search keeps O(D²) numbers, so a diff of two unrelated 5 MB documents
 // stays at a few megabytes.
-const maxEdits = 2000
+const maxEdits = 1000
 
 // Diff compares a and b line by line, a shortest edit script (Myers'
 // O(ND) algorithm). A final line break is not a line of its own, and
