@@ -27,7 +27,7 @@ const enc = encodeURIComponent;
 const SAVE_AFTER_MS = 800;
 const SPELL_AFTER_MS = 700;
 const RETRY_MS = [1000, 2000, 4000, 8000, 15000];
-const SPELL_MAX = 1000000; // characters /api/spelling is sent at most
+const SPELL_MAX = 200000; // characters /api/spelling is sent at most (longer texts are not underlined)
 const KIND_LABEL = { spelling: 'Spelling', grammar: 'Grammar', clarity: 'Clarity', tone: 'Tone' };
 const SOURCE_LABEL = { user: 'you', os1: 'os1', restore: 'restored', suggestions: 'suggestions' };
 
