@@ -333,7 +333,7 @@ func (s *Server) documentHits(ctx context.Context, userID, text string, limit in
 			t += " — " + p
 		}
 		out = append(out, hitJSON{Kind: kindDocument, ID: d.ID, Text: t, Time: d.UpdatedAt, Sources: []string{}, Marks: [][2]int{},
-			Document: &docRef{ID: d.ID, Title: d.Title, Kind: d.Kind, Version: d.Version, URL: "/#/documents/" + url.PathEscape(d.ID)}})
+			Document: &docRef{ID: d.ID, Title: d.Title, Kind: d.Kind, Version: d.Version, URL: "/#/desk/" + url.PathEscape(d.ID)}})
 	}
 	return out
 }

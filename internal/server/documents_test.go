@@ -209,7 +209,7 @@ func TestMemorySearchFindsDocuments(t *testing.T) {
 		}
 		h := res[0].(map[string]any)
 		ref, _ := h["document"].(map[string]any)
-		if h["kind"] != "document" || h["id"] != doc["id"] || ref == nil || ref["url"] != "/#/documents/"+doc["id"].(string) || ref["title"] != "For Chris" {
+		if h["kind"] != "document" || h["id"] != doc["id"] || ref == nil || ref["url"] != "/#/desk/"+doc["id"].(string) || ref["title"] != "For Chris" {
 			t.Fatalf("%s: hit %v", q, h)
 		}
 		if want := "For Chris — Fifty years! I still laugh about the lighthouse and the ferry we missed."; h["text"] != want {

@@ -38,7 +38,7 @@ const (
 )
 
 // Link is a document's address in the web UI.
-func Link(id string) string { return "/#/documents/" + id }
+func Link(id string) string { return "/#/desk/" + id }
 
 // Tools returns the tools, to register with Registry.RegisterFrom(SourceName, …).
 func Tools(svc *documents.Service) []companion.Tool {

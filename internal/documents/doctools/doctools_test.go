@@ -107,7 +107,7 @@ func TestDraftALetterInTheUsersVoice(t *testing.T) {
 	if err != nil || d.Source != documents.SourceOS1 || d.Kind != documents.KindLetter || d.Title != "For Chris on her 50th" || d.Body != body || d.Version != 1 {
 		t.Fatalf("the draft: %+v %v", d, err)
 	}
-	if !strings.Contains(wrote, d.ID) || !strings.Contains(wrote, "/#/documents/"+d.ID) {
+	if !strings.Contains(wrote, d.ID) || !strings.Contains(wrote, "/#/desk/"+d.ID) {
 		t.Fatalf("write answered %q", wrote)
 	}
 	// Her draft is not the user's voice: style still shows only Gran's letter.
@@ -186,7 +186,7 @@ func TestRecallListsDocuments(t *testing.T) {
 	tool := doctools.Recall(base, e.svc)
 	out, err := tool.Run(ctx, companion.Call{UserID: e.user, Args: []byte(`{"query":"the lighthouse"}`)})
 	if err != nil || !strings.HasPrefix(out, "Memory: nothing about that.") ||
-		!strings.Contains(out, "[document "+d.ID+"] letter “For Chris”, version 1 (/#/documents/"+d.ID+"): The lighthouse walk in the rain.") {
+		!strings.Contains(out, "[document "+d.ID+"] letter “For Chris”, version 1 (/#/desk/"+d.ID+"): The lighthouse walk in the rain.") {
 		t.Fatalf("recall: %q %v", out, err)
 	}
 	ben := e.rig.User("ben", store.RoleMember).ID

@@ -202,6 +202,13 @@ class MemoryView {
           h('span', { class: 'mem-text quote' }, marked(hit.text, hit.marks)),
           h('a', { class: 'mem-source-link', href: `#/mail/${enc(hit.id)}`, text: 'Open the email' })));
     }
+    if (hit.kind === 'document' && hit.document) { // one of the user's documents: its title and the passage that matched
+      return h('li', { class: 'mem-item mem-hit mem-document', dataset: { id: hit.id, kind: hit.kind } },
+        h('div', { class: 'mem-hit-body' },
+          h('span', { class: 'mem-meta' }, `Your ${hit.document.kind} · saved ${fmtDateTime(hit.time)}`),
+          h('span', { class: 'mem-text quote' }, marked(hit.text, hit.marks)),
+          h('a', { class: 'mem-source-link', href: `#/desk/${enc(hit.id)}`, text: 'Open the document' })));
+    }
     const who = hit.kind === 'journal' ? `${this.name}'s journal` : hit.role === 'user' ? 'You said' : `${this.name} said`;
     const link = hit.conversation_id
       ? h('a', { class: 'mem-source-link', href: `#/c/${enc(hit.conversation_id)}`, text: 'Open the conversation' })
