@@ -199,7 +199,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	}
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
 		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock),
-			a.Briefing.AgendaSlot(), a.Briefing.WakeSlot()},
+			a.Briefing.AgendaSlot(), a.Briefing.WakeSlot(), a.Briefing.MeetingSlot()},
 		Clock: a.Clock, Observer: a.Metrics, Log: log, Attachments: sqliteattach.New(a.DB)}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
@@ -209,6 +209,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		ModelTitles: p.server,
 	})
 	a.Briefing.Initiator = a.Companion // an answered wake-up speaks through it
+	if a.Proactive != nil {
+		a.Proactive.Briefs = a.Briefing // a meeting notice speaks with the meeting's brief
+	}
 	if a.Memory != nil {
 		// The worker is the companion's listener, so it is built first and
 		// told about the companion now: what extraction changes reaches the

@@ -94,8 +94,9 @@ const (
 
 // Briefer builds briefings.
 type Briefer struct {
-	d       Deps
-	pending pendingBriefs
+	d        Deps
+	pending  pendingBriefs
+	meetings pendingBriefs // meeting briefs waiting for their notice's turn (meetingslot.go)
 
 	// Wakeups and Initiator answer wake-up calls (AnswerWakeup); they are
 	// set once, before the server serves (the app builds the companion
@@ -112,7 +113,7 @@ func New(d Deps) *Briefer {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Briefer{d: d, pending: pendingBriefs{m: map[string]pendingBrief{}}}
+	return &Briefer{d: d, pending: pendingBriefs{m: map[string]pendingBrief{}}, meetings: pendingBriefs{m: map[string]pendingBrief{}}}
 }
 
 // location is the user's zone (UTC without Zones).

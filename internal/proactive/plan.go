@@ -148,7 +148,7 @@ func (s *Service) planMeetings(ctx context.Context, userID string, set Settings,
 		if title == "" {
 			title = "(no title)"
 		}
-		p := payload{Trigger: TriggerMeeting, Key: key, Stale: o.Start, StaleWhy: "the meeting had started",
+		p := payload{Trigger: TriggerMeeting, Key: key, Stale: o.Start, StaleWhy: "the meeting had started", Event: o.Event.ID, Start: o.Start,
 			Reason: fmt.Sprintf("Your meeting “%s” starts at %s", title, o.Start.In(loc).Format("15:04"))}
 		want[jobID(userID, key)] = true
 		if err := s.put(ctx, userID, p, later(o.Start.Add(-lead), now)); err != nil {

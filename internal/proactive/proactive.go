@@ -269,6 +269,13 @@ type Birthdays interface {
 	Birthdays(ctx context.Context, userID string, from, to time.Time) ([]Birthday, error)
 }
 
+// MeetingBriefs prepares what she knows of a meeting for the message
+// that tells of it (briefing.Briefer: the brief reaches that turn's prompt).
+type MeetingBriefs interface {
+	PrepareMeeting(ctx context.Context, userID, eventID string, start time.Time) error
+	DropMeeting(userID string) // the turn it was prepared for did not start
+}
+
 // Deps are what a Service is built from.
 type Deps struct {
 	Sched    *schedule.Scheduler
@@ -294,8 +301,9 @@ type Service struct {
 	// Set once before Start (the app builds the companion, calendar and
 	// contacts around this service).
 	Initiator Initiator
-	Calendar  Calendar  // nil: no meeting notices
-	Birthdays Birthdays // nil: no birthdays
+	Calendar  Calendar      // nil: no meeting notices
+	Birthdays Birthdays     // nil: no birthdays
+	Briefs    MeetingBriefs // nil: meeting notices go without a brief
 	// Notify tells the user's other ways (Web Push to closed browsers) of
 	// a message she started, with its reason; nil: none. Called after the
 	// turn started; it must not fail the message.

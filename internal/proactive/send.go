@@ -23,6 +23,9 @@ type payload struct {
 	// zero: never. StaleWhy says so in words.
 	Stale    time.Time `json:"stale,omitzero"`
 	StaleWhy string    `json:"stale_why,omitempty"`
+	// Event and Start are a meeting notice's occurrence, for its brief.
+	Event string    `json:"event,omitempty"`
+	Start time.Time `json:"start,omitzero"`
 }
 
 // fire is the handler of KindMessage.
@@ -106,8 +109,19 @@ func (s *Service) deliver(ctx context.Context, userID string, p payload, set Set
 		return errors.New("no companion to speak through")
 	}
 	reason := clip(p.Reason, companion.MaxReasonChars)
+	briefed := false
+	if p.Trigger == TriggerMeeting && p.Event != "" && s.Briefs != nil {
+		if err := s.Briefs.PrepareMeeting(ctx, userID, p.Event, p.Start); err != nil {
+			s.log.Warn("proactive: the meeting's brief", "user", userID, "err", err) // the notice goes without it
+		} else {
+			briefed = true
+		}
+	}
 	evs, err := s.Initiator.Initiate(ctx, userID, "", reason)
 	if err != nil {
+		if briefed {
+			s.Briefs.DropMeeting(userID)
+		}
 		// Marked failed, the key is free again: a retry of the job may send it.
 		_ = s.store.Finish(context.WithoutCancel(ctx), userID, e.ID, Failed, err.Error(), 0, "")
 		return fmt.Errorf("start os1's turn: %w", err)

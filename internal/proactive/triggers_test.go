@@ -293,3 +293,56 @@ func TestPlanRetries(t *testing.T) {
 		t.Fatalf("reasons %q", got)
 	}
 }
+
+// briefs records the meeting briefs asked for; the one for fail fails.
+type briefs struct {
+	mu    sync.Mutex
+	asked []string
+	fail  string
+}
+
+func (b *briefs) PrepareMeeting(_ context.Context, userID, eventID string, start time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.asked = append(b.asked, userID+" "+eventID+" "+start.UTC().Format(time.RFC3339))
+	if eventID == b.fail {
+		return fmt.Errorf("the mail store is busy")
+	}
+	return nil
+}
+
+func (b *briefs) DropMeeting(string) {}
+
+// TestMeetingBriefed: a meeting notice asks for the brief of its own
+// occurrence just before she speaks; a brief that cannot be made does not
+// hold the notice back.
+func TestMeetingBriefed(t *testing.T) {
+	e := newEnv(t, time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC)) // 08:00 in Berlin
+	eager(e.rig, 2)
+	b := &briefs{}
+	e.svc.Briefs = b
+	e.start()
+	one, err := e.cal.Create(t.Context(), e.user, calendar.EventInput{Summary: "1:1", Start: calendar.At(e.local(2026, 12, 7, 10, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := e.cal.Create(t.Context(), e.user, calendar.EventInput{Summary: "Review", Start: calendar.At(e.local(2026, 12, 7, 12, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.fail = two.ID
+	b.mu.Unlock()
+	e.settle()
+	e.to(e.local(2026, 12, 7, 9, 55))
+	e.to(e.local(2026, 12, 7, 11, 55))
+	if got := e.reasons(); len(got) != 2 {
+		t.Fatalf("reasons %q", got)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	want := []string{e.user + " " + one.ID + " 2026-12-07T09:00:00Z", e.user + " " + two.ID + " 2026-12-07T11:00:00Z"}
+	if fmt.Sprint(b.asked) != fmt.Sprint(want) {
+		t.Errorf("briefs asked %q, want %q", b.asked, want)
+	}
+}
