@@ -201,3 +201,20 @@ func TestCheckForeignTextIsBounded(t *testing.T) {
 		t.Errorf("words past the first %d got suggestions: %q", MaxSuggested, got[MaxSuggested+5].Suggestions)
 	}
 }
+
+// BenchmarkCheckCorrect is the tokenizer and the dictionary alone: a
+// correctly spelled text, so no suggestions are worked out.
+func BenchmarkCheckCorrect(b *testing.B) {
+	s := speller(b)
+	para := "Dear Chris, I hope you have a wonderful birthday and that the year ahead brings you " +
+		"everything you wish for. I received your letters with joy, and I remember our walks by the river. "
+	text := strings.Repeat(para, 50)
+	n := len(Words(text))
+	b.ResetTimer()
+	for b.Loop() {
+		if got, err := s.Check(text); err != nil || len(got) != 0 {
+			b.Fatal(got, err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "words/s")
+}
