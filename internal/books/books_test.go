@@ -287,9 +287,9 @@ func TestDraftForeword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.r.LLM.Enqueue(llmtest.Reply{Chunks: []string{"<think>x</think>\nThese letters ", "are for the people I love."}})
+	s.r.LLM.Enqueue(llmtest.Reply{Chunks: []string{"<think>x</think>\nThese letters ", "are for the people I love.\n\nAll of them."}})
 	got, err := s.svc.DraftForeword(t.Context(), s.ana, b.ID)
-	if err != nil || got != "These letters are for the people I love." {
+	if err != nil || got != "These letters are for the people I love.\n\nAll of them." {
 		t.Fatalf("foreword: %q, %v", got, err)
 	}
 	if _, err := s.svc.DraftForeword(t.Context(), s.ben, b.ID); !errors.Is(err, books.ErrNotFound) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/textsafe"
@@ -156,7 +157,14 @@ func cleanDraft(reply string) string {
 		}
 		s = strings.TrimSuffix(strings.TrimSpace(s), "```")
 	}
-	return strings.TrimSpace(textsafe.Displayable(s))
+	// Line breaks and tabs are the draft's; other control characters go.
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, strings.ReplaceAll(s, "\r\n", "\n"))
+	return strings.TrimSpace(s)
 }
 
 // complete runs one request on the user's chat model and answers its text.

@@ -3,6 +3,8 @@ package server_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +18,9 @@ import (
 	"github.com/os1ai/os1/internal/documents"
 	"github.com/os1ai/os1/internal/documents/sqlitedocs"
 	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/mail/mailtools"
+	"github.com/os1ai/os1/internal/mail/smtpsend/smtptest"
 	"github.com/os1ai/os1/internal/metrics"
 	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/testrig"
@@ -147,5 +152,79 @@ func TestBooksOverHTTP(t *testing.T) {
 	}
 	if r := o.do("GET", "/api/books/"+id+"/download.pdf", nil); r.Status != http.StatusNotFound {
 		t.Fatalf("a deleted book's file: %d", r.Status)
+	}
+}
+
+type bookAccounts struct{ acct mail.Account }
+
+func (a bookAccounts) Accounts(_ context.Context, userID string) ([]mail.Account, error) {
+	if userID == a.acct.UserID {
+		return []mail.Account{a.acct}, nil
+	}
+	return nil, nil
+}
+
+// Sending over HTTP: the preview answers the exact message (her cover
+// letter when none is given) and sends nothing; the send goes only with
+// that message unchanged, and the SMTP sink then gets the built file.
+func TestBookSendOverHTTP(t *testing.T) {
+	r := testrig.New(t)
+	mm := r.Models(true)
+	comp := r.Companion(companion.Deps{Models: mm}, companion.Options{})
+	docs := documents.New(sqlitedocs.New(r.DB), r.Clock, clock.RandomIDs{})
+	sink := smtptest.Start(t, smtptest.Options{Passwords: map[string]string{"theo": "pw"}})
+	bs := &books.Service{Store: sqlitebooks.New(r.DB), Letters: bookwire.Letters{Docs: docs}, Typesetter: bookwire.Typesetter{},
+		Models: mm, Clock: r.Clock, IDs: clock.RandomIDs{}}
+	t.Cleanup(func() { bs.Close() })
+	srv := r.Server(server.Deps{Companion: comp, Models: mm, Documents: docs, Books: bs})
+	e := &env{t: t, db: r.DB, llm: r.LLM, clock: r.Clock, srv: srv.Server, http: srv.HTTP, models: mm, setup: srv.SetupToken}
+	o := e.owner()
+	uid := o.user["id"].(string)
+	bs.Mail = &books.Mail{Accounts: bookAccounts{mail.Account{ID: "acc_1", UserID: uid, Address: "theo@example.org", Username: "theo",
+		SMTP: sink.Endpoint(), Auth: mail.AuthPassword}}, Sender: mailtools.SMTP{SignIn: func(context.Context, mail.Account) (mail.Credentials, error) {
+		return mail.Credentials{Password: "pw"}, nil
+	}}, Clock: r.Clock, IDs: clock.RandomIDs{}}
+	d := o.want(http.StatusCreated, "POST", "/api/documents", map[string]any{"title": "To Chris", "kind": "letter", "body": "Dear Chris, thank you."})
+	b := o.want(http.StatusCreated, "POST", "/api/books", map[string]any{"title": "Thanks", "author": "Theo", "letters": []string{d["id"].(string)}})
+	id := b["id"].(string)
+	prev := map[string]any{"format": "pdf", "to": "editor@press.example"}
+	if r := o.do("POST", "/api/books/"+id+"/send/preview", prev); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "uild the PDF first") {
+		t.Fatalf("before a build: %d %s", r.Status, r.Body)
+	}
+	o.want(http.StatusAccepted, "POST", "/api/books/"+id+"/build?format=pdf", nil)
+	waitBuilt(t, o, id, "pdf")
+	e.llm.Enqueue(llmtest.Reply{Chunks: []string{"Dear editor,\n\nPlease find my letters attached.\n\nTheo"}})
+	m := o.want(http.StatusOK, "POST", "/api/books/"+id+"/send/preview", prev)
+	att := m["attachment"].(map[string]any)
+	if m["from"] != "theo@example.org" || m["to"] != "editor@press.example" || m["subject"] != "Manuscript: Thanks" ||
+		m["body"] != "Dear editor,\n\nPlease find my letters attached.\n\nTheo\n" || att["name"] != "Thanks.pdf" || att["size"].(float64) < 1000 {
+		t.Fatalf("the message: %v", m)
+	}
+	if n := len(sink.Deliveries()); n != 0 {
+		t.Fatalf("the preview sent %d", n)
+	}
+	// Another user cannot send it; a message whose sender or file is not
+	// the one prepared (the book rebuilt since, say) is not sent.
+	mia := e.member(o, "mia")
+	if r := mia.do("POST", "/api/books/"+id+"/send", m); r.Status != http.StatusNotFound {
+		t.Fatalf("mia sending: %d %s", r.Status, r.Body)
+	}
+	from := maps.Clone(m)
+	from["from"] = "someone@else.example"
+	if r := o.do("POST", "/api/books/"+id+"/send", from); r.Status != http.StatusConflict || r.code() != "changed" {
+		t.Fatalf("another sender than the account's: %d %s", r.Status, r.Body)
+	}
+	stale := maps.Clone(m)
+	stale["attachment"] = map[string]any{"name": att["name"], "mime": att["mime"], "size": att["size"], "sha256": strings.Repeat("0", 64)}
+	if r := o.do("POST", "/api/books/"+id+"/send", stale); r.Status != http.StatusConflict || r.code() != "changed" {
+		t.Fatalf("another file than approved: %d %s", r.Status, r.Body)
+	}
+	if n := len(sink.Deliveries()); n != 0 {
+		t.Fatalf("a changed message was sent")
+	}
+	o.want(http.StatusOK, "POST", "/api/books/"+id+"/send", m)
+	ds := sink.Deliveries()
+	if len(ds) != 1 || ds[0].Rcpts[0] != "editor@press.example" || !strings.Contains(string(ds[0].Data), "Thanks.pdf") {
+		t.Fatalf("deliveries: %+v", ds)
 	}
 }
