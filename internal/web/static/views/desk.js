@@ -448,6 +448,8 @@ class Editor {
       const reject = h('button', { type: 'button', class: 'btn ghost desk-reject', text: 'Reject', 'aria-label': `Reject: ${s.original}` });
       accept.addEventListener('click', () => this.accept(s.id));
       reject.addEventListener('click', () => this.reject(s.id));
+      const show = h('button', { type: 'button', class: 'desk-show', text: 'Show', 'aria-label': `Show “${s.original}” in the text` });
+      show.addEventListener('click', () => this.select(s.id));
       return h('li', { class: 'desk-sugg', dataset: { id: s.id, kind: s.kind } },
         h('div', { class: 'desk-sugg-text' },
           h('span', { class: 'desk-kind', text: KIND_LABEL[s.kind] || s.kind }),
@@ -455,8 +457,16 @@ class Editor {
           h('span', { 'aria-hidden': 'true', text: ' → ' }),
           h('ins', { class: 'desk-repl', text: s.replacement || '(remove)' }),
           s.reason ? h('span', { class: 'hint desk-reason', text: s.reason }) : null),
-        h('div', { class: 'desk-sugg-actions' }, accept, reject));
+        h('div', { class: 'desk-sugg-actions' }, show, accept, reject));
     }));
+  }
+
+  // select shows a suggestion's words selected in the editor.
+  select(id) {
+    const s = this.suggestions.find((x) => x.id === id);
+    if (!s) return;
+    this.body.focus();
+    this.body.setSelectionRange(s.start, s.end);
   }
 
   accept(id) {
