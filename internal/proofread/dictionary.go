@@ -183,7 +183,7 @@ func (d *Dictionary) Suggest(w string, n int) []string {
 	for i := 1; i < len(low); i++ {
 		a, b := string(low[:i]), string(low[i:])
 		if _, ok := d.suggestable(a); ok {
-			if _, ok := d.suggestable(b); ok && (len(low[:i]) > 1 || a == "a" || a == "i") {
+			if _, ok := d.suggestable(b); ok && wordOnItsOwn(a) && wordOnItsOwn(b) {
 				if _, dup := found[a+" "+b]; !dup {
 					found[a+" "+b] = 1
 					order = append(order, cand{a + " " + b, 1, editInsert})
@@ -246,6 +246,10 @@ func (d *Dictionary) Suggest(w string, n int) []string {
 	}
 	return out
 }
+
+// wordOnItsOwn: a part of a split word must be a word people write alone,
+// not one of the single letters the dictionary lists.
+func wordOnItsOwn(w string) bool { return utf8.RuneCountInString(w) > 1 || w == "a" || w == "i" }
 
 func firstRune(s string) rune { r, _ := utf8.DecodeRuneInString(s); return r }
 

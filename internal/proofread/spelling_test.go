@@ -63,6 +63,9 @@ func TestSuggestions(t *testing.T) {
 			t.Errorf("Suggest(%q) = %q, want it to hold %q", word, got, want)
 		}
 	}
+	if got := d.Suggest("wonderfull", 5); slices.Contains(got, "wonderful l") || got[0] != "wonderful" {
+		t.Errorf("Suggest(wonderfull) = %q: want wonderful first and no split off single letter", got)
+	}
 	if got := d.Suggest(strings.Repeat("x", 200), 5); len(got) != 0 {
 		t.Errorf("a 200-letter word got suggestions %q", got)
 	}
