@@ -429,7 +429,9 @@ class Editor {
         this.renderSuggestions();
         this.paint();
         const n = list.length;
-        this.note(n ? `${n} suggestion${n === 1 ? '' : 's'}.` : 'No suggestions: it reads well.');
+        const dropped = (res.dropped || 0) + ((res.suggestions || []).length - n);
+        const left = dropped ? ` ${dropped} more ${dropped === 1 ? 'was' : 'were'} left out: ${dropped === 1 ? 'it' : 'they'} did not match the text exactly.` : '';
+        this.note((n ? `${n} suggestion${n === 1 ? '' : 's'}.` : 'No suggestions: it reads well.') + left);
       } catch (e) {
         this.err.show(e.message);
       }
