@@ -180,9 +180,12 @@ class Editor {
   }
 
   close() {
-    this.closed = true;
     clearTimeout(this.saveTimer);
     clearTimeout(this.spellTimer);
+    // Leaving the document saves what is pending; the draft stays on the
+    // device until a later open finds the server holding it.
+    if (this.conflict.hidden && !this.inflight && this.dirty()) this.save();
+    this.closed = true;
   }
 
   text() { return { title: this.title.value, body: this.body.value }; }
@@ -202,16 +205,19 @@ class Editor {
   // made on an older version than the server's is a conflict to settle.
   reconcile(doc) {
     const draft = readDraft(this.uid, this.id);
+    if (doc.offline) {
+      // Opened from the draft alone: the server's text is unknown, so the
+      // draft stays until a save (on its own base version) goes through.
+      this.saved = { title: '', body: '\u0000' };
+      this.setStatus('Offline — your changes are kept on this device and saved when os1 is back.', 'offline');
+      this.saveSoon(RETRY_MS[0]);
+      return;
+    }
     if (draft && (draft.body !== doc.body || (draft.title && draft.title !== doc.title))) {
       this.title.value = draft.title || doc.title;
       this.body.value = draft.body;
       this.prevBody = draft.body;
       this.paint();
-      if (doc.offline) {
-        this.setStatus('Offline — your changes are kept on this device and saved when os1 is back.', 'offline');
-        this.saveSoon(RETRY_MS[0]);
-        return;
-      }
       if (draft.base === doc.version) {
         this.setStatus('Unsaved changes from this device were put back; saving…', 'saving');
         this.saveSoon(0);
