@@ -40,7 +40,8 @@ const (
 // saved with source "suggestions"; the version history lists the saves and
 // shows a diff. Autosave survives a network drop (the draft stays on the
 // device and is saved when the network is back), a reload while offline
-// (the draft is put back and saved), and a save from elsewhere meanwhile
+// (the draft is put back and saved), leaving and reopening the document
+// offline (it opens from the draft), and a save from elsewhere meanwhile
 // (both texts shown; the user keeps theirs as a new version).
 func TestBrowserDesk(t *testing.T) {
 	b := newBrowser(t)
@@ -232,6 +233,27 @@ func TestBrowserDesk(t *testing.T) {
 		return strings.HasSuffix(d.Body, "see you Sunday and Monday"), d.Body
 	})
 
+	// Offline, the page leaves the document and opens it again: it opens
+	// from the draft on the device, and saves it when the network is back.
+	eval[bool](b, tab, "drop the network", dropNetworkJS)
+	eval[bool](b, tab, "put the caret at the end", caretToEndJS)
+	b.do(tab, "type offline", chromedp.SendKeys(css(`#desk-body`), " too"))
+	poll[bool](b, tab, "the draft holds the words", `Object.keys(localStorage).some((k) => k.startsWith('os1.desk.draft.') && JSON.parse(localStorage.getItem(k)).body.endsWith(' too'))`)
+	eval[bool](b, tab, "go to the list", `(() => { location.hash = '#/desk'; return true; })()`)
+	b.do(tab, "the list fails offline", chromedp.WaitVisible(css(`#desk-new`)))
+	eval[bool](b, tab, "open the letter again", `(() => { location.hash = '#/desk/`+id+`'; return true; })()`)
+	b.do(tab, "it opens from the draft", chromedp.WaitVisible(css(`#desk-body`)))
+	if got := eval[string](b, tab, "read the editor", `document.querySelector('#desk-body').value`); !strings.HasSuffix(got, "Monday too") {
+		t.Errorf("opened offline, the editor holds %q", got)
+	}
+	poll[bool](b, tab, "it says offline", `document.querySelector('#desk-status').dataset.state === 'offline'`)
+	eval[bool](b, tab, "the network is back", restoreNetworkJS)
+	eventually(t, "the draft opened offline is saved", func() (bool, string) {
+		d := get()
+		return strings.HasSuffix(d.Body, "see you Sunday and Monday too"), d.Body
+	})
+	poll[bool](b, tab, "the page says saved", `document.querySelector('#desk-status').dataset.state === 'saved'`)
+
 	// A save from elsewhere while this page is offline: both are shown;
 	// keeping mine makes a new version with my text.
 	eval[bool](b, tab, "drop the network", dropNetworkJS)
@@ -247,13 +269,13 @@ func TestBrowserDesk(t *testing.T) {
 	b.do(tab, "both texts are shown", chromedp.WaitVisible(css(`#desk-conflict #desk-keep-mine`)))
 	theirs := eval[string](b, tab, "read the saved text", `document.querySelector('#desk-conflict-theirs').textContent`)
 	mine := eval[string](b, tab, "read my text", `document.querySelector('#desk-conflict-mine').textContent`)
-	if !strings.HasSuffix(theirs, "(edited on the phone)") || !strings.HasSuffix(mine, "Monday!") {
+	if !strings.HasSuffix(theirs, "(edited on the phone)") || !strings.HasSuffix(mine, "Monday too!") {
 		t.Errorf("conflict shows theirs %q, mine %q", theirs, mine)
 	}
 	b.screenshot(tab, "desk-conflict")
 	b.do(tab, "keep mine", chromedp.Click(css(`#desk-keep-mine`)), chromedp.WaitNotVisible(css(`#desk-conflict`)))
 	d := get()
-	if !strings.HasSuffix(d.Body, "Monday!") || d.Version != other.Version+1 {
+	if !strings.HasSuffix(d.Body, "Monday too!") || d.Version != other.Version+1 {
 		t.Errorf("after keeping mine: version %d %q (the phone's was %d)", d.Version, d.Body, other.Version)
 	}
 	if left := eval[int](b, tab, "count drafts", `Object.keys(localStorage).filter((k) => k.startsWith('os1.desk.draft.')).length`); left != 0 {
