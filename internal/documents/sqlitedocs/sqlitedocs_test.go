@@ -2,6 +2,8 @@ package sqlitedocs_test
 
 import (
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +61,31 @@ func TestUserDeletionRemovesDocuments(t *testing.T) {
 	db.SQL().QueryRow(`SELECT (SELECT count(*) FROM documents) + (SELECT count(*) FROM document_versions)`).Scan(&n)
 	if n != 0 {
 		t.Fatalf("%d rows of a deleted user's documents left", n)
+	}
+}
+
+// BenchmarkSave5MB: one new version of a 5 MB document (the whole text is
+// kept per version, and re-indexed).
+func BenchmarkSave5MB(b *testing.B) {
+	db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "os1.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateUser(b.Context(), store.User{ID: "usr_a", Username: "a", DisplayName: "a", Role: store.RoleMember, PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	st := sqlitedocs.New(db)
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	body := strings.Repeat("Dear Chris, the lighthouse, the ferry, fifty years. ", documents.MaxBodyBytes/52)
+	d, err := st.CreateDocument(b.Context(), documents.Document{ID: "doc_1", UserID: "usr_a", Title: "Big", Kind: "letter", Body: body, Source: "user", CreatedAt: at, UpdatedAt: at})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if d, err = st.AddVersion(b.Context(), "usr_a", d.ID, d.Version, documents.Version{Title: "Big", Body: body + strconv.Itoa(d.Version), Source: "user", SavedAt: at}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
