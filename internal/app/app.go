@@ -28,6 +28,8 @@ import (
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/contacts"
+	"github.com/os1ai/os1/internal/documents"
+	"github.com/os1ai/os1/internal/documents/doctools"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/reindex"
@@ -61,13 +63,14 @@ type App struct {
 	Memory    *worker.Service  // the memory worker; nil in os1 talk
 	Companion *companion.Companion
 	Voice     *Voice
-	Mail      *Mail             // nil in os1 talk
-	Calendar  *Calendar         // the local calendar, CalDAV accounts and the calendar tools
-	Push      *webpush.Notifier // notifications to closed browsers; nil in os1 talk or without a VAPID key
-	Reminders *Reminders        // the durable scheduler and reminders; its scheduler runs only in os1 serve
-	Contacts  *contacts.Service // the address book merged with memory's people; contacts_lookup (contacts.go)
-	Briefing  *briefing.Briefer // meeting briefs, the morning briefing, the agenda slot, answered wake-ups (briefing.go)
-	Server    *server.Server    // nil in os1 talk
+	Mail      *Mail              // nil in os1 talk
+	Calendar  *Calendar          // the local calendar, CalDAV accounts and the calendar tools
+	Push      *webpush.Notifier  // notifications to closed browsers; nil in os1 talk or without a VAPID key
+	Reminders *Reminders         // the durable scheduler and reminders; its scheduler runs only in os1 serve
+	Contacts  *contacts.Service  // the address book merged with memory's people; contacts_lookup (contacts.go)
+	Documents *documents.Service // the writing desk and the documents_… tools (documents.go)
+	Briefing  *briefing.Briefer  // meeting briefs, the morning briefing, the agenda slot, answered wake-ups (briefing.go)
+	Server    *server.Server     // nil in os1 talk
 	// Proactive is the messages she starts on her own: triggers, budget, log (proactive.go).
 	Proactive *proactive.Service
 	// Books are the user's letters made into books: EPUB, PDF, sent to a publisher (books.go).
@@ -171,6 +174,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if a.Proactive, err = a.newProactive(log, tools, p.server); err != nil { // proactive.go
 		return nil, err
 	}
+	if a.Documents, err = a.newDocuments(tools); err != nil { // documents.go
+		return nil, err
+	}
 	if a.Books, err = a.newBooks(log, tools); err != nil { // books.go
 		return nil, err
 	}
@@ -193,6 +199,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if a.Mail != nil {
 		recallTool = a.Mail.Recall(recallTool) // says when emails match too
 	}
+	recallTool = doctools.Recall(recallTool, a.Documents) // lists the documents that match
 	tools.Register(recallTool)
 	if a.Briefing, err = a.newBriefing(log, tools); err != nil { // briefing.go
 		return nil, err
@@ -263,6 +270,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		Proofreader:    &proofread.Proofreader{Models: a.Models, Log: log.With("component", "proofread")},
 		Speller:        &proofread.Speller{}, // Debian's hunspell-en-us, read on first use
 		Contacts:       a.Contacts,
+		Documents:      a.Documents,
 		Proactive:      a.Proactive,
 		Books:          a.Books,
 		Wakeups:        a.Briefing,
