@@ -3,9 +3,11 @@ package server
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/books"
 	"github.com/os1ai/os1/internal/llm"
@@ -300,11 +302,22 @@ func (s *Server) downloadBook(format string) userHandler {
 		} else {
 			h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 		}
-		h.Set("Content-Disposition", fmt.Sprintf("%s; filename=%q", disp, books.FileName(b, format)))
+		h.Set("Content-Disposition", contentDisposition(disp, books.FileName(b, format)))
 		h.Set("ETag", `"`+f.SHA256+`"`)
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(f.Data)
 	}
+}
+
+// contentDisposition names a download: quoted when the name is ASCII,
+// RFC 2231 encoded (filename*=utf-8”) when it is not ("Lettres-à-Léa.pdf").
+func contentDisposition(disp, name string) string {
+	for _, r := range name {
+		if r >= utf8.RuneSelf {
+			return mime.FormatMediaType(disp, map[string]string{"filename": name})
+		}
+	}
+	return fmt.Sprintf("%s; filename=%q", disp, name)
 }
 
 // previewBook answers the first chapters of the built EPUB as text.

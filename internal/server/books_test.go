@@ -106,6 +106,12 @@ func TestBooksOverHTTP(t *testing.T) {
 	}
 	o.want(http.StatusAccepted, "POST", "/api/books/"+id+"/build?format=pdf", nil)
 	waitBuilt(t, o, id, "epub")
+	// A title beyond ASCII is named in RFC 2231 form.
+	o.want(http.StatusOK, "PATCH", "/api/books/"+id, map[string]any{"title": "Lettres à Léa"})
+	if r := o.do("GET", "/api/books/"+id+"/download.epub", nil); r.Header.Get("Content-Disposition") != `attachment; filename*=utf-8''Lettres-%C3%A0-L%C3%A9a.epub` {
+		t.Fatalf("a non-ASCII file name: %q", r.Header.Get("Content-Disposition"))
+	}
+	o.want(http.StatusOK, "PATCH", "/api/books/"+id, map[string]any{"title": "Letters to Friends"})
 	st := waitBuilt(t, o, id, "pdf")
 	if st["size"].(float64) < 1000 {
 		t.Fatalf("pdf status: %v", st)
