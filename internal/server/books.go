@@ -310,7 +310,7 @@ func (s *Server) downloadBook(format string) userHandler {
 }
 
 // contentDisposition names a download: quoted when the name is ASCII,
-// RFC 2231 encoded (filename*=utf-8”) when it is not ("Lettres-à-Léa.pdf").
+// RFC 2231 encoded (filename*=utf-8 and percent escapes) when it is not.
 func contentDisposition(disp, name string) string {
 	for _, r := range name {
 		if r >= utf8.RuneSelf {
