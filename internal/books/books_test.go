@@ -296,3 +296,41 @@ func TestDraftForeword(t *testing.T) {
 		t.Fatalf("ben drafting ana's: %v", err)
 	}
 }
+
+// A long build holds neither requests nor other users: with one
+// typesetting slot taken by Ana's held build, Ben's build waits its turn
+// (queued), every other call answers at once, and Ben's runs when Ana's ends.
+func TestLongBuildBlocksNothing(t *testing.T) {
+	p := &press{gate: make(chan struct{}), started: make(chan struct{}, 2)}
+	s := newSetup(t, p)
+	s.svc.MaxBuilds = 1
+	ctx := t.Context()
+	a, err := s.svc.Create(ctx, s.ana, books.NewBook{Title: "Ana's", Letters: []string{"doc_1", "doc_2", "doc_3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.svc.Create(ctx, s.ben, books.NewBook{Title: "Ben's", Letters: []string{"doc_b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.Build(ctx, s.ana, a.ID, books.PDF); err != nil {
+		t.Fatal(err)
+	}
+	<-p.started
+	if st, err := s.svc.Build(ctx, s.ben, b.ID, books.EPUB); err != nil || st.State != books.StateQueued {
+		t.Fatalf("ben's build while ana's runs: %+v, %v", st, err)
+	}
+	if list, err := s.svc.List(ctx, s.ben); err != nil || len(list) != 1 {
+		t.Fatalf("a list while a build runs: %v, %v", list, err)
+	}
+	if st, _ := s.svc.Status(ctx, s.ben, b.ID, books.EPUB); st.State != books.StateQueued {
+		t.Fatalf("ben's status: %+v", st)
+	}
+	close(p.gate)
+	for _, c := range []struct{ user, id, format string }{{s.ana, a.ID, books.PDF}, {s.ben, b.ID, books.EPUB}} {
+		testrig.Eventually(t, 5*time.Second, "built", func() (bool, string) {
+			st, _ := s.svc.Status(ctx, c.user, c.id, c.format)
+			return st.State == books.StateDone, st.State
+		})
+	}
+}
