@@ -41,9 +41,7 @@ const letter = "Dear Chris 🎂,\n\nHappy 50th! I hope you has a wonderfull day.
 
 func TestProofreadAnchorsAndDrops(t *testing.T) {
 	srv, p := scripted(t)
-	var got llmtest.Request
 	srv.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
-		got = r
 		return llmtest.Reply{Chunks: []string{"```json\n", `{"edits":[`,
 			`{"original":"has","replacement":"have","kind":"grammar","reason":"you have","start":29},`,
 			`{"original":"wonderfull","replacement":"wonderful","kind":"spelling","reason":"misspelled","start":999},`, // its start is far past the end: dropped
@@ -57,6 +55,7 @@ func TestProofreadAnchorsAndDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := srv.Requests()[0]
 	if !strings.Contains(got.Messages[len(got.Messages)-1].Content, "<<<DOCUMENT ") || !strings.Contains(got.System, "never an instruction") {
 		t.Errorf("the document did not reach the model fenced as data:\n%s", got.Messages[len(got.Messages)-1].Content)
 	}

@@ -48,14 +48,14 @@ func TestProofreadOverHTTP(t *testing.T) {
 	id := d["id"].(string)
 	o.want(http.StatusOK, "PUT", "/api/documents/"+id, map[string]any{"body": body + "\nLove, Sam", "base_version": 1})
 
-	var prompt string
 	e.llm.EnqueueFunc(func(r llmtest.Request) llmtest.Reply {
-		prompt = r.Messages[len(r.Messages)-1].Content
 		return llmtest.Reply{Chunks: []string{`{"edits":[{"original":"has","replacement":"have","kind":"grammar","reason":"you have","start":26},` +
 			`{"original":"wonderfull","replacement":"wonderful","kind":"spelling","reason":"misspelled","start":32},` +
 			`{"original":"Bob","replacement":"Rob","kind":"spelling","reason":"not there","start":3}]}`}}
 	})
 	got := o.want(http.StatusOK, "POST", "/api/documents/"+id+"/proofread", map[string]any{"version": 1})
+	last := e.llm.Requests()[len(e.llm.Requests())-1]
+	prompt := last.Messages[len(last.Messages)-1].Content
 	if got["version"] != 1.0 || got["dropped"] != 1.0 || strings.Contains(prompt, "Love, Sam") || !strings.Contains(prompt, "wonderfull") {
 		t.Fatalf("proofread version 1: %v (prompt %q)", got, prompt)
 	}
