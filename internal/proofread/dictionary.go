@@ -107,15 +107,16 @@ func (d *Dictionary) Check(w string) bool {
 	if _, ok := d.words[w]; ok {
 		return true
 	}
+	// A KEEPCASE entry is accepted only as written.
+	folded := func(c string) bool {
+		f, ok := d.words[c]
+		return ok && f&wKeepCase == 0
+	}
 	switch caseOf(w) {
 	case caseTitle:
-		_, ok := d.words[strings.ToLower(w)]
-		return ok
+		return folded(strings.ToLower(w))
 	case caseUpper:
-		if _, ok := d.words[strings.ToLower(w)]; ok {
-			return true
-		}
-		if _, ok := d.words[title(w)]; ok {
+		if folded(strings.ToLower(w)) || folded(title(w)) {
 			return true
 		}
 		// A mixed-case entry written in capitals: no index of those; the

@@ -105,21 +105,21 @@ func TestMissingDictionary(t *testing.T) {
 
 func TestAffixConditions(t *testing.T) {
 	aff := "SET UTF-8\nSFX D Y 4\nSFX D   0     d          e\nSFX D   y     ied        [^aeiou]y\nSFX D   0     ed         [^ey]\nSFX D   0     ed         [aeiou]y\n" +
-		"PFX U Y 1\nPFX U   0     un         .\nSFX N N 1\nSFX N 0 ness .\nNOSUGGEST !\n"
+		"PFX U Y 1\nPFX U   0     un         .\nSFX N N 1\nSFX N 0 ness .\nNOSUGGEST !\nKEEPCASE K\n"
 	a, err := parseAff(strings.NewReader(aff))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := readDic(strings.NewReader("4\nlove/DU\ncarry/D\nplay/DUN\nwork/D!\n"), a)
+	d, err := readDic(strings.NewReader("5\nlove/DU\ncarry/D\nplay/DUN\nwork/D!\npdf/K\n"), a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"love", "loved", "unloved", "unlove", "carried", "played", "unplayed", "playness", "worked"} {
+	for _, w := range []string{"love", "loved", "unloved", "unlove", "carried", "played", "unplayed", "playness", "worked", "pdf", "Love", "LOVED"} {
 		if !d.Check(w) {
 			t.Errorf("%q not accepted", w)
 		}
 	}
-	for _, w := range []string{"carryed", "loveed", "uncarried", "unplayness", "playd"} {
+	for _, w := range []string{"carryed", "loveed", "uncarried", "unplayness", "playd", "Pdf", "PDF", "lOVE"} {
 		if d.Check(w) {
 			t.Errorf("%q accepted", w)
 		}
