@@ -87,7 +87,12 @@ func TestBooksWired(t *testing.T) {
 	if !ok || !tool.SideEffects || tool.Review == nil {
 		t.Fatalf("book_send: registered %v, approval %v", ok, tool.SideEffects)
 	}
-	raw, _ := json.Marshal(map[string]any{"book_id": b.ID, "to": "editor@press.example", "cover_letter": "Dear editor,\n\nMy letters.\n\nTheo"})
+	info, err := a.Books.FileInfo(ctx, "usr_theo", b.ID, books.PDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]any{"book_id": b.ID, "to": "editor@press.example", "cover_letter": "Dear editor,\n\nMy letters.\n\nTheo",
+		"file": info.SHA256})
 	card := tool.Review(ctx, store.Action{UserID: "usr_theo", Arguments: raw})
 	if !strings.Contains(card, "From: theo@example.com") || !strings.Contains(card, "Attachment: Letters.pdf (application/pdf,") {
 		t.Fatalf("card:\n%s", card)

@@ -258,3 +258,15 @@ func (s *Service) LetterTitles(ctx context.Context, userID string) (map[string]s
 	}
 	return out, nil
 }
+
+// FileInfo describes the stored file of the user's book in format, without its data.
+func (s *Service) FileInfo(ctx context.Context, userID, bookID, format string) (File, error) {
+	if err := CheckFormat(format); err != nil {
+		return File{}, err
+	}
+	f, err := s.Store.FileInfo(ctx, userID, bookID, format)
+	if errors.Is(err, ErrNotFound) {
+		return File{}, fmt.Errorf("%s: %w", format, ErrNotBuilt)
+	}
+	return f, err
+}

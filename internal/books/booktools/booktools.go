@@ -4,8 +4,9 @@
 // (From, To, Subject, body) and attachment (name, size) on its card.
 //
 // The card and the send are made by the same books.Service.PrepareSend
-// from the same arguments; the send goes only if the message made at run
-// time is the one the card showed and the file has the same SHA-256.
+// from the same arguments, and the arguments name the built file by its
+// SHA-256 (from book_list): the card shows that file, and the send goes
+// only with it, so a rebuild after the card was shown is never sent.
 package booktools
 
 import (
@@ -35,6 +36,25 @@ type sendArgs struct {
 	Subject     string `json:"subject"`
 	CoverLetter string `json:"cover_letter"`
 	Account     string `json:"account"`
+	// File is the built file's fingerprint (SHA-256, at least its first 12
+	// hex digits) from book_list: the card shows that file, and the send
+	// goes only with it, so a rebuild after the approval card was shown
+	// is never what is sent.
+	File string `json:"file"`
+}
+
+// minFingerprint is the shortest prefix of a file's SHA-256 accepted.
+const minFingerprint = 12
+
+func (a sendArgs) check(m books.Message) error {
+	f := strings.ToLower(strings.TrimSpace(a.File))
+	if len(f) < minFingerprint {
+		return fmt.Errorf("give the built file's fingerprint (file, from book_list) so the user approves that exact file")
+	}
+	if !strings.HasPrefix(m.Attachment.SHA256, f) {
+		return books.ErrChanged
+	}
+	return nil
 }
 
 func (a sendArgs) request() books.SendRequest {
@@ -51,7 +71,7 @@ func Tools(svc *books.Service) []companion.Tool {
 	return []companion.Tool{
 		{
 			Name:        "list",
-			Description: "List the user's books (collections of their letters): id, title, number of letters, and which formats are built.",
+			Description: "List the user's books (collections of their letters): id, title, number of letters, and which formats are built, each with its file fingerprint (for book_send).",
 			Parameters:  json.RawMessage(`{"type":"object","properties":{}}`),
 			Run:         t.list,
 		},
@@ -65,7 +85,8 @@ func Tools(svc *books.Service) []companion.Tool {
 				`"to":{"type":"string","description":"the publisher's email address"},` +
 				`"subject":{"type":"string","description":"the subject (default: Manuscript: <title>)"},` +
 				`"cover_letter":{"type":"string","description":"the cover letter, the email's body, signed with the user's name"},` +
-				`"account":{"type":"string","description":"id of the mail account to send from, when the user has several"}},"required":["book_id","to","cover_letter"]}`),
+				`"account":{"type":"string","description":"id of the mail account to send from, when the user has several"},` +
+				`"file":{"type":"string","description":"the built file's fingerprint, from book_list"}},"required":["book_id","to","cover_letter","file"]}`),
 			SideEffects: true,
 			Summary:     func(raw json.RawMessage) string { return "Send a book by email: " + textsafe.Displayable(string(raw)) },
 			Review:      t.card,
@@ -89,7 +110,11 @@ func (t *tools) list(ctx context.Context, c companion.Call) (string, error) {
 		var built []string
 		for _, f := range []string{books.PDF, books.EPUB} {
 			if st, err := t.svc.Status(ctx, c.UserID, bk.ID, f); err == nil && st.State == books.StateDone {
-				built = append(built, f)
+				fp := "?"
+				if info, err := t.svc.FileInfo(ctx, c.UserID, bk.ID, f); err == nil {
+					fp = info.SHA256[:min(len(info.SHA256), 16)]
+				}
+				built = append(built, fmt.Sprintf("%s (file %s, %d bytes)", f, fp, st.Size))
 			}
 		}
 		if len(built) == 0 {
@@ -115,10 +140,13 @@ func (t *tools) card(ctx context.Context, act store.Action) string {
 		return "Send a book by email — " + textsafe.Displayable(err.Error())
 	}
 	m, err := t.svc.PrepareSend(ctx, act.UserID, a.BookID, a.request())
+	if err == nil {
+		err = a.check(m)
+	}
 	if err != nil {
 		return "Send a book by email — " + textsafe.Displayable(err.Error())
 	}
-	return strings.Join(m.Card(), "\n")
+	return strings.Join(append(m.Card(), "File fingerprint (SHA-256): "+m.Attachment.SHA256), "\n")
 }
 
 func (t *tools) send(ctx context.Context, c companion.Call) (string, error) {
@@ -128,6 +156,9 @@ func (t *tools) send(ctx context.Context, c companion.Call) (string, error) {
 	}
 	m, err := t.svc.PrepareSend(ctx, c.UserID, a.BookID, a.request())
 	if err != nil {
+		return "", err
+	}
+	if err := a.check(m); err != nil {
 		return "", err
 	}
 	if _, err := t.svc.Send(ctx, c.UserID, a.BookID, m); err != nil {

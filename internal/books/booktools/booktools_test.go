@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -123,8 +124,19 @@ func TestSendWaitsForApproval(t *testing.T) {
 	}
 	comp := r.Companion(companion.Deps{Models: fixedModel{r.Provider()}, Tools: tools, Clock: clock.System{}},
 		companion.Options{FlushEvery: 10 * time.Millisecond})
+	// She learns the file's fingerprint from book_list.
+	var list companion.Tool
+	for _, x := range booktools.Tools(svc) {
+		if x.Name == "list" {
+			list = x
+		}
+	}
+	listed, err := list.Run(ctx, companion.Call{UserID: u.ID, Args: json.RawMessage(`{}`)})
+	if err != nil || !strings.Contains(listed, "pdf (file "+file.SHA256[:16]) {
+		t.Fatalf("book_list: %q, %v", listed, err)
+	}
 	args, _ := json.Marshal(map[string]any{"book_id": b.ID, "format": "pdf", "to": "editor@press.example",
-		"cover_letter": "Dear editor,\n\nI enclose my letters.\n\nAna"})
+		"cover_letter": "Dear editor,\n\nI enclose my letters.\n\nAna", "file": file.SHA256[:16]})
 	r.LLM.Enqueue(llmtest.Reply{ToolCalls: []llm.ToolCall{{ID: "c1", Name: "book_send", Arguments: args}}})
 	evs, err := comp.Send(ctx, u.ID, "", "Send my book to editor@press.example")
 	if err != nil {
@@ -191,12 +203,31 @@ func TestSendRefusesUnbuiltAndOthers(t *testing.T) {
 			send = x
 		}
 	}
-	args, _ := json.Marshal(map[string]any{"book_id": b.ID, "to": "editor@press.example", "cover_letter": "Hello"})
+	args, _ := json.Marshal(map[string]any{"book_id": b.ID, "to": "editor@press.example", "cover_letter": "Hello", "file": "0123456789abcdef"})
 	if card := send.Review(t.Context(), store.Action{UserID: u.ID, Arguments: args}); !strings.Contains(card, "build the PDF first") {
 		t.Fatalf("card of an unbuilt book: %s", card)
 	}
 	if _, err := send.Run(t.Context(), companion.Call{UserID: u.ID, Args: args}); err == nil {
 		t.Fatal("sent an unbuilt book")
+	}
+	if _, err := svc.Build(t.Context(), u.ID, b.ID, books.PDF); err != nil {
+		t.Fatal(err)
+	}
+	testrig.Eventually(t, 5*time.Second, "built", func() (bool, string) {
+		st, _ := svc.Status(t.Context(), u.ID, b.ID, books.PDF)
+		return st.State == books.StateDone, st.State
+	})
+	// The file approved is not the one built now (a rebuild since the card):
+	// the card and the run both refuse.
+	if card := send.Review(t.Context(), store.Action{UserID: u.ID, Arguments: args}); !strings.Contains(card, "changed since you approved") {
+		t.Fatalf("card of another file: %s", card)
+	}
+	if _, err := send.Run(t.Context(), companion.Call{UserID: u.ID, Args: args}); !errors.Is(err, books.ErrChanged) {
+		t.Fatalf("sent another file than approved: %v", err)
+	}
+	noFile, _ := json.Marshal(map[string]any{"book_id": b.ID, "to": "editor@press.example", "cover_letter": "Hello"})
+	if _, err := send.Run(t.Context(), companion.Call{UserID: u.ID, Args: noFile}); err == nil || !strings.Contains(err.Error(), "fingerprint") {
+		t.Fatalf("sent without naming the file: %v", err)
 	}
 	if _, err := send.Run(t.Context(), companion.Call{UserID: ben.ID, Args: args}); err == nil {
 		t.Fatal("ben sent ana's book")
