@@ -221,3 +221,29 @@ func BenchmarkCheckCorrect(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "words/s")
 }
+
+// TestLongAndNumericFlags: dictionaries that write flags as two characters
+// (FLAG long) or numbers (FLAG num) expand the same way.
+func TestLongAndNumericFlags(t *testing.T) {
+	for _, c := range []struct{ aff, dic string }{
+		{"FLAG long\nSFX Aa Y 1\nSFX Aa 0 s .\nPFX Bb Y 1\nPFX Bb 0 re .\n", "1\ncook/AaBb\n"},
+		{"FLAG num\nSFX 12 Y 1\nSFX 12 0 s .\nPFX 7 Y 1\nPFX 7 0 re .\n", "1\ncook/12,7\n"},
+	} {
+		a, err := parseAff(strings.NewReader(c.aff))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := readDic(strings.NewReader(c.dic), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"cook", "cooks", "recook", "recooks"} {
+			if !d.Check(w) {
+				t.Errorf("%q: %q not accepted", c.aff[:9], w)
+			}
+		}
+		if d.Len() != 4 {
+			t.Errorf("%q: %d forms, want 4", c.aff[:9], d.Len())
+		}
+	}
+}
