@@ -119,6 +119,8 @@ func TestBrowserDesk(t *testing.T) {
 		t.Errorf("underlined %q, want only “wonderfull”", under)
 	}
 	b.screenshot(tab, "desk-letter")
+	b.do(tab, "ignore the misspelled word", chromedp.Click(css(`#desk-spelling .desk-miss[data-word="wonderfull"] .desk-ignore`)),
+		chromedp.WaitNotPresent(css(`#desk-marks .desk-mark-spell`)))
 
 	// Proofread: three suggestions, shown inline and in the list.
 	b.do(tab, "proofread", chromedp.Click(css(`#desk-proofread`)),

@@ -137,6 +137,7 @@ class Editor {
     this.saved = { title: doc.title, body: doc.body }; // what the server holds at base
     this.suggestions = [];
     this.misspelled = [];
+    this.ignored = new Set(); // words the user said are right, while the document is open
     this.nextSource = 'user';
     this.inflight = null;
     this.retry = 0;
@@ -370,7 +371,7 @@ class Editor {
     try {
       const res = await api.post('/api/spelling', { text });
       if (this.closed || seq !== this.spellSeq || this.body.value !== text) return;
-      this.misspelled = res.misspelled || [];
+      this.misspelled = (res.misspelled || []).filter((m) => !this.ignored.has(m.word));
       this.spellNote = '';
     } catch (e) {
       if (this.closed || seq !== this.spellSeq) return;
@@ -396,7 +397,14 @@ class Editor {
         b.addEventListener('click', () => this.replaceWord(m.word, s));
         return b;
       });
-      items.push(h('li', { class: 'desk-miss', dataset: { word: m.word } }, h('span', { class: 'desk-miss-word', text: m.word }), ...fixes));
+      const ignore = h('button', { type: 'button', class: 'desk-show desk-ignore', text: 'Ignore', 'aria-label': `Ignore ${m.word}` });
+      ignore.addEventListener('click', () => {
+        this.ignored.add(m.word);
+        this.misspelled = this.misspelled.filter((x) => x.word !== m.word);
+        this.paint();
+        this.renderSpelling();
+      });
+      items.push(h('li', { class: 'desk-miss', dataset: { word: m.word } }, h('span', { class: 'desk-miss-word', text: m.word }), ...fixes, ignore));
       if (items.length >= 30) break;
     }
     this.spellList.replaceChildren(...items);
