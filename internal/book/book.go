@@ -81,14 +81,27 @@ func check(m Manuscript) (Manuscript, error) {
 	for i := range ls {
 		ls[i].Body = sanitize(ls[i].Body)
 		ls[i].Title = sanitize(ls[i].Title)
+		ls[i].Title = clip(ls[i].Title, maxTitleRunes)
 		if strings.TrimSpace(ls[i].Title) == "" {
 			ls[i].Title = fmt.Sprintf("Letter %d", i+1)
 		}
 	}
 	m.Letters = ls
-	m.Title, m.Subtitle, m.Author = sanitize(m.Title), sanitize(m.Subtitle), sanitize(m.Author)
+	m.Title, m.Subtitle, m.Author = clip(sanitize(m.Title), maxTitleRunes), clip(sanitize(m.Subtitle), maxTitleRunes), clip(sanitize(m.Author), maxTitleRunes)
 	m.Dedication, m.Foreword = sanitize(m.Dedication), sanitize(m.Foreword)
 	return m, nil
+}
+
+// maxTitleRunes bounds titles, subtitle and author: they are set on one page.
+const maxTitleRunes = 300
+
+// clip shortens s to n runes, on one line.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // sanitize makes text valid UTF-8 without control characters (other than

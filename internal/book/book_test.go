@@ -50,7 +50,7 @@ func realLetters() Manuscript {
 		Language:   "en",
 		Letters: []Letter{
 			{Title: "For Chris, at fifty", Date: time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC), Body: "Dear Chris,\n\nFifty years -- and you're still the one who laughs first. I remember the café in Zürich, the crème brûlée, and the waiter who said \"naïve\" like a compliment...\n\n## What I owe you\n\n- the *courage* to start\n- the **patience** to finish\n- a smile 😊 at the end of every call\n\n> \"Write as if nobody's reading,\" you said.\n\nWith love,  \nTom"},
-			{Title: "To David", Body: "Dear דוד כהן, I think of our evening in Haifa with Ahmed and his sister مريم often.\n\nشكرا and תודה — both words we learned that night. ❤"},
+			{Title: "To David", Body: "Dear דוד כהן, I think of our evening in Haifa with Ahmed and his sister مريم often.\n\nشكرا and תודה are both words we learned that night. ❤"},
 			{Title: "A note for Ana", Date: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Body: "Ana — it's 'the best' thing we've done. Ευχαριστώ, Привет, 你好 and 🎉 for the new year.\n\n![our picture](holiday.txt)\n\nSee you in the '90s style party."},
 		},
 	}

@@ -2,6 +2,7 @@ package book
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -15,7 +16,8 @@ import (
 // EPUB writes m as an EPUB 3 book to w: a title page, the dedication and
 // foreword when given, a table of contents and a chapter per letter, set in
 // the embedded EB Garamond. p (may be nil) hears after each letter; ctx is
-// checked between letters.
+// checked between letters. Nothing is written to w unless the whole book is
+// made.
 func EPUB(ctx context.Context, m Manuscript, w io.Writer, p Progress) error {
 	m, err := check(m)
 	if err != nil {
@@ -28,7 +30,10 @@ func EPUB(ctx context.Context, m Manuscript, w io.Writer, p Progress) error {
 	if err := canceled(ctx); err != nil {
 		return err
 	}
-	z := zip.NewWriter(w)
+	// The book is built in memory and written at the end, so a failed or
+	// canceled compilation writes nothing to w.
+	var out bytes.Buffer
+	z := zip.NewWriter(&out)
 	// The mimetype entry comes first, stored, without extra fields.
 	mw, err := z.CreateHeader(&zip.FileHeader{Name: "mimetype", Method: zip.Store})
 	if err != nil {
@@ -167,6 +172,9 @@ func EPUB(ctx context.Context, m Manuscript, w io.Writer, p Progress) error {
 		return err
 	}
 	if err := z.Close(); err != nil {
+		return fmt.Errorf("book: writing the EPUB: %w", err)
+	}
+	if _, err := out.WriteTo(w); err != nil {
 		return fmt.Errorf("book: writing the EPUB: %w", err)
 	}
 	return nil

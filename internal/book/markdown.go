@@ -1,6 +1,7 @@
 package book
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -242,8 +243,42 @@ func parseInline(s string) []span {
 }
 
 type inlineParser struct {
-	src string
-	pos int
+	src     string
+	pos     int
+	closers map[string][]int // where each delimiter run could close, ascending
+}
+
+// closerAfter reports whether d could close somewhere at or after pos. An
+// opener without one is plain text at once: no backtracking scan, so text
+// full of stray asterisks stays linear.
+func (p *inlineParser) closerAfter(d string, pos int) bool {
+	if p.closers == nil {
+		p.closers = map[string][]int{}
+		save := p.pos
+		for i := 1; i < len(p.src); i++ {
+			c := p.src[i]
+			if c != '*' && c != '_' {
+				continue
+			}
+			n := 1
+			for i+n < len(p.src) && p.src[i+n] == c && n < 4 {
+				n++
+			}
+			// Only a whole run can close: the scan meets a run at its start,
+			// and canClose refuses a delimiter followed by more of itself.
+			if n <= 3 {
+				p.pos = i
+				if d := p.src[i : i+n]; p.canClose(d) {
+					p.closers[d] = append(p.closers[d], i)
+				}
+			}
+			i += n - 1
+		}
+		p.pos = save
+	}
+	list := p.closers[d]
+	j := sort.SearchInts(list, pos)
+	return j < len(list)
 }
 
 // parse reads until the closing delimiter close (or the end), appending runs
@@ -327,7 +362,7 @@ func (p *inlineParser) parse(st style, close string, out *[]span) bool {
 			case 3:
 				add = styleEm | styleStrong
 			}
-			if !strings.Contains(p.src[p.pos+len(d):], d) {
+			if !p.closerAfter(d, p.pos+len(d)) {
 				text.WriteString(d) // never closed: plain text, found without backtracking
 				p.pos += len(d)
 				continue

@@ -75,7 +75,13 @@ type typesetter struct {
 	head   string  // running head for right-hand pages (the letter's title)
 	starts []int   // the page each letter begins on (known in the second pass)
 	widths map[wkey]float64
+	placed []placement // every piece of a paragraph put on a page
+	paraN  int
 }
+
+// placement records lines of one paragraph set on one page, so tests can see
+// that no paragraph leaves a lone line at a page's foot or head.
+type placement struct{ para, page, lines, total int }
 
 type wkey struct {
 	font, text string
@@ -362,6 +368,8 @@ func (t *typesetter) paragraph(spans []span, st blockStyle, indent float64, mark
 	}
 	width := t.measure() - st.indent - st.right
 	lines := t.breakLines(t.words(spans, "serif", st.size), width, indent, st.size)
+	total := len(lines)
+	t.paraN++
 	for len(lines) > 0 {
 		room := int((t.bottom()-t.y)/lead) + 1
 		if t.y > t.bottom() {
@@ -389,6 +397,9 @@ func (t *typesetter) paragraph(spans []span, st blockStyle, indent float64, mark
 			}
 			t.drawLine(l, t.left()+st.indent, width, a)
 			t.y += lead
+		}
+		if k > 0 {
+			t.placed = append(t.placed, placement{t.paraN, t.page, k, total})
 		}
 		lines = lines[k:]
 		if len(lines) > 0 {
