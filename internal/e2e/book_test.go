@@ -9,7 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,8 +31,10 @@ const fetchBase64JS = `(() => { window.__dl = null; (async () => {
 })().then((v) => { window.__dl = v; }, (e) => { window.__dl = 'ERR ' + e; }); return true; })()`
 
 // TestBrowserBook (issue 14): with three letters at the desk (made over
-// /api/documents), the Book view makes a book of them, orders them with the
-// buttons, builds the EPUB and the PDF with a progress bar, previews the
+// /api/documents), the Book view makes a book of them — two from her "best
+// ten" (the scripted model's, with reasons; an id not the user's dropped),
+// one added by hand — orders them with the buttons, takes the foreword she
+// drafts, builds the EPUB and the PDF with a progress bar, previews the
 // EPUB's text, and downloads both: the EPUB is a zip whose first entry is
 // its mimetype, the PDF holds every letter's text in the book's order
 // (pdftotext). Another user cannot open the book.
@@ -43,6 +45,20 @@ func TestBrowserBook(t *testing.T) {
 	model.Handle(func(r llmtest.Request) llmtest.Reply {
 		if strings.Contains(r.System, "You choose your own name") {
 			return llmtest.Reply{Chunks: []string{`{"name": "Samantha"}`}}
+		}
+		if strings.Contains(r.System, "choose the letters for a book") {
+			// Her best: the letters about Léa and about Dad, in that
+			// order, and one id that is not the user's (dropped).
+			prompt := r.Messages[len(r.Messages)-1].Content
+			ids := map[string]string{}
+			for _, m := range regexp.MustCompile(`id: (\S+)\ntitle: ([^\n]+)`).FindAllStringSubmatch(prompt, -1) {
+				ids[m[2]] = m[1]
+			}
+			return llmtest.Reply{Chunks: []string{`{"picks":[{"id":"` + ids["To Léa"] + `","reason":"Full of a summer."},` +
+				`{"id":"doc_not_yours","reason":"x"},{"id":"` + ids["To my father"] + `","reason":"The garden says it all."}]}`}}
+		}
+		if strings.Contains(r.System, "Write the foreword") {
+			return llmtest.Reply{Chunks: []string{"These are letters to the people I love.\n\nI kept them."}}
 		}
 		return llmtest.Reply{Chunks: []string{"Noted."}}
 	})
@@ -76,10 +92,17 @@ func TestBrowserBook(t *testing.T) {
 		chromedp.Click(css(`#book-create`)),
 		chromedp.WaitVisible(css(`#book-letters`)),
 	)
-	for i := 3; i > 0; i-- {
-		poll[bool](b, tab, "letters to add", `document.querySelectorAll('#book-pick .book-add').length === `+strconv.Itoa(i))
-		b.do(tab, "add a letter", chromedp.Click(css(`#book-pick .book-add`)))
+	// Her best ten: two of the three, with reasons; the made-up id is gone.
+	b.do(tab, "propose my best ten", chromedp.Click(css(`#book-propose`)))
+	picks := poll[string](b, tab, "her picks", `(() => { const p = document.querySelector('#book-picks'); return p && !p.hidden && p.querySelector('#book-take-picks') && p.textContent; })()`)
+	if !strings.Contains(picks, "To Léa — Full of a summer.") || !strings.Contains(picks, "To my father — The garden says it all.") ||
+		strings.Count(picks, " — ") != 2 {
+		t.Errorf("her picks show %q", picks)
 	}
+	b.do(tab, "use her picks", chromedp.Click(css(`#book-take-picks`)))
+	poll[bool](b, tab, "her two letters in the book", `[...document.querySelectorAll('#book-letters .book-letter-title')].map((e) => e.textContent).join('|') === 'To Léa|To my father'`)
+	poll[bool](b, tab, "one letter left to add", `document.querySelectorAll('#book-pick .book-add').length === 1`)
+	b.do(tab, "add the third letter", chromedp.Click(css(`#book-pick .book-add`)))
 	poll[bool](b, tab, "three letters in the book", `document.querySelectorAll('#book-letters .book-letter').length === 3`)
 	order := func() string {
 		return eval[string](b, tab, "the order", `[...document.querySelectorAll('#book-letters .book-letter-title')].map((e) => e.textContent).join('|')`)
@@ -90,10 +113,12 @@ func TestBrowserBook(t *testing.T) {
 	b.do(tab, "move the first letter down", chromedp.Click(css(`#book-letters .book-letter:first-child .book-down`)))
 	want := titles[1] + "|" + titles[0] + "|" + titles[2]
 	poll[bool](b, tab, "the new order", `[...document.querySelectorAll('#book-letters .book-letter-title')].map((e) => e.textContent).join('|') === `+jsString(want))
-	b.do(tab, "a dedication",
+	b.do(tab, "a dedication, and a foreword she drafts",
 		chromedp.SendKeys(css(`#book-dedication`), "For everyone I wrote to"),
-		chromedp.Click(css(`#book-save`)),
+		chromedp.Click(css(`#book-foreword-draft`)),
 	)
+	poll[bool](b, tab, "her foreword", `document.querySelector('#book-foreword').value === 'These are letters to the people I love.\n\nI kept them.'`)
+	b.do(tab, "save", chromedp.Click(css(`#book-save`)))
 	poll[bool](b, tab, "saved", `document.querySelector('#book-saved').textContent === 'Saved.'`)
 
 	// Progress: every state the EPUB's bar and status show is recorded.
