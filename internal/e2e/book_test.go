@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/mail/dovecottest"
+	"github.com/os1ai/os1/internal/mail/smtpsend/smtptest"
 )
 
 // fetchBase64JS fetches a link of the page with the page's own session and
@@ -37,7 +39,9 @@ const fetchBase64JS = `(() => { window.__dl = null; (async () => {
 // drafts, builds the EPUB and the PDF with a progress bar, previews the
 // EPUB's text, and downloads both: the EPUB is a zip whose first entry is
 // its mimetype, the PDF holds every letter's text in the book's order
-// (pdftotext). Another user cannot open the book.
+// (pdftotext). Sent to a publisher, the page shows the exact message (her
+// cover letter) and attachment, and the SMTP sink gets it only after
+// "Approve and send", with the PDF. Another user cannot open the book.
 func TestBrowserBook(t *testing.T) {
 	b := newBrowser(t)
 	model := llmtest.NewServer(t)
@@ -57,17 +61,33 @@ func TestBrowserBook(t *testing.T) {
 			return llmtest.Reply{Chunks: []string{`{"picks":[{"id":"` + ids["To Léa"] + `","reason":"Full of a summer."},` +
 				`{"id":"doc_not_yours","reason":"x"},{"id":"` + ids["To my father"] + `","reason":"The garden says it all."}]}`}}
 		}
+		if strings.Contains(r.System, "Write a short cover letter") {
+			return llmtest.Reply{Chunks: []string{"Dear editor,\n\nI enclose a book of my letters.\n\nTheo"}}
+		}
 		if strings.Contains(r.System, "Write the foreword") {
 			return llmtest.Reply{Chunks: []string{"These are letters to the people I love.\n\nI kept them."}}
 		}
 		return llmtest.Reply{Chunks: []string{"Noted."}}
 	})
-	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel)
+	p := startOS1(t, "OS1_LLM_URL="+model.OpenAIBaseURL(), "OS1_LLM_MODEL="+llmtest.DefaultModel, "OS1_MAIL_TRIAGE=rules", "OS1_MAIL_SYNC_EVERY=0s")
 	const user, pw = "theo", "correct horse"
 	c := newClient(t, p.URL)
 	c.setup(p.SetupToken, user, pw, "Theo")
 	c.waitModel()
 	c.onboard()
+	// A mail account, for sending the book: dovecot and the SMTP sink.
+	const address, mailPW = "theo@example.org", "imap-secret-9"
+	imap := dovecottest.Start(t)
+	imap.AddUser(address, mailPW)
+	smtp := smtptest.Start(t, smtptest.Options{Passwords: map[string]string{address: mailPW}})
+	imapHost, imapPort := splitHostPort(t, imap.Addr)
+	var port int
+	fmt.Sscan(imapPort, &port)
+	c.must("POST", "/api/mail/accounts", map[string]any{
+		"address": address, "password": mailPW, "sync_days": 90,
+		"imap": map[string]any{"host": imapHost, "port": port, "security": "none"},
+		"smtp": map[string]any{"host": smtp.Host, "port": smtp.Port, "security": "none"},
+	}, nil)
 	letters := []struct{ Title, Body string }{
 		{"To Chris, at fifty", "Dear Chris,\n\nFifty years of you, and every one of them a gift to us."},
 		{"To Léa", "Chère Léa,\n\nMerci for the summer in Lyon and the songs at night."},
@@ -201,6 +221,35 @@ func TestBrowserBook(t *testing.T) {
 		}
 	} else {
 		t.Log("pdftotext is not installed; the PDF's text is not checked")
+	}
+
+	// Send it: she drafts the cover letter; the page shows the exact
+	// message and attachment, and nothing goes before "Approve and send".
+	b.do(tab, "prepare the message to a publisher",
+		chromedp.SendKeys(css(`#book-send-to`), "editor@press.example"),
+		chromedp.SetValue(css(`#book-send-format`), "pdf"),
+		chromedp.Click(css(`#book-send-prepare`)),
+	)
+	card := poll[string](b, tab, "the exact message", `(() => { const c = document.querySelector('#book-send-card'); return c && !c.hidden && c.textContent; })()`)
+	for _, want := range []string{"From: " + address, "To: editor@press.example", "Subject: Manuscript: Letters to the People I Love",
+		"I enclose a book of my letters.", "Attachment: Letters-to-the-People-I-Love.pdf (application/pdf, "} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the card lacks %q: %s", want, card)
+		}
+	}
+	if n := len(smtp.Deliveries()); n != 0 {
+		t.Fatalf("%d sent before the approval", n)
+	}
+	b.screenshot(tab, "book-send")
+	b.do(tab, "approve and send", chromedp.Click(css(`#book-send-approve`)))
+	poll[bool](b, tab, "sent", `document.querySelector('#book-send-done').textContent === 'Sent to editor@press.example.'`)
+	ds := smtp.Deliveries()
+	if len(ds) != 1 || ds[0].Rcpts[0] != "editor@press.example" || ds[0].From != address {
+		t.Fatalf("deliveries: %d", len(ds))
+	}
+	sent := strings.ReplaceAll(string(ds[0].Data), "\r\n", "")
+	if !strings.Contains(sent, "Letters-to-the-People-I-Love.pdf") || !strings.Contains(sent, base64.StdEncoding.EncodeToString(data)) {
+		t.Errorf("the email does not carry the PDF downloaded")
 	}
 
 	// Another user: the book is not theirs.
