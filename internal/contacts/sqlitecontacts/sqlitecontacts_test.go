@@ -1,36 +1,18 @@
 package sqlitecontacts_test
 
 import (
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/contacts/contactstest"
 	"github.com/os1ai/os1/internal/contacts/sqlitecontacts"
-	"github.com/os1ai/os1/internal/store"
-	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 )
 
-func open(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "os1.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func newUser(t *testing.T, db *sqlite.DB, name string) string {
-	t.Helper()
-	id := "usr_" + name
-	if err := db.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
-		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+var (
+	open    = sqlitetest.Open
+	newUser = sqlitetest.User
+)
 
 func TestContactsContract(t *testing.T) {
 	contactstest.Run(t, func(t *testing.T) (contacts.Store, func(string) string) {

@@ -1,36 +1,18 @@
 package sqlitewebpush_test
 
 import (
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/os1ai/os1/internal/store"
-	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 	"github.com/os1ai/os1/internal/webpush"
 	"github.com/os1ai/os1/internal/webpush/sqlitewebpush"
 	"github.com/os1ai/os1/internal/webpush/webpushtest"
 )
 
-func open(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "os1.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func newUser(t *testing.T, db *sqlite.DB, name string) string {
-	t.Helper()
-	id := "usr_" + name
-	if err := db.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
-		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+var (
+	open    = sqlitetest.Open
+	newUser = sqlitetest.User
+)
 
 func TestPushContract(t *testing.T) {
 	webpushtest.Run(t, func(t *testing.T) (webpush.Store, func(string) string) {
