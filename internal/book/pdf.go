@@ -129,6 +129,7 @@ func (t *typesetter) book(ctx context.Context, step func(int)) error {
 		t.blocks(ctx, parseMarkdown(m.Dedication), blockStyle{size: bodySize, style: "I", center: true})
 	}
 	// Contents.
+	t.head = "Contents"
 	t.recto(false)
 	t.chapterTitle("Contents")
 	t.contents()
