@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/xml"
 	"io"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 
 func TestEPUBPassesEpubcheck(t *testing.T) {
 	needFonts(t)
-	epubcheck := needTool(t, "epubcheck", "epubcheck")
 	var buf bytes.Buffer
 	var calls []int
 	if err := EPUB(context.Background(), realLetters(), &buf, func(done, total int) { calls = append(calls, done) }); err != nil {
@@ -22,7 +22,14 @@ func TestEPUBPassesEpubcheck(t *testing.T) {
 	if len(calls) != 3 || calls[2] != 3 {
 		t.Errorf("progress calls = %v, want 1 2 3", calls)
 	}
-	p := writeTemp(t, "book.epub", buf.Bytes())
+	runEpubcheck(t, buf.Bytes())
+}
+
+// runEpubcheck validates an EPUB with Debian's epubcheck: no errors, no warnings.
+func runEpubcheck(t *testing.T, data []byte) {
+	t.Helper()
+	epubcheck := needTool(t, "epubcheck", "epubcheck")
+	p := writeTemp(t, "book.epub", data)
 	// Debian's epubcheck is a jar linked into /usr/bin, run through binfmt
 	// where that is set up; java -jar runs it everywhere.
 	cmd := exec.Command(epubcheck, p)
@@ -81,5 +88,69 @@ func TestEPUBStructureAndUnicode(t *testing.T) {
 	}
 	if strings.Contains(l3, "<img") {
 		t.Error("an image reference was embedded")
+	}
+}
+
+// TestEPUBHostileTextStaysWellFormed: whatever a letter holds, every XHTML
+// and XML file in the EPUB parses, and the text survives as text.
+func TestEPUBHostileTextStaysWellFormed(t *testing.T) {
+	needFonts(t)
+	weird := []string{
+		"<script>alert(1)</script> & &amp; ]]> <![CDATA[x]]>",
+		"**\x00\x01\x1f\x7f\u0085 control** \xff\xfe",
+		"\u202Eevil\u202C \u2066isolate\u2069 \uFEFF bom",
+		"# \n> \n- \n1. \n***\n`",
+		"quote \" ' < > and emoji 👩‍👩‍👧 and 🇫🇷",
+	}
+	m := Manuscript{Title: "<Title & \"more\">", Author: "A & B", Dedication: weird[0], Foreword: weird[1]}
+	for i, w := range weird {
+		m.Letters = append(m.Letters, Letter{Title: w, Body: w})
+		_ = i
+	}
+	var buf bytes.Buffer
+	if err := EPUB(context.Background(), m, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, ".xhtml") && !strings.HasSuffix(f.Name, ".xml") && !strings.HasSuffix(f.Name, ".opf") {
+			continue
+		}
+		rc, _ := f.Open()
+		d := xml.NewDecoder(rc)
+		d.Strict = true
+		d.Entity = xml.HTMLEntity
+		for {
+			_, err := d.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s is not well-formed: %v", f.Name, err)
+			}
+		}
+		rc.Close()
+	}
+	var body strings.Builder
+	for _, f := range zr.File {
+		if f.Name == "OEBPS/letter0001.xhtml" || f.Name == "OEBPS/letter0005.xhtml" {
+			rc, _ := f.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			body.Write(b)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "👩‍👩‍👧", "🇫🇷"} {
+		if !strings.Contains(body.String(), want) {
+			t.Errorf("EPUB lacks %q", want)
+		}
+	}
+	runEpubcheck(t, buf.Bytes())
+	// The same manuscript makes a PDF.
+	if err := PDF(context.Background(), m, &bytes.Buffer{}, nil); err != nil {
+		t.Fatal(err)
 	}
 }
