@@ -58,8 +58,22 @@ func (t *typesetter) runs(s, family, style string, size float64) []run {
 	case "B":
 		primary = t.fonts.bold
 	}
-	for _, r := range s {
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
 		ch := string(r)
+		if isArabicLetter(r) {
+			// A run of Arabic letters (and their marks) is shaped and drawn
+			// in the fallback, with the letters as typed as its actual text.
+			j := i
+			for j < len(rs) && (isArabicLetter(rs[j]) || (unicode.Is(unicode.Mn, rs[j]) && rs[j] >= 0x0600 && rs[j] <= 0x06FF)) {
+				j++
+			}
+			orig := string(rs[i:j])
+			out = append(out, run{text: shapeArabic(orig), family: "sans", size: size * 0.92, actual: orig})
+			i = j - 1
+			continue
+		}
 		switch {
 		case r > 0xFFFF:
 			// fpdf encodes text as UTF-16 without surrogates: beyond the
@@ -391,6 +405,11 @@ func mirrorWord(w word) word {
 	for i := len(core) - 1; i >= 0; i-- {
 		r := core[i]
 		r.text = reverseClusters(r.text)
+		if r.actual != "" {
+			// Extraction reverses right-to-left text it meets in a line;
+			// the actual text goes in visual order too, to come back logical.
+			r.actual = reverseClusters(r.actual)
+		}
 		rs = append(rs, r)
 	}
 	rs = append(rs, tail...)
