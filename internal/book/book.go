@@ -12,6 +12,7 @@ package book
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -43,6 +44,9 @@ type InputError struct{ Msg string }
 
 func (e *InputError) Error() string { return "book: " + e.Msg }
 
+// langTag is the shape of a BCP 47 language tag (en, fr-CA, zh-Hant-TW).
+var langTag = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
 // MaxLetterBytes is the largest letter body a book accepts, the same limit
 // documents have.
 const MaxLetterBytes = 5 << 20
@@ -57,6 +61,9 @@ func check(m Manuscript) (Manuscript, error) {
 	}
 	if strings.TrimSpace(m.Language) == "" {
 		m.Language = "en"
+	}
+	if !langTag.MatchString(m.Language) {
+		return m, &InputError{Msg: fmt.Sprintf("the language %q is not a language tag like en, fr or pt-BR", m.Language)}
 	}
 	if len(m.Letters) == 0 {
 		return m, &InputError{Msg: "the manuscript has no letters; add at least one letter to the book"}

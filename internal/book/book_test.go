@@ -61,6 +61,7 @@ func TestEmptyManuscriptIsInputError(t *testing.T) {
 		{Title: "Nothing"},
 		{Title: "Blank", Letters: []Letter{{Title: " ", Body: "\n \n"}}},
 		{Title: "Huge", Letters: []Letter{{Title: "x", Body: strings.Repeat("a", MaxLetterBytes+1)}}},
+		{Title: "Bad language", Language: "en US\" onload=", Letters: []Letter{{Title: "x", Body: "y"}}},
 	} {
 		for name, f := range map[string]func(context.Context, Manuscript, *bytes.Buffer) error{
 			"epub": func(ctx context.Context, m Manuscript, b *bytes.Buffer) error { return EPUB(ctx, m, b, nil) },
