@@ -37,35 +37,37 @@ type fontSet struct {
 }
 
 var (
-	fontsOnce sync.Once
-	fontsVal  *fontSet
-	fontsErr  error
+	fontsMu  sync.Mutex
+	fontsVal *fontSet // read once, then shared read-only by every build
 )
 
-// loadFonts finds and reads the book's fonts once per process.
+// loadFonts finds and reads the book's fonts. Success is kept for the
+// process; a failure is not, so fonts installed later are found.
 func loadFonts() (*fontSet, error) {
-	fontsOnce.Do(func() {
-		var fs fontSet
-		for _, f := range []struct {
-			dst  **fontFace
-			name string
-			pkg  string
-		}{
-			{&fs.regular, "EBGaramond12-Regular.ttf", "fonts-ebgaramond-extra"},
-			{&fs.italic, "EBGaramond12-Italic.ttf", "fonts-ebgaramond-extra"},
-			{&fs.bold, "EBGaramond12-Bold.ttf", "fonts-ebgaramond-extra"},
-			{&fs.fallback, "DejaVuSans.ttf", "fonts-dejavu-core"},
-		} {
-			face, err := readFont(f.name, f.pkg)
-			if err != nil {
-				fontsErr = err
-				return
-			}
-			*f.dst = face
+	fontsMu.Lock()
+	defer fontsMu.Unlock()
+	if fontsVal != nil {
+		return fontsVal, nil
+	}
+	var fs fontSet
+	for _, f := range []struct {
+		dst  **fontFace
+		name string
+		pkg  string
+	}{
+		{&fs.regular, "EBGaramond12-Regular.ttf", "fonts-ebgaramond-extra"},
+		{&fs.italic, "EBGaramond12-Italic.ttf", "fonts-ebgaramond-extra"},
+		{&fs.bold, "EBGaramond12-Bold.ttf", "fonts-ebgaramond-extra"},
+		{&fs.fallback, "DejaVuSans.ttf", "fonts-dejavu-core"},
+	} {
+		face, err := readFont(f.name, f.pkg)
+		if err != nil {
+			return nil, err
 		}
-		fontsVal = &fs
-	})
-	return fontsVal, fontsErr
+		*f.dst = face
+	}
+	fontsVal = &fs
+	return fontsVal, nil
 }
 
 func readFont(name, pkg string) (*fontFace, error) {
