@@ -31,7 +31,7 @@ func (e *env) userCmd() *cobra.Command {
 			"fresh install, before `os1 serve` ever ran. Disabling, deleting and setting a password wait for a running\n" +
 			"server to stop (it holds their connections); the web UI's Settings → Members does them live.",
 	}
-	cmd.AddCommand(e.userAddCmd(), e.userListCmd(), e.userDisableCmd(true), e.userDisableCmd(false),
+	cmd.AddCommand(e.userAddCmd(), e.userAddManyCmd(), e.userListCmd(), e.userDisableCmd(true), e.userDisableCmd(false),
 		e.userDeleteCmd(), e.userResetCmd())
 	return cmd
 }
