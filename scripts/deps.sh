@@ -7,7 +7,8 @@
 #                            and dovecot for the mail sync tests (internal/mail/dovecottest)
 #                            and radicale for the CalDAV sync tests (internal/calendar/radicaletest)
 #                            and epubcheck, poppler-utils for the book tests (internal/book); the book's fonts
-#                            (fonts-ebgaramond-extra, fonts-dejavu-core) are needed by `run` too
+#                            (fonts-ebgaramond-extra, fonts-dejavu-core) are needed by `run` too,
+#                            and postgresql (15) for the PostgreSQL store tests (internal/store/pgtest)
 set -euo pipefail
 what=${1:-run}
 
@@ -54,6 +55,6 @@ need_voice() {
 need_go
 case "$what" in
   run) need_node; need_voice; apt_install hunspell-en-us fonts-ebgaramond-extra fonts-dejavu-core ;;
-  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd radicale hunspell-en-us fonts-ebgaramond-extra epubcheck poppler-utils ;;
+  test) need_node; need_voice; apt_install chromium ca-certificates fonts-dejavu-core git cmake build-essential dovecot-core dovecot-imapd radicale hunspell-en-us fonts-ebgaramond-extra epubcheck poppler-utils postgresql ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
