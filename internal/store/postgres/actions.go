@@ -1,0 +1,98 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Side-effect tool calls awaiting the user's consent.
+
+const actionCols = `id, user_id, conversation_id, message_id, tool_call_id, tool, arguments, status, result, created_at, decided_at`
+
+func scanAction(r rowScanner) (store.Action, error) {
+	var (
+		a    store.Action
+		args string
+	)
+	err := r.Scan(&a.ID, &a.UserID, &a.ConversationID, &a.MessageID, &a.ToolCallID, &a.Tool, &args,
+		&a.Status, &a.Result, scanTime(&a.CreatedAt), scanTime(&a.DecidedAt))
+	if args != "" {
+		a.Arguments = json.RawMessage(args)
+	}
+	return a, err
+}
+
+// CreateAction stores an action; ErrNotFound when its conversation does not
+// exist or is not a.UserID's.
+func (d *DB) CreateAction(ctx context.Context, a store.Action) error {
+	what := fmt.Sprintf("create action %s", a.ID)
+	if a.ID == "" {
+		return fmt.Errorf("%s: id is required", what)
+	}
+	// INSERT ... SELECT inserts nothing when the conversation is another
+	// user's, which the foreign key alone would not catch.
+	res, err := d.db.ExecContext(ctx,
+		`INSERT INTO actions (`+actionCols+`)
+		 SELECT $1, user_id, id, $2, $3, $4, $5, $6, $7, $8, $9 FROM conversations WHERE id = $10 AND user_id = $11`,
+		a.ID, a.MessageID, a.ToolCallID, a.Tool, string(a.Arguments), string(a.Status), a.Result,
+		dbTime(a.CreatedAt), dbTime(a.DecidedAt), a.ConversationID, a.UserID)
+	return affected(res, err, what)
+}
+
+// Action returns one of the user's actions.
+func (d *DB) Action(ctx context.Context, userID, id string) (store.Action, error) {
+	a, err := scanAction(d.db.QueryRowContext(ctx,
+		`SELECT `+actionCols+` FROM actions WHERE id = $1 AND user_id = $2`, id, userID))
+	return a, mapErr(err, fmt.Sprintf("action %s", id))
+}
+
+// PendingActions returns the user's pending actions in a conversation, oldest first.
+func (d *DB) PendingActions(ctx context.Context, userID, conversationID string) ([]store.Action, error) {
+	what := fmt.Sprintf("pending actions of conversation %s", conversationID)
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT `+actionCols+` FROM actions
+		 WHERE conversation_id = $1 AND user_id = $2 AND status = $3 ORDER BY created_at, seq`,
+		conversationID, userID, string(store.ActionPending))
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Action
+	for rows.Next() {
+		a, err := scanAction(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, a)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// DecideAction moves a pending action to approved or denied in one
+// statement, so a double click cannot run it twice.
+func (d *DB) DecideAction(ctx context.Context, userID, id string, status store.ActionStatus, at time.Time) error {
+	what := fmt.Sprintf("decide action %s", id)
+	if status != store.ActionApproved && status != store.ActionDenied {
+		return fmt.Errorf("%s: status %q is neither %q nor %q", what, status, store.ActionApproved, store.ActionDenied)
+	}
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE actions SET status = $1, decided_at = $2 WHERE id = $3 AND user_id = $4 AND status = $5`,
+		string(status), dbTime(at), id, userID, string(store.ActionPending))
+	return affected(res, err, what)
+}
+
+// FinishAction records the outcome (done or failed) of one of the user's actions.
+func (d *DB) FinishAction(ctx context.Context, userID, id string, status store.ActionStatus, result string) error {
+	what := fmt.Sprintf("finish action %s", id)
+	if status != store.ActionDone && status != store.ActionFailed {
+		return fmt.Errorf("%s: status %q is neither %q nor %q", what, status, store.ActionDone, store.ActionFailed)
+	}
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE actions SET status = $1, result = $2 WHERE id = $3 AND user_id = $4`,
+		string(status), result, id, userID)
+	return affected(res, err, what)
+}

@@ -1,0 +1,447 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/os1ai/os1/internal/store"
+)
+
+// Conversations and their messages: the episodic log.
+
+const convCols = `id, user_id, title, created_at, updated_at, title_source, pinned_at, archived_at, model`
+
+func scanConversation(r rowScanner) (store.Conversation, error) {
+	var c store.Conversation
+	err := r.Scan(&c.ID, &c.UserID, &c.Title, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt),
+		&c.TitleSource, scanTime(&c.PinnedAt), scanTime(&c.ArchivedAt), &c.Model)
+	return c, err
+}
+
+// CreateConversation stores a new conversation; ErrNotFound when its user
+// does not exist, ErrConflict when the ID is taken.
+func (d *DB) CreateConversation(ctx context.Context, c store.Conversation) error {
+	if c.ID == "" {
+		return fmt.Errorf("create conversation for user %s: id is required", c.UserID)
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.ID, c.UserID, c.Title, dbTime(c.CreatedAt), dbTime(c.UpdatedAt),
+		c.TitleSource, dbTime(c.PinnedAt), dbTime(c.ArchivedAt), c.Model)
+	return mapErr(err, fmt.Sprintf("create conversation %s", c.ID))
+}
+
+// Conversation returns one of the user's conversations.
+func (d *DB) Conversation(ctx context.Context, userID, id string) (store.Conversation, error) {
+	c, err := scanConversation(d.db.QueryRowContext(ctx,
+		`SELECT `+convCols+` FROM conversations WHERE id = $1 AND user_id = $2`, id, userID))
+	return c, mapErr(err, fmt.Sprintf("conversation %s", id))
+}
+
+// ListConversations returns the user's conversations, most recently updated first.
+func (d *DB) ListConversations(ctx context.Context, userID string) ([]store.Conversation, error) {
+	what := fmt.Sprintf("list conversations of user %s", userID)
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT `+convCols+` FROM conversations WHERE user_id = $1 ORDER BY updated_at DESC, seq DESC`, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, c)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// SearchConversations finds the user's conversations whose title or
+// messages contain every word of q (instr on lower-cased text: ASCII case is
+// ignored, and LIKE's wildcards mean nothing here).
+func (d *DB) SearchConversations(ctx context.Context, userID, q string, limit int) ([]store.Conversation, error) {
+	what := fmt.Sprintf("search conversations of user %s", userID)
+	words := strings.Fields(q)
+	if len(words) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	if len(words) > maxSearchWords {
+		words = words[:maxSearchWords]
+	}
+	var where strings.Builder
+	a := &params{}
+	user := a.add(userID)
+	for _, w := range words {
+		p := a.add(w)
+		where.WriteString(` AND (strpos(lower(c.title), lower(` + p + `)) > 0 OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.conversation_id = c.id AND m.user_id = c.user_id AND m.role IN ('user', 'assistant')
+			AND strpos(lower(m.content), lower(` + p + `)) > 0))`)
+	}
+	lim := a.add(limit)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", convCols)+` FROM conversations c
+		WHERE c.user_id = `+user+where.String()+` ORDER BY c.updated_at DESC, c.seq DESC LIMIT `+lim, a.list...)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, c)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// maxSearchWords bounds one search's query (each word is a scan).
+const maxSearchWords = 8
+
+// prefixed qualifies each of a comma-separated column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = p + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RenameConversation sets the title and UpdatedAt of one of the user's conversations.
+func (d *DB) RenameConversation(ctx context.Context, userID, id, title string, at time.Time) error {
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE conversations SET title = $1, updated_at = $2 WHERE id = $3 AND user_id = $4`,
+		title, dbTime(at), id, userID)
+	return affected(res, err, fmt.Sprintf("rename conversation %s", id))
+}
+
+// UpdateConversation applies p to one of the user's conversations without
+// moving it in the list.
+func (d *DB) UpdateConversation(ctx context.Context, userID, id string, p store.ConversationPatch, at time.Time) error {
+	what := fmt.Sprintf("update conversation %s", id)
+	var sets []string
+	a := &params{}
+	if p.Title != nil {
+		sets = append(sets, "title = "+a.add(*p.Title))
+	}
+	if p.TitleSource != nil {
+		sets = append(sets, "title_source = "+a.add(*p.TitleSource))
+	}
+	flag := func(col string, on *bool) {
+		if on == nil {
+			return
+		}
+		if *on {
+			sets = append(sets, col+" = "+a.add(dbTime(at)))
+		} else {
+			sets = append(sets, col+" = NULL")
+		}
+	}
+	flag("pinned_at", p.Pinned)
+	flag("archived_at", p.Archived)
+	if p.Model != nil {
+		sets = append(sets, "model = "+a.add(*p.Model))
+	}
+	if len(sets) == 0 {
+		_, err := d.Conversation(ctx, userID, id)
+		return err
+	}
+	res, err := d.db.ExecContext(ctx, `UPDATE conversations SET `+strings.Join(sets, ", ")+
+		` WHERE id = `+a.add(id)+` AND user_id = `+a.add(userID), a.list...)
+	return affected(res, err, what)
+}
+
+// DeleteConversation removes one of the user's conversations; its messages
+// and actions go with it (ON DELETE CASCADE).
+func (d *DB) DeleteConversation(ctx context.Context, userID, id string) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE id = $1 AND user_id = $2`, id, userID)
+	return affected(res, err, fmt.Sprintf("delete conversation %s", id))
+}
+
+const msgCols = `id, conversation_id, user_id, role, content, tool_calls, tool_call_id, status, error, created_at, updated_at, reason, parent_id, reasoning, thought_ms, finish, channel`
+
+func scanMessage(r rowScanner) (store.Message, error) {
+	var (
+		m       store.Message
+		calls   string
+		thought int64
+	)
+	err := r.Scan(&m.ID, &m.ConversationID, &m.UserID, &m.Role, &m.Content, &calls, &m.ToolCallID,
+		&m.Status, &m.Error, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt), &m.Reason,
+		&m.ParentID, &m.Reasoning, &thought, &m.Finish, &m.Channel)
+	if err != nil {
+		return m, err
+	}
+	m.ThoughtFor = time.Duration(thought) * time.Millisecond
+	m.ToolCalls, err = decodeToolCalls(calls)
+	return m, err
+}
+
+// storedCall keeps Arguments as a string so the model's bytes survive
+// exactly, even when they are not valid JSON (a truncated stream).
+type storedCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+func encodeToolCalls(calls []store.ToolCall) (string, error) {
+	if len(calls) == 0 {
+		return "", nil
+	}
+	sc := make([]storedCall, len(calls))
+	for i, c := range calls {
+		sc[i] = storedCall{ID: c.ID, Name: c.Name, Arguments: string(c.Arguments)}
+	}
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return "", fmt.Errorf("encode tool calls: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeToolCalls(s string) ([]store.ToolCall, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var sc []storedCall
+	if err := json.Unmarshal([]byte(s), &sc); err != nil {
+		return nil, fmt.Errorf("decode stored tool calls: %w", err)
+	}
+	calls := make([]store.ToolCall, len(sc))
+	for i, c := range sc {
+		calls[i] = store.ToolCall{ID: c.ID, Name: c.Name}
+		if c.Arguments != "" {
+			calls[i].Arguments = json.RawMessage(c.Arguments)
+		}
+	}
+	return calls, nil
+}
+
+// AppendMessage stores m at the end of its conversation and bumps the
+// conversation's UpdatedAt to m.CreatedAt (never backwards). ErrNotFound when
+// the conversation is not m.UserID's.
+func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
+	what := fmt.Sprintf("append message %s to conversation %s", m.ID, m.ConversationID)
+	if m.ID == "" {
+		return fmt.Errorf("%s: id is required", what)
+	}
+	calls, err := encodeToolCalls(m.ToolCalls)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	defer tx.Rollback()
+	// FOR UPDATE: two appends to one conversation take turns, so each
+	// sees the head the other left (SQLite's write lock does this there).
+	var head string
+	err = tx.QueryRowContext(ctx, `SELECT head_id FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE`,
+		m.ConversationID, m.UserID).Scan(&head)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	parent := m.ParentID
+	switch parent {
+	case "":
+		parent = head
+	case store.BranchAtRoot:
+		parent = ""
+	default:
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2 AND user_id = $3`,
+			parent, m.ConversationID, m.UserID).Scan(&one)
+		if err != nil {
+			return mapErr(err, fmt.Sprintf("%s after message %s", what, parent))
+		}
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE conversations
+		 SET updated_at = CASE WHEN updated_at IS NULL OR updated_at < $1 THEN $1 ELSE updated_at END,
+		     head_id = $4
+		 WHERE id = $2 AND user_id = $3`,
+		dbTime(m.CreatedAt), m.ConversationID, m.UserID, m.ID)
+	if err := affected(res, err, what); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
+		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason,
+		parent, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	return mapErr(tx.Commit(), what)
+}
+
+// UpdateMessage applies p to one of the user's messages and sets its UpdatedAt.
+func (d *DB) UpdateMessage(ctx context.Context, userID, id string, p store.MessagePatch, at time.Time) error {
+	what := fmt.Sprintf("update message %s", id)
+	a := &params{}
+	sets := []string{"updated_at = " + a.add(dbTime(at))}
+	if p.Content != nil {
+		sets = append(sets, "content = "+a.add(*p.Content))
+	}
+	if p.Status != nil {
+		sets = append(sets, "status = "+a.add(string(*p.Status)))
+	}
+	if p.Error != nil {
+		sets = append(sets, "error = "+a.add(*p.Error))
+	}
+	if p.ToolCalls != nil {
+		calls, err := encodeToolCalls(p.ToolCalls)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		sets = append(sets, "tool_calls = "+a.add(calls))
+	}
+	if p.Reasoning != nil {
+		sets = append(sets, "reasoning = "+a.add(*p.Reasoning))
+	}
+	if p.ThoughtFor != nil {
+		sets = append(sets, "thought_ms = "+a.add(p.ThoughtFor.Milliseconds()))
+	}
+	if p.Finish != nil {
+		sets = append(sets, "finish = "+a.add(*p.Finish))
+	}
+	res, err := d.db.ExecContext(ctx, `UPDATE messages SET `+strings.Join(sets, ", ")+
+		` WHERE id = `+a.add(id)+` AND user_id = `+a.add(userID), a.list...)
+	return affected(res, err, what)
+}
+
+// Message returns one of the user's messages.
+func (d *DB) Message(ctx context.Context, userID, id string) (store.Message, error) {
+	m, err := scanMessage(d.db.QueryRowContext(ctx,
+		`SELECT `+msgCols+` FROM messages WHERE id = $1 AND user_id = $2`, id, userID))
+	return m, mapErr(err, fmt.Sprintf("message %s", id))
+}
+
+// Messages returns a conversation's messages in the order they were
+// appended. ErrNotFound when the conversation is not the user's.
+func (d *DB) Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error) {
+	return d.messages(ctx, userID, conversationID, 0)
+}
+
+// RecentMessages returns the conversation's last limit messages, in order.
+func (d *DB) RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	return d.messages(ctx, userID, conversationID, limit)
+}
+
+func (d *DB) messages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
+	what := fmt.Sprintf("messages of conversation %s", conversationID)
+	// One read transaction, so the existence check and the rows agree.
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2`, conversationID, userID).Scan(&one)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	// The current path: from the head up through the parents, limit steps
+	// at most (0: all the way), shown in the order appended.
+	q := `WITH RECURSIVE path(id, parent_id, depth) AS (
+		SELECT m.id, m.parent_id, 1 FROM messages m JOIN conversations c ON c.head_id = m.id
+		WHERE c.id = $1 AND c.user_id = $2 AND m.conversation_id = $1
+		UNION ALL
+		SELECT m.id, m.parent_id, p.depth + 1 FROM messages m JOIN path p ON m.id = p.parent_id
+		WHERE m.conversation_id = $1 AND ($3 = 0 OR p.depth < $3)
+	)
+	SELECT ` + msgCols + ` FROM messages WHERE id IN (SELECT id FROM path) AND user_id = $2 ORDER BY seq`
+	rows, err := tx.QueryContext(ctx, q, conversationID, userID, limit)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, m)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// MessageTree returns every message of the conversation, on every branch.
+func (d *DB) MessageTree(ctx context.Context, userID, conversationID string) ([]store.MessageNode, error) {
+	what := fmt.Sprintf("message tree of conversation %s", conversationID)
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2`, conversationID, userID).Scan(&one)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	rows, err := tx.QueryContext(ctx,
+		`SELECT id, parent_id, role FROM messages WHERE conversation_id = $1 AND user_id = $2 ORDER BY seq`,
+		conversationID, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []store.MessageNode
+	for rows.Next() {
+		var n store.MessageNode
+		if err := rows.Scan(&n.ID, &n.ParentID, &n.Role); err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, n)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// ShowBranch moves the head to the newest message in messageID's subtree.
+func (d *DB) ShowBranch(ctx context.Context, userID, conversationID, messageID string) error {
+	what := fmt.Sprintf("show branch %s of conversation %s", messageID, conversationID)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	defer tx.Rollback()
+	var leaf string
+	err = tx.QueryRowContext(ctx, `WITH RECURSIVE below(id) AS (
+		SELECT id FROM messages WHERE id = $1 AND conversation_id = $2 AND user_id = $3
+		UNION ALL
+		SELECT m.id FROM messages m JOIN below b ON m.parent_id = b.id WHERE m.conversation_id = $2
+	)
+	SELECT m.id FROM messages m WHERE m.id IN (SELECT id FROM below) ORDER BY m.seq DESC LIMIT 1`,
+		messageID, conversationID, userID).Scan(&leaf)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE conversations SET head_id = $1 WHERE id = $2 AND user_id = $3`,
+		leaf, conversationID, userID)
+	if err := affected(res, err, what); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit(), what)
+}
+
+// MarkInterrupted turns every streaming message into interrupted.
+func (d *DB) MarkInterrupted(ctx context.Context, at time.Time) (int, error) {
+	res, err := d.db.ExecContext(ctx,
+		`UPDATE messages SET status = $1, updated_at = $2 WHERE status = $3`,
+		string(store.StatusInterrupted), dbTime(at), string(store.StatusStreaming))
+	if err != nil {
+		return 0, mapErr(err, "mark interrupted messages")
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(err, "mark interrupted messages")
+}

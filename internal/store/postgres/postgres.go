@@ -1,0 +1,203 @@
+// Package postgres is the PostgreSQL backend of store.Store, for os1 run as
+// a cluster (issue 15): the core store (accounts, conversations, messages,
+// actions, personas, settings) on PostgreSQL 15 or newer through pgx v5.
+//
+// It speaks database/sql through pgx's stdlib driver, so its code, and the
+// stores that will share its connection pool (memory, mail, …), keep the
+// shape of the SQLite backend's; the schema is brought up to date with its
+// own embedded goose migrations (one migration set per dialect). Every query
+// on user data is scoped by user ID. It must never log or alter message
+// content, and must never hold package-level mutable state.
+//
+// Not wired into the app yet: os1 serve runs on SQLite (docs/scale.md).
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqltime"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// maxConns bounds the connection pool of one os1 process. PostgreSQL's
+// own limit (max_connections, 100 by default) is shared by every node.
+const maxConns = 16
+
+// DB is a store.Store kept in a PostgreSQL database.
+type DB struct {
+	db   *sql.DB
+	name string // the URL without its password, for error messages
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open connects to the database at url (postgres://user:pass@host:port/db)
+// and migrates its schema to the latest version.
+func Open(ctx context.Context, dbURL string) (*DB, error) {
+	name := redact(dbURL)
+	if dbURL == "" {
+		return nil, errors.New("open database: no URL given")
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", name, err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", name, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", name, err)
+	}
+	return &DB{db: db, name: name}, nil
+}
+
+// redact drops the password from a URL, for messages; a string that is not
+// a URL is not shown at all (a key=value DSN may hold one in plain text).
+func redact(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Scheme == "" {
+		return "(PostgreSQL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	return u.Redacted()
+}
+
+// SQL exposes the connection pool so other stores of os1 can keep their
+// tables in the same database. Callers must scope every query by user ID.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+// Migrations returns the schema's goose migrations.
+func Migrations() fs.FS {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is always there
+	}
+	return fsys
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// goose takes no lock here: two nodes starting at once on an empty
+	// database could both run 00001. An advisory lock makes them take turns.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLock); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLock) //nolint:errcheck // the session ends with the conn anyway
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// goose ignores versions it does not know; an older os1 on a newer
+	// schema must stop rather than half-work.
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > target {
+		return fmt.Errorf("schema version %d is newer than this os1 knows (%d); upgrade os1", current, target)
+	}
+	return nil
+}
+
+// migrateLock is the advisory lock key os1's migrations hold ("os1").
+const migrateLock int64 = 0x6f7331
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database %s: %w", d.name, err)
+	}
+	return nil
+}
+
+// Close closes the connection pool. Later calls fail.
+func (d *DB) Close() error {
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("close database %s: %w", d.name, err)
+	}
+	return nil
+}
+
+// PostgreSQL error codes (SQLSTATE) the store maps to its sentinels.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// mapErr turns driver errors into the store's sentinel errors, keeping what
+// (a description of the operation) in the message: no row is ErrNotFound, a
+// taken unique key ErrConflict, a dangling foreign key (a row pointing at a
+// user or conversation that does not exist) "owner not found".
+func mapErr(err error, what string) error {
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	case errors.As(err, &pe) && pe.Code == uniqueViolation:
+		return fmt.Errorf("%s: %w", what, store.ErrConflict)
+	case errors.As(err, &pe) && pe.Code == foreignKeyViolation:
+		return fmt.Errorf("%s: owner %w", what, store.ErrNotFound)
+	default:
+		return fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// affected reports ErrNotFound when an UPDATE or DELETE matched no row.
+func affected(res sql.Result, err error, what string) error {
+	if err != nil {
+		return mapErr(err, what)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// params numbers the arguments of a query built piece by piece: add
+// returns the placeholder ($1, $2, …) of the value it appends.
+type params struct{ list []any }
+
+func (p *params) add(v any) string {
+	p.list = append(p.list, v)
+	return "$" + strconv.Itoa(len(p.list))
+}
+
+// Times are stored as package sqltime says, as on SQLite.
+type dbTime = sqltime.Value
+
+func scanTime(t *time.Time) sqltime.Scanner { return sqltime.Scanner{T: t} }
