@@ -97,7 +97,26 @@ func (e *env) rootCmd() *cobra.Command {
 	root.AddCommand(e.docsCmd())
 	root.InitDefaultCompletionCmd() // now, so that its group is checked too
 	refuseUnknownSubcommands(root)
+	explainArgs(root)
 	return root
+}
+
+// explainArgs adds the command's usage line to cobra's terse answer to a
+// wrong number of arguments ("accepts 1 arg(s), received 0").
+func explainArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		explainArgs(sub)
+	}
+	if c.Args == nil || !c.Runnable() || c.HasSubCommands() {
+		return
+	}
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return fmt.Errorf("%w.\nUsage: %s (see '%s --help')", err, cmd.UseLine(), cmd.CommandPath())
+		}
+		return nil
+	}
 }
 
 func (e *env) dataDirFlag(f *pflag.FlagSet) {

@@ -40,7 +40,7 @@ func (e *apiErr) Error() string {
 		if e.Resource != "" && (e.Message == "" || strings.EqualFold(e.Message, "not found")) {
 			return fmt.Sprintf("%s not found on %s", e.Resource, e.Server)
 		}
-		return fmt.Sprintf("%s on %s (HTTP %d %s)", e.Message, e.Server, e.Status, e.Code)
+		return fmt.Sprintf("%s on %s (HTTP %d %s)", strings.TrimSuffix(e.Message, "."), e.Server, e.Status, e.Code)
 	}
 	return fmt.Sprintf("%s (HTTP %d %s)", e.Message, e.Status, e.Code)
 }

@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// A wrong number of arguments says how the command is used, not only
+// cobra's "accepts 1 arg(s), received 0".
+func TestWrongArgsShowUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"calendar", "import"}, "Usage: os1 calendar import FILE.ics"},
+		{[]string{"docs", "diff", "doc_x", "1"}, "Usage: os1 docs diff ID A B"},
+		{[]string{"contacts", "add"}, "Usage: os1 contacts add"},
+		{[]string{"reminders", "add"}, "Usage: os1 reminders add"},
+	} {
+		code, _, stderr := runMain(tc.args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "--help") {
+			t.Errorf("os1 %s: %d %q, want %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+	}
+}
+
+// A negative --in is refused before asking the server, in flag words.
+func TestRemindersAddNegativeIn(t *testing.T) {
+	code, _, stderr := runMain("reminders", "add", "x", "--in", "-5m", "--server", "http://127.0.0.1:1")
+	if code != 2 || !strings.Contains(stderr, "--in") || strings.Contains(stderr, "in_minutes") {
+		t.Errorf("%d %q", code, stderr)
+	}
+}
