@@ -89,6 +89,9 @@ func (e *env) remindersAddCmd(connect connectFunc) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Text = args[0]
+			if after < 0 {
+				return &exitError{code: 2, err: errors.New("--in is how long from now, so it must be positive: 20m, 2h")}
+			}
 			if after != 0 {
 				in.InMinutes = int((after + time.Minute - 1) / time.Minute)
 			}
@@ -107,7 +110,11 @@ func (e *env) remindersAddCmd(connect connectFunc) *cobra.Command {
 			if r.Wake {
 				what = "Wake-up call"
 			}
-			fmt.Fprintf(e.stdout, "%s set for %s (%s): %q [%s]\n", what, r.Local, r.Zone, r.Text, r.ID)
+			zone := " (" + r.Zone + ")"
+			if r.Zone == "" || r.Zone == "Local" { // the server's own zone has no name to show
+				zone = ""
+			}
+			fmt.Fprintf(e.stdout, "%s set for %s%s: %q [%s]\n", what, r.Local, zone, r.Text, r.ID)
 			if r.Shift != "" {
 				fmt.Fprintf(e.stdout, "Note: %s.\n", r.Shift)
 			}
