@@ -42,6 +42,9 @@ func jobKey(userID, bookID, format string) string { return userID + "\x00" + boo
 
 // CheckFormat refuses a format other than EPUB and PDF.
 func CheckFormat(format string) error {
+	if format == "" {
+		return &InputError{"say which format to build: format=epub or format=pdf"}
+	}
 	if format != EPUB && format != PDF {
 		return &InputError{fmt.Sprintf("format %q: a book is built as epub or pdf", format)}
 	}

@@ -48,7 +48,7 @@ func (s *Server) booksError(w http.ResponseWriter, what string, err error) {
 	var in *books.InputError
 	switch {
 	case errors.As(err, &in):
-		writeError(w, http.StatusBadRequest, "bad_request", in.Msg)
+		writeError(w, http.StatusBadRequest, "bad_request", sentence(in.Msg))
 	case errors.Is(err, books.ErrNotBuilt):
 		writeError(w, http.StatusNotFound, "not_built", "The book has not been built in that format yet: build it first.")
 	case errors.Is(err, books.ErrNotFound):

@@ -65,7 +65,11 @@ func (s *Server) documentsError(w http.ResponseWriter, what string, err error) {
 	case errors.Is(err, documents.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "The document kept changing; try again.")
 	case errors.Is(err, documents.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "No such document.")
+		msg := "No such document."
+		if strings.Contains(what, "version") || strings.HasPrefix(what, "diff") {
+			msg = "No such document, or it has no such version (see its history)."
+		}
+		writeError(w, http.StatusNotFound, "not_found", msg)
 	default:
 		s.internal(w, what, err)
 	}
