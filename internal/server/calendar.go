@@ -215,7 +215,7 @@ func (s *Server) calImport(w http.ResponseWriter, r *http.Request, u store.User)
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large",
-				fmt.Sprintf("The calendar file is larger than %s; import it with `os1 calendar import` in parts.", human(MaxCalendarImportBytes)))
+				fmt.Sprintf("The calendar file is larger than %s, the most os1 imports at once; split it into smaller .ics files.", human(MaxCalendarImportBytes)))
 			return
 		}
 		writeError(w, http.StatusBadRequest, "bad_request", "Could not read the calendar file: "+err.Error())

@@ -171,7 +171,7 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request, u store.
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large",
-				fmt.Sprintf("The contacts file is larger than %s; import it with `os1 contacts import` instead.", human(MaxContactsImportBytes)))
+				fmt.Sprintf("The contacts file is larger than %s, the most os1 imports at once; split it into smaller .vcf files.", human(MaxContactsImportBytes)))
 			return
 		}
 		writeError(w, http.StatusBadRequest, "bad_request", "Could not read the contacts file: "+err.Error())
