@@ -555,6 +555,8 @@ func WriteICS(w io.Writer, name string, events []Event, stamp time.Time) error {
 	for _, e := range events {
 		cal.Children = append(cal.Children, e.ICal(stamp).Children...)
 	}
+	// RFC 5545 wants a VTIMEZONE for every TZID the file names.
+	cal.Children = append(exportZones(events), cal.Children...)
 	if len(cal.Children) == 0 {
 		// go-ical refuses an empty VCALENDAR; RFC 5545 wants a component.
 		tz := ical.NewComponent(ical.CompTimezone)
@@ -570,6 +572,33 @@ func WriteICS(w io.Writer, name string, events []Event, stamp time.Time) error {
 		return fmt.Errorf("write the ICS file: %w", err)
 	}
 	return nil
+}
+
+// exportZones is a VTIMEZONE for each zone the events' times name (the
+// rules of the year the first time naming it falls in), in the order met.
+func exportZones(events []Event) []*ical.Component {
+	seen := map[string]bool{}
+	var tzs []*ical.Component
+	var add func(e Event)
+	add = func(e Event) {
+		ws := append([]When{e.Start, e.End, e.RecurrenceID}, e.RDates...)
+		for _, w := range append(ws, e.ExDates...) {
+			if w.Kind != Zoned || w.Zone == "UTC" || w.Zone == "" || seen[w.Zone] {
+				continue
+			}
+			seen[w.Zone] = true
+			if loc, err := LoadZone(w.Zone); err == nil {
+				tzs = append(tzs, VTimezone(loc, w.Time.Year()))
+			}
+		}
+		for _, o := range e.Overrides {
+			add(o)
+		}
+	}
+	for _, e := range events {
+		add(e)
+	}
+	return tzs
 }
 
 // FromICal reads a calendar object from a server: its series with the
