@@ -41,6 +41,11 @@ func serveModel(addr string, p modelPace) error {
 	}
 	fmt.Printf("model listening %s\n", ln.Addr())
 	os.Stdout.Sync()
+	srv := &http.Server{Handler: modelHandler(p), ReadHeaderTimeout: 10 * time.Second}
+	return srv.Serve(ln)
+}
+
+func modelHandler(p modelPace) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -52,8 +57,7 @@ func serveModel(addr string, p modelPace) error {
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
 		p.complete(w, r)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	return srv.Serve(ln)
+	return mux
 }
 
 type chatReq struct {
