@@ -206,7 +206,7 @@ func (e *env) calImportCmd(connect connectFunc) *cobra.Command {
 			if err := c.do(cmd.Context(), http.MethodPost, path, rawBody{Type: "text/calendar", R: f}, &res); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "Imported %d events, updated %d from %s.\n", res.Imported, res.Updated, filepath.Base(args[0]))
+			fmt.Fprintf(e.stdout, "Imported %s, updated %d from %s.\n", countOf(res.Imported, "event"), res.Updated, filepath.Base(args[0]))
 			for _, x := range res.Errors {
 				fmt.Fprintf(e.stdout, "  skipped: %s\n", x)
 			}

@@ -119,6 +119,14 @@ func explainArgs(c *cobra.Command) {
 	}
 }
 
+// countOf is "1 event", "2 events": n of a noun whose plural adds an s.
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func (e *env) dataDirFlag(f *pflag.FlagSet) {
 	f.StringVar(&e.flags.DataDir, "data-dir", "", "data directory (default $XDG_DATA_HOME/os1, or $OS1_DATA_DIR)")
 }

@@ -144,7 +144,7 @@ func (e *env) contactsImportCmd(connect connectFunc) *cobra.Command {
 			if err := c.do(cmd.Context(), http.MethodPost, "/api/contacts/import", rawBody{Type: "text/vcard", R: f}, &res); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "Imported %d contacts, updated %d from %s.\n", res.Imported, res.Updated, filepath.Base(args[0]))
+			fmt.Fprintf(e.stdout, "Imported %s, updated %d from %s.\n", countOf(res.Imported, "contact"), res.Updated, filepath.Base(args[0]))
 			for _, x := range res.Errors {
 				fmt.Fprintf(e.stdout, "  skipped: %s\n", x)
 			}

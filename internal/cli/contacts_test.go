@@ -41,7 +41,7 @@ func TestContactsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, stderr := r.run("", "contacts", "import", in)
-	if code != 0 || !strings.Contains(out, "Imported 1 contacts") || !strings.Contains(out, "skipped: card 2") {
+	if code != 0 || !strings.Contains(out, "Imported 1 contact,") || !strings.Contains(out, "skipped: card 2") {
 		t.Fatalf("import: %d %q %q", code, out, stderr)
 	}
 	if code, out, stderr := r.run("", "contacts", "add", "Ana Souza", "--email", "ana@example.org", "--birthday", "--07-04", "--relation", "friend"); code != 0 || !strings.Contains(out, "Added Ana Souza") {
