@@ -229,7 +229,11 @@ func (s *Service) Add(ctx context.Context, userID string, in Input) (Reminder, e
 		return Reminder{}, err
 	}
 	if !at.After(now) {
-		return Reminder{}, badInput("%s has passed: it is now %s", at.In(loc).Format("Monday 2 January 15:04"), now.In(loc).Format("Monday 2 January 15:04 MST"))
+		layout := "Monday 2 January 15:04"
+		if at.In(loc).Year() != now.In(loc).Year() {
+			layout = "Monday 2 January 2006 15:04"
+		}
+		return Reminder{}, badInput("%s has passed: it is now %s", at.In(loc).Format(layout), now.In(loc).Format("Monday 2 January 15:04 MST"))
 	}
 	if at.Sub(now) > MaxAhead {
 		return Reminder{}, badInput("a reminder can be set at most five years ahead")
