@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -214,8 +215,35 @@ func (s *Service) manuscript(ctx context.Context, b Book, step func(done int)) (
 		if err != nil {
 			return m, fmt.Errorf("read letter %s: %w", id, err)
 		}
+		l.Body = dropTitleHeading(l.Title, l.Body)
 		m.Letters = append(m.Letters, l)
 		step(i + 1)
 	}
 	return m, nil
+}
+
+// dropTitleHeading takes out a letter's first line when it is a Markdown
+// heading saying the letter's title (as a title taken from the first line
+// does): the chapter opening already sets the title, so it is not printed
+// twice.
+func dropTitleHeading(title, body string) string {
+	rest := body
+	for rest != "" {
+		line, after, _ := strings.Cut(rest, "\n")
+		if strings.TrimSpace(line) == "" {
+			rest = after
+			continue
+		}
+		t := strings.TrimSpace(line)
+		hashes := len(t) - len(strings.TrimLeft(t, "#"))
+		if hashes < 1 || hashes > 6 || (len(t) > hashes && t[hashes] != ' ' && t[hashes] != '\t') {
+			return body
+		}
+		text := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(t[hashes:]), "#"))
+		if !strings.EqualFold(text, strings.TrimSpace(title)) || strings.TrimSpace(after) == "" {
+			return body // a letter that is only its title keeps it
+		}
+		return after
+	}
+	return body
 }
