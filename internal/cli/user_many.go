@@ -19,7 +19,7 @@ import (
 // the data dir only (whoever may write it is the owner of the server), so
 // it needs no HTTP route. The accounts have no password anyone knows: one
 // random password is hashed once and thrown away (argon2id per account
-// would take minutes for thousands); `os1 user reset NAME` gives one a
+// would take minutes for thousands); `os1 user reset-password NAME` gives one a
 // password.
 func (e *env) userAddManyCmd() *cobra.Command {
 	var prefix, tokensPath, tokenName string
@@ -29,7 +29,7 @@ func (e *env) userAddManyCmd() *cobra.Command {
 		Short: "Create N member accounts P1…PN, each with an API token written to FILE (for load tests)",
 		Long: "Creates members named PREFIX+number (from --start), each with an API token; FILE gets one line per\n" +
 			"account, `username<TAB>token`, and is written with mode 0600. The accounts have no known password\n" +
-			"(`os1 user reset NAME` gives one). The server must have an owner already (`os1 user add NAME --owner`).",
+			"(`os1 user reset-password NAME` gives one). The server must have an owner already (`os1 user add NAME --owner`).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
