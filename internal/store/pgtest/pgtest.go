@@ -179,6 +179,24 @@ func runAs() (*syscall.Credential, error) {
 	return nil, fmt.Errorf("running as root and no unprivileged user to run postgres as: %w", errors.Join(errs...))
 }
 
+// reachable reports whether every directory from / down to dir lets any
+// user through (the others' search bit), as the postgres user needs.
+func reachable(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
+}
+
 func command(cred *syscall.Credential, dir, prog string, args ...string) *exec.Cmd {
 	cmd := exec.Command(prog, args...)
 	cmd.Dir = dir
@@ -197,8 +215,13 @@ func start(bin string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A short path: the socket's full name must fit in 107 bytes.
-	dir, err := os.MkdirTemp("", "os1pg")
+	// A short path: the socket's full name must fit in 107 bytes. The
+	// postgres user must reach it: a private TMPDIR (root's 0700) will not do.
+	parent := os.TempDir()
+	if cred != nil && !reachable(parent) {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "os1pg")
 	if err != nil {
 		return nil, err
 	}
