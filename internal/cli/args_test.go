@@ -39,3 +39,14 @@ func TestCountOf(t *testing.T) {
 		}
 	}
 }
+
+// os1 docs show --version takes a version number, not 0 or -1 (which
+// would quietly show the current text).
+func TestDocsShowBadVersion(t *testing.T) {
+	for _, v := range []string{"0", "-1"} {
+		code, _, stderr := runMain("docs", "show", "doc_x", "--version", v, "--server", "http://127.0.0.1:1")
+		if code != 2 || !strings.Contains(stderr, "is not a version number") {
+			t.Errorf("--version %s: %d %q", v, code, stderr)
+		}
+	}
+}

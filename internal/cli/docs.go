@@ -73,6 +73,9 @@ func (e *env) docsShowCmd(connect connectFunc) *cobra.Command {
 		Short: "Print a document's Markdown (the current version, or --version N)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if version < 0 || (version == 0 && cmd.Flags().Changed("version")) {
+				return &exitError{code: 2, err: fmt.Errorf("--version %d is not a version number (1, 2, …; see `os1 docs history ID`)", version)}
+			}
 			c, err := connect()
 			if err != nil {
 				return err
