@@ -102,7 +102,7 @@ func TestHarnessEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if len(row) != 15 {
+	if len(row) != 16 {
 		t.Fatalf("no table row for 5 users:\n%s", text)
 	}
 	num := func(s string) float64 {
@@ -128,6 +128,9 @@ func TestHarnessEndToEnd(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`^0 of ([0-9]+)$`).FindStringSubmatch(row[13]); m == nil || m[1] == "0" {
 		t.Errorf("second tab: %q; want every turn seen by the tab (0 of n>0)", row[13])
+	}
+	if row[15] != "0" {
+		t.Errorf("lost: %q; every message and reply must be stored", row[15])
 	}
 	for _, want := range []string{"idle baseline: os1 RSS", "after 5 users disconnected", "memory extractions"} {
 		if !strings.Contains(text, want) {

@@ -158,8 +158,8 @@ func run(ctx context.Context, o options) error {
 	waitIdle(ctx, 2*time.Second)
 	base := sample(t)
 	fmt.Printf("idle baseline: os1 RSS %s, goroutines %s, open files %s\n\n", mib(base.rss), intOr(base.goroutines), intOr(base.fds))
-	fmt.Println("| users | turns | turns/s | added first token p50 / p99 / max (ms) | added between tokens p99 (ms) | errors | os1 RSS max | os1 CPU | client CPU | model CPU | goroutines max | GC pause max (ms) | open files max | second tab missed | lagged |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| users | turns | turns/s | added first token p50 / p99 / max (ms) | added between tokens p99 (ms) | errors | os1 RSS max | os1 CPU | client CPU | model CPU | goroutines max | GC pause max (ms) | open files max | second tab missed | lagged | lost |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var after []string
 	for _, n := range o.users {
 		if ctx.Err() != nil {
@@ -195,10 +195,12 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	rec.to = rec.from.Add(o.duration)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	users := make([]*simUser, n)
 	for i := range n {
 		u := &simUser{i: i, acc: t.accounts[i], base: t.base, think: o.think, jit: o.jitter, hc: hc, rec: rec,
 			rng: rand.New(rand.NewPCG(uint64(i), uint64(n))),
 			sse: frac(float64(i)*0.6180339887) < o.sseShare, tab: frac(float64(i)*0.6180339887+0.5) < o.tabShare}
+		users[i] = u
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -226,6 +228,7 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	tick.Stop()
 	close(stop)
 	wg.Wait()
+	lost := countLost(ctx, users, o.pace.tokens, rec)
 	waitIdle(ctx, o.settle)
 	hc.CloseIdleConnections()
 	waitIdle(ctx, time.Second)
@@ -254,11 +257,11 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	slices.Sort(rec.first)
 	slices.Sort(rec.inter)
 	missed := rec.tabWanted.Load() - rec.tabTurns.Load()
-	row := fmt.Sprintf("| %d | %d | %.1f | %s / %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d | %d |",
+	row := fmt.Sprintf("| %d | %d | %.1f | %s / %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d | %d | %s |",
 		n, rec.turns, float64(rec.turns)/o.duration.Seconds(),
 		ms(pct(rec.first, 0.5)), ms(pct(rec.first, 0.99)), ms(pct(rec.first, 1)), ms(pct(rec.inter, 0.99)),
 		errCol, mib(peak.rss), cpu(first.cpu, last.cpu), cpu(first.clientCPU, last.clientCPU), cpu(first.modelCPU, last.modelCPU),
-		intOr(peak.goroutines), ms(peak.gcMax), intOr(peak.fds), max(missed, 0), rec.tabWanted.Load(), rec.lagged.Load())
+		intOr(peak.goroutines), ms(peak.gcMax), intOr(peak.fds), max(missed, 0), rec.tabWanted.Load(), rec.lagged.Load(), lost)
 	aft := fmt.Sprintf("after %d users disconnected (+%v): goroutines %s (idle baseline %s), RSS %s (baseline %s), open files %s (baseline %s)",
 		n, o.settle, intOr(end.goroutines), intOr(base.goroutines), mib(end.rss), mib(base.rss), intOr(end.fds), intOr(base.fds))
 	if rec.connected.Load() < int64(n) {
@@ -602,4 +605,41 @@ func modelCalls(t target) string {
 		return ""
 	}
 	return fmt.Sprintf("the model answered %d chat turns, %d memory extractions, %d titles (whole run, warm-up included)", chat, extraction, title)
+}
+
+// countLost reads every conversation back (16 at a time) after its user
+// left: messages sent but not stored, replies read whole but not stored
+// whole. "-" when a conversation could not be read (an error is counted).
+func countLost(ctx context.Context, users []*simUser, tokens int, rec *recorder) string {
+	var mu sync.Mutex
+	total, failed := 0, 0
+	work := make(chan *simUser)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range work {
+				n, err := u.lost(ctx, tokens)
+				mu.Lock()
+				total += n
+				if err != nil {
+					failed++
+				}
+				mu.Unlock()
+				if err != nil {
+					rec.fail("read back", err)
+				}
+			}
+		}()
+	}
+	for _, u := range users {
+		work <- u
+	}
+	close(work)
+	wg.Wait()
+	if failed > 0 {
+		return fmt.Sprintf("%d (%d unread)", total, failed)
+	}
+	return strconv.Itoa(total)
 }

@@ -114,6 +114,9 @@ type simUser struct {
 	rec   *recorder
 	rng   *rand.Rand
 	once  bool // one turn, then stop (the warm-up)
+	// what the conversation should hold afterwards
+	conv          string
+	sent, replied int
 }
 
 func (u *simUser) pause(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
@@ -162,6 +165,7 @@ func (u *simUser) run(ctx context.Context, stop <-chan struct{}) {
 	if !ok {
 		return
 	}
+	u.conv = conv
 	if !u.pause(ctx, stop, time.Duration(u.rng.Int64N(int64(u.think+u.jit)+1))) {
 		return
 	}
@@ -169,6 +173,7 @@ func (u *simUser) run(ctx context.Context, stop <-chan struct{}) {
 		b, _ := json.Marshal(map[string]string{"type": "send", "conversation_id": conv, "text": u.text(n)})
 		t := &turn{sent: time.Now(), step: u.rec.tokenDelay}
 		u.rec.sent.Add(1)
+		u.sent++
 		if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
 			u.rec.fail("send", err)
 			return
@@ -200,6 +205,7 @@ func (u *simUser) run(ctx context.Context, stop <-chan struct{}) {
 			u.rec.tabWanted.Add(1)
 		}
 		if ok {
+			u.replied++
 			u.rec.done(t)
 		}
 		if !u.pause(ctx, stop, u.thinkTime()) {
@@ -357,6 +363,7 @@ func (u *simUser) runSSE(ctx context.Context, stop <-chan struct{}) {
 	if !ok {
 		return
 	}
+	u.conv = convID
 	if !u.pause(ctx, stop, time.Duration(u.rng.Int64N(int64(u.think+u.jit)+1))) {
 		return
 	}
@@ -367,6 +374,7 @@ func (u *simUser) runSSE(ctx context.Context, stop <-chan struct{}) {
 		req.Header.Set("Content-Type", "application/json")
 		t := &turn{sent: time.Now(), step: u.rec.tokenDelay}
 		u.rec.sent.Add(1)
+		u.sent++
 		res, err := u.hc.Do(req)
 		if err != nil {
 			u.rec.fail("send", err)
@@ -405,6 +413,7 @@ func (u *simUser) runSSE(ctx context.Context, stop <-chan struct{}) {
 			u.rec.tabWanted.Add(1)
 		}
 		if ok {
+			u.replied++
 			u.rec.done(t)
 		}
 		if u.once || !u.pause(ctx, stop, u.thinkTime()) {
@@ -431,4 +440,33 @@ func (u *simUser) call(ctx context.Context, method, path, body string, out any) 
 		return fmt.Errorf("%s %s: HTTP %d", method, path, res.StatusCode)
 	}
 	return json.NewDecoder(res.Body).Decode(out)
+}
+
+// lost reads the conversation back and counts what is missing from it: a
+// sent message not stored, or a reply that ended well but is not stored
+// complete with every token.
+func (u *simUser) lost(ctx context.Context, tokens int) (int, error) {
+	if u.conv == "" {
+		return 0, nil
+	}
+	var c struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Status  string `json:"status"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	if err := u.call(ctx, "GET", "/api/conversations/"+u.conv, "", &c); err != nil {
+		return 0, err
+	}
+	users, replies := 0, 0
+	for _, m := range c.Messages {
+		switch {
+		case m.Role == "user":
+			users++
+		case m.Role == "assistant" && m.Status == "complete" && strings.Count(m.Content, strings.TrimSpace(word)) == tokens:
+			replies++
+		}
+	}
+	return max(u.sent-users, 0) + max(u.replied-replies, 0), nil
 }
