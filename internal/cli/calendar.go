@@ -322,6 +322,9 @@ func (e *env) calAgendaCmd(connect connectFunc) *cobra.Command {
 					fmt.Fprintln(e.stdout, d)
 				}
 				when := o.Start.Format("15:04") + "–" + o.End.Format("15:04")
+				if !o.End.After(o.Start) { // no end (DTEND): a moment, not "12:00–12:00"
+					when = o.Start.Format("15:04") + "      "
+				}
 				if o.AllDay {
 					when = "all day    "
 				}
