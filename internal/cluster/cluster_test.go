@@ -19,6 +19,9 @@ import (
 // companion.Companion's Cancel is what the cluster cancels remotely.
 var _ cluster.Canceller = (*companion.Companion)(nil)
 
+// The Bridge is an events.Bus: the companion takes it in place of its bus.
+var _ events.Bus[ev] = (*cluster.Bridge[ev])(nil)
+
 // ev is a test event: deltas are lossy, everything else is final.
 type ev struct {
 	Kind string // "delta", "final", "lagged"
@@ -305,6 +308,32 @@ func TestReplayedEventDropped(t *testing.T) {
 	want := []ev{{"final", 1, "x"}, {"final", 2, "x"}, {"lagged", 4, ""}, {"final", 4, "x"}, {"final", 5, "y"}}
 	if got := onB.events(); fmtEvents(got) != fmtEvents(want) {
 		t.Fatalf("b got %v, want %v", got, want)
+	}
+}
+
+// TestStalledRemoteReaderHoldsOnlyItsUser: on node B a reader of u1 never
+// reads; u1's remote events wait for it within the bus's limits, and u2's
+// remote events on B still arrive at once.
+func TestStalledRemoteReaderHoldsOnlyItsUser(t *testing.T) {
+	s := natsServer(t, 0, t.TempDir())
+	defer s.Shutdown()
+	a := newNode(t, s.ClientURL(), "a")
+	ncB := connect(t, s.ClientURL(), "b")
+	localB := events.NewLocal(classify, events.Limits{Lossy: 2, Final: 4, FinalWait: time.Hour})
+	b := cluster.NewBridge(ncB, localB, classify, cluster.BridgeOptions{Node: "b"})
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_ = b.Subscribe(ctx, "u1") // subscribed, never ranged
+	onU2 := collect(ctx, b.Subscribe(ctx, "u2"))
+	start := time.Now()
+	for i := range 20 { // a's publisher is never held by b's stalled reader
+		a.bridge.Publish(ctx, "u1", ev{"final", i, "a"})
+	}
+	a.bridge.Publish(ctx, "u2", ev{"final", 0, "a"})
+	eventually(t, "u2's event on b", func() bool { return onU2.count("final") == 1 })
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("u2's event took %s behind u1's stalled reader", d)
 	}
 }
 
