@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -235,50 +236,45 @@ func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err, what)
-	}
-	defer tx.Rollback()
-	// FOR UPDATE: two appends to one conversation take turns, so each
-	// sees the head the other left (SQLite's write lock does this there).
-	var head string
-	err = tx.QueryRowContext(ctx, `SELECT head_id FROM conversations WHERE id = $1 AND user_id = $2 FOR UPDATE`,
-		m.ConversationID, m.UserID).Scan(&head)
-	if err != nil {
-		return mapErr(err, what)
-	}
-	parent := m.ParentID
-	switch parent {
-	case "":
-		parent = head
-	case store.BranchAtRoot:
-		parent = ""
-	default:
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2 AND user_id = $3`,
-			parent, m.ConversationID, m.UserID).Scan(&one)
-		if err != nil {
-			return mapErr(err, fmt.Sprintf("%s after message %s", what, parent))
-		}
-	}
-	res, err := tx.ExecContext(ctx,
-		`UPDATE conversations
-		 SET updated_at = CASE WHEN updated_at IS NULL OR updated_at < $1 THEN $1 ELSE updated_at END,
-		     head_id = $4
-		 WHERE id = $2 AND user_id = $3`,
-		dbTime(m.CreatedAt), m.ConversationID, m.UserID, m.ID)
-	if err := affected(res, err, what); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+	// One statement, one round trip: lock the conversation (FOR UPDATE: two
+	// appends to one conversation take turns, so each sees the head the
+	// other left, as SQLite's write lock does there), pick the parent (the
+	// head, none for BranchAtRoot, or the given message if it is in this
+	// conversation), move the head and bump UpdatedAt, insert. A missing
+	// conversation or parent inserts nothing.
+	res, err := d.db.ExecContext(ctx, `WITH conv AS (
+		SELECT id, head_id FROM conversations WHERE id = $2 AND user_id = $3 FOR UPDATE
+	), par AS (
+		SELECT CASE
+			WHEN $13::text = '' THEN conv.head_id
+			WHEN $13::text = '`+store.BranchAtRoot+`' THEN ''
+			ELSE (SELECT id FROM messages WHERE id = $13::text AND conversation_id = $2 AND user_id = $3)
+		END AS parent_id FROM conv
+	), upd AS (
+		UPDATE conversations c
+		SET updated_at = CASE WHEN c.updated_at IS NULL OR c.updated_at < $10::text THEN $10::text ELSE c.updated_at END,
+		    head_id = $1
+		FROM par WHERE c.id = $2 AND c.user_id = $3 AND par.parent_id IS NOT NULL
+	)
+	INSERT INTO messages (`+msgCols+`)
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text, $11::text, $12, par.parent_id, $14, $15::bigint, $16, $17
+	FROM par WHERE par.parent_id IS NOT NULL`,
 		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
 		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason,
-		parent, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
+		m.ParentID, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
 	if err != nil {
 		return mapErr(err, what)
 	}
-	return mapErr(tx.Commit(), what)
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return mapErr(err, what)
+	}
+	// Nothing inserted: say which was missing.
+	if _, err := d.Conversation(ctx, m.UserID, m.ConversationID); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	} else if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s after message %s: %w", what, m.ParentID, store.ErrNotFound)
 }
 
 // UpdateMessage applies p to one of the user's messages and sets its UpdatedAt.
