@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -157,5 +158,70 @@ func TestJobsEachDoneOnce(t *testing.T) {
 	}
 	if nodes["a"] == 0 || nodes["b"] == 0 {
 		t.Errorf("work not shared between nodes: %v", nodes)
+	}
+}
+
+// TestJobsOutliveNATSRestart: jobs are on the NATS server's disk; after it
+// restarts on the same port and store, a worker does them; a worker waiting
+// for jobs through a restart reconnects and carries on.
+func TestJobsOutliveNATSRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := natsServer(t, 0, dir)
+	port := s.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	j := openJobs(t, s.ClientURL(), "a", 5*time.Second)
+	for i := range 3 {
+		if err := j.Enqueue(ctx, "memory", "", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Shutdown()
+	s.WaitForShutdown()
+	s = natsServer(t, port, dir)
+	defer s.Shutdown()
+
+	var mu sync.Mutex
+	var done []string
+	go func() {
+		_ = j.Work(ctx, func(_ context.Context, job cluster.Job) error {
+			mu.Lock()
+			done = append(done, string(job.Data))
+			mu.Unlock()
+			return nil
+		})
+	}()
+	eventually(t, "jobs done after the restart", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(done) == 3
+	})
+	eventually(t, "acks in", func() bool { // jobs are done at least once: an ack lost in a restart means a redelivery
+		n, err := j.Pending(ctx)
+		return err == nil && n == 0
+	})
+
+	// A worker that was waiting for jobs across a second restart carries on.
+	s.Shutdown()
+	s.WaitForShutdown()
+	s = natsServer(t, port, dir)
+	defer s.Shutdown()
+	for i := 3; i < 5; i++ {
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		err := j.Enqueue(rctx, "memory", "", []byte(fmt.Sprint(i)))
+		rcancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "jobs done by the reconnected worker", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(done) == 5
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(done) != "[0 1 2 3 4]" {
+		t.Fatalf("done %v, want [0 1 2 3 4], each once", done)
 	}
 }
