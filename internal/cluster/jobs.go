@@ -140,6 +140,8 @@ func (j *Jobs) run(ctx context.Context, msg jetstream.Msg, handle func(context.C
 	}
 	done := make(chan struct{})
 	go func() {
+		// Real time, not internal/clock: AckWait runs on the NATS server's
+		// clock, and a fake one here would let the server take the job away.
 		t := time.NewTicker(j.opts.AckWait / 3)
 		defer t.Stop()
 		for {
