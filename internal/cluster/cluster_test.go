@@ -337,6 +337,32 @@ func TestStalledRemoteReaderHoldsOnlyItsUser(t *testing.T) {
 	}
 }
 
+// TestRestartedNodeIsHeard: a node that restarts starts its sequence again;
+// it is a new origin, so its events are not taken for replays.
+func TestRestartedNodeIsHeard(t *testing.T) {
+	s := natsServer(t, 0, t.TempDir())
+	defer s.Shutdown()
+	b := newNode(t, s.ClientURL(), "b")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	onB := collect(ctx, b.bridge.Subscribe(ctx, "u1"))
+	a1 := newNode(t, s.ClientURL(), "a")
+	for i := range 5 {
+		a1.bridge.Publish(ctx, "u1", ev{"final", i, "a"})
+	}
+	eventually(t, "a's first life", func() bool { return onB.count("final") == 5 })
+	a1.bridge.Close()
+	a1.nc.Close()
+	a2 := newNode(t, s.ClientURL(), "a")
+	for i := range 5 {
+		a2.bridge.Publish(ctx, "u1", ev{"final", 10 + i, "a"})
+	}
+	eventually(t, "a's second life", func() bool { return onB.count("final") == 10 })
+	if l := onB.count("lagged"); l != 0 {
+		t.Errorf("b lagged %d times", l)
+	}
+}
+
 type fakeTurns struct {
 	mu      sync.Mutex
 	running map[string]string // conversation -> user
