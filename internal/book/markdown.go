@@ -443,11 +443,22 @@ func bracketLink(s string) (string, int, bool) {
 	if close < 0 || strings.ContainsAny(s[1:close], "[]\n") {
 		return "", 0, false
 	}
-	end := strings.IndexByte(s[close+2:], ')')
-	if end < 0 || strings.Contains(s[close+2:close+2+end], "\n") {
-		return "", 0, false
+	// The target may hold balanced parentheses (…/wiki/Foo_(bar)).
+	depth := 0
+	for i := close + 2; i < len(s); i++ {
+		switch s[i] {
+		case '\n':
+			return "", 0, false
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 {
+				return s[1:close], i + 1, true
+			}
+			depth--
+		}
 	}
-	return s[1:close], close + 2 + end + 1, true
+	return "", 0, false
 }
 
 func autolinkEnd(s string) int {
