@@ -2,6 +2,9 @@ package contacts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -332,6 +335,9 @@ func (s *Service) Import(ctx context.Context, userID string, r io.Reader) (Impor
 	now := s.Clock.Now()
 	for _, c := range cs {
 		c.UserID, c.Source, c.UpdatedAt = userID, SourceLocal, now
+		if c.UID == "" {
+			c.UID = contentUID(c) // the same card imported again is the same contact
+		}
 		if old, ok := byUID[c.UID]; ok && c.UID != "" {
 			c.ID, c.CreatedAt, c.EntityID = old.ID, old.CreatedAt, old.EntityID
 			res.Updated++
@@ -348,6 +354,15 @@ func (s *Service) Import(ctx context.Context, userID string, r io.Reader) (Impor
 		}
 	}
 	return res, nil
+}
+
+// contentUID is a UID for a card that has none, made from what it says,
+// so importing the same file twice replaces its UID-less cards instead of
+// adding them again; a card changed since is a new contact.
+func contentUID(c Contact) string {
+	b, _ := json.Marshal([]any{c.Name, c.OtherNames, c.Relation, c.Handles, c.Birthday, c.Notes})
+	sum := sha256.Sum256(b)
+	return "vcf-" + hex.EncodeToString(sum[:12]) + "@os1"
 }
 
 // Export writes the user's contacts as a .vcf file.
