@@ -9,7 +9,8 @@ import (
 
 // The Markdown a letter may use: paragraphs, *emphasis*, **strong**, # headings,
 // - and 1. lists, > block quotes, hard breaks (two trailing spaces or a
-// backslash), and *** scene breaks. Everything else — code, links, HTML,
+// backslash; in a paragraph every line end is one, since a letter's sign-off
+// and addresses are set line by line), and *** scene breaks. Everything else — code, links, HTML,
 // tables, unmatched markers — is set as plain text; parsing never fails.
 
 type blockKind int
@@ -58,6 +59,13 @@ func parseBlocks(lines []string, depth int) []block {
 	var para []string
 	flush := func() {
 		if len(para) > 0 {
+			// A letter's line ends are the writer's: "With love,⏎Theo"
+			// stays on two lines, so each one is a hard break.
+			for j := range para[:len(para)-1] {
+				if !strings.HasSuffix(para[j], "\\") {
+					para[j] += "\\"
+				}
+			}
 			out = append(out, block{kind: blockPara, spans: parseInline(strings.Join(para, "\n"))})
 			para = nil
 		}

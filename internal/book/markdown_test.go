@@ -17,10 +17,10 @@ func TestMarkdownBlocks(t *testing.T) {
 			t.Errorf("block %d kind %d, want %d", i, bs[i].kind, k)
 		}
 	}
-	if got := plainText(bs[1].spans); got != "First para continues here.\nafter a break" {
+	if got := plainText(bs[1].spans); got != "First para\ncontinues here.\nafter a break" {
 		t.Errorf("paragraph with hard break = %q", got)
 	}
-	if q := bs[2].blocks; len(q) != 1 || plainText(q[0].spans) != "quoted line goes on" {
+	if q := bs[2].blocks; len(q) != 1 || plainText(q[0].spans) != "quoted line\ngoes on" {
 		t.Errorf("quote = %+v", q)
 	}
 	if it := bs[3].items; len(it) != 2 || plainText(it[1]) != "two more of two" {
@@ -28,6 +28,18 @@ func TestMarkdownBlocks(t *testing.T) {
 	}
 	if bs[4].start != 3 || len(bs[4].items) != 2 {
 		t.Errorf("numbered = %+v", bs[4])
+	}
+}
+
+// A letter's sign-off and addresses keep their lines: every line end in a
+// paragraph is a break, and one already marked is not doubled.
+func TestMarkdownLetterLines(t *testing.T) {
+	bs := parseMarkdown("Dear Chris,\n\nSee you soon.\n\nWith love,\nTheo\\\nLisbon")
+	if len(bs) != 3 {
+		t.Fatalf("blocks %+v", bs)
+	}
+	if got := plainText(bs[2].spans); got != "With love,\nTheo\nLisbon" {
+		t.Errorf("sign-off = %q", got)
 	}
 }
 
