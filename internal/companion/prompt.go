@@ -188,6 +188,10 @@ const truncatedNote = "\n[… message shortened to fit the context window; the f
 // never got a result get a synthetic "not run" result so providers accept
 // the history. all reports whether every message fitted (so a caller that
 // passed a window knows more could have gone in).
+// minTurnTokens is the least kept of an older message of the current turn
+// (the user's request above its tool results) when the budget is spent.
+const minTurnTokens = 256
+
 func buildHistory(msgs []store.Message, budget int) (history []llm.Message, all bool) {
 	// Group into units that must stay together: an assistant message with
 	// tool calls plus its tool results.
@@ -241,7 +245,15 @@ func buildHistory(msgs []store.Message, budget int) (history []llm.Message, all 
 			// A tool result separated from its call (should not happen) is skipped.
 		}
 	}
-	// Keep the newest units that fit; the newest unit always goes in, shortened if needed.
+	// Keep the newest units that fit. The current turn — the user's latest
+	// message and the tool rounds after it — always goes in, each unit that
+	// does not fit shortened (its last message cut, never below
+	// minTurnTokens): a turn whose tool results fill the budget must not
+	// lose the request they answer.
+	turn := len(units) - 1
+	for turn > 0 && units[turn].msgs[0].Role != llm.RoleUser {
+		turn--
+	}
 	var kept [][]llm.Message // newest first
 	used := 0
 	all = true
@@ -249,16 +261,21 @@ func buildHistory(msgs []store.Message, budget int) (history []llm.Message, all 
 		u := units[j]
 		if used+u.tokens > budget {
 			all = false
-			if j == len(units)-1 {
-				last := u.msgs[len(u.msgs)-1]
-				keep := max(budget-used-(u.tokens-estimateText(last.Content)), 0)
-				if cut := cutTokens(last.Content, keep); len(cut) < len(last.Content) {
-					last.Content = cut + truncatedNote
-				}
-				u.msgs[len(u.msgs)-1] = last
-				kept = append(kept, u.msgs)
+			if j < turn {
+				break
 			}
-			break
+			last := u.msgs[len(u.msgs)-1]
+			keep := max(budget-used-(u.tokens-estimateText(last.Content)), 0)
+			if j < len(units)-1 {
+				keep = max(keep, minTurnTokens)
+			}
+			if cut := cutTokens(last.Content, keep); len(cut) < len(last.Content) {
+				last.Content = cut + truncatedNote
+			}
+			u.msgs[len(u.msgs)-1] = last
+			kept = append(kept, u.msgs)
+			used = budget
+			continue
 		}
 		used += u.tokens
 		kept = append(kept, u.msgs)

@@ -193,3 +193,34 @@ func TestTitleFrom(t *testing.T) {
 		t.Errorf("long title not cut: %q", got)
 	}
 }
+
+// A turn whose tool result fills the budget keeps the request it answers:
+// the tool result is shortened, the user's message stays, and what came
+// before the turn is left out.
+func TestBuildHistoryKeepsTheTurnsRequest(t *testing.T) {
+	call := store.ToolCall{ID: "call_1", Name: "mail_draft_reply", Arguments: []byte(`{}`)}
+	msgs := []store.Message{
+		msg(store.RoleUser, "an older message"),
+		msg(store.RoleAssistant, "an older reply"),
+		msg(store.RoleUser, "Draft a reply to Maya"),
+		{Role: store.RoleAssistant, Status: store.StatusComplete, ToolCalls: []store.ToolCall{call}},
+		{Role: store.RoleTool, ToolCallID: "call_1", Content: strings.Repeat("quoted mail ", 5000), Status: store.StatusComplete},
+	}
+	h, all := buildHistory(msgs, 600)
+	if all {
+		t.Error("buildHistory says everything fitted")
+	}
+	var roles []string
+	for _, m := range h {
+		roles = append(roles, string(m.Role))
+	}
+	if got := strings.Join(roles, " "); got != "user assistant tool" {
+		t.Fatalf("roles %q, want the turn only", got)
+	}
+	if h[0].Content != "Draft a reply to Maya" {
+		t.Errorf("the request became %q", h[0].Content)
+	}
+	if c := h[2].Content; !strings.HasSuffix(c, truncatedNote) || estimateTokens(c) > 700 {
+		t.Errorf("the tool result was not shortened to the budget: %d tokens", estimateTokens(c))
+	}
+}
