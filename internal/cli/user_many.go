@@ -117,7 +117,7 @@ func (e *env) userAddManyCmd() *cobra.Command {
 	f.StringVar(&prefix, "prefix", "u", "username prefix; the number follows")
 	f.IntVar(&count, "count", 0, "how many accounts")
 	f.IntVar(&start, "start", 1, "first number")
-	f.StringVar(&tokensPath, "tokens", "", "file to write `username<TAB>token` lines to (must not exist)")
+	f.StringVar(&tokensPath, "tokens", "", "file to write 'username<TAB>token' lines to (must not exist)")
 	f.StringVar(&tokenName, "token-name", "load", "name of each token (shown in Settings)")
 	return cmd
 }
