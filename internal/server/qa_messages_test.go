@@ -9,7 +9,9 @@ import (
 
 func errMessage(t *testing.T, r resp) string {
 	t.Helper()
-	var m struct{ Error struct{ Code, Message string } }
+	var m struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal(r.Body, &m); err != nil {
 		t.Fatalf("%d %s is not an error answer", r.Status, r.Body)
 	}
