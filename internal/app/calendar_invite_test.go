@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/companion"
-	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/mail/dovecottest"
 	"github.com/os1ai/os1/internal/mail/smtpsend/smtptest"
@@ -35,16 +33,7 @@ func TestCalendarInvitationsWired(t *testing.T) {
 		"Content-Type: multipart/alternative; boundary=A\r\n\r\n--A\r\nContent-Type: text/plain\r\n\r\nYou are invited.\r\n"+
 		"--A\r\nContent-Type: text/calendar; charset=UTF-8; method=REQUEST\r\n\r\n"+ics+"--A--\r\n"))
 
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-		"OS1_MAIL_SYNC_EVERY": "0s",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigWith(t, "OS1_MAIL_SYNC_EVERY", "0s")
 	ctx := context.Background()
 	a, err := New(ctx, cfg, Options{})
 	if err != nil {

@@ -2,14 +2,12 @@ package app
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/calendar/radicaletest"
-	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/contacts"
 	"github.com/os1ai/os1/internal/store"
 )
@@ -21,15 +19,7 @@ func TestCalendarWired(t *testing.T) {
 	srv := radicaletest.Start(t)
 	srv.AddUser("ana", "pw")
 	srv.MakeCalendar("ana", "work", "Work")
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigWith(t)
 	ctx := context.Background()
 	a, err := NewTalk(ctx, cfg, Options{})
 	if err != nil {
@@ -69,15 +59,7 @@ func TestCalendarWired(t *testing.T) {
 // The calendar tools find "Ana" and "my sister" in the contacts, each
 // user in their own.
 func TestCalendarPeopleFromContacts(t *testing.T) {
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigWith(t)
 	ctx := context.Background()
 	a, err := NewTalk(ctx, cfg, Options{})
 	if err != nil {

@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/os1ai/os1/internal/companion"
-	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/mail/dovecottest"
 	"github.com/os1ai/os1/internal/mail/mailtools"
@@ -35,16 +33,7 @@ func TestMailToolsActOnTheServer(t *testing.T) {
 		"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"lease.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"+
 		base64.StdEncoding.EncodeToString(pdf)+"\r\n--B--\r\n"))
 
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-		"OS1_MAIL_SYNC_EVERY": "0s",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigWith(t, "OS1_MAIL_SYNC_EVERY", "0s")
 	ctx := context.Background()
 	a, err := New(ctx, cfg, Options{})
 	if err != nil {

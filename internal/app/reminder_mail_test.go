@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/mail"
 	"github.com/os1ai/os1/internal/mail/smtpsend/smtptest"
 	"github.com/os1ai/os1/internal/reminders"
@@ -28,16 +26,7 @@ import (
 // deletes the setting.
 func TestRemindersByEmail(t *testing.T) {
 	sink := smtptest.Start(t, smtptest.Options{Passwords: map[string]string{"theo": "pw"}})
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-		"OS1_MAIL_SYNC_EVERY": "0s",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigWith(t, "OS1_MAIL_SYNC_EVERY", "0s")
 	ctx := context.Background()
 	a, err := New(ctx, cfg, Options{})
 	if err != nil {
