@@ -13,20 +13,28 @@ import (
 
 	"github.com/os1ai/os1/internal/attach"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
 var errs = sqlerr.Sentinels{NotFound: store.ErrNotFound, Conflict: store.ErrConflict, Dangling: "message"}
 
-// Store is the SQLite attachment store.
-type Store struct{ db *sqlite.DB }
+// Store is the SQL attachment store.
+type Store struct{ db DB }
+
+// DB is the core store whose messages the attachments belong to: SQLite's
+// or PostgreSQL's.
+type DB interface {
+	sqldb.Handle
+	// AppendMessageWith stores a message and runs with in its transaction.
+	AppendMessageWith(ctx context.Context, m store.Message, with func(context.Context, *sql.Tx) error) error
+}
 
 var _ attach.Store = (*Store)(nil)
 
 // New returns the attachment store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db} }
+func New(db DB) *Store { return &Store{db: db} }
 
 // AppendMessage stores m and its attachments in one transaction.
 func (s *Store) AppendMessage(ctx context.Context, m store.Message, atts []attach.Attachment) error {

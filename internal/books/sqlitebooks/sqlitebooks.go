@@ -10,8 +10,8 @@ import (
 	"fmt"
 
 	"github.com/os1ai/os1/internal/books"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -23,7 +23,7 @@ type Store struct{ db *sql.DB }
 var _ books.Store = (*Store)(nil)
 
 // New returns the book store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 
 const cols = `id, user_id, title, subtitle, author, dedication, foreword, letters, created_at, updated_at`
 

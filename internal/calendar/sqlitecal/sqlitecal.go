@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/calendar"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -33,7 +33,7 @@ type Store struct{ db *sql.DB }
 var _ calendar.Store = (*Store)(nil)
 
 // New returns the calendar store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 
 type scanner interface{ Scan(...any) error }
 

@@ -14,8 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/os1ai/os1/internal/documents"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -27,7 +27,7 @@ type Store struct{ db *sql.DB }
 var _ documents.Store = (*Store)(nil)
 
 // New returns the document store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 
 const listCols = `id, user_id, title, kind, '', version, source, created_at, updated_at`
 const docCols = `id, user_id, title, kind, body, version, source, created_at, updated_at`

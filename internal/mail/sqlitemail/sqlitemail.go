@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/mail"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -37,7 +37,7 @@ type Store struct {
 var _ mail.Store = (*Store)(nil)
 
 // New returns the mail store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL(), maxMatches: defaultMaxMatches} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL(), maxMatches: defaultMaxMatches} }
 
 // limitOf bounds a listing's limit (mail.Query.Limit, Untriaged, Search).
 func limitOf(n int) int {

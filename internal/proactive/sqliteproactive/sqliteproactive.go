@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/proactive"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -29,7 +29,7 @@ type Store struct{ db *sql.DB }
 var _ proactive.Store = (*Store)(nil)
 
 // New returns the proactive store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 
 // Settings returns the user's settings, the defaults when never saved.
 func (st *Store) Settings(ctx context.Context, userID string) (proactive.Settings, error) {

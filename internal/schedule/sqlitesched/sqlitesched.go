@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/schedule"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -34,7 +34,7 @@ type Store struct{ db *sql.DB }
 var _ schedule.Store = (*Store)(nil)
 
 // New returns the schedule store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 
 const cols = `id, user_id, kind, payload, due, state, attempts, claim_token, claimed_until, created_at, fired_at, note`
 

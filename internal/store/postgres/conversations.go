@@ -228,7 +228,36 @@ func decodeToolCalls(s string) ([]store.ToolCall, error) {
 // conversation's UpdatedAt to m.CreatedAt (never backwards). ErrNotFound when
 // the conversation is not m.UserID's.
 func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
+	return d.AppendMessageWith(ctx, m, nil)
+}
+
+// AppendMessageWith is AppendMessage that also runs with, when not nil, in
+// the same transaction (a message's attachments): both are stored, or neither.
+func (d *DB) AppendMessageWith(ctx context.Context, m store.Message, with func(context.Context, *sql.Tx) error) error {
 	what := fmt.Sprintf("append message %s to conversation %s", m.ID, m.ConversationID)
+	if with == nil {
+		return d.appendMessage(ctx, d.db, m, what)
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	defer tx.Rollback()
+	if err := d.appendMessage(ctx, tx, m, what); err != nil {
+		return err
+	}
+	if err := with(ctx, tx); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit(), what)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (d *DB) appendMessage(ctx context.Context, db execer, m store.Message, what string) error {
 	if m.ID == "" {
 		return fmt.Errorf("%s: id is required", what)
 	}
@@ -242,7 +271,7 @@ func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
 	// head, none for BranchAtRoot, or the given message if it is in this
 	// conversation), move the head and bump UpdatedAt, insert. A missing
 	// conversation or parent inserts nothing.
-	res, err := d.db.ExecContext(ctx, `WITH conv AS (
+	res, err := db.ExecContext(ctx, `WITH conv AS (
 		SELECT id, head_id FROM conversations WHERE id = $2 AND user_id = $3 FOR UPDATE
 	), par AS (
 		SELECT CASE

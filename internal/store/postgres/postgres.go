@@ -23,11 +23,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
 
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
+	"github.com/os1ai/os1/internal/store/sqlerr"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
@@ -53,7 +53,7 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 	if dbURL == "" {
 		return nil, errors.New("open database: no URL given")
 	}
-	db, err := sql.Open("pgx", dbURL)
+	db, err := sqldb.OpenPostgres(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", name, err)
 	}
@@ -87,6 +87,11 @@ func redact(dbURL string) string {
 // SQL exposes the connection pool so other stores of os1 can keep their
 // tables in the same database. Callers must scope every query by user ID.
 func (d *DB) SQL() *sql.DB { return d.db }
+
+// Dialect is sqldb.Postgres: the pool's queries may use '?' placeholders.
+func (d *DB) Dialect() sqldb.Dialect { return sqldb.Postgres }
+
+var _ sqldb.Handle = (*DB)(nil)
 
 // Migrations returns the schema's goose migrations.
 func Migrations() fs.FS {
@@ -147,46 +152,16 @@ func (d *DB) Close() error {
 	return nil
 }
 
-// PostgreSQL error codes (SQLSTATE) the store maps to its sentinels.
-const (
-	uniqueViolation     = "23505"
-	foreignKeyViolation = "23503"
-)
+// errs maps driver errors to the store's sentinels, as on SQLite: no row
+// is ErrNotFound, a taken unique key ErrConflict, a dangling foreign key (a
+// row pointing at a user or conversation that does not exist) "owner not
+// found".
+var errs = sqlerr.Sentinels{NotFound: store.ErrNotFound, Conflict: store.ErrConflict, Dangling: "owner"}
 
-// mapErr turns driver errors into the store's sentinel errors, keeping what
-// (a description of the operation) in the message: no row is ErrNotFound, a
-// taken unique key ErrConflict, a dangling foreign key (a row pointing at a
-// user or conversation that does not exist) "owner not found".
-func mapErr(err error, what string) error {
-	var pe *pgconn.PgError
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	case errors.As(err, &pe) && pe.Code == uniqueViolation:
-		return fmt.Errorf("%s: %w", what, store.ErrConflict)
-	case errors.As(err, &pe) && pe.Code == foreignKeyViolation:
-		return fmt.Errorf("%s: owner %w", what, store.ErrNotFound)
-	default:
-		return fmt.Errorf("%s: %w", what, err)
-	}
-}
+func mapErr(err error, what string) error { return errs.Map(err, what) }
 
 // affected reports ErrNotFound when an UPDATE or DELETE matched no row.
-func affected(res sql.Result, err error, what string) error {
-	if err != nil {
-		return mapErr(err, what)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	}
-	return nil
-}
+func affected(res sql.Result, err error, what string) error { return errs.Affected(res, err, what) }
 
 // params numbers the arguments of a query built piece by piece: add
 // returns the placeholder ($1, $2, …) of the value it appends.

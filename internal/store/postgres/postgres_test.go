@@ -11,6 +11,7 @@ import (
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/pgtest"
 	"github.com/os1ai/os1/internal/store/postgres"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/storetest"
 )
 
@@ -129,5 +130,21 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// The pool numbers '?' placeholders for PostgreSQL, and leaves a '?' in a
+// string literal alone, so stores written once run on both databases.
+func TestQuestionMarkPlaceholders(t *testing.T) {
+	db := open(t, pgtest.New(t))
+	var got string
+	if err := db.SQL().QueryRowContext(t.Context(), `SELECT ? || '?' || ? || ?1`, "a", "b").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "a?ba" {
+		t.Fatalf("got %q, want a?ba", got)
+	}
+	if db.Dialect() != sqldb.Postgres {
+		t.Fatalf("dialect %q", db.Dialect())
 	}
 }

@@ -1,5 +1,5 @@
-// Package sqlerr turns SQLite driver errors into a store's sentinel errors,
-// for every SQLite-backed store (the core store, the memory store).
+// Package sqlerr turns SQLite and PostgreSQL driver errors into a store's
+// sentinel errors, for every SQL-backed store (the core store, memory, mail…).
 //
 // It only classifies errors; it must never hide one (every error that is not
 // classified comes back wrapped, with the operation named).
@@ -10,10 +10,26 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/ncruces/go-sqlite3"
 )
 
-// Sentinels are a store's own errors for the failures SQLite reports.
+// PostgreSQL error codes (SQLSTATE) mapped to the sentinels.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+)
+
+// pgCode is err's SQLSTATE when PostgreSQL reported it, else "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// Sentinels are a store's own errors for the failures the database reports.
 type Sentinels struct {
 	NotFound error // no row (sql.ErrNoRows), or an UPDATE/DELETE that matched none
 	Conflict error // a unique or primary key is taken
@@ -30,9 +46,10 @@ func (s Sentinels) Map(err error, what string) error {
 		return nil
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("%s: %w", what, s.NotFound)
-	case errors.Is(err, sqlite3.CONSTRAINT_UNIQUE), errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY):
+	case errors.Is(err, sqlite3.CONSTRAINT_UNIQUE), errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY),
+		pgCode(err) == pgUniqueViolation:
 		return fmt.Errorf("%s: %w", what, s.Conflict)
-	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY):
+	case errors.Is(err, sqlite3.CONSTRAINT_FOREIGNKEY), pgCode(err) == pgForeignKeyViolation:
 		return fmt.Errorf("%s: %s %w", what, s.Dangling, s.NotFound)
 	default:
 		return fmt.Errorf("%s: %w", what, err)

@@ -27,6 +27,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
@@ -113,6 +114,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // their tables in the same file and transactions. Callers must scope every
 // query by user ID as this package does.
 func (d *DB) SQL() *sql.DB { return d.db }
+
+// Dialect is sqldb.SQLite.
+func (d *DB) Dialect() sqldb.Dialect { return sqldb.SQLite }
+
+var _ sqldb.Handle = (*DB)(nil)
 
 // checkpointer folds the WAL into the database off the request path. A
 // PASSIVE checkpoint never blocks readers or writers.

@@ -8,8 +8,8 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqltime"
 	"github.com/os1ai/os1/internal/webpush"
 )
@@ -22,7 +22,7 @@ type Store struct{ db *sql.DB }
 var _ webpush.Store = (*Store)(nil)
 
 // New returns the Web Push store of db.
-func New(db *sqlite.DB) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 
 const cols = `id, user_id, endpoint, p256dh, auth, created_at`
 
