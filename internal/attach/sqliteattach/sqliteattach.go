@@ -1,5 +1,6 @@
-// Package sqliteattach keeps attachments in os1's SQLite database, in the
-// attachments table (migration 00008), beside the messages they belong to.
+// Package sqliteattach keeps attachments in os1's SQL database, in the
+// attachments table (SQLite migration 00008, PostgreSQL 00003), beside the
+// messages they belong to. The same code runs on SQLite and PostgreSQL.
 //
 // It must never store an attachment without its message, nor answer a
 // query for another user's attachment.
