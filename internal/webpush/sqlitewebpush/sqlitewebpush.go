@@ -1,6 +1,7 @@
 // Package sqlitewebpush keeps Web Push subscriptions and the VAPID key in
-// os1's SQLite database (migration 00014_webpush.sql). Every subscription
-// query is scoped by user ID; another user's ids answer webpush.ErrNotFound.
+// os1's SQL database: SQLite (migration 00014_webpush.sql) or PostgreSQL
+// (00007_webpush.sql), with the same code. Every subscription query is
+// scoped by user ID; another user's ids answer webpush.ErrNotFound.
 package sqlitewebpush
 
 import (
@@ -16,7 +17,7 @@ import (
 
 var errs = sqlerr.Sentinels{NotFound: webpush.ErrNotFound, Conflict: webpush.ErrConflict, Dangling: "the user does not exist:"}
 
-// Store is the SQLite Web Push store.
+// Store is the SQL Web Push store.
 type Store struct{ db *sql.DB }
 
 var _ webpush.Store = (*Store)(nil)
