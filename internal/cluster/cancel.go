@@ -25,6 +25,13 @@ type cancelReply struct {
 	Cancelled bool `json:"cancelled"`
 }
 
+// Runner says whether a conversation's turn runs on this node;
+// companion.Companion's Running satisfies it. A CancelService whose local
+// Canceller is also a Runner answers the other nodes' Running questions.
+type Runner interface {
+	Running(conversationID string) bool
+}
+
 // CancelService lets any node cancel (or barge in on) a turn that runs on
 // another node. It is itself a Canceller: Cancel tries this node first, then
 // asks the others over os1.user.<user>.cancel. A node answers only when it
@@ -36,6 +43,7 @@ type CancelService struct {
 	wait  time.Duration
 	log   *slog.Logger
 	sub   *nats.Subscription
+	run   *nats.Subscription // os1.user.*.running, when local is a Runner
 }
 
 // NewCancelService answers other nodes' cancel requests with local and
@@ -53,6 +61,12 @@ func NewCancelService(nc *nats.Conn, local Canceller, wait time.Duration, log *s
 		return nil, err
 	}
 	s.sub = sub
+	if r, ok := local.(Runner); ok {
+		if s.run, err = nc.Subscribe("os1.user.*.running", func(m *nats.Msg) { s.serveRunning(m, r) }); err != nil {
+			_ = sub.Unsubscribe()
+			return nil, err
+		}
+	}
 	if nc.IsConnected() {
 		if err := nc.FlushTimeout(wait); err != nil {
 			log.Warn("cluster: cancel service not confirmed", "err", err)
@@ -94,6 +108,13 @@ func (s *CancelService) Cancel(ctx context.Context, userID, conversationID strin
 	if err != nil || ok {
 		return ok, err
 	}
+	return s.Remote(ctx, userID, conversationID)
+}
+
+// Remote asks the other nodes (not this one) to stop the conversation's
+// turn: the companion calls it when no turn of that conversation runs
+// here. The caller has checked that the conversation is the user's.
+func (s *CancelService) Remote(ctx context.Context, userID, conversationID string) (bool, error) {
 	data, err := json.Marshal(cancelRequest{UserID: userID, ConversationID: conversationID})
 	if err != nil {
 		return false, err
@@ -116,5 +137,48 @@ func (s *CancelService) Cancel(ctx context.Context, userID, conversationID strin
 	return rep.Cancelled, nil
 }
 
+// serveRunning answers "is this conversation's turn running here?" only
+// when it is: silence is "not here", as for cancel.
+func (s *CancelService) serveRunning(m *nats.Msg, r Runner) {
+	var req cancelRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil || req.UserID == "" || req.ConversationID == "" {
+		return
+	}
+	if m.Subject != RunningSubject(req.UserID) || !r.Running(req.ConversationID) {
+		return
+	}
+	if err := m.Respond([]byte(`{"running":true}`)); err != nil {
+		s.log.Warn("cluster: running reply lost", "err", err)
+	}
+}
+
+// RunningElsewhere reports whether another node runs a turn in the
+// conversation: one answers within the wait. An error means NATS could not
+// be asked (then nobody knows; a sweep must not act on it).
+func (s *CancelService) RunningElsewhere(ctx context.Context, userID, conversationID string) (bool, error) {
+	data, err := json.Marshal(cancelRequest{UserID: userID, ConversationID: conversationID})
+	if err != nil {
+		return false, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.wait)
+	defer cancel()
+	_, err = s.nc.RequestWithContext(rctx, RunningSubject(userID), data)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return false, nil
+	case errors.Is(err, nats.ErrNoResponders):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
 // Close stops answering other nodes.
-func (s *CancelService) Close() { _ = s.sub.Unsubscribe() }
+func (s *CancelService) Close() {
+	_ = s.sub.Unsubscribe()
+	if s.run != nil {
+		_ = s.run.Unsubscribe()
+	}
+}

@@ -3,14 +3,15 @@
 // turn can be cancelled from any node (CancelService), and background jobs
 // move to a JetStream work queue that survives a node's death (Jobs).
 //
-// It is opt-in and not wired into the app yet: without a shared database two
-// nodes cannot serve one user, so a single process with no NATS URL keeps
-// today's behaviour. See docs/scale.md, "NATS".
+// It is opt-in: internal/app wires it when [cluster] nats_url (OS1_NATS_URL)
+// is set; without it a single process keeps today's behaviour and no NATS
+// code runs. See docs/scale.md, "NATS".
 //
 // Subjects (a user ID becomes one subject token, see UserToken):
 //
 //	os1.user.<user>.events   a user's events, core NATS, one per event
 //	os1.user.<user>.cancel   request/reply: cancel a conversation's turn
+//	os1.user.<user>.running  request/reply: does a node run a conversation's turn
 //	os1.jobs.<kind>          background jobs, JetStream stream OS1_JOBS
 package cluster
 
@@ -77,3 +78,6 @@ func EventsSubject(userID string) string { return "os1.user." + UserToken(userID
 
 // CancelSubject is the request subject to cancel a user's turn.
 func CancelSubject(userID string) string { return "os1.user." + UserToken(userID) + ".cancel" }
+
+// RunningSubject is the request subject asking which node runs a turn.
+func RunningSubject(userID string) string { return "os1.user." + UserToken(userID) + ".running" }

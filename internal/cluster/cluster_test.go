@@ -432,3 +432,39 @@ func TestRemoteCancel(t *testing.T) {
 }
 
 func fmtEvents(es []ev) string { return fmt.Sprint(es) }
+
+func (f *fakeTurns) Running(conv string) bool { return f.runner(conv) != "" }
+
+// TestRunningElsewhere: a node learns whether another node runs a
+// conversation's turn (the sweep of cut-off replies asks before it marks
+// one interrupted).
+func TestRunningElsewhere(t *testing.T) {
+	s := natsServer(t, 0, t.TempDir())
+	defer s.Shutdown()
+	turnsA := &fakeTurns{running: map[string]string{"c1": "u1"}}
+	turnsB := &fakeTurns{running: map[string]string{"c2": "u1"}}
+	svcA, err := cluster.NewCancelService(connect(t, s.ClientURL(), "a"), turnsA, 300*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svcA.Close()
+	svcB, err := cluster.NewCancelService(connect(t, s.ClientURL(), "b"), turnsB, 300*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svcB.Close()
+	ctx := context.Background()
+	for _, c := range []struct {
+		svc  *cluster.CancelService
+		conv string
+		want bool
+	}{{svcB, "c1", true}, {svcA, "c2", true}, {svcB, "c3", false}} {
+		if got, err := c.svc.RunningElsewhere(ctx, "u1", c.conv); got != c.want || err != nil {
+			t.Errorf("running elsewhere %s: %v, %v; want %v", c.conv, got, err, c.want)
+		}
+	}
+	turnsA.Cancel(ctx, "u1", "c1")
+	if got, err := svcB.RunningElsewhere(ctx, "u1", "c1"); got || err != nil {
+		t.Errorf("after the turn ended: %v, %v; want false", got, err)
+	}
+}
