@@ -125,6 +125,8 @@ type Companion struct {
 	ctxBook  contextBook                   // models' context windows (context.go)
 	titles   titleState
 	attach   Attachments // nil: messages cannot carry files
+
+	remoteCancel atomic.Pointer[RemoteCancel] // SetRemoteCancel; nil: this process only
 }
 
 // Deps are the companion's collaborators.
@@ -412,7 +414,22 @@ func (c *Companion) Retry(ctx context.Context, userID, conversationID string) (i
 
 // Cancel stops the running turn in a conversation, if any. The partial reply
 // is kept and marked interrupted. It reports whether a turn was running.
+// On a cluster (SetRemoteCancel) a turn running on another node is stopped
+// too.
 func (c *Companion) Cancel(ctx context.Context, userID, conversationID string) (bool, error) {
+	ok, err := c.CancelLocal(ctx, userID, conversationID)
+	if err != nil || ok {
+		return ok, err
+	}
+	if f := c.remoteCancel.Load(); f != nil {
+		return (*f)(ctx, userID, conversationID)
+	}
+	return false, nil
+}
+
+// CancelLocal is Cancel for a turn running in this process only: what a
+// cluster node answers when another node asks it to cancel.
+func (c *Companion) CancelLocal(ctx context.Context, userID, conversationID string) (bool, error) {
 	if _, err := c.store.Conversation(ctx, userID, conversationID); err != nil {
 		return false, err
 	}
@@ -423,6 +440,20 @@ func (c *Companion) Cancel(ctx context.Context, userID, conversationID string) (
 		cancel()
 	}
 	return ok, nil
+}
+
+// RemoteCancel stops a conversation's turn running on another node
+// (cluster.CancelService.Remote); the conversation is the user's.
+type RemoteCancel func(ctx context.Context, userID, conversationID string) (bool, error)
+
+// SetRemoteCancel makes Cancel (the cancel endpoint, a WebSocket cancel, a
+// barge-in) reach turns running on other nodes; nil: this process only.
+func (c *Companion) SetRemoteCancel(f RemoteCancel) {
+	if f == nil {
+		c.remoteCancel.Store(nil)
+		return
+	}
+	c.remoteCancel.Store(&f)
 }
 
 // Running reports whether a turn is in flight in the conversation.

@@ -60,6 +60,10 @@ func classify(ev Event) (bool, Event) {
 	return ev.Type == EvDelta || ev.Type == EvReasoning, Event{Type: EvLagged, ConversationID: ev.ConversationID, MessageID: ev.MessageID}
 }
 
+// Classify is the delivery rule of companion events (the function a bus
+// of them is built with): a cluster's bridge between nodes uses it too.
+func Classify(ev Event) (bool, Event) { return classify(ev) }
+
 // NewBus returns the in-process bus of companion events, for a single
 // server process.
 func NewBus(l events.Limits) *events.Local[Event] { return events.NewLocal(classify, l) }
