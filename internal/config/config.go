@@ -57,6 +57,7 @@ type Config struct {
 	Companion Companion `toml:"companion"`
 	Client    Client    `toml:"client"`
 	Voice     Voice     `toml:"voice"`
+	Cluster   Cluster   `toml:"cluster"`
 
 	// File is the config file that was read, empty if none.
 	File string `toml:"-"`
@@ -354,6 +355,9 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.Addr, env("OS1_ADDR"))
 	setIf(&c.PublicURL, env("OS1_PUBLIC_URL"))
 	setIf(&c.LogLevel, env("OS1_LOG_LEVEL"))
+	if err := applyClusterEnv(c, env); err != nil { // cluster.go
+		return err
+	}
 	setIf(&c.MetricsAddr, env("OS1_METRICS_ADDR"))
 	setIf(&c.MetricsToken, env("OS1_METRICS_TOKEN"))
 	if v := env("OS1_TRUSTED_PROXIES"); v != "" {
@@ -510,6 +514,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("llm.max_retries %d is negative", c.LLM.MaxRetries))
 	}
 	errs = append(errs, c.Voice.validate()...)
+	errs = append(errs, c.validateCluster()...) // cluster.go
 	return errors.Join(errs...)
 }
 
