@@ -1,8 +1,14 @@
 // Package sqlitesched keeps the scheduler's jobs and users' quiet hours in
-// os1's SQLite database (migration 00012_schedule.sql).
+// os1's SQL database: SQLite (migration 00012_schedule.sql) or PostgreSQL
+// (internal/store/postgres migration 00005_schedule.sql), with the same
+// queries.
 //
-// A claim is one UPDATE … RETURNING: SQLite runs one writer at a time, so
-// two schedulers on one file never claim the same job. Every query on a
+// A claim is one UPDATE … RETURNING. SQLite runs one writer at a time, so
+// two schedulers on one file never claim the same job. PostgreSQL runs
+// claims at once: there the candidate rows are taken with FOR UPDATE SKIP
+// LOCKED (a row another claimer holds is passed over, not waited for), and
+// the UPDATE checks again that each row is still claimable, so two nodes
+// never claim the same job either. Every query on a
 // user's jobs is scoped by user ID; another user's ids answer
 // schedule.ErrNotFound. It must never log a job's payload (a reminder's
 // words are the user's).
@@ -28,13 +34,24 @@ var errs = sqlerr.Sentinels{
 	Dangling: "the user does not exist:",
 }
 
-// Store is the SQLite schedule store.
-type Store struct{ db *sql.DB }
+// Store is the SQL schedule store.
+type Store struct {
+	db *sql.DB
+	// lock is the locking clause of a claim's candidate rows: none on
+	// SQLite (one writer at a time), FOR UPDATE SKIP LOCKED on PostgreSQL.
+	lock string
+}
 
 var _ schedule.Store = (*Store)(nil)
 
 // New returns the schedule store of db.
-func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store {
+	s := &Store{db: db.SQL()}
+	if db.Dialect() == sqldb.Postgres {
+		s.lock = ` FOR UPDATE SKIP LOCKED`
+	}
+	return s
+}
 
 const cols = `id, user_id, kind, payload, due, state, attempts, claim_token, claimed_until, created_at, fired_at, note`
 
@@ -148,13 +165,17 @@ func (s *Store) Claim(ctx context.Context, kinds []string, now time.Time, lease 
 	}
 	k := marks(len(kinds))
 	// Each half walks its own partial index in due order and stops at
-	// limit; the union of the two is at most 2*limit rows.
+	// limit; the union of the two is at most 2*limit rows. The outer
+	// WHERE asks again whether each row is claimable: on PostgreSQL a row
+	// claimed meanwhile by another node is read again at its new version
+	// and left alone.
 	q := `UPDATE schedule_jobs SET state = 'running', claim_token = ?, claimed_until = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM (
-			SELECT * FROM (SELECT id, due AS t FROM schedule_jobs WHERE state = 'pending' AND due <= ? AND kind IN (` + k + `) ORDER BY due LIMIT ?)
+			SELECT * FROM (SELECT id, due AS t FROM schedule_jobs WHERE state = 'pending' AND due <= ? AND kind IN (` + k + `) ORDER BY due LIMIT ?` + s.lock + `) AS p
 			UNION ALL
-			SELECT * FROM (SELECT id, claimed_until AS t FROM schedule_jobs WHERE state = 'running' AND claimed_until <= ? AND kind IN (` + k + `) ORDER BY claimed_until LIMIT ?)
-		) ORDER BY t LIMIT ?)
+			SELECT * FROM (SELECT id, claimed_until AS t FROM schedule_jobs WHERE state = 'running' AND claimed_until <= ? AND kind IN (` + k + `) ORDER BY claimed_until LIMIT ?` + s.lock + `) AS r
+		) AS c ORDER BY t LIMIT ?)
+		AND ((state = 'pending' AND due <= ?) OR (state = 'running' AND claimed_until <= ?))
 		RETURNING ` + cols
 	args := []any{token, tv(now.Add(lease)), tv(now)}
 	for _, kind := range kinds {
@@ -164,7 +185,7 @@ func (s *Store) Claim(ctx context.Context, kinds []string, now time.Time, lease 
 	for _, kind := range kinds {
 		args = append(args, kind)
 	}
-	args = append(args, limit, limit)
+	args = append(args, limit, limit, tv(now), tv(now))
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, errs.Map(err, "claim due jobs")
@@ -258,7 +279,7 @@ func (s *Store) NextDue(ctx context.Context, kinds []string) (time.Time, bool, e
 	err := s.db.QueryRowContext(ctx, `SELECT min(t) FROM (
 		SELECT min(due) AS t FROM schedule_jobs WHERE state = 'pending' AND kind IN (`+k+`)
 		UNION ALL
-		SELECT min(claimed_until) FROM schedule_jobs WHERE state = 'running' AND kind IN (`+k+`))`, args...).Scan(&raw)
+		SELECT min(claimed_until) FROM schedule_jobs WHERE state = 'running' AND kind IN (`+k+`)) AS n`, args...).Scan(&raw)
 	if err != nil {
 		return time.Time{}, false, errs.Map(err, "next due job")
 	}
