@@ -88,7 +88,7 @@ type Options struct {
 	ContextTokens  int           // prompt budget (default 8000)
 	MaxReplyTokens int           // per reply (default 1024)
 	MaxToolRounds  int           // tool rounds per turn (default 4)
-	FlushEvery     time.Duration // how often streamed text is saved (default 250ms)
+	FlushEvery     time.Duration // how often streamed text is saved (default DefaultFlushEvery)
 	SlotTimeout    time.Duration // how long one prompt slot may take (default 2s)
 	// Delivery bounds what a slow reader costs (internal/events). Zero
 	// limits are the bus's defaults, except that the stream of a turn's own
@@ -149,6 +149,13 @@ type Deps struct {
 	Attachments Attachments
 }
 
+// DefaultFlushEvery is how often a reply's streamed text is saved while it
+// streams: a crash loses at most this much of it (the user's message is
+// stored before the model is called, and the finished reply is saved at
+// once). At 250 ms a 5 s reply took about 20 writes; under load those
+// writes were 8% of os1's CPU and queued recall behind them (issue 15).
+const DefaultFlushEvery = time.Second
+
 // New returns a companion. Call Close to stop running turns.
 func New(d Deps, o Options) *Companion {
 	if o.ContextTokens == 0 {
@@ -161,7 +168,7 @@ func New(d Deps, o Options) *Companion {
 		o.MaxToolRounds = 4
 	}
 	if o.FlushEvery == 0 {
-		o.FlushEvery = 250 * time.Millisecond
+		o.FlushEvery = DefaultFlushEvery
 	}
 	if o.SlotTimeout == 0 {
 		o.SlotTimeout = 2 * time.Second
