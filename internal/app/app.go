@@ -75,6 +75,9 @@ type App struct {
 	Proactive *proactive.Service
 	// Books are the user's letters made into books: EPUB, PDF, sent to a publisher (books.go).
 	Books *books.Service
+	// Cluster joins this node to the others through NATS; nil without
+	// [cluster] nats_url (cluster.go).
+	Cluster *Cluster
 
 	lifecycle
 }
@@ -124,6 +127,14 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		return nil, err
 	}
 	a.onClose(a.DB)
+	if p.server && cfg.Clustered() { // cluster.go: events, cancel and memory jobs across nodes
+		if a.Cluster, err = newCluster(ctx, cfg, log, a.Clock, a.DB); err != nil {
+			return nil, err
+		}
+		a.onClose(a.Cluster)
+		log = log.With("node", a.Cluster.Node)
+		a.Log = log
+	}
 	if a.Secrets, err = secret.LoadOrCreateKey(cfg.KeyPath()); err != nil {
 		return nil, err
 	}
@@ -153,7 +164,10 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		a.onStart(startFunc(a.Reindex.startCheck))
 		a.onStart(a.Memory)
 		a.onClose(closeFunc(a.Memory.Close))
-		listener = a.Memory
+		listener = a.Cluster.listener(a.Memory) // the worker, or its jobs on the cluster's queue
+		if a.Cluster != nil {
+			a.onClose(closeFunc(a.Cluster.stopWork)) // before the worker closes
+		}
 	}
 
 	tools := companion.NewRegistry()
@@ -207,7 +221,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
 		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock),
 			a.Briefing.AgendaSlot(), a.Briefing.WakeSlot(), a.Briefing.MeetingSlot()},
-		Clock: a.Clock, Observer: a.Metrics, Log: log, Attachments: sqliteattach.New(a.DB)}, companion.Options{
+		Clock: a.Clock, Observer: a.Metrics, Log: log, Events: a.Cluster.bus(), Attachments: sqliteattach.New(a.DB)}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,
 		MaxToolRounds:  cfg.Companion.MaxToolRounds,
@@ -216,6 +230,12 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		ModelTitles: p.server,
 	})
 	a.Briefing.Initiator = a.Companion // an answered wake-up speaks through it
+	if err := a.Cluster.attach(a.Companion); err != nil {
+		return nil, err
+	}
+	if a.Cluster != nil {
+		a.onStart(a.Cluster)
+	}
 	if a.Proactive != nil {
 		a.Proactive.Briefs = a.Briefing // a meeting notice speaks with the meeting's brief
 	}
@@ -256,7 +276,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	ui := http.NewServeMux()
 	ui.Handle(web.VoiceAssetsPrefix, web.VoiceAssets(filepath.Join(cfg.CacheDir, "voice")))
 	ui.Handle("/", web.Handler())
-	a.Server = server.New(server.Deps{Store: a.DB, Companion: a.Companion, Models: a.Models, Metrics: a.Metrics, UI: ui,
+	a.Server = server.New(server.Deps{Store: a.Cluster.serverStore(a.DB), Companion: a.Companion, Models: a.Models, Metrics: a.Metrics, UI: ui,
 		Memory: &server.Memory{Store: a.MemStore, Recaller: a.Recaller, Embedder: a.Embedder, Progress: a.MemStore.Progress(),
 			Worker: a.Memory, Reindex: a.Reindex},
 		Voice:          a.Voice.Pipeline,
