@@ -1,6 +1,8 @@
-// Package sqlitecal keeps calendars in os1's SQLite database (migration
-// 00013_calendar.sql, 00017_cal_subscriptions.sql): CalDAV accounts,
-// calendars (subscriptions among them) and events.
+// Package sqlitecal keeps calendars in os1's SQL database: SQLite
+// (migrations 00013_calendar.sql, 00017_cal_subscriptions.sql) or
+// PostgreSQL (internal/store/postgres migration 00006_calendar.sql), with
+// the same queries: CalDAV accounts, calendars (subscriptions among them)
+// and events.
 //
 // Every query is scoped by user ID; another user's ids answer
 // calendar.ErrNotFound. The database holds calendars to an account of
@@ -27,7 +29,7 @@ var errs = sqlerr.Sentinels{
 	Dangling: "the user, account or calendar does not exist:",
 }
 
-// Store is the SQLite calendar store.
+// Store is the SQL calendar store.
 type Store struct{ db *sql.DB }
 
 var _ calendar.Store = (*Store)(nil)
@@ -38,6 +40,15 @@ func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 type scanner interface{ Scan(...any) error }
 
 func tv(t time.Time) sqltime.Value { return sqltime.Value(t) }
+
+// bit is a boolean as the 0/1 its INTEGER (BIGINT) column holds:
+// PostgreSQL's driver does not write a Go bool into an integer column.
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 func nullable(s string) any {
 	if s == "" {
@@ -126,7 +137,7 @@ func feedErrors(c calendar.Calendar) string {
 func (s *Store) CreateCalendar(ctx context.Context, c calendar.Calendar) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO cal_calendars (id, user_id, account_id, name, description, color, read_only, href, sync_token, ctag, created_at,
 			source_url, source_etag, source_modified, fetched_at, fetch_error, feed_errors)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.UserID, nullable(c.AccountID), c.Name, c.Description, c.Color, c.ReadOnly,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.UserID, nullable(c.AccountID), c.Name, c.Description, c.Color, bit(c.ReadOnly),
 		c.Href, c.SyncToken, c.CTag, tv(c.CreatedAt), c.URL, c.FeedETag, c.FeedModified, tv(c.FetchedAt), c.FetchError, feedErrors(c))
 	return errs.Map(err, "create the calendar "+c.Name)
 }
@@ -134,7 +145,7 @@ func (s *Store) CreateCalendar(ctx context.Context, c calendar.Calendar) error {
 func (s *Store) UpdateCalendar(ctx context.Context, c calendar.Calendar) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE cal_calendars SET name = ?, description = ?, color = ?, read_only = ?, href = ?, sync_token = ?, ctag = ?,
 			source_url = ?, source_etag = ?, source_modified = ?, fetched_at = ?, fetch_error = ?, feed_errors = ?
-		WHERE id = ? AND user_id = ?`, c.Name, c.Description, c.Color, c.ReadOnly, c.Href, c.SyncToken, c.CTag,
+		WHERE id = ? AND user_id = ?`, c.Name, c.Description, c.Color, bit(c.ReadOnly), c.Href, c.SyncToken, c.CTag,
 		c.URL, c.FeedETag, c.FeedModified, tv(c.FetchedAt), c.FetchError, feedErrors(c), c.ID, c.UserID)
 	return errs.Affected(res, err, "update the calendar "+c.ID)
 }
@@ -243,7 +254,7 @@ func (s *Store) PutEvent(ctx context.Context, e calendar.Event) error {
 			start_at = excluded.start_at, end_at = excluded.end_at, local_change = excluded.local_change,
 			deleted = excluded.deleted, data = excluded.data, updated_at = excluded.updated_at
 		WHERE cal_events.user_id = excluded.user_id`,
-		e.ID, e.UserID, e.CalendarID, e.UID, e.Href, tv(start), end, e.LocalChange, e.Deleted, string(data), tv(e.UpdatedAt))
+		e.ID, e.UserID, e.CalendarID, e.UID, e.Href, tv(start), end, bit(e.LocalChange), bit(e.Deleted), string(data), tv(e.UpdatedAt))
 	if err := errs.Affected(res, err, "store the event "+e.ID); err != nil {
 		return err
 	}

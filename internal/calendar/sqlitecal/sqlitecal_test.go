@@ -1,30 +1,52 @@
 package sqlitecal_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/os1ai/os1/internal/calendar"
 	"github.com/os1ai/os1/internal/calendar/caltest"
 	"github.com/os1ai/os1/internal/calendar/sqlitecal"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 )
 
-var (
-	open    = sqlitetest.Open
-	newUser = sqlitetest.User
-)
+// userDB is a database the tests create and delete users in: SQLite's
+// or PostgreSQL's core store.
+type userDB interface {
+	sqldb.Handle
+	CreateUser(ctx context.Context, u store.User) error
+	DeleteUser(ctx context.Context, id string) error
+}
 
-func TestContract(t *testing.T) {
+// newUser creates the member "usr_"+name and returns its id.
+func newUser(t *testing.T, db userDB, name string) string {
+	t.Helper()
+	id := "usr_" + name
+	if err := db.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
+		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func openSQLite(t *testing.T) userDB { return sqlitetest.Open(t) }
+
+func contract(t *testing.T, open func(t *testing.T) userDB) {
 	caltest.Run(t, func(t *testing.T) (calendar.Store, func(string) string) {
 		db := open(t)
 		return sqlitecal.New(db), func(name string) string { return newUser(t, db, name) }
 	})
 }
 
+func TestContract(t *testing.T) { contract(t, openSQLite) }
+
+func TestDeleteUserCascades(t *testing.T) { deleteUserCascades(t, openSQLite(t)) }
+
 // Deleting a user deletes their calendar, and only theirs.
-func TestDeleteUserCascades(t *testing.T) {
-	db := open(t)
+func deleteUserCascades(t *testing.T, db userDB) {
 	s := sqlitecal.New(db)
 	ctx := t.Context()
 	ana, bob := newUser(t, db, "ana"), newUser(t, db, "bob")
