@@ -20,7 +20,7 @@ const msgCols = `m.id, m.user_id, m.account_id, m.folder, m.uid_validity, coales
 	m.list_unsubscribe_post, m.auth_results, m.precedence, m.category, m.importance, m.reason, m.summary, m.triage_by,
 	m.triaged_at, m.archive`
 
-func scanMessage(r scanner) (mail.Message, error) {
+func (s *Store) scanMessage(r scanner) (mail.Message, error) {
 	var m mail.Message
 	t := &m.Triage
 	err := r.Scan(&m.ID, &m.UserID, &m.AccountID, &m.Folder, &m.UIDValidity, &m.UID, &m.MessageID,
@@ -28,6 +28,8 @@ func scanMessage(r scanner) (mail.Message, error) {
 		jsonCol{&m.Cc}, jsonCol{&m.ReplyTo}, &m.Subject, scanTime(&m.Date), &m.Text, jsonCol{&m.Parts},
 		jsonCol{&m.Flags}, &m.Size, &m.ListID, &m.ListUnsubscribe, &m.ListUnsubscribePost, &m.AuthResults,
 		&m.Precedence, &t.Category, &t.Importance, &t.Reason, &t.Summary, &t.By, scanTime(&t.At), &t.Archive)
+	s.txt.get(&m.MessageID, &m.InReplyTo, &m.From.Name, &m.From.Email, &m.Subject, &m.Text, &m.ListID,
+		&m.ListUnsubscribe, &m.ListUnsubscribePost, &m.AuthResults, &m.Precedence, &t.Reason, &t.Summary, &t.By)
 	return m, err
 }
 
@@ -97,13 +99,14 @@ func (s *Store) PutMessages(ctx context.Context, userID string, ms []mail.Messag
 		if id == "" {
 			id = clock.NewID(IDPrefix)
 		}
-		args, err := messageArgs(m)
+		args, err := s.messageArgs(m)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		t := m.Triage
 		args = append([]any{id, userID, m.AccountID, m.Folder, m.UIDValidity, uidValue(m.UID)}, args...)
-		args = append(args, string(t.Category), t.Importance, t.Reason, t.Summary, t.By, sqltime.Value(t.At), t.Archive)
+		args = append(args, string(t.Category), t.Importance, s.txt.put(t.Reason), s.txt.put(t.Summary), s.txt.put(t.By),
+			sqltime.Value(t.At), bit(t.Archive))
 		var stored string
 		if err := stmt.QueryRowContext(ctx, args...).Scan(&stored); err != nil {
 			return errs.Map(err, what)
@@ -114,7 +117,7 @@ func (s *Store) PutMessages(ctx context.Context, userID string, ms []mail.Messag
 }
 
 // messageArgs are the values of the columns from message_id to precedence.
-func messageArgs(m *mail.Message) ([]any, error) {
+func (s *Store) messageArgs(m *mail.Message) ([]any, error) {
 	var js [6]string
 	for i, v := range []any{m.References, m.To, m.Cc, m.ReplyTo, m.Parts, m.Flags} {
 		var err error
@@ -122,14 +125,15 @@ func messageArgs(m *mail.Message) ([]any, error) {
 			return nil, err
 		}
 	}
-	return []any{m.MessageID, m.InReplyTo, js[0], m.ThreadID, m.From.Name, m.From.Email, js[1], js[2], js[3],
-		m.Subject, sqltime.Value(m.Date), m.Text, js[4], js[5], m.HasFlag(mail.FlagSeen), m.Size, m.ListID,
-		m.ListUnsubscribe, m.ListUnsubscribePost, m.AuthResults, m.Precedence}, nil
+	p := s.txt.put
+	return []any{p(m.MessageID), p(m.InReplyTo), js[0], m.ThreadID, p(m.From.Name), p(m.From.Email), js[1], js[2], js[3],
+		p(m.Subject), sqltime.Value(m.Date), p(m.Text), js[4], js[5], bit(m.HasFlag(mail.FlagSeen)), m.Size, p(m.ListID),
+		p(m.ListUnsubscribe), p(m.ListUnsubscribePost), p(m.AuthResults), p(m.Precedence)}, nil
 }
 
 // Message returns one of userID's messages.
 func (s *Store) Message(ctx context.Context, userID, id string) (mail.Message, error) {
-	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM mail_messages m
+	m, err := s.scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM mail_messages m
 		WHERE m.id = ? AND m.user_id = ?`, id, userID))
 	if err != nil {
 		return mail.Message{}, errs.Map(err, "mail message "+id)
@@ -141,7 +145,7 @@ func (s *Store) Message(ctx context.Context, userID, id string) (mail.Message, e
 // the folder hold messages of more than one UIDVALIDITY (a reset not yet
 // done), the one of the folder's saved UIDVALIDITY wins.
 func (s *Store) MessageByUID(ctx context.Context, userID, accountID, folder string, uid uint32) (mail.Message, error) {
-	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM mail_messages m
+	m, err := s.scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM mail_messages m
 		LEFT JOIN mail_folders f ON f.account_id = m.account_id AND f.name = m.folder
 		WHERE m.user_id = ? AND m.account_id = ? AND m.folder = ? AND m.uid = ?
 		ORDER BY m.uid_validity = f.uid_validity DESC, m.uid_validity DESC LIMIT 1`,
@@ -180,14 +184,14 @@ func (s *Store) Messages(ctx context.Context, userID string, q mail.Query) ([]ma
 		add(`m.thread_id = ?`, q.ThreadID)
 	}
 	return s.list(ctx, "list mail messages", `SELECT `+msgCols+` FROM mail_messages m
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY m.date DESC, m.seq DESC LIMIT ?`,
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY m.date DESC NULLS LAST, m.seq DESC LIMIT ?`,
 		append(args, limitOf(q.Limit))...)
 }
 
 // Untriaged lists userID's messages triage has not seen yet, newest first.
 func (s *Store) Untriaged(ctx context.Context, userID string, limit int) ([]mail.Message, error) {
 	return s.list(ctx, "list untriaged mail", `SELECT `+msgCols+` FROM mail_messages m
-		WHERE m.user_id = ? AND m.triaged_at IS NULL ORDER BY m.date DESC, m.seq DESC LIMIT ?`,
+		WHERE m.user_id = ? AND m.triaged_at IS NULL ORDER BY m.date DESC NULLS LAST, m.seq DESC LIMIT ?`,
 		userID, limitOf(limit))
 }
 
@@ -199,7 +203,7 @@ func (s *Store) list(ctx context.Context, what, query string, args ...any) ([]ma
 	defer rows.Close()
 	var out []mail.Message
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := s.scanMessage(rows)
 		if err != nil {
 			return nil, errs.Map(err, what)
 		}
@@ -216,7 +220,7 @@ func (s *Store) SetFlags(ctx context.Context, userID, id string, flags []string)
 	}
 	seen := mail.Message{Flags: flags}.HasFlag(mail.FlagSeen)
 	res, err := s.db.ExecContext(ctx, `UPDATE mail_messages SET flags = ?, seen = ? WHERE id = ? AND user_id = ?`,
-		js, seen, id, userID)
+		js, bit(seen), id, userID)
 	return errs.Affected(res, err, "set flags of mail message "+id)
 }
 
@@ -256,6 +260,7 @@ func (s *Store) DeleteMessages(ctx context.Context, userID string, ids []string)
 func (s *Store) SetTriage(ctx context.Context, userID, id string, t mail.Triage) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE mail_messages SET category = ?, importance = ?, reason = ?,
 		summary = ?, triage_by = ?, triaged_at = ?, archive = ? WHERE id = ? AND user_id = ?`,
-		string(t.Category), t.Importance, t.Reason, t.Summary, t.By, sqltime.Value(t.At), t.Archive, id, userID)
+		string(t.Category), t.Importance, s.txt.put(t.Reason), s.txt.put(t.Summary), s.txt.put(t.By),
+		sqltime.Value(t.At), bit(t.Archive), id, userID)
 	return errs.Affected(res, err, "set triage of mail message "+id)
 }

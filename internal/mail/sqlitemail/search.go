@@ -17,7 +17,11 @@ import (
 // Full-text search: mail_fts (migration 00011) indexes the subject, the
 // sender (name and address) and the text of each message, each cut to its
 // first IndexedChars characters, and ranks by BM25 with the subject and the
-// sender weighted above the text; the newest wins a tie.
+// sender weighted above the text; the newest wins a tie. On PostgreSQL the
+// same columns and prefixes are the tsvector column fts of mail_messages
+// (migration 00004 there, GIN-indexed), the subject and sender weighted A
+// and the text B, ranked by ts_rank (see postgresFTS); the rest of the
+// search below is the same on both.
 //
 // FTS5's bm25() counts each word's documents over the whole index on every
 // query, and reads each match's length: a word in every one of 100k
@@ -39,6 +43,77 @@ const (
 	maxQueryBytes     = 4096
 	defaultMaxMatches = 2000
 )
+
+// ftsSQL is the full-text SQL of one dialect. Each query's first
+// argument is match(terms): the terms of queryTerms, OR-ed.
+type ftsSQL struct {
+	// match renders terms as the dialect's query text.
+	match func(terms []string) string
+	// count is at most the second argument, the messages (of every user)
+	// matching.
+	count string
+	// hits are the user's (second argument) best messages, read whole,
+	// at most the third argument of them, ranked (see Search).
+	hits string
+	// rowids are the seqs of the messages matching between the second
+	// and third arguments (inclusive).
+	rowids string
+	// older are the seqs of the user's (second argument) messages
+	// matching that the window ending at date ?3 and seq ?4 left out,
+	// the most recently stored first, at most ?5 of them (rankCommon).
+	older string
+}
+
+// sqliteFTS queries mail_fts. A match is FTS5's syntax: quoted terms, OR-ed.
+var sqliteFTS = ftsSQL{
+	match: func(terms []string) string { return strings.Join(terms, " OR ") },
+	count: `SELECT count(*) FROM (SELECT 1 FROM mail_fts WHERE mail_fts MATCH ? LIMIT ?)`,
+	hits: `SELECT ` + msgCols + ` FROM (
+			SELECT m.seq AS seq, bm25(mail_fts, 2, 2, 1) AS r, m.date AS date
+			FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
+			WHERE mail_fts MATCH ? AND m.user_id = ?
+			ORDER BY r, m.date DESC, m.seq DESC LIMIT ?
+		) h CROSS JOIN mail_messages m ON m.seq = h.seq
+		ORDER BY h.r, h.date DESC, h.seq DESC`,
+	rowids: `SELECT rowid FROM mail_fts WHERE mail_fts MATCH ? AND rowid BETWEEN ? AND ?`,
+	older: `SELECT m.seq FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
+			WHERE mail_fts MATCH ? AND m.user_id = ?
+				AND (m.date < ?3 OR m.date IS NULL OR (m.date = ?3 AND m.seq < ?4))
+			ORDER BY mail_fts.rowid DESC LIMIT ?5`,
+}
+
+// postgresFTS queries mail_messages.fts, PostgreSQL's tsvector of the
+// subject and sender (weight A) and the text (weight B), each cut to its
+// first IndexedChars characters with ASCII punctuation read as spaces (so
+// an address is its words, as in FTS5's unicode61), under the 'english'
+// configuration (Snowball stemming, its stopwords). A match is to_tsquery
+// text: each term's words as a phrase (<->), the terms OR-ed (|); terms
+// hold only letters and digits, so nothing in them is tsquery syntax.
+// ts_rank weighs A 1 and B 0.5 (FTS5's bm25 weights 2, 2, 1), divided by
+// 1 + log of the message's length (normalization 1: BM25 favours short
+// documents too); higher is better.
+var postgresFTS = ftsSQL{
+	match: func(terms []string) string {
+		parts := make([]string, len(terms))
+		for i, t := range terms {
+			parts[i] = strings.Join(strings.Fields(strings.Trim(t, `"`)), " <-> ")
+		}
+		return strings.Join(parts, " | ")
+	},
+	count: `SELECT count(*) FROM (SELECT 1 FROM mail_messages WHERE fts @@ to_tsquery('english', ?) LIMIT ?) AS hits`,
+	hits: `SELECT ` + msgCols + ` FROM (
+			SELECT m.seq AS seq, ts_rank('{0.1, 0.2, 0.5, 1.0}', m.fts, to_tsquery('english', ?1), 1) AS r, m.date AS date
+			FROM mail_messages m
+			WHERE m.fts @@ to_tsquery('english', ?1) AND m.user_id = ?2
+			ORDER BY r DESC, m.date DESC NULLS LAST, m.seq DESC LIMIT ?3
+		) h JOIN mail_messages m ON m.seq = h.seq
+		ORDER BY h.r DESC, h.date DESC NULLS LAST, h.seq DESC`,
+	rowids: `SELECT seq FROM mail_messages WHERE fts @@ to_tsquery('english', ?) AND seq BETWEEN ? AND ?`,
+	older: `SELECT m.seq FROM mail_messages m
+			WHERE m.fts @@ to_tsquery('english', ?) AND m.user_id = ?
+				AND (m.date < ?3 OR m.date IS NULL OR (m.date = ?3 AND m.seq < ?4))
+			ORDER BY m.seq DESC LIMIT ?5`,
+}
 
 // Search ranks userID's messages by the words of query (see above). The
 // query is never passed to FTS5 as syntax: it becomes quoted terms of
@@ -67,14 +142,7 @@ func (s *Store) Search(ctx context.Context, userID, query string, limit int) (_ 
 	// Ranked first by seq alone, then read whole: sorting whole rows would
 	// hold every match's text in the sorter. CROSS JOIN keeps the
 	// full-text index the outer loop.
-	hits, err := s.list(ctx, what, `SELECT `+msgCols+` FROM (
-			SELECT m.seq AS seq, bm25(mail_fts, 2, 2, 1) AS r, m.date AS date
-			FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
-			WHERE mail_fts MATCH ? AND m.user_id = ?
-			ORDER BY r, m.date DESC, m.seq DESC LIMIT ?
-		) h CROSS JOIN mail_messages m ON m.seq = h.seq
-		ORDER BY h.r, h.date DESC, h.seq DESC`,
-		strings.Join(rare, " OR "), userID, limit)
+	hits, err := s.list(ctx, what, s.fts.hits, s.fts.match(rare), userID, limit)
 	if err == nil && len(hits) == 0 && len(common) > 0 {
 		// The rare words are in other users' mail only.
 		return s.rankCommon(ctx, what, userID, common, limit)
@@ -92,8 +160,7 @@ func (s *Store) plan(ctx context.Context, terms []string) (rare, common []string
 	var found []counted
 	for _, t := range terms {
 		var n int
-		err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM
-			(SELECT 1 FROM mail_fts WHERE mail_fts MATCH ? LIMIT ?)`, t, s.maxMatches+1).Scan(&n)
+		err := s.db.QueryRowContext(ctx, s.fts.count, s.fts.match([]string{t}), s.maxMatches+1).Scan(&n)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -131,7 +198,7 @@ func (s *Store) rankCommon(ctx context.Context, what, userID string, terms []str
 		count int
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, date FROM mail_messages WHERE user_id = ?
-		ORDER BY date DESC, seq DESC LIMIT ?`, userID, s.maxMatches)
+		ORDER BY date DESC NULLS LAST, seq DESC LIMIT ?`, userID, s.maxMatches)
 	if err != nil {
 		return nil, errs.Map(err, what)
 	}
@@ -174,11 +241,8 @@ func (s *Store) rankCommon(ctx context.Context, what, userID string, terms []str
 	if len(ranked) < limit && len(window) == s.maxMatches {
 		// Older than the window: the complement of its ORDER BY ... LIMIT.
 		last := window[len(window)-1]
-		older, err := s.seqs(ctx, `SELECT m.seq FROM mail_fts CROSS JOIN mail_messages m ON m.seq = mail_fts.rowid
-			WHERE mail_fts MATCH ? AND m.user_id = ?
-				AND (m.date < ?3 OR m.date IS NULL OR (m.date = ?3 AND m.seq < ?4))
-			ORDER BY mail_fts.rowid DESC LIMIT ?5`,
-			strings.Join(terms, " OR "), userID, sqltime.Value(last.date), last.seq, limit-len(ranked))
+		older, err := s.seqs(ctx, s.fts.older,
+			s.fts.match(terms), userID, sqltime.Value(last.date), last.seq, limit-len(ranked))
 		if err != nil {
 			return nil, errs.Map(err, what)
 		}
@@ -191,9 +255,11 @@ func (s *Store) rankCommon(ctx context.Context, what, userID string, terms []str
 	for i, seq := range ranked {
 		args = append(args, seq, i)
 	}
-	return s.list(ctx, what, `WITH r (seq, pos) AS (VALUES (?, ?)`+strings.Repeat(", (?, ?)", len(ranked)-1)+`)
-		SELECT `+msgCols+` FROM r CROSS JOIN mail_messages m ON m.seq = r.seq
-		WHERE m.user_id = ? ORDER BY r.pos`, append(args, userID)...)
+	// PostgreSQL types the VALUES from their first row: text, unless cast.
+	return s.list(ctx, what, `WITH r (seq, pos) AS (VALUES (CAST(? AS BIGINT), CAST(? AS BIGINT))`+
+		strings.Repeat(", (?, ?)", len(ranked)-1)+`)
+		SELECT `+msgCols+` FROM r CROSS JOIN mail_messages m
+		WHERE m.seq = r.seq AND m.user_id = ? ORDER BY r.pos`, append(args, userID)...)
 }
 
 // maxRanges bounds the rowid ranges rankCommon reads the index over.
@@ -224,7 +290,7 @@ func seqRanges(seqs []int64, n int) [][2]int64 {
 
 // eachRowid calls f with the rowid of each index row in r matching term.
 func (s *Store) eachRowid(ctx context.Context, term string, r [2]int64, f func(int64)) error {
-	seqs, err := s.seqs(ctx, `SELECT rowid FROM mail_fts WHERE mail_fts MATCH ? AND rowid BETWEEN ? AND ?`, term, r[0], r[1])
+	seqs, err := s.seqs(ctx, s.fts.rowids, s.fts.match([]string{term}), r[0], r[1])
 	for _, seq := range seqs {
 		f(seq)
 	}

@@ -1,6 +1,9 @@
-// Package sqlitemail keeps mail in os1's SQLite database (migration
-// 00011_mail.sql): accounts, folder sync state, messages with their triage,
-// the user's rules, and a full-text index for search.
+// Package sqlitemail keeps mail in os1's SQL database: accounts, folder
+// sync state, messages with their triage, the user's rules, and a
+// full-text index for search. One implementation serves SQLite (migration
+// 00011_mail.sql of internal/store/sqlite) and PostgreSQL (00004_mail.sql
+// of internal/store/postgres); only full-text search speaks each one's
+// dialect (search.go).
 //
 // Every query is scoped by user ID; another user's ids answer
 // mail.ErrNotFound. The database itself holds folders and messages to an
@@ -27,9 +30,13 @@ var errs = sqlerr.Sentinels{
 	Dangling: "the user or the account does not exist:",
 }
 
-// Store is the SQLite mail store.
+// Store is the mail store on SQLite or PostgreSQL.
 type Store struct {
 	db *sql.DB
+	// fts is the full-text SQL of the database's dialect (search.go).
+	fts ftsSQL
+	// txt escapes the NULs PostgreSQL cannot store (text.go).
+	txt textCodec
 	// maxMatches bounds the rows one search ranks (search.go).
 	maxMatches int
 }
@@ -37,7 +44,14 @@ type Store struct {
 var _ mail.Store = (*Store)(nil)
 
 // New returns the mail store of db.
-func New(db sqldb.Handle) *Store { return &Store{db: db.SQL(), maxMatches: defaultMaxMatches} }
+func New(db sqldb.Handle) *Store {
+	fts := sqliteFTS
+	if db.Dialect() == sqldb.Postgres {
+		fts = postgresFTS
+	}
+	return &Store{db: db.SQL(), fts: fts, txt: textCodec{escape: db.Dialect() == sqldb.Postgres},
+		maxMatches: defaultMaxMatches}
+}
 
 // limitOf bounds a listing's limit (mail.Query.Limit, Untriaged, Search).
 func limitOf(n int) int {
@@ -55,6 +69,16 @@ type scanner interface{ Scan(...any) error }
 // rowQuerier is a *sql.DB or a *sql.Tx.
 type rowQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// bit stores a boolean as 0 or 1: the columns are integers on both
+// dialects, and PostgreSQL's driver does not encode a Go bool as one.
+// (Reading 0 or 1 back into a bool works on both.)
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func scanTime(t *time.Time) sqltime.Scanner { return sqltime.Scanner{T: t} }
@@ -88,11 +112,12 @@ func (j jsonCol) Scan(v any) error {
 const accountCols = `id, user_id, name, address, imap_host, imap_port, imap_security, smtp_host, smtp_port,
 	smtp_security, username, auth, secret, sync_days, created_at, last_sync_at, last_error`
 
-func scanAccount(r scanner) (mail.Account, error) {
+func (s *Store) scanAccount(r scanner) (mail.Account, error) {
 	var a mail.Account
 	err := r.Scan(&a.ID, &a.UserID, &a.Name, &a.Address, &a.IMAP.Host, &a.IMAP.Port, &a.IMAP.Security,
 		&a.SMTP.Host, &a.SMTP.Port, &a.SMTP.Security, &a.Username, &a.Auth, &a.Secret, &a.SyncDays,
 		scanTime(&a.CreatedAt), scanTime(&a.LastSyncAt), &a.LastError)
+	s.txt.get(&a.Name, &a.LastError)
 	return a, err
 }
 
@@ -109,15 +134,15 @@ func (s *Store) CreateAccount(ctx context.Context, a mail.Account) error {
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO mail_accounts (`+accountCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.UserID, a.Name, a.Address, a.IMAP.Host, a.IMAP.Port, string(a.IMAP.Security),
+		a.ID, a.UserID, s.txt.put(a.Name), a.Address, a.IMAP.Host, a.IMAP.Port, string(a.IMAP.Security),
 		a.SMTP.Host, a.SMTP.Port, string(a.SMTP.Security), a.Username, string(a.Auth), a.Secret, a.SyncDays,
-		sqltime.Value(a.CreatedAt), sqltime.Value(a.LastSyncAt), a.LastError)
+		sqltime.Value(a.CreatedAt), sqltime.Value(a.LastSyncAt), s.txt.put(a.LastError))
 	return errs.Map(err, what)
 }
 
 // Account returns one of userID's accounts.
 func (s *Store) Account(ctx context.Context, userID, id string) (mail.Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM mail_accounts
+	a, err := s.scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM mail_accounts
 		WHERE id = ? AND user_id = ?`, id, userID))
 	if err != nil {
 		return mail.Account{}, errs.Map(err, "mail account "+id)
@@ -144,7 +169,7 @@ func (s *Store) accounts(ctx context.Context, where string, args ...any) ([]mail
 	defer rows.Close()
 	var out []mail.Account
 	for rows.Next() {
-		a, err := scanAccount(rows)
+		a, err := s.scanAccount(rows)
 		if err != nil {
 			return nil, errs.Map(err, "list mail accounts")
 		}
@@ -163,9 +188,9 @@ func (s *Store) UpdateAccount(ctx context.Context, a mail.Account) error {
 		imap_host = ?, imap_port = ?, imap_security = ?, smtp_host = ?, smtp_port = ?, smtp_security = ?,
 		username = ?, auth = ?, secret = ?, sync_days = ?, last_sync_at = ?, last_error = ?
 		WHERE id = ? AND user_id = ?`,
-		a.Name, a.Address, a.IMAP.Host, a.IMAP.Port, string(a.IMAP.Security),
+		s.txt.put(a.Name), a.Address, a.IMAP.Host, a.IMAP.Port, string(a.IMAP.Security),
 		a.SMTP.Host, a.SMTP.Port, string(a.SMTP.Security), a.Username, string(a.Auth), a.Secret, a.SyncDays,
-		sqltime.Value(a.LastSyncAt), a.LastError, a.ID, a.UserID)
+		sqltime.Value(a.LastSyncAt), s.txt.put(a.LastError), a.ID, a.UserID)
 	return errs.Affected(res, err, "update mail account "+a.ID)
 }
 
@@ -225,7 +250,8 @@ func (s *Store) SaveFolder(ctx context.Context, userID string, f mail.Folder) er
 	if err := ownAccount(ctx, s.db, userID, f.AccountID); err != nil {
 		return err
 	}
-	// MODSEQ values are at most 2^63-1 (RFC 7162), so they fit SQLite's integers.
+	// MODSEQ values are at most 2^63-1 (RFC 7162), so they fit a signed
+	// 64-bit integer (SQLite's INTEGER, PostgreSQL's BIGINT).
 	_, err := s.db.ExecContext(ctx, `INSERT INTO mail_folders (user_id, `+folderCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, name) DO UPDATE SET role = excluded.role, uid_validity = excluded.uid_validity,
@@ -233,7 +259,7 @@ func (s *Store) SaveFolder(ctx context.Context, userID string, f mail.Folder) er
 			synced_to = excluded.synced_to, complete = excluded.complete
 		WHERE mail_folders.user_id = excluded.user_id`,
 		userID, f.AccountID, f.Name, string(f.Role), f.UIDValidity, f.UIDNext, int64(f.HighestModSeq), f.Messages,
-		sqltime.Value(f.SyncedTo), f.Complete)
+		sqltime.Value(f.SyncedTo), bit(f.Complete))
 	return errs.Map(err, what)
 }
 
@@ -264,6 +290,7 @@ func (s *Store) Rules(ctx context.Context, userID string) ([]mail.Rule, error) {
 		if err := rows.Scan(&r.ID, &r.UserID, &r.Text, jsonCol{&r.Understood}, &r.Enabled, scanTime(&r.CreatedAt)); err != nil {
 			return nil, errs.Map(err, "list mail rules")
 		}
+		s.txt.get(&r.Text)
 		out = append(out, r)
 	}
 	return out, errs.Map(rows.Err(), "list mail rules")
@@ -284,7 +311,7 @@ func (s *Store) SaveRule(ctx context.Context, r mail.Rule) error {
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, id) DO UPDATE SET text = excluded.text, understood = excluded.understood,
 			enabled = excluded.enabled, created_at = excluded.created_at`,
-		r.ID, r.UserID, r.Text, spec, r.Enabled, sqltime.Value(r.CreatedAt))
+		r.ID, r.UserID, s.txt.put(r.Text), spec, bit(r.Enabled), sqltime.Value(r.CreatedAt))
 	return errs.Map(err, what)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/os1ai/os1/internal/mail/mailtest"
 	"github.com/os1ai/os1/internal/mail/sqlitemail"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/pressly/goose/v3"
 )
@@ -28,7 +29,31 @@ func open(t *testing.T) *sqlite.DB {
 	return db
 }
 
-func newUser(t *testing.T, db *sqlite.DB, name string) string {
+// db is a database the mail store runs on: SQLite or PostgreSQL.
+type db interface {
+	store.Store
+	sqldb.Handle
+}
+
+// backends open a fresh database of each dialect (PostgreSQL through
+// pgtest: postgres_test.go). Store-behaviour tests run on each.
+var backends = []struct {
+	name string
+	open func(t *testing.T) db
+}{
+	{"sqlite", func(t *testing.T) db { return open(t) }},
+	{"postgres", func(t *testing.T) db { return openPostgres(t) }},
+}
+
+// check runs the dialect's own consistency checks of the store's tables.
+func check(t *testing.T, d db) {
+	t.Helper()
+	if s, ok := d.(*sqlite.DB); ok {
+		checkIndex(t, s)
+	}
+}
+
+func newUser(t *testing.T, db db, name string) string {
 	t.Helper()
 	id := "usr_" + name
 	err := db.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
@@ -59,8 +84,13 @@ func checkIndex(t *testing.T, db *sqlite.DB) {
 
 // Deleting a user deletes their mail, and only theirs.
 func TestDeleteUser(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testDeleteUser(t, b.open(t)) })
+	}
+}
+
+func testDeleteUser(t *testing.T, db db) {
 	ctx := t.Context()
-	db := open(t)
 	s := sqlitemail.New(db)
 	ana, bob := newUser(t, db, "ana"), newUser(t, db, "bob")
 	for _, u := range []string{ana, bob} {
@@ -93,7 +123,7 @@ func TestDeleteUser(t *testing.T) {
 	if hits, err := s.Search(ctx, bob, "marmot", 0); err != nil || len(hits) != 1 {
 		t.Errorf("bob's search after ana left: %d hits, %v", len(hits), err)
 	}
-	checkIndex(t, db)
+	check(t, db)
 }
 
 // Migration 00011 goes down and up again cleanly.
@@ -262,8 +292,13 @@ func BenchmarkSearch(b *testing.B) {
 // the user's newest messages are ranked by how many of the words they hold,
 // then newest first, and older matches follow.
 func TestSearchCommonWords(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testSearchCommonWords(t, b.open(t)) })
+	}
+}
+
+func testSearchCommonWords(t *testing.T, db db) {
 	ctx := t.Context()
-	db := open(t)
 	s := sqlitemail.New(db)
 	s.SetMaxMatches(4)
 	u, v := newUser(t, db, "ana"), newUser(t, db, "bob")
