@@ -1,6 +1,7 @@
-// Package sqlitecontacts keeps contacts in os1's SQLite database
-// (migration 00016_contacts.sql). Every query is scoped by user ID;
-// another user's ids answer contacts.ErrNotFound.
+// Package sqlitecontacts keeps contacts in os1's SQL database: SQLite
+// (migration 00016_contacts.sql) or PostgreSQL (internal/store/postgres
+// migration 00009_contacts.sql), with the same queries. Every query is
+// scoped by user ID; another user's ids answer contacts.ErrNotFound.
 package sqlitecontacts
 
 import (
@@ -17,7 +18,7 @@ import (
 
 var errs = sqlerr.Sentinels{NotFound: contacts.ErrNotFound, Conflict: contacts.ErrConflict, Dangling: "the user or the account does not exist:"}
 
-// Store is the SQLite contacts store.
+// Store is the SQL contacts store.
 type Store struct{ db *sql.DB }
 
 var _ contacts.Store = (*Store)(nil)
@@ -27,6 +28,15 @@ func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
 
 const cols = `id, user_id, uid, name, other_names, relation, handles, birthday, notes, source, entity_id,
 	COALESCE(account_id, ''), book, href, etag, card, local_change, deleted, created_at, updated_at`
+
+// bit is a boolean as the 0/1 its INTEGER (BIGINT) column holds:
+// PostgreSQL's driver does not write a Go bool into an integer column.
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 func scan(r interface{ Scan(...any) error }) (contacts.Contact, error) {
 	var c contacts.Contact
@@ -73,7 +83,7 @@ func (st *Store) PutContact(ctx context.Context, c contacts.Contact) error {
 			deleted = excluded.deleted, updated_at = excluded.updated_at
 		WHERE contacts.user_id = excluded.user_id`,
 		c.ID, c.UserID, c.UID, c.Name, string(names), c.Relation, string(handles), c.Birthday, c.Notes, c.Source, c.EntityID,
-		c.AccountID, c.Book, c.Href, c.ETag, c.Card, c.LocalChange, c.Deleted, sqltime.Value(c.CreatedAt), sqltime.Value(c.UpdatedAt))
+		c.AccountID, c.Book, c.Href, c.ETag, c.Card, bit(c.LocalChange), bit(c.Deleted), sqltime.Value(c.CreatedAt), sqltime.Value(c.UpdatedAt))
 	if err != nil {
 		return errs.Map(err, what)
 	}
@@ -90,10 +100,13 @@ func (st *Store) Contact(ctx context.Context, userID, id string) (contacts.Conta
 	return c, errs.Map(err, fmt.Sprintf("read contact %s", id))
 }
 
-// ListContacts lists userID's contacts by name (tombstones with deleted).
+// ListContacts lists userID's contacts by name (tombstones with deleted),
+// ignoring case: LOWER is SQLite's NOCASE (ASCII letters) there, and a
+// portable form of it on PostgreSQL, whose order follows the database's
+// collation.
 func (st *Store) ListContacts(ctx context.Context, userID string, deleted bool) ([]contacts.Contact, error) {
 	rows, err := st.db.QueryContext(ctx, `SELECT `+cols+` FROM contacts
-		WHERE user_id = ? AND (? OR deleted = 0) ORDER BY name COLLATE NOCASE, id`, userID, deleted)
+		WHERE user_id = ? AND (? OR deleted = 0) ORDER BY LOWER(name), id`, userID, deleted)
 	if err != nil {
 		return nil, errs.Map(err, "list contacts")
 	}
