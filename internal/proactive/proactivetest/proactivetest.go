@@ -4,7 +4,9 @@ package proactivetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,6 +112,64 @@ func Run(t *testing.T, newStore Factory) {
 		}
 		if l, _ := st.Log(t.Context(), ben, 100); len(l) != 1 {
 			t.Fatalf("ben's log %+v", l)
+		}
+	})
+
+	// Claims racing (schedulers on several nodes, or a re-plan beside a
+	// send) keep the count and the key: of claims of different keys over
+	// a count of 3, exactly 3 pass; of claims of one key, exactly one.
+	t.Run("ClaimRace", func(t *testing.T) {
+		st, user, _ := newStore(t)
+		ana, ben := user("ana"), user("ben")
+		const n = 16
+		race := func(claim func(i int) error) []error {
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			errs := make([]error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					errs[i] = claim(i)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			return errs
+		}
+		count := func(errs []error, want error) (ok, matched int) {
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, want):
+					matched++
+				default:
+					t.Errorf("claim: %v", err)
+				}
+			}
+			return ok, matched
+		}
+		errs := race(func(i int) error {
+			return st.Claim(t.Context(), proactive.Entry{ID: fmt.Sprintf("pro_c%02d", i), UserID: ana, Trigger: proactive.TriggerMail,
+				Key: fmt.Sprintf("k%02d", i), Reason: "r", Outcome: proactive.Sent, Counted: true, At: day.Add(time.Hour)}, day, 3)
+		})
+		if ok, over := count(errs, proactive.ErrOverCount); ok != 3 || over != n-3 {
+			t.Errorf("%d claims of a count of 3 passed, %d over the count; want 3 and %d", ok, over, n-3)
+		}
+		if c, _, err := st.Usage(t.Context(), ana, day); err != nil || c != 3 {
+			t.Errorf("usage after the race: %d, %v; want 3", c, err)
+		}
+		errs = race(func(i int) error {
+			return st.Claim(t.Context(), proactive.Entry{ID: fmt.Sprintf("pro_k%02d", i), UserID: ben, Trigger: proactive.TriggerMeeting,
+				Key: "meeting-1", Reason: "r", Outcome: proactive.Sent, At: day.Add(time.Hour)}, day, 1)
+		})
+		if ok, sent := count(errs, proactive.ErrAlreadySent); ok != 1 || sent != n-1 {
+			t.Errorf("%d claims of one key passed, %d found it sent; want 1 and %d", ok, sent, n-1)
+		}
+		if l, err := st.Log(t.Context(), ben, 100); err != nil || len(l) != 1 {
+			t.Errorf("ben's log after the race: %+v, %v; want one entry", l, err)
 		}
 	})
 

@@ -1,10 +1,14 @@
 // Package sqliteproactive keeps proactive settings and the log of what os1
-// sent and held back in os1's SQLite database (migration
-// 00015_proactive.sql). Every query is scoped by user ID.
+// sent and held back in os1's SQL database: SQLite (migration
+// 00015_proactive.sql) or PostgreSQL (00008_proactive.sql), with the same
+// code. Every query is scoped by user ID.
 //
 // The log's partial unique index on (user, key) of sent messages is what
 // makes a message go out once: Claim inserts the entry, and a second claim
-// of the same key, after a restart or by another scheduler, fails.
+// of the same key, after a restart or by another scheduler or node, fails.
+// Claim's count of the day's messages and its insert are one step per
+// user: SQLite runs one writer at a time; on PostgreSQL the transaction
+// first takes an advisory lock on the user.
 package sqliteproactive
 
 import (
@@ -23,13 +27,16 @@ import (
 
 var errs = sqlerr.Sentinels{NotFound: proactive.ErrNotFound, Conflict: proactive.ErrAlreadySent, Dangling: "the user does not exist:"}
 
-// Store is the SQLite proactive store.
-type Store struct{ db *sql.DB }
+// Store is the SQL proactive store.
+type Store struct {
+	db *sql.DB
+	pg bool // PostgreSQL: claims lock their user
+}
 
 var _ proactive.Store = (*Store)(nil)
 
 // New returns the proactive store of db.
-func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL(), pg: db.Dialect() == sqldb.Postgres} }
 
 // Settings returns the user's settings, the defaults when never saved.
 func (st *Store) Settings(ctx context.Context, userID string) (proactive.Settings, error) {
@@ -64,15 +71,24 @@ func (st *Store) SaveSettings(ctx context.Context, userID string, s proactive.Se
 		ON CONFLICT (user_id) DO UPDATE SET daily_count = excluded.daily_count, daily_tokens = excluded.daily_tokens,
 			meeting_lead = excluded.meeting_lead, check_in = excluded.check_in, silence_days = excluded.silence_days,
 			muted = excluded.muted, updated_at = excluded.updated_at`,
-		userID, s.DailyCount, s.DailyTokens, s.MeetingLead, s.CheckIn, s.SilenceDays, strings.Join(muted, ","), sqltime.Value(s.UpdatedAt))
+		userID, s.DailyCount, s.DailyTokens, s.MeetingLead, bit(s.CheckIn), s.SilenceDays, strings.Join(muted, ","), sqltime.Value(s.UpdatedAt))
 	return errs.Map(err, "save proactive settings")
 }
 
 const cols = `id, user_id, kind, dedupe_key, reason, outcome, hold, note, counted, tokens, conversation_id, at`
 
 func args(e proactive.Entry) []any {
-	return []any{e.ID, e.UserID, string(e.Trigger), e.Key, e.Reason, string(e.Outcome), e.Hold, e.Note, e.Counted, e.Tokens,
+	return []any{e.ID, e.UserID, string(e.Trigger), e.Key, e.Reason, string(e.Outcome), e.Hold, e.Note, bit(e.Counted), e.Tokens,
 		e.ConversationID, sqltime.Value(e.At)}
+}
+
+// bit is a flag as the 0/1 integer both dialects store (PostgreSQL's
+// driver does not write a bool into a BIGINT column).
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Claim adds a message about to be sent, unless its key was sent or the
@@ -87,6 +103,14 @@ func (st *Store) Claim(ctx context.Context, e proactive.Entry, since time.Time, 
 		return errs.Map(err, what)
 	}
 	defer tx.Rollback()
+	if st.pg {
+		// Two claims of one user (schedulers on two nodes) take turns, as
+		// SQLite's write lock makes them: else both could count the day's
+		// messages below the budget and both send. Held to the commit.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, "os1.proactive:"+e.UserID); err != nil {
+			return errs.Map(err, what)
+		}
+	}
 	if e.Counted {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM proactive_log

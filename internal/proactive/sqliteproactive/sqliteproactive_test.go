@@ -8,56 +8,100 @@ import (
 	"github.com/os1ai/os1/internal/proactive/proactivetest"
 	"github.com/os1ai/os1/internal/proactive/sqliteproactive"
 	"github.com/os1ai/os1/internal/store"
-	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/store/pgtest"
+	"github.com/os1ai/os1/internal/store/postgres"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 )
 
-var (
-	open    = sqlitetest.Open
-	newUser = sqlitetest.User
-)
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// say stores a message the user wrote at at, in a conversation of its own.
-func say(t *testing.T, db *sqlite.DB, userID string, at time.Time) {
+// db is a core store of either dialect.
+type db interface {
+	store.Store
+	sqldb.Handle
+}
+
+// backends run every test on SQLite and on a real PostgreSQL 15.
+var backends = []struct {
+	name string
+	open func(t *testing.T) db
+}{
+	{"SQLite", func(t *testing.T) db { return sqlitetest.Open(t) }},
+	{"PostgreSQL", func(t *testing.T) db {
+		d, err := postgres.Open(t.Context(), pgtest.New(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}},
+}
+
+var day = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+
+// newUser creates the member "usr_"+name and returns its id.
+func newUser(t *testing.T, d db, name string) string {
 	t.Helper()
-	id := userID + at.Format("150405")
-	if err := db.CreateConversation(t.Context(), store.Conversation{ID: "conv_" + id, UserID: userID, Title: "t", CreatedAt: at, UpdatedAt: at}); err != nil {
+	id := "usr_" + name
+	if err := d.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
+		PasswordHash: "x", CreatedAt: day}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AppendMessage(t.Context(), store.Message{ID: "msg_" + id, ConversationID: "conv_" + id, UserID: userID,
+	return id
+}
+
+// say stores a message the user wrote at at, in a conversation of its own.
+func say(t *testing.T, d db, userID string, at time.Time) {
+	t.Helper()
+	id := userID + at.Format("150405")
+	if err := d.CreateConversation(t.Context(), store.Conversation{ID: "conv_" + id, UserID: userID, Title: "t", CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AppendMessage(t.Context(), store.Message{ID: "msg_" + id, ConversationID: "conv_" + id, UserID: userID,
 		Role: store.RoleUser, Content: "hi", Status: store.StatusComplete, CreatedAt: at, UpdatedAt: at}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestProactiveContract(t *testing.T) {
-	proactivetest.Run(t, func(t *testing.T) (proactive.Store, func(string) string, func(string, time.Time)) {
-		db := open(t)
-		return sqliteproactive.New(db), func(name string) string { return newUser(t, db, name) },
-			func(u string, at time.Time) { say(t, db, u, at) }
-	})
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			proactivetest.Run(t, func(t *testing.T) (proactive.Store, func(string) string, func(string, time.Time)) {
+				d := b.open(t)
+				return sqliteproactive.New(d), func(name string) string { return newUser(t, d, name) },
+					func(u string, at time.Time) { say(t, d, u, at) }
+			})
+		})
+	}
 }
 
 // Deleting a user deletes their settings and log (the foreign keys cascade).
 func TestUserDeletionRemovesAll(t *testing.T) {
-	db := open(t)
-	st := sqliteproactive.New(db)
-	ana := newUser(t, db, "ana")
-	s := proactive.Defaults()
-	s.DailyCount = 1
-	if err := st.SaveSettings(t.Context(), ana, s); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Add(t.Context(), proactive.Entry{ID: "pro_1", UserID: ana, Trigger: proactive.TriggerMail, Key: "k",
-		Reason: "r", Outcome: proactive.Held, Hold: proactive.HoldMuted, At: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.DeleteUser(t.Context(), ana); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	db.SQL().QueryRow(`SELECT (SELECT count(*) FROM proactive_settings) + (SELECT count(*) FROM proactive_log)`).Scan(&n)
-	if n != 0 {
-		t.Fatalf("%d rows outlived their user", n)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			d := b.open(t)
+			st := sqliteproactive.New(d)
+			ana := newUser(t, d, "ana")
+			s := proactive.Defaults()
+			s.DailyCount = 1
+			if err := st.SaveSettings(t.Context(), ana, s); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Add(t.Context(), proactive.Entry{ID: "pro_1", UserID: ana, Trigger: proactive.TriggerMail, Key: "k",
+				Reason: "r", Outcome: proactive.Held, Hold: proactive.HoldMuted, At: day}); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.DeleteUser(t.Context(), ana); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := d.SQL().QueryRow(`SELECT (SELECT count(*) FROM proactive_settings) + (SELECT count(*) FROM proactive_log)`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%d rows outlived their user", n)
+			}
+		})
 	}
 }
