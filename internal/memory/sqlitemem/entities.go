@@ -67,14 +67,14 @@ func (s *Store) SaveEntity(ctx context.Context, e memory.Entity) (err error) {
 		}
 		for i, n := range append([]string{e.Name}, e.Aliases...) {
 			if f := fold(n); f != "" {
-				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO memory_entity_names (user_id, name_fold, entity_id, is_name)
-					VALUES (?, ?, ?, ?)`, e.UserID, f, e.ID, i == 0); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO memory_entity_names (user_id, name_fold, entity_id, is_name)
+					VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, e.UserID, f, e.ID, b01(i == 0)); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
-	})
+	}, e.UserID)
 	return mapErr(err, what)
 }
 

@@ -64,7 +64,12 @@ func (s *Store) SearchText(ctx context.Context, userID string, q memory.Query) (
 	switch {
 	case len(p.rare) > 0:
 		var refs []ref
-		if refs, err = s.rankBM25(ctx, userID, q, p.rare); err == nil {
+		if s.pg {
+			refs, err = s.rankTS(ctx, userID, q, p) // fulltext_pg.go
+		} else {
+			refs, err = s.rankBM25(ctx, userID, q, p.rare)
+		}
+		if err == nil {
 			hits, err = s.hydrate(ctx, `d.user_id = ?`, []any{userID}, refs)
 		}
 	case len(p.common) > 0:
@@ -109,8 +114,15 @@ func (s *Store) rankBM25(ctx context.Context, userID string, q memory.Query, ter
 // counts each term's documents over the whole index to weigh them.
 func (s *Store) rankCommon(ctx context.Context, userID string, q memory.Query, terms []string, floor int64) ([]memory.Hit, error) {
 	counts := map[int64]int{}
+	query, pg := `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid >= ?`, s.pg
+	if pg {
+		query = pgCommonMatches
+	}
 	for _, t := range terms {
-		rows, err := s.query(ctx, `SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid >= ?`, t, floor)
+		if pg {
+			t = tsQuery([]string{t})
+		}
+		rows, err := s.query(ctx, query, t, floor)
 		if err != nil {
 			return nil, err
 		}
@@ -142,6 +154,7 @@ func (s *Store) rankCommon(ctx context.Context, userID string, q memory.Query, t
 type queryPlan struct {
 	rare, common []string
 	floor        int64
+	matches      map[string]int // documents of each rare term (up to maxMatches)
 }
 
 // plan sorts the words into rare and common (see the top of this file) and,
@@ -153,10 +166,18 @@ func (s *Store) plan(ctx context.Context, userID string, terms []string) (queryP
 		n    int
 	}
 	var rare []counted
+	count := `SELECT count(*) FROM
+			(SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)`
+	if s.pg {
+		count = pgCountMatches
+	}
 	for _, t := range terms {
 		var n int
-		err := s.queryRow(ctx, `SELECT count(*) FROM
-			(SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)`, t, s.maxMatches+1).Scan(&n)
+		arg := t
+		if s.pg {
+			arg = tsQuery([]string{t})
+		}
+		err := s.queryRow(ctx, count, arg, s.maxMatches+1).Scan(&n)
 		if err != nil {
 			return p, err
 		}
@@ -173,11 +194,13 @@ func (s *Store) plan(ctx context.Context, userID string, terms []string) (queryP
 		// the rarest word always.
 		slices.SortStableFunc(rare, func(a, b counted) int { return cmp.Compare(a.n, b.n) })
 		total := 0
+		p.matches = map[string]int{}
 		for i, c := range rare {
 			if i > 0 && total+c.n > s.maxMatches {
 				break
 			}
 			p.rare, total = append(p.rare, c.term), total+c.n
+			p.matches[c.term] = c.n
 		}
 		return p, nil
 	}

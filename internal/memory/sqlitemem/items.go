@@ -1,6 +1,7 @@
 package sqlitemem
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,9 +20,9 @@ import (
 const itemCols = `i.id, i.user_id, i.kind, d.text, i.confidence, i.importance, i.event_time,
 	i.valid_from, i.valid_to, i.superseded_by, i.created_at, i.updated_at,
 	(SELECT json_group_array(message_id) FROM
-		(SELECT message_id FROM memory_item_sources WHERE item_id = i.id ORDER BY ord)),
+		(SELECT message_id FROM memory_item_sources WHERE item_id = i.id ORDER BY ord) AS src),
 	(SELECT json_group_array(entity_id) FROM
-		(SELECT entity_id FROM memory_item_entities WHERE item_id = i.id ORDER BY ord)),
+		(SELECT entity_id FROM memory_item_entities WHERE item_id = i.id ORDER BY ord) AS ent),
 	i.seq`
 
 const itemFrom = ` FROM memory_items i JOIN memory_docs d ON d.seq = i.seq `
@@ -98,7 +99,7 @@ func (s *Store) AddItem(ctx context.Context, it memory.Item, vec []float32) (err
 		var err error
 		seq, err = s.insertItem(ctx, tx, it, vec)
 		return err
-	})
+	}, it.UserID)
 	if err != nil {
 		return mapErr(err, what)
 	}
@@ -163,7 +164,7 @@ func setItemEntities(ctx context.Context, tx *sql.Tx, itemID string, ids []strin
 // Item returns one of the user's items, current or not.
 func (s *Store) Item(ctx context.Context, userID, id string) (_ memory.Item, err error) {
 	defer survive(&err, "read a memory item")
-	it, _, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemCols+itemFrom+`WHERE i.id = ? AND i.user_id = ?`, id, userID))
+	it, _, err := scanItem(s.db.QueryRowContext(ctx, s.sql(`SELECT `+itemCols+itemFrom+`WHERE i.id = ? AND i.user_id = ?`), id, userID))
 	return it, mapErr(err, fmt.Sprintf("memory item %s", id))
 }
 
@@ -192,12 +193,12 @@ func (s *Store) ListItems(ctx context.Context, userID string, f memory.ItemFilte
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := f.Limit
 		if limit <= 0 {
-			limit = -1
+			limit = math.MaxInt64 // PostgreSQL takes no LIMIT -1
 		}
 		q += ` LIMIT ? OFFSET ?`
 		args = append(args, limit, max(f.Offset, 0))
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.sql(q), args...)
 	if err != nil {
 		return nil, mapErr(err, "list memory items")
 	}
@@ -214,8 +215,8 @@ func (s *Store) ListItems(ctx context.Context, userID string, f memory.ItemFilte
 }
 
 // itemInTx reads an item and its doc seq inside a transaction.
-func itemInTx(ctx context.Context, tx *sql.Tx, userID, id string) (memory.Item, int64, error) {
-	return scanItem(tx.QueryRowContext(ctx, `SELECT `+itemCols+itemFrom+`WHERE i.id = ? AND i.user_id = ?`, id, userID))
+func (s *Store) itemInTx(ctx context.Context, tx *sql.Tx, userID, id string) (memory.Item, int64, error) {
+	return scanItem(tx.QueryRowContext(ctx, s.sql(`SELECT `+itemCols+itemFrom+`WHERE i.id = ? AND i.user_id = ?`), id, userID))
 }
 
 // UpdateItem edits an item by hand. A vec replaces the item's vector; when
@@ -234,7 +235,7 @@ func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.Item
 	dropVec := false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		it, seq, err = itemInTx(ctx, tx, userID, id)
+		it, seq, err = s.itemInTx(ctx, tx, userID, id)
 		if err != nil {
 			return err
 		}
@@ -286,7 +287,7 @@ func (s *Store) UpdateItem(ctx context.Context, userID, id string, p memory.Item
 			return err
 		}
 		return nil
-	})
+	}, userID)
 	if err != nil {
 		return mapErr(err, what)
 	}
@@ -327,7 +328,7 @@ func (s *Store) Supersede(ctx context.Context, userID, oldID string, next memory
 	}
 	var oldSeq, newSeq int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		old, seq, err := itemInTx(ctx, tx, userID, oldID)
+		old, seq, err := s.itemInTx(ctx, tx, userID, oldID)
 		if err != nil {
 			return err
 		}
@@ -339,7 +340,7 @@ func (s *Store) Supersede(ctx context.Context, userID, oldID string, next memory
 			return err
 		}
 		return closeItem(ctx, tx, oldID, seq, next.ID, at)
-	})
+	}, userID)
 	if err != nil {
 		return mapErr(err, what)
 	}
@@ -348,12 +349,18 @@ func (s *Store) Supersede(ctx context.Context, userID, oldID string, next memory
 	return nil
 }
 
+// closeItem closes a current item; one closed meanwhile (by a writer this
+// transaction raced) is an error, so an item is superseded once.
 func closeItem(ctx context.Context, tx *sql.Tx, id string, seq int64, by string, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE memory_items SET valid_to = ?, superseded_by = ?, updated_at = ? WHERE id = ?`,
-		dbTime(at), by, dbTime(at), id); err != nil {
+	res, err := tx.ExecContext(ctx, `UPDATE memory_items SET valid_to = ?, superseded_by = ?, updated_at = ? WHERE id = ? AND valid_to IS NULL`,
+		dbTime(at), by, dbTime(at), id)
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE memory_docs SET current = 0 WHERE seq = ?`, seq)
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, errors.New("it was closed meanwhile"))
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE memory_docs SET current = 0 WHERE seq = ?`, seq)
 	return err
 }
 
@@ -364,13 +371,13 @@ func (s *Store) Invalidate(ctx context.Context, userID, id string, at time.Time)
 	var seq int64
 	changed := false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		it, sq, err := itemInTx(ctx, tx, userID, id)
+		it, sq, err := s.itemInTx(ctx, tx, userID, id)
 		if err != nil || !it.Current() {
 			return err
 		}
 		seq, changed = sq, true
 		return closeItem(ctx, tx, id, sq, "", at)
-	})
+	}, userID)
 	if err != nil {
 		return mapErr(err, fmt.Sprintf("invalidate memory item %s", id))
 	}

@@ -62,7 +62,7 @@ func (s *Store) SaveJournal(ctx context.Context, j memory.Journal, vec []float32
 		_, err = tx.ExecContext(ctx, `INSERT INTO memory_journals (id, user_id, day, seq, sources, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, j.ID, j.UserID, j.Day, seq, jsonList(j.Sources), dbTime(j.CreatedAt))
 		return err
-	})
+	}, j.UserID)
 	if err != nil {
 		return mapErr(err, what)
 	}

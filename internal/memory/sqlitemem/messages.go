@@ -73,7 +73,7 @@ func (s *Store) IndexMessages(ctx context.Context, ms []memory.MessageDoc, vecs 
 			}
 		}
 		return nil
-	})
+	}, users(ms)...)
 	if err != nil {
 		return mapErr(err, fmt.Sprintf("index message %s", failed))
 	}
@@ -84,6 +84,15 @@ func (s *Store) IndexMessages(ctx context.Context, ms []memory.MessageDoc, vecs 
 		s.indexAdd(m.UserID, seqs[i], "message", m.Time, time.Time{}, true, vecOf(i))
 	}
 	return nil
+}
+
+// users lists the users of ms, whose transaction locks them (lockKeys).
+func users(ms []memory.MessageDoc) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.UserID
+	}
+	return out
 }
 
 // ForgetMessage removes a message from the recall index. The conversation

@@ -73,23 +73,29 @@ func (s *Store) UseModel(ctx context.Context, id embed.Identity, emb memory.Embe
 	if id.Name == "" || id.Dim <= 0 {
 		return fmt.Errorf("choose the embedding model: %q has no name or size", id.Name)
 	}
-	models, err := s.recordedModels(ctx)
+	models, err := recordedModels(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	var modelID int64 = -1 // never recorded: no vector has it
-	for mid, m := range models {
-		if m.Same(id) {
-			modelID = mid
-		}
-	}
+	modelID := sameModel(models, id) // -1, never recorded: no vector has it
 	if modelID < 0 && write {
-		res, err := s.db.ExecContext(ctx, `INSERT INTO memory_embed_models (name, dim, fingerprint, probe, created_at) VALUES (?, ?, ?, ?, ?)`,
-			id.Name, id.Dim, id.Fingerprint(), quantize(id.Probe), dbTime(s.clock.Now()))
+		// Nodes starting together record the model once: on PostgreSQL
+		// the lock orders them and the second finds the first's row.
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if err := lockKeys(ctx, tx, s.pg, "models"); err != nil {
+				return err
+			}
+			models, err := recordedModels(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if modelID = sameModel(models, id); modelID >= 0 {
+				return nil
+			}
+			return tx.QueryRowContext(ctx, `INSERT INTO memory_embed_models (name, dim, fingerprint, probe, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+				id.Name, id.Dim, id.Fingerprint(), quantize(id.Probe), dbTime(s.clock.Now())).Scan(&modelID)
+		})
 		if err != nil {
-			return fmt.Errorf("record the embedding model %s: %w", id.Name, err)
-		}
-		if modelID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("record the embedding model %s: %w", id.Name, err)
 		}
 	}
@@ -148,9 +154,25 @@ func (s *Store) reproducesUnrecorded(ctx context.Context, dim int, emb memory.Em
 	return true, nil
 }
 
+// sameModel is the lowest recorded ID of the model id; -1 when none.
+func sameModel(models map[int64]embed.Identity, id embed.Identity) int64 {
+	found := int64(-1)
+	for mid, m := range models {
+		if m.Same(id) && (found < 0 || mid < found) {
+			found = mid
+		}
+	}
+	return found
+}
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // recordedModels reads memory_embed_models.
-func (s *Store) recordedModels(ctx context.Context) (map[int64]embed.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, dim, probe FROM memory_embed_models`)
+func recordedModels(ctx context.Context, db querier) (map[int64]embed.Identity, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, name, dim, probe FROM memory_embed_models`)
 	if err != nil {
 		return nil, fmt.Errorf("read the recorded embedding models: %w", err)
 	}
@@ -176,7 +198,7 @@ func (s *Store) ModelStatus(ctx context.Context) (st ModelStatus, err error) {
 	if id := s.ident.Load(); id != nil {
 		st.Current = *id
 	}
-	models, err := s.recordedModels(ctx)
+	models, err := recordedModels(ctx, s.db)
 	if err != nil {
 		return st, err
 	}
@@ -323,7 +345,7 @@ func (s *Store) ReindexPut(ctx context.Context, userID string, docs []ReindexDoc
 		_, err := tx.ExecContext(ctx, `UPDATE memory_reindex SET cursor = ?, updated_at = ? WHERE user_id = ? AND model = ?`,
 			cursor, dbTime(s.clock.Now()), userID, model)
 		return err
-	})
+	}, userID)
 	if err != nil {
 		return mapErr(err, "store rebuilt vectors of user "+userID)
 	}

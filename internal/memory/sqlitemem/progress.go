@@ -13,15 +13,19 @@ import (
 // same database (migration 00006): a watermark per conversation, a journal
 // time per user, and the failed records with the user they belong to.
 // Deleting a conversation or a user deletes its progress.
-type Progress struct{ db *sql.DB }
+type Progress struct {
+	db *sql.DB
+	pg bool // PostgreSQL (NewProgressFor); SQLite otherwise
+}
 
 var _ memory.Progress = (*Progress)(nil)
 
-// NewProgress returns the progress kept in db (the core store's database).
+// NewProgress returns the progress kept in db (the core store's SQLite
+// database; NewProgressFor takes either dialect).
 func NewProgress(db *sql.DB) *Progress { return &Progress{db: db} }
 
 // Progress is the worker's progress in the store's database.
-func (s *Store) Progress() memory.Progress { return NewProgress(s.db) }
+func (s *Store) Progress() memory.Progress { return &Progress{db: s.db, pg: s.pg} }
 
 var _ memory.ProgressKeeper = (*Store)(nil)
 
@@ -82,8 +86,12 @@ func (p *Progress) SetJournaled(ctx context.Context, userID string, t time.Time)
 // Failures lists every user's failed records, in the order SetFailures saved them.
 func (p *Progress) Failures(ctx context.Context) (fs []memory.Failure, err error) {
 	defer survive(&err, "read memory failures")
+	order := "rowid"
+	if p.pg {
+		order = "seq" // PostgreSQL has no rowid: the migration adds seq
+	}
 	rows, err := p.db.QueryContext(ctx, `SELECT kind, id, user_id, count, error, at, quarantined
-		FROM memory_failures ORDER BY rowid`)
+		FROM memory_failures ORDER BY `+order)
 	if err != nil {
 		return nil, fmt.Errorf("read memory failures: %w", err)
 	}
@@ -105,7 +113,8 @@ func (p *Progress) Failures(ctx context.Context) (fs []memory.Failure, err error
 }
 
 // SetFailures replaces the list. A failure of a user who no longer exists
-// is dropped with them.
+// is dropped with them. A record listed twice keeps its last entry, in the
+// last one's place.
 func (p *Progress) SetFailures(ctx context.Context, fs []memory.Failure) (err error) {
 	defer survive(&err, "save memory failures")
 	tx, err := p.db.BeginTx(ctx, nil)
@@ -113,17 +122,29 @@ func (p *Progress) SetFailures(ctx context.Context, fs []memory.Failure) (err er
 		return fmt.Errorf("save memory failures: %w", err)
 	}
 	defer tx.Rollback()
+	// Two writers replacing the list on PostgreSQL take turns (SQLite
+	// runs one writer at a time).
+	if err := lockKeys(ctx, tx, p.pg, "failures"); err != nil {
+		return fmt.Errorf("save memory failures: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM memory_failures`); err != nil {
 		return fmt.Errorf("save memory failures: %w", err)
 	}
-	for _, f := range fs {
+	last := map[[2]string]int{}
+	for i, f := range fs {
+		last[[2]string{f.Kind, f.ID}] = i
+	}
+	for i, f := range fs {
+		if last[[2]string{f.Kind, f.ID}] != i {
+			continue
+		}
 		at := ""
 		if !f.At.IsZero() {
 			at = f.At.UTC().Format(time.RFC3339Nano)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO memory_failures (kind, id, user_id, count, error, at, quarantined)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO memory_failures (kind, id, user_id, count, error, at, quarantined)
 			SELECT ?, ?, id, ?, ?, ?, ? FROM users WHERE id = ?`,
-			f.Kind, f.ID, f.Count, f.Error, at, f.Quarantined, f.UserID); err != nil {
+			f.Kind, f.ID, f.Count, f.Error, at, b01(f.Quarantined), f.UserID); err != nil {
 			return fmt.Errorf("save memory failure %s %s: %w", f.Kind, f.ID, err)
 		}
 	}

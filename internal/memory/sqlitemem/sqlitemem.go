@@ -26,6 +26,7 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/embed"
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlerr"
 	"github.com/os1ai/os1/internal/store/sqltime"
 )
@@ -33,6 +34,7 @@ import (
 // Store is a memory.Store kept in SQLite.
 type Store struct {
 	db    *sql.DB
+	pg    bool // the database is PostgreSQL (dialect.go)
 	clock clock.Clock
 	vecs  *vecIndex
 	dim   atomic.Int64 // vector dimension of this store; 0 until the first vector
@@ -69,6 +71,9 @@ type Options struct {
 	// remain, and otherwise only the user's newest documents are searched
 	// (see fulltext.go).
 	MaxTextMatches int
+	// Dialect is the database db talks to (zero: SQLite). NewFor sets it
+	// from a sqldb.Handle.
+	Dialect sqldb.Dialect
 }
 
 // New returns a Store over db, whose schema must be migrated
@@ -91,6 +96,7 @@ func New(db *sql.DB, opts Options) *Store {
 	}
 	return &Store{
 		db:    db,
+		pg:    opts.Dialect == sqldb.Postgres,
 		clock: opts.Clock,
 		vecs:  newVecIndex(opts.IndexBudget, opts.IndexIdle, opts.Clock),
 		cands: opts.Candidates,
@@ -113,13 +119,10 @@ type doc struct {
 
 // insertDoc adds a document (the FTS trigger indexes it) and its vector.
 func (s *Store) insertDoc(ctx context.Context, tx *sql.Tx, d doc, vec []float32) (int64, error) {
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO memory_docs (user_id, doc_kind, doc_id, text, speaker, time, event_time, current) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.user, d.kind, d.id, d.text, d.speaker, dbTime(d.time), dbTime(d.eventTime), d.current)
-	if err != nil {
-		return 0, err
-	}
-	seq, err := res.LastInsertId()
+	var seq int64
+	err := tx.QueryRowContext(ctx,
+		`INSERT INTO memory_docs (user_id, doc_kind, doc_id, text, speaker, time, event_time, current) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		d.user, d.kind, d.id, d.text, d.speaker, dbTime(d.time), dbTime(d.eventTime), b01(d.current)).Scan(&seq)
 	if err != nil {
 		return 0, err
 	}
@@ -192,7 +195,7 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := s.stmts[query]; ok || len(s.stmts) >= maxStmts {
 		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, query)
+	st, err := s.db.PrepareContext(ctx, s.sql(query))
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +210,7 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	case err != nil:
 		return nil, err
 	case st == nil:
-		return s.db.QueryContext(ctx, query, args...)
+		return s.db.QueryContext(ctx, s.sql(query), args...)
 	}
 	return st.QueryContext(ctx, args...)
 }
@@ -216,7 +219,7 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	st, err := s.stmt(ctx, query)
 	if err != nil || st == nil {
-		return s.db.QueryRowContext(ctx, query, args...) // reports a prepare error too
+		return s.db.QueryRowContext(ctx, s.sql(query), args...) // reports a prepare error too
 	}
 	return st.QueryRowContext(ctx, args...)
 }
@@ -237,8 +240,9 @@ func seqList(seqs []int64) string {
 
 // inTx runs f in a transaction, committing when it returns nil. A panic
 // in f (the driver's out-of-memory) rolls back before it goes on, so the
-// connection does not stay checked out holding the write lock.
-func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+// connection does not stay checked out holding the write lock. On
+// PostgreSQL the transaction first locks the users it writes (lockKeys).
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error, users ...string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -249,6 +253,13 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 			_ = tx.Rollback()
 		}
 	}()
+	keys := make([]string, len(users))
+	for i, u := range users {
+		keys[i] = "user:" + u
+	}
+	if err := lockKeys(ctx, tx, s.pg, keys...); err != nil {
+		return err
+	}
 	if err := f(tx); err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 		return mapErr(err, what)
 	}
 	defer tx.Rollback()
+	if err := lockKeys(ctx, tx, s.pg, "user:"+userID); err != nil {
+		return mapErr(err, what)
+	}
 	// Children first: memory_docs' delete trigger keeps memory_fts in step,
 	// and its cascade removes vectors, messages, items and journals.
 	for _, q := range []string{
