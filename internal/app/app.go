@@ -117,9 +117,10 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	a = &App{Config: cfg, Log: log, Clock: clock.System{}}
+	built := a // a is nil once a failed build has returned
 	defer func() {
 		if err != nil {
-			a.Close()
+			built.Close()
 			a = nil
 		}
 	}()
