@@ -41,7 +41,6 @@ import (
 	"github.com/os1ai/os1/internal/proofread"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/server"
-	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/web"
 	"github.com/os1ai/os1/internal/webpush"
 )
@@ -51,7 +50,7 @@ type App struct {
 	Config    config.Config
 	Log       *slog.Logger
 	Clock     clock.Clock
-	DB        *sqlite.DB
+	DB        DB // SQLite in the data dir, or PostgreSQL (database.go)
 	Secrets   *secret.Box
 	Metrics   *metrics.Metrics
 	Models    *models.Manager
@@ -117,14 +116,14 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	a = &App{Config: cfg, Log: log, Clock: clock.System{}}
-	built := a // a is nil once a failed build has returned
+	built := a // an error return below sets a to nil before this runs
 	defer func() {
 		if err != nil {
 			built.Close()
 			a = nil
 		}
 	}()
-	if a.DB, err = sqlite.Open(ctx, cfg.DBPath()); err != nil {
+	if a.DB, err = OpenDB(ctx, cfg); err != nil {
 		return nil, err
 	}
 	a.onClose(a.DB)

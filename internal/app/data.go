@@ -8,7 +8,6 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
-	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
 // vectorCandidates is how many nearest sign codes the memory store re-ranks
@@ -17,7 +16,7 @@ import (
 // 1 ms more a query.
 const vectorCandidates = 512
 
-func newMemStore(db *sqlite.DB, clk clock.Clock) *sqlitemem.Store {
+func newMemStore(db DB, clk clock.Clock) *sqlitemem.Store {
 	return sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates})
 }
 
@@ -27,7 +26,7 @@ func newMemStore(db *sqlite.DB, clk clock.Clock) *sqlitemem.Store {
 type Data struct {
 	Config config.Config
 	Clock  clock.Clock
-	DB     *sqlite.DB
+	DB     DB
 	Memory *sqlitemem.Store
 }
 
@@ -36,14 +35,15 @@ type NoDatabaseError struct{ Path string }
 
 func (e *NoDatabaseError) Error() string { return fmt.Sprintf("no os1 database at %s", e.Path) }
 
-// OpenData opens the configured data dir's database and memory store.
-// create makes the database when it is missing (a fresh install); without
-// it a missing database is an *NoDatabaseError.
+// OpenData opens the configured database and memory store. create makes
+// the SQLite database when it is missing (a fresh install); without it a
+// missing file is an *NoDatabaseError. On PostgreSQL the database must
+// exist (its schema is made on open).
 func OpenData(ctx context.Context, cfg config.Config, create bool) (*Data, error) {
-	if _, err := os.Stat(cfg.DBPath()); err != nil && !create {
+	if _, err := os.Stat(cfg.DBPath()); err != nil && !create && !cfg.Postgres() {
 		return nil, &NoDatabaseError{Path: cfg.DBPath()}
 	}
-	db, err := sqlite.Open(ctx, cfg.DBPath())
+	db, err := OpenDB(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

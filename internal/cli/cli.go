@@ -95,6 +95,7 @@ func (e *env) rootCmd() *cobra.Command {
 	root.AddCommand(e.calendarCmd())
 	root.AddCommand(e.contactsCmd())
 	root.AddCommand(e.docsCmd())
+	root.AddCommand(e.migrateCmd())
 	root.InitDefaultCompletionCmd() // now, so that its group is checked too
 	refuseUnknownSubcommands(root)
 	explainArgs(root)

@@ -103,20 +103,30 @@ func (e *env) diagnose(ctx context.Context) []check {
 		out = append(out, check{name: "data dir", ok: true, msg: cfg.DataDir + " is writable and private"})
 	}
 
-	if _, err := os.Stat(cfg.DBPath()); err != nil {
-		return append(out, check{name: "database", msg: "no database at " + cfg.DBPath(), fix: fresh})
-	}
-	db, err := sqlite.Open(ctx, cfg.DBPath())
-	if err != nil {
-		return append(out, check{name: "database", msg: err.Error(),
-			fix: "if the file is damaged, move it aside (it will be created anew) and restore from a backup"})
+	var db app.DB
+	if cfg.Postgres() { // the URL is shown without its password
+		if db, err = app.OpenDB(ctx, cfg); err != nil {
+			return append(out, check{name: "database", msg: err.Error(),
+				fix: "check that PostgreSQL runs and that the URL, user and password are right ([database] url or url_file, OS1_DATABASE_URL)"})
+		}
+	} else {
+		if _, err := os.Stat(cfg.DBPath()); err != nil {
+			return append(out, check{name: "database", msg: "no database at " + cfg.DBPath(), fix: fresh})
+		}
+		if db, err = sqlite.Open(ctx, cfg.DBPath()); err != nil {
+			return append(out, check{name: "database", msg: err.Error(),
+				fix: "if the file is damaged, move it aside (it will be created anew) and restore from a backup"})
+		}
 	}
 	defer db.Close()
 	if err := db.Ping(ctx); err != nil {
 		return append(out, check{name: "database", msg: err.Error(), fix: "check disk space and file permissions of " + cfg.DBPath()})
 	}
 	n, _ := db.CountUsers(ctx)
-	dbMsg := fmt.Sprintf("%s opens; %d user(s)", cfg.DBPath(), n)
+	dbMsg := fmt.Sprintf("%s opens; %d user(s)", cfg.DatabaseName(), n)
+	if cfg.Postgres() {
+		dbMsg = fmt.Sprintf("PostgreSQL %s answers, schema up to date; %d user(s) (back it up with pg_dump: the data dir holds only the secret key)", cfg.DatabaseName(), n)
+	}
 	if n == 0 {
 		dbMsg += " (no owner yet: `os1 serve` prints the setup link)"
 	}
@@ -162,7 +172,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 
 // quarantineCheck warns about records memory's worker gave up on after
 // repeated panics (internal/memory/quarantine.go).
-func quarantineCheck(ctx context.Context, db *sqlite.DB) check {
+func quarantineCheck(ctx context.Context, db app.DB) check {
 	q, err := memory.Quarantined(ctx, sqlitemem.NewProgress(db.SQL()), "")
 	switch {
 	case err != nil:

@@ -24,7 +24,6 @@ import (
 	"github.com/os1ai/os1/internal/memory/recall"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/store"
-	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
 // `os1 memory …` works on the data directory directly, like `os1 doctor`:
@@ -47,7 +46,7 @@ func (e *env) memoryCmd() *cobra.Command {
 // memEnv is an opened data directory for one user.
 type memEnv struct {
 	cfg   config.Config
-	db    *sqlite.DB
+	db    app.DB // SQLite in the data dir, or PostgreSQL
 	mem   *sqlitemem.Store
 	user  store.User
 	emb   memory.Embedder // nil: full text only

@@ -8,7 +8,6 @@ import (
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/embed"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
-	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
 // embedModelCheck is the doctor's line about memory's vectors: whether the
@@ -16,7 +15,7 @@ import (
 // rebuild (and what to run). The model is loaded only when the database
 // holds vectors, so a fresh install's doctor stays fast; the check writes
 // nothing (a server may hold the data dir).
-func embedModelCheck(ctx context.Context, cfg config.Config, db *sqlite.DB) check {
+func embedModelCheck(ctx context.Context, cfg config.Config, db app.DB) check {
 	const name = "embedding"
 	mem := sqlitemem.New(db.SQL(), sqlitemem.Options{})
 	has, err := mem.HasVectors(ctx)

@@ -88,7 +88,11 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 		defer ms.Close()
 		log.Info("metrics on their own listener", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
-	fmt.Fprintf(e.stdout, "os1 %s is listening on %s (data in %s)\n", Version, cfg.BaseURL(), cfg.DataDir)
+	where := cfg.DataDir
+	if cfg.Postgres() { // without the password
+		where = fmt.Sprintf("PostgreSQL %s, secret key in %s", cfg.DatabaseName(), cfg.DataDir)
+	}
+	fmt.Fprintf(e.stdout, "os1 %s is listening on %s (data in %s)\n", Version, cfg.BaseURL(), where)
 	if setupURL != "" {
 		fmt.Fprintf(e.stdout, "\nWelcome! Open this one-time link to create the owner account:\n\n    %s\n\n", setupURL)
 	}

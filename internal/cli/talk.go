@@ -98,7 +98,7 @@ func (e *env) talk(ctx context.Context, in, out, username, conv string) (talkRes
 	if err != nil {
 		return talkResult{}, err
 	}
-	if _, err := os.Stat(cfg.DBPath()); err != nil {
+	if _, err := os.Stat(cfg.DBPath()); err != nil && !cfg.Postgres() {
 		return talkResult{}, fmt.Errorf("no os1 database at %s (is the data dir right? --data-dir or OS1_DATA_DIR)", cfg.DBPath())
 	}
 	lock, err := e.lockDataDir("os1 talk")

@@ -57,10 +57,59 @@ type Config struct {
 	Companion Companion `toml:"companion"`
 	Client    Client    `toml:"client"`
 	Voice     Voice     `toml:"voice"`
+	Database  Database  `toml:"database"`
 	Cluster   Cluster   `toml:"cluster"`
 
 	// File is the config file that was read, empty if none.
 	File string `toml:"-"`
+}
+
+// Database chooses where os1 keeps its data (docs/scale.md): unset, the
+// SQLite file in the data dir (the default); a PostgreSQL URL, every store
+// in that database.
+type Database struct {
+	// URL is postgres://user:password@host:port/database. OS1_DATABASE_URL
+	// overrides it. Empty: SQLite in the data dir.
+	URL string `toml:"url"`
+	// URLFile names a file holding the URL (one line, mode 0600), so the
+	// password stays out of the config file; OS1_DATABASE_URL_FILE
+	// overrides it. Load reads it into URL.
+	URLFile string `toml:"url_file"`
+}
+
+// Postgres reports whether os1 runs on PostgreSQL rather than SQLite.
+func (c Config) Postgres() bool { return c.Database.URL != "" }
+
+// DatabaseName is the database for messages: the SQLite file's path, or the
+// PostgreSQL URL without its password.
+func (c Config) DatabaseName() string {
+	if c.Postgres() {
+		return RedactURL(c.Database.URL)
+	}
+	return c.DBPath()
+}
+
+// RedactURL is a database URL without its password (in the user part or a
+// password= parameter), for logs and messages. A string that is not a URL
+// is not shown at all: a key=value connection string may hold a password.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return "(a database URL that does not parse)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.EqualFold(k, "password") {
+			q.Set(k, "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.String()
 }
 
 // LLM configures the language model connection.
@@ -340,7 +389,31 @@ func Load(env func(string) string, flags Flags) (Config, error) {
 	setIf(&c.LLM.URL, flags.LLMURL)
 	setIf(&c.LLM.Model, flags.LLMModel)
 	setIf(&c.LogLevel, flags.LogLevel)
+	if err := c.readDatabaseURLFile(); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// readDatabaseURLFile reads Database.URLFile into Database.URL. The file's
+// content is never quoted in an error: it holds a password.
+func (c *Config) readDatabaseURLFile() error {
+	f := c.Database.URLFile
+	if f == "" {
+		return nil
+	}
+	if c.Database.URL != "" {
+		return errors.New("database.url and database.url_file are both set: keep one (OS1_DATABASE_URL and OS1_DATABASE_URL_FILE override the file's)")
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return fmt.Errorf("database.url_file: %w", err)
+	}
+	c.Database.URL = strings.TrimSpace(string(b))
+	if c.Database.URL == "" || strings.ContainsAny(c.Database.URL, "\n\r") {
+		return fmt.Errorf("database.url_file %s must hold one line, the PostgreSQL URL (postgres://user:password@host:port/database)", f)
+	}
+	return nil
 }
 
 func setIf(dst *string, v string) {
@@ -355,6 +428,16 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.Addr, env("OS1_ADDR"))
 	setIf(&c.PublicURL, env("OS1_PUBLIC_URL"))
 	setIf(&c.LogLevel, env("OS1_LOG_LEVEL"))
+	// The environment's database setting wins over the file's, whichever
+	// of the two forms each uses.
+	if v := env("OS1_DATABASE_URL"); v != "" {
+		if env("OS1_DATABASE_URL_FILE") != "" {
+			return errors.New("OS1_DATABASE_URL and OS1_DATABASE_URL_FILE are both set: keep one")
+		}
+		c.Database = Database{URL: v}
+	} else if v := env("OS1_DATABASE_URL_FILE"); v != "" {
+		c.Database = Database{URLFile: v}
+	}
 	if err := applyClusterEnv(c, env); err != nil { // cluster.go
 		return err
 	}
@@ -461,6 +544,12 @@ func (c Config) Validate() error {
 	case "", "openai", "anthropic":
 	default:
 		errs = append(errs, fmt.Errorf("llm.provider %q is unknown: use \"openai\" (any OpenAI-compatible server) or \"anthropic\"", c.LLM.Provider))
+	}
+	if c.Database.URL != "" {
+		// The URL itself is never quoted: it may hold the password.
+		if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Opaque != "" {
+			errs = append(errs, errors.New("database url is not a PostgreSQL URL (postgres://user:password@host:port/database): set OS1_DATABASE_URL, or leave it unset for SQLite in the data dir"))
+		}
 	}
 	if c.LLM.URL != "" {
 		if u, err := url.Parse(c.LLM.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -621,6 +710,9 @@ func (c Config) String() string {
 		if *s != "" {
 			*s = "(set)"
 		}
+	}
+	if r.Database.URL != "" {
+		r.Database.URL = RedactURL(r.Database.URL)
 	}
 	var b strings.Builder
 	_ = toml.NewEncoder(&b).Encode(r)
