@@ -14,7 +14,7 @@ import (
 	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
-func addConversation(t *testing.T, db *sqlite.DB, id, user string) {
+func addConversation(t *testing.T, db coreDB, id, user string) {
 	t.Helper()
 	if err := db.CreateConversation(t.Context(), store.Conversation{ID: id, UserID: user, Title: id, CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
@@ -22,76 +22,77 @@ func addConversation(t *testing.T, db *sqlite.DB, id, user string) {
 }
 
 func TestProgressKeepsWatermarksJournalAndFailuresPerUser(t *testing.T) {
-	ctx := t.Context()
-	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"), "u1", "u2")
-	addConversation(t, db, "c1", "u1")
-	addConversation(t, db, "c2", "u2")
-	p := sqlitemem.NewProgress(db.SQL())
+	eachDB(t, func(t *testing.T, db coreDB) {
+		ctx := t.Context()
+		addConversation(t, db, "c1", "u1")
+		addConversation(t, db, "c2", "u2")
+		p := sqlitemem.NewProgressFor(db)
 
-	if w, err := p.Watermark(ctx, "c1"); err != nil || w != (memory.Watermark{}) {
-		t.Fatalf("a new conversation's watermark: %+v, %v", w, err)
-	}
-	for _, w := range []memory.Watermark{{Indexed: "m1"}, {Indexed: "m2", Extracted: "m1"}} {
-		if err := p.SetWatermark(ctx, "c1", w); err != nil {
+		if w, err := p.Watermark(ctx, "c1"); err != nil || w != (memory.Watermark{}) {
+			t.Fatalf("a new conversation's watermark: %+v, %v", w, err)
+		}
+		for _, w := range []memory.Watermark{{Indexed: "m1"}, {Indexed: "m2", Extracted: "m1"}} {
+			if err := p.SetWatermark(ctx, "c1", w); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := p.Watermark(ctx, "c1"); err != nil || got != w {
+				t.Fatalf("watermark %+v, %v; want %+v", got, err, w)
+			}
+		}
+		if err := p.SetWatermark(ctx, "gone", memory.Watermark{Indexed: "m1"}); err != nil {
+			t.Fatalf("a deleted conversation's watermark: %v", err)
+		}
+		if w, _ := p.Watermark(ctx, "gone"); w != (memory.Watermark{}) {
+			t.Fatalf("a conversation that does not exist kept the watermark %+v", w)
+		}
+
+		when := t0.Add(90 * time.Minute)
+		if j, err := p.Journaled(ctx, "u1"); err != nil || !j.IsZero() {
+			t.Fatalf("a new user's journal time: %v, %v", j, err)
+		}
+		if err := p.SetJournaled(ctx, "u1", when); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := p.Watermark(ctx, "c1"); err != nil || got != w {
-			t.Fatalf("watermark %+v, %v; want %+v", got, err, w)
+		if j, err := p.Journaled(ctx, "u1"); err != nil || !j.Equal(when) {
+			t.Fatalf("journal time %v, %v; want %v", j, err, when)
 		}
-	}
-	if err := p.SetWatermark(ctx, "gone", memory.Watermark{Indexed: "m1"}); err != nil {
-		t.Fatalf("a deleted conversation's watermark: %v", err)
-	}
-	if w, _ := p.Watermark(ctx, "gone"); w != (memory.Watermark{}) {
-		t.Fatalf("a conversation that does not exist kept the watermark %+v", w)
-	}
 
-	when := t0.Add(90 * time.Minute)
-	if j, err := p.Journaled(ctx, "u1"); err != nil || !j.IsZero() {
-		t.Fatalf("a new user's journal time: %v, %v", j, err)
-	}
-	if err := p.SetJournaled(ctx, "u1", when); err != nil {
-		t.Fatal(err)
-	}
-	if j, err := p.Journaled(ctx, "u1"); err != nil || !j.Equal(when) {
-		t.Fatalf("journal time %v, %v; want %v", j, err, when)
-	}
+		fs := []memory.Failure{
+			{Kind: memory.FailedConversation, ID: "c2", UserID: "u2", Count: 3, Error: "boom", At: when, Quarantined: true},
+			{Kind: memory.FailedJournal, ID: "u1", UserID: "u1", Count: 1, Error: "bang", At: t0},
+			{Kind: memory.FailedConversation, ID: "cx", UserID: "nobody", Count: 1},
+		}
+		if err := p.SetFailures(ctx, fs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Failures(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(fs[:2]) {
+			t.Fatalf("failures %+v, want the first two in order (the unknown user's dropped)", got)
+		}
+		if q, _ := memory.Quarantined(ctx, p, "u1"); len(q) != 0 {
+			t.Fatalf("u1 sees u2's quarantined records: %v", q)
+		}
 
-	fs := []memory.Failure{
-		{Kind: memory.FailedConversation, ID: "c2", UserID: "u2", Count: 3, Error: "boom", At: when, Quarantined: true},
-		{Kind: memory.FailedJournal, ID: "u1", UserID: "u1", Count: 1, Error: "bang", At: t0},
-		{Kind: memory.FailedConversation, ID: "cx", UserID: "nobody", Count: 1},
-	}
-	if err := p.SetFailures(ctx, fs); err != nil {
-		t.Fatal(err)
-	}
-	got, err := p.Failures(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(fs[:2]) {
-		t.Fatalf("failures %+v, want the first two in order (the unknown user's dropped)", got)
-	}
-	if q, _ := memory.Quarantined(ctx, p, "u1"); len(q) != 0 {
-		t.Fatalf("u1 sees u2's quarantined records: %v", q)
-	}
-
-	// Deleting a user deletes their progress with them.
-	if err := db.DeleteUser(ctx, "u2"); err != nil {
-		t.Fatal(err)
-	}
-	if w, _ := p.Watermark(ctx, "c2"); w != (memory.Watermark{}) {
-		t.Errorf("a deleted user's watermark survived: %+v", w)
-	}
-	if got, _ := p.Failures(ctx); len(got) != 1 || got[0].UserID != "u1" {
-		t.Errorf("failures after deleting u2: %+v", got)
-	}
-	if err := p.ForgetWatermark(ctx, "c1"); err != nil {
-		t.Fatal(err)
-	}
-	if w, _ := p.Watermark(ctx, "c1"); w != (memory.Watermark{}) {
-		t.Errorf("after ForgetWatermark: %+v", w)
-	}
+		// Deleting a user deletes their progress with them.
+		if err := db.DeleteUser(ctx, "u2"); err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := p.Watermark(ctx, "c2"); w != (memory.Watermark{}) {
+			t.Errorf("a deleted user's watermark survived: %+v", w)
+		}
+		if got, _ := p.Failures(ctx); len(got) != 1 || got[0].UserID != "u1" {
+			t.Errorf("failures after deleting u2: %+v", got)
+		}
+		if err := p.ForgetWatermark(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := p.Watermark(ctx, "c1"); w != (memory.Watermark{}) {
+			t.Errorf("after ForgetWatermark: %+v", w)
+		}
+	}, "u1", "u2")
 }
 
 // Migration 00006 moves the progress that older versions kept in settings

@@ -13,6 +13,7 @@ import (
 	"github.com/os1ai/os1/internal/memory/memorytest"
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
@@ -122,187 +123,196 @@ func TestForgetSurvivesReopen(t *testing.T) {
 // Deleting a conversation in the core store takes its messages out of
 // recall (the trigger in 00002_memory.sql), even from a loaded vector index.
 func TestCoreDeleteLeavesRecall(t *testing.T) {
-	ctx := t.Context()
-	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"), "u1")
-	s := sqlitemem.New(db.SQL(), sqlitemem.Options{})
-	conv := store.Conversation{ID: "c1", UserID: "u1", Title: "t", CreatedAt: t0, UpdatedAt: t0}
-	if err := db.CreateConversation(ctx, conv); err != nil {
-		t.Fatal(err)
-	}
-	msg := store.Message{ID: "m1", ConversationID: "c1", UserID: "u1", Role: store.RoleUser, Content: "Tulips in April.", Status: store.StatusComplete, CreatedAt: t0, UpdatedAt: t0}
-	if err := db.AppendMessage(ctx, msg); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.IndexMessage(ctx, memory.MessageDoc{ID: "m1", UserID: "u1", ConversationID: "c1", Text: msg.Content, Time: t0}, vec(0)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.IndexMessage(ctx, memory.MessageDoc{ID: "m_other", UserID: "u1", ConversationID: "c2", Text: "Roses in June.", Time: t0}, vec(1)); err != nil {
-		t.Fatal(err)
-	}
-	if hits, _ := s.SearchVector(ctx, "u1", vec(0), memory.Query{}); len(hits) != 2 {
-		t.Fatalf("before delete: %d hits", len(hits))
-	}
-	if err := db.DeleteConversation(ctx, "u1", "c1"); err != nil {
-		t.Fatal(err)
-	}
-	memorytest.CheckForgotten(t, s, "u1", "m1", "tulips april", vec(0))
-	if hits, _ := s.SearchVector(ctx, "u1", vec(0), memory.Query{}); len(hits) != 1 || hits[0].ID != "m_other" {
-		t.Errorf("after delete: %+v", hits)
-	}
+	eachDB(t, func(t *testing.T, db coreDB) {
+		ctx := t.Context()
+		s := sqlitemem.NewFor(db, sqlitemem.Options{})
+		conv := store.Conversation{ID: "c1", UserID: "u1", Title: "t", CreatedAt: t0, UpdatedAt: t0}
+		if err := db.CreateConversation(ctx, conv); err != nil {
+			t.Fatal(err)
+		}
+		msg := store.Message{ID: "m1", ConversationID: "c1", UserID: "u1", Role: store.RoleUser, Content: "Tulips in April.", Status: store.StatusComplete, CreatedAt: t0, UpdatedAt: t0}
+		if err := db.AppendMessage(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.IndexMessage(ctx, memory.MessageDoc{ID: "m1", UserID: "u1", ConversationID: "c1", Text: msg.Content, Time: t0}, vec(0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.IndexMessage(ctx, memory.MessageDoc{ID: "m_other", UserID: "u1", ConversationID: "c2", Text: "Roses in June.", Time: t0}, vec(1)); err != nil {
+			t.Fatal(err)
+		}
+		if hits, _ := s.SearchVector(ctx, "u1", vec(0), memory.Query{}); len(hits) != 2 {
+			t.Fatalf("before delete: %d hits", len(hits))
+		}
+		if err := db.DeleteConversation(ctx, "u1", "c1"); err != nil {
+			t.Fatal(err)
+		}
+		memorytest.CheckForgotten(t, s, "u1", "m1", "tulips april", vec(0))
+		if hits, _ := s.SearchVector(ctx, "u1", vec(0), memory.Query{}); len(hits) != 1 || hits[0].ID != "m_other" {
+			t.Errorf("after delete: %+v", hits)
+		}
+	}, "u1")
 }
 
 // Writes and searches of several users race against each other and against
 // index eviction; run with -race.
 func TestConcurrent(t *testing.T) {
-	ctx := t.Context()
 	users := []string{"u0", "u1", "u2"}
-	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"), users...)
-	// A budget of one user's index forces constant eviction and reloading.
-	s := sqlitemem.New(db.SQL(), sqlitemem.Options{IndexBudget: 1})
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for w, u := range users {
-		wg.Go(func() {
-			for i := range 30 {
-				id := fmt.Sprintf("%s_m%d", u, i)
-				if err := s.IndexMessage(ctx, memory.MessageDoc{ID: id, UserID: u, Text: "note " + id, Time: t0.Add(time.Duration(i) * time.Minute)}, vec((w+i)%8)); err != nil {
-					errs <- err
-					return
-				}
-				hits, err := s.SearchVector(ctx, u, vec(w), memory.Query{Limit: 50})
-				if err != nil {
-					errs <- err
-					return
-				}
-				for _, h := range hits {
-					if h.ID[:2] != u {
-						errs <- fmt.Errorf("user %s got %s", u, h.ID)
+	eachDB(t, func(t *testing.T, db coreDB) {
+		ctx := t.Context()
+		// A budget of one user's index forces constant eviction and reloading.
+		s := sqlitemem.NewFor(db, sqlitemem.Options{IndexBudget: 1})
+		var wg sync.WaitGroup
+		errs := make(chan error, 100)
+		for w, u := range users {
+			wg.Go(func() {
+				for i := range 30 {
+					id := fmt.Sprintf("%s_m%d", u, i)
+					if err := s.IndexMessage(ctx, memory.MessageDoc{ID: id, UserID: u, Text: "note " + id, Time: t0.Add(time.Duration(i) * time.Minute)}, vec((w+i)%8)); err != nil {
+						errs <- err
+						return
+					}
+					hits, err := s.SearchVector(ctx, u, vec(w), memory.Query{Limit: 50})
+					if err != nil {
+						errs <- err
+						return
+					}
+					for _, h := range hits {
+						if h.ID[:2] != u {
+							errs <- fmt.Errorf("user %s got %s", u, h.ID)
+						}
 					}
 				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	for _, u := range users {
-		hits, err := s.SearchVector(ctx, u, vec(0), memory.Query{Limit: 100})
-		if err != nil || len(hits) != 30 {
-			t.Errorf("%s: %d hits, %v; want all 30", u, len(hits), err)
+			})
 		}
-	}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		for _, u := range users {
+			hits, err := s.SearchVector(ctx, u, vec(0), memory.Query{Limit: 100})
+			if err != nil || len(hits) != 30 {
+				t.Errorf("%s: %d hits, %v; want all 30", u, len(hits), err)
+			}
+		}
+	}, users...)
 }
 
 // An idle user's index is dropped after IndexIdle and rebuilt on demand.
 func TestIndexEviction(t *testing.T) {
-	ctx := t.Context()
-	clk := clock.NewFake(t0)
-	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"), "u1", "u2")
-	s := sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, IndexIdle: time.Minute})
-	for _, u := range []string{"u1", "u2"} {
-		if err := s.IndexMessage(ctx, memory.MessageDoc{ID: u + "m", UserID: u, Text: "x", Time: t0}, vec(0)); err != nil {
-			t.Fatal(err)
+	eachDB(t, func(t *testing.T, db coreDB) {
+		ctx := t.Context()
+		clk := clock.NewFake(t0)
+		s := sqlitemem.NewFor(db, sqlitemem.Options{Clock: clk, IndexIdle: time.Minute})
+		for _, u := range []string{"u1", "u2"} {
+			if err := s.IndexMessage(ctx, memory.MessageDoc{ID: u + "m", UserID: u, Text: "x", Time: t0}, vec(0)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	search := func(u string) {
-		t.Helper()
-		if hits, err := s.SearchVector(ctx, u, vec(0), memory.Query{}); err != nil || len(hits) != 1 {
-			t.Fatalf("search %s: %v, %v", u, hits, err)
+		search := func(u string) {
+			t.Helper()
+			if hits, err := s.SearchVector(ctx, u, vec(0), memory.Query{}); err != nil || len(hits) != 1 {
+				t.Fatalf("search %s: %v, %v", u, hits, err)
+			}
 		}
-	}
-	search("u1")
-	one := s.IndexBytes()
-	search("u2")
-	if got := s.IndexBytes(); got != 2*one {
-		t.Errorf("two users' indexes hold %d bytes, want %d", got, 2*one)
-	}
-	clk.Advance(2 * time.Minute)
-	search("u2") // u1 has been idle too long
-	if got := s.IndexBytes(); got != one {
-		t.Errorf("after u1 idled out: %d bytes, want %d", got, one)
-	}
-	search("u1")
+		search("u1")
+		one := s.IndexBytes()
+		search("u2")
+		if got := s.IndexBytes(); got != 2*one {
+			t.Errorf("two users' indexes hold %d bytes, want %d", got, 2*one)
+		}
+		clk.Advance(2 * time.Minute)
+		search("u2") // u1 has been idle too long
+		if got := s.IndexBytes(); got != one {
+			t.Errorf("after u1 idled out: %d bytes, want %d", got, one)
+		}
+		search("u1")
+	}, "u1", "u2")
 }
 
 // Words matching more than MaxTextMatches documents are dropped while rarer
 // words remain; with only such words, the user's newest documents are ranked.
 func TestTextCommonWords(t *testing.T) {
-	ctx := t.Context()
-	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"), "u1")
-	s := sqlitemem.New(db.SQL(), sqlitemem.Options{MaxTextMatches: 3})
-	for i := range 10 {
-		text := "common word"
-		if i == 2 {
-			text = "common word and a rare one"
+	eachDB(t, func(t *testing.T, db coreDB) {
+		ctx := t.Context()
+		s := sqlitemem.NewFor(db, sqlitemem.Options{MaxTextMatches: 3})
+		for i := range 10 {
+			text := "common word"
+			if i == 2 {
+				text = "common word and a rare one"
+			}
+			if err := s.IndexMessage(ctx, memory.MessageDoc{ID: fmt.Sprintf("m%d", i), UserID: "u1", Text: text, Time: t0.Add(time.Duration(i) * time.Hour)}, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := s.IndexMessage(ctx, memory.MessageDoc{ID: fmt.Sprintf("m%d", i), UserID: "u1", Text: text, Time: t0.Add(time.Duration(i) * time.Hour)}, nil); err != nil {
-			t.Fatal(err)
+		ids := func(q string) []string {
+			hits, err := s.SearchText(ctx, "u1", memory.Query{Text: q, Limit: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, h := range hits {
+				out = append(out, h.ID)
+			}
+			slices.Sort(out)
+			return out
 		}
-	}
-	ids := func(q string) []string {
-		hits, err := s.SearchText(ctx, "u1", memory.Query{Text: q, Limit: 20})
-		if err != nil {
-			t.Fatal(err)
+		if got := ids("common rare"); !slices.Equal(got, []string{"m2"}) {
+			t.Errorf("common + rare word = %v, want only the rare word's message", got)
 		}
-		var out []string
-		for _, h := range hits {
-			out = append(out, h.ID)
+		if got := ids("common"); !slices.Equal(got, []string{"m7", "m8", "m9"}) {
+			t.Errorf("only a common word = %v, want the 3 newest", got)
 		}
-		slices.Sort(out)
-		return out
-	}
-	if got := ids("common rare"); !slices.Equal(got, []string{"m2"}) {
-		t.Errorf("common + rare word = %v, want only the rare word's message", got)
-	}
-	if got := ids("common"); !slices.Equal(got, []string{"m7", "m8", "m9"}) {
-		t.Errorf("only a common word = %v, want the 3 newest", got)
-	}
-	if got := ids("unknownword"); len(got) != 0 {
-		t.Errorf("unknown word = %v", got)
-	}
+		if got := ids("unknownword"); len(got) != 0 {
+			t.Errorf("unknown word = %v", got)
+		}
+	}, "u1")
 }
 
 // Deleting an account deletes all of its memory, full-text entries included.
 func TestUserDeleteCascades(t *testing.T) {
-	ctx := t.Context()
-	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"), "u1", "u2")
-	s := sqlitemem.New(db.SQL(), sqlitemem.Options{})
-	for _, u := range []string{"u1", "u2"} {
-		if err := s.SaveEntity(ctx, memory.Entity{ID: "e_" + u, UserID: u, Name: "Theo", Aliases: []string{"T"}}); err != nil {
+	eachDB(t, func(t *testing.T, db coreDB) {
+		ctx := t.Context()
+		s := sqlitemem.NewFor(db, sqlitemem.Options{})
+		for _, u := range []string{"u1", "u2"} {
+			if err := s.SaveEntity(ctx, memory.Entity{ID: "e_" + u, UserID: u, Name: "Theo", Aliases: []string{"T"}}); err != nil {
+				t.Fatal(err)
+			}
+			it := memory.Item{ID: "it_" + u, UserID: u, Kind: memory.KindFact, Text: "Theo plays chess.", Sources: []string{"m_" + u}, EntityIDs: []string{"e_" + u}}
+			if err := s.AddItem(ctx, it, vec(1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SaveJournal(ctx, memory.Journal{ID: "j_" + u, UserID: u, Day: "2025-01-01", Text: "Chess day.", Sources: []string{"m_" + u}}, vec(2)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.IndexMessage(ctx, memory.MessageDoc{ID: "m_" + u, UserID: u, Text: "Chess with Theo.", Time: t0}, vec(3)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().ExecContext(ctx, `DELETE FROM users WHERE id = 'u1'`); err != nil {
 			t.Fatal(err)
 		}
-		it := memory.Item{ID: "it_" + u, UserID: u, Kind: memory.KindFact, Text: "Theo plays chess.", Sources: []string{"m_" + u}, EntityIDs: []string{"e_" + u}}
-		if err := s.AddItem(ctx, it, vec(1)); err != nil {
-			t.Fatal(err)
+		for _, table := range []string{"memory_docs", "memory_vectors", "memory_items", "memory_item_sources", "memory_item_entities",
+			"memory_entities", "memory_entity_names", "memory_journals", "memory_messages"} {
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{"memory_docs": 3, "memory_vectors": 3, "memory_entity_names": 2}[table]
+			if want == 0 {
+				want = 1
+			}
+			if n != want {
+				t.Errorf("%s has %d rows after deleting one of two users, want %d (the other user's)", table, n, want)
+			}
 		}
-		if err := s.SaveJournal(ctx, memory.Journal{ID: "j_" + u, UserID: u, Day: "2025-01-01", Text: "Chess day.", Sources: []string{"m_" + u}}, vec(2)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.IndexMessage(ctx, memory.MessageDoc{ID: "m_" + u, UserID: u, Text: "Chess with Theo.", Time: t0}, vec(3)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM users WHERE id = 'u1'`); err != nil {
-		t.Fatal(err)
-	}
-	for _, table := range []string{"memory_docs", "memory_vectors", "memory_items", "memory_item_sources", "memory_item_entities",
-		"memory_entities", "memory_entity_names", "memory_journals", "memory_messages"} {
 		var n int
-		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
-			t.Fatal(err)
+		match := `SELECT count(*) FROM memory_fts WHERE memory_fts MATCH 'chess'`
+		if db.Dialect() == sqldb.Postgres {
+			match = `SELECT count(*) FROM memory_docs WHERE fts @@ to_tsquery('english', 'chess')`
 		}
-		want := map[string]int{"memory_docs": 3, "memory_vectors": 3, "memory_entity_names": 2}[table]
-		if want == 0 {
-			want = 1
+		if err := db.SQL().QueryRowContext(ctx, match).Scan(&n); err != nil || n != 3 {
+			t.Errorf("memory_fts matches %d rows for the remaining user's 3 documents (%v)", n, err)
 		}
-		if n != want {
-			t.Errorf("%s has %d rows after deleting one of two users, want %d (the other user's)", table, n, want)
-		}
-	}
-	var n int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM memory_fts WHERE memory_fts MATCH 'chess'`).Scan(&n); err != nil || n != 3 {
-		t.Errorf("memory_fts matches %d rows for the remaining user's 3 documents (%v)", n, err)
-	}
+	}, "u1", "u2")
 }
