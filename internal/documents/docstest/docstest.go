@@ -303,6 +303,28 @@ func Run(t *testing.T, newStore Factory) {
 		}
 	})
 
+	// A word in the title weighs more than one in the body (ranked before
+	// a newer document); accents fold both ways (Zoë, Zoe).
+	t.Run("SearchRanksTitleAndFoldsAccents", func(t *testing.T) {
+		svc, c, user := service(t, newStore)
+		ctx := t.Context()
+		ana := user("ana")
+		inTitle, _ := svc.Create(ctx, ana, documents.NewDocument{Title: "Lighthouse", Body: "we walked there at dusk together"})
+		c.Advance(time.Minute)
+		inBody, _ := svc.Create(ctx, ana, documents.NewDocument{Title: "Dusk", Body: "we walked to the lighthouse together"})
+		c.Advance(time.Minute)
+		zoe, _ := svc.Create(ctx, ana, documents.NewDocument{Title: "For Zoë", Body: "the café by the harbour"})
+		hits, err := svc.Search(ctx, ana, "lighthouse", 5)
+		if err != nil || len(hits) != 2 || hits[0].ID != inTitle.ID || hits[1].ID != inBody.ID {
+			t.Fatalf("search lighthouse: %+v, %v; want the title's match first", hits, err)
+		}
+		for _, q := range []string{"zoe", "Zoë", "CAFE", "cafés"} {
+			if hits, err := svc.Search(ctx, ana, q, 5); err != nil || len(hits) != 1 || hits[0].ID != zoe.ID {
+				t.Errorf("search %q: %+v, %v; want the letter for Zoë", q, hits, err)
+			}
+		}
+	})
+
 	t.Run("StyleIsTheUsersOwnLetters", func(t *testing.T) {
 		svc, c, user := service(t, newStore)
 		ctx := t.Context()

@@ -1,6 +1,8 @@
-// Package sqlitedocs keeps documents and their versions in os1's SQLite
-// database (migration 00018_documents.sql). Every query is scoped by user
-// ID; another user's ids answer documents.ErrNotFound. A version, once
+// Package sqlitedocs keeps documents and their versions in os1's SQL
+// database: SQLite (migration 00018_documents.sql) or PostgreSQL
+// (00010_documents.sql), with the same code but for full-text search
+// (FTS5 there, a tsvector column here). Every query is scoped by user ID;
+// another user's ids answer documents.ErrNotFound. A version, once
 // written, is never changed.
 package sqlitedocs
 
@@ -21,13 +23,16 @@ import (
 
 var errs = sqlerr.Sentinels{NotFound: documents.ErrNotFound, Conflict: documents.ErrConflict, Dangling: "the user does not exist:"}
 
-// Store is the SQLite document store.
-type Store struct{ db *sql.DB }
+// Store is the SQL document store.
+type Store struct {
+	db *sql.DB
+	pg bool // PostgreSQL: search the tsvector column documents.fts
+}
 
 var _ documents.Store = (*Store)(nil)
 
 // New returns the document store of db.
-func New(db sqldb.Handle) *Store { return &Store{db: db.SQL()} }
+func New(db sqldb.Handle) *Store { return &Store{db: db.SQL(), pg: db.Dialect() == sqldb.Postgres} }
 
 const listCols = `id, user_id, title, kind, '', version, source, created_at, updated_at`
 const docCols = `id, user_id, title, kind, body, version, source, created_at, updated_at`
@@ -175,6 +180,7 @@ func (s *Store) DeleteDocument(ctx context.Context, userID, id string) error {
 // body, newest first on a tie. The query becomes quoted words of letters
 // and digits, OR-ed, so nothing in it is FTS5 syntax; a user has a few
 // hundred documents, not mail's hundred thousand, so no planning is needed.
+// On PostgreSQL see searchPG.
 func (s *Store) Search(ctx context.Context, userID, query string, limit int) (_ []documents.Document, err error) {
 	what := fmt.Sprintf("search documents for %q", query)
 	defer func() {
@@ -190,6 +196,9 @@ func (s *Store) Search(ctx context.Context, userID, query string, limit int) (_ 
 	if limit <= 0 || limit > 100 {
 		limit = 20
 	}
+	if s.pg {
+		return s.searchPG(ctx, what, userID, terms, limit)
+	}
 	return s.docs(ctx, what, `SELECT `+docCols+` FROM (
 			SELECT d.seq AS seq, bm25(documents_fts, 2, 1) AS r
 			FROM documents_fts CROSS JOIN documents d ON d.seq = documents_fts.rowid
@@ -197,6 +206,29 @@ func (s *Store) Search(ctx context.Context, userID, query string, limit int) (_ 
 			ORDER BY r LIMIT ?
 		) h CROSS JOIN documents d ON d.seq = h.seq
 		ORDER BY h.r, d.updated_at DESC, d.seq DESC`, strings.Join(terms, " OR "), userID, limit)
+}
+
+// searchPG is Search on PostgreSQL: each term is a plainto_tsquery (so
+// no text is tsquery syntax) of the term folded as the index folds it
+// (documents_fts_text: accents removed), the terms OR-ed. ts_rank weighs
+// the title (A) 1 and the body (B) 0.5, as bm25(2, 1) does, divided by
+// 1 + log of the document's length (normalization 1: BM25 favours short
+// documents too); higher is better.
+func (s *Store) searchPG(ctx context.Context, what, userID string, terms []string, limit int) ([]documents.Document, error) {
+	q := make([]string, len(terms))
+	args := make([]any, 0, len(terms)+2)
+	for i, t := range terms {
+		q[i] = `plainto_tsquery('english', documents_fts_text(?))`
+		args = append(args, strings.Trim(t, `"`))
+	}
+	args = append(args, userID, limit)
+	return s.docs(ctx, what, `SELECT `+docCols+` FROM (
+			SELECT d.seq AS seq, ts_rank('{0.1, 0.2, 0.5, 1.0}', d.fts, q.q, 1) AS r
+			FROM documents d, (SELECT `+strings.Join(q, " || ")+` AS q) q
+			WHERE d.fts @@ q.q AND d.user_id = ?
+			ORDER BY r DESC, d.updated_at DESC, d.seq DESC LIMIT ?
+		) h JOIN documents d ON d.seq = h.seq
+		ORDER BY h.r DESC, d.updated_at DESC, d.seq DESC`, args...)
 }
 
 const (

@@ -11,42 +11,86 @@ import (
 	"github.com/os1ai/os1/internal/documents/docstest"
 	"github.com/os1ai/os1/internal/documents/sqlitedocs"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/pgtest"
+	"github.com/os1ai/os1/internal/store/postgres"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 )
 
-var (
-	open    = sqlitetest.Open
-	newUser = sqlitetest.User
-)
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// db is a core store of either dialect.
+type db interface {
+	store.Store
+	sqldb.Handle
+}
+
+// backends run every test on SQLite and on a real PostgreSQL 15.
+var backends = []struct {
+	name string
+	open func(t *testing.T) db
+}{
+	{"SQLite", func(t *testing.T) db { return sqlitetest.Open(t) }},
+	{"PostgreSQL", func(t *testing.T) db {
+		d, err := postgres.Open(t.Context(), pgtest.New(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}},
+}
+
+var at = time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+
+// newUser creates the member "usr_"+name and returns its id.
+func newUser(t *testing.T, d db, name string) string {
+	t.Helper()
+	id := "usr_" + name
+	if err := d.CreateUser(t.Context(), store.User{ID: id, Username: name, DisplayName: name, Role: store.RoleMember,
+		PasswordHash: "x", CreatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
 
 func TestDocumentsContract(t *testing.T) {
-	docstest.Run(t, func(t *testing.T) (documents.Store, func(string) string) {
-		db := open(t)
-		return sqlitedocs.New(db), func(name string) string { return newUser(t, db, name) }
-	})
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			docstest.Run(t, func(t *testing.T) (documents.Store, func(string) string) {
+				d := b.open(t)
+				return sqlitedocs.New(d), func(name string) string { return newUser(t, d, name) }
+			})
+		})
+	}
 }
 
 // Deleting a user deletes their documents and versions (the foreign keys cascade).
 func TestUserDeletionRemovesDocuments(t *testing.T) {
-	db := open(t)
-	st := sqlitedocs.New(db)
-	ana := newUser(t, db, "ana")
-	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
-	d, err := st.CreateDocument(t.Context(), documents.Document{ID: "doc_1", UserID: ana, Title: "t", Kind: "letter", Body: "b", Source: "user", CreatedAt: at, UpdatedAt: at})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddVersion(t.Context(), ana, d.ID, 1, documents.Version{Title: "t", Body: "b2", Source: "user", SavedAt: at}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.DeleteUser(t.Context(), ana); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	db.SQL().QueryRow(`SELECT (SELECT count(*) FROM documents) + (SELECT count(*) FROM document_versions)`).Scan(&n)
-	if n != 0 {
-		t.Fatalf("%d rows of a deleted user's documents left", n)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.open(t)
+			st := sqlitedocs.New(db)
+			ana := newUser(t, db, "ana")
+			d, err := st.CreateDocument(t.Context(), documents.Document{ID: "doc_1", UserID: ana, Title: "t", Kind: "letter", Body: "b", Source: "user", CreatedAt: at, UpdatedAt: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.AddVersion(t.Context(), ana, d.ID, 1, documents.Version{Title: "t", Body: "b2", Source: "user", SavedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.DeleteUser(t.Context(), ana); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := db.SQL().QueryRow(`SELECT (SELECT count(*) FROM documents) + (SELECT count(*) FROM document_versions)`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("%d rows of a deleted user's documents left", n)
+			}
+		})
 	}
 }
 
@@ -62,7 +106,6 @@ func BenchmarkSave5MB(b *testing.B) {
 		b.Fatal(err)
 	}
 	st := sqlitedocs.New(db)
-	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	body := strings.Repeat("Dear Chris, the lighthouse, the ferry, fifty years. ", documents.MaxBodyBytes/52)
 	d, err := st.CreateDocument(b.Context(), documents.Document{ID: "doc_1", UserID: "usr_a", Title: "Big", Kind: "letter", Body: body, Source: "user", CreatedAt: at, UpdatedAt: at})
 	if err != nil {
