@@ -29,7 +29,7 @@ type coreDB interface {
 }
 
 // openPG opens (migrating) a fresh PostgreSQL database with the given users.
-func openPG(t *testing.T, users ...string) *postgres.DB {
+func openPG(t testing.TB, users ...string) *postgres.DB {
 	t.Helper()
 	db, err := postgres.Open(t.Context(), pgtest.New(t))
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
 // openDB opens (migrating) the core database at path with the given users.
-func openDB(t *testing.T, path string, users ...string) *sqlite.DB {
+func openDB(t testing.TB, path string, users ...string) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), path)
 	if err != nil {
