@@ -1,0 +1,239 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/os1ai/os1/internal/app"
+	"github.com/os1ai/os1/internal/companion"
+	"github.com/os1ai/os1/internal/config"
+	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/testrig"
+)
+
+// clusterConfig is a node's configuration: its own home, the shared data
+// dir (one SQLite file here; PostgreSQL in internal/cluster/clustere2e).
+func clusterConfig(t *testing.T, data, natsURL, node, modelURL string) config.Config {
+	t.Helper()
+	home := t.TempDir()
+	env := map[string]string{
+		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": data,
+		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
+		"OS1_NATS_URL": natsURL, "OS1_NODE_NAME": node, "OS1_CLUSTER_STALE_AFTER": "1ms",
+		"OS1_LLM_URL": modelURL, "OS1_LLM_MODEL": llmtest.DefaultModel,
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func embeddedNATS(t *testing.T) string {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+// collect follows a user's events on a node.
+type collected struct {
+	mu  sync.Mutex
+	evs []companion.Event
+}
+
+func (c *collected) find(f func(companion.Event) bool) *companion.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.evs {
+		if f(c.evs[i]) {
+			return &c.evs[i]
+		}
+	}
+	return nil
+}
+
+// Two nodes in one process, joined through NATS: a proactive message (a
+// turn os1 starts, as proactive messages and reminders do) on A reaches
+// the user's subscriber on B; B cancels A's turn; a sweep leaves a live
+// turn of another node alone and marks an orphaned streaming reply
+// interrupted; a stored turn's memory job goes through the queue.
+func TestClusterNodesInProcess(t *testing.T) {
+	ctx := context.Background()
+	natsURL := embeddedNATS(t)
+	model := llmtest.NewServer(t)
+	var extractions sync.WaitGroup
+	extractions.Add(1)
+	var once sync.Once
+	model.Route(func(r llmtest.Request) bool { return strings.Contains(r.System, "deciding what to remember") },
+		func(llmtest.Request) llmtest.Reply {
+			once.Do(extractions.Done)
+			return llmtest.Reply{Chunks: []string{`{"operations":[]}`}}
+		})
+	model.Route(func(r llmtest.Request) bool { return strings.HasPrefix(r.System, "You write short titles") },
+		func(llmtest.Request) llmtest.Reply { return llmtest.Reply{} })
+	data := t.TempDir()
+	nodes := map[string]*app.App{}
+	for _, name := range []string{"a", "b"} {
+		n, err := app.New(ctx, clusterConfig(t, data, natsURL, name, model.OpenAIBaseURL()), app.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		if n.Cluster == nil || n.Cluster.Node != name {
+			t.Fatalf("node %s: cluster %+v", name, n.Cluster)
+		}
+		if err := n.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n.Models.Refresh(ctx)
+		nodes[name] = n
+	}
+	a, b := nodes["a"], nodes["b"]
+	const user = "usr_theo"
+	if err := a.DB.CreateUser(ctx, store.User{ID: user, Username: "theo", DisplayName: "Theo", Role: store.RoleOwner,
+		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := a.Companion.CreateConversation(ctx, user, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	onB := &collected{}
+	sub := b.Companion.Subscribe(sctx, user)
+	go func() {
+		for ev := range sub {
+			onB.mu.Lock()
+			onB.evs = append(onB.evs, ev)
+			onB.mu.Unlock()
+		}
+	}()
+
+	// A proactive message started on A reaches B's subscriber.
+	model.Enqueue(llmtest.Reply{Chunks: []string{"Your call with Ana ", "starts in five minutes."}})
+	evs, err := a.Companion.Initiate(ctx, user, conv.ID, "Your meeting “Call with Ana” starts soon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range evs {
+	}
+	testrig.Eventually(t, 10*time.Second, "B's subscriber has A's proactive message", func() (bool, string) {
+		ev := onB.find(func(e companion.Event) bool {
+			return e.Type == companion.EvAssistantDone && e.Message != nil && e.Message.Content == "Your call with Ana starts in five minutes." &&
+				strings.HasPrefix(e.Message.Reason, "Your meeting")
+		})
+		return ev != nil, "not yet"
+	})
+	// A turn's memory job is queued and done by some node.
+	model.Enqueue(llmtest.Reply{Chunks: []string{"How lovely!"}})
+	evs, err = a.Companion.Send(ctx, user, conv.ID, "I planted tomatoes today.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range evs {
+	}
+	done := make(chan struct{})
+	go func() { extractions.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no node's memory worker took the stored turn's job")
+	}
+	testrig.Eventually(t, 10*time.Second, "the jobs queue is empty", func() (bool, string) {
+		n, err := a.Cluster.Jobs.Pending(ctx)
+		return err == nil && n == 0, fmt.Sprint(n, err)
+	})
+
+	// B cancels a turn that runs on A; a sweep meanwhile leaves it alone.
+	gate := llmtest.NewGate()
+	t.Cleanup(gate.Release)
+	model.Enqueue(llmtest.Reply{Chunks: []string{"Once ", "upon a time."}, Hold: gate, HoldAfter: 1})
+	turn, err := a.Companion.Send(ctx, user, conv.ID, "Tell me a story.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.Reached()
+	testrig.Eventually(t, 10*time.Second, "the partial reply is saved", func() (bool, string) {
+		msgs, err := a.DB.Messages(ctx, user, conv.ID)
+		if err != nil || len(msgs) == 0 {
+			return false, fmt.Sprint(err)
+		}
+		last := msgs[len(msgs)-1]
+		return last.Status == store.StatusStreaming && last.Content == "Once ", fmt.Sprintf("%+v", last)
+	})
+	time.Sleep(5 * time.Millisecond) // past the 1 ms stale bound
+	if n, err := b.Cluster.Sweep(ctx); n != 0 || err != nil {
+		t.Fatalf("B swept %d replies (%v) while A runs the turn", n, err)
+	}
+	if ok, err := b.Companion.Cancel(ctx, user, conv.ID); !ok || err != nil {
+		t.Fatalf("B's cancel of A's turn: %v, %v", ok, err)
+	}
+	var last companion.Event
+	for ev := range turn {
+		if ev.Type == companion.EvAssistantDone {
+			last = ev
+		}
+	}
+	if last.Message == nil || last.Message.Status != store.StatusInterrupted || last.Message.Content != "Once " {
+		t.Fatalf("A's turn after B's cancel: %+v", last.Message)
+	}
+	if ok, err := b.Companion.Cancel(ctx, user, conv.ID); ok || err != nil {
+		t.Fatalf("a second cancel: %v, %v; nothing runs", ok, err)
+	}
+
+	// A reply left streaming by a node that died: swept once, by either node.
+	orphan, err := a.Companion.CreateConversation(ctx, user, "orphan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	for i, m := range []store.Message{
+		{ID: "msg_o1", Role: store.RoleUser, Content: "Hi", Status: store.StatusComplete},
+		{ID: "msg_o2", Role: store.RoleAssistant, Content: "Hel", Status: store.StatusStreaming},
+	} {
+		m.ConversationID, m.UserID, m.CreatedAt, m.UpdatedAt = orphan.ID, user, old.Add(time.Duration(i)), old.Add(time.Duration(i))
+		if err := a.DB.AppendMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := b.Cluster.Sweep(ctx); n != 1 || err != nil {
+		t.Fatalf("B swept %d (%v), want the orphan", n, err)
+	}
+	if n, err := a.Cluster.Sweep(ctx); n != 0 || err != nil {
+		t.Fatalf("A swept %d (%v) after B; want 0", n, err)
+	}
+	msgs, err := a.DB.Messages(ctx, user, orphan.ID)
+	if err != nil || len(msgs) != 2 || msgs[1].Status != store.StatusInterrupted || msgs[1].Content != "Hel" {
+		t.Fatalf("the orphan after the sweep: %+v, %v", msgs, err)
+	}
+}
+
+// Without a NATS URL os1 is one process: no cluster is built.
+func TestNoNATSNoCluster(t *testing.T) {
+	a, err := app.New(context.Background(), testConfig(t), app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Cluster != nil {
+		t.Fatal("a cluster without a NATS URL")
+	}
+}
