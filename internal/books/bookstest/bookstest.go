@@ -89,12 +89,13 @@ func Run(t *testing.T, newStore Factory) {
 		if err := st.PutFile(ctx, f); err != nil {
 			t.Fatal(err)
 		}
-		f.Data, f.SHA256, f.BuiltAt = []byte("%PDF-1.7 two, longer"), "bb", at.Add(time.Minute)
+		// Kept byte for byte: a built file is binary (NUL, high bytes).
+		f.Data, f.SHA256, f.BuiltAt = []byte("%PDF-1.7 two, longer\x00\xff\xfe\n%%EOF"), "bb", at.Add(time.Minute)
 		if err := st.PutFile(ctx, f); err != nil {
 			t.Fatal(err)
 		}
 		got, err := st.File(ctx, ana, "bok_1", books.PDF)
-		if err != nil || string(got.Data) != "%PDF-1.7 two, longer" || got.SHA256 != "bb" || !got.BuiltAt.Equal(f.BuiltAt) || got.Size != len(f.Data) {
+		if err != nil || string(got.Data) != "%PDF-1.7 two, longer\x00\xff\xfe\n%%EOF" || got.SHA256 != "bb" || !got.BuiltAt.Equal(f.BuiltAt) || got.Size != len(f.Data) {
 			t.Fatalf("file: %+v, %v", got, err)
 		}
 		info, err := st.FileInfo(ctx, ana, "bok_1", books.PDF)

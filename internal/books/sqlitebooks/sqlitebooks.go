@@ -1,5 +1,6 @@
-// Package sqlitebooks keeps books and their built files in os1's SQLite
-// database (migration 00019_books.sql). Every query is scoped by user ID;
+// Package sqlitebooks keeps books and their built files in os1's SQL
+// database: SQLite (migration 00019_books.sql) or PostgreSQL
+// (00011_books.sql), with the same code. Every query is scoped by user ID;
 // another user's ids answer books.ErrNotFound.
 package sqlitebooks
 
@@ -17,7 +18,7 @@ import (
 
 var errs = sqlerr.Sentinels{NotFound: books.ErrNotFound, Conflict: books.ErrConflict, Dangling: "the user or book does not exist:"}
 
-// Store is the SQLite book store.
+// Store is the SQL book store.
 type Store struct{ db *sql.DB }
 
 var _ books.Store = (*Store)(nil)
