@@ -17,7 +17,7 @@ import (
 const vectorCandidates = 512
 
 func newMemStore(db DB, clk clock.Clock) *sqlitemem.Store {
-	return sqlitemem.New(db.SQL(), sqlitemem.Options{Clock: clk, Candidates: vectorCandidates})
+	return sqlitemem.NewFor(db, sqlitemem.Options{Clock: clk, Candidates: vectorCandidates})
 }
 
 // Data is a data directory opened for a command that works on it without a

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -48,11 +47,7 @@ func OpenDB(ctx context.Context, cfg config.Config) (DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = checkPostgresSchema(ctx, db.SQL())
-	if err == nil && !memoryOnPostgres {
-		err = errors.New("the memory store (internal/memory/sqlitemem) does not speak PostgreSQL in this build (docs/scale.md, \"Not built yet\")")
-	}
-	if err != nil {
+	if err := checkPostgresSchema(ctx, db.SQL()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("os1 cannot run on PostgreSQL %s: %w", cfg.DatabaseName(), err)
 	}
@@ -126,8 +121,3 @@ func compareSchemas(ref []table, have map[string]map[string]bool) error {
 	}
 	return nil
 }
-
-// memoryOnPostgres is whether newMemStore hands the memory store its
-// dialect; without it the store's SQLite-only full-text queries would fail
-// on PostgreSQL.
-const memoryOnPostgres = false

@@ -173,7 +173,7 @@ func (e *env) diagnose(ctx context.Context) []check {
 // quarantineCheck warns about records memory's worker gave up on after
 // repeated panics (internal/memory/quarantine.go).
 func quarantineCheck(ctx context.Context, db app.DB) check {
-	q, err := memory.Quarantined(ctx, sqlitemem.NewProgress(db.SQL()), "")
+	q, err := memory.Quarantined(ctx, sqlitemem.NewProgressFor(db), "")
 	switch {
 	case err != nil:
 		return check{name: "memory", warn: true, msg: err.Error()}

@@ -17,7 +17,7 @@ import (
 // nothing (a server may hold the data dir).
 func embedModelCheck(ctx context.Context, cfg config.Config, db app.DB) check {
 	const name = "embedding"
-	mem := sqlitemem.New(db.SQL(), sqlitemem.Options{})
+	mem := sqlitemem.NewFor(db, sqlitemem.Options{})
 	has, err := mem.HasVectors(ctx)
 	switch {
 	case err != nil:
