@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,6 +171,29 @@ func Run(t *testing.T, newStore Factory) {
 		}
 		if l, err := st.Log(t.Context(), ben, 100); err != nil || len(l) != 1 {
 			t.Errorf("ben's log after the race: %+v, %v; want one entry", l, err)
+		}
+	})
+
+	// A failure whose note holds a NUL and bytes that are not UTF-8 (a
+	// model's error) is still recorded, so its key is free again.
+	t.Run("FinishWithOddNote", func(t *testing.T) {
+		st, user, _ := newStore(t)
+		ana := user("ana")
+		e := proactive.Entry{ID: "pro_odd", UserID: ana, Trigger: proactive.TriggerMail, Key: "k", Reason: "r",
+			Outcome: proactive.Sent, Counted: true, At: day.Add(time.Hour)}
+		if err := st.Claim(t.Context(), e, day, 5); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Finish(t.Context(), ana, e.ID, proactive.Failed, "model said \x00\xff\xfe no", 0, ""); err != nil {
+			t.Fatalf("finish with an odd note: %v", err)
+		}
+		l, err := st.Log(t.Context(), ana, 10)
+		if err != nil || len(l) != 1 || l[0].Outcome != proactive.Failed || !strings.HasPrefix(l[0].Note, "model said ") || !strings.HasSuffix(l[0].Note, " no") {
+			t.Fatalf("log: %+v, %v", l, err)
+		}
+		e.ID, e.At = "pro_odd2", day.Add(2*time.Hour)
+		if err := st.Claim(t.Context(), e, day, 5); err != nil {
+			t.Fatalf("the failed key again: %v", err)
 		}
 	})
 

@@ -30,7 +30,7 @@ var errs = sqlerr.Sentinels{NotFound: proactive.ErrNotFound, Conflict: proactive
 // Store is the SQL proactive store.
 type Store struct {
 	db *sql.DB
-	pg bool // PostgreSQL: claims lock their user
+	pg bool // PostgreSQL: claims lock their user; text is cleaned (text)
 }
 
 var _ proactive.Store = (*Store)(nil)
@@ -77,9 +77,19 @@ func (st *Store) SaveSettings(ctx context.Context, userID string, s proactive.Se
 
 const cols = `id, user_id, kind, dedupe_key, reason, outcome, hold, note, counted, tokens, conversation_id, at`
 
-func args(e proactive.Entry) []any {
-	return []any{e.ID, e.UserID, string(e.Trigger), e.Key, e.Reason, string(e.Outcome), e.Hold, e.Note, bit(e.Counted), e.Tokens,
-		e.ConversationID, sqltime.Value(e.At)}
+func (st *Store) args(e proactive.Entry) []any {
+	return []any{e.ID, e.UserID, string(e.Trigger), st.text(e.Key), st.text(e.Reason), string(e.Outcome), st.text(e.Hold),
+		st.text(e.Note), bit(e.Counted), e.Tokens, e.ConversationID, sqltime.Value(e.At)}
+}
+
+// text is s as the database can hold it. PostgreSQL's text refuses a NUL
+// and bytes that are not UTF-8, which a note can hold (a model's error):
+// there each becomes U+FFFD, so the entry is still logged. SQLite keeps s.
+func (st *Store) text(s string) string {
+	if !st.pg {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // bit is a flag as the 0/1 integer both dialects store (PostgreSQL's
@@ -121,7 +131,7 @@ func (st *Store) Claim(ctx context.Context, e proactive.Entry, since time.Time, 
 			return fmt.Errorf("%s: %d sent: %w", what, n, proactive.ErrOverCount)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO proactive_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args(e)...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO proactive_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, st.args(e)...); err != nil {
 		return errs.Map(err, what)
 	}
 	return errs.Map(tx.Commit(), what)
@@ -129,14 +139,14 @@ func (st *Store) Claim(ctx context.Context, e proactive.Entry, since time.Time, 
 
 // Add adds an entry as it is.
 func (st *Store) Add(ctx context.Context, e proactive.Entry) error {
-	_, err := st.db.ExecContext(ctx, `INSERT INTO proactive_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args(e)...)
+	_, err := st.db.ExecContext(ctx, `INSERT INTO proactive_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, st.args(e)...)
 	return errs.Map(err, "log a proactive message")
 }
 
 // Finish records how a claimed message ended.
 func (st *Store) Finish(ctx context.Context, userID, id string, o proactive.Outcome, note string, tokens int, conversationID string) error {
 	res, err := st.db.ExecContext(ctx, `UPDATE proactive_log SET outcome = ?, note = ?, tokens = ?, conversation_id = ?
-		WHERE id = ? AND user_id = ?`, string(o), note, tokens, conversationID, id, userID)
+		WHERE id = ? AND user_id = ?`, string(o), st.text(note), tokens, conversationID, id, userID)
 	return errs.Affected(res, err, "finish proactive message "+id)
 }
 
