@@ -144,6 +144,10 @@ func TestBooksOwnLettersOnly(t *testing.T) {
 	if b, err = s.svc.Update(ctx, s.ana, b.ID, books.Edit{Dedication: &ded}); err != nil || b.Dedication != ded || b.Title != "Letters" {
 		t.Fatalf("edit: %+v, %v", b, err)
 	}
+	nul := "For\x00Chris"
+	if _, err := s.svc.Update(ctx, s.ana, b.ID, books.Edit{Foreword: &nul}); !isInput(err) {
+		t.Fatalf("a NUL in the foreword: %v", err)
+	}
 	// Ben sees none of it, and cannot change or build it.
 	if _, err := s.svc.Get(ctx, s.ben, b.ID); !errors.Is(err, books.ErrNotFound) {
 		t.Fatalf("ben reading: %v", err)

@@ -203,6 +203,13 @@ func (s *Service) validate(ctx context.Context, b *Book) error {
 	if len(b.Dedication) > MaxFront || len(b.Foreword) > MaxFront {
 		return &InputError{fmt.Sprintf("the dedication and the foreword may be at most %d bytes each", MaxFront)}
 	}
+	// A NUL would end the book's XHTML and PDF text, and PostgreSQL's text
+	// refuses it; the server refuses it in JSON, a model's tool call may not.
+	for _, v := range []string{b.Title, b.Subtitle, b.Author, b.Dedication, b.Foreword} {
+		if strings.ContainsRune(v, 0) {
+			return &InputError{"a book's text may not hold a NUL character"}
+		}
+	}
 	if len(b.Letters) > MaxLetters {
 		return &InputError{fmt.Sprintf("a book may hold at most %d letters", MaxLetters)}
 	}
