@@ -14,6 +14,8 @@ import (
 	"github.com/os1ai/os1/internal/mail/mailtest"
 	"github.com/os1ai/os1/internal/mail/sqlitemail"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/pgtest"
+	"github.com/os1ai/os1/internal/store/postgres"
 	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite"
 	"github.com/pressly/goose/v3"
@@ -214,12 +216,27 @@ func BenchmarkPutMessages(b *testing.B) {
 // from a vocabulary, so some match almost every message and some a few.
 // It reports the p50 and p99 of each kind of query over b.N rounds.
 func BenchmarkSearch(b *testing.B) {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "os1.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "os1.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	benchSearch(b, db)
+}
+
+// BenchmarkSearchPostgres is BenchmarkSearch on the test binary's
+// PostgreSQL (over loopback, sharing the machine's cores).
+func BenchmarkSearchPostgres(b *testing.B) {
+	db, err := postgres.Open(context.Background(), pgtest.New(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	benchSearch(b, db)
+}
+
+func benchSearch(b *testing.B, db db) {
+	ctx := context.Background()
 	s := sqlitemail.New(db)
 	rng := rand.New(rand.NewPCG(1, 2))
 	vocab := make([]string, 5000)
