@@ -23,6 +23,30 @@ const (
 
 var errUnauthenticated = errors.New("unauthenticated")
 
+// errUnavailable: the credential could not be checked because the database
+// did not answer (PostgreSQL restarting); the client keeps its token or
+// session and tries again, rather than being told to sign in.
+var errUnavailable = errors.New("unavailable")
+
+// lookupFailed is the error of a credential lookup: "not found" means the
+// credential is gone (msg), anything else that the database did not answer.
+func lookupFailed(err error, msg string) error {
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s", errUnauthenticated, msg)
+	}
+	return fmt.Errorf("%w: the database did not answer, so your sign-in could not be checked; try again in a moment", errUnavailable)
+}
+
+// writeAuthError answers a failed authenticate: 503 when the database did
+// not answer, else 401.
+func writeAuthError(w http.ResponseWriter, err error) {
+	if errors.Is(err, errUnavailable) {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+}
+
 // authenticate resolves the request's user from a bearer token or the
 // session cookie. The session is nil for token requests.
 func (s *Server) authenticate(r *http.Request) (store.User, *store.Session, error) {
@@ -35,11 +59,11 @@ func (s *Server) authenticate(r *http.Request) (store.User, *store.Session, erro
 		}
 		t, err := s.Store.APITokenByHash(ctx, auth.HashToken(tok))
 		if err != nil {
-			return store.User{}, nil, fmt.Errorf("%w: this API token is unknown or was deleted; make a new one in Settings → API tokens", errUnauthenticated)
+			return store.User{}, nil, lookupFailed(err, "this API token is unknown or was deleted; make a new one in Settings → API tokens")
 		}
 		u, err := s.Store.UserByID(ctx, t.UserID)
 		if err != nil {
-			return store.User{}, nil, fmt.Errorf("%w: the token's user no longer exists", errUnauthenticated)
+			return store.User{}, nil, lookupFailed(err, "the token's user no longer exists")
 		}
 		if err := checkEnabled(u); err != nil {
 			return store.User{}, nil, err
@@ -55,7 +79,7 @@ func (s *Server) authenticate(r *http.Request) (store.User, *store.Session, erro
 	}
 	sess, err := s.Store.SessionByHash(ctx, auth.HashToken(c.Value))
 	if err != nil {
-		return store.User{}, nil, fmt.Errorf("%w: your session has ended; sign in again", errUnauthenticated)
+		return store.User{}, nil, lookupFailed(err, "your session has ended; sign in again")
 	}
 	if !now.Before(sess.ExpiresAt) {
 		_ = s.Store.DeleteSession(ctx, sess.TokenHash)
@@ -63,7 +87,7 @@ func (s *Server) authenticate(r *http.Request) (store.User, *store.Session, erro
 	}
 	u, err := s.Store.UserByID(ctx, sess.UserID)
 	if err != nil {
-		return store.User{}, nil, fmt.Errorf("%w: the session's user no longer exists", errUnauthenticated)
+		return store.User{}, nil, lookupFailed(err, "the session's user no longer exists")
 	}
 	if err := checkEnabled(u); err != nil {
 		return store.User{}, nil, err
@@ -80,7 +104,7 @@ func (s *Server) user(h userHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u, sess, err := s.authenticate(r)
 		if err != nil {
-			writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+			writeAuthError(w, err)
 			return
 		}
 		if sess != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {

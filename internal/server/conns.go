@@ -180,7 +180,7 @@ func credential(r *http.Request) string {
 func (s *Server) openConn(w http.ResponseWriter, r *http.Request, kind connKind) (store.User, *liveConn, bool) {
 	u, _, err := s.authenticate(r)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+		writeAuthError(w, err)
 		return u, nil, false
 	}
 	lc, err := s.conns.open(u.ID, credential(r), kind)
