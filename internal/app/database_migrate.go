@@ -335,6 +335,9 @@ func copyTable(ctx context.Context, src querier, dst *sql.Tx, t table, pgCols ma
 			if err != nil {
 				return fmt.Errorf("row %d, column %s: %w", n+1, c, err)
 			}
+			if s, ok := v.(string); ok && escapedOnPostgres[t.name][c] {
+				v = nulEscaper.Replace(s)
+			}
 			args = append(args, v)
 		}
 		if n++; n == batch {
@@ -348,6 +351,30 @@ func copyTable(ctx context.Context, src querier, dst *sql.Tx, t table, pgCols ma
 	}
 	return flush()
 }
+
+// escapedOnPostgres are the columns whose text a store keeps escaped on
+// PostgreSQL, whose text holds no NUL: mail's free text (sqlitemail's
+// textCodec writes \x01 as \x01\x01 and NUL as \x01\x02 there). The copy
+// escapes them as the store would, and the checksum reads them back.
+var escapedOnPostgres = map[string]map[string]bool{
+	"mail_messages": set("message_id", "in_reply_to", "from_name", "from_email", "subject", "text", "list_id",
+		"list_unsubscribe", "list_unsubscribe_post", "auth_results", "precedence", "reason", "summary", "triage_by"),
+	"mail_accounts": set("name", "last_error"),
+	"mail_rules":    set("text"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+var (
+	nulEscaper   = strings.NewReplacer("\x01", "\x01\x01", "\x00", "\x01\x02")
+	nulUnescaper = strings.NewReplacer("\x01\x01", "\x01", "\x01\x02", "\x00")
+)
 
 // toPostgres converts a value read from SQLite (whose columns take any
 // type) to the PostgreSQL column's type.
@@ -472,12 +499,15 @@ func checksum(ctx context.Context, db querier, t table, pgCols map[string]pgColu
 			return 0, "", err
 		}
 		buf.Reset()
-		for _, v := range vals {
+		for i, v := range vals {
 			if v == nil {
 				buf.WriteByte(0)
 				continue
 			}
 			s := norm(v)
+			if pgCols != nil && escapedOnPostgres[t.name][t.cols[i]] {
+				s = nulUnescaper.Replace(s)
+			}
 			buf.WriteByte(1)
 			_ = binary.Write(&buf, binary.BigEndian, uint64(len(s)))
 			buf.WriteString(s)

@@ -14,11 +14,13 @@ import (
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/mail/sqlitemail"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/pgtest"
 	"github.com/os1ai/os1/internal/store/postgres"
 	"github.com/os1ai/os1/internal/store/sqlite"
+	"github.com/os1ai/os1/internal/store/sqltime"
 )
 
 // A data dir with people, conversations and memories, and rows in every
@@ -92,6 +94,14 @@ func TestMigrateCopiesEveryTableAndVerifiesIt(t *testing.T) {
 	got, err := dst.Messages(ctx, "usr_theo", convs[0].ID)
 	if err != nil || len(want) < 2 || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("messages on PostgreSQL (%v)\n%v\nwant\n%v", err, got, want)
+	}
+	// Mail's text with a NUL reads back whole through the mail store on PostgreSQL.
+	var mailID, mailUser string
+	if err := src.SQL().QueryRowContext(ctx, `SELECT id, user_id FROM mail_messages WHERE text = ?`, mailText).Scan(&mailID, &mailUser); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := sqlitemail.New(dst).Message(ctx, mailUser, mailID); err != nil || msg.Text != mailText {
+		t.Fatalf("mail text on PostgreSQL: %q %v, want %q", msg.Text, err, mailText)
 	}
 	// A message added after the copy gets a seq past the copied ones.
 	m := want[len(want)-1]
@@ -234,6 +244,12 @@ func fillEveryTable(t *testing.T, cfg config.Config) []string {
 		}
 		pending = next
 	}
+	// Mail's made-up message must read back through the mail store: JSON
+	// lists and times in its columns.
+	if _, err := q.ExecContext(ctx, `UPDATE mail_messages SET refs = '[]', to_addrs = '[]', cc_addrs = '[]', reply_to = 'null',
+		parts = '[]', flags = '[]', date = ?, triaged_at = ? WHERE text = ?`, sqltime.Value(time.Now()), sqltime.Value(time.Time{}), mailText); err != nil {
+		t.Fatal(err)
+	}
 	return names
 }
 
@@ -287,6 +303,8 @@ func fillTable(t *testing.T, q *sql.DB, name string) {
 				if err := q.QueryRow(fmt.Sprintf(`SELECT %q FROM %q ORDER BY rowid LIMIT 1 OFFSET %d`, ref[1], ref[0], i%n)).Scan(&v); err != nil {
 					t.Fatalf("%s.%s → %s: %v", name, c.name, ref, err)
 				}
+			case name == "mail_messages" && c.name == "text":
+				v = mailText // mail keeps a NUL on PostgreSQL escaped
 			case name == "book_files" && c.name == "format":
 				v = []string{"epub", "pdf", "epub"}[i]
 			case strings.Contains(c.typ, "INT"):
@@ -313,6 +331,10 @@ func fillTable(t *testing.T, q *sql.DB, name string) {
 		t.Fatalf("no made-up row fits %s", name)
 	}
 }
+
+// mailText is the text of the made-up mail: a NUL and the mail store's
+// escape bytes, which PostgreSQL's mail store keeps escaped.
+const mailText = "a NUL \x00 here, \x01\x02 and \x01\x01 there, \x01 alone"
 
 func count(t *testing.T, q *sql.DB, table string) int {
 	t.Helper()
