@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -155,6 +157,7 @@ type queryPlan struct {
 	rare, common []string
 	floor        int64
 	matches      map[string]int // documents of each rare term (up to maxMatches)
+	docs         int64          // PostgreSQL: the highest seq, for idf (fulltext_pg.go)
 }
 
 // plan sorts the words into rare and common (see the top of this file) and,
@@ -166,20 +169,25 @@ func (s *Store) plan(ctx context.Context, userID string, terms []string) (queryP
 		n    int
 	}
 	var rare []counted
-	count := `SELECT count(*) FROM
-			(SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)`
-	if s.pg {
-		count = pgCountMatches
-	}
-	for _, t := range terms {
-		var n int
-		arg := t
-		if s.pg {
-			arg = tsQuery([]string{t})
-		}
-		err := s.queryRow(ctx, count, arg, s.maxMatches+1).Scan(&n)
-		if err != nil {
+	var pgCounts []int
+	if s.pg && len(terms) > 0 { // every word's count in one round trip (fulltext_pg.go)
+		var err error
+		if pgCounts, p.docs, err = s.countMatches(ctx, terms); err != nil {
 			return p, err
+		}
+	}
+	now := s.clock.Now()
+	for i, t := range terms {
+		var n int
+		if s.pg {
+			n = pgCounts[i]
+		} else if s.common.has(t, now) {
+			n = s.maxMatches + 1
+		} else if err := s.queryRow(ctx, `SELECT count(*) FROM
+			(SELECT 1 FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)`, t, s.maxMatches+1).Scan(&n); err != nil {
+			return p, err
+		} else if n > s.maxMatches {
+			s.common.add(t, now)
 		}
 		switch {
 		case n == 0: // matches nothing: leave it out
@@ -214,6 +222,39 @@ func (s *Store) plan(ctx context.Context, userID string, terms []string) (queryP
 		err = nil
 	}
 	return p, err
+}
+
+// commonTerms remembers, for a while, the words plan found in more than
+// maxMatches documents, so their count is not probed again on every
+// search: on a server with many users most words of a message are common,
+// and probing each one (up to maxMatches+1 rows of the index every time)
+// was a tenth of os1's CPU under load (issue 15). Documents are rarely
+// deleted, so a common word stays common; an entry is trusted for
+// commonFor, and the set holds at most maxCommon words.
+type commonTerms struct {
+	mu    sync.Mutex
+	since map[string]time.Time
+}
+
+const (
+	commonFor = 10 * time.Minute
+	maxCommon = 4096
+)
+
+func (c *commonTerms) has(t string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.since[t]
+	return ok && now.Sub(at) < commonFor && !now.Before(at)
+}
+
+func (c *commonTerms) add(t string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.since == nil || len(c.since) >= maxCommon {
+		c.since = map[string]time.Time{}
+	}
+	c.since[t] = now
 }
 
 // queryTerms turns free text into FTS5 strings: its words, lower-cased,

@@ -20,7 +20,7 @@ import (
 // holds it (the speaker at speakerWeight) over the log of the document's
 // length, but knows nothing of how rare the word is. The score of a
 // document is Σ idf(word)·ts_rank(word), idf from the word's count the
-// plan read and the number of documents (max(seq), one index read):
+// plan read and the number of documents (max(seq), read with the counts):
 // BM25's shape, ln(1 + (N − n + ½)/(n + ½)), with ts_rank for its term
 // frequency and length parts.
 
@@ -38,19 +38,32 @@ func tsQuery(terms []string) string {
 // pgMatch is the tsquery of one '?' argument, a tsQuery text.
 const pgMatch = `websearch_to_tsquery('english', memory_fts_text(?))`
 
-// pgCountMatches counts a word's documents, at most a bound (plan).
-const pgCountMatches = `SELECT count(*) FROM
-	(SELECT 1 FROM memory_docs WHERE fts @@ ` + pgMatch + ` LIMIT ?) AS m`
+// countMatches counts each term's documents, up to maxMatches+1, and
+// reads the highest seq, in one query (plan): over the network each query
+// costs a round trip, which SQLite in the process does not.
+func (s *Store) countMatches(ctx context.Context, terms []string) ([]int, int64, error) {
+	var cols []string
+	var args []any
+	for _, t := range terms {
+		cols = append(cols, `(SELECT count(*) FROM (SELECT 1 FROM memory_docs WHERE fts @@ `+pgMatch+` LIMIT ?) AS m)`)
+		args = append(args, tsQuery([]string{t}), s.maxMatches+1)
+	}
+	counts := make([]int, len(terms))
+	var docs int64
+	dest := []any{&docs}
+	for i := range counts {
+		dest = append(dest, &counts[i])
+	}
+	err := s.queryRow(ctx, `SELECT (SELECT coalesce(max(seq), 0) FROM memory_docs), `+strings.Join(cols, ", "), args...).Scan(dest...)
+	return counts, docs, err
+}
 
 // pgCommonMatches lists the documents from a seq on holding a word (rankCommon).
 const pgCommonMatches = `SELECT seq FROM memory_docs WHERE fts @@ ` + pgMatch + ` AND seq >= ?`
 
 // rankTS ranks the documents matching any of the plan's rare words.
 func (s *Store) rankTS(ctx context.Context, userID string, q memory.Query, p queryPlan) ([]ref, error) {
-	var docs int64
-	if err := s.queryRow(ctx, `SELECT coalesce(max(seq), 0) FROM memory_docs`).Scan(&docs); err != nil {
-		return nil, err
-	}
+	docs := p.docs
 	var score []string
 	var args []any
 	for _, t := range p.rare {
