@@ -43,7 +43,8 @@ type Store struct {
 
 	ident atomic.Pointer[embed.Identity] // the model UseModel set; nil until then
 
-	maxMatches int // full-text matches worth ranking (fulltext.go)
+	maxMatches int         // full-text matches worth ranking (fulltext.go)
+	common     commonTerms // words known to match more than maxMatches documents (fulltext.go)
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared read queries, by SQL text
