@@ -16,8 +16,8 @@ import (
 //
 //   - full text is FTS5 on SQLite and a tsvector column on PostgreSQL: the
 //     search code branches on s.pg (fulltext.go);
-//   - SQLite-only spellings of things PostgreSQL has too are rewritten once
-//     per query text by pgSQL below (planner hints, JSON lists);
+//   - SQLite-only spellings of things PostgreSQL has too are rewritten by
+//     Store.sql (pgRewrites below: planner hints, JSON lists);
 //   - SQLite serialises writers and PostgreSQL does not: a write
 //     transaction takes PostgreSQL advisory locks on the users it writes
 //     (lockKeys), so that read-modify-write (superseding, replacing a
