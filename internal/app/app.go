@@ -297,7 +297,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		ReminderEmail:  a, // reminder_mail.go
 		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
-		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version})
+		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version, Node: a.Cluster.node()})
 	return a, nil
 }
 

@@ -65,8 +65,8 @@ func NodeName(cfg config.Config) string {
 // attached later (attach), once built on the Bridge.
 func newCluster(ctx context.Context, cfg config.Config, log *slog.Logger, clk clock.Clock, db sqldb.Handle) (*Cluster, error) {
 	node := NodeName(cfg)
+	nc, err := cluster.Connect(cfg.Cluster.NATSURL, node, log.With("component", "cluster"))
 	log = log.With("component", "cluster", "node", node)
-	nc, err := cluster.Connect(cfg.Cluster.NATSURL, node, log)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS (cluster nats_url): %w", err)
 	}
@@ -303,16 +303,29 @@ func (c *Cluster) Sweep(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("find stale streaming replies: %w", err)
 	}
-	n := 0
-	for _, r := range stale {
+	// Ask about every stale reply at once: a node stays silent about a
+	// turn it does not run, so each question takes the whole wait.
+	running := make([]bool, len(stale))
+	errs := make([]error, len(stale))
+	var wg sync.WaitGroup
+	for i, r := range stale {
 		if c.companion.Running(r.conv) {
+			running[i] = true
 			continue
 		}
-		elsewhere, err := c.Cancel.RunningElsewhere(ctx, r.user, r.conv)
-		if err != nil {
-			return n, fmt.Errorf("ask the other nodes about a streaming reply: %w", err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			running[i], errs[i] = c.Cancel.RunningElsewhere(ctx, r.user, r.conv)
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for i, r := range stale {
+		if errs[i] != nil {
+			return n, fmt.Errorf("ask the other nodes about a streaming reply: %w", errs[i])
 		}
-		if elsewhere {
+		if running[i] {
 			continue
 		}
 		res, err := db.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ?
@@ -348,4 +361,12 @@ func (c *Cluster) serverStore(db store.Store) store.Store {
 		return db
 	}
 	return sweepStore{Store: db, c: c}
+}
+
+// node is the node's name for /healthz; "" without a cluster.
+func (c *Cluster) node() string {
+	if c == nil {
+		return ""
+	}
+	return c.Node
 }

@@ -80,6 +80,9 @@ type Deps struct {
 	Log       *slog.Logger
 	BaseURL   string // for setup and invite links
 	Version   string
+	// Node names this node of a cluster (docs/scale.md), shown by /healthz;
+	// "" for one process.
+	Node string
 	// Memory serves the memory browser's endpoints (memory.go); nil: they answer 503.
 	Memory *Memory
 	// Voice runs calls on /api/voice (voice.go); nil: it answers 503 voice_unavailable.
@@ -361,7 +364,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "database": "ok", "writes": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok", "writes": "ok"})
+	ok := map[string]string{"status": "ok", "database": "ok", "writes": "ok"}
+	if s.Node != "" {
+		ok["node"] = s.Node
+	}
+	writeJSON(w, http.StatusOK, ok)
 }
 
 // writeProbe writes one setting at most every probeEvery, so frequent

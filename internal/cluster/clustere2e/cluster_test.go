@@ -22,6 +22,14 @@ func twoNodes(t *testing.T, f *fixture) (a, b *node, ua, ub *client) {
 	ub = ua.on(b)
 	ua.waitModel()
 	ub.waitModel()
+	for _, n := range []*node{a, b} { // each node says which it is
+		var h struct {
+			Node string `json:"node"`
+		}
+		if code, body := newClient(t, n.URL).call(http.MethodGet, "/healthz", nil, &h); code != http.StatusOK || h.Node != n.name {
+			t.Fatalf("GET /healthz on %s: HTTP %d %s; want node %q", n.name, code, body, n.name)
+		}
+	}
 	return a, b, ua, ub
 }
 
