@@ -80,7 +80,8 @@ func (e *env) migrate(ctx context.Context, to string) error {
 		return err
 	}
 	printMigrateReport(e.stdout, rep)
-	fmt.Fprintf(e.stdout, "\nCopied %s in %s; every table's row count and checksum match.\n", countOf(int(rep.Rows), "row"), rep.Took.Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "\nCopied %s of %s in %s; every table's row count and checksum match.\n", countOf(int(rep.Rows), "row"),
+		countOf(len(rep.Tables), "table"), rep.Took.Round(time.Millisecond))
 	fmt.Fprintf(e.stdout, "The SQLite file is unchanged. To run on PostgreSQL, set OS1_DATABASE_URL (or [database] url_file) and start os1 serve;\n"+
 		"keep %s: it encrypts saved keys, and every node needs a copy.\n", cfg.KeyPath())
 	return nil
@@ -95,7 +96,12 @@ func printMigrateReport(w io.Writer, rep *app.MigrateReport) {
 		width = max(width, len(t.Name))
 	}
 	fmt.Fprintf(w, "\n%-*s  %10s  %10s  %-12s  %s\n", width, "table", "SQLite", "PostgreSQL", "checksum", "")
+	var empty []string
 	for _, t := range rep.Tables {
+		if t.Match && t.SQLiteRows == 0 {
+			empty = append(empty, t.Name)
+			continue
+		}
 		mark := "ok"
 		sum := shortSum(t.SQLiteSum)
 		if !t.Match {
@@ -103,6 +109,9 @@ func printMigrateReport(w io.Writer, rep *app.MigrateReport) {
 			sum += " ≠ " + shortSum(t.PGSum)
 		}
 		fmt.Fprintf(w, "%-*s  %10d  %10d  %-12s  %s\n", width, t.Name, t.SQLiteRows, t.PGRows, sum, mark)
+	}
+	if len(empty) > 0 {
+		fmt.Fprintf(w, "empty on both sides: %s\n", strings.Join(empty, ", "))
 	}
 	if len(rep.Skipped) > 0 {
 		fmt.Fprintf(w, "not copied (SQLite's full-text indexes and migration versions; PostgreSQL keeps its own): %s\n", strings.Join(rep.Skipped, ", "))
@@ -132,7 +141,7 @@ func (b *migrateBar) update(p app.MigrateProgress) {
 		switch {
 		case p.Verifying:
 			fmt.Fprintln(b.w, "verifying row counts and checksums…")
-		case p.TableEnded:
+		case p.TableEnded && p.Rows > 0:
 			fmt.Fprintf(b.w, "copied %-28s %10d rows  (%d/%d tables, %s)\n", p.Table, p.Rows, p.Tables, p.TablesOf, percent(p.Done, p.All))
 		}
 		return
