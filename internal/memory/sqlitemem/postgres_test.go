@@ -168,3 +168,39 @@ func TestConcurrentUseModelRecordsOnce(t *testing.T) {
 		}
 	}, "u1")
 }
+
+// Two os1 nodes on one PostgreSQL database each keep their own vector
+// index: a document one node adds is found by the other's vector search
+// although that node's index was loaded before it (vecsync.go).
+func TestNodesSeeEachOthersVectors(t *testing.T) {
+	ctx := t.Context()
+	db := openPG(t, "u1")
+	a := sqlitemem.NewFor(db, sqlitemem.Options{})
+	b := sqlitemem.NewFor(db, sqlitemem.Options{})
+	if err := a.IndexMessage(ctx, memory.MessageDoc{ID: "m1", UserID: "u1", Text: "Tulips.", Time: t0}, vec(0)); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := b.SearchVector(ctx, "u1", vec(1), memory.Query{}); err != nil || len(hits) != 1 {
+		t.Fatalf("node b before: %d hits (%v), want 1", len(hits), err)
+	}
+	for i, id := range []string{"m2", "m3"} {
+		if err := a.IndexMessage(ctx, memory.MessageDoc{ID: id, UserID: "u1", Text: "Roses.", Time: t0.Add(time.Hour)}, vec(1+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, err := b.SearchVector(ctx, "u1", vec(1), memory.Query{})
+	if err != nil || len(hits) != 3 || hits[0].ID != "m2" {
+		t.Fatalf("node b after node a wrote: %v (%v), want m2 first of 3", hits, err)
+	}
+	// b's own write and a's are both in b's index once, not twice.
+	if err := b.IndexMessage(ctx, memory.MessageDoc{ID: "m4", UserID: "u1", Text: "Lilies.", Time: t0}, vec(4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ForgetMessage(ctx, "u1", "m2"); err != nil {
+		t.Fatal(err)
+	}
+	hits, err = b.SearchVector(ctx, "u1", vec(4), memory.Query{Limit: 10})
+	if err != nil || len(hits) != 3 || hits[0].ID != "m4" {
+		t.Errorf("node b at the end: %v (%v), want m4 first of 3 (m2 forgotten)", hits, err)
+	}
+}

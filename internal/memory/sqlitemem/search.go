@@ -75,6 +75,11 @@ func (s *Store) SearchVector(ctx context.Context, userID string, vec []float32, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	if s.pg { // other os1 processes may have written since (vecsync.go)
+		if err := s.catchUp(ctx, u); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	}
 	code := signCode(vec)
 	words := make([]uint64, len(code)/8)
 	for i := range words {

@@ -139,6 +139,7 @@ type userVecs struct {
 	times  []int64
 	flags  []uint8
 	events map[int64]int64 // seq → event time, only items that have one
+	top    int64           // the highest seq added (vecsync.go)
 }
 
 // bytes is the memory the index holds, spare capacity included; a map
@@ -459,6 +460,7 @@ func (u *userVecs) appendLoaded(e entry) {
 		return
 	}
 	u.seqs = append(u.seqs, e.seq)
+	u.top = max(u.top, e.seq)
 	for i := range w {
 		u.codes = append(u.codes, binary.LittleEndian.Uint64(e.code[8*i:]))
 	}
