@@ -2,14 +2,13 @@
 // a cluster (issue 15): the core store (accounts, conversations, messages,
 // actions, personas, settings) on PostgreSQL 15 or newer through pgx v5.
 //
-// It speaks database/sql through pgx's stdlib driver, so its code, and the
-// stores that will share its connection pool (memory, mail, …), keep the
-// shape of the SQLite backend's; the schema is brought up to date with its
-// own embedded goose migrations (one migration set per dialect). Every query
-// on user data is scoped by user ID. It must never log or alter message
-// content, and must never hold package-level mutable state.
-//
-// Not wired into the app yet: os1 serve runs on SQLite (docs/scale.md).
+// It speaks database/sql through pgx's stdlib driver (a pool that numbers
+// '?' placeholders, sqldb.OpenPostgres), so the queries are package
+// sqlstore's, the same as on SQLite, and the other stores of os1 share the
+// pool; this package connects and brings the schema up to date with its
+// own embedded goose migrations (one migration set per dialect). It must
+// never log or alter message content, and must never hold package-level
+// mutable state.
 package postgres
 
 import (
@@ -20,15 +19,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/pressly/goose/v3"
 
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqldb"
-	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqltime"
+	"github.com/os1ai/os1/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -38,8 +35,10 @@ var migrations embed.FS
 // own limit (max_connections, 100 by default) is shared by every node.
 const maxConns = 16
 
-// DB is a store.Store kept in a PostgreSQL database.
+// DB is a store.Store kept in a PostgreSQL database: sqlstore's queries on
+// a pool of connections to it.
 type DB struct {
+	*sqlstore.Store
 	db   *sql.DB
 	name string // the URL without its password, for error messages
 }
@@ -68,7 +67,7 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", name, err)
 	}
-	return &DB{db: db, name: name}, nil
+	return &DB{Store: sqlstore.New(db, sqldb.Postgres), db: db, name: name}, nil
 }
 
 // redact drops the password from a URL, for messages; a string that is not
@@ -84,13 +83,9 @@ func redact(dbURL string) string {
 	return u.Redacted()
 }
 
-// SQL exposes the connection pool so other stores of os1 can keep their
-// tables in the same database. Callers must scope every query by user ID.
-func (d *DB) SQL() *sql.DB { return d.db }
-
-// Dialect is sqldb.Postgres: the pool's queries may use '?' placeholders.
-func (d *DB) Dialect() sqldb.Dialect { return sqldb.Postgres }
-
+// SQL (the pool, for the other stores of os1 to keep their tables in the
+// same database; its queries may use '?' placeholders) and Dialect
+// (sqldb.Postgres) come from the embedded sqlstore.Store.
 var _ sqldb.Handle = (*DB)(nil)
 
 // Migrations returns the schema's goose migrations.
@@ -151,28 +146,3 @@ func (d *DB) Close() error {
 	}
 	return nil
 }
-
-// errs maps driver errors to the store's sentinels, as on SQLite: no row
-// is ErrNotFound, a taken unique key ErrConflict, a dangling foreign key (a
-// row pointing at a user or conversation that does not exist) "owner not
-// found".
-var errs = sqlerr.Sentinels{NotFound: store.ErrNotFound, Conflict: store.ErrConflict, Dangling: "owner"}
-
-func mapErr(err error, what string) error { return errs.Map(err, what) }
-
-// affected reports ErrNotFound when an UPDATE or DELETE matched no row.
-func affected(res sql.Result, err error, what string) error { return errs.Affected(res, err, what) }
-
-// params numbers the arguments of a query built piece by piece: add
-// returns the placeholder ($1, $2, …) of the value it appends.
-type params struct{ list []any }
-
-func (p *params) add(v any) string {
-	p.list = append(p.list, v)
-	return "$" + strconv.Itoa(len(p.list))
-}
-
-// Times are stored as package sqltime says, as on SQLite.
-type dbTime = sqltime.Value
-
-func scanTime(t *time.Time) sqltime.Scanner { return sqltime.Scanner{T: t} }

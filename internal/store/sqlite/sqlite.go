@@ -2,9 +2,9 @@
 // self-hosted os1: one file on disk, no server to run, pure Go (no cgo).
 //
 // It opens the file in WAL mode with foreign keys on and brings the schema up
-// to date with embedded goose migrations. Every query on user data is scoped
-// by user ID. It must never log or alter message content, and must never hold
-// package-level mutable state.
+// to date with embedded goose migrations; the queries are package
+// sqlstore's, the same on PostgreSQL. It must never log or alter message
+// content, and must never hold package-level mutable state.
 package sqlite
 
 import (
@@ -28,8 +28,7 @@ import (
 
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqldb"
-	"github.com/os1ai/os1/internal/store/sqlerr"
-	"github.com/os1ai/os1/internal/store/sqltime"
+	"github.com/os1ai/os1/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -44,8 +43,10 @@ const busyTimeout = 10 * time.Second
 // writer; more connections than this only add memory and lock contention.
 const maxConns = 4
 
-// DB is a store.Store kept in one SQLite file.
+// DB is a store.Store kept in one SQLite file: sqlstore's queries on a
+// pool of connections to it.
 type DB struct {
+	*sqlstore.Store
 	db   *sql.DB
 	path string
 
@@ -105,19 +106,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
 	}
-	d := &DB{db: db, path: abs, stop: make(chan struct{}), done: make(chan struct{})}
+	d := &DB{Store: sqlstore.New(db, sqldb.SQLite), db: db, path: abs, stop: make(chan struct{}), done: make(chan struct{})}
 	go d.checkpointer()
 	return d, nil
 }
 
-// SQL exposes the connection pool so other stores of os1 (memory) can keep
-// their tables in the same file and transactions. Callers must scope every
-// query by user ID as this package does.
-func (d *DB) SQL() *sql.DB { return d.db }
-
-// Dialect is sqldb.SQLite.
-func (d *DB) Dialect() sqldb.Dialect { return sqldb.SQLite }
-
+// SQL (the pool, for the other stores of os1 to keep their tables in the
+// same file and transactions) and Dialect (sqldb.SQLite) come from the
+// embedded sqlstore.Store.
 var _ sqldb.Handle = (*DB)(nil)
 
 // checkpointer folds the WAL into the database off the request path. A
@@ -228,19 +224,3 @@ func (d *DB) Close() error {
 	}
 	return nil
 }
-
-// errs maps driver errors to the store's sentinel errors; a dangling foreign
-// key is a row pointing at a user or conversation that does not exist.
-var errs = sqlerr.Sentinels{NotFound: store.ErrNotFound, Conflict: store.ErrConflict, Dangling: "owner"}
-
-// mapErr turns driver errors into the store's sentinel errors, keeping what
-// (a description of the operation) in the message.
-func mapErr(err error, what string) error { return errs.Map(err, what) }
-
-// affected reports ErrNotFound when an UPDATE or DELETE matched no row.
-func affected(res sql.Result, err error, what string) error { return errs.Affected(res, err, what) }
-
-// Times are stored as package sqltime says (shared by every SQLite store).
-type dbTime = sqltime.Value
-
-func scanTime(t *time.Time) sqltime.Scanner { return sqltime.Scanner{T: t} }

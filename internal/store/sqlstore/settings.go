@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 )
 
 // Setting returns the value of a server-wide setting; ErrNotFound when unset.
-func (d *DB) Setting(ctx context.Context, key string) (string, error) {
+func (d *Store) Setting(ctx context.Context, key string) (string, error) {
 	var v string
 	err := d.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
 	return v, mapErr(err, fmt.Sprintf("setting %q", key))
 }
 
 // SetSetting creates or replaces a setting.
-func (d *DB) SetSetting(ctx context.Context, key, value string) error {
+func (d *Store) SetSetting(ctx context.Context, key, value string) error {
 	_, err := d.db.ExecContext(ctx,
 		`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 		key, value)
@@ -21,7 +21,7 @@ func (d *DB) SetSetting(ctx context.Context, key, value string) error {
 }
 
 // DeleteSetting removes a setting. Removing an unset one is not an error.
-func (d *DB) DeleteSetting(ctx context.Context, key string) error {
+func (d *Store) DeleteSetting(ctx context.Context, key string) error {
 	_, err := d.db.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, key)
 	return mapErr(err, fmt.Sprintf("delete setting %q", key))
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func scanAction(r rowScanner) (store.Action, error) {
 
 // CreateAction stores an action; ErrNotFound when its conversation does not
 // exist or is not a.UserID's.
-func (d *DB) CreateAction(ctx context.Context, a store.Action) error {
+func (d *Store) CreateAction(ctx context.Context, a store.Action) error {
 	what := fmt.Sprintf("create action %s", a.ID)
 	if a.ID == "" {
 		return fmt.Errorf("%s: id is required", what)
@@ -37,25 +37,25 @@ func (d *DB) CreateAction(ctx context.Context, a store.Action) error {
 	// user's, which the foreign key alone would not catch.
 	res, err := d.db.ExecContext(ctx,
 		`INSERT INTO actions (`+actionCols+`)
-		 SELECT $1, user_id, id, $2, $3, $4, $5, $6, $7, $8, $9 FROM conversations WHERE id = $10 AND user_id = $11`,
+		 SELECT ?, user_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM conversations WHERE id = ? AND user_id = ?`,
 		a.ID, a.MessageID, a.ToolCallID, a.Tool, string(a.Arguments), string(a.Status), a.Result,
 		dbTime(a.CreatedAt), dbTime(a.DecidedAt), a.ConversationID, a.UserID)
 	return affected(res, err, what)
 }
 
 // Action returns one of the user's actions.
-func (d *DB) Action(ctx context.Context, userID, id string) (store.Action, error) {
+func (d *Store) Action(ctx context.Context, userID, id string) (store.Action, error) {
 	a, err := scanAction(d.db.QueryRowContext(ctx,
-		`SELECT `+actionCols+` FROM actions WHERE id = $1 AND user_id = $2`, id, userID))
+		`SELECT `+actionCols+` FROM actions WHERE id = ? AND user_id = ?`, id, userID))
 	return a, mapErr(err, fmt.Sprintf("action %s", id))
 }
 
 // PendingActions returns the user's pending actions in a conversation, oldest first.
-func (d *DB) PendingActions(ctx context.Context, userID, conversationID string) ([]store.Action, error) {
+func (d *Store) PendingActions(ctx context.Context, userID, conversationID string) ([]store.Action, error) {
 	what := fmt.Sprintf("pending actions of conversation %s", conversationID)
 	rows, err := d.db.QueryContext(ctx,
 		`SELECT `+actionCols+` FROM actions
-		 WHERE conversation_id = $1 AND user_id = $2 AND status = $3 ORDER BY created_at, seq`,
+		 WHERE conversation_id = ? AND user_id = ? AND status = ? ORDER BY created_at, `+d.seq,
 		conversationID, userID, string(store.ActionPending))
 	if err != nil {
 		return nil, mapErr(err, what)
@@ -74,25 +74,25 @@ func (d *DB) PendingActions(ctx context.Context, userID, conversationID string) 
 
 // DecideAction moves a pending action to approved or denied in one
 // statement, so a double click cannot run it twice.
-func (d *DB) DecideAction(ctx context.Context, userID, id string, status store.ActionStatus, at time.Time) error {
+func (d *Store) DecideAction(ctx context.Context, userID, id string, status store.ActionStatus, at time.Time) error {
 	what := fmt.Sprintf("decide action %s", id)
 	if status != store.ActionApproved && status != store.ActionDenied {
 		return fmt.Errorf("%s: status %q is neither %q nor %q", what, status, store.ActionApproved, store.ActionDenied)
 	}
 	res, err := d.db.ExecContext(ctx,
-		`UPDATE actions SET status = $1, decided_at = $2 WHERE id = $3 AND user_id = $4 AND status = $5`,
+		`UPDATE actions SET status = ?, decided_at = ? WHERE id = ? AND user_id = ? AND status = ?`,
 		string(status), dbTime(at), id, userID, string(store.ActionPending))
 	return affected(res, err, what)
 }
 
 // FinishAction records the outcome (done or failed) of one of the user's actions.
-func (d *DB) FinishAction(ctx context.Context, userID, id string, status store.ActionStatus, result string) error {
+func (d *Store) FinishAction(ctx context.Context, userID, id string, status store.ActionStatus, result string) error {
 	what := fmt.Sprintf("finish action %s", id)
 	if status != store.ActionDone && status != store.ActionFailed {
 		return fmt.Errorf("%s: status %q is neither %q nor %q", what, status, store.ActionDone, store.ActionFailed)
 	}
 	res, err := d.db.ExecContext(ctx,
-		`UPDATE actions SET status = $1, result = $2 WHERE id = $3 AND user_id = $4`,
+		`UPDATE actions SET status = ?, result = ? WHERE id = ? AND user_id = ?`,
 		string(status), result, id, userID)
 	return affected(res, err, what)
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // Who the companion is to each user, and what she learned about them.
 
 // Persona returns the user's persona; ErrNotFound before the first meeting.
-func (d *DB) Persona(ctx context.Context, userID string) (store.Persona, error) {
+func (d *Store) Persona(ctx context.Context, userID string) (store.Persona, error) {
 	var p store.Persona
 	err := d.db.QueryRowContext(ctx,
 		`SELECT user_id, name, voice, style, named_at, updated_at FROM personas WHERE user_id = ?`, userID).
@@ -21,7 +21,7 @@ func (d *DB) Persona(ctx context.Context, userID string) (store.Persona, error) 
 
 // SavePersona creates or replaces the user's persona; ErrNotFound when the
 // user does not exist.
-func (d *DB) SavePersona(ctx context.Context, p store.Persona) error {
+func (d *Store) SavePersona(ctx context.Context, p store.Persona) error {
 	_, err := d.db.ExecContext(ctx,
 		`INSERT INTO personas (user_id, name, voice, style, named_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, voice = excluded.voice,
@@ -32,7 +32,7 @@ func (d *DB) SavePersona(ctx context.Context, p store.Persona) error {
 
 // Profile returns the user's profile; ErrNotFound before the first meeting.
 // Answers is never nil.
-func (d *DB) Profile(ctx context.Context, userID string) (store.Profile, error) {
+func (d *Store) Profile(ctx context.Context, userID string) (store.Profile, error) {
 	what := fmt.Sprintf("profile of user %s", userID)
 	var (
 		p       store.Profile
@@ -53,7 +53,7 @@ func (d *DB) Profile(ctx context.Context, userID string) (store.Profile, error) 
 
 // SaveProfile creates or replaces the user's profile; ErrNotFound when the
 // user does not exist.
-func (d *DB) SaveProfile(ctx context.Context, p store.Profile) error {
+func (d *Store) SaveProfile(ctx context.Context, p store.Profile) error {
 	what := fmt.Sprintf("save profile of user %s", p.UserID)
 	answers := p.Answers
 	if answers == nil {

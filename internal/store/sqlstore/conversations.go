@@ -1,14 +1,16 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
 )
 
 // Conversations and their messages: the episodic log.
@@ -24,7 +26,7 @@ func scanConversation(r rowScanner) (store.Conversation, error) {
 
 // CreateConversation stores a new conversation; ErrNotFound when its user
 // does not exist, ErrConflict when the ID is taken.
-func (d *DB) CreateConversation(ctx context.Context, c store.Conversation) error {
+func (d *Store) CreateConversation(ctx context.Context, c store.Conversation) error {
 	if c.ID == "" {
 		return fmt.Errorf("create conversation for user %s: id is required", c.UserID)
 	}
@@ -35,17 +37,17 @@ func (d *DB) CreateConversation(ctx context.Context, c store.Conversation) error
 }
 
 // Conversation returns one of the user's conversations.
-func (d *DB) Conversation(ctx context.Context, userID, id string) (store.Conversation, error) {
+func (d *Store) Conversation(ctx context.Context, userID, id string) (store.Conversation, error) {
 	c, err := scanConversation(d.db.QueryRowContext(ctx,
 		`SELECT `+convCols+` FROM conversations WHERE id = ? AND user_id = ?`, id, userID))
 	return c, mapErr(err, fmt.Sprintf("conversation %s", id))
 }
 
 // ListConversations returns the user's conversations, most recently updated first.
-func (d *DB) ListConversations(ctx context.Context, userID string) ([]store.Conversation, error) {
+func (d *Store) ListConversations(ctx context.Context, userID string) ([]store.Conversation, error) {
 	what := fmt.Sprintf("list conversations of user %s", userID)
 	rows, err := d.db.QueryContext(ctx,
-		`SELECT `+convCols+` FROM conversations WHERE user_id = ? ORDER BY updated_at DESC, rowid DESC`, userID)
+		`SELECT `+convCols+` FROM conversations WHERE user_id = ? ORDER BY updated_at DESC, `+d.seq+` DESC`, userID)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
@@ -64,7 +66,7 @@ func (d *DB) ListConversations(ctx context.Context, userID string) ([]store.Conv
 // SearchConversations finds the user's conversations whose title or
 // messages contain every word of q (instr on lower-cased text: ASCII case is
 // ignored, and LIKE's wildcards mean nothing here).
-func (d *DB) SearchConversations(ctx context.Context, userID, q string, limit int) ([]store.Conversation, error) {
+func (d *Store) SearchConversations(ctx context.Context, userID, q string, limit int) ([]store.Conversation, error) {
 	what := fmt.Sprintf("search conversations of user %s", userID)
 	words := strings.Fields(q)
 	if len(words) == 0 || limit <= 0 {
@@ -73,17 +75,22 @@ func (d *DB) SearchConversations(ctx context.Context, userID, q string, limit in
 	if len(words) > maxSearchWords {
 		words = words[:maxSearchWords]
 	}
+	// SQLite's instr(haystack, needle) is PostgreSQL's strpos.
+	instr := "instr"
+	if d.dialect == sqldb.Postgres {
+		instr = "strpos"
+	}
 	var where strings.Builder
 	args := []any{userID}
 	for _, w := range words {
-		where.WriteString(` AND (instr(lower(c.title), lower(?)) > 0 OR EXISTS (SELECT 1 FROM messages m
+		where.WriteString(` AND (` + instr + `(lower(c.title), lower(?)) > 0 OR EXISTS (SELECT 1 FROM messages m
 			WHERE m.conversation_id = c.id AND m.user_id = c.user_id AND m.role IN ('user', 'assistant')
-			AND instr(lower(m.content), lower(?)) > 0))`)
+			AND ` + instr + `(lower(m.content), lower(?)) > 0))`)
 		args = append(args, w, w)
 	}
 	args = append(args, limit)
 	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", convCols)+` FROM conversations c
-		WHERE c.user_id = ?`+where.String()+` ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ?`, args...)
+		WHERE c.user_id = ?`+where.String()+` ORDER BY c.updated_at DESC, c.`+d.seq+` DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
@@ -112,7 +119,7 @@ func prefixed(p, cols string) string {
 }
 
 // RenameConversation sets the title and UpdatedAt of one of the user's conversations.
-func (d *DB) RenameConversation(ctx context.Context, userID, id, title string, at time.Time) error {
+func (d *Store) RenameConversation(ctx context.Context, userID, id, title string, at time.Time) error {
 	res, err := d.db.ExecContext(ctx,
 		`UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
 		title, dbTime(at), id, userID)
@@ -121,7 +128,7 @@ func (d *DB) RenameConversation(ctx context.Context, userID, id, title string, a
 
 // UpdateConversation applies p to one of the user's conversations without
 // moving it in the list.
-func (d *DB) UpdateConversation(ctx context.Context, userID, id string, p store.ConversationPatch, at time.Time) error {
+func (d *Store) UpdateConversation(ctx context.Context, userID, id string, p store.ConversationPatch, at time.Time) error {
 	what := fmt.Sprintf("update conversation %s", id)
 	var sets []string
 	var args []any
@@ -162,7 +169,7 @@ func (d *DB) UpdateConversation(ctx context.Context, userID, id string, p store.
 
 // DeleteConversation removes one of the user's conversations; its messages
 // and actions go with it (ON DELETE CASCADE).
-func (d *DB) DeleteConversation(ctx context.Context, userID, id string) error {
+func (d *Store) DeleteConversation(ctx context.Context, userID, id string) error {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE id = ? AND user_id = ?`, id, userID)
 	return affected(res, err, fmt.Sprintf("delete conversation %s", id))
 }
@@ -230,13 +237,13 @@ func decodeToolCalls(s string) ([]store.ToolCall, error) {
 // AppendMessage stores m at the end of its conversation and bumps the
 // conversation's UpdatedAt to m.CreatedAt (never backwards). ErrNotFound when
 // the conversation is not m.UserID's.
-func (d *DB) AppendMessage(ctx context.Context, m store.Message) error {
+func (d *Store) AppendMessage(ctx context.Context, m store.Message) error {
 	return d.AppendMessageWith(ctx, m, nil)
 }
 
 // AppendMessageWith is AppendMessage that also runs with, when not nil, in
 // the same transaction (a message's attachments): both are stored, or neither.
-func (d *DB) AppendMessageWith(ctx context.Context, m store.Message, with func(context.Context, *sql.Tx) error) error {
+func (d *Store) AppendMessageWith(ctx context.Context, m store.Message, with func(context.Context, *sql.Tx) error) error {
 	what := fmt.Sprintf("append message %s to conversation %s", m.ID, m.ConversationID)
 	if m.ID == "" {
 		return fmt.Errorf("%s: id is required", what)
@@ -245,13 +252,36 @@ func (d *DB) AppendMessageWith(ctx context.Context, m store.Message, with func(c
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
+	if d.dialect == sqldb.Postgres && with == nil {
+		return d.appendLocked(ctx, d.db, m, calls, what)
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err, what)
 	}
 	defer tx.Rollback()
+	if d.dialect == sqldb.Postgres {
+		err = d.appendLocked(ctx, tx, m, calls, what)
+	} else {
+		err = d.appendInTx(ctx, tx, m, calls, what)
+	}
+	if err != nil {
+		return err
+	}
+	if with != nil {
+		if err := with(ctx, tx); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return mapErr(tx.Commit(), what)
+}
+
+// appendInTx is the append on SQLite: the transaction holds the one write
+// lock from its start (_txlock=immediate), so reading the head and moving
+// it cannot race another append.
+func (d *Store) appendInTx(ctx context.Context, tx *sql.Tx, m store.Message, calls, what string) error {
 	var head string
-	err = tx.QueryRowContext(ctx, `SELECT head_id FROM conversations WHERE id = ? AND user_id = ?`,
+	err := tx.QueryRowContext(ctx, `SELECT head_id FROM conversations WHERE id = ? AND user_id = ?`,
 		m.ConversationID, m.UserID).Scan(&head)
 	if err != nil {
 		return mapErr(err, what)
@@ -283,19 +313,59 @@ func (d *DB) AppendMessageWith(ctx context.Context, m store.Message, with func(c
 		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
 		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason,
 		parent, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
+	return mapErr(err, what)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// appendLocked is the append on PostgreSQL, where writers do not take
+// turns by themselves. One statement, one round trip: lock the
+// conversation (FOR UPDATE: two appends to one conversation take turns, so
+// each sees the head the other left, as SQLite's write lock does there),
+// pick the parent (the head, none for BranchAtRoot, or the given message
+// if it is in this conversation), move the head and bump UpdatedAt,
+// insert. A missing conversation or parent inserts nothing.
+func (d *Store) appendLocked(ctx context.Context, db execer, m store.Message, calls, what string) error {
+	res, err := db.ExecContext(ctx, `WITH conv AS (
+		SELECT id, head_id FROM conversations WHERE id = ?2 AND user_id = ?3 FOR UPDATE
+	), par AS (
+		SELECT CASE
+			WHEN CAST(?13 AS TEXT) = '' THEN conv.head_id
+			WHEN CAST(?13 AS TEXT) = '`+store.BranchAtRoot+`' THEN ''
+			ELSE (SELECT id FROM messages WHERE id = CAST(?13 AS TEXT) AND conversation_id = ?2 AND user_id = ?3)
+		END AS parent_id FROM conv
+	), upd AS (
+		UPDATE conversations c
+		SET updated_at = CASE WHEN c.updated_at IS NULL OR c.updated_at < CAST(?10 AS TEXT) THEN CAST(?10 AS TEXT) ELSE c.updated_at END,
+		    head_id = ?1
+		FROM par WHERE c.id = ?2 AND c.user_id = ?3 AND par.parent_id IS NOT NULL
+	)
+	INSERT INTO messages (`+msgCols+`)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CAST(?10 AS TEXT), CAST(?11 AS TEXT), ?12, par.parent_id, ?14, CAST(?15 AS BIGINT), ?16, ?17
+	FROM par WHERE par.parent_id IS NOT NULL`,
+		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
+		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason,
+		m.ParentID, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
 	if err != nil {
 		return mapErr(err, what)
 	}
-	if with != nil {
-		if err := with(ctx, tx); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return mapErr(err, what)
 	}
-	return mapErr(tx.Commit(), what)
+	// Nothing inserted: say which was missing.
+	if _, err := d.Conversation(ctx, m.UserID, m.ConversationID); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	} else if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s after message %s: %w", what, m.ParentID, store.ErrNotFound)
 }
 
 // UpdateMessage applies p to one of the user's messages and sets its UpdatedAt.
-func (d *DB) UpdateMessage(ctx context.Context, userID, id string, p store.MessagePatch, at time.Time) error {
+func (d *Store) UpdateMessage(ctx context.Context, userID, id string, p store.MessagePatch, at time.Time) error {
 	what := fmt.Sprintf("update message %s", id)
 	sets := []string{"updated_at = ?"}
 	args := []any{dbTime(at)}
@@ -338,7 +408,7 @@ func (d *DB) UpdateMessage(ctx context.Context, userID, id string, p store.Messa
 }
 
 // Message returns one of the user's messages.
-func (d *DB) Message(ctx context.Context, userID, id string) (store.Message, error) {
+func (d *Store) Message(ctx context.Context, userID, id string) (store.Message, error) {
 	m, err := scanMessage(d.db.QueryRowContext(ctx,
 		`SELECT `+msgCols+` FROM messages WHERE id = ? AND user_id = ?`, id, userID))
 	return m, mapErr(err, fmt.Sprintf("message %s", id))
@@ -346,19 +416,19 @@ func (d *DB) Message(ctx context.Context, userID, id string) (store.Message, err
 
 // Messages returns a conversation's messages in the order they were
 // appended. ErrNotFound when the conversation is not the user's.
-func (d *DB) Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error) {
+func (d *Store) Messages(ctx context.Context, userID, conversationID string) ([]store.Message, error) {
 	return d.messages(ctx, userID, conversationID, 0)
 }
 
 // RecentMessages returns the conversation's last limit messages, in order.
-func (d *DB) RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
+func (d *Store) RecentMessages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	return d.messages(ctx, userID, conversationID, limit)
 }
 
-func (d *DB) messages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
+func (d *Store) messages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
 	what := fmt.Sprintf("messages of conversation %s", conversationID)
 	// One read transaction, so the existence check and the rows agree.
 	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -398,7 +468,7 @@ func (d *DB) messages(ctx context.Context, userID, conversationID string, limit 
 }
 
 // MessageTree returns every message of the conversation, on every branch.
-func (d *DB) MessageTree(ctx context.Context, userID, conversationID string) ([]store.MessageNode, error) {
+func (d *Store) MessageTree(ctx context.Context, userID, conversationID string) ([]store.MessageNode, error) {
 	what := fmt.Sprintf("message tree of conversation %s", conversationID)
 	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -429,7 +499,7 @@ func (d *DB) MessageTree(ctx context.Context, userID, conversationID string) ([]
 }
 
 // ShowBranch moves the head to the newest message in messageID's subtree.
-func (d *DB) ShowBranch(ctx context.Context, userID, conversationID, messageID string) error {
+func (d *Store) ShowBranch(ctx context.Context, userID, conversationID, messageID string) error {
 	what := fmt.Sprintf("show branch %s of conversation %s", messageID, conversationID)
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -456,7 +526,7 @@ func (d *DB) ShowBranch(ctx context.Context, userID, conversationID, messageID s
 }
 
 // MarkInterrupted turns every streaming message into interrupted.
-func (d *DB) MarkInterrupted(ctx context.Context, at time.Time) (int, error) {
+func (d *Store) MarkInterrupted(ctx context.Context, at time.Time) (int, error) {
 	res, err := d.db.ExecContext(ctx,
 		`UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
 		string(store.StatusInterrupted), dbTime(at), string(store.StatusStreaming))

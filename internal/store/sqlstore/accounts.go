@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func scanUser(r rowScanner) (store.User, error) {
 }
 
 // CreateUser stores a new account; ErrConflict when the ID or username is taken.
-func (d *DB) CreateUser(ctx context.Context, u store.User) error {
+func (d *Store) CreateUser(ctx context.Context, u store.User) error {
 	if u.ID == "" || u.Username == "" {
 		return fmt.Errorf("create user %q: id and username are required", u.Username)
 	}
@@ -31,20 +31,20 @@ func (d *DB) CreateUser(ctx context.Context, u store.User) error {
 }
 
 // UserByID returns the account with this ID.
-func (d *DB) UserByID(ctx context.Context, id string) (store.User, error) {
+func (d *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	return u, mapErr(err, fmt.Sprintf("user %s", id))
 }
 
 // UserByUsername returns the account with this username, matched exactly.
-func (d *DB) UserByUsername(ctx context.Context, username string) (store.User, error) {
+func (d *Store) UserByUsername(ctx context.Context, username string) (store.User, error) {
 	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
 	return u, mapErr(err, fmt.Sprintf("user %q", username))
 }
 
 // ListUsers returns every account, oldest first.
-func (d *DB) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, rowid`)
+func (d *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, `+d.seq)
 	if err != nil {
 		return nil, mapErr(err, "list users")
 	}
@@ -61,14 +61,14 @@ func (d *DB) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 // CountUsers returns how many accounts exist.
-func (d *DB) CountUsers(ctx context.Context) (int, error) {
+func (d *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, mapErr(err, "count users")
 }
 
 // SetPasswordHash replaces a user's password hash.
-func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
+func (d *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
 	return affected(res, err, fmt.Sprintf("set password of user %s", userID))
 }
@@ -83,7 +83,7 @@ func scanSession(r rowScanner) (store.Session, error) {
 }
 
 // SetUserDisabled disables the account at at, or enables it when at is zero.
-func (d *DB) SetUserDisabled(ctx context.Context, userID string, at time.Time) error {
+func (d *Store) SetUserDisabled(ctx context.Context, userID string, at time.Time) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE users SET disabled_at = ? WHERE id = ?`, dbTime(at), userID)
 	return affected(res, err, fmt.Sprintf("disable user %s", userID))
 }
@@ -92,7 +92,7 @@ func (d *DB) SetUserDisabled(ctx context.Context, userID string, at time.Time) e
 // every row that references it (including the memory tables of
 // internal/memory/sqlitemem). Settings scoped to the user or one of their
 // conversations go in the same transaction.
-func (d *DB) DeleteUser(ctx context.Context, userID string) error {
+func (d *Store) DeleteUser(ctx context.Context, userID string) error {
 	what := fmt.Sprintf("delete user %s", userID)
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -102,8 +102,9 @@ func (d *DB) DeleteUser(ctx context.Context, userID string) error {
 	// Settings keys end in "."+ID by convention (memory.journaled.<user>,
 	// memory.watermark.<conversation>).
 	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE
-		(length(key) > length(?1) AND substr(key, length(key) - length(?1)) = '.' || ?1)
-		OR EXISTS (SELECT 1 FROM conversations c WHERE c.user_id = ?1
+		(length(key) > length(CAST(?1 AS TEXT))
+			AND substr(key, length(key) - length(CAST(?1 AS TEXT))) = '.' || CAST(?1 AS TEXT))
+		OR EXISTS (SELECT 1 FROM conversations c WHERE c.user_id = CAST(?1 AS TEXT)
 			AND length(settings.key) > length(c.id)
 			AND substr(settings.key, length(settings.key) - length(c.id)) = '.' || c.id)`, userID); err != nil {
 		return mapErr(err, what)
@@ -116,7 +117,7 @@ func (d *DB) DeleteUser(ctx context.Context, userID string) error {
 }
 
 // CreateSession stores a browser login; ErrNotFound when the user does not exist.
-func (d *DB) CreateSession(ctx context.Context, s store.Session) error {
+func (d *Store) CreateSession(ctx context.Context, s store.Session) error {
 	_, err := d.db.ExecContext(ctx,
 		`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.TokenHash, s.UserID, s.CSRFToken, dbTime(s.CreatedAt), dbTime(s.ExpiresAt),
@@ -126,16 +127,16 @@ func (d *DB) CreateSession(ctx context.Context, s store.Session) error {
 
 // SessionByHash returns the session with this token hash, expired or not;
 // the caller checks ExpiresAt against its clock.
-func (d *DB) SessionByHash(ctx context.Context, tokenHash string) (store.Session, error) {
+func (d *Store) SessionByHash(ctx context.Context, tokenHash string) (store.Session, error) {
 	s, err := scanSession(d.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	return s, mapErr(err, "session")
 }
 
 // ListSessions returns the user's sessions, most recently used first.
-func (d *DB) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+func (d *Store) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
 	what := fmt.Sprintf("list sessions of user %s", userID)
 	rows, err := d.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ?
-		ORDER BY coalesce(last_used_at, created_at) DESC, rowid DESC`, userID)
+		ORDER BY coalesce(last_used_at, created_at) DESC, `+d.seq+` DESC`, userID)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
@@ -152,14 +153,14 @@ func (d *DB) ListSessions(ctx context.Context, userID string) ([]store.Session, 
 }
 
 // TouchSession records a use of the session.
-func (d *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time, userAgent, address string) error {
+func (d *Store) TouchSession(ctx context.Context, tokenHash string, at time.Time, userAgent, address string) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ?, user_agent = ?, address = ? WHERE token_hash = ?`,
 		dbTime(at), userAgent, address, tokenHash)
 	return affected(res, err, "touch session")
 }
 
 // DeleteOtherSessions removes the user's sessions except keepHash.
-func (d *DB) DeleteOtherSessions(ctx context.Context, userID, keepHash string) ([]string, error) {
+func (d *Store) DeleteOtherSessions(ctx context.Context, userID, keepHash string) ([]string, error) {
 	what := fmt.Sprintf("delete other sessions of user %s", userID)
 	rows, err := d.db.QueryContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ? RETURNING token_hash`, userID, keepHash)
 	if err != nil {
@@ -178,20 +179,20 @@ func (d *DB) DeleteOtherSessions(ctx context.Context, userID, keepHash string) (
 }
 
 // DeleteSession removes a session. Removing one that is already gone is not an error.
-func (d *DB) DeleteSession(ctx context.Context, tokenHash string) error {
+func (d *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	return mapErr(err, "delete session")
 }
 
 // DeleteUserSessions removes every session of a user (log out everywhere).
-func (d *DB) DeleteUserSessions(ctx context.Context, userID string) error {
+func (d *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	return mapErr(err, fmt.Sprintf("delete sessions of user %s", userID))
 }
 
 // DeleteExpiredSessions removes sessions whose ExpiresAt is at or before now,
 // and sessions without an expiry, and returns how many it removed.
-func (d *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+func (d *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at IS NULL OR expires_at <= ?`, dbTime(now))
 	if err != nil {
 		return 0, mapErr(err, "delete expired sessions")
@@ -209,23 +210,23 @@ func scanToken(r rowScanner) (store.APIToken, error) {
 }
 
 // CreateAPIToken stores a token; ErrConflict when its ID or hash is taken.
-func (d *DB) CreateAPIToken(ctx context.Context, t store.APIToken) error {
+func (d *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 	_, err := d.db.ExecContext(ctx, `INSERT INTO api_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.ID, t.UserID, t.Name, t.TokenHash, dbTime(t.CreatedAt), dbTime(t.LastUsedAt))
 	return mapErr(err, fmt.Sprintf("create API token %q for user %s", t.Name, t.UserID))
 }
 
 // APITokenByHash returns the token with this hash.
-func (d *DB) APITokenByHash(ctx context.Context, tokenHash string) (store.APIToken, error) {
+func (d *Store) APITokenByHash(ctx context.Context, tokenHash string) (store.APIToken, error) {
 	t, err := scanToken(d.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = ?`, tokenHash))
 	return t, mapErr(err, "API token")
 }
 
 // ListAPITokens returns a user's tokens, oldest first.
-func (d *DB) ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error) {
+func (d *Store) ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error) {
 	what := fmt.Sprintf("list API tokens of user %s", userID)
 	rows, err := d.db.QueryContext(ctx,
-		`SELECT `+tokenCols+` FROM api_tokens WHERE user_id = ? ORDER BY created_at, rowid`, userID)
+		`SELECT `+tokenCols+` FROM api_tokens WHERE user_id = ? ORDER BY created_at, `+d.seq, userID)
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
@@ -242,19 +243,19 @@ func (d *DB) ListAPITokens(ctx context.Context, userID string) ([]store.APIToken
 }
 
 // DeleteAPIToken removes one of the user's tokens.
-func (d *DB) DeleteAPIToken(ctx context.Context, userID, id string) error {
+func (d *Store) DeleteAPIToken(ctx context.Context, userID, id string) error {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
 	return affected(res, err, fmt.Sprintf("delete API token %s", id))
 }
 
 // TouchAPIToken records that a token was used at at.
-func (d *DB) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
+func (d *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, dbTime(at), id)
 	return affected(res, err, fmt.Sprintf("touch API token %s", id))
 }
 
 // CreateInvite stores a one-time invitation.
-func (d *DB) CreateInvite(ctx context.Context, in store.Invite) error {
+func (d *Store) CreateInvite(ctx context.Context, in store.Invite) error {
 	_, err := d.db.ExecContext(ctx,
 		`INSERT INTO invites (token_hash, created_by, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)`,
 		in.TokenHash, in.CreatedBy, dbTime(in.CreatedAt), dbTime(in.ExpiresAt), dbTime(in.UsedAt))
@@ -264,7 +265,7 @@ func (d *DB) CreateInvite(ctx context.Context, in store.Invite) error {
 // UseInvite marks an unused invite that has not expired at now as used, in
 // one statement, so two people racing for the same link cannot both win. An
 // invite without an expiry is treated as expired.
-func (d *DB) UseInvite(ctx context.Context, tokenHash string, now time.Time) (store.Invite, error) {
+func (d *Store) UseInvite(ctx context.Context, tokenHash string, now time.Time) (store.Invite, error) {
 	if now.IsZero() {
 		return store.Invite{}, fmt.Errorf("use invite: no time given")
 	}
@@ -279,7 +280,7 @@ func (d *DB) UseInvite(ctx context.Context, tokenHash string, now time.Time) (st
 }
 
 // Invite reads a usable invite without using it.
-func (d *DB) Invite(ctx context.Context, tokenHash string, now time.Time) (store.Invite, error) {
+func (d *Store) Invite(ctx context.Context, tokenHash string, now time.Time) (store.Invite, error) {
 	var in store.Invite
 	err := d.db.QueryRowContext(ctx,
 		`SELECT token_hash, created_by, created_at, expires_at, used_at FROM invites
@@ -290,7 +291,7 @@ func (d *DB) Invite(ctx context.Context, tokenHash string, now time.Time) (store
 }
 
 // CreatePasswordReset stores a reset link and drops the user's older unused ones.
-func (d *DB) CreatePasswordReset(ctx context.Context, pr store.PasswordReset) error {
+func (d *Store) CreatePasswordReset(ctx context.Context, pr store.PasswordReset) error {
 	what := fmt.Sprintf("create password reset for user %s", pr.UserID)
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -309,7 +310,7 @@ func (d *DB) CreatePasswordReset(ctx context.Context, pr store.PasswordReset) er
 }
 
 // UsePasswordReset marks an unused, unexpired link used in one statement.
-func (d *DB) UsePasswordReset(ctx context.Context, tokenHash string, now time.Time) (store.PasswordReset, error) {
+func (d *Store) UsePasswordReset(ctx context.Context, tokenHash string, now time.Time) (store.PasswordReset, error) {
 	if now.IsZero() {
 		return store.PasswordReset{}, fmt.Errorf("use password reset: no time given")
 	}

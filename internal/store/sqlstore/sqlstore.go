@@ -1,0 +1,75 @@
+// Package sqlstore is os1's core store.Store (accounts, conversations,
+// messages, actions, personas, settings) written once for both databases
+// os1 runs on: SQLite (package sqlite, the default) and PostgreSQL
+// (package postgres, a cluster: docs/scale.md).
+//
+// Those packages open the connection pool and bring the schema up to date
+// with their own migrations; this one holds every query. Queries use '?'
+// placeholders, which the PostgreSQL pool numbers (sqldb.OpenPostgres), and
+// SQL both databases accept; the few places they differ branch on the
+// Dialect: which column orders rows inserted in the same instant, the name
+// of the substring search function, and how an append keeps racing
+// appends on one path. Every query on user data is scoped by user ID. It
+// must never log or alter message content, and must never hold
+// package-level mutable state.
+package sqlstore
+
+import (
+	"database/sql"
+	"time"
+
+	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/sqldb"
+	"github.com/os1ai/os1/internal/store/sqlerr"
+	"github.com/os1ai/os1/internal/store/sqltime"
+)
+
+// Store is every method of store.Store but Ping and Close, which the
+// opener (sqlite.DB, postgres.DB) adds, on a connection pool whose schema
+// is up to date.
+type Store struct {
+	db      *sql.DB
+	dialect sqldb.Dialect
+	// seq is the column that orders rows created in the same instant (the
+	// tables without a seq of their own): SQLite's implicit rowid,
+	// PostgreSQL's identity column seq.
+	seq string
+}
+
+var _ sqldb.Handle = (*Store)(nil)
+
+// New is the store on db, a pool of the given dialect whose schema its
+// opener has migrated. It does not own db: the opener closes it.
+func New(db *sql.DB, dialect sqldb.Dialect) *Store {
+	seq := "rowid"
+	if dialect == sqldb.Postgres {
+		seq = "seq"
+	}
+	return &Store{db: db, dialect: dialect, seq: seq}
+}
+
+// SQL exposes the connection pool so other stores of os1 (memory, mail, …)
+// can keep their tables in the same database and transactions. Callers
+// must scope every query by user ID as this package does.
+func (d *Store) SQL() *sql.DB { return d.db }
+
+// Dialect is which database the pool talks to.
+func (d *Store) Dialect() sqldb.Dialect { return d.dialect }
+
+// errs maps driver errors to the store's sentinels, the same on both
+// databases: no row is ErrNotFound, a taken unique key ErrConflict, a
+// dangling foreign key (a row pointing at a user or conversation that does
+// not exist) "owner not found".
+var errs = sqlerr.Sentinels{NotFound: store.ErrNotFound, Conflict: store.ErrConflict, Dangling: "owner"}
+
+// mapErr turns driver errors into the store's sentinel errors, keeping what
+// (a description of the operation) in the message.
+func mapErr(err error, what string) error { return errs.Map(err, what) }
+
+// affected reports ErrNotFound when an UPDATE or DELETE matched no row.
+func affected(res sql.Result, err error, what string) error { return errs.Affected(res, err, what) }
+
+// Times are stored as package sqltime says (shared by every SQL store).
+type dbTime = sqltime.Value
+
+func scanTime(t *time.Time) sqltime.Scanner { return sqltime.Scanner{T: t} }
