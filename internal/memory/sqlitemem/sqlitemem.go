@@ -1,7 +1,9 @@
-// Package sqlitemem is the SQLite backend of memory.Store: memory items,
-// people, journals and the recall index (FTS5 full text and vectors) in the
-// same database file as the conversations (internal/store/sqlite, which runs
-// the migration 00002_memory.sql that creates these tables).
+// Package sqlitemem is the SQL backend of memory.Store: memory items,
+// people, journals and the recall index (full text and vectors) in the same
+// database as the conversations: SQLite by default (internal/store/sqlite,
+// whose migration 00002_memory.sql creates these tables; FTS5 full text),
+// or PostgreSQL with the same code (internal/store/postgres, its own
+// 00002_memory.sql; tsvector full text; see dialect.go).
 //
 // Every query is scoped by user ID; another user's IDs answer ErrNotFound.
 // Vectors are stored int8-quantised in SQLite and searched through a compact
