@@ -90,11 +90,7 @@ var _ sqldb.Handle = (*DB)(nil)
 
 // Migrations returns the schema's goose migrations.
 func Migrations() fs.FS {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is always there
-	}
-	return fsys
+	return sqlstore.Sub(migrations, "migrations")
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -113,19 +109,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("migrate: lock: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLock) //nolint:errcheck // the session ends with the conn anyway
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	// goose ignores versions it does not know; an older os1 on a newer
-	// schema must stop rather than half-work.
-	current, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if current > target {
-		return fmt.Errorf("schema version %d is newer than this os1 knows (%d); upgrade os1", current, target)
-	}
-	return nil
+	return sqlstore.Migrate(ctx, p)
 }
 
 // migrateLock is the advisory lock key os1's migrations hold ("os1").

@@ -44,20 +44,7 @@ func (d *Store) UserByUsername(ctx context.Context, username string) (store.User
 
 // ListUsers returns every account, oldest first.
 func (d *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY created_at, `+d.seq)
-	if err != nil {
-		return nil, mapErr(err, "list users")
-	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, mapErr(err, "list users")
-		}
-		out = append(out, u)
-	}
-	return out, mapErr(rows.Err(), "list users")
+	return all(ctx, d.db, scanUser, "list users", `SELECT `+userCols+` FROM users ORDER BY created_at, `+d.seq)
 }
 
 // CountUsers returns how many accounts exist.
@@ -135,21 +122,8 @@ func (d *Store) SessionByHash(ctx context.Context, tokenHash string) (store.Sess
 // ListSessions returns the user's sessions, most recently used first.
 func (d *Store) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
 	what := fmt.Sprintf("list sessions of user %s", userID)
-	rows, err := d.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ?
+	return all(ctx, d.db, scanSession, what, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ?
 		ORDER BY coalesce(last_used_at, created_at) DESC, `+d.seq+` DESC`, userID)
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	defer rows.Close()
-	var out []store.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, mapErr(err, what)
-		}
-		out = append(out, s)
-	}
-	return out, mapErr(rows.Err(), what)
 }
 
 // TouchSession records a use of the session.
@@ -162,20 +136,8 @@ func (d *Store) TouchSession(ctx context.Context, tokenHash string, at time.Time
 // DeleteOtherSessions removes the user's sessions except keepHash.
 func (d *Store) DeleteOtherSessions(ctx context.Context, userID, keepHash string) ([]string, error) {
 	what := fmt.Sprintf("delete other sessions of user %s", userID)
-	rows, err := d.db.QueryContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ? RETURNING token_hash`, userID, keepHash)
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, mapErr(err, what)
-		}
-		out = append(out, h)
-	}
-	return out, mapErr(rows.Err(), what)
+	return all(ctx, d.db, scanString, what,
+		`DELETE FROM sessions WHERE user_id = ? AND token_hash <> ? RETURNING token_hash`, userID, keepHash)
 }
 
 // DeleteSession removes a session. Removing one that is already gone is not an error.
@@ -225,21 +187,7 @@ func (d *Store) APITokenByHash(ctx context.Context, tokenHash string) (store.API
 // ListAPITokens returns a user's tokens, oldest first.
 func (d *Store) ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error) {
 	what := fmt.Sprintf("list API tokens of user %s", userID)
-	rows, err := d.db.QueryContext(ctx,
-		`SELECT `+tokenCols+` FROM api_tokens WHERE user_id = ? ORDER BY created_at, `+d.seq, userID)
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	defer rows.Close()
-	var out []store.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, mapErr(err, what)
-		}
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err(), what)
+	return all(ctx, d.db, scanToken, what, `SELECT `+tokenCols+` FROM api_tokens WHERE user_id = ? ORDER BY created_at, `+d.seq, userID)
 }
 
 // DeleteAPIToken removes one of the user's tokens.

@@ -53,23 +53,9 @@ func (d *Store) Action(ctx context.Context, userID, id string) (store.Action, er
 // PendingActions returns the user's pending actions in a conversation, oldest first.
 func (d *Store) PendingActions(ctx context.Context, userID, conversationID string) ([]store.Action, error) {
 	what := fmt.Sprintf("pending actions of conversation %s", conversationID)
-	rows, err := d.db.QueryContext(ctx,
-		`SELECT `+actionCols+` FROM actions
+	return all(ctx, d.db, scanAction, what, `SELECT `+actionCols+` FROM actions
 		 WHERE conversation_id = ? AND user_id = ? AND status = ? ORDER BY created_at, `+d.seq,
 		conversationID, userID, string(store.ActionPending))
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	defer rows.Close()
-	var out []store.Action
-	for rows.Next() {
-		a, err := scanAction(rows)
-		if err != nil {
-			return nil, mapErr(err, what)
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err(), what)
 }
 
 // DecideAction moves a pending action to approved or denied in one

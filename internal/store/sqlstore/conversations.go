@@ -46,21 +46,7 @@ func (d *Store) Conversation(ctx context.Context, userID, id string) (store.Conv
 // ListConversations returns the user's conversations, most recently updated first.
 func (d *Store) ListConversations(ctx context.Context, userID string) ([]store.Conversation, error) {
 	what := fmt.Sprintf("list conversations of user %s", userID)
-	rows, err := d.db.QueryContext(ctx,
-		`SELECT `+convCols+` FROM conversations WHERE user_id = ? ORDER BY updated_at DESC, `+d.seq+` DESC`, userID)
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	defer rows.Close()
-	var out []store.Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, mapErr(err, what)
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err(), what)
+	return all(ctx, d.db, scanConversation, what, `SELECT `+convCols+` FROM conversations WHERE user_id = ? ORDER BY updated_at DESC, `+d.seq+` DESC`, userID)
 }
 
 // SearchConversations finds the user's conversations whose title or
@@ -89,21 +75,8 @@ func (d *Store) SearchConversations(ctx context.Context, userID, q string, limit
 		args = append(args, w, w)
 	}
 	args = append(args, limit)
-	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", convCols)+` FROM conversations c
+	return all(ctx, d.db, scanConversation, what, `SELECT `+prefixed("c.", convCols)+` FROM conversations c
 		WHERE c.user_id = ?`+where.String()+` ORDER BY c.updated_at DESC, c.`+d.seq+` DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	defer rows.Close()
-	var out []store.Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, mapErr(err, what)
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err(), what)
 }
 
 // maxSearchWords bounds one search's query (each word is a scan).
@@ -428,19 +401,30 @@ func (d *Store) RecentMessages(ctx context.Context, userID, conversationID strin
 	return d.messages(ctx, userID, conversationID, limit)
 }
 
-func (d *Store) messages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
-	what := fmt.Sprintf("messages of conversation %s", conversationID)
-	// One read transaction, so the existence check and the rows agree.
+// readConversation begins a read transaction on a conversation that is
+// the user's (ErrNotFound otherwise): one transaction, so that the
+// existence check and the rows read next agree. The caller rolls it back.
+func (d *Store) readConversation(ctx context.Context, userID, conversationID, what string) (*sql.Tx, error) {
 	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
-	defer tx.Rollback()
 	var one int
 	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ? AND user_id = ?`, conversationID, userID).Scan(&one)
 	if err != nil {
+		tx.Rollback()
 		return nil, mapErr(err, what)
 	}
+	return tx, nil
+}
+
+func (d *Store) messages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
+	what := fmt.Sprintf("messages of conversation %s", conversationID)
+	tx, err := d.readConversation(ctx, userID, conversationID, what)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	// The current path: from the head up through the parents, limit steps
 	// at most (0: all the way), shown in the order appended.
 	q := `WITH RECURSIVE path(id, parent_id, depth) AS (
@@ -451,35 +435,17 @@ func (d *Store) messages(ctx context.Context, userID, conversationID string, lim
 		WHERE m.conversation_id = ?1 AND (?3 = 0 OR p.depth < ?3)
 	)
 	SELECT ` + msgCols + ` FROM messages WHERE id IN (SELECT id FROM path) AND user_id = ?2 ORDER BY seq`
-	rows, err := tx.QueryContext(ctx, q, conversationID, userID, limit)
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	defer rows.Close()
-	var out []store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, mapErr(err, what)
-		}
-		out = append(out, m)
-	}
-	return out, mapErr(rows.Err(), what)
+	return all(ctx, tx, scanMessage, what, q, conversationID, userID, limit)
 }
 
 // MessageTree returns every message of the conversation, on every branch.
 func (d *Store) MessageTree(ctx context.Context, userID, conversationID string) ([]store.MessageNode, error) {
 	what := fmt.Sprintf("message tree of conversation %s", conversationID)
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := d.readConversation(ctx, userID, conversationID, what)
 	if err != nil {
-		return nil, mapErr(err, what)
+		return nil, err
 	}
 	defer tx.Rollback()
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ? AND user_id = ?`, conversationID, userID).Scan(&one)
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
 	rows, err := tx.QueryContext(ctx,
 		`SELECT id, parent_id, role FROM messages WHERE conversation_id = ? AND user_id = ? ORDER BY seq`,
 		conversationID, userID)

@@ -15,8 +15,13 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
+	"io/fs"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqldb"
@@ -55,6 +60,63 @@ func (d *Store) SQL() *sql.DB { return d.db }
 
 // Dialect is which database the pool talks to.
 func (d *Store) Dialect() sqldb.Dialect { return d.dialect }
+
+// Migrate brings a schema up to date with p, the opener's migrations (one
+// set per dialect). goose ignores versions it does not know, so a schema a
+// newer os1 migrated is refused here: an older os1 must stop rather than
+// half-work.
+func Migrate(ctx context.Context, p *goose.Provider) error {
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > target {
+		return fmt.Errorf("schema version %d is newer than this os1 knows (%d); upgrade os1", current, target)
+	}
+	return nil
+}
+
+// Sub is the folder dir of an embedded file system (an opener's
+// migrations), which is always there.
+func Sub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // the embedded directory is always there
+	}
+	return sub
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// all runs a query on db and scans every row it returns with scan.
+func all[T any](ctx context.Context, db querier, scan func(rowScanner) (T, error), what, query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+func scanString(r rowScanner) (string, error) {
+	var s string
+	err := r.Scan(&s)
+	return s, err
+}
 
 // errs maps driver errors to the store's sentinels, the same on both
 // databases: no row is ErrNotFound, a taken unique key ErrConflict, a
