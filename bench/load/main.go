@@ -49,6 +49,7 @@ import (
 
 type options struct {
 	bin, url, tokensFile, metricsURL, memory, models string
+	profiles                                         string
 	pid                                              int
 	users                                            []int
 	duration, think, jitter, ramp, settle            time.Duration
@@ -79,6 +80,7 @@ func main() {
 	flag.Float64Var(&o.pace.tps, "tps", 30, "the model's tokens per second")
 	flag.IntVar(&o.pace.tokens, "reply-tokens", 150, "tokens in each reply")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data dir (its path is printed)")
+	flag.StringVar(&o.profiles, "cpuprofile", "", "a folder: write os1's CPU profile of each step's measured window there (cpu-N.pprof; os1 runs with OS1_PPROF=1)")
 	flag.StringVar(&o.models, "models", defaultModels(), "a cache dir's models folder (with use-lite) for os1's sentence embeddings; empty: full-text recall only")
 	flag.Parse()
 	if *serve != "" {
@@ -216,6 +218,16 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	tick := time.NewTicker(time.Second)
 	waitUntil(ctx, rec.from)
 	first = sample(t)
+	var profDone chan struct{}
+	if o.profiles != "" {
+		profDone = make(chan struct{})
+		go func() {
+			defer close(profDone)
+			if err := cpuProfile(ctx, t, o.duration, filepath.Join(o.profiles, fmt.Sprintf("cpu-%d.pprof", n))); err != nil {
+				fmt.Fprintln(os.Stderr, "cpu profile:", err)
+			}
+		}()
+	}
 	for time.Now().Before(rec.to) && ctx.Err() == nil {
 		select {
 		case <-tick.C:
@@ -226,6 +238,9 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 		last = s
 	}
 	tick.Stop()
+	if profDone != nil {
+		<-profDone
+	}
 	close(stop)
 	wg.Wait()
 	lost := countLost(ctx, users, o.pace.tokens, rec)
@@ -489,6 +504,9 @@ func start(ctx context.Context, o options, most int, t *target) (cleanup func(),
 		"OS1_ADDR=" + addr, "OS1_METRICS_ADDR=" + metricsAddr, "OS1_OLLAMA_URL=off", "OS1_STT=off", "OS1_TTS=off",
 		"OS1_LLM_PROVIDER=openai", "OS1_LLM_URL=http://" + modelAddr + "/v1", "OS1_LLM_MODEL=load-model",
 		"OS1_LOG_LEVEL=warn", "PATH=" + os.Getenv("PATH")}
+	if o.profiles != "" {
+		env = append(env, "OS1_PPROF=1")
+	}
 
 	// accounts: the owner, then the members with their tokens
 	t0 := time.Now()
@@ -642,4 +660,38 @@ func countLost(ctx context.Context, users []*simUser, tokens int, rec *recorder)
 		return fmt.Sprintf("%d (%d unread)", total, failed)
 	}
 	return strconv.Itoa(total)
+}
+
+// cpuProfile fetches os1's CPU profile over the measured window (less one
+// second, so the step does not wait for it) from its metrics listener.
+func cpuProfile(ctx context.Context, t target, window time.Duration, path string) error {
+	if t.metrics == "" {
+		return errors.New("no metrics listener to ask")
+	}
+	secs := max(int((window-time.Second)/time.Second), 1)
+	u := strings.TrimSuffix(t.metrics, "/metrics") + "/debug/pprof/profile?seconds=" + strconv.Itoa(secs)
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s (is os1 running with OS1_PPROF=1?)", u, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

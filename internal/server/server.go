@@ -302,6 +302,9 @@ func (s *Server) MetricsHandler() http.Handler {
 	}
 	m := http.NewServeMux()
 	m.Handle("GET /metrics", s.Metrics.Handler())
+	if profilingOn() {
+		addProfiling(m)
+	}
 	return m
 }
 
