@@ -168,3 +168,32 @@ func TestManyDistinctWords(t *testing.T) {
 		})
 	}
 }
+
+// Search folds accents and splits words at punctuation, ASCII or not, on
+// both dialects (FTS5's unicode61 with remove_diacritics; mail_fts_text
+// and mail_fold on PostgreSQL).
+func TestSearchFoldsAccents(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			db := b.open(t)
+			s := sqlitemail.New(db)
+			u := newUser(t, db, "ana")
+			if err := s.CreateAccount(ctx, mail.Account{ID: "acc", UserID: u, Address: "ana@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+			ms := []mail.Message{
+				{AccountID: "acc", Folder: "INBOX", UID: 1, Subject: "Café Größe", Text: "naïve—zebra «quagga»"},
+				{AccountID: "acc", Folder: "INBOX", UID: 2, Subject: "cafe plain"},
+			}
+			if err := s.PutMessages(ctx, u, ms); err != nil {
+				t.Fatal(err)
+			}
+			for q, want := range map[string]int{"cafe": 2, "CAFÉ": 2, "cafe\u0301": 2, "naive": 1, "zebra": 1, "quagga": 1, "größe": 1} {
+				if hits, err := s.Search(ctx, u, q, 0); err != nil || len(hits) != want {
+					t.Errorf("Search %q: %d hits, %v; want %d", q, len(hits), err, want)
+				}
+			}
+		})
+	}
+}

@@ -79,6 +79,9 @@ func TestMigrationDownUpPostgres(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_class WHERE relname LIKE 'mail\_%'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("after down: %d mail objects left (%v)", n, err)
 	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_proc WHERE proname LIKE 'mail\_%'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after down: %d mail functions left (%v)", n, err)
+	}
 	if _, err := gp.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
 	}

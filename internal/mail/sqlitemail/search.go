@@ -84,11 +84,12 @@ var sqliteFTS = ftsSQL{
 
 // postgresFTS queries mail_messages.fts, PostgreSQL's tsvector of the
 // subject and sender (weight A) and the text (weight B), each cut to its
-// first IndexedChars characters with ASCII punctuation read as spaces (so
-// an address is its words, as in FTS5's unicode61), under the 'english'
-// configuration (Snowball stemming, its stopwords). A match is to_tsquery
-// text: each term's words as a phrase (<->), the terms OR-ed (|); terms
-// hold only letters and digits, so nothing in them is tsquery syntax.
+// first IndexedChars characters, accents folded and punctuation read as
+// spaces (so an address is its words, as in FTS5's unicode61), under the
+// 'english' configuration (Snowball stemming, its stopwords): migration
+// 00004 there. A match is to_tsquery text: each term's words as a phrase
+// (<->), the terms OR-ed (|), accents folded by mail_fold; terms hold
+// only letters and digits, so nothing in them is tsquery syntax.
 // ts_rank weighs A 1 and B 0.5 (FTS5's bm25 weights 2, 2, 1), divided by
 // 1 + log of the message's length (normalization 1: BM25 favours short
 // documents too); higher is better.
@@ -100,17 +101,17 @@ var postgresFTS = ftsSQL{
 		}
 		return strings.Join(parts, " | ")
 	},
-	count: `SELECT count(*) FROM (SELECT 1 FROM mail_messages WHERE fts @@ to_tsquery('english', ?) LIMIT ?) AS hits`,
+	count: `SELECT count(*) FROM (SELECT 1 FROM mail_messages WHERE fts @@ to_tsquery('english', mail_fold(?)) LIMIT ?) AS hits`,
 	hits: `SELECT ` + msgCols + ` FROM (
-			SELECT m.seq AS seq, ts_rank('{0.1, 0.2, 0.5, 1.0}', m.fts, to_tsquery('english', ?1), 1) AS r, m.date AS date
+			SELECT m.seq AS seq, ts_rank('{0.1, 0.2, 0.5, 1.0}', m.fts, to_tsquery('english', mail_fold(?1)), 1) AS r, m.date AS date
 			FROM mail_messages m
-			WHERE m.fts @@ to_tsquery('english', ?1) AND m.user_id = ?2
+			WHERE m.fts @@ to_tsquery('english', mail_fold(?1)) AND m.user_id = ?2
 			ORDER BY r DESC, m.date DESC NULLS LAST, m.seq DESC LIMIT ?3
 		) h JOIN mail_messages m ON m.seq = h.seq
 		ORDER BY h.r DESC, h.date DESC NULLS LAST, h.seq DESC`,
-	rowids: `SELECT seq FROM mail_messages WHERE fts @@ to_tsquery('english', ?) AND seq BETWEEN ? AND ?`,
+	rowids: `SELECT seq FROM mail_messages WHERE fts @@ to_tsquery('english', mail_fold(?)) AND seq BETWEEN ? AND ?`,
 	older: `SELECT m.seq FROM mail_messages m
-			WHERE m.fts @@ to_tsquery('english', ?) AND m.user_id = ?
+			WHERE m.fts @@ to_tsquery('english', mail_fold(?)) AND m.user_id = ?
 				AND (m.date < ?3 OR m.date IS NULL OR (m.date = ?3 AND m.seq < ?4))
 			ORDER BY m.seq DESC LIMIT ?5`,
 }
