@@ -517,8 +517,10 @@ func (c *Companion) begin(conv store.Conversation) (*turn, error) {
 	ctx, cancel := context.WithCancel(c.base)
 	c.inFlight[conv.ID] = cancel
 	c.wg.Add(1)
+	q := events.NewQueue(classify, c.turnLim)
+	q.Coalesce(deltasJoin, joinDeltas)
 	return &turn{c: c, userID: conv.UserID, convID: conv.ID, ctx: ctx, cancel: cancel,
-		q: events.NewQueue(classify, c.turnLim), start: c.clock.Now()}, nil
+		q: q, start: c.clock.Now()}, nil
 }
 
 // abandon releases a turn that never started.

@@ -1,6 +1,8 @@
 package companion
 
 import (
+	"strings"
+
 	"github.com/os1ai/os1/internal/attach"
 	"github.com/os1ai/os1/internal/events"
 	"github.com/os1ai/os1/internal/store"
@@ -65,8 +67,38 @@ func classify(ev Event) (bool, Event) {
 func Classify(ev Event) (bool, Event) { return classify(ev) }
 
 // NewBus returns the in-process bus of companion events, for a single
-// server process.
-func NewBus(l events.Limits) *events.Local[Event] { return events.NewLocal(classify, l) }
+// server process. A subscriber that fell behind takes the deltas that
+// piled up as one (MergeDeltas).
+func NewBus(l events.Limits) *events.Local[Event] {
+	b := events.NewLocal(classify, l)
+	b.Coalesce(deltasJoin, joinDeltas)
+	return b
+}
+
+// deltasJoin reports whether two neighbouring events are text (or
+// reasoning) deltas of one message, which a reader that fell behind takes
+// as one: one frame and one flush instead of one per token
+// (events.Queue.Coalesce, issue 15).
+func deltasJoin(a, b Event) bool {
+	return a.Type == b.Type && (a.Type == EvDelta || a.Type == EvReasoning) &&
+		a.MessageID == b.MessageID && a.ConversationID == b.ConversationID
+}
+
+// joinDeltas is one delta with the text of the run.
+func joinDeltas(run []Event) Event {
+	n := 0
+	for _, ev := range run {
+		n += len(ev.Text)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, ev := range run {
+		b.WriteString(ev.Text)
+	}
+	ev := run[0]
+	ev.Text = b.String()
+	return ev
+}
 
 // ActionView is an action waiting for consent, with a human summary.
 type ActionView struct {

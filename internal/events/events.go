@@ -82,6 +82,8 @@ type Queue[T any] struct {
 	room    chan struct{}
 	left    chan struct{} // closed when the reader stops
 	once    sync.Once
+	canJoin func(a, b T) bool // Coalesce; nil: every event alone
+	join    func(run []T) T
 }
 
 type item[T any] struct {
@@ -157,6 +159,18 @@ func (q *Queue[T]) Push(ctx context.Context, ev T) bool {
 	}
 }
 
+// Coalesce makes the reader take a run of pending events as one event,
+// join(run), where canJoin holds for each two neighbours (the companion
+// joins text deltas of one message): a reader that fell behind then writes
+// one frame for what piled up instead of one per event, and one that keeps
+// up sees every event as published. Markers are never joined. Call it
+// before the queue is read.
+func (q *Queue[T]) Coalesce(canJoin func(a, b T) bool, join func(run []T) T) {
+	q.mu.Lock()
+	q.canJoin, q.join = canJoin, join
+	q.mu.Unlock()
+}
+
 // Close ends the queue: the reader gets what is pending, then the stream ends.
 func (q *Queue[T]) Close() {
 	q.mu.Lock()
@@ -203,6 +217,15 @@ func (q *Queue[T]) Events(ctx context.Context) iter.Seq[T] {
 				q.lagging = false
 			}
 			ev := it.ev
+			if q.canJoin != nil && !it.marker && len(q.items) > 0 && !q.items[0].marker && q.canJoin(ev, q.items[0].ev) {
+				run := []T{ev}
+				for len(q.items) > 0 && !q.items[0].marker && q.canJoin(run[len(run)-1], q.items[0].ev) {
+					run = append(run, q.items[0].ev)
+					q.items[0] = item[T]{}
+					q.items = q.items[1:]
+				}
+				ev = q.join(run)
+			}
 			q.mu.Unlock()
 			signal(q.room)
 			if !yield(ev) {

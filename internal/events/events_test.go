@@ -163,3 +163,62 @@ func TestSubscriptionEndsWithContext(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// bothDeltas and sumDeltas join neighbouring deltas of the test event: N adds up.
+func bothDeltas(a, b ev) bool { return a.Kind == "delta" && b.Kind == "delta" }
+
+func sumDeltas(run []ev) ev {
+	n := 0
+	for _, e := range run {
+		n += e.N
+	}
+	return ev{"delta", n}
+}
+
+// TestCoalesceJoinsWhatPiledUp: a reader that fell behind takes the deltas
+// queued meanwhile as one event; finals and markers are never merged, and
+// order is kept.
+func TestCoalesceJoinsWhatPiledUp(t *testing.T) {
+	q := events.NewQueue(classify, events.Limits{Lossy: 6, Final: 16, FinalWait: time.Second})
+	q.Coalesce(bothDeltas, sumDeltas)
+	ctx := context.Background()
+	for _, e := range []ev{{"delta", 1}, {"delta", 2}, {"delta", 3}, {"final", 10}, {"delta", 4}, {"delta", 5}} {
+		q.Push(ctx, e)
+	}
+	// Over Lossy: the marker stands for what follows; it is never merged.
+	for i := range 3 {
+		q.Push(ctx, ev{"delta", 100 + i})
+	}
+	q.Push(ctx, ev{"final", 20})
+	q.Close()
+	var got []ev
+	for e := range q.Events(ctx) {
+		got = append(got, e)
+	}
+	want := []ev{{"delta", 6}, {"final", 10}, {"delta", 9}, {"lagged", 100}, {"final", 20}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+}
+
+// TestCoalesceKeepsPaceWithAReaderThatKeepsUp: a reader that takes each
+// event before the next is published sees every one of them.
+func TestCoalesceKeepsPaceWithAReaderThatKeepsUp(t *testing.T) {
+	b := events.NewLocal(classify, events.Limits{})
+	b.Coalesce(bothDeltas, sumDeltas)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub := b.Subscribe(ctx, "u1")
+	got := make(chan ev)
+	go func() {
+		for e := range sub {
+			got <- e
+		}
+	}()
+	for i := range 5 {
+		b.Publish(ctx, "u1", ev{"delta", i})
+		if e := <-got; e != (ev{"delta", i}) {
+			t.Fatalf("read %v, want delta %d alone", e, i)
+		}
+	}
+}

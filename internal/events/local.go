@@ -11,8 +11,10 @@ type Local[T any] struct {
 	classify Classify[T]
 	limits   Limits
 
-	mu   sync.Mutex
-	subs map[string]map[*Queue[T]]struct{} // user ID -> subscribers
+	mu      sync.Mutex
+	subs    map[string]map[*Queue[T]]struct{} // user ID -> subscribers
+	canJoin func(a, b T) bool
+	join    func(run []T) T
 }
 
 var _ Bus[int] = (*Local[int])(nil)
@@ -39,10 +41,18 @@ func (b *Local[T]) Publish(ctx context.Context, userID string, ev T) {
 	}
 }
 
+// Coalesce gives every later subscription Queue.Coalesce.
+func (b *Local[T]) Coalesce(canJoin func(a, b T) bool, join func(run []T) T) {
+	b.mu.Lock()
+	b.canJoin, b.join = canJoin, join
+	b.mu.Unlock()
+}
+
 // Subscribe follows userID's events from now on.
 func (b *Local[T]) Subscribe(ctx context.Context, userID string) iter.Seq[T] {
 	q := NewQueue(b.classify, b.limits)
 	b.mu.Lock()
+	q.canJoin, q.join = b.canJoin, b.join
 	if b.subs[userID] == nil {
 		b.subs[userID] = map[*Queue[T]]struct{}{}
 	}

@@ -111,11 +111,11 @@ func TestSecondWebSocketFollowsTurn(t *testing.T) {
 			ev := w.next(t)
 			types = append(types, ev.Type)
 			if ev.Type == "turn_done" {
-				return strings.Join(types, " ")
+				return oneDelta(strings.Join(types, " "))
 			}
 		}
 	}
-	const full = "conversation user_message assistant_start delta delta assistant_done turn_done"
+	const full = "conversation user_message assistant_start delta assistant_done turn_done"
 
 	e.llm.Enqueue(llmtest.Reply{Chunks: []string{"Hel", "lo"}})
 	starter.send(t, map[string]any{"type": "send", "text": "hi there"})

@@ -178,7 +178,7 @@ func TestWebSocketTurn(t *testing.T) {
 			break
 		}
 	}
-	if got := strings.Join(types, " "); got != "conversation user_message assistant_start delta delta assistant_done turn_done" {
+	if got := oneDelta(strings.Join(types, " ")); got != "conversation user_message assistant_start delta assistant_done turn_done" {
 		t.Fatalf("events %s", got)
 	}
 	if msgs := o.messages(conv); len(msgs) != 2 || msgs[1].(map[string]any)["content"] != "Hello" {
