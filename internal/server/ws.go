@@ -68,7 +68,7 @@ func (ws *wsSession) serve(ctx context.Context) {
 		ws.wg.Wait()
 		ws.conn.CloseNow()
 	}()
-	go ws.keepAlive(ctx)
+	ws.keepAlive(ctx)
 	for {
 		typ, data, err := ws.conn.Read(ctx)
 		if err != nil {
@@ -211,22 +211,39 @@ func (ws *wsSession) write(ctx context.Context, v any) error {
 	return ws.conn.Write(wctx, websocket.MessageText, b)
 }
 
-// keepAlive pings so idle proxies keep the socket open and dead peers are noticed.
+// pingEvery is how often keepAlive pings an open socket.
+const pingEvery = 30 * time.Second
+
+// keepAlive pings so idle proxies keep the socket open and dead peers are
+// noticed, every pingEvery until ctx ends. It arms a timer and returns: no
+// goroutine per socket waits between pings (issue 15: thousands of idle
+// sockets). The pong is read by the socket's read loop.
 func (ws *wsSession) keepAlive(ctx context.Context) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	var mu sync.Mutex
+	var t *time.Timer
+	ping := func() {
+		if ctx.Err() != nil {
 			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := ws.conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				ws.conn.CloseNow()
-				return
-			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := ws.conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			ws.conn.CloseNow()
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() == nil {
+			t.Reset(pingEvery)
 		}
 	}
+	mu.Lock()
+	t = time.AfterFunc(pingEvery, ping)
+	mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		t.Stop()
+	})
 }
