@@ -84,12 +84,17 @@ func (e *env) restart() {
 	e.start()
 }
 
+// settleWait bounds a wait for the scheduler or a model's turn: it
+// returns as soon as they are done, and under -race on a loaded machine
+// (a load of 20 on two cores) 5 s was not always enough for one step.
+const settleWait = 30 * time.Second
+
 // settle waits until the scheduler sleeps with every claimed job ended
 // and settled, nothing due, and its timer set for the next job in the
 // store.
 func (e *env) settle() {
 	e.t.Helper()
-	testrig.Eventually(e.t, 5*time.Second, "the scheduler settles", func() (bool, string) {
+	testrig.Eventually(e.t, settleWait, "the scheduler settles", func() (bool, string) {
 		st := e.sched.Stats()
 		nw, now := e.sched.NextWake(), e.rig.Clock.Now()
 		at, ok, err := e.sched.Store().NextDue(context.Background(), []string{proactive.KindMessage, proactive.KindPlan})
@@ -121,7 +126,7 @@ func (e *env) idle() {
 	if err := e.rig.LLM.WaitIdle(e.t.Context()); err != nil {
 		e.t.Fatal(err)
 	}
-	testrig.Eventually(e.t, 5*time.Second, "every sent message is followed to its end", func() (bool, string) {
+	testrig.Eventually(e.t, settleWait, "every sent message is followed to its end", func() (bool, string) {
 		for _, c := range e.conversations() {
 			if e.comp.Running(c.ID) {
 				return false, c.ID
