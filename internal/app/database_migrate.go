@@ -17,6 +17,7 @@ import (
 
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/store/postgres"
+	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
@@ -61,11 +62,16 @@ type MigrateOptions struct {
 
 // NotEmptyError refuses a target that already holds data.
 type NotEmptyError struct {
-	Target string
-	Tables []string // tables holding rows
+	Target  string
+	Tables  []string // tables holding rows
+	Foreign bool     // Tables are another program's (empty or not): os1 made none of them
 }
 
 func (e *NotEmptyError) Error() string {
+	if e.Foreign {
+		return fmt.Sprintf("%s is not empty: it holds tables os1 did not make (%s). os1 migrate copies into an empty database only; create a new one (createdb)",
+			e.Target, strings.Join(e.Tables, ", "))
+	}
 	return fmt.Sprintf("%s is not empty: %s hold rows. os1 migrate copies into an empty database only; create a new one (createdb) or drop these tables' data first",
 		e.Target, strings.Join(e.Tables, ", "))
 }
@@ -115,6 +121,11 @@ func MigrateToPostgres(ctx context.Context, cfg config.Config, pgURL string, o M
 		return nil, err
 	}
 	defer src.Close()
+	// Look before os1's migrations make their tables: a database that
+	// holds anything else is refused untouched.
+	if err := refuseForeign(ctx, pgURL, rep.Target); err != nil {
+		return nil, err
+	}
 	dst, err := postgres.Open(ctx, pgURL)
 	if err != nil {
 		return nil, err
@@ -237,6 +248,33 @@ func refuseNonEmpty(ctx context.Context, pg *sql.DB, s map[string]map[string]pgC
 	if len(full) > 0 {
 		sort.Strings(full)
 		return &NotEmptyError{Target: target, Tables: full}
+	}
+	return nil
+}
+
+// refuseForeign fails when the database at pgURL holds tables but not
+// os1's schema (no goose version table), or any row: os1 migrate never
+// adds its tables to another program's database.
+func refuseForeign(ctx context.Context, pgURL, target string) error {
+	db, err := sqldb.OpenPostgres(pgURL)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", target, err)
+	}
+	defer db.Close()
+	s, err := postgresSchema(ctx, db)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", target, err)
+	}
+	if err := refuseNonEmpty(ctx, db, s, target); err != nil {
+		return err
+	}
+	if _, ours := s["goose_db_version"]; len(s) > 0 && !ours {
+		var names []string
+		for t := range s {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		return &NotEmptyError{Target: target, Tables: names, Foreign: true}
 	}
 	return nil
 }

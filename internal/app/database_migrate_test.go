@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm/llmtest"
@@ -390,5 +392,30 @@ func TestMigrateFailsOnAChecksumMismatch(t *testing.T) {
 	}
 	if rep == nil || len(rep.Tables) < 10 {
 		t.Fatalf("no report of the tables that were compared: %+v", rep)
+	}
+}
+
+// Another program's database, even with empty tables, is refused before
+// os1 makes any table of its own in it.
+func TestMigrateLeavesAnotherProgramsDatabaseAlone(t *testing.T) {
+	ctx := context.Background()
+	cfg := sqliteDataDir(t)
+	url := pgtest.New(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE plants (id text PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.MigrateToPostgres(ctx, cfg, url, app.MigrateOptions{})
+	var full *app.NotEmptyError
+	if !errors.As(err, &full) || !full.Foreign || !slices.Equal(full.Tables, []string{"plants"}) || !strings.Contains(err.Error(), "os1 did not make") {
+		t.Fatalf("migrate into another program's database: %v", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the refused migration left %d tables (%v), want plants alone", n, err)
 	}
 }
