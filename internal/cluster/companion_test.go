@@ -12,13 +12,6 @@ import (
 	"github.com/os1ai/os1/internal/store"
 )
 
-// companionClassify mirrors companion's (unexported) delivery rule: deltas
-// and reasoning are lossy, and the marker names the message.
-func companionClassify(ev companion.Event) (bool, companion.Event) {
-	return ev.Type == companion.EvDelta || ev.Type == companion.EvReasoning,
-		companion.Event{Type: companion.EvLagged, ConversationID: ev.ConversationID, MessageID: ev.MessageID}
-}
-
 // TestCompanionEventsCrossNodes: the companion's own bus on two nodes; a
 // turn's events published on A arrive on B whole (the JSON round trip keeps
 // conversations, messages, errors and memory item IDs).
@@ -28,7 +21,7 @@ func TestCompanionEventsCrossNodes(t *testing.T) {
 	var bridges []*cluster.Bridge[companion.Event]
 	for _, name := range []string{"a", "b"} {
 		var bus events.Bus[companion.Event] = companion.NewBus(events.Limits{})
-		b := cluster.NewBridge(connect(t, s.ClientURL(), name), bus, companionClassify, cluster.BridgeOptions{Node: name})
+		b := cluster.NewBridge(connect(t, s.ClientURL(), name), bus, companion.Classify, cluster.BridgeOptions{Node: name})
 		t.Cleanup(b.Close)
 		bridges = append(bridges, b)
 	}
