@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 )
 
@@ -101,7 +102,13 @@ func (u *USELite) Embed(ctx context.Context, texts []string) ([][]float32, error
 		for k, i := range order[:n] {
 			batch[k] = ids[i]
 		}
+		select { // a CPU each (runSlots)
+		case runSlots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		rows, err := u.run(batch)
+		<-runSlots
 		if err != nil {
 			return nil, fmt.Errorf("embed %d texts: %w", n, err)
 		}
@@ -112,6 +119,12 @@ func (u *USELite) Embed(ctx context.Context, texts []string) ([][]float32, error
 	}
 	return out, nil
 }
+
+// runSlots bounds the graph runs at once to the CPUs: dozens of turns
+// embedding their messages together each took twice the CPU time of one
+// alone (caches thrashed between them) and all finished late; taking turns,
+// each finishes in its few milliseconds (issue 15).
+var runSlots = make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
 
 // run feeds the graph the sparse form the reference builds: indices holds
 // (text, position) pairs and values the token ids.
