@@ -218,7 +218,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	if a.Briefing, err = a.newBriefing(log, tools); err != nil { // briefing.go
 		return nil, err
 	}
-	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, Listener: listener,
+	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, ToolsFor: a.toolsFor(tools), Listener: listener,
 		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock),
 			a.Briefing.AgendaSlot(), a.Briefing.WakeSlot(), a.Briefing.MeetingSlot()},
 		Clock: a.Clock, Observer: a.Metrics, Log: log, Events: a.Cluster.bus(), Attachments: sqliteattach.New(a.DB)}, companion.Options{

@@ -114,6 +114,19 @@ func (r *Registry) Clone() *Registry {
 	return c
 }
 
+// Filter returns a registry with the tools whose name keep accepts: a
+// user's own set, smaller than everyone's (tool definitions take a large
+// share of a small model's context).
+func (r *Registry) Filter(keep func(name string) bool) *Registry {
+	c := NewRegistry()
+	for n, t := range r.tools {
+		if keep(n) {
+			c.tools[n] = t
+		}
+	}
+	return c
+}
+
 // Lookup finds a tool by name.
 func (r *Registry) Lookup(name string) (Tool, bool) {
 	t, ok := r.tools[name]
