@@ -3,26 +3,17 @@ package app_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/config"
 )
 
-func testConfig(t *testing.T) config.Config {
-	t.Helper()
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
+// testConfig is a test os1's configuration (app.ConfigForTest).
+func testConfig(t *testing.T) config.Config { return app.ConfigForTest(t) }
+
+// testConfigWith is testConfig plus the variables given as name, value pairs.
+func testConfigWith(t *testing.T, kv ...string) config.Config { return app.ConfigForTest(t, kv...) }
 
 func TestNewBuildsTheServerAndTheMemoryWorker(t *testing.T) {
 	ctx := context.Background()

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,18 +22,9 @@ import (
 // dir (one SQLite file here; PostgreSQL in internal/cluster/clustere2e).
 func clusterConfig(t *testing.T, data, natsURL, node, modelURL string) config.Config {
 	t.Helper()
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": data,
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-		"OS1_NATS_URL": natsURL, "OS1_NODE_NAME": node, "OS1_CLUSTER_STALE_AFTER": "1ms",
-		"OS1_LLM_URL": modelURL, "OS1_LLM_MODEL": llmtest.DefaultModel,
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return app.ConfigForTest(t, "OS1_DATA_DIR", data,
+		"OS1_NATS_URL", natsURL, "OS1_NODE_NAME", node, "OS1_CLUSTER_STALE_AFTER", "1ms",
+		"OS1_LLM_URL", modelURL, "OS1_LLM_MODEL", llmtest.DefaultModel)
 }
 
 func embeddedNATS(t *testing.T) string {

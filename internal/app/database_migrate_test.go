@@ -179,7 +179,7 @@ func sqliteDataDir(t *testing.T) config.Config {
 	ctx := context.Background()
 	srv := llmtest.NewServer(t)
 	srv.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{"Hello, Theo."}} })
-	cfg := testConfigWithEnv(t, "OS1_LLM_URL", srv.OpenAIBaseURL(), "OS1_LLM_MODEL", "m")
+	cfg := testConfigWith(t, "OS1_LLM_URL", srv.OpenAIBaseURL(), "OS1_LLM_MODEL", "m")
 	a, err := app.New(ctx, cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func TestServeOnPostgresKeepsATurnAcrossARestart(t *testing.T) {
 	model.Handle(func(llmtest.Request) llmtest.Reply {
 		return llmtest.Reply{Chunks: []string{"Hello", " from", " PostgreSQL."}}
 	})
-	cfg := testConfigWithEnv(t, "OS1_DATABASE_URL", withPassword(url), "OS1_LLM_URL", model.OpenAIBaseURL(), "OS1_LLM_MODEL", "m")
+	cfg := testConfigWith(t, "OS1_DATABASE_URL", withPassword(url), "OS1_LLM_URL", model.OpenAIBaseURL(), "OS1_LLM_MODEL", "m")
 
 	start := func() (*app.App, *httptest.Server) {
 		t.Helper()

@@ -3,12 +3,10 @@ package app_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/os1ai/os1/internal/app"
-	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/store/pgtest"
 	"github.com/os1ai/os1/internal/store/postgres"
 )
@@ -39,7 +37,7 @@ func TestOpenDBIsSQLiteWithoutAURL(t *testing.T) {
 
 // The error of a PostgreSQL that cannot be reached names it without the password.
 func TestOpenDBOnAnUnreachablePostgresHidesThePassword(t *testing.T) {
-	cfg := testConfigWithEnv(t, "OS1_DATABASE_URL", "postgres://os1:"+testPassword+"@127.0.0.1:1/os1?connect_timeout=2")
+	cfg := testConfigWith(t, "OS1_DATABASE_URL", "postgres://os1:"+testPassword+"@127.0.0.1:1/os1?connect_timeout=2")
 	_, err := app.OpenDB(context.Background(), cfg)
 	if err == nil {
 		t.Fatal("opened a database on port 1")
@@ -62,7 +60,7 @@ func TestOpenDBRefusesAPostgresLackingATable(t *testing.T) {
 		t.Fatal(err)
 	}
 	pg.Close()
-	cfg := testConfigWithEnv(t, "OS1_DATABASE_URL", withPassword(url))
+	cfg := testConfigWith(t, "OS1_DATABASE_URL", withPassword(url))
 	_, err = app.New(ctx, cfg, app.Options{})
 	var missing *app.MissingError
 	if !errors.As(err, &missing) || !contains(missing.Tables, "settings") {
@@ -80,22 +78,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// testConfigWithEnv is testConfig plus the variables given as name, value pairs.
-func testConfigWithEnv(t *testing.T, kv ...string) config.Config {
-	t.Helper()
-	home := t.TempDir()
-	env := map[string]string{
-		"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-		"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		env[kv[i]] = kv[i+1]
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
 }

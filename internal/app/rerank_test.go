@@ -2,13 +2,11 @@ package app_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/os1ai/os1/internal/app"
-	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store"
@@ -24,16 +22,7 @@ func TestRerankIsWiredOnlyWhenAsked(t *testing.T) {
 			srv.Route(func(r llmtest.Request) bool { return strings.Contains(r.System, "You rank search results") },
 				func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{`{"ids": [1]}`}} })
 			srv.Handle(func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{"Hello."}} })
-			home := t.TempDir()
-			env := map[string]string{
-				"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"), "OS1_DATA_DIR": filepath.Join(home, "data"),
-				"OS1_CACHE_DIR": filepath.Join(home, "cache"), "OS1_OLLAMA_URL": "off", "OS1_STT": "off", "OS1_TTS": "off",
-				"OS1_LLM_URL": srv.OpenAIBaseURL(), "OS1_LLM_MODEL": "m", "OS1_MEMORY_RERANK": rerank,
-			}
-			cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := testConfigWith(t, "OS1_LLM_URL", srv.OpenAIBaseURL(), "OS1_LLM_MODEL", "m", "OS1_MEMORY_RERANK", rerank)
 			a, err := app.NewTalk(ctx, cfg, app.Options{})
 			if err != nil {
 				t.Fatal(err)

@@ -26,3 +26,7 @@ func testConfigWith(t *testing.T, kv ...string) config.Config {
 	}
 	return cfg
 }
+
+// ConfigForTest is testConfigWith for the package's external tests
+// (package app_test).
+var ConfigForTest = testConfigWith
