@@ -8,35 +8,17 @@ import (
 	"github.com/os1ai/os1/internal/books/bookstest"
 	"github.com/os1ai/os1/internal/books/sqlitebooks"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/backendtest"
 	"github.com/os1ai/os1/internal/store/pgtest"
-	"github.com/os1ai/os1/internal/store/postgres"
-	"github.com/os1ai/os1/internal/store/sqldb"
-	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // db is a core store of either dialect.
-type db interface {
-	store.Store
-	sqldb.Handle
-}
+type db = backendtest.DB
 
 // backends run every test on SQLite and on a real PostgreSQL 15.
-var backends = []struct {
-	name string
-	open func(t *testing.T) db
-}{
-	{"SQLite", func(t *testing.T) db { return sqlitetest.Open(t) }},
-	{"PostgreSQL", func(t *testing.T) db {
-		d, err := postgres.Open(t.Context(), pgtest.New(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	}},
-}
+var backends = backendtest.All
 
 var at = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
@@ -53,9 +35,9 @@ func newUser(t *testing.T, d db, name string) string {
 
 func TestBooksContract(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			bookstest.Run(t, func(t *testing.T) (books.Store, func(string) string) {
-				d := b.open(t)
+				d := b.Open(t)
 				return sqlitebooks.New(d), func(name string) string { return newUser(t, d, name) }
 			})
 		})
@@ -65,8 +47,8 @@ func TestBooksContract(t *testing.T) {
 // Deleting a user deletes their books and files (the foreign keys cascade).
 func TestUserDeletionRemovesBooks(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			db := b.open(t)
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
 			st := sqlitebooks.New(db)
 			ana := newUser(t, db, "ana")
 			if _, err := st.CreateBook(t.Context(), books.Book{ID: "bok_1", UserID: ana, Title: "T", CreatedAt: at, UpdatedAt: at}); err != nil {

@@ -11,36 +11,18 @@ import (
 	"github.com/os1ai/os1/internal/documents/docstest"
 	"github.com/os1ai/os1/internal/documents/sqlitedocs"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/backendtest"
 	"github.com/os1ai/os1/internal/store/pgtest"
-	"github.com/os1ai/os1/internal/store/postgres"
-	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqlite"
-	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // db is a core store of either dialect.
-type db interface {
-	store.Store
-	sqldb.Handle
-}
+type db = backendtest.DB
 
 // backends run every test on SQLite and on a real PostgreSQL 15.
-var backends = []struct {
-	name string
-	open func(t *testing.T) db
-}{
-	{"SQLite", func(t *testing.T) db { return sqlitetest.Open(t) }},
-	{"PostgreSQL", func(t *testing.T) db {
-		d, err := postgres.Open(t.Context(), pgtest.New(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	}},
-}
+var backends = backendtest.All
 
 var at = time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 
@@ -57,9 +39,9 @@ func newUser(t *testing.T, d db, name string) string {
 
 func TestDocumentsContract(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			docstest.Run(t, func(t *testing.T) (documents.Store, func(string) string) {
-				d := b.open(t)
+				d := b.Open(t)
 				return sqlitedocs.New(d), func(name string) string { return newUser(t, d, name) }
 			})
 		})
@@ -69,8 +51,8 @@ func TestDocumentsContract(t *testing.T) {
 // Deleting a user deletes their documents and versions (the foreign keys cascade).
 func TestUserDeletionRemovesDocuments(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			db := b.open(t)
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
 			st := sqlitedocs.New(db)
 			ana := newUser(t, db, "ana")
 			d, err := st.CreateDocument(t.Context(), documents.Document{ID: "doc_1", UserID: ana, Title: "t", Kind: "letter", Body: "b", Source: "user", CreatedAt: at, UpdatedAt: at})

@@ -8,35 +8,17 @@ import (
 	"github.com/os1ai/os1/internal/proactive/proactivetest"
 	"github.com/os1ai/os1/internal/proactive/sqliteproactive"
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/backendtest"
 	"github.com/os1ai/os1/internal/store/pgtest"
-	"github.com/os1ai/os1/internal/store/postgres"
-	"github.com/os1ai/os1/internal/store/sqldb"
-	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // db is a core store of either dialect.
-type db interface {
-	store.Store
-	sqldb.Handle
-}
+type db = backendtest.DB
 
 // backends run every test on SQLite and on a real PostgreSQL 15.
-var backends = []struct {
-	name string
-	open func(t *testing.T) db
-}{
-	{"SQLite", func(t *testing.T) db { return sqlitetest.Open(t) }},
-	{"PostgreSQL", func(t *testing.T) db {
-		d, err := postgres.Open(t.Context(), pgtest.New(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	}},
-}
+var backends = backendtest.All
 
 var day = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 
@@ -66,9 +48,9 @@ func say(t *testing.T, d db, userID string, at time.Time) {
 
 func TestProactiveContract(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			proactivetest.Run(t, func(t *testing.T) (proactive.Store, func(string) string, func(string, time.Time)) {
-				d := b.open(t)
+				d := b.Open(t)
 				return sqliteproactive.New(d), func(name string) string { return newUser(t, d, name) },
 					func(u string, at time.Time) { say(t, d, u, at) }
 			})
@@ -79,8 +61,8 @@ func TestProactiveContract(t *testing.T) {
 // Deleting a user deletes their settings and log (the foreign keys cascade).
 func TestUserDeletionRemovesAll(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			d := b.open(t)
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
 			st := sqliteproactive.New(d)
 			ana := newUser(t, d, "ana")
 			s := proactive.Defaults()

@@ -5,10 +5,8 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/store/backendtest"
 	"github.com/os1ai/os1/internal/store/pgtest"
-	"github.com/os1ai/os1/internal/store/postgres"
-	"github.com/os1ai/os1/internal/store/sqldb"
-	"github.com/os1ai/os1/internal/store/sqlite/sqlitetest"
 	"github.com/os1ai/os1/internal/webpush"
 	"github.com/os1ai/os1/internal/webpush/sqlitewebpush"
 	"github.com/os1ai/os1/internal/webpush/webpushtest"
@@ -17,26 +15,10 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // db is a core store of either dialect.
-type db interface {
-	store.Store
-	sqldb.Handle
-}
+type db = backendtest.DB
 
 // backends run every test on SQLite and on a real PostgreSQL 15.
-var backends = []struct {
-	name string
-	open func(t *testing.T) db
-}{
-	{"SQLite", func(t *testing.T) db { return sqlitetest.Open(t) }},
-	{"PostgreSQL", func(t *testing.T) db {
-		d, err := postgres.Open(t.Context(), pgtest.New(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	}},
-}
+var backends = backendtest.All
 
 // newUser creates the member "usr_"+name and returns its id.
 func newUser(t *testing.T, d db, name string) string {
@@ -51,9 +33,9 @@ func newUser(t *testing.T, d db, name string) string {
 
 func TestPushContract(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			webpushtest.Run(t, func(t *testing.T) (webpush.Store, func(string) string) {
-				d := b.open(t)
+				d := b.Open(t)
 				return sqlitewebpush.New(d), func(name string) string { return newUser(t, d, name) }
 			})
 		})
@@ -63,8 +45,8 @@ func TestPushContract(t *testing.T) {
 // Deleting a user deletes their subscriptions (the foreign key cascades).
 func TestPushUserDeletionRemovesSubscriptions(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			d := b.open(t)
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
 			st := sqlitewebpush.New(d)
 			ana, ben := newUser(t, d, "ana"), newUser(t, d, "ben")
 			for _, s := range []webpush.Subscription{
