@@ -19,12 +19,7 @@ func TestConcurrentSync(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
-			db := b.open(t)
-			s := sqlitemail.New(db)
-			u := newUser(t, db, "ana")
-			if err := s.CreateAccount(ctx, mail.Account{ID: "acc", UserID: u, Address: "ana@example.com"}); err != nil {
-				t.Fatal(err)
-			}
+			s, u := withAccount(t, b.open(t))
 			const workers, n = 6, 40
 			ids := make([][]string, workers)
 			errs := make(chan error, 4*workers)
@@ -148,12 +143,7 @@ func TestManyDistinctWords(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
-			db := b.open(t)
-			s := sqlitemail.New(db)
-			u := newUser(t, db, "ana")
-			if err := s.CreateAccount(ctx, mail.Account{ID: "acc", UserID: u, Address: "ana@example.com"}); err != nil {
-				t.Fatal(err)
-			}
+			s, u := withAccount(t, b.open(t))
 			const per = sqlitemail.IndexedChars / 3
 			m := mail.Message{AccountID: "acc", Folder: "INBOX", UID: 1, Subject: "okapi " + words(per, 0),
 				From: mail.Address{Name: words(per, per)}, Text: "tapir " + words(per, 2*per)}
@@ -176,12 +166,7 @@ func TestSearchFoldsAccents(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
-			db := b.open(t)
-			s := sqlitemail.New(db)
-			u := newUser(t, db, "ana")
-			if err := s.CreateAccount(ctx, mail.Account{ID: "acc", UserID: u, Address: "ana@example.com"}); err != nil {
-				t.Fatal(err)
-			}
+			s, u := withAccount(t, b.open(t))
 			ms := []mail.Message{
 				{AccountID: "acc", Folder: "INBOX", UID: 1, Subject: "Café Größe", Text: "naïve—zebra «quagga»"},
 				{AccountID: "acc", Folder: "INBOX", UID: 2, Subject: "cafe plain"},
@@ -196,4 +181,15 @@ func TestSearchFoldsAccents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withAccount is a mail store on d with the user ana and her account "acc".
+func withAccount(t *testing.T, d db) (*sqlitemail.Store, string) {
+	t.Helper()
+	s := sqlitemail.New(d)
+	u := newUser(t, d, "ana")
+	if err := s.CreateAccount(t.Context(), mail.Account{ID: "acc", UserID: u, Address: "ana@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	return s, u
 }
