@@ -448,7 +448,7 @@ func browseMail(t *testing.T, b *browser, base, setupToken string, f *mailServer
 		chromedp.WaitVisible(css(`#mail-cat-needs_reply`)),
 		chromedp.Click(css(`label[for="mail-cat-needs_reply"]`)),
 	)
-	cats := poll[[]string](b, tab, "the needs-reply list", `location.hash.includes('category=needs_reply') && document.querySelector('#mail-list') &&
+	cats := poll[[]string](b, tab, "the needs-reply list", `document.querySelector('#mail-list[data-shows*="category=needs_reply"]') &&
 		(document.querySelector('#mail-list .mail-item, #mail-list .mail-empty')) &&
 		[...document.querySelectorAll('#mail-list .mail-item')].map((li) => li.dataset.category)`)
 	if len(cats) == 0 {

@@ -222,7 +222,9 @@ class MailView {
       h('label', { class: 'check', for: unreadBox.id }, unreadBox, h('span', { text: 'Unread only' })));
 
     const status = h('p', { id: 'mail-status', class: 'hint', role: 'status' });
-    const listEl = h('div', { id: 'mail-list', class: 'mail-list' });
+    // data-shows names what the list holds, so a reader (or a test) can tell
+    // this list from the one it replaced while the address already changed.
+    const listEl = h('div', { id: 'mail-list', class: 'mail-list', dataset: { shows: this.listHash } });
     const err = alertBox();
     const more = h('button', { id: 'mail-more', type: 'button', class: 'btn secondary', text: 'Show older mail', hidden: true });
     const title = q ? `Mail about “${q}”` : category ? CATEGORY_LABEL[category] : 'Mail';
