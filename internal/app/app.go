@@ -156,7 +156,11 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 	a.Recaller = recall.New(a.MemStore, a.Embedder, a.Clock, recall.DefaultOptions())
 	echoes := memory.NewEchoes()
 	var listener companion.Listener
-	if p.worker {
+	memoryOn := cfg.Memory.Mode != "off" // [memory] mode = "off": no recall, no learning
+	if !memoryOn {
+		log.Info("memory is off: no recall in answers, nothing learned from conversations", "setting", "[memory] mode / OS1_MEMORY")
+	}
+	if p.worker && memoryOn {
 		a.Memory = worker.New(worker.Deps{Core: a.DB, Memory: a.MemStore, Recall: a.Recaller, Models: a.Models,
 			Embedder: a.Embedder, Echoes: echoes, Progress: a.MemStore.Progress(), Clock: a.Clock, Meter: a.Metrics,
 			Log: log.With("component", "memory")},
@@ -214,13 +218,18 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		recallTool = a.Mail.Recall(recallTool) // says when emails match too
 	}
 	recallTool = doctools.Recall(recallTool, a.Documents) // lists the documents that match
-	tools.Register(recallTool)
+	if memoryOn {
+		tools.Register(recallTool)
+	}
 	if a.Briefing, err = a.newBriefing(log, tools); err != nil { // briefing.go
 		return nil, err
 	}
+	slots := []companion.Slot{a.Briefing.AgendaSlot(), a.Briefing.WakeSlot(), a.Briefing.MeetingSlot()}
+	if memoryOn {
+		slots = append([]companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock)}, slots...)
+	}
 	a.Companion = companion.New(companion.Deps{Store: a.DB, Models: a.Models, Tools: tools, ToolsFor: a.toolsFor(tools), Listener: listener,
-		Slots: []companion.Slot{warmRecall(recall.NewSlot(prompt, a.DB, echoes, recall.DefaultSlotBudget), a.Embedder, a.Clock),
-			a.Briefing.AgendaSlot(), a.Briefing.WakeSlot(), a.Briefing.MeetingSlot()},
+		Slots: slots,
 		Clock: a.Clock, Observer: a.Metrics, Log: log, Events: a.Cluster.bus(), Attachments: sqliteattach.New(a.DB)}, companion.Options{
 		ContextTokens:  cfg.Companion.ContextTokens,
 		MaxReplyTokens: cfg.Companion.MaxReplyTokens,

@@ -145,6 +145,12 @@ type Embed struct {
 
 // Memory tunes recall.
 type Memory struct {
+	// Mode is "on" (default) or "off". Off, she neither recalls memories
+	// into her answers nor learns from conversations: no recall in the
+	// prompt, no recall tool, no background indexing, extraction or
+	// journal. What she already remembers stays, on the memory page, to
+	// read, correct or delete (docs/memory.md).
+	Mode string `toml:"mode"`
 	// Rerank is "off" (default) or "model": the connected chat model
 	// rewrites each recall's question and re-orders its top 50 hits in one
 	// short call, falling back to the plain ranking (docs/memory.md).
@@ -299,7 +305,7 @@ func Defaults(env func(string) string) Config {
 			MaxRetries:     3,
 		},
 		Companion: Companion{ContextTokens: 8000, MaxReplyTokens: 1024, MaxToolRounds: 4},
-		Memory:    Memory{Rerank: "off", RerankBudget: Duration{1500 * time.Millisecond}},
+		Memory:    Memory{Mode: "on", Rerank: "off", RerankBudget: Duration{1500 * time.Millisecond}},
 		Mail:      Mail{SyncEvery: Duration{5 * time.Minute}, Triage: "rules", DailyTokens: 50000},
 		Voice: Voice{
 			STT: "auto", TTS: "auto",
@@ -469,6 +475,7 @@ func applyEnv(c *Config, env func(string) string) error {
 	setIf(&c.Embed.URL, env("OS1_EMBED_URL"))
 	setIf(&c.Embed.Model, env("OS1_EMBED_MODEL"))
 	setIf(&c.Embed.Key, env("OS1_EMBED_KEY"))
+	setIf(&c.Memory.Mode, env("OS1_MEMORY"))
 	setIf(&c.Memory.Rerank, env("OS1_MEMORY_RERANK"))
 	setIf(&c.Mail.Triage, env("OS1_MAIL_TRIAGE"))
 	setIf(&c.Client.Server, env("OS1_SERVER"))
@@ -571,6 +578,11 @@ func (c Config) Validate() error {
 	}
 	if c.Companion.ContextTokens < 512 {
 		errs = append(errs, fmt.Errorf("companion.context_tokens %d is too small: use at least 512", c.Companion.ContextTokens))
+	}
+	switch c.Memory.Mode {
+	case "on", "off":
+	default:
+		errs = append(errs, fmt.Errorf("memory.mode %q is unknown: use \"on\" or \"off\" (set OS1_MEMORY)", c.Memory.Mode))
 	}
 	switch c.Memory.Rerank {
 	case "off", "model":

@@ -257,3 +257,28 @@ func TestMailConfig(t *testing.T) {
 		}
 	}
 }
+
+// Memory is on unless turned off, in the file or the environment; a wrong
+// value says what to write.
+func TestMemoryMode(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"HOME": "/home/theo", "XDG_CONFIG_HOME": t.TempDir()}), Flags{})
+	if err != nil || c.Memory.Mode != "on" {
+		t.Fatalf("default memory mode %q, %v; want on", c.Memory.Mode, err)
+	}
+	file := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(file, []byte("[memory]\nmode = \"off\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(envOf(map[string]string{"HOME": "/home/theo"}), Flags{ConfigFile: file})
+	if err != nil || c.Memory.Mode != "off" {
+		t.Fatalf("from the file: %q, %v", c.Memory.Mode, err)
+	}
+	c, err = Load(envOf(map[string]string{"HOME": "/home/theo", "OS1_MEMORY": "on"}), Flags{ConfigFile: file})
+	if err != nil || c.Memory.Mode != "on" {
+		t.Fatalf("the environment wins over the file: %q, %v", c.Memory.Mode, err)
+	}
+	_, err = Load(envOf(map[string]string{"HOME": "/home/theo", "XDG_CONFIG_HOME": t.TempDir(), "OS1_MEMORY": "false"}), Flags{})
+	if err == nil || !strings.Contains(err.Error(), `use "on" or "off" (set OS1_MEMORY)`) {
+		t.Fatalf("an unknown memory mode: %v", err)
+	}
+}
