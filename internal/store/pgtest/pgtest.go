@@ -3,7 +3,8 @@
 // in a fresh temp dir, listening on a free loopback port and on a unix
 // socket in that dir, and stopped (and its dir removed) when the binary's
 // tests end. Each test gets a database of its own (New), dropped when the
-// test ends. Tests only; it never touches the system's PostgreSQL cluster.
+// test ends. Tests only (and StartServer, a server of its own for the load
+// harness bench/load); it never touches the system's PostgreSQL cluster.
 //
 // initdb and postgres refuse to run as root. When the tests run as root
 // (containers, CI), both run as the system user "postgres" that Debian's
@@ -299,6 +300,12 @@ func start(bin string) (*server, error) {
 // stop shuts the server down (SIGINT: fast shutdown; killed after 10 s)
 // and removes its dir.
 func (s *server) stop() {
+	s.halt()
+	_ = os.RemoveAll(s.dir)
+}
+
+// halt shuts the server down and keeps its dir.
+func (s *server) halt() {
 	if s.admin != nil {
 		s.admin.Close()
 	}
@@ -309,5 +316,4 @@ func (s *server) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.exit
 	}
-	_ = os.RemoveAll(s.dir)
 }
