@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/os1ai/os1/internal/memory"
 	"github.com/os1ai/os1/internal/store/sqldb"
 )
 
@@ -33,7 +34,7 @@ func NewFor(h sqldb.Handle, opts Options) *Store {
 
 // NewProgressFor returns the progress kept in the database h.
 func NewProgressFor(h sqldb.Handle) *Progress {
-	return &Progress{db: h.SQL(), pg: h.Dialect() == sqldb.Postgres}
+	return &Progress{db: h.SQL(), pg: h.Dialect() == sqldb.Postgres, local: &memory.LocalLocks{}}
 }
 
 // pgRewrites turn the SQLite spellings the store's queries use into

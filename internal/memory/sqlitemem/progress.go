@@ -16,16 +16,19 @@ import (
 type Progress struct {
 	db *sql.DB
 	pg bool // PostgreSQL (NewProgressFor); SQLite otherwise
+	// local are the work locks on SQLite (worklocks.go); shared by every
+	// Progress of one Store.
+	local *memory.LocalLocks
 }
 
 var _ memory.Progress = (*Progress)(nil)
 
 // NewProgress returns the progress kept in db (the core store's SQLite
 // database; NewProgressFor takes either dialect).
-func NewProgress(db *sql.DB) *Progress { return &Progress{db: db} }
+func NewProgress(db *sql.DB) *Progress { return &Progress{db: db, local: &memory.LocalLocks{}} }
 
 // Progress is the worker's progress in the store's database.
-func (s *Store) Progress() memory.Progress { return &Progress{db: s.db, pg: s.pg} }
+func (s *Store) Progress() memory.Progress { return &Progress{db: s.db, pg: s.pg, local: s.locks} }
 
 var _ memory.ProgressKeeper = (*Store)(nil)
 

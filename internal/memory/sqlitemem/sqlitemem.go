@@ -50,6 +50,8 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared read queries, by SQL text
+
+	locks *memory.LocalLocks // the worker's locks on SQLite (worklocks.go)
 }
 
 var _ memory.Store = (*Store)(nil)
@@ -106,6 +108,7 @@ func New(db *sql.DB, opts Options) *Store {
 
 		maxMatches: opts.MaxTextMatches,
 		stmts:      map[string]*sql.Stmt{},
+		locks:      &memory.LocalLocks{},
 	}
 }
 

@@ -63,6 +63,11 @@ type Deps struct {
 	// Busy says a user's turn is running; model calls wait while it does
 	// (busy.go). nil: never wait (see SetBusy).
 	Busy BusyFunc
+	// Locks keep a conversation's extraction and a user's journal to one
+	// worker at a time, also across the nodes of a cluster (lock.go). nil:
+	// Progress's, when it has them (sqlitemem's do), else locks within this
+	// process.
+	Locks memory.WorkLocks
 }
 
 // Options tune the service. Zero values take the defaults.
@@ -74,6 +79,7 @@ type Options struct {
 	RetryMax      time.Duration // longest wait (default 1h)
 	BusyPoll      time.Duration // how often a model call waiting for a turn asks again (default 2s)
 	BusyMaxWait   time.Duration // longest a model call waits for turns (default 2m)
+	LockWait      time.Duration // longest a record waits for another worker's lock; then it is retried (default 1m)
 	Extract       extract.Options
 	Journal       extract.JournalOptions
 }
@@ -159,6 +165,14 @@ func New(d Deps, o Options) *Service {
 	o.RetryMax = cmp.Or(o.RetryMax, time.Hour)
 	o.BusyPoll = cmp.Or(max(o.BusyPoll, 0), DefaultBusyPoll)
 	o.BusyMaxWait = cmp.Or(max(o.BusyMaxWait, 0), DefaultBusyMaxWait)
+	o.LockWait = cmp.Or(max(o.LockWait, 0), DefaultLockWait)
+	if d.Locks == nil {
+		if l, ok := d.Progress.(memory.WorkLocks); ok {
+			d.Locks = l
+		} else {
+			d.Locks = &memory.LocalLocks{}
+		}
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{d: d, opts: o,
 		queue: make(chan turnJob, o.QueueSize), ctl: make(chan ctlReq), wake: make(chan struct{}, 1),
@@ -404,7 +418,9 @@ func (s *Service) run(ctx context.Context, j turnJob) {
 		return
 	}
 	if j.revised != "" {
-		err := s.guard(memory.FailedConversation, j.convID, func() error { return s.reindex(ctx, j) })
+		err := s.guard(memory.FailedConversation, j.convID, func() error {
+			return s.locked(ctx, memory.FailedConversation, j.convID, func() error { return s.reindex(ctx, j) })
+		})
 		if err != nil && ctx.Err() == nil {
 			s.d.Log.Warn("memory: could not re-index a revised message", "message", j.revised, "err", err)
 		}
@@ -413,7 +429,9 @@ func (s *Service) run(ctx context.Context, j turnJob) {
 		}
 		return
 	}
-	err := s.guard(memory.FailedConversation, j.convID, func() error { return s.process(ctx, j.userID, j.convID) })
+	err := s.guard(memory.FailedConversation, j.convID, func() error {
+		return s.locked(ctx, memory.FailedConversation, j.convID, func() error { return s.process(ctx, j.userID, j.convID) })
+	})
 	if ctx.Err() == nil || errors.Is(err, errPanicked) {
 		s.outcome(ctx, memory.FailedConversation, j.convID, j.userID, err)
 	}
@@ -469,7 +487,9 @@ func (s *Service) tick(ctx context.Context) error {
 		if r, ok := s.journalRetries[u.ID]; (ok && now.Before(r.next)) || s.quarantined(memory.FailedJournal, u.ID) {
 			continue
 		}
-		err := s.guard(memory.FailedJournal, u.ID, func() error { _, err := s.journal.Consolidate(ctx, u.ID); return err })
+		err := s.guard(memory.FailedJournal, u.ID, func() error {
+			return s.locked(ctx, memory.FailedJournal, u.ID, func() error { _, err := s.journal.Consolidate(ctx, u.ID); return err })
+		})
 		if ctx.Err() == nil || errors.Is(err, errPanicked) {
 			s.outcome(ctx, memory.FailedJournal, u.ID, u.ID, err)
 		}
@@ -488,6 +508,8 @@ func (s *Service) tick(ctx context.Context) error {
 }
 
 // process indexes and extracts what is past the conversation's watermark.
+// It runs under the conversation's lock (locked) and reads the watermark
+// first, so a worker that waited for another finds what that one did.
 func (s *Service) process(ctx context.Context, userID, convID string) error {
 	w, err := s.d.Progress.Watermark(ctx, convID)
 	if err != nil {

@@ -1,0 +1,82 @@
+package memory
+
+import (
+	"context"
+	"sync"
+)
+
+// WorkLocks keep memory's background work on one record (a conversation's
+// indexing and extraction, a user's journal) to one worker at a time, also
+// across the processes of a cluster that share a database: the worker holds
+// the record's lock while it reads how far the record got, calls the model
+// and saves the result, so a second worker given the same record waits and
+// then finds nothing left to do.
+//
+// sqlitemem's Progress implements it: on PostgreSQL with a session-level
+// advisory lock per record, on SQLite (one process) with LocalLocks.
+type WorkLocks interface {
+	// LockWork waits until the record's lock is free and takes it, or
+	// returns ctx's error. kind is FailedConversation (id: the
+	// conversation's) or FailedJournal (id: the user's). release gives the
+	// lock back; calling it more than once does nothing.
+	LockWork(ctx context.Context, kind, id string) (release func(), err error)
+}
+
+// LocalLocks are WorkLocks within one process: one lock per record. The
+// zero value is ready to use; it must not be copied after first use.
+type LocalLocks struct {
+	mu   sync.Mutex
+	held map[string]*localLock
+}
+
+type localLock struct {
+	free    chan struct{} // closed when released
+	waiting int
+}
+
+var _ WorkLocks = (*LocalLocks)(nil)
+
+// LockWork implements WorkLocks.
+func (l *LocalLocks) LockWork(ctx context.Context, kind, id string) (func(), error) {
+	key := kind + ":" + id
+	for {
+		l.mu.Lock()
+		if l.held == nil {
+			l.held = map[string]*localLock{}
+		}
+		h, busy := l.held[key]
+		if !busy {
+			h = &localLock{free: make(chan struct{})}
+			l.held[key] = h
+			l.mu.Unlock()
+			return sync.OnceFunc(func() {
+				l.mu.Lock()
+				delete(l.held, key)
+				l.mu.Unlock()
+				close(h.free)
+			}), nil
+		}
+		h.waiting++
+		l.mu.Unlock()
+		select {
+		case <-h.free:
+		case <-ctx.Done():
+		}
+		l.mu.Lock()
+		h.waiting--
+		l.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Waiting reports how many callers wait for the record's lock.
+func (l *LocalLocks) Waiting(kind, id string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.held[kind+":"+id]; ok {
+		return h.waiting
+	}
+	return 0
+}
