@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -216,31 +217,39 @@ func argsOrEmpty(a json.RawMessage) json.RawMessage {
 }
 
 type oaChunk struct {
-	Model   string `json:"model"`
-	Choices []struct {
-		Index int `json:"index"`
-		Delta struct {
-			Content string `json:"content"`
-			// Thinking, by server: reasoning_content (llama.cpp, vLLM,
-			// DeepSeek, LM Studio), reasoning (Ollama, OpenRouter, newer vLLM).
-			ReasoningContent string `json:"reasoning_content"`
-			Reasoning        string `json:"reasoning"`
-			ToolCalls        []struct {
-				Index    int    `json:"index"`
-				ID       string `json:"id"`
-				Function struct {
-					Name      string `json:"name"`
-					Arguments string `json:"arguments"`
-				} `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-	} `json:"usage"`
-	Error json.RawMessage `json:"error"`
+	Model   string          `json:"model"`
+	Choices []oaChoice      `json:"choices"`
+	Usage   *oaUsage        `json:"usage"`
+	Error   json.RawMessage `json:"error"`
+}
+
+type oaUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+type oaChoice struct {
+	Index        int     `json:"index"`
+	Delta        oaDelta `json:"delta"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+type oaDelta struct {
+	Content string `json:"content"`
+	// Thinking, by server: reasoning_content (llama.cpp, vLLM,
+	// DeepSeek, LM Studio), reasoning (Ollama, OpenRouter, newer vLLM).
+	ReasoningContent string            `json:"reasoning_content"`
+	Reasoning        string            `json:"reasoning"`
+	ToolCalls        []oaToolCallDelta `json:"tool_calls"`
+}
+
+type oaToolCallDelta struct {
+	Index    int    `json:"index"`
+	ID       string `json:"id"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
 }
 
 // oaState assembles one streamed reply.
@@ -271,8 +280,9 @@ func (p *OpenAI) decode(events *sseReader, emit func(Event) error, model string)
 			p.prefills.Store(model, prefillMaybe)
 		}
 	}()
+	var chunks oaChunkDecoder
 	for {
-		ev, err := events.next()
+		ev, err := events.nextShared()
 		if err == io.EOF {
 			if !st.finished {
 				return p.ep.truncatedFailure()
@@ -285,13 +295,16 @@ func (p *OpenAI) decode(events *sseReader, emit func(Event) error, model string)
 			}
 			return err
 		}
-		data := strings.TrimSpace(string(ev.data))
-		if data == "[DONE]" {
+		data := bytes.TrimSpace(ev.data)
+		if string(data) == "[DONE]" {
 			return p.finish(st, emit)
 		}
-		var ch oaChunk
-		if err := json.Unmarshal(ev.data, &ch); err != nil {
-			return p.ep.protocolFailure(fmt.Sprintf("a malformed stream chunk %q", clip(data, 120)), err)
+		ch := chunks.decode(ev.data)
+		if ch == nil {
+			ch = &oaChunk{}
+			if err := json.Unmarshal(ev.data, ch); err != nil {
+				return p.ep.protocolFailure(fmt.Sprintf("a malformed stream chunk %q", clip(string(data), 120)), err)
+			}
 		}
 		if len(ch.Error) > 0 && string(ch.Error) != "null" {
 			return p.streamError(ch.Error)

@@ -39,6 +39,15 @@ var errSSELineTooLong = errors.New("server-sent event line too long")
 // next returns the next event. At the end of the stream it returns io.EOF;
 // read errors come back unchanged so the caller can classify them.
 func (s *sseReader) next() (sseEvent, error) {
+	ev, err := s.nextShared()
+	ev.data = bytes.Clone(ev.data)
+	return ev, err
+}
+
+// nextShared is next without the copy: the event's data is the reader's own
+// buffer, valid only until the following call. The decoders read each event
+// before asking for the next, so a reply costs no allocation per event here.
+func (s *sseReader) nextShared() (sseEvent, error) {
 	for {
 		line, err := s.readLine()
 		if err != nil {
@@ -49,7 +58,7 @@ func (s *sseReader) next() (sseEvent, error) {
 				s.name = ""
 				continue
 			}
-			ev := sseEvent{name: s.name, data: bytes.Clone(s.data.Bytes())}
+			ev := sseEvent{name: s.name, data: s.data.Bytes()}
 			s.name, s.has = "", false
 			s.data.Reset()
 			return ev, nil
@@ -61,7 +70,7 @@ func (s *sseReader) next() (sseEvent, error) {
 		value = bytes.TrimPrefix(value, []byte{' '})
 		switch string(field) {
 		case "event":
-			s.name = string(value)
+			s.name = eventName(value)
 		case "data":
 			if s.has {
 				s.data.WriteByte('\n')
@@ -100,3 +109,21 @@ func (s *sseReader) readLine() ([]byte, error) {
 }
 
 func isLineTooLong(err error) bool { return errors.Is(err, errSSELineTooLong) }
+
+// eventName is value as a string, without an allocation for the names that
+// come with every token.
+func eventName(value []byte) string {
+	switch string(value) {
+	case "content_block_delta":
+		return "content_block_delta"
+	case "message_delta":
+		return "message_delta"
+	case "content_block_start":
+		return "content_block_start"
+	case "content_block_stop":
+		return "content_block_stop"
+	case "ping":
+		return "ping"
+	}
+	return string(value)
+}
