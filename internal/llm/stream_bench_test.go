@@ -48,7 +48,7 @@ func anthropicReply() []string {
 // replayServer serves events as an event stream. flushed sends each event
 // in its own write, as a model does token by token; otherwise the whole
 // reply goes out in one write, so the client's reads see it in large pieces.
-func replayServer(b *testing.B, events []string, flushed bool) *httptest.Server {
+func replayServer(b testing.TB, events []string, flushed bool) *httptest.Server {
 	whole := []byte(strings.Join(events, ""))
 	parts := make([][]byte, len(events))
 	for i, e := range events {

@@ -175,7 +175,10 @@ func (e *endpoint) attempt(ctx context.Context, c call, decode decodeFunc, emit 
 	var f2 *failure
 	var ce *Error
 	switch {
-	case err == nil, errors.Is(err, errStop):
+	case err == nil:
+		e.drain(resp.Body, cancel)
+		return nil
+	case errors.Is(err, errStop):
 		return nil
 	case errors.As(err, &f2):
 		return f2
@@ -183,6 +186,22 @@ func (e *endpoint) attempt(ctx context.Context, c call, decode decodeFunc, emit 
 		return &failure{kind: ce.Kind, cause: ce.Err, msg: ce.Message}
 	}
 	return e.ioFailure(ctx, wd, err, true)
+}
+
+// drainWait bounds the wait for the end of a response body after the
+// stream said it was complete.
+const drainWait = 100 * time.Millisecond
+
+// drain reads what is left of a complete stream's body: the end of the HTTP
+// response, which servers send right after [DONE] or message_stop. Closing
+// the body before it would close the connection (HTTP/1.1, as llama-server
+// speaks it), and the next reply would pay for a new one (and a TLS
+// handshake where there is TLS). A server that keeps the stream open longer
+// than drainWait, or sends more than a little, loses the connection as before.
+func (e *endpoint) drain(body io.Reader, cancel context.CancelFunc) {
+	t := e.tr.Clock.AfterFunc(drainWait, cancel)
+	defer t.Stop()
+	io.CopyN(io.Discard, body, 4<<10)
 }
 
 // send performs the request and turns every non-2xx answer into a failure.
