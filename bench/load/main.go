@@ -17,26 +17,31 @@
 // between tokens (p99), turns/s, errors, os1's RSS and CPU, the load
 // client's and the model's CPU, goroutines, GC pause, open files; then,
 // after everyone disconnected, goroutines and RSS against the idle
-// baseline. Numbers, never pass or fail. No process or data dir is left
-// behind (-keep keeps the data dir).
+// baseline. No process or data dir is left behind (-keep keeps the data
+// dir).
+//
+// -until-break goes on after the -users steps, N × 1.5 a step, while a
+// step meets the target (-target-p99 added first-token p99, no errors,
+// nothing lost), up to -max-users, and names the largest N that met it.
+// -nodes N (≥ 2) runs N `os1 serve` processes on one PostgreSQL 15 and one
+// embedded NATS with JetStream, users spread over them and each second tab
+// on another node than its user. -memory off starts os1 with
+// OS1_MEMORY=off.
 //
 // -url targets a running os1 instead (with -tokens, a `username<TAB>token`
 // file, and optionally -pid and -metrics for its process figures).
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -50,18 +55,20 @@ import (
 type options struct {
 	bin, url, tokensFile, metricsURL, memory, models string
 	profiles                                         string
-	pid                                              int
+	pid, nodes, maxUsers                             int
 	users                                            []int
-	duration, think, jitter, ramp, settle            time.Duration
+	duration, think, jitter, ramp, settle, target    time.Duration
 	sseShare, tabShare                               float64
 	pace                                             modelPace
-	keep                                             bool
+	keep, untilBreak                                 bool
 }
 
 func main() {
 	var o options
 	var users string
 	serve := flag.String("serve-model", "", "run only the scripted model on this address (the harness starts it so itself)")
+	serveNATSAddr := flag.String("serve-nats", "", "run only a NATS server with JetStream on this address (the harness starts it so itself, with -nodes ≥ 2)")
+	natsDir := flag.String("nats-dir", "", "with -serve-nats: JetStream's store")
 	flag.StringVar(&o.bin, "bin", "bin/os1", "the os1 binary to start (build it with `make build`)")
 	flag.StringVar(&o.url, "url", "", "measure a running os1 at this URL instead of starting one (needs -tokens)")
 	flag.StringVar(&o.tokensFile, "tokens", "", "with -url: a file of `username<TAB>token` lines (`os1 user add-many`)")
@@ -75,7 +82,11 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", 5*time.Second, "wait after everyone disconnected before reading the baseline again")
 	flag.Float64Var(&o.sseShare, "sse", 0.1, "share of users on SSE instead of the WebSocket")
 	flag.Float64Var(&o.tabShare, "tabs", 0.1, "share of users with a second tab following the conversation")
-	flag.StringVar(&o.memory, "memory", "on", "memory recall and background extraction: on (os1 has no switch to turn them off yet)")
+	flag.StringVar(&o.memory, "memory", "on", "memory recall and background extraction: on, or off (os1 runs with OS1_MEMORY=off)")
+	flag.IntVar(&o.nodes, "nodes", 1, "os1 nodes; 2 or more run a cluster on one PostgreSQL 15 and one NATS")
+	flag.BoolVar(&o.untilBreak, "until-break", false, "after the -users steps, go on with N × 1.5 while a step meets the target; stop at the first miss")
+	flag.IntVar(&o.maxUsers, "max-users", 20000, "with -until-break: the largest step")
+	flag.DurationVar(&o.target, "target-p99", 50*time.Millisecond, "the target: added first-token p99 at most this, with no errors and nothing lost")
 	flag.DurationVar(&o.pace.ttft, "ttft", 300*time.Millisecond, "the model's time to first token")
 	flag.Float64Var(&o.pace.tps, "tps", 30, "the model's tokens per second")
 	flag.IntVar(&o.pace.tokens, "reply-tokens", 150, "tokens in each reply")
@@ -90,6 +101,13 @@ func main() {
 		}
 		return
 	}
+	if *serveNATSAddr != "" {
+		if err := serveNATS(*serveNATSAddr, *natsDir); err != nil {
+			fmt.Fprintln(os.Stderr, "load: nats:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, f := range strings.Split(users, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
@@ -98,12 +116,8 @@ func main() {
 		}
 		o.users = append(o.users, n)
 	}
-	if o.memory != "on" {
-		fmt.Fprintln(os.Stderr, "load: -memory off: os1 has no switch to turn recall and extraction off yet (docs/scale.md, Not built yet)")
-		os.Exit(2)
-	}
-	if o.pace.tps <= 0 || o.pace.tokens < 1 {
-		fmt.Fprintln(os.Stderr, "load: -tps and -reply-tokens must be positive")
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -115,14 +129,37 @@ func main() {
 	}
 }
 
-// target is the os1 under load and the processes measured beside it.
+// check refuses flags that do not go together, with what to give instead.
+func (o options) check() error {
+	switch {
+	case o.memory != "on" && o.memory != "off":
+		return fmt.Errorf("-memory %q: give on or off", o.memory)
+	case o.pace.tps <= 0 || o.pace.tokens < 1:
+		return errors.New("-tps and -reply-tokens must be positive")
+	case o.nodes < 1:
+		return fmt.Errorf("-nodes %d: give 1 (one os1) or more (a cluster)", o.nodes)
+	case o.url != "" && o.nodes > 1:
+		return errors.New("-nodes starts its own cluster; with -url the harness measures one running os1")
+	case o.url != "" && o.memory == "off":
+		return errors.New("-memory off starts os1 with OS1_MEMORY=off; with -url, start that os1 so yourself and leave -memory out")
+	case o.untilBreak && o.maxUsers < slices.Max(o.users):
+		return fmt.Errorf("-max-users %d is below the largest of -users %v", o.maxUsers, o.users)
+	case o.target <= 0:
+		return errors.New("-target-p99 must be positive")
+	}
+	return nil
+}
+
+// target is the os1 under load (one node, or a cluster's nodes) and the
+// processes measured beside it.
 type target struct {
-	base     string
-	pid      int // 0: unknown
-	modelPid int
-	model    string // the scripted model's root URL; empty with -url
-	metrics  string
-	accounts []account
+	nodes     []osNode
+	modelPid  int
+	model     string // the scripted model's root URL; empty with -url
+	infraPids []int  // a cluster's PostgreSQL (postmaster) and NATS
+	accounts  []account
+	// more makes accounts until there are n (nil: it cannot, with -url)
+	more func(ctx context.Context, n int) error
 }
 
 func run(ctx context.Context, o options) error {
@@ -139,8 +176,12 @@ func run(ctx context.Context, o options) error {
 		if len(accs) < most {
 			return fmt.Errorf("%s has %d accounts; -users asks for %d", o.tokensFile, len(accs), most)
 		}
-		t = target{base: strings.TrimSuffix(o.url, "/"), pid: o.pid, metrics: o.metricsURL, accounts: accs}
-		fmt.Printf("os1 load: %s (a running server; the model is whatever it uses)\n", t.base)
+		if o.untilBreak && len(accs) < o.maxUsers {
+			fmt.Printf("-until-break stops at the %d accounts of %s\n", len(accs), o.tokensFile)
+			o.maxUsers = len(accs)
+		}
+		t = target{nodes: []osNode{{name: "os1", base: strings.TrimSuffix(o.url, "/"), pid: o.pid, metrics: o.metricsURL}}, accounts: accs}
+		fmt.Printf("os1 load: %s (a running server; the model is whatever it uses)\n", o.url)
 	} else {
 		cleanup, err := start(ctx, o, most, &t)
 		defer cleanup()
@@ -150,26 +191,55 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("users %v, %v measured per step after a %v ramp, think %v ± %v, SSE %.0f%%, second tab %.0f%%, memory %s\n",
 		o.users, o.duration, o.ramp, o.think, o.jitter, o.sseShare*100, o.tabShare*100, o.memory)
-	fmt.Printf("model: %v to first token, %g tokens/s, %d tokens a reply; %d CPU cores\n\n", o.pace.ttft, o.pace.tps, o.pace.tokens, numCPU())
+	fmt.Printf("model: %v to first token, %g tokens/s, %d tokens a reply; %d CPU cores\n", o.pace.ttft, o.pace.tps, o.pace.tokens, numCPU())
+	if o.untilBreak {
+		fmt.Printf("until it breaks: after the list, N × 1.5 while a step meets the target (added first-token p99 ≤ %v, 0 errors, 0 lost), up to %d users\n",
+			o.target, o.maxUsers)
+	}
+	if len(t.nodes) > 1 {
+		fmt.Printf("%d nodes: users spread round-robin, each second tab on the next node; os1 CPU is the nodes' sum, os1 RSS the largest node's, goroutines and open files the sum; PostgreSQL + NATS CPU is the postmaster with its backends plus NATS\n",
+			len(t.nodes))
+	}
+	fmt.Println()
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1 << 14, IdleConnTimeout: 2 * time.Minute}}
-	// one turn first, so lazy work (loading the embedding model) is not measured
+	// one turn first on each node, so lazy work (loading the embedding
+	// model) is not measured
 	if err := warm(ctx, t, hc); err != nil {
 		return fmt.Errorf("warm-up turn: %w", err)
 	}
 	waitIdle(ctx, 2*time.Second)
 	base := sample(t)
 	fmt.Printf("idle baseline: os1 RSS %s, goroutines %s, open files %s\n\n", mib(base.rss), intOr(base.goroutines), intOr(base.fds))
-	fmt.Println("| users | turns | turns/s | added first token p50 / p99 / max (ms) | added between tokens p99 (ms) | errors | os1 RSS max | os1 CPU | client CPU | model CPU | goroutines max | GC pause max (ms) | open files max | second tab missed | lagged | lost |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	head := columns(len(t.nodes), o.untilBreak)
+	fmt.Println("| " + strings.Join(head, " | ") + " |")
+	fmt.Println(strings.Repeat("|---", len(head)) + "|")
 	var after []string
-	for _, n := range o.users {
-		if ctx.Err() != nil {
-			break
+	var done []verdict
+	for n := nextStep(o.users, done, o.untilBreak, o.maxUsers); n > 0 && ctx.Err() == nil; n = nextStep(o.users, done, o.untilBreak, o.maxUsers) {
+		if n > len(t.accounts) {
+			if t.more == nil {
+				break
+			}
+			t0 := time.Now()
+			have := len(t.accounts)
+			if err := t.more(ctx, n); err != nil {
+				return err
+			}
+			after = append(after, fmt.Sprintf("before the %d-user step: made %d more accounts in %v", n, n-have, time.Since(t0).Round(time.Millisecond)))
 		}
-		row, aft := step(ctx, o, t, hc, n, base)
-		fmt.Println(row)
-		after = append(after, aft)
+		res := step(ctx, o, t, hc, n, base)
+		if ctx.Err() != nil {
+			break // a step cut short is no measurement
+		}
+		v := judge(n, res.p99, res.errs, res.lost, o.target)
+		cells := res.cells
+		if o.untilBreak {
+			cells = append(cells, v.cell())
+		}
+		fmt.Println("| " + strings.Join(cells, " | ") + " |")
+		after = append(after, res.after)
+		done = append(done, v)
 	}
 	if c := modelCalls(t); c != "" {
 		after = append(after, c)
@@ -177,6 +247,9 @@ func run(ctx context.Context, o options) error {
 	fmt.Println()
 	for _, a := range after {
 		fmt.Println(a)
+	}
+	if o.untilBreak && ctx.Err() == nil {
+		fmt.Println(rampSummary(done, o.maxUsers))
 	}
 	return ctx.Err()
 }
@@ -188,18 +261,49 @@ func waitIdle(ctx context.Context, d time.Duration) {
 	}
 }
 
+// columns is the table's header: on a cluster it says which figures are
+// summed over the nodes and which are the largest node's.
+func columns(nodes int, untilBreak bool) []string {
+	rss, cpu, gor, fds := "os1 RSS max", "os1 CPU", "goroutines max", "open files max"
+	if nodes > 1 {
+		rss, cpu, gor, fds = "os1 RSS max per node", fmt.Sprintf("os1 CPU (%d nodes summed)", nodes),
+			"goroutines max (summed)", "open files max (summed)"
+	}
+	c := []string{"users", "turns", "turns/s", "added first token p50 / p99 / max (ms)", "added between tokens p99 (ms)", "errors",
+		rss, cpu, "client CPU", "model CPU"}
+	if nodes > 1 {
+		c = append(c, "PostgreSQL + NATS CPU")
+	}
+	c = append(c, gor, "GC pause max (ms)", fds, "second tab missed", "lagged", "lost")
+	if untilBreak {
+		c = append(c, "meets target")
+	}
+	return c
+}
+
+// stepResult is one step: its table cells (without "meets target"), the
+// line for after the table, and what the target is judged on.
+type stepResult struct {
+	cells []string
+	after string
+	p99   float64 // ms added before the first token; NaN: no turn
+	errs  int     // every error, unread conversations included
+	lost  int
+}
+
 // step runs n users for the ramp and o.duration, then lets them finish
-// and disconnect; it returns the table row and the after-disconnect line.
-func step(ctx context.Context, o options, t target, hc *http.Client, n int, base snapshot) (string, string) {
+// and disconnect.
+func step(ctx context.Context, o options, t target, hc *http.Client, n int, base snapshot) stepResult {
 	rec := newRecorder(o.pace)
-	begin := time.Now()
-	rec.from = begin.Add(o.ramp)
+	rec.from = time.Now().Add(o.ramp)
 	rec.to = rec.from.Add(o.duration)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	users := make([]*simUser, n)
 	for i := range n {
-		u := &simUser{i: i, acc: t.accounts[i], base: t.base, think: o.think, jit: o.jitter, hc: hc, rec: rec,
+		home, other := placement(i, len(t.nodes))
+		u := &simUser{i: i, acc: t.accounts[i], base: t.nodes[home].base, other: t.nodes[other].base,
+			think: o.think, jit: o.jitter, hc: hc, rec: rec,
 			rng: rand.New(rand.NewPCG(uint64(i), uint64(n))),
 			sse: frac(float64(i)*0.6180339887) < o.sseShare, tab: frac(float64(i)*0.6180339887+0.5) < o.tabShare}
 		users[i] = u
@@ -243,7 +347,7 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	}
 	close(stop)
 	wg.Wait()
-	lost := countLost(ctx, users, o.pace.tokens, rec)
+	lost, unread := countLost(ctx, users, o.pace.tokens, rec)
 	waitIdle(ctx, o.settle)
 	hc.CloseIdleConnections()
 	waitIdle(ctx, time.Second)
@@ -269,14 +373,21 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	if errs > 0 {
 		errCol += " (" + strings.Join(kinds, ", ") + ")"
 	}
+	lostCol := strconv.Itoa(lost)
+	if unread > 0 {
+		lostCol += fmt.Sprintf(" (%d unread)", unread)
+	}
 	slices.Sort(rec.first)
 	slices.Sort(rec.inter)
 	missed := rec.tabWanted.Load() - rec.tabTurns.Load()
-	row := fmt.Sprintf("| %d | %d | %.1f | %s / %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d | %d | %s |",
-		n, rec.turns, float64(rec.turns)/o.duration.Seconds(),
-		ms(pct(rec.first, 0.5)), ms(pct(rec.first, 0.99)), ms(pct(rec.first, 1)), ms(pct(rec.inter, 0.99)),
-		errCol, mib(peak.rss), cpu(first.cpu, last.cpu), cpu(first.clientCPU, last.clientCPU), cpu(first.modelCPU, last.modelCPU),
-		intOr(peak.goroutines), ms(peak.gcMax), intOr(peak.fds), max(missed, 0), rec.tabWanted.Load(), rec.lagged.Load(), lost)
+	cells := []string{strconv.Itoa(n), strconv.Itoa(rec.turns), fmt.Sprintf("%.1f", float64(rec.turns)/o.duration.Seconds()),
+		ms(pct(rec.first, 0.5)) + " / " + ms(pct(rec.first, 0.99)) + " / " + ms(pct(rec.first, 1)), ms(pct(rec.inter, 0.99)),
+		errCol, mib(peak.rss), cpu(first.cpu, last.cpu), cpu(first.clientCPU, last.clientCPU), cpu(first.modelCPU, last.modelCPU)}
+	if len(t.nodes) > 1 {
+		cells = append(cells, cpu(first.infraCPU, last.infraCPU))
+	}
+	cells = append(cells, intOr(peak.goroutines), ms(peak.gcMax), intOr(peak.fds),
+		fmt.Sprintf("%d of %d", max(missed, 0), rec.tabWanted.Load()), strconv.FormatInt(rec.lagged.Load(), 10), lostCol)
 	aft := fmt.Sprintf("after %d users disconnected (+%v): goroutines %s (idle baseline %s), RSS %s (baseline %s), open files %s (baseline %s)",
 		n, o.settle, intOr(end.goroutines), intOr(base.goroutines), mib(end.rss), mib(base.rss), intOr(end.fds), intOr(base.fds))
 	if rec.connected.Load() < int64(n) {
@@ -285,8 +396,14 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	if len(rec.firstSeen) > 0 {
 		aft += "\n  first errors: " + strings.Join(rec.firstSeen, "; ")
 	}
-	_ = begin
-	return row, aft
+	return stepResult{cells: cells, after: aft, p99: pct(rec.first, 0.99), errs: errs, lost: lost}
+}
+
+// placement is user i's node and its second tab's (also the node its
+// conversation is read back from): round-robin over the nodes, the tab on
+// the next one, so on a cluster a tab follows a turn run on another node.
+func placement(i, nodes int) (home, tab int) {
+	return i % nodes, (i + 1) % nodes
 }
 
 func waitUntil(ctx context.Context, t time.Time) {
@@ -330,81 +447,6 @@ func intOr(v int) string {
 	return strconv.Itoa(v)
 }
 
-// snapshot is one reading of the processes under measurement; -1 or 0
-// where a figure is not available.
-type snapshot struct {
-	at                       time.Time
-	cpu, clientCPU, modelCPU float64 // seconds of CPU so far
-	rss                      int64
-	fds, goroutines          int
-	gcMax                    float64 // ms, the runtime's recent largest GC pause
-}
-
-func (p *snapshot) max(s snapshot) {
-	p.rss = max(p.rss, s.rss)
-	p.fds = max(p.fds, s.fds)
-	p.goroutines = max(p.goroutines, s.goroutines)
-	if math.IsNaN(p.gcMax) || s.gcMax > p.gcMax {
-		p.gcMax = s.gcMax
-	}
-}
-
-func sample(t target) snapshot {
-	s := snapshot{at: time.Now(), fds: -1, goroutines: -1, gcMax: math.NaN()}
-	if t.pid > 0 {
-		if cpu, rss, fds, err := procSample(t.pid); err == nil {
-			s.cpu, s.rss, s.fds = cpu, rss, fds
-		}
-	}
-	if cpu, _, _, err := procSample(0); err == nil {
-		s.clientCPU = cpu
-	}
-	if t.modelPid > 0 {
-		if cpu, _, _, err := procSample(t.modelPid); err == nil {
-			s.modelCPU = cpu
-		}
-	}
-	if t.metrics != "" {
-		scrape(t.metrics, &s)
-	}
-	return s
-}
-
-// scrape reads goroutines and the recent largest GC pause from os1's
-// Prometheus /metrics (the Go collector's go_goroutines and
-// go_gc_duration_seconds{quantile="1"}).
-func scrape(url string, s *snapshot) {
-	c := http.Client{Timeout: 5 * time.Second}
-	res, err := c.Get(url)
-	if err != nil {
-		return
-	}
-	defer res.Body.Close()
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		name, val, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "go_goroutines":
-			s.goroutines = int(v)
-		case `go_gc_duration_seconds{quantile="1"}`:
-			s.gcMax = v * 1000
-		case "process_open_fds":
-			if s.fds < 0 {
-				s.fds = int(v)
-			}
-		}
-	}
-}
-
 func readTokens(path string) ([]account, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -430,151 +472,6 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// start runs the model and os1 with `most` accounts; cleanup stops them
-// and removes the data dir.
-func start(ctx context.Context, o options, most int, t *target) (cleanup func(), err error) {
-	var stops []func()
-	cleanup = func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}
-	bin, err := filepath.Abs(o.bin)
-	if err != nil {
-		return cleanup, err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return cleanup, fmt.Errorf("no os1 binary at %s (run `make build`, or pass -bin): %w", o.bin, err)
-	}
-	dir, err := os.MkdirTemp("", "os1-bench-load-")
-	if err != nil {
-		return cleanup, err
-	}
-	stops = append(stops, func() {
-		if o.keep {
-			fmt.Println("data dir kept:", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
-	stopProc := func(cmd *exec.Cmd) func() {
-		return func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			tm := time.AfterFunc(15*time.Second, func() { _ = cmd.Process.Kill() })
-			_ = cmd.Wait()
-			tm.Stop()
-		}
-	}
-
-	// the model, as its own process
-	self, err := os.Executable()
-	if err != nil {
-		return cleanup, err
-	}
-	model := exec.Command(self, "-serve-model", "127.0.0.1:0", "-ttft", o.pace.ttft.String(),
-		"-tps", strconv.FormatFloat(o.pace.tps, 'g', -1, 64), "-reply-tokens", strconv.Itoa(o.pace.tokens))
-	model.Stderr = os.Stderr
-	model.SysProcAttr = sysProcAttr()
-	mout, err := model.StdoutPipe()
-	if err != nil {
-		return cleanup, err
-	}
-	if err := model.Start(); err != nil {
-		return cleanup, err
-	}
-	stops = append(stops, stopProc(model))
-	line, err := bufio.NewReader(mout).ReadString('\n')
-	modelAddr, ok := strings.CutPrefix(strings.TrimSpace(line), "model listening ")
-	if err != nil || !ok {
-		return cleanup, fmt.Errorf("the model did not start: %q %v", line, err)
-	}
-	go io.Copy(io.Discard, mout)
-	t.modelPid = model.Process.Pid
-	t.model = "http://" + modelAddr
-
-	addr, err := freeAddr()
-	if err != nil {
-		return cleanup, err
-	}
-	metricsAddr, err := freeAddr()
-	if err != nil {
-		return cleanup, err
-	}
-	env := []string{"HOME=" + dir, "OS1_DATA_DIR=" + filepath.Join(dir, "data"), "OS1_CACHE_DIR=" + filepath.Join(dir, "cache"),
-		"OS1_ADDR=" + addr, "OS1_METRICS_ADDR=" + metricsAddr, "OS1_OLLAMA_URL=off", "OS1_STT=off", "OS1_TTS=off",
-		"OS1_LLM_PROVIDER=openai", "OS1_LLM_URL=http://" + modelAddr + "/v1", "OS1_LLM_MODEL=load-model",
-		"OS1_LOG_LEVEL=warn", "PATH=" + os.Getenv("PATH")}
-	if o.profiles != "" {
-		env = append(env, "OS1_PPROF=1")
-	}
-
-	// accounts: the owner, then the members with their tokens
-	t0 := time.Now()
-	add := exec.CommandContext(ctx, bin, "user", "add", "owner", "--owner", "--password-stdin")
-	add.Env, add.Stdin = env, strings.NewReader("load test owner password\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		return cleanup, fmt.Errorf("os1 user add: %v: %s", err, out)
-	}
-	tokens := filepath.Join(dir, "tokens.tsv")
-	many := exec.CommandContext(ctx, bin, "user", "add-many", "--prefix", "u", "--count", strconv.Itoa(most), "--tokens", tokens)
-	many.Env = env
-	if out, err := many.CombinedOutput(); err != nil {
-		return cleanup, fmt.Errorf("os1 user add-many: %v: %s", err, out)
-	}
-	if t.accounts, err = readTokens(tokens); err != nil {
-		return cleanup, err
-	}
-	fmt.Printf("made %d accounts with tokens in %v\n", most, time.Since(t0).Round(time.Millisecond))
-
-	if o.models != "" {
-		// the embedding model lives in the cache dir; share the real one
-		if err := os.MkdirAll(filepath.Join(dir, "cache"), 0o700); err != nil {
-			return cleanup, err
-		}
-		abs, _ := filepath.Abs(o.models)
-		if err := os.Symlink(abs, filepath.Join(dir, "cache", "models")); err != nil {
-			return cleanup, err
-		}
-	}
-	logf, err := os.Create(filepath.Join(dir, "os1.log"))
-	if err != nil {
-		return cleanup, err
-	}
-	srv := exec.Command(bin, "serve")
-	srv.Env, srv.Stdout, srv.Stderr = env, logf, logf
-	srv.SysProcAttr = sysProcAttr()
-	if err := srv.Start(); err != nil {
-		return cleanup, err
-	}
-	stops = append(stops, func() { stopProc(srv)(); logf.Close() })
-	t.pid = srv.Process.Pid
-	t.base = "http://" + addr
-	t.metrics = "http://" + metricsAddr + "/metrics"
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := http.Get(t.base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			tail, _ := os.ReadFile(logf.Name())
-			return cleanup, fmt.Errorf("os1 serve did not answer /healthz within 60 s; its log:\n%s", lastLines(string(tail), 20))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	version, _ := exec.Command(bin, "version").Output()
-	fmt.Printf("os1 load: %s (%s), pid %d, data dir %s\n", o.bin, strings.TrimSpace(string(version)), t.pid, dir)
-	embed := "sentence embeddings from " + o.models
-	if o.models == "" {
-		embed = "no sentence embedding model (full-text recall only)"
-	}
-	fmt.Println("os1 memory:", embed)
-	return cleanup, nil
-}
-
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
@@ -594,16 +491,20 @@ func defaultModels() string {
 	return m
 }
 
-// warm sends one message as the first account and reads its turn.
+// warm sends one message on each node (as the first accounts) and reads
+// its turn.
 func warm(ctx context.Context, t target, hc *http.Client) error {
-	rec := newRecorder(modelPace{tps: 1})
-	u := &simUser{acc: t.accounts[0], base: t.base, hc: hc, rec: rec, sse: true, once: true, rng: rand.New(rand.NewPCG(1, 1))}
-	u.runSSE(ctx, nil)
-	if len(rec.firstSeen) > 0 {
-		return errors.New(rec.firstSeen[0])
-	}
-	if rec.sent.Load() != 1 {
-		return errors.New("the turn did not run")
+	for k, n := range t.nodes {
+		rec := newRecorder(modelPace{tps: 1})
+		u := &simUser{acc: t.accounts[k%len(t.accounts)], base: n.base, other: n.base, hc: hc, rec: rec, sse: true, once: true,
+			rng: rand.New(rand.NewPCG(1, 1))}
+		u.runSSE(ctx, nil)
+		if len(rec.firstSeen) > 0 {
+			return fmt.Errorf("%s: %s", n.name, rec.firstSeen[0])
+		}
+		if rec.sent.Load() != 1 {
+			return fmt.Errorf("%s: the turn did not run", n.name)
+		}
 	}
 	return nil
 }
@@ -626,11 +527,11 @@ func modelCalls(t target) string {
 }
 
 // countLost reads every conversation back (16 at a time) after its user
-// left: messages sent but not stored, replies read whole but not stored
-// whole. "-" when a conversation could not be read (an error is counted).
-func countLost(ctx context.Context, users []*simUser, tokens int, rec *recorder) string {
+// left, from the node of its second tab (another node on a cluster):
+// messages sent but not stored, replies read whole but not stored whole.
+// unread is how many conversations could not be read (each an error).
+func countLost(ctx context.Context, users []*simUser, tokens int, rec *recorder) (lost, unread int) {
 	var mu sync.Mutex
-	total, failed := 0, 0
 	work := make(chan *simUser)
 	var wg sync.WaitGroup
 	for range 16 {
@@ -640,9 +541,9 @@ func countLost(ctx context.Context, users []*simUser, tokens int, rec *recorder)
 			for u := range work {
 				n, err := u.lost(ctx, tokens)
 				mu.Lock()
-				total += n
+				lost += n
 				if err != nil {
-					failed++
+					unread++
 				}
 				mu.Unlock()
 				if err != nil {
@@ -656,42 +557,5 @@ func countLost(ctx context.Context, users []*simUser, tokens int, rec *recorder)
 	}
 	close(work)
 	wg.Wait()
-	if failed > 0 {
-		return fmt.Sprintf("%d (%d unread)", total, failed)
-	}
-	return strconv.Itoa(total)
-}
-
-// cpuProfile fetches os1's CPU profile over the measured window (less one
-// second, so the step does not wait for it) from its metrics listener.
-func cpuProfile(ctx context.Context, t target, window time.Duration, path string) error {
-	if t.metrics == "" {
-		return errors.New("no metrics listener to ask")
-	}
-	secs := max(int((window-time.Second)/time.Second), 1)
-	u := strings.TrimSuffix(t.metrics, "/metrics") + "/debug/pprof/profile?seconds=" + strconv.Itoa(secs)
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s (is os1 running with OS1_PPROF=1?)", u, resp.Status)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return lost, unread
 }

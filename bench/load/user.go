@@ -105,7 +105,8 @@ func (r *recorder) done(t *turn) {
 type simUser struct {
 	i     int
 	acc   account
-	base  string // http://host:port
+	base  string // http://host:port of its node
+	other string // the node of its second tab and of the read-back (another one on a cluster)
 	sse   bool
 	tab   bool
 	think time.Duration
@@ -151,7 +152,7 @@ func (u *simUser) run(ctx context.Context, stop <-chan struct{}) {
 		u.runSSE(ctx, stop)
 		return
 	}
-	conn, err := u.dial(ctx)
+	conn, err := u.dial(ctx, u.base)
 	if err != nil {
 		u.rec.fail("connect", err)
 		return
@@ -251,12 +252,12 @@ func (u *simUser) handle(t *turn, e event, ok *bool) bool {
 	return true
 }
 
-func (u *simUser) dial(ctx context.Context) (*websocket.Conn, error) {
+func (u *simUser) dial(ctx context.Context, base string) (*websocket.Conn, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+u.acc.token)
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(u.base, "http")+"/api/ws", &websocket.DialOptions{HTTPHeader: h, HTTPClient: u.hc})
+	conn, res, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(base, "http")+"/api/ws", &websocket.DialOptions{HTTPHeader: h, HTTPClient: u.hc})
 	if err != nil {
 		if res != nil {
 			return nil, fmt.Errorf("%w (HTTP %d)", err, res.StatusCode)
@@ -293,7 +294,7 @@ func (u *simUser) open(ctx, tabCtx context.Context) (conv string, tabDone chan s
 	var c struct {
 		ID string `json:"id"`
 	}
-	if err := u.call(ctx, "POST", "/api/conversations", `{}`, &c); err != nil || c.ID == "" {
+	if err := u.call(ctx, u.base, "POST", "/api/conversations", `{}`, &c); err != nil || c.ID == "" {
 		u.rec.fail("connect", fmt.Errorf("create conversation: %v", err))
 		return "", nil, false
 	}
@@ -309,10 +310,10 @@ func (u *simUser) open(ctx, tabCtx context.Context) (conv string, tabDone chan s
 	return c.ID, tabDone, true
 }
 
-// secondTab is the same user's other tab: a socket that subscribes and
-// counts the ends of that conversation's turns.
+// secondTab is the same user's other tab, on the other node: a socket that
+// subscribes and counts the ends of that conversation's turns.
 func (u *simUser) secondTab(ctx context.Context, conv string, ready chan<- bool) {
-	conn, err := u.dial(ctx)
+	conn, err := u.dial(ctx, u.other)
 	if err != nil {
 		u.rec.fail("tab connect", err)
 		ready <- false
@@ -427,8 +428,8 @@ func (u *simUser) runSSE(ctx context.Context, stop <-chan struct{}) {
 	}
 }
 
-func (u *simUser) call(ctx context.Context, method, path, body string, out any) error {
-	req, _ := http.NewRequestWithContext(ctx, method, u.base+path, strings.NewReader(body))
+func (u *simUser) call(ctx context.Context, base, method, path, body string, out any) error {
+	req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+u.acc.token)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := u.hc.Do(req)
@@ -442,9 +443,9 @@ func (u *simUser) call(ctx context.Context, method, path, body string, out any) 
 	return json.NewDecoder(res.Body).Decode(out)
 }
 
-// lost reads the conversation back and counts what is missing from it: a
-// sent message not stored, or a reply that ended well but is not stored
-// complete with every token.
+// lost reads the conversation back (from the other node) and counts what
+// is missing from it: a sent message not stored, or a reply that ended
+// well but is not stored complete with every token.
 func (u *simUser) lost(ctx context.Context, tokens int) (int, error) {
 	if u.conv == "" {
 		return 0, nil
@@ -456,7 +457,7 @@ func (u *simUser) lost(ctx context.Context, tokens int) (int, error) {
 			Content string `json:"content"`
 		} `json:"messages"`
 	}
-	if err := u.call(ctx, "GET", "/api/conversations/"+u.conv, "", &c); err != nil {
+	if err := u.call(ctx, u.other, "GET", "/api/conversations/"+u.conv, "", &c); err != nil {
 		return 0, err
 	}
 	users, replies := 0, 0
