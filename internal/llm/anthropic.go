@@ -241,18 +241,20 @@ type anEvent struct {
 		Name     string          `json:"name"`
 		Input    json.RawMessage `json:"input"`
 	} `json:"content_block"`
-	Delta *struct {
-		Type        string `json:"type"`
-		Text        string `json:"text"`
-		Thinking    string `json:"thinking"`
-		PartialJSON string `json:"partial_json"`
-		StopReason  string `json:"stop_reason"`
-	} `json:"delta"`
+	Delta *anDelta `json:"delta"`
 	Usage *anUsage `json:"usage"`
 	Error *struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	} `json:"error"`
+}
+
+type anDelta struct {
+	Type        string `json:"type"`
+	Text        string `json:"text"`
+	Thinking    string `json:"thinking"`
+	PartialJSON string `json:"partial_json"`
+	StopReason  string `json:"stop_reason"`
 }
 
 type anUsage struct {
@@ -286,9 +288,10 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 		// cutFailure what that is when the token limit was not the cause.
 		cut        *partialCall
 		cutFailure *failure
+		fast       anEventDecoder
 	)
 	for {
-		ev, err := events.next()
+		ev, err := events.nextShared()
 		if err == io.EOF {
 			return p.ep.truncatedFailure()
 		}
@@ -298,9 +301,12 @@ func (p *Anthropic) decode(events *sseReader, emit func(Event) error) error {
 			}
 			return err
 		}
-		var e anEvent
-		if err := json.Unmarshal(ev.data, &e); err != nil {
-			return p.ep.protocolFailure(fmt.Sprintf("a malformed %q event %q", ev.name, clip(string(ev.data), 120)), err)
+		e := fast.decode(ev.data)
+		if e == nil {
+			e = &anEvent{}
+			if err := json.Unmarshal(ev.data, e); err != nil {
+				return p.ep.protocolFailure(fmt.Sprintf("a malformed %q event %q", ev.name, clip(string(ev.data), 120)), err)
+			}
 		}
 		if e.Type == "" {
 			e.Type = ev.name

@@ -166,6 +166,22 @@ func (s *jsonScan) strOr(old string) (string, bool) {
 	return old, true
 }
 
+// word is str for a field whose values are mostly from known, which then
+// cost no copy.
+func (s *jsonScan) word(dst *string, known []string) bool {
+	start := s.i
+	if raw, escaped, ok := s.rawString(); ok && !escaped {
+		for _, k := range known {
+			if string(raw[1:len(raw)-1]) == k {
+				*dst = k
+				return true
+			}
+		}
+	}
+	s.i = start
+	return s.str(dst)
+}
+
 // key consumes an object key and its colon. A key with escapes is left to
 // json.Unmarshal.
 func (s *jsonScan) key() ([]byte, bool) {
@@ -525,4 +541,93 @@ func decodeOAToolCall(s *jsonScan, tc *oaToolCallDelta) bool {
 		}
 		return s.skip()
 	})
+}
+
+// The fields of Anthropic's stream events that anEvent holds, in its order,
+// and the words that come with every token.
+var (
+	anEventKeys = []string{"type", "index", "message", "content_block", "delta", "usage", "error"}
+	anDeltaKeys = []string{"type", "text", "thinking", "partial_json", "stop_reason"}
+	anUsageKeys = []string{"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"}
+	anTypes     = []string{"content_block_delta", "text_delta", "thinking_delta", "input_json_delta", "signature_delta",
+		"ping", "content_block_start", "content_block_stop", "message_delta", "message_stop"}
+)
+
+// anEventDecoder decodes Anthropic stream events into one reused anEvent.
+// Events with a message, a content block or an error (a few per reply) are
+// left to json.Unmarshal.
+type anEventDecoder struct {
+	ev    anEvent
+	delta anDelta
+}
+
+// decode returns data decoded as json.Unmarshal would decode it into a zero
+// anEvent, valid until the next call; nil: data is for json.Unmarshal.
+func (d *anEventDecoder) decode(data []byte) *anEvent {
+	e := &d.ev
+	*e = anEvent{}
+	s := &jsonScan{b: data}
+	f := fields{names: anEventKeys}
+	ok := s.object(func(k []byte) bool {
+		switch i, ok := f.match(k); {
+		case !ok:
+			return false
+		case i == 0:
+			return s.word(&e.Type, anTypes)
+		case i == 1:
+			return s.integer(&e.Index)
+		case i == 2, i == 3, i == 6:
+			return s.null()
+		case i == 4:
+			if s.null() {
+				return true
+			}
+			d.delta = anDelta{}
+			e.Delta = &d.delta
+			df := fields{names: anDeltaKeys}
+			return s.object(func(k []byte) bool {
+				switch i, ok := df.match(k); {
+				case !ok:
+					return false
+				case i == 0:
+					return s.word(&d.delta.Type, anTypes)
+				case i == 1:
+					return s.str(&d.delta.Text)
+				case i == 2:
+					return s.str(&d.delta.Thinking)
+				case i == 3:
+					return s.str(&d.delta.PartialJSON)
+				case i == 4:
+					return s.str(&d.delta.StopReason)
+				}
+				return s.skip()
+			})
+		case i == 5:
+			if s.null() {
+				return true
+			}
+			e.Usage = &anUsage{}
+			uf := fields{names: anUsageKeys}
+			return s.object(func(k []byte) bool {
+				switch i, ok := uf.match(k); {
+				case !ok:
+					return false
+				case i == 0:
+					return s.integer(&e.Usage.InputTokens)
+				case i == 1:
+					return s.integer(&e.Usage.OutputTokens)
+				case i == 2:
+					return s.integer(&e.Usage.CacheCreationInputTokens)
+				case i == 3:
+					return s.integer(&e.Usage.CacheReadInputTokens)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+	if !ok || !s.end() {
+		return nil
+	}
+	return e
 }

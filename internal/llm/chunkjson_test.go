@@ -111,3 +111,73 @@ func FuzzOAChunkDecoder(f *testing.F) {
 		}
 	})
 }
+
+var anEventCases = []struct {
+	in   string
+	fast bool
+}{
+	{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" word"}}`, true},
+	{`{"type": "ping"}`, true},
+	{`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Par"}}`, true},
+	{`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me see"}}`, true},
+	{`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}}`, true},
+	{`{"type":"content_block_stop","index":0}`, true},
+	{`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":150}}`, true},
+	{`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"input_tokens":10,"output_tokens":15,"cache_creation_input_tokens":1,"cache_read_input_tokens":2,"server_tool_use":{"web_search_requests":0}}}`, true},
+	{`{"type":"message_stop"}`, true},
+	{`{"type":"some_new_event","index":3,"whatever":[1,{"a":null}]}`, true},
+	{`{"type":null,"index":null,"delta":null,"usage":null,"message":null,"content_block":null,"error":null}`, true},
+	{`{"type":"content_block_delta","delta":{"type":"text_delta","text":"\u00e9\n"}}`, true},
+
+	{`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude","usage":{"input_tokens":5,"output_tokens":1}}}`, false},
+	{`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`, false},
+	{`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, false},
+	{`{"Type":"ping"}`, false},
+	{`{"type":"content_block_delta","delta":{"type":"text_delta","Text":"x"}}`, false},
+	{`{"type":"content_block_delta","index":"0"}`, false},
+	{`{"type":"a","type":"b"}`, false},
+	{`{"type":"ping"`, false},
+}
+
+func TestAnEventDecoderMatchesJSON(t *testing.T) {
+	var d anEventDecoder
+	for _, tc := range anEventCases {
+		got := d.decode([]byte(tc.in))
+		if (got != nil) != tc.fast {
+			t.Errorf("%s: fast path taken = %v, want %v", tc.in, got != nil, tc.fast)
+		}
+		if got == nil {
+			continue
+		}
+		var want anEvent
+		if err := json.Unmarshal([]byte(tc.in), &want); err != nil {
+			t.Errorf("%s: fast path decoded what json.Unmarshal rejects: %v", tc.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, &want) {
+			t.Errorf("%s:\nfast %+v\njson %+v", tc.in, got, &want)
+		}
+	}
+}
+
+func FuzzAnEventDecoder(f *testing.F) {
+	for _, tc := range anEventCases {
+		f.Add([]byte(tc.in), []byte(anEventCases[0].in))
+	}
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		var d anEventDecoder
+		for _, in := range [][]byte{first, second} {
+			got := d.decode(in)
+			if got == nil {
+				continue
+			}
+			var want anEvent
+			if err := json.Unmarshal(in, &want); err != nil {
+				t.Fatalf("%q: fast path decoded what json.Unmarshal rejects: %v", in, err)
+			}
+			if !reflect.DeepEqual(got, &want) {
+				t.Fatalf("%q:\nfast %+v\njson %+v", in, got, &want)
+			}
+		}
+	})
+}
