@@ -271,7 +271,10 @@ func startNode(ctx context.Context, bin string, n *osNode) (stop func(), err err
 				return stop, nil
 			}
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return stop, ctx.Err()
+		}
+		if time.Now().After(deadline) {
 			tail, _ := os.ReadFile(n.log)
 			return stop, fmt.Errorf("os1 serve (%s) did not answer /healthz within 60 s; its log:\n%s", n.name, lastLines(string(tail), 20))
 		}
