@@ -125,6 +125,7 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes the connection pool. Later calls fail.
 func (d *DB) Close() error {
+	_ = d.Store.Close() // the prepared statements, before their pool
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("close database %s: %w", d.name, err)
 	}

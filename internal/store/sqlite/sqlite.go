@@ -203,6 +203,7 @@ func (d *DB) Close() error {
 	<-d.done
 	// Leave a compact file behind: fold the whole log in before closing.
 	_, _ = d.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	_ = d.Store.Close() // the prepared statements, before their pool
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("close database %s: %w", d.path, err)
 	}

@@ -32,7 +32,7 @@ func (d *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // UserByID returns the account with this ID.
 func (d *Store) UserByID(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(d.hot().QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	return u, mapErr(err, fmt.Sprintf("user %s", id))
 }
 
@@ -115,7 +115,7 @@ func (d *Store) CreateSession(ctx context.Context, s store.Session) error {
 // SessionByHash returns the session with this token hash, expired or not;
 // the caller checks ExpiresAt against its clock.
 func (d *Store) SessionByHash(ctx context.Context, tokenHash string) (store.Session, error) {
-	s, err := scanSession(d.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, tokenHash))
+	s, err := scanSession(d.hot().QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	return s, mapErr(err, "session")
 }
 
@@ -128,7 +128,7 @@ func (d *Store) ListSessions(ctx context.Context, userID string) ([]store.Sessio
 
 // TouchSession records a use of the session.
 func (d *Store) TouchSession(ctx context.Context, tokenHash string, at time.Time, userAgent, address string) error {
-	res, err := d.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ?, user_agent = ?, address = ? WHERE token_hash = ?`,
+	res, err := d.hot().ExecContext(ctx, `UPDATE sessions SET last_used_at = ?, user_agent = ?, address = ? WHERE token_hash = ?`,
 		dbTime(at), userAgent, address, tokenHash)
 	return affected(res, err, "touch session")
 }
@@ -180,7 +180,7 @@ func (d *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 
 // APITokenByHash returns the token with this hash.
 func (d *Store) APITokenByHash(ctx context.Context, tokenHash string) (store.APIToken, error) {
-	t, err := scanToken(d.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = ?`, tokenHash))
+	t, err := scanToken(d.hot().QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = ?`, tokenHash))
 	return t, mapErr(err, "API token")
 }
 
@@ -198,7 +198,7 @@ func (d *Store) DeleteAPIToken(ctx context.Context, userID, id string) error {
 
 // TouchAPIToken records that a token was used at at.
 func (d *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
-	res, err := d.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, dbTime(at), id)
+	res, err := d.hot().ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, dbTime(at), id)
 	return affected(res, err, fmt.Sprintf("touch API token %s", id))
 }
 

@@ -38,7 +38,7 @@ func (d *Store) CreateConversation(ctx context.Context, c store.Conversation) er
 
 // Conversation returns one of the user's conversations.
 func (d *Store) Conversation(ctx context.Context, userID, id string) (store.Conversation, error) {
-	c, err := scanConversation(d.db.QueryRowContext(ctx,
+	c, err := scanConversation(d.hot().QueryRowContext(ctx,
 		`SELECT `+convCols+` FROM conversations WHERE id = ? AND user_id = ?`, id, userID))
 	return c, mapErr(err, fmt.Sprintf("conversation %s", id))
 }
@@ -226,17 +226,21 @@ func (d *Store) AppendMessageWith(ctx context.Context, m store.Message, with fun
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if d.dialect == sqldb.Postgres && with == nil {
-		return d.appendLocked(ctx, d.db, m, calls, what)
+		return d.appendLocked(ctx, d.hot(), m, calls, what)
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
+	hot := []string{appendLockedQuery}
+	if d.dialect == sqldb.SQLite {
+		hot = []string{appendHeadQuery, appendMoveHeadQuery, appendInsertQuery}
+	}
+	tx, ptx, err := d.stmts.begin(ctx, nil, hot...)
 	if err != nil {
 		return mapErr(err, what)
 	}
 	defer tx.Rollback()
 	if d.dialect == sqldb.Postgres {
-		err = d.appendLocked(ctx, tx, m, calls, what)
+		err = d.appendLocked(ctx, ptx, m, calls, what)
 	} else {
-		err = d.appendInTx(ctx, tx, m, calls, what)
+		err = d.appendInTx(ctx, ptx, m, calls, what)
 	}
 	if err != nil {
 		return err
@@ -252,10 +256,9 @@ func (d *Store) AppendMessageWith(ctx context.Context, m store.Message, with fun
 // appendInTx is the append on SQLite: the transaction holds the one write
 // lock from its start (_txlock=immediate), so reading the head and moving
 // it cannot race another append.
-func (d *Store) appendInTx(ctx context.Context, tx *sql.Tx, m store.Message, calls, what string) error {
+func (d *Store) appendInTx(ctx context.Context, tx preparedTx, m store.Message, calls, what string) error {
 	var head string
-	err := tx.QueryRowContext(ctx, `SELECT head_id FROM conversations WHERE id = ? AND user_id = ?`,
-		m.ConversationID, m.UserID).Scan(&head)
+	err := tx.QueryRowContext(ctx, appendHeadQuery, m.ConversationID, m.UserID).Scan(&head)
 	if err != nil {
 		return mapErr(err, what)
 	}
@@ -273,21 +276,27 @@ func (d *Store) appendInTx(ctx context.Context, tx *sql.Tx, m store.Message, cal
 			return mapErr(err, fmt.Sprintf("%s after message %s", what, parent))
 		}
 	}
-	res, err := tx.ExecContext(ctx,
-		`UPDATE conversations
-		 SET updated_at = CASE WHEN updated_at IS NULL OR updated_at < ?1 THEN ?1 ELSE updated_at END,
-		     head_id = ?4
-		 WHERE id = ?2 AND user_id = ?3`,
-		dbTime(m.CreatedAt), m.ConversationID, m.UserID, m.ID)
+	res, err := tx.ExecContext(ctx, appendMoveHeadQuery, dbTime(m.CreatedAt), m.ConversationID, m.UserID, m.ID)
 	if err := affected(res, err, what); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+msgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, appendInsertQuery,
 		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
 		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason,
 		parent, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
 	return mapErr(err, what)
 }
+
+// The statements of an append on SQLite (appendInTx): read the head, move
+// it, insert.
+const (
+	appendHeadQuery     = `SELECT head_id FROM conversations WHERE id = ? AND user_id = ?`
+	appendMoveHeadQuery = `UPDATE conversations
+		 SET updated_at = CASE WHEN updated_at IS NULL OR updated_at < ?1 THEN ?1 ELSE updated_at END,
+		     head_id = ?4
+		 WHERE id = ?2 AND user_id = ?3`
+	appendInsertQuery = `INSERT INTO messages (` + msgCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 // execer is a pool or a transaction.
 type execer interface {
@@ -302,23 +311,7 @@ type execer interface {
 // if it is in this conversation), move the head and bump UpdatedAt,
 // insert. A missing conversation or parent inserts nothing.
 func (d *Store) appendLocked(ctx context.Context, db execer, m store.Message, calls, what string) error {
-	res, err := db.ExecContext(ctx, `WITH conv AS (
-		SELECT id, head_id FROM conversations WHERE id = ?2 AND user_id = ?3 FOR UPDATE
-	), par AS (
-		SELECT CASE
-			WHEN CAST(?13 AS TEXT) = '' THEN conv.head_id
-			WHEN CAST(?13 AS TEXT) = '`+store.BranchAtRoot+`' THEN ''
-			ELSE (SELECT id FROM messages WHERE id = CAST(?13 AS TEXT) AND conversation_id = ?2 AND user_id = ?3)
-		END AS parent_id FROM conv
-	), upd AS (
-		UPDATE conversations c
-		SET updated_at = CASE WHEN c.updated_at IS NULL OR c.updated_at < CAST(?10 AS TEXT) THEN CAST(?10 AS TEXT) ELSE c.updated_at END,
-		    head_id = ?1
-		FROM par WHERE c.id = ?2 AND c.user_id = ?3 AND par.parent_id IS NOT NULL
-	)
-	INSERT INTO messages (`+msgCols+`)
-	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CAST(?10 AS TEXT), CAST(?11 AS TEXT), ?12, par.parent_id, ?14, CAST(?15 AS BIGINT), ?16, ?17
-	FROM par WHERE par.parent_id IS NOT NULL`,
+	res, err := db.ExecContext(ctx, appendLockedQuery,
 		m.ID, m.ConversationID, m.UserID, string(m.Role), m.Content, calls, m.ToolCallID,
 		string(m.Status), m.Error, dbTime(m.CreatedAt), dbTime(m.UpdatedAt), m.Reason,
 		m.ParentID, m.Reasoning, m.ThoughtFor.Milliseconds(), m.Finish, m.Channel)
@@ -336,6 +329,25 @@ func (d *Store) appendLocked(ctx context.Context, db execer, m store.Message, ca
 	}
 	return fmt.Errorf("%s after message %s: %w", what, m.ParentID, store.ErrNotFound)
 }
+
+// appendLockedQuery is appendLocked's one statement.
+const appendLockedQuery = `WITH conv AS (
+		SELECT id, head_id FROM conversations WHERE id = ?2 AND user_id = ?3 FOR UPDATE
+	), par AS (
+		SELECT CASE
+			WHEN CAST(?13 AS TEXT) = '' THEN conv.head_id
+			WHEN CAST(?13 AS TEXT) = '` + store.BranchAtRoot + `' THEN ''
+			ELSE (SELECT id FROM messages WHERE id = CAST(?13 AS TEXT) AND conversation_id = ?2 AND user_id = ?3)
+		END AS parent_id FROM conv
+	), upd AS (
+		UPDATE conversations c
+		SET updated_at = CASE WHEN c.updated_at IS NULL OR c.updated_at < CAST(?10 AS TEXT) THEN CAST(?10 AS TEXT) ELSE c.updated_at END,
+		    head_id = ?1
+		FROM par WHERE c.id = ?2 AND c.user_id = ?3 AND par.parent_id IS NOT NULL
+	)
+	INSERT INTO messages (` + msgCols + `)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CAST(?10 AS TEXT), CAST(?11 AS TEXT), ?12, par.parent_id, ?14, CAST(?15 AS BIGINT), ?16, ?17
+	FROM par WHERE par.parent_id IS NOT NULL`
 
 // UpdateMessage applies p to one of the user's messages and sets its UpdatedAt.
 func (d *Store) UpdateMessage(ctx context.Context, userID, id string, p store.MessagePatch, at time.Time) error {
@@ -375,14 +387,14 @@ func (d *Store) UpdateMessage(ctx context.Context, userID, id string, p store.Me
 		args = append(args, *p.Finish)
 	}
 	args = append(args, id, userID)
-	res, err := d.db.ExecContext(ctx,
+	res, err := d.hot().ExecContext(ctx,
 		`UPDATE messages SET `+strings.Join(sets, ", ")+` WHERE id = ? AND user_id = ?`, args...)
 	return affected(res, err, what)
 }
 
 // Message returns one of the user's messages.
 func (d *Store) Message(ctx context.Context, userID, id string) (store.Message, error) {
-	m, err := scanMessage(d.db.QueryRowContext(ctx,
+	m, err := scanMessage(d.hot().QueryRowContext(ctx,
 		`SELECT `+msgCols+` FROM messages WHERE id = ? AND user_id = ?`, id, userID))
 	return m, mapErr(err, fmt.Sprintf("message %s", id))
 }
@@ -404,30 +416,46 @@ func (d *Store) RecentMessages(ctx context.Context, userID, conversationID strin
 // readConversation begins a read transaction on a conversation that is
 // the user's (ErrNotFound otherwise): one transaction, so that the
 // existence check and the rows read next agree. The caller rolls it back.
-func (d *Store) readConversation(ctx context.Context, userID, conversationID, what string) (*sql.Tx, error) {
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func (d *Store) readConversation(ctx context.Context, userID, conversationID, what string) (*sql.Tx, preparedTx, error) {
+	tx, ptx, err := d.stmts.begin(ctx, &sql.TxOptions{ReadOnly: true}, ownsConversationQuery)
 	if err != nil {
-		return nil, mapErr(err, what)
+		return nil, ptx, mapErr(err, what)
 	}
 	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ? AND user_id = ?`, conversationID, userID).Scan(&one)
+	err = ptx.QueryRowContext(ctx, ownsConversationQuery, conversationID, userID).Scan(&one)
 	if err != nil {
 		tx.Rollback()
-		return nil, mapErr(err, what)
+		return nil, ptx, mapErr(err, what)
 	}
-	return tx, nil
+	return tx, ptx, nil
 }
+
+const ownsConversationQuery = `SELECT 1 FROM conversations WHERE id = ? AND user_id = ?`
 
 func (d *Store) messages(ctx context.Context, userID, conversationID string, limit int) ([]store.Message, error) {
 	what := fmt.Sprintf("messages of conversation %s", conversationID)
-	tx, err := d.readConversation(ctx, userID, conversationID, what)
-	if err != nil {
-		return nil, err
+	// One statement, no transaction: it reads one snapshot, and rows
+	// come back only when the conversation is the user's. (A read-only
+	// transaction here cost two statements more on PostgreSQL, and on
+	// SQLite its PRAGMA query_only expired every prepared statement of
+	// the connection.)
+	msgs, err := all(ctx, d.hot(), scanMessage, what, pathQuery, conversationID, userID, limit)
+	if err != nil || len(msgs) > 0 {
+		return msgs, err
 	}
-	defer tx.Rollback()
-	// The current path: from the head up through the parents, limit steps
-	// at most (0: all the way), shown in the order appended.
-	q := `WITH RECURSIVE path(id, parent_id, depth) AS (
+	// No rows: an empty conversation, or none of the user's. Conversations
+	// are created empty, so "empty" was true at some instant in between.
+	var one int
+	if err := d.hot().QueryRowContext(ctx, ownsConversationQuery, conversationID, userID).Scan(&one); err != nil {
+		return nil, mapErr(err, what)
+	}
+	return nil, nil
+}
+
+// pathQuery reads the current path of a conversation: from the head up
+// through the parents, ?3 steps at most (0: all the way), in the order
+// appended.
+const pathQuery = `WITH RECURSIVE path(id, parent_id, depth) AS (
 		SELECT m.id, m.parent_id, 1 FROM messages m JOIN conversations c ON c.head_id = m.id
 		WHERE c.id = ?1 AND c.user_id = ?2 AND m.conversation_id = ?1
 		UNION ALL
@@ -435,13 +463,11 @@ func (d *Store) messages(ctx context.Context, userID, conversationID string, lim
 		WHERE m.conversation_id = ?1 AND (?3 = 0 OR p.depth < ?3)
 	)
 	SELECT ` + msgCols + ` FROM messages WHERE id IN (SELECT id FROM path) AND user_id = ?2 ORDER BY seq`
-	return all(ctx, tx, scanMessage, what, q, conversationID, userID, limit)
-}
 
 // MessageTree returns every message of the conversation, on every branch.
 func (d *Store) MessageTree(ctx context.Context, userID, conversationID string) ([]store.MessageNode, error) {
 	what := fmt.Sprintf("message tree of conversation %s", conversationID)
-	tx, err := d.readConversation(ctx, userID, conversationID, what)
+	tx, _, err := d.readConversation(ctx, userID, conversationID, what)
 	if err != nil {
 		return nil, err
 	}

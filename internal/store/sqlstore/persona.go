@@ -13,7 +13,7 @@ import (
 // Persona returns the user's persona; ErrNotFound before the first meeting.
 func (d *Store) Persona(ctx context.Context, userID string) (store.Persona, error) {
 	var p store.Persona
-	err := d.db.QueryRowContext(ctx,
+	err := d.hot().QueryRowContext(ctx,
 		`SELECT user_id, name, voice, style, named_at, updated_at FROM personas WHERE user_id = ?`, userID).
 		Scan(&p.UserID, &p.Name, &p.Voice, &p.Style, scanTime(&p.NamedAt), scanTime(&p.UpdatedAt))
 	return p, mapErr(err, fmt.Sprintf("persona of user %s", userID))
@@ -38,7 +38,7 @@ func (d *Store) Profile(ctx context.Context, userID string) (store.Profile, erro
 		p       store.Profile
 		answers string
 	)
-	err := d.db.QueryRowContext(ctx,
+	err := d.hot().QueryRowContext(ctx,
 		`SELECT user_id, answers, timezone, onboarded_at, updated_at FROM profiles WHERE user_id = ?`, userID).
 		Scan(&p.UserID, &answers, &p.Timezone, scanTime(&p.OnboardedAt), scanTime(&p.UpdatedAt))
 	if err != nil {

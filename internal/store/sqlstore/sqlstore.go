@@ -39,6 +39,8 @@ type Store struct {
 	// tables without a seq of their own): SQLite's implicit rowid,
 	// PostgreSQL's identity column seq.
 	seq string
+	// stmts is the hot statements, prepared once (stmts.go).
+	stmts *stmts
 }
 
 var _ sqldb.Handle = (*Store)(nil)
@@ -50,8 +52,15 @@ func New(db *sql.DB, dialect sqldb.Dialect) *Store {
 	if dialect == sqldb.Postgres {
 		seq = "seq"
 	}
-	return &Store{db: db, dialect: dialect, seq: seq}
+	return &Store{db: db, dialect: dialect, seq: seq, stmts: &stmts{db: db}}
 }
+
+// Close closes the store's prepared statements, not the pool: the opener
+// calls it before it closes the pool. Calls after it run unprepared.
+func (d *Store) Close() error { return d.stmts.close() }
+
+// hot runs a statement of the hot path prepared (stmts.go).
+func (d *Store) hot() prepared { return prepared{d.stmts} }
 
 // SQL exposes the connection pool so other stores of os1 (memory, mail, …)
 // can keep their tables in the same database and transactions. Callers
