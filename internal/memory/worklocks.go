@@ -2,7 +2,9 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 )
 
 // WorkLocks keep memory's background work on one record (a conversation's
@@ -15,12 +17,17 @@ import (
 // sqlitemem's Progress implements it: on PostgreSQL with a session-level
 // advisory lock per record, on SQLite (one process) with LocalLocks.
 type WorkLocks interface {
-	// LockWork waits until the record's lock is free and takes it, or
-	// returns ctx's error. kind is FailedConversation (id: the
+	// LockWork waits until the record's lock is free and takes it. It
+	// returns ErrWorkLocked when the lock is not free within wait (0: no
+	// bound), or ctx's error. kind is FailedConversation (id: the
 	// conversation's) or FailedJournal (id: the user's). release gives the
 	// lock back; calling it more than once does nothing.
-	LockWork(ctx context.Context, kind, id string) (release func(), err error)
+	LockWork(ctx context.Context, kind, id string, wait time.Duration) (release func(), err error)
 }
+
+// ErrWorkLocked is LockWork's answer when another worker kept the record
+// for longer than the caller would wait.
+var ErrWorkLocked = errors.New("another worker is working on it")
 
 // LocalLocks are WorkLocks within one process: one lock per record. The
 // zero value is ready to use; it must not be copied after first use.
@@ -37,8 +44,15 @@ type localLock struct {
 var _ WorkLocks = (*LocalLocks)(nil)
 
 // LockWork implements WorkLocks.
-func (l *LocalLocks) LockWork(ctx context.Context, kind, id string) (func(), error) {
+func (l *LocalLocks) LockWork(ctx context.Context, kind, id string, wait time.Duration) (func(), error) {
 	key := kind + ":" + id
+	var timeout <-chan time.Time
+	if wait > 0 {
+		// The bound is on the wall clock, as on PostgreSQL (lock_timeout).
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
 	for {
 		l.mu.Lock()
 		if l.held == nil {
@@ -58,14 +72,18 @@ func (l *LocalLocks) LockWork(ctx context.Context, kind, id string) (func(), err
 		}
 		h.waiting++
 		l.mu.Unlock()
+		var err error
 		select {
 		case <-h.free:
 		case <-ctx.Done():
+			err = ctx.Err()
+		case <-timeout:
+			err = ErrWorkLocked
 		}
 		l.mu.Lock()
 		h.waiting--
 		l.mu.Unlock()
-		if err := ctx.Err(); err != nil {
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/os1ai/os1/internal/memory"
 )
@@ -27,6 +30,8 @@ import (
 // job's duration, model calls included (up to minutes): a node's worker
 // does one job at a time, so that is one connection per node, and a lock
 // row with an expiry would need a guess at how long a model call may take.
+// A worker waits for a held lock at most its LockWait (the server's
+// lock_timeout, see advisoryLock), then retries the record later.
 // When the node dies its session ends and PostgreSQL releases the lock:
 // at once when the process dies, and, when the machine is gone, once the
 // server's TCP keepalives (set short on this connection) find the peer dead.
@@ -42,11 +47,11 @@ func workLockKey(kind, id string) string { return "os1.memory.work:" + kind + ":
 
 var _ memory.WorkLocks = (*Progress)(nil)
 
-// LockWork takes the record's lock (see above), waiting until it is free or
-// ctx ends.
-func (p *Progress) LockWork(ctx context.Context, kind, id string) (release func(), err error) {
+// LockWork takes the record's lock (see above), waiting until it is free,
+// at most wait (0: no bound), or until ctx ends.
+func (p *Progress) LockWork(ctx context.Context, kind, id string, wait time.Duration) (release func(), err error) {
 	if !p.pg {
-		return p.locks().LockWork(ctx, kind, id)
+		return p.locks().LockWork(ctx, kind, id, wait)
 	}
 	key := workLockKey(kind, id)
 	conn, err := p.db.Conn(ctx)
@@ -57,7 +62,11 @@ func (p *Progress) LockWork(ctx context.Context, kind, id string) (release func(
 		discardConn(conn)
 		return nil, fmt.Errorf("lock memory work on %s %s: %w", kind, id, err)
 	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended(?, 0))`, key); err != nil {
+	if busy, err := advisoryLock(ctx, conn, key, wait); err != nil || busy {
+		if busy {
+			conn.Close() // the session holds nothing: back to the pool
+			return nil, fmt.Errorf("lock memory work on %s %s: %w", kind, id, memory.ErrWorkLocked)
+		}
 		// Cancelled while waiting, or the database went away: the session
 		// may or may not have got the lock, so it ends with the connection.
 		discardConn(conn)
@@ -75,6 +84,34 @@ func (p *Progress) LockWork(ctx context.Context, kind, id string) (release func(
 		}
 		conn.Close()
 	}), nil
+}
+
+// advisoryLock takes the session-level lock on key, waiting at most wait
+// (0: no bound). The bound is the server's lock_timeout, set for one
+// transaction only, so a wait that runs out leaves the session clean and
+// holding nothing (busy true); cancelling ctx instead could leave the server
+// still waiting for, and then taking, a lock nobody would release. A
+// session-level advisory lock outlives the transaction it was taken in.
+func advisoryLock(ctx context.Context, conn *sql.Conn, key string, wait time.Duration) (busy bool, err error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit: nothing
+	if wait > 0 {
+		ms := max(wait.Milliseconds(), 1)
+		if _, err := tx.ExecContext(ctx, `SELECT set_config('lock_timeout', ?, true)`, fmt.Sprintf("%dms", ms)); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended(?, 0))`, key); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available: lock_timeout ran out
+			return true, tx.Rollback()
+		}
+		return false, err
+	}
+	return false, tx.Commit()
 }
 
 // Waiting reports how many workers wait for the record's lock: on

@@ -15,9 +15,7 @@ import (
 
 // lockWithin takes the record's lock, waiting at most d.
 func lockWithin(p *sqlitemem.Progress, kind, id string, d time.Duration) (func(), error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	return p.LockWork(ctx, kind, id)
+	return p.LockWork(context.Background(), kind, id, d)
 }
 
 // A record's lock keeps a second holder out until it is released, on
@@ -25,11 +23,11 @@ func lockWithin(p *sqlitemem.Progress, kind, id string, d time.Duration) (func()
 func TestWorkLocks(t *testing.T) {
 	eachDB(t, func(t *testing.T, db coreDB) {
 		p := sqlitemem.NewProgressFor(db)
-		release, err := p.LockWork(t.Context(), memory.FailedConversation, "cnv_1")
+		release, err := p.LockWork(t.Context(), memory.FailedConversation, "cnv_1", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := lockWithin(p, memory.FailedConversation, "cnv_1", 200*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := lockWithin(p, memory.FailedConversation, "cnv_1", 200*time.Millisecond); !errors.Is(err, memory.ErrWorkLocked) {
 			t.Fatalf("a held lock was taken again: err = %v", err)
 		}
 		other, err := lockWithin(p, memory.FailedJournal, "cnv_1", 5*time.Second) // another kind, same ID
@@ -79,7 +77,7 @@ func TestWorkLockDiesWithTheSession(t *testing.T) {
 		return db
 	}
 	dying, other := open(), open()
-	if _, err := sqlitemem.NewProgressFor(dying).LockWork(t.Context(), memory.FailedJournal, "usr_a"); err != nil {
+	if _, err := sqlitemem.NewProgressFor(dying).LockWork(t.Context(), memory.FailedJournal, "usr_a", 0); err != nil {
 		t.Fatal(err)
 	}
 	p := sqlitemem.NewProgressFor(other)
@@ -103,7 +101,7 @@ func TestWorkLockDiesWithTheSession(t *testing.T) {
 func TestWorkLocksSharedByAStoresProgress(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "os1.db"))
 	s := sqlitemem.New(db.SQL(), sqlitemem.Options{})
-	release, err := s.Progress().(*sqlitemem.Progress).LockWork(t.Context(), memory.FailedConversation, "cnv_1")
+	release, err := s.Progress().(*sqlitemem.Progress).LockWork(t.Context(), memory.FailedConversation, "cnv_1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

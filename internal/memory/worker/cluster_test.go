@@ -287,3 +287,34 @@ func TestTwoNodesJournalOnce(t *testing.T) {
 		}
 	})
 }
+
+// A conversation whose lock another node keeps past LockWait is put off
+// to a retry instead of holding this worker up, and done then.
+func TestLockHeldElsewhereIsRetried(t *testing.T) {
+	eachDialect(t, func(t *testing.T, n *twoNodes) {
+		models := &memtest.SwitchModels{}
+		models.Set(memtest.NewProvider(n.llm))
+		s := worker.New(worker.Deps{Core: n.core[0], Memory: n.mem[0], Recall: recall.New(n.mem[0], nil, n.clock, recall.DefaultOptions()),
+			Models: models, Echoes: memory.NewEchoes(), Clock: n.clock},
+			worker.Options{TickEvery: -1, LockWait: 50 * time.Millisecond})
+		t.Cleanup(s.Close)
+		n.must(s.Start(n.ctx))
+		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
+		defer cancel()
+		n.must(s.Flush(ctx)) // start-up catch-up: nothing yet
+		n.conversation("cnv_1", catherine...)
+		n.llm.Handle(rememberFirst("Theodore's sister Catherine moved to Boston."))
+		// The other node (its own pool on PostgreSQL) holds the conversation.
+		release, err := n.mem[1].Progress().(*sqlitemem.Progress).LockWork(n.ctx, memory.FailedConversation, "cnv_1", 0)
+		n.must(err)
+		s.TurnStored(n.user.ID, "cnv_1")
+		n.must(s.Flush(ctx))
+		if c := n.requests(extraction); c != 0 {
+			t.Fatalf("%d extraction calls while another node held the conversation", c)
+		}
+		release()
+		n.clock.Advance(time.Minute) // RetryMin
+		n.must(s.Tick(ctx))
+		n.extractedOnce("cnv_1")
+	})
+}

@@ -18,10 +18,7 @@ const DefaultLockWait = time.Minute
 // record, which is retried later with the usual backoff rather than keeping
 // this worker from everything else.
 func (s *Service) locked(ctx context.Context, kind, id string, f func() error) error {
-	// The wait is bounded on the wall clock, like the database call it is.
-	wait, cancel := context.WithTimeout(ctx, s.opts.LockWait)
-	release, err := s.d.Locks.LockWork(wait, kind, id)
-	cancel()
+	release, err := s.d.Locks.LockWork(ctx, kind, id, s.opts.LockWait)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
