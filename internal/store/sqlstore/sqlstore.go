@@ -39,7 +39,7 @@ type Store struct {
 	// tables without a seq of their own): SQLite's implicit rowid,
 	// PostgreSQL's identity column seq.
 	seq string
-	// stmts is the hot statements, prepared once (stmts.go).
+	// stmts is the hot statements, prepared once on SQLite (stmts.go).
 	stmts *stmts
 }
 
@@ -52,7 +52,7 @@ func New(db *sql.DB, dialect sqldb.Dialect) *Store {
 	if dialect == sqldb.Postgres {
 		seq = "seq"
 	}
-	return &Store{db: db, dialect: dialect, seq: seq, stmts: &stmts{db: db}}
+	return &Store{db: db, dialect: dialect, seq: seq, stmts: &stmts{db: db, off: dialect == sqldb.Postgres}}
 }
 
 // Close closes the store's prepared statements, not the pool: the opener

@@ -15,11 +15,22 @@ import (
 // per pool instead and kept: database/sql prepares a statement on each
 // connection the first time it runs there (and again on a connection that
 // replaced a closed one), and inside a transaction the connection's copy
-// is reused (Tx.StmtContext). On PostgreSQL the text goes through the
-// pool's rebinding connector when it is prepared, as it would when run.
+// is reused (Tx.StmtContext).
+//
+// On SQLite only. On PostgreSQL pgx prepares and caches every statement
+// per connection by itself (QueryExecModeCacheStatement), so the server
+// parses each text once per connection already; preparing through
+// database/sql on top measured no gain (BenchmarkTurnWrites, docs/
+// benchmarks.md), and there the statements run as text.
 //
 // Only the hot methods use it (through prepared and preparedTx); the rest
 // run their text as before.
+//
+// A read-only transaction on SQLite (BeginTx with ReadOnly) sets PRAGMA
+// query_only, which expires every prepared statement of its connection:
+// each is prepared again on its next run there. The hot path uses none
+// (messages reads in one statement); other stores' rare ones only cost
+// that re-prepare.
 
 // maxStmts bounds the cache: statements are kept by their text, and
 // UpdateMessage's text depends on which fields a patch sets (a few dozen
@@ -28,7 +39,9 @@ const maxStmts = 128
 
 // stmts is a pool's prepared statements, by query text.
 type stmts struct {
-	db     *sql.DB
+	db  *sql.DB
+	off bool // PostgreSQL: run every statement as text
+
 	mu     sync.Mutex
 	m      map[string]*sql.Stmt
 	closed bool
@@ -38,6 +51,9 @@ type stmts struct {
 // when it cannot (the cache is full or closed, or preparing failed: the
 // caller runs the text as it is, which reports any error the statement has).
 func (c *stmts) get(ctx context.Context, q string) (*sql.Stmt, bool) {
+	if c.off {
+		return nil, false
+	}
 	c.mu.Lock()
 	st, ok := c.m[q]
 	full := c.closed || len(c.m) >= maxStmts
