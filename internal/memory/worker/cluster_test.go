@@ -274,9 +274,40 @@ func TestTwoNodesJournalOnce(t *testing.T) {
 			return rep
 		})
 		n.clock.Set(day0.Add(time.Hour)) // idle for an hour: the journal is due
-		done := n.both(func(ctx context.Context, s *worker.Service) error { return s.Tick(ctx) })
-		n.race(gate, journal, memory.FailedJournal, n.user.ID)
-		n.must(<-done)
+		// A node finding the journal locked skips it (the other writes
+		// it): one tick returns while the other's journal call is held.
+		ctx, cancel := context.WithTimeout(n.ctx, 60*time.Second)
+		defer cancel()
+		ticked := make(chan error, 2)
+		for _, s := range n.svc {
+			go func() { ticked <- s.Tick(ctx) }()
+		}
+		select {
+		case <-gate.Reached():
+		case <-ctx.Done():
+			t.Fatal("no journal call reached the gate")
+		}
+		left := 2 // ticks still running
+	wait:
+		for {
+			select {
+			case err := <-ticked:
+				n.must(err)
+				left--
+				break wait
+			case <-ctx.Done():
+				gate.Release()
+				t.Fatal("neither a second journal call nor a tick that skipped the journal")
+			case <-time.After(5 * time.Millisecond): // polling what the model server saw
+				if n.requests(journal) >= 2 {
+					break wait
+				}
+			}
+		}
+		gate.Release()
+		for ; left > 0; left-- {
+			n.must(<-ticked)
+		}
 		if c := n.requests(journal); c != 1 {
 			t.Errorf("%d journal calls on two nodes, want 1", c)
 		}

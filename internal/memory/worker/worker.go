@@ -79,7 +79,7 @@ type Options struct {
 	RetryMax      time.Duration // longest wait (default 1h)
 	BusyPoll      time.Duration // how often a model call waiting for a turn asks again (default 2s)
 	BusyMaxWait   time.Duration // longest a model call waits for turns (default 2m)
-	LockWait      time.Duration // longest a record waits for another worker's lock; then it is retried (default 1m)
+	LockWait      time.Duration // longest a conversation waits for another worker's lock; then it is retried (default 1m)
 	Extract       extract.Options
 	Journal       extract.JournalOptions
 }
@@ -419,7 +419,7 @@ func (s *Service) run(ctx context.Context, j turnJob) {
 	}
 	if j.revised != "" {
 		err := s.guard(memory.FailedConversation, j.convID, func() error {
-			return s.locked(ctx, memory.FailedConversation, j.convID, func() error { return s.reindex(ctx, j) })
+			return s.locked(ctx, memory.FailedConversation, j.convID, s.opts.LockWait, func() error { return s.reindex(ctx, j) })
 		})
 		if err != nil && ctx.Err() == nil {
 			s.d.Log.Warn("memory: could not re-index a revised message", "message", j.revised, "err", err)
@@ -430,7 +430,7 @@ func (s *Service) run(ctx context.Context, j turnJob) {
 		return
 	}
 	err := s.guard(memory.FailedConversation, j.convID, func() error {
-		return s.locked(ctx, memory.FailedConversation, j.convID, func() error { return s.process(ctx, j.userID, j.convID) })
+		return s.locked(ctx, memory.FailedConversation, j.convID, s.opts.LockWait, func() error { return s.process(ctx, j.userID, j.convID) })
 	})
 	if ctx.Err() == nil || errors.Is(err, errPanicked) {
 		s.outcome(ctx, memory.FailedConversation, j.convID, j.userID, err)
@@ -488,7 +488,7 @@ func (s *Service) tick(ctx context.Context) error {
 			continue
 		}
 		err := s.guard(memory.FailedJournal, u.ID, func() error {
-			return s.locked(ctx, memory.FailedJournal, u.ID, func() error { _, err := s.journal.Consolidate(ctx, u.ID); return err })
+			return s.journalLocked(ctx, u.ID, func() error { _, err := s.journal.Consolidate(ctx, u.ID); return err })
 		})
 		if ctx.Err() == nil || errors.Is(err, errPanicked) {
 			s.outcome(ctx, memory.FailedJournal, u.ID, u.ID, err)
