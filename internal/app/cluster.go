@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -33,6 +34,7 @@ type Cluster struct {
 	Bridge *cluster.Bridge[companion.Event]
 	Cancel *cluster.CancelService // nil until the companion is attached
 	Jobs   *cluster.Jobs
+	Turns  *cluster.Turns // which conversations have a turn running, on any node
 
 	nc         *nats.Conn
 	log        *slog.Logger
@@ -84,6 +86,13 @@ func newCluster(ctx context.Context, cfg config.Config, log *slog.Logger, clk cl
 		nc.Close()
 		return nil, fmt.Errorf("open the jobs queue on NATS (JetStream must be on): %w", err)
 	}
+	// A claim outlives its dead node by stale_after (at least a second),
+	// unless the sweep drops it first.
+	if c.Turns, err = cluster.OpenTurns(jctx, nc, cluster.TurnsOptions{TTL: max(c.staleAfter, time.Second), Node: node, Log: log}); err != nil {
+		c.Bridge.Close()
+		nc.Close()
+		return nil, fmt.Errorf("open the turn claims on NATS (JetStream must be on): %w", err)
+	}
 	log.Info("joined the cluster", "nats", nc.ConnectedUrlRedacted(), "stale_after", c.staleAfter)
 	return c, nil
 }
@@ -123,7 +132,23 @@ func (c *Cluster) attach(comp *companion.Companion) error {
 	c.Cancel = svc
 	c.companion = comp
 	comp.SetRemoteCancel(svc.Remote)
+	comp.SetTurnClaims(turnClaims{c.Turns})
 	return nil
+}
+
+// turnClaims is the cluster's turn claims as the companion asks them.
+type turnClaims struct{ t *cluster.Turns }
+
+func (tc turnClaims) Claim(ctx context.Context, userID, conversationID string) (func(), error) {
+	release, err := tc.t.Claim(ctx, userID, conversationID)
+	if errors.Is(err, cluster.ErrTurnHeld) {
+		return nil, companion.ErrBusy
+	}
+	return release, err
+}
+
+func (tc turnClaims) Held(ctx context.Context, userID, conversationID string) (bool, error) {
+	return tc.t.Held(ctx, userID, conversationID)
 }
 
 // localTurns is the companion as the other nodes reach it: cancel only a
@@ -170,6 +195,7 @@ func (c *Cluster) Close() error {
 		if c.Cancel != nil {
 			c.Cancel.Close()
 		}
+		c.Turns.Close() // what a dead turn still held expires on its own
 		c.Bridge.Close()
 		if err := c.nc.Drain(); err != nil {
 			c.nc.Close()
@@ -305,7 +331,10 @@ func (c *Cluster) Sweep(ctx context.Context) (int, error) {
 	}
 	// Ask about every stale reply at once: a node stays silent about a
 	// turn it does not run, so each question takes the whole wait.
+	// A dead node's claim on the conversation is read first, so only that
+	// claim is dropped below, never one a live node takes meanwhile.
 	running := make([]bool, len(stale))
+	claims := make([]uint64, len(stale))
 	errs := make([]error, len(stale))
 	var wg sync.WaitGroup
 	for i, r := range stale {
@@ -316,6 +345,9 @@ func (c *Cluster) Sweep(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if claims[i], errs[i] = c.Turns.Revision(ctx, r.user, r.conv); errs[i] != nil {
+				return
+			}
 			running[i], errs[i] = c.Cancel.RunningElsewhere(ctx, r.user, r.conv)
 		}()
 	}
@@ -336,6 +368,11 @@ func (c *Cluster) Sweep(ctx context.Context) (int, error) {
 		}
 		if k, err := res.RowsAffected(); err == nil && k > 0 {
 			n++
+			// The conversation takes new messages at once, not after the
+			// dead node's claim expires.
+			if err := c.Turns.Drop(ctx, r.user, r.conv, claims[i]); err != nil {
+				c.log.Warn("cluster: a dead node's turn claim not dropped; it expires on its own", "conversation", r.conv, "err", err)
+			}
 			// Open pages re-read the conversation.
 			c.Bridge.Publish(ctx, r.user, companion.Event{Type: companion.EvLagged, ConversationID: r.conv, MessageID: r.id})
 		}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -225,5 +226,77 @@ func TestNoNATSNoCluster(t *testing.T) {
 	defer a.Close()
 	if a.Cluster != nil {
 		t.Fatal("a cluster without a NATS URL")
+	}
+}
+
+// One conversation runs one turn across the cluster: while A runs a turn,
+// a message sent to the same conversation on B is refused (ErrBusy, the
+// API's 409) and nothing of it is stored; B says the turn is running; once
+// A's turn ends, B takes the next one at once.
+func TestClusterOneTurnPerConversation(t *testing.T) {
+	ctx := context.Background()
+	natsURL := embeddedNATS(t)
+	model := llmtest.NewServer(t)
+	model.Route(func(r llmtest.Request) bool { return strings.Contains(r.System, "deciding what to remember") },
+		func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{`{"operations":[]}`}} })
+	model.Route(func(r llmtest.Request) bool { return strings.HasPrefix(r.System, "You write short titles") },
+		func(llmtest.Request) llmtest.Reply { return llmtest.Reply{} })
+	data := t.TempDir()
+	var nodes []*app.App
+	for _, name := range []string{"a", "b"} {
+		n, err := app.New(ctx, clusterConfig(t, data, natsURL, name, model.OpenAIBaseURL()), app.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		if err := n.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n.Models.Refresh(ctx)
+		nodes = append(nodes, n)
+	}
+	a, b := nodes[0], nodes[1]
+	const user = "usr_theo"
+	if err := a.DB.CreateUser(ctx, store.User{ID: user, Username: "theo", DisplayName: "Theo", Role: store.RoleOwner,
+		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := a.Companion.CreateConversation(ctx, user, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := llmtest.NewGate()
+	t.Cleanup(gate.Release)
+	model.Enqueue(llmtest.Reply{Chunks: []string{"Once ", "upon a time."}, Hold: gate, HoldAfter: 1})
+	turn, err := a.Companion.Send(ctx, user, conv.ID, "Tell me a story.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.Reached()
+	if !b.Companion.RunningAnywhere(ctx, user, conv.ID) || b.Companion.Running(conv.ID) {
+		t.Fatal("B does not see A's running turn (or claims to run it itself)")
+	}
+	if _, err := b.Companion.Send(ctx, user, conv.ID, "And another one?"); !errors.Is(err, companion.ErrBusy) {
+		t.Fatalf("a second turn on B while A runs one: %v, want ErrBusy", err)
+	}
+	gate.Release()
+	for range turn {
+	}
+	msgs, err := a.DB.Messages(ctx, user, conv.ID)
+	if err != nil || len(msgs) != 2 || msgs[1].Content != "Once upon a time." {
+		t.Fatalf("after A's turn: %+v, %v; the refused message must not be stored", msgs, err)
+	}
+	if b.Companion.RunningAnywhere(ctx, user, conv.ID) {
+		t.Fatal("A's finished turn still shows as running on B")
+	}
+	model.Enqueue(llmtest.Reply{Chunks: []string{"The end."}})
+	next, err := b.Companion.Send(ctx, user, conv.ID, "And another one?")
+	if err != nil {
+		t.Fatalf("B's turn after A's ended: %v", err)
+	}
+	for range next {
+	}
+	if msgs, _ := b.DB.Messages(ctx, user, conv.ID); len(msgs) != 4 || msgs[3].Content != "The end." {
+		t.Fatalf("after B's turn: %+v", msgs)
 	}
 }

@@ -126,8 +126,24 @@ type Companion struct {
 	titles   titleState
 	attach   Attachments // nil: messages cannot carry files
 
-	remoteCancel atomic.Pointer[RemoteCancel] // SetRemoteCancel; nil: this process only
+	remoteCancel atomic.Pointer[RemoteCancel]  // SetRemoteCancel; nil: this process only
+	claims       atomic.Pointer[turnClaimsBox] // SetTurnClaims; nil: this process only
 }
+
+// TurnClaims says which conversations have a turn running on any process of
+// a cluster (internal/cluster's Turns, through internal/app). Claim takes a
+// conversation's turn for this process and returns ErrBusy when another
+// holds it; any other error means it could not be known.
+type TurnClaims interface {
+	Claim(ctx context.Context, userID, conversationID string) (release func(), err error)
+	Held(ctx context.Context, userID, conversationID string) (bool, error)
+}
+
+type turnClaimsBox struct{ TurnClaims }
+
+// claimWait bounds asking the cluster for a conversation's turn; past it
+// the turn runs under this process's own lock only (logged).
+const claimWait = 2 * time.Second
 
 // Deps are the companion's collaborators.
 type Deps struct {
@@ -463,12 +479,46 @@ func (c *Companion) SetRemoteCancel(f RemoteCancel) {
 	c.remoteCancel.Store(&f)
 }
 
-// Running reports whether a turn is in flight in the conversation.
+// SetTurnClaims makes a turn claim its conversation across the cluster
+// before it starts, so two messages sent to one conversation on two nodes at
+// once start one turn (the second gets ErrBusy), and RunningAnywhere answers
+// for every node; nil: this process only.
+func (c *Companion) SetTurnClaims(tc TurnClaims) {
+	if tc == nil {
+		c.claims.Store(nil)
+		return
+	}
+	c.claims.Store(&turnClaimsBox{tc})
+}
+
+// Running reports whether a turn is in flight in the conversation in this
+// process.
 func (c *Companion) Running(conversationID string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ok := c.inFlight[conversationID]
 	return ok
+}
+
+// RunningAnywhere reports whether a turn is in flight in the conversation
+// here or, on a cluster (SetTurnClaims), on any node. When the cluster
+// cannot say, it answers for this process.
+func (c *Companion) RunningAnywhere(ctx context.Context, userID, conversationID string) bool {
+	if c.Running(conversationID) {
+		return true
+	}
+	box := c.claims.Load()
+	if box == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, claimWait)
+	defer cancel()
+	held, err := box.Held(ctx, userID, conversationID)
+	if err != nil {
+		c.log.Warn("cluster: is a turn running? unknown; answering for this node", "conversation", conversationID, "err", err)
+		return false
+	}
+	return held
 }
 
 func titleFrom(text string) string {
@@ -497,6 +547,7 @@ type turn struct {
 	q      *events.Queue[Event]
 	start  time.Time
 	reply  atomic.Pointer[string] // the assistant message being streamed, once stored
+	claim  func()                 // gives the conversation's cluster claim back; nil without one
 
 	channel string // SendOptions.Channel: asks for the spoken register, stored on the reply
 
@@ -505,7 +556,33 @@ type turn struct {
 	pastFirst bool            // the history held more than one user message: no title to write
 }
 
+// begin takes the conversation's turn: this process's lock, then, on a
+// cluster, the conversation's claim across nodes.
 func (c *Companion) begin(conv store.Conversation) (*turn, error) {
+	t, err := c.beginLocal(conv)
+	if err != nil {
+		return nil, err
+	}
+	box := c.claims.Load()
+	if box == nil {
+		return t, nil
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, claimWait)
+	release, err := box.Claim(ctx, conv.UserID, conv.ID)
+	cancel()
+	switch {
+	case errors.Is(err, ErrBusy):
+		t.abandon()
+		return nil, ErrBusy
+	case err != nil:
+		c.log.Warn("cluster: the turn is not claimed across nodes; only this node's lock holds it", "conversation", conv.ID, "err", err)
+	default:
+		t.claim = release
+	}
+	return t, nil
+}
+
+func (c *Companion) beginLocal(conv store.Conversation) (*turn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, busy := c.inFlight[conv.ID]; busy {
@@ -525,6 +602,9 @@ func (c *Companion) begin(conv store.Conversation) (*turn, error) {
 
 // abandon releases a turn that never started.
 func (t *turn) abandon() {
+	if t.claim != nil {
+		t.claim()
+	}
 	t.c.mu.Lock()
 	delete(t.c.inFlight, t.convID)
 	t.c.mu.Unlock()
@@ -546,7 +626,10 @@ func (t *turn) run(f func(ctx context.Context)) {
 		}
 		// The turn lock is released before turn_done goes out, so a
 		// client may start the next turn (a queued message) as soon as it
-		// hears it.
+		// hears it, on any node.
+		if t.claim != nil {
+			t.claim()
+		}
 		t.c.mu.Lock()
 		delete(t.c.inFlight, t.convID)
 		t.c.mu.Unlock()

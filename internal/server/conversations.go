@@ -65,7 +65,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, u store
 		ao[i].Summary = s.Companion.DescribeAction(ctx, a)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": conversationOut(c), "messages": mo, "pending_actions": ao,
-		"running": s.Companion.Running(id)})
+		"running": s.Companion.RunningAnywhere(ctx, u.ID, id)})
 }
 
 func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request, u store.User) {
