@@ -80,6 +80,17 @@ func LoadOrCreateKey(path string) (*Box, error) {
 	return NewBox(key)
 }
 
+// LoadKey returns a Box using the key stored at path, never creating it: a
+// missing file is an error that wraps fs.ErrNotExist. Like LoadOrCreateKey
+// it refuses a key file that other users can read or write.
+func LoadKey(path string) (*Box, error) {
+	key, err := readKey(path)
+	if err != nil {
+		return nil, err
+	}
+	return NewBox(key)
+}
+
 func readKey(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -140,6 +151,22 @@ func (b *Box) Derive(purpose string) []byte {
 	m := hmac.New(sha256.New, b.key)
 	m.Write([]byte("os1 derived key\x00" + purpose))
 	return m.Sum(nil)
+}
+
+// Verifier returns text that tells whether another Box has the same key
+// without revealing the key: HMAC-SHA256 of a fixed label under a key
+// derived for this purpose alone, versioned like sealed text ("k1:...").
+// Stored where every node can read it (the database), it lets a node with
+// another key notice before it seals anything.
+func (b *Box) Verifier() string {
+	m := hmac.New(sha256.New, b.Derive("key verifier"))
+	m.Write([]byte("os1 secret key verifier v1"))
+	return "k1:" + encoding.EncodeToString(m.Sum(nil))
+}
+
+// Verifies reports whether v is this Box's Verifier (in constant time).
+func (b *Box) Verifies(v string) bool {
+	return hmac.Equal([]byte(b.Verifier()), []byte(v))
 }
 
 // Seal encrypts plaintext and returns it as printable text.

@@ -227,3 +227,58 @@ func TestDerive(t *testing.T) {
 		t.Fatal("Derive does not depend on both the purpose and the key")
 	}
 }
+
+func TestLoadKeyNeverCreates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "secret.key")
+	if _, err := secret.LoadKey(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("LoadKey of a missing file: got %v, want ErrNotExist", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("LoadKey created %s", path)
+	}
+	made, err := secret.LoadOrCreateKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := secret.LoadKey(path)
+	if err != nil {
+		t.Fatalf("LoadKey: %v", err)
+	}
+	if !loaded.Verifies(made.Verifier()) {
+		t.Error("LoadKey gave another key than the file's")
+	}
+	if runtime.GOOS != "windows" {
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := secret.LoadKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("LoadKey of a world-readable key file: got %v, want a refusal", err)
+		}
+	}
+}
+
+func TestVerifier(t *testing.T) {
+	a, a2, b := newBox(t, testKey(0)), newBox(t, testKey(0)), newBox(t, testKey(1))
+	v := a.Verifier()
+	if !strings.HasPrefix(v, "k1:") || v != a.Verifier() {
+		t.Fatalf("Verifier = %q: want a stable k1: value", v)
+	}
+	if !a2.Verifies(v) {
+		t.Error("the same key does not verify")
+	}
+	if b.Verifies(v) || b.Verifier() == v {
+		t.Error("another key verifies")
+	}
+	for _, bad := range []string{"", "k1:", v[:len(v)-1], strings.ToUpper(v)} {
+		if a.Verifies(bad) && bad != v {
+			t.Errorf("Verifies(%q) = true", bad)
+		}
+	}
+	// It reveals neither the key nor a derived key used elsewhere.
+	enc := base64.RawURLEncoding
+	for _, k := range [][]byte{testKey(0), a.Derive("key verifier"), a.Derive("login device cookie")} {
+		if strings.Contains(v, enc.EncodeToString(k)) || strings.Contains(v, enc.EncodeToString(k[:16])) {
+			t.Error("the verifier contains key material")
+		}
+	}
+}
