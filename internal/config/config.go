@@ -59,6 +59,7 @@ type Config struct {
 	Voice     Voice     `toml:"voice"`
 	Database  Database  `toml:"database"`
 	Cluster   Cluster   `toml:"cluster"`
+	Secrets   Secrets   `toml:"secrets"` // secrets.go
 
 	// File is the config file that was read, empty if none.
 	File string `toml:"-"`
@@ -444,6 +445,7 @@ func applyEnv(c *Config, env func(string) string) error {
 	} else if v := env("OS1_DATABASE_URL_FILE"); v != "" {
 		c.Database = Database{URLFile: v}
 	}
+	applySecretsEnv(c, env)                         // secrets.go
 	if err := applyClusterEnv(c, env); err != nil { // cluster.go
 		return err
 	}
@@ -616,6 +618,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Voice.validate()...)
 	errs = append(errs, c.validateCluster()...) // cluster.go
+	errs = append(errs, c.validateSecrets()...) // secrets.go
 	return errors.Join(errs...)
 }
 
@@ -712,8 +715,14 @@ func CredentialsPath(env func(string) string) string {
 // DBPath is the SQLite database file.
 func (c Config) DBPath() string { return filepath.Join(c.DataDir, "os1.db") }
 
-// KeyPath is the file holding the key that encrypts secrets at rest.
-func (c Config) KeyPath() string { return filepath.Join(c.DataDir, "secret.key") }
+// KeyPath is the file holding the key that encrypts secrets at rest:
+// [secrets] key_file, else secret.key in the data dir.
+func (c Config) KeyPath() string {
+	if c.Secrets.KeyFile != "" {
+		return c.Secrets.KeyFile
+	}
+	return filepath.Join(c.DataDir, "secret.key")
+}
 
 // String renders the effective configuration with secrets redacted.
 func (c Config) String() string {
