@@ -25,7 +25,8 @@ type Metrics struct {
 	bargeIns *prometheus.CounterVec
 }
 
-// New registers os1's metrics plus the Go and process collectors.
+// New registers os1's metrics plus the Go and process collectors and the
+// runtime's GC pause histogram (os1_gc_pause_seconds).
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
@@ -62,7 +63,7 @@ func New() *Metrics {
 			Help: "Replies cut off in a call, by who noticed (client, server, text, hangup).",
 		}, []string{"by"}),
 	}
-	reg.MustRegister(m.turn, m.ttft, m.errors, m.httpReqs, m.memory, m.stage, m.bargeIns,
+	reg.MustRegister(m.turn, m.ttft, m.errors, m.httpReqs, m.memory, m.stage, m.bargeIns, newGCPauses(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
