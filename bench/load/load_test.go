@@ -188,6 +188,7 @@ func checkRow(t *testing.T, row map[string]string, wantTabs bool, text string) {
 	if m == nil || (wantTabs && m[1] == "0") {
 		t.Errorf("second tab: %q; want every turn seen by the tab (0 of n>0)\n%s", row["second tab missed"], text)
 	}
+	checkPauses(t, row, text)
 	if row["lost"] != "0" {
 		t.Errorf("lost: %q; every message and reply must be stored\n%s", row["lost"], text)
 	}
@@ -196,13 +197,32 @@ func checkRow(t *testing.T, row map[string]string, wantTabs bool, text string) {
 	}
 }
 
+// checkPauses asserts the GC pause p50 / p99 cell reads os1's histogram:
+// "no pause" in the window, or two bounds, p50 ≤ p99, and a count.
+func checkPauses(t *testing.T, row map[string]string, text string) {
+	t.Helper()
+	var cell string
+	for h, v := range row {
+		if strings.HasPrefix(h, "GC pause p50 / p99 (ms, bucket upper bound") {
+			cell = v
+		}
+	}
+	if cell == "no pause" {
+		return
+	}
+	m := regexp.MustCompile(`^([0-9.]+) / (> )?([0-9.]+) \(([0-9]+) pauses?\)$`).FindStringSubmatch(cell)
+	if m == nil || num(t, m[1]) <= 0 || (m[2] == "" && num(t, m[3]) < num(t, m[1])) || num(t, m[4]) < 1 {
+		t.Errorf("GC pause p50 / p99: %q; want \"p50 / p99 (n pauses)\" from os1_gc_pause_seconds\n%s", cell, text)
+	}
+}
+
 // The harness end to end at a tiny scale, against the real os1 binary:
 // every turn ends well and the table has its figures (not timings).
 func TestHarnessEndToEnd(t *testing.T) {
 	text := runLoad(t, "-users", "5", "-duration", "6s", "-sse", "0.2", "-tabs", "0.2")
 	head, rows := table(t, text)
-	if len(head) != 16 || len(rows) != 1 || rows[0]["users"] != "5" {
-		t.Fatalf("want one row for 5 users under 16 headers:\n%s", text)
+	if len(head) != 17 || len(rows) != 1 || rows[0]["users"] != "5" {
+		t.Fatalf("want one row for 5 users under 17 headers:\n%s", text)
 	}
 	row := rows[0]
 	checkRow(t, row, true, text)

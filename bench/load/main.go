@@ -15,7 +15,8 @@
 // It prints one row per step: the latency os1 adds before the first token
 // (the client's first delta − the model's TTFT) p50/p99/max, what it adds
 // between tokens (p99), turns/s, errors, os1's RSS and CPU, the load
-// client's and the model's CPU, goroutines, GC pause, open files; then,
+// client's and the model's CPU, goroutines, GC pause (the recent largest,
+// and p50/p99 over the step from os1_gc_pause_seconds), open files; then,
 // after everyone disconnected, goroutines and RSS against the idle
 // baseline. No process or data dir is left behind (-keep keeps the data
 // dir).
@@ -265,16 +266,18 @@ func waitIdle(ctx context.Context, d time.Duration) {
 // summed over the nodes and which are the largest node's.
 func columns(nodes int, untilBreak bool) []string {
 	rss, cpu, gor, fds := "os1 RSS max", "os1 CPU", "goroutines max", "open files max"
+	pauses := "GC pause p50 / p99 (ms, bucket upper bound)"
 	if nodes > 1 {
 		rss, cpu, gor, fds = "os1 RSS max per node", fmt.Sprintf("os1 CPU (%d nodes summed)", nodes),
 			"goroutines max (summed)", "open files max (summed)"
+		pauses = "GC pause p50 / p99 (ms, bucket upper bound, nodes merged)"
 	}
 	c := []string{"users", "turns", "turns/s", "added first token p50 / p99 / max (ms)", "added between tokens p99 (ms)", "errors",
 		rss, cpu, "client CPU", "model CPU"}
 	if nodes > 1 {
 		c = append(c, "PostgreSQL + NATS CPU")
 	}
-	c = append(c, gor, "GC pause max (ms)", fds, "second tab missed", "lagged", "lost")
+	c = append(c, gor, "GC pause max (ms)", pauses, fds, "second tab missed", "lagged", "lost")
 	if untilBreak {
 		c = append(c, "meets target")
 	}
@@ -386,7 +389,7 @@ func step(ctx context.Context, o options, t target, hc *http.Client, n int, base
 	if len(t.nodes) > 1 {
 		cells = append(cells, cpu(first.infraCPU, last.infraCPU))
 	}
-	cells = append(cells, intOr(peak.goroutines), ms(peak.gcMax), intOr(peak.fds),
+	cells = append(cells, intOr(peak.goroutines), ms(peak.gcMax), pauseCell(first, last), intOr(peak.fds),
 		fmt.Sprintf("%d of %d", max(missed, 0), rec.tabWanted.Load()), strconv.FormatInt(rec.lagged.Load(), 10), lostCol)
 	aft := fmt.Sprintf("after %d users disconnected (+%v): goroutines %s (idle baseline %s), RSS %s (baseline %s), open files %s (baseline %s)",
 		n, o.settle, intOr(end.goroutines), intOr(base.goroutines), mib(end.rss), mib(base.rss), intOr(end.fds), intOr(base.fds))

@@ -125,11 +125,12 @@ func TestPlacement(t *testing.T) {
 // On a cluster the header says which figures are summed over the nodes.
 func TestColumns(t *testing.T) {
 	one, two := columns(1, false), columns(2, true)
-	if len(one) != 16 || len(two) != 18 {
-		t.Fatalf("%d and %d columns, want 16 and 18 (PostgreSQL + NATS CPU, meets target)", len(one), len(two))
+	if len(one) != 17 || len(two) != 19 {
+		t.Fatalf("%d and %d columns, want 17 and 19 (PostgreSQL + NATS CPU, meets target)", len(one), len(two))
 	}
 	joined := strings.Join(two, "|")
-	for _, want := range []string{"os1 RSS max per node", "os1 CPU (2 nodes summed)", "goroutines max (summed)", "PostgreSQL + NATS CPU", "meets target"} {
+	for _, want := range []string{"os1 RSS max per node", "os1 CPU (2 nodes summed)", "goroutines max (summed)", "PostgreSQL + NATS CPU", "meets target",
+		"GC pause p50 / p99 (ms, bucket upper bound, nodes merged)"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("cluster header lacks %q: %q", want, two)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,8 @@ type snapshot struct {
 	cpu, clientCPU, modelCPU, infraCPU float64 // seconds of CPU so far
 	rss                                int64
 	fds, goroutines                    int
-	gcMax                              float64 // ms, the runtime's recent largest GC pause
+	gcMax                              float64     // ms, the runtime's recent largest GC pause
+	pauses                             []pauseHist // each node's GC pause histogram; nil where unread
 }
 
 func (p *snapshot) max(s snapshot) {
@@ -45,8 +47,8 @@ func add(sum *int, v int) {
 }
 
 func sample(t target) snapshot {
-	s := snapshot{at: time.Now(), fds: -1, goroutines: -1, gcMax: math.NaN()}
-	for _, n := range t.nodes {
+	s := snapshot{at: time.Now(), fds: -1, goroutines: -1, gcMax: math.NaN(), pauses: make([]pauseHist, len(t.nodes))}
+	for k, n := range t.nodes {
 		procFds := -1
 		if n.pid > 0 {
 			if cpu, rss, fds, err := procSample(n.pid); err == nil {
@@ -58,6 +60,7 @@ func sample(t target) snapshot {
 		if n.metrics != "" {
 			m := scrape(n.metrics)
 			add(&s.goroutines, m.goroutines)
+			s.pauses[k] = m.pauses
 			if !math.IsNaN(m.gcMax) && (math.IsNaN(s.gcMax) || m.gcMax > s.gcMax) {
 				s.gcMax = m.gcMax
 			}
@@ -87,11 +90,13 @@ func sample(t target) snapshot {
 type metrics struct {
 	goroutines, fds int
 	gcMax           float64
+	pauses          pauseHist // nil: not exported
 }
 
-// scrape reads goroutines and the recent largest GC pause from os1's
-// Prometheus /metrics (the Go collector's go_goroutines and
-// go_gc_duration_seconds{quantile="1"}).
+// scrape reads goroutines, the recent largest GC pause and the GC pause
+// histogram from os1's Prometheus /metrics (the Go collector's
+// go_goroutines and go_gc_duration_seconds{quantile="1"}, and os1's
+// os1_gc_pause_seconds).
 func scrape(url string) metrics {
 	m := metrics{goroutines: -1, fds: -1, gcMax: math.NaN()}
 	c := http.Client{Timeout: 5 * time.Second}
@@ -119,6 +124,17 @@ func scrape(url string) metrics {
 			m.gcMax = v * 1000
 		case "process_open_fds":
 			m.fds = int(v)
+		default:
+			if le, ok := strings.CutPrefix(name, `os1_gc_pause_seconds_bucket{le="`); ok {
+				b, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64)
+				if err != nil || v < 0 {
+					continue
+				}
+				if m.pauses == nil {
+					m.pauses = pauseHist{}
+				}
+				m.pauses[b] = uint64(v)
+			}
 		}
 	}
 	return m
@@ -175,4 +191,119 @@ func nodeProfile(ctx context.Context, n osNode, window time.Duration, path strin
 		return err
 	}
 	return f.Close()
+}
+
+// pauseHist is a histogram of GC pauses: at each bucket's upper bound in
+// seconds (+Inf included), the count of pauses at or under it.
+type pauseHist map[float64]uint64
+
+// pauseWindow is the pauses between two readings of every node, merged:
+// each node's bucket counts at to less those at from (the counts only
+// grow). A node not read both times, read with other bounds, or whose
+// counts went down (it restarted) is left out; ok is false when no node
+// is left.
+func pauseWindow(from, to []pauseHist) (win pauseHist, ok bool) {
+	win = pauseHist{}
+	for k := range min(len(from), len(to)) {
+		a, b := from[k], to[k]
+		if a == nil || b == nil || len(a) != len(b) {
+			continue
+		}
+		d := make(pauseHist, len(b))
+		good := true
+		for le, n := range b {
+			m, had := a[le]
+			if !had || n < m {
+				good = false
+				break
+			}
+			d[le] = n - m
+		}
+		if !good {
+			continue
+		}
+		for le, n := range d {
+			win[le] += n
+		}
+		ok = true
+	}
+	return win, ok
+}
+
+// pauseQuantile is the upper bound (seconds) of the bucket that holds the
+// q-quantile pause of h (the pause of rank ⌈q·count⌉): the pause is at or
+// under it and over the bound below. +Inf: past the last finite bound;
+// NaN: h holds no pause.
+func pauseQuantile(h pauseHist, q float64) float64 {
+	les := make([]float64, 0, len(h))
+	for le := range h {
+		les = append(les, le)
+	}
+	slices.Sort(les)
+	total := pauseCount(h)
+	if total == 0 {
+		return math.NaN()
+	}
+	rank := max(uint64(math.Ceil(q*float64(total)-1e-9)), 1) // 1e-9: 0.29·100 is 29.000000000000004
+	for _, le := range les {
+		if h[le] >= rank {
+			return le
+		}
+	}
+	return math.Inf(1)
+}
+
+// pauseCount is how many pauses h holds: its largest cumulative count
+// (the +Inf bucket's).
+func pauseCount(h pauseHist) uint64 {
+	var n uint64
+	for _, c := range h {
+		n = max(n, c)
+	}
+	return n
+}
+
+// pauseCell is the table's "GC pause p50 / p99" cell for the pauses
+// between two snapshots: each the upper bound of its bucket, in ms, and
+// how many pauses there were. "-": os1 does not export the histogram.
+func pauseCell(first, last snapshot) string {
+	h, ok := pauseWindow(first.pauses, last.pauses)
+	if !ok {
+		return "-"
+	}
+	n := pauseCount(h)
+	if n == 0 {
+		return "no pause"
+	}
+	bound := func(q float64) string {
+		v := pauseQuantile(h, q)
+		if math.IsInf(v, 1) {
+			top := 0.0
+			for le := range h {
+				if !math.IsInf(le, 1) {
+					top = max(top, le)
+				}
+			}
+			return "> " + msFine(top*1000)
+		}
+		return msFine(v * 1000)
+	}
+	unit := "pauses"
+	if n == 1 {
+		unit = "pause"
+	}
+	return fmt.Sprintf("%s / %s (%d %s)", bound(0.5), bound(0.99), n, unit)
+}
+
+// msFine is ms with the digits a sub-millisecond pause needs.
+func msFine(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "-"
+	case v < 1:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return ms(v)
 }
