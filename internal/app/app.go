@@ -135,7 +135,7 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		log = log.With("node", a.Cluster.Node)
 		a.Log = log
 	}
-	if a.Secrets, err = secret.LoadOrCreateKey(cfg.KeyPath()); err != nil {
+	if a.Secrets, err = OpenSecrets(ctx, cfg, a.DB); err != nil { // secretkey.go: the key every node shares
 		return nil, err
 	}
 	proxies, err := cfg.ProxyPrefixes()

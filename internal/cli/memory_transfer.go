@@ -16,7 +16,6 @@ import (
 	"github.com/os1ai/os1/internal/clock"
 	"github.com/os1ai/os1/internal/memory/transfer"
 	"github.com/os1ai/os1/internal/models"
-	"github.com/os1ai/os1/internal/secret"
 )
 
 // `os1 memory export` and `os1 memory import`: moving a relationship between
@@ -263,7 +262,7 @@ func (e *env) importTranscript(ctx context.Context, username, name string, data 
 // newModels connects the language model the server would use, failing
 // with the ways to connect one when there is none.
 func (e *env) newModels(ctx context.Context, m *memEnv) (*models.Manager, error) {
-	box, err := secret.LoadOrCreateKey(m.cfg.KeyPath())
+	box, err := app.OpenSecrets(ctx, m.cfg, m.db) // the database's key, checked
 	if err != nil {
 		return nil, err
 	}
