@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/os1ai/os1/internal/store"
 )
 
 // Watermark is how far the worker got in one conversation: the IDs of the
@@ -28,7 +26,25 @@ type Progress interface {
 	Journaled(ctx context.Context, userID string) (time.Time, error)
 	SetJournaled(ctx context.Context, userID string, t time.Time) error
 	// Failures are the records whose processing panicked (see Failure).
+	// Each is a row of its own, changed one at a time, so that several
+	// workers on one database (the nodes of a cluster) add up their counts.
 	Failures(ctx context.Context) ([]Failure, error)
+	// Failure reads one record's failure (found false when it has none).
+	Failure(ctx context.Context, kind, id string) (f Failure, found bool, err error)
+	// CountPanic counts one more panic of the record (f's Kind, ID and
+	// UserID) in the store, atomically, with f's Error and At as the last
+	// one's; at quarantineAfter panics, counted by every worker together,
+	// the record is quarantined. It returns the failure as saved (the
+	// zero Failure when the user no longer exists).
+	CountPanic(ctx context.Context, f Failure, quarantineAfter int) (Failure, error)
+	// ForgetFailure drops the count of a record that succeeded; a
+	// quarantined one stays until released.
+	ForgetFailure(ctx context.Context, kind, id string) error
+	// ReleaseFailure deletes the user's quarantined record with that ID
+	// and returns it; ErrNotFound (package store) when there is none.
+	ReleaseFailure(ctx context.Context, userID, id string) (Failure, error)
+	// SetFailures replaces the whole list (tests, restoring a copy); the
+	// worker never calls it.
 	SetFailures(ctx context.Context, fs []Failure) error
 }
 
@@ -86,19 +102,8 @@ func Quarantined(ctx context.Context, p Progress, userID string) ([]Failure, err
 
 // Release takes a record out of quarantine, offline (no worker running:
 // `os1 memory retry`). ErrNotFound unless the user has a quarantined record
-// with that ID. The next start's catch-up tries it again.
+// with that ID. Workers see it at once (they read the quarantine from the
+// store); the next start's catch-up tries it again.
 func Release(ctx context.Context, p Progress, userID, id string) (Failure, error) {
-	fs, err := p.Failures(ctx)
-	if err != nil {
-		return Failure{}, err
-	}
-	i := slices.IndexFunc(fs, func(f Failure) bool { return f.Quarantined && f.UserID == userID && f.ID == id })
-	if i < 0 {
-		return Failure{}, fmt.Errorf("no quarantined memory record %q: %w", id, store.ErrNotFound)
-	}
-	f := fs[i]
-	if err := p.SetFailures(ctx, slices.Delete(fs, i, i+1)); err != nil {
-		return Failure{}, err
-	}
-	return f, nil
+	return p.ReleaseFailure(ctx, userID, id)
 }

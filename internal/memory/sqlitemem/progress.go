@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/os1ai/os1/internal/memory"
+	"github.com/os1ai/os1/internal/store"
 )
 
 // Progress keeps the memory worker's position in the memory tables of the
@@ -86,36 +87,114 @@ func (p *Progress) SetJournaled(ctx context.Context, userID string, t time.Time)
 	return mapErr(err, "save how far the journal of user "+userID+" goes")
 }
 
-// Failures lists every user's failed records, in the order SetFailures saved them.
+// failureCols are memory_failures' columns as scanFailure reads them.
+const failureCols = `kind, id, user_id, count, error, at, quarantined`
+
+// scanFailure reads a row of failureCols.
+func scanFailure(row interface{ Scan(...any) error }) (memory.Failure, error) {
+	var f memory.Failure
+	var at string
+	var q int64
+	if err := row.Scan(&f.Kind, &f.ID, &f.UserID, &f.Count, &f.Error, &at, &q); err != nil {
+		return memory.Failure{}, err
+	}
+	f.Quarantined = q != 0
+	if at != "" {
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			return memory.Failure{}, fmt.Errorf("memory failure %s %s has a bad time %q: %w", f.Kind, f.ID, at, err)
+		}
+		f.At = t
+	}
+	return f, nil
+}
+
+// Failures lists every user's failed records, oldest first.
 func (p *Progress) Failures(ctx context.Context) (fs []memory.Failure, err error) {
 	defer survive(&err, "read memory failures")
 	order := "rowid"
 	if p.pg {
 		order = "seq" // PostgreSQL has no rowid: the migration adds seq
 	}
-	rows, err := p.db.QueryContext(ctx, `SELECT kind, id, user_id, count, error, at, quarantined
-		FROM memory_failures ORDER BY `+order)
+	rows, err := p.db.QueryContext(ctx, `SELECT `+failureCols+` FROM memory_failures ORDER BY `+order)
 	if err != nil {
 		return nil, fmt.Errorf("read memory failures: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var f memory.Failure
-		var at string
-		if err := rows.Scan(&f.Kind, &f.ID, &f.UserID, &f.Count, &f.Error, &at, &f.Quarantined); err != nil {
+		f, err := scanFailure(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read memory failures: %w", err)
-		}
-		if at != "" {
-			if f.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
-				return nil, fmt.Errorf("memory failure %s %s has a bad time %q: %w", f.Kind, f.ID, at, err)
-			}
 		}
 		fs = append(fs, f)
 	}
 	return fs, rows.Err()
 }
 
-// SetFailures replaces the list. A failure of a user who no longer exists
+// Failure reads one record's failure.
+func (p *Progress) Failure(ctx context.Context, kind, id string) (f memory.Failure, found bool, err error) {
+	defer survive(&err, "read a memory failure")
+	f, err = scanFailure(p.db.QueryRowContext(ctx, `SELECT `+failureCols+` FROM memory_failures WHERE kind = ? AND id = ?`, kind, id))
+	if err == sql.ErrNoRows {
+		return memory.Failure{}, false, nil
+	}
+	if err != nil {
+		return memory.Failure{}, false, fmt.Errorf("read the memory failure of %s %s: %w", kind, id, err)
+	}
+	return f, true, nil
+}
+
+// CountPanic adds one to the record's count in one statement: a first
+// panic inserts the row, a later one (of this worker or another on the
+// same database) increments it where it is, so concurrent panics add up
+// on both SQLite and PostgreSQL; the quarantine follows from the count so
+// reached. A user who no longer exists gets no row.
+func (p *Progress) CountPanic(ctx context.Context, f memory.Failure, quarantineAfter int) (saved memory.Failure, err error) {
+	defer survive(&err, "count a memory failure")
+	at := ""
+	if !f.At.IsZero() {
+		at = f.At.UTC().Format(time.RFC3339Nano)
+	}
+	saved, err = scanFailure(p.db.QueryRowContext(ctx, `INSERT INTO memory_failures (`+failureCols+`)
+		SELECT ?, ?, id, 1, ?, ?, CASE WHEN 1 >= CAST(? AS BIGINT) THEN 1 ELSE 0 END FROM users WHERE id = ?
+		ON CONFLICT (kind, id) DO UPDATE SET count = memory_failures.count + 1, error = excluded.error, at = excluded.at,
+			quarantined = CASE WHEN memory_failures.count + 1 >= CAST(? AS BIGINT) THEN 1 ELSE memory_failures.quarantined END
+		RETURNING `+failureCols,
+		f.Kind, f.ID, f.Error, at, quarantineAfter, f.UserID, quarantineAfter))
+	if err == sql.ErrNoRows {
+		return memory.Failure{}, nil
+	}
+	if err != nil {
+		return memory.Failure{}, fmt.Errorf("count a panic of memory %s %s: %w", f.Kind, f.ID, err)
+	}
+	return saved, nil
+}
+
+// ForgetFailure deletes the record's row unless it is quarantined.
+func (p *Progress) ForgetFailure(ctx context.Context, kind, id string) (err error) {
+	defer survive(&err, "forget a memory failure")
+	_, err = p.db.ExecContext(ctx, `DELETE FROM memory_failures WHERE kind = ? AND id = ? AND quarantined = 0`, kind, id)
+	return mapErr(err, "forget the memory failure of "+kind+" "+id)
+}
+
+// ReleaseFailure deletes one row: the user's quarantined record with that
+// ID (were a conversation and a journal to share it, the conversation).
+func (p *Progress) ReleaseFailure(ctx context.Context, userID, id string) (f memory.Failure, err error) {
+	defer survive(&err, "release a memory failure")
+	f, err = scanFailure(p.db.QueryRowContext(ctx, `DELETE FROM memory_failures
+		WHERE id = ? AND quarantined = 1 AND kind = (SELECT min(kind) FROM memory_failures WHERE id = ? AND user_id = ? AND quarantined = 1)
+		RETURNING `+failureCols, id, id, userID))
+	if err == sql.ErrNoRows {
+		return memory.Failure{}, fmt.Errorf("no quarantined memory record %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return memory.Failure{}, fmt.Errorf("release memory record %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// SetFailures replaces the whole list (tests, restoring a copy; the worker
+// counts with CountPanic). A failure of a user who no longer exists
 // is dropped with them. A record listed twice keeps its last entry, in the
 // last one's place.
 func (p *Progress) SetFailures(ctx context.Context, fs []memory.Failure) (err error) {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/os1ai/os1/internal/memory"
 	"runtime/debug"
-	"slices"
 
-	"github.com/os1ai/os1/internal/store"
+	"github.com/os1ai/os1/internal/memory"
 )
 
 // Quarantine: the memory worker recovers a panic in its work on one record
@@ -34,44 +32,68 @@ func (s *Service) guard(kind, id string, f func() error) (err error) {
 	return f()
 }
 
-// quarantined reports whether the record is quarantined.
-func (s *Service) quarantined(kind, id string) bool {
-	i := s.failureAt(kind, id)
-	return i >= 0 && s.failures[i].Quarantined
-}
+// The counts live in the store, a row per record (Progress.CountPanic), so
+// that the workers of several nodes on one database add up their panics and
+// see each other's quarantines and releases: the worker reads a record's
+// row where it decides whether to run it. s.failures is the last it read or
+// counted, used only while the store cannot be read.
 
-func (s *Service) failureAt(kind, id string) int {
-	return slices.IndexFunc(s.failures, func(f memory.Failure) bool { return f.Kind == kind && f.ID == id })
-}
+type failureKey struct{ kind, id string }
 
-// outcome counts a panic against the record, quarantining it at
-// QuarantineAfter, or forgets its count once it succeeds; changes are
-// saved at once, so a restart knows them.
-func (s *Service) outcome(ctx context.Context, kind, id, userID string, err error) {
-	i := s.failureAt(kind, id)
-	switch {
-	case err == nil && i >= 0:
-		s.failures = slices.Delete(s.failures, i, i+1)
-	case errors.Is(err, errPanicked):
-		if i < 0 {
-			s.failures = append(s.failures, memory.Failure{Kind: kind, ID: id, UserID: userID})
-			i = len(s.failures) - 1
+// quarantined reports whether the record is quarantined, as the store says.
+func (s *Service) quarantined(ctx context.Context, kind, id string) bool {
+	k := failureKey{kind, id}
+	f, found, err := s.d.Progress.Failure(ctx, kind, id)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.d.Log.Error("memory: could not read whether a record is quarantined; going by what was read last", "kind", kind, "id", id, "err", err)
 		}
-		f := &s.failures[i]
-		f.Count++
-		f.Error = memory.ShortenUTF8(err.Error(), 300)
-		f.At = s.d.Clock.Now().UTC()
-		if f.Count >= memory.QuarantineAfter && !f.Quarantined {
-			f.Quarantined = true
+		return s.failures[k].Quarantined
+	}
+	if found {
+		s.failures[k] = f
+	} else {
+		delete(s.failures, k)
+	}
+	return f.Quarantined
+}
+
+// outcome counts a panic against the record in the store, where it is
+// quarantined at QuarantineAfter panics of all workers together, or forgets
+// its count once it succeeds.
+func (s *Service) outcome(ctx context.Context, kind, id, userID string, err error) {
+	k := failureKey{kind, id}
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case err == nil:
+		if _, known := s.failures[k]; !known {
+			return
+		}
+		delete(s.failures, k)
+		if err := s.d.Progress.ForgetFailure(ctx, kind, id); err != nil {
+			s.d.Log.Error("memory: could not forget the failure count", "kind", kind, "id", id, "err", err)
+		}
+	case errors.Is(err, errPanicked):
+		f := memory.Failure{Kind: kind, ID: id, UserID: userID, Error: memory.ShortenUTF8(err.Error(), 300), At: s.d.Clock.Now().UTC()}
+		saved, serr := s.d.Progress.CountPanic(ctx, f, memory.QuarantineAfter)
+		if serr != nil {
+			// Counted here alone until the store answers again.
+			s.d.Log.Error("memory: could not save the failure count", "kind", kind, "id", id, "err", serr)
+			f.Count = s.failures[k].Count + 1
+			f.Quarantined = s.failures[k].Quarantined || f.Count >= memory.QuarantineAfter
+			saved = f
+		}
+		if saved.Kind == "" { // the user is gone
+			delete(s.failures, k)
+			return
+		}
+		s.failures[k] = saved
+		// Exactly one panic, of one worker, reaches the count.
+		if saved.Quarantined && saved.Count == memory.QuarantineAfter {
 			s.d.Log.Error("memory: quarantined after repeated panics; it is skipped until released (see os1 doctor)",
-				"kind", kind, "id", id, "user", userID, "panics", f.Count)
+				"kind", kind, "id", id, "user", userID, "panics", saved.Count)
 			s.d.Meter.MemoryEvent("quarantine", 1)
 		}
-	default:
-		return
-	}
-	if err := s.d.Progress.SetFailures(context.WithoutCancel(ctx), s.failures); err != nil {
-		s.d.Log.Error("memory: could not save the failure count", "kind", kind, "id", id, "err", err)
 	}
 }
 
@@ -82,7 +104,10 @@ func (s *Service) loadFailures(ctx context.Context) {
 	if err != nil {
 		s.d.Log.Error("memory: could not read quarantined records; starting without", "err", err)
 	}
-	s.failures = fs
+	s.failures = make(map[failureKey]memory.Failure, len(fs))
+	for _, f := range fs {
+		s.failures[failureKey{f.Kind, f.ID}] = f
+	}
 }
 
 // Release takes a record out of quarantine in the running worker and tries
@@ -92,18 +117,14 @@ func (s *Service) Release(ctx context.Context, userID, id string) error {
 	return s.call(ctx, ctlReq{release: &memory.Failure{UserID: userID, ID: id}})
 }
 
-// release runs in the loop: it forgets the failure and reports which
+// release runs in the loop: it deletes the record's row and reports which
 // conversation to retry ("" for none).
 func (s *Service) release(ctx context.Context, r memory.Failure) (retry string, err error) {
-	i := slices.IndexFunc(s.failures, func(f memory.Failure) bool { return f.Quarantined && f.UserID == r.UserID && f.ID == r.ID })
-	if i < 0 {
-		return "", fmt.Errorf("no quarantined memory record %q: %w", r.ID, store.ErrNotFound)
-	}
-	f := s.failures[i]
-	s.failures = slices.Delete(s.failures, i, i+1)
-	if err := s.d.Progress.SetFailures(context.WithoutCancel(ctx), s.failures); err != nil {
+	f, err := s.d.Progress.ReleaseFailure(context.WithoutCancel(ctx), r.UserID, r.ID)
+	if err != nil {
 		return "", err
 	}
+	delete(s.failures, failureKey{f.Kind, f.ID})
 	s.d.Log.Info("memory: released from quarantine", "kind", f.Kind, "id", f.ID, "user", f.UserID)
 	if f.Kind == memory.FailedConversation {
 		return f.ID, nil

@@ -115,10 +115,10 @@ type Service struct {
 	done      chan struct{}
 
 	// The loop's alone:
-	retries        map[string]retryAt // conversation ID -> next extraction attempt
-	journalRetries map[string]retryAt // user ID -> next journal attempt
-	catchUpDue     bool               // a catch-up failed
-	failures       []memory.Failure   // records that panicked (quarantine.go)
+	retries        map[string]retryAt            // conversation ID -> next extraction attempt
+	journalRetries map[string]retryAt            // user ID -> next journal attempt
+	catchUpDue     bool                          // a catch-up failed
+	failures       map[failureKey]memory.Failure // records that panicked, as last read (quarantine.go)
 
 	onChange atomic.Pointer[ChangeFunc]
 	busy     atomic.Pointer[BusyFunc]
@@ -176,7 +176,8 @@ func New(d Deps, o Options) *Service {
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{d: d, opts: o,
 		queue: make(chan turnJob, o.QueueSize), ctl: make(chan ctlReq), wake: make(chan struct{}, 1),
-		ctx: ctx, stop: stop, done: make(chan struct{}), retries: map[string]retryAt{}, journalRetries: map[string]retryAt{}}
+		ctx: ctx, stop: stop, done: make(chan struct{}), retries: map[string]retryAt{}, journalRetries: map[string]retryAt{},
+		failures: map[failureKey]memory.Failure{}}
 	// Extraction and the journal get the model through the worker, which
 	// holds each call back while a user's turn runs (busy.go).
 	models := yieldingModels{s: s, next: d.Models}
@@ -394,7 +395,7 @@ func (s *Service) catchUp(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if s.quarantined(memory.FailedConversation, c.ID) {
+			if s.quarantined(ctx, memory.FailedConversation, c.ID) {
 				continue
 			}
 			last, err := s.d.Core.RecentMessages(ctx, u.ID, c.ID, 1)
@@ -413,7 +414,7 @@ func (s *Service) catchUp(ctx context.Context) {
 // run processes one conversation and schedules a retry when it fails. A
 // quarantined conversation is skipped; a panic is recovered and counted.
 func (s *Service) run(ctx context.Context, j turnJob) {
-	if s.quarantined(memory.FailedConversation, j.convID) {
+	if s.quarantined(ctx, memory.FailedConversation, j.convID) {
 		delete(s.retries, j.convID)
 		return
 	}
@@ -484,7 +485,7 @@ func (s *Service) tick(ctx context.Context) error {
 	}
 	var errs []error
 	for _, u := range users {
-		if r, ok := s.journalRetries[u.ID]; (ok && now.Before(r.next)) || s.quarantined(memory.FailedJournal, u.ID) {
+		if r, ok := s.journalRetries[u.ID]; (ok && now.Before(r.next)) || s.quarantined(ctx, memory.FailedJournal, u.ID) {
 			continue
 		}
 		err := s.guard(memory.FailedJournal, u.ID, func() error {
