@@ -22,7 +22,6 @@ import (
 	"github.com/os1ai/os1/internal/memory/sqlitemem"
 	"github.com/os1ai/os1/internal/models"
 	"github.com/os1ai/os1/internal/secret"
-	"github.com/os1ai/os1/internal/store/sqlite"
 )
 
 // check is one line of the doctor's report.
@@ -103,34 +102,13 @@ func (e *env) diagnose(ctx context.Context) []check {
 		out = append(out, check{name: "data dir", ok: true, msg: cfg.DataDir + " is writable and private"})
 	}
 
-	var db app.DB
-	if cfg.Postgres() { // the URL is shown without its password
-		if db, err = app.OpenDB(ctx, cfg); err != nil {
-			return append(out, check{name: "database", msg: err.Error(),
-				fix: "check that PostgreSQL runs and that the URL, user and password are right ([database] url or url_file, OS1_DATABASE_URL)"})
-		}
-	} else {
-		if _, err := os.Stat(cfg.DBPath()); err != nil {
-			return append(out, check{name: "database", msg: "no database at " + cfg.DBPath(), fix: fresh})
-		}
-		if db, err = sqlite.Open(ctx, cfg.DBPath()); err != nil {
-			return append(out, check{name: "database", msg: err.Error(),
-				fix: "if the file is damaged, move it aside (it will be created anew) and restore from a backup"})
-		}
+	dbChecks, db := databaseChecks(ctx, cfg, fresh)
+	out = append(out, dbChecks...)
+	out = append(out, clusterChecks(ctx, cfg)...)
+	if db == nil {
+		return out
 	}
 	defer db.Close()
-	if err := db.Ping(ctx); err != nil {
-		return append(out, check{name: "database", msg: err.Error(), fix: "check disk space and file permissions of " + cfg.DBPath()})
-	}
-	n, _ := db.CountUsers(ctx)
-	dbMsg := fmt.Sprintf("%s opens; %d user(s)", cfg.DatabaseName(), n)
-	if cfg.Postgres() {
-		dbMsg = fmt.Sprintf("PostgreSQL %s answers, schema up to date; %d user(s) (back it up with pg_dump: the data dir holds only the secret key)", cfg.DatabaseName(), n)
-	}
-	if n == 0 {
-		dbMsg += " (no owner yet: `os1 serve` prints the setup link)"
-	}
-	out = append(out, check{name: "database", ok: true, msg: dbMsg})
 	out = append(out, quarantineCheck(ctx, db))
 	out = append(out, embedModelCheck(ctx, cfg, db))
 
