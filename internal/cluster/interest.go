@@ -40,6 +40,9 @@ type interestMsg struct {
 	Op    string   `json:"op"`
 	Users []string `json:"users,omitempty"`
 	Ref   string   `json:"ref,omitempty"` // a follow's name, echoed by its acks
+	// All, in an ack: the node relays every event (its grace period), so
+	// nothing it published before the ack was held back.
+	All bool `json:"all,omitempty"`
 }
 
 // interest is what a node knows of the other nodes: who is alive and which
@@ -58,6 +61,13 @@ func (in *interest) init(grace time.Time) {
 	in.wants = map[string]map[string]time.Time{}
 	in.peers = map[string]time.Time{}
 	in.slow = map[string]bool{}
+}
+
+// relaysAll reports whether the node relays every event now.
+func (in *interest) relaysAll(now time.Time) bool {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	return in.always || now.Before(in.grace)
 }
 
 func (in *interest) relayAlways() {
@@ -232,7 +242,8 @@ func (b *Bridge[T]) heard(msg *nats.Msg) {
 	case opFollow:
 		b.interest.record(m.Node, m.Users, exp)
 		if msg.Reply != "" { // recorded first: what this node counts from now on is relayed
-			data, _ := json.Marshal(interestMsg{Node: b.id, Op: opAck, Users: m.Users, Ref: m.Ref})
+			all := b.interest.relaysAll(b.clk.Now())
+			data, _ := json.Marshal(interestMsg{Node: b.id, Op: opAck, Users: m.Users, Ref: m.Ref, All: all})
 			if err := b.nc.Publish(msg.Reply, data); err != nil {
 				b.log.Warn("cluster: interest not acknowledged", "err", err)
 			}
@@ -274,7 +285,7 @@ func (b *Bridge[T]) acked(msg *nats.Msg) {
 	}
 	r.got[m.Node] = true
 	delete(r.late, m.Node)
-	late := !r.waiting
+	late := !r.waiting && !m.All
 	if r.waiting {
 		delete(r.wait, m.Node)
 		if len(r.wait) == 0 && r.acked != nil {
