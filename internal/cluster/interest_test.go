@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/os1ai/os1/internal/clock"
@@ -434,5 +437,70 @@ func TestLateAcknowledgementIsLagged(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if got := onB.events(); len(got) != 1 {
 		t.Fatalf("b's reader got %v; want one lagged marker", got)
+	}
+}
+
+// BenchmarkPublish: node A publishes for ten users, one of them followed on
+// node B (a subscriber there drains it). relay-all is the Bridge before
+// interest (every event marshalled and published on NATS); by-interest
+// publishes only the followed user's. ns/op is per event on A.
+func BenchmarkPublish(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		grace time.Duration
+	}{{"relay-all", time.Hour}, {"by-interest", time.Nanosecond}} {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			go s.Start()
+			if !s.ReadyForConnections(10 * time.Second) {
+				b.Fatal("nats server not ready")
+			}
+			defer s.Shutdown()
+			mk := func(name string) (*cluster.Bridge[ev], *nats.Conn) {
+				quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+				nc, err := cluster.Connect(s.ClientURL(), name, quiet)
+				if err != nil {
+					b.Fatal(err)
+				}
+				local := events.NewLocal(classify, events.Limits{Lossy: 1 << 16, Final: 1 << 17})
+				return cluster.NewBridge(nc, local, classify, cluster.BridgeOptions{Node: name, Log: quiet, Grace: c.grace}), nc
+			}
+			a, ncA := mk("a")
+			defer ncA.Close()
+			defer a.Close()
+			bb, ncB := mk("b")
+			defer ncB.Close()
+			defer bb.Close()
+			deadline := time.Now().Add(10 * time.Second)
+			for a.Nodes() != 1 || bb.Nodes() != 1 {
+				if time.Now().After(deadline) {
+					b.Fatal("nodes do not know each other")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				for range bb.Subscribe(ctx, "u0") {
+				}
+			}()
+			deadline = time.Now().Add(10 * time.Second)
+			for !a.Relays("u0") {
+				if time.Now().After(deadline) {
+					b.Fatal("a never learned b's interest")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			us := users(10)
+			b.ResetTimer()
+			for i := range b.N {
+				a.Publish(ctx, us[i%10], ev{"delta", i, "a"})
+			}
+			b.StopTimer()
+			_ = ncA.Flush()
+		})
 	}
 }
