@@ -9,7 +9,10 @@
 //
 // Subjects (a user ID becomes one subject token, see UserToken):
 //
-//	os1.user.<user>.events   a user's events, core NATS, one per event
+//	os1.user.<user>.events   a user's events, core NATS, one per event, published
+//	                         only while another node follows the user
+//	os1.interest             which node follows which user (Bridge; interest.go),
+//	                         acknowledged on the follower's inbox
 //	os1.user.<user>.cancel   request/reply: cancel a conversation's turn
 //	os1.user.<user>.running  request/reply: does a node run a conversation's turn
 //	os1.jobs.<kind>          background jobs, JetStream stream OS1_JOBS
