@@ -73,7 +73,7 @@ func sqliteChecks(ctx context.Context, cfg config.Config, fresh string) ([]check
 		return []check{{name: "database", msg: err.Error(), fix: "check disk space and file permissions of " + path}}, nil
 	}
 	n, _ := db.CountUsers(ctx)
-	return []check{{name: "database", ok: true, msg: fmt.Sprintf("%s opens; %s", what, usersNote(n))}, schema}, db
+	return []check{{name: "database", ok: true, msg: fmt.Sprintf("%s opens; %s", what, usersNote(n, ""))}, schema}, db
 }
 
 // fileSize is the database's size with its write-ahead log, for people.
@@ -88,8 +88,9 @@ func fileSize(path string, size int64) string {
 	return fmt.Sprintf("%.1f MB", float64(size)/mb)
 }
 
-func usersNote(n int) string {
-	s := fmt.Sprintf("%d user(s)", n)
+// usersNote counts the users, with what to know about the database.
+func usersNote(n int, about string) string {
+	s := fmt.Sprintf("%d user(s)%s", n, about)
 	if n == 0 {
 		s += " (no owner yet: `os1 serve` prints the setup link)"
 	}
@@ -119,7 +120,7 @@ func postgresChecks(ctx context.Context, cfg config.Config) ([]check, app.DB) {
 	if err := app.CheckPostgresSchema(qctx, raw); err != nil {
 		return []check{{name: "database", ok: true, msg: what + " answers"},
 			{name: "schema", msg: fmt.Sprintf("os1 serve refuses to run on PostgreSQL %s: %v", name, err),
-				fix: "use the os1 version that made this database, or a build whose stores all run on PostgreSQL"}}, nil
+				fix: "its version says they should be there: restore them from a backup (pg_dump), or run the os1 build that made this database"}}, nil
 	}
 	// Nothing is pending, so opening migrates nothing.
 	db, err := postgres.Open(ctx, cfg.Database.URL)
@@ -127,7 +128,8 @@ func postgresChecks(ctx context.Context, cfg config.Config) ([]check, app.DB) {
 		return []check{postgresDown(name, err)}, nil
 	}
 	n, _ := db.CountUsers(ctx)
-	return []check{{name: "database", ok: true, msg: fmt.Sprintf("%s answers, schema up to date; %s (back it up with pg_dump: the data dir holds only the secret key)", what, usersNote(n))},
+	return []check{{name: "database", ok: true, msg: fmt.Sprintf("%s answers, schema up to date; %s", what,
+		usersNote(n, " (back it up with pg_dump: the data dir holds only the secret key)"))},
 		schema}, db
 }
 

@@ -78,6 +78,7 @@ func TestDoctorSQLiteDatabase(t *testing.T) {
 	}
 	path := filepath.Join(env["OS1_DATA_DIR"], "os1.db")
 	_, out, _ := runWith(env, "", "doctor")
+	t.Logf("doctor:\n%s", out)
 	target := latest(t, sqlite.Migrations())
 	wantLines(t, out,
 		[2]string{"[ok  ] database", "SQLite " + path + " ("},
@@ -109,6 +110,7 @@ func TestDoctorSQLiteDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, out, _ = runWith(env, "", "doctor")
+	t.Logf("doctor:\n%s", out)
 	wantLines(t, out,
 		[2]string{"[ok  ] database", "SQLite " + path},
 		[2]string{"[warn] schema", "version " + itoa(target-1) + " of " + itoa(target) + ": 1 migration(s) pending"},
@@ -141,6 +143,7 @@ func TestDoctorPostgres(t *testing.T) {
 
 	// Empty: said, and nothing made.
 	code, out, errOut := runWith(env, "", "doctor")
+	t.Logf("doctor:\n%s", out)
 	wantLines(t, out,
 		[2]string{"[ok  ] database", redacted},
 		[2]string{"[ok  ] database", "(server 15."},
@@ -167,6 +170,7 @@ func TestDoctorPostgres(t *testing.T) {
 	db.Close()
 	target := latest(t, postgres.Migrations())
 	_, out, _ = runWith(env, "", "doctor")
+	t.Logf("doctor:\n%s", out)
 	wantLines(t, out,
 		[2]string{"[ok  ] database", redacted},
 		[2]string{"[ok  ] database", "schema up to date; 0 user(s)"},
@@ -178,6 +182,7 @@ func TestDoctorPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = runWith(env, "", "doctor")
+	t.Logf("doctor:\n%s", out)
 	wantLines(t, out, [2]string{"[FAIL] schema", "os1 serve refuses to run on PostgreSQL"}, [2]string{"[FAIL] schema", "book_files"})
 	if code != 1 {
 		t.Errorf("doctor with a table missing: exit %d", code)
@@ -186,6 +191,7 @@ func TestDoctorPostgres(t *testing.T) {
 	// No such database.
 	env["OS1_DATABASE_URL"] = url[:strings.LastIndex(url, "/")] + "/os1_not_there?sslmode=disable"
 	code, out, _ = runWith(env, "", "doctor")
+	t.Logf("doctor:\n%s", out)
 	wantLines(t, out, [2]string{"[FAIL] database", "has no such database"}, [2]string{"       fix:", "createdb"})
 	if code != 1 || strings.Contains(out, doctorPassword) {
 		t.Errorf("doctor on a missing database: exit %d\n%s", code, out)
@@ -194,6 +200,7 @@ func TestDoctorPostgres(t *testing.T) {
 	// Nothing listening.
 	env["OS1_DATABASE_URL"] = "postgres://os1:" + doctorPassword + "@127.0.0.1:1/os1?sslmode=disable"
 	code, out, _ = runWith(env, "", "doctor")
+	t.Logf("doctor:\n%s", out)
 	wantLines(t, out, [2]string{"[FAIL] database", "PostgreSQL postgres://os1:xxxxx@127.0.0.1:1/os1"},
 		[2]string{"[FAIL] database", "refuses connections"}, [2]string{"       fix:", "start PostgreSQL"})
 	if code != 1 || strings.Contains(out, doctorPassword) {
@@ -227,6 +234,7 @@ func TestDoctorPostgresWrongPassword(t *testing.T) {
 	var out string
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		code, out, _ = runWith(env, "", "doctor")
+		t.Logf("doctor:\n%s", out)
 		if strings.Contains(out, "refuses the login") || time.Now().After(deadline) {
 			break
 		}
