@@ -116,8 +116,10 @@ func postgresChecks(ctx context.Context, cfg config.Config) ([]check, app.DB) {
 	if !current {
 		return []check{{name: "database", ok: true, msg: what + " answers"}, schema}, nil
 	}
-	// What os1 serve checks before it runs here (app.OpenDB).
-	if err := app.CheckPostgresSchema(qctx, raw); err != nil {
+	// What os1 serve checks before it runs here (app.OpenDB). It builds
+	// this build's schema in a scratch SQLite file first: not bound by
+	// dbTimeout, which is for the server's answers.
+	if err := app.CheckPostgresSchema(ctx, raw); err != nil {
 		return []check{{name: "database", ok: true, msg: what + " answers"},
 			{name: "schema", msg: fmt.Sprintf("os1 serve refuses to run on PostgreSQL %s: %v", name, err),
 				fix: "its version says they should be there: restore them from a backup (pg_dump), or run the os1 build that made this database"}}, nil
