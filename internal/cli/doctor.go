@@ -42,12 +42,13 @@ func (e *env) doctorCmd() *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
 			checks := e.diagnose(ctx)
-			failed := 0
+			failed, warned := 0, 0
 			for _, c := range checks {
 				mark := "ok  "
 				switch {
 				case !c.ok && c.warn:
 					mark = "warn"
+					warned++
 				case !c.ok:
 					mark = "FAIL"
 					failed++
@@ -59,6 +60,10 @@ func (e *env) doctorCmd() *cobra.Command {
 			}
 			if failed > 0 {
 				return &exitError{code: 1, err: fmt.Errorf("%d check(s) failed; see the fixes above", failed)}
+			}
+			if warned > 0 {
+				fmt.Fprintf(e.stdout, "No check failed; %d warning(s) above.\n", warned)
+				return nil
 			}
 			fmt.Fprintln(e.stdout, "All checks passed.")
 			return nil
@@ -106,6 +111,11 @@ func (e *env) diagnose(ctx context.Context) []check {
 	out = append(out, dbChecks...)
 	out = append(out, clusterChecks(ctx, cfg)...)
 	if db == nil {
+		if !slices.ContainsFunc(out, func(c check) bool { return !c.ok && !c.warn }) {
+			out = append(out, check{name: "skipped", warn: true,
+				msg: "memory, embedding, secrets, model and server were not checked: the database is not ready (above)",
+				fix: "start `os1 serve` once (it brings the database up to date), then run `os1 doctor` again"})
+		}
 		return out
 	}
 	defer db.Close()
