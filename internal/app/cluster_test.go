@@ -43,6 +43,40 @@ func embeddedNATS(t *testing.T) string {
 	return s.ClientURL()
 }
 
+// twoNodes starts nodes "a" and "b" on one data dir and natsURL, answered by
+// model, with the user usr_theo and a conversation of theirs.
+func twoNodes(t *testing.T, natsURL string, model *llmtest.Server) (a, b *app.App, user string, conv store.Conversation) {
+	t.Helper()
+	ctx := context.Background()
+	data := t.TempDir()
+	var nodes []*app.App
+	for _, name := range []string{"a", "b"} {
+		n, err := app.New(ctx, clusterConfig(t, data, natsURL, name, model.OpenAIBaseURL()), app.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		if n.Cluster == nil || n.Cluster.Node != name {
+			t.Fatalf("node %s: cluster %+v", name, n.Cluster)
+		}
+		if err := n.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n.Models.Refresh(ctx)
+		nodes = append(nodes, n)
+	}
+	a, b, user = nodes[0], nodes[1], "usr_theo"
+	if err := a.DB.CreateUser(ctx, store.User{ID: user, Username: "theo", DisplayName: "Theo", Role: store.RoleOwner,
+		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := a.Companion.CreateConversation(ctx, user, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, user, conv
+}
+
 // collect follows a user's events on a node.
 type collected struct {
 	mu  sync.Mutex
@@ -79,33 +113,7 @@ func TestClusterNodesInProcess(t *testing.T) {
 		})
 	model.Route(func(r llmtest.Request) bool { return strings.HasPrefix(r.System, "You write short titles") },
 		func(llmtest.Request) llmtest.Reply { return llmtest.Reply{} })
-	data := t.TempDir()
-	nodes := map[string]*app.App{}
-	for _, name := range []string{"a", "b"} {
-		n, err := app.New(ctx, clusterConfig(t, data, natsURL, name, model.OpenAIBaseURL()), app.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		if n.Cluster == nil || n.Cluster.Node != name {
-			t.Fatalf("node %s: cluster %+v", name, n.Cluster)
-		}
-		if err := n.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		n.Models.Refresh(ctx)
-		nodes[name] = n
-	}
-	a, b := nodes["a"], nodes["b"]
-	const user = "usr_theo"
-	if err := a.DB.CreateUser(ctx, store.User{ID: user, Username: "theo", DisplayName: "Theo", Role: store.RoleOwner,
-		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := a.Companion.CreateConversation(ctx, user, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, user, conv := twoNodes(t, natsURL, model)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	onB := &collected{}
@@ -241,30 +249,7 @@ func TestClusterOneTurnPerConversation(t *testing.T) {
 		func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{`{"operations":[]}`}} })
 	model.Route(func(r llmtest.Request) bool { return strings.HasPrefix(r.System, "You write short titles") },
 		func(llmtest.Request) llmtest.Reply { return llmtest.Reply{} })
-	data := t.TempDir()
-	var nodes []*app.App
-	for _, name := range []string{"a", "b"} {
-		n, err := app.New(ctx, clusterConfig(t, data, natsURL, name, model.OpenAIBaseURL()), app.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		if err := n.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		n.Models.Refresh(ctx)
-		nodes = append(nodes, n)
-	}
-	a, b := nodes[0], nodes[1]
-	const user = "usr_theo"
-	if err := a.DB.CreateUser(ctx, store.User{ID: user, Username: "theo", DisplayName: "Theo", Role: store.RoleOwner,
-		PasswordHash: "x", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := a.Companion.CreateConversation(ctx, user, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b, user, conv := twoNodes(t, natsURL, model)
 	gate := llmtest.NewGate()
 	t.Cleanup(gate.Release)
 	model.Enqueue(llmtest.Reply{Chunks: []string{"Once ", "upon a time."}, Hold: gate, HoldAfter: 1})

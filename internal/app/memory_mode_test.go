@@ -5,13 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/llm"
 	"github.com/os1ai/os1/internal/llm/llmtest"
-	"github.com/os1ai/os1/internal/memory"
-	"github.com/os1ai/os1/internal/store"
 )
 
 // [memory] mode = "off" (OS1_MEMORY=off): the reply's prompt carries no
@@ -33,13 +30,7 @@ func TestMemoryModeOff(t *testing.T) {
 			if (a.Memory != nil) != (mode == "on") {
 				t.Fatalf("memory %s: a memory worker built: %v", mode, a.Memory != nil)
 			}
-			now := time.Now()
-			u := store.User{ID: "usr_theo", Username: "theo", DisplayName: "Theodore", Role: store.RoleMember, PasswordHash: "x", CreatedAt: now}
-			must(t, a.DB.CreateUser(ctx, u))
-			must(t, a.DB.SavePersona(ctx, store.Persona{UserID: u.ID, Name: "Samantha", NamedAt: now, UpdatedAt: now}))
-			must(t, a.DB.SaveProfile(ctx, store.Profile{UserID: u.ID, Timezone: "UTC", OnboardedAt: now, UpdatedAt: now}))
-			must(t, a.MemStore.AddItem(ctx, memory.Item{ID: "mem_1", UserID: u.ID, Kind: memory.KindFact, Text: "Theodore's garden has tomatoes",
-				Sources: []string{"msg_0"}, Confidence: 0.9, Importance: 0.5, ValidFrom: now, CreatedAt: now}, nil))
+			u := theoWithAMemory(t, a)
 			events, err := a.Companion.Send(ctx, u.ID, "", "How is my garden doing?")
 			must(t, err)
 			for range events {

@@ -31,13 +31,7 @@ func TestRerankIsWiredOnlyWhenAsked(t *testing.T) {
 			if (a.Reranker != nil) != (rerank == "model") {
 				t.Fatalf("rerank %q built a reranker: %v", rerank, a.Reranker != nil)
 			}
-			now := time.Now()
-			u := store.User{ID: "usr_theo", Username: "theo", DisplayName: "Theodore", Role: store.RoleMember, PasswordHash: "x", CreatedAt: now}
-			must(t, a.DB.CreateUser(ctx, u))
-			must(t, a.DB.SavePersona(ctx, store.Persona{UserID: u.ID, Name: "Samantha", NamedAt: now, UpdatedAt: now}))
-			must(t, a.DB.SaveProfile(ctx, store.Profile{UserID: u.ID, Timezone: "UTC", OnboardedAt: now, UpdatedAt: now}))
-			must(t, a.MemStore.AddItem(ctx, memory.Item{ID: "mem_1", UserID: u.ID, Kind: memory.KindFact, Text: "Theodore's garden has tomatoes",
-				Sources: []string{"msg_0"}, Confidence: 0.9, Importance: 0.5, ValidFrom: now, CreatedAt: now}, nil))
+			u := theoWithAMemory(t, a)
 			events, err := a.Companion.Send(ctx, u.ID, "", "How is my garden doing?")
 			must(t, err)
 			for range events {
@@ -61,6 +55,20 @@ func TestRerankIsWiredOnlyWhenAsked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// theoWithAMemory is a member who has met her, with one memory: "Theodore's
+// garden has tomatoes" (mem_1).
+func theoWithAMemory(t *testing.T, a *app.App) store.User {
+	t.Helper()
+	ctx, now := context.Background(), time.Now()
+	u := store.User{ID: "usr_theo", Username: "theo", DisplayName: "Theodore", Role: store.RoleMember, PasswordHash: "x", CreatedAt: now}
+	must(t, a.DB.CreateUser(ctx, u))
+	must(t, a.DB.SavePersona(ctx, store.Persona{UserID: u.ID, Name: "Samantha", NamedAt: now, UpdatedAt: now}))
+	must(t, a.DB.SaveProfile(ctx, store.Profile{UserID: u.ID, Timezone: "UTC", OnboardedAt: now, UpdatedAt: now}))
+	must(t, a.MemStore.AddItem(ctx, memory.Item{ID: "mem_1", UserID: u.ID, Kind: memory.KindFact, Text: "Theodore's garden has tomatoes",
+		Sources: []string{"msg_0"}, Confidence: 0.9, Importance: 0.5, ValidFrom: now, CreatedAt: now}, nil))
+	return u
 }
 
 func must(t *testing.T, err error) {
