@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/os1ai/os1/internal/app"
+	"github.com/os1ai/os1/internal/cluster/natstest"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm/llmtest"
@@ -26,21 +25,6 @@ func clusterConfig(t *testing.T, data, natsURL, node, modelURL string) config.Co
 	return app.ConfigForTest(t, "OS1_DATA_DIR", data,
 		"OS1_NATS_URL", natsURL, "OS1_NODE_NAME", node, "OS1_CLUSTER_STALE_AFTER", "1ms",
 		"OS1_LLM_URL", modelURL, "OS1_LLM_MODEL", llmtest.DefaultModel)
-}
-
-func embeddedNATS(t *testing.T) string {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL()
 }
 
 // twoNodes starts nodes "a" and "b" on one data dir and natsURL, answered by
@@ -101,7 +85,7 @@ func (c *collected) find(f func(companion.Event) bool) *companion.Event {
 // interrupted; a stored turn's memory job goes through the queue.
 func TestClusterNodesInProcess(t *testing.T) {
 	ctx := context.Background()
-	natsURL := embeddedNATS(t)
+	natsURL := natstest.Start(t, true)
 	model := llmtest.NewServer(t)
 	var extractions sync.WaitGroup
 	extractions.Add(1)
@@ -243,7 +227,7 @@ func TestNoNATSNoCluster(t *testing.T) {
 // A's turn ends, B takes the next one at once.
 func TestClusterOneTurnPerConversation(t *testing.T) {
 	ctx := context.Background()
-	natsURL := embeddedNATS(t)
+	natsURL := natstest.Start(t, true)
 	model := llmtest.NewServer(t)
 	model.Route(func(r llmtest.Request) bool { return strings.Contains(r.System, "deciding what to remember") },
 		func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Chunks: []string{`{"operations":[]}`}} })

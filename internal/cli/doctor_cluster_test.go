@@ -9,30 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/os1ai/os1/internal/cluster"
+	"github.com/os1ai/os1/internal/cluster/natstest"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/store/pgtest"
 	"github.com/os1ai/os1/internal/store/postgres"
 )
-
-// doctorNATS is an embedded NATS server, with JetStream when js.
-func doctorNATS(t *testing.T, js bool) string {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: js,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL()
-}
 
 // doctorInstall is a data dir with an owner and a working model, so that
 // doctor's only findings are the ones a test makes.
@@ -57,7 +40,7 @@ func doctorInstall(t *testing.T) map[string]string {
 // jobs stream and the turn claims, as os1 serve makes and uses them.
 func TestDoctorCluster(t *testing.T) {
 	env := doctorInstall(t)
-	nurl := doctorNATS(t, true)
+	nurl := natstest.Start(t, true)
 	env["OS1_DATABASE_URL"] = pgtest.New(t)
 	db, err := postgres.Open(context.Background(), env["OS1_DATABASE_URL"])
 	if err != nil {
@@ -127,7 +110,7 @@ func TestDoctorCluster(t *testing.T) {
 // where nothing listens fail, with the URL's password never shown.
 func TestDoctorClusterProblems(t *testing.T) {
 	env := doctorInstall(t)
-	env["OS1_NATS_URL"] = doctorNATS(t, true)
+	env["OS1_NATS_URL"] = natstest.Start(t, true)
 	code, out, _ := runWith(env, "", "doctor")
 	host, _ := os.Hostname()
 	wantLines(t, out,
@@ -140,7 +123,7 @@ func TestDoctorClusterProblems(t *testing.T) {
 		t.Fatalf("a warning failed doctor: exit %d\n%s", code, out)
 	}
 
-	env["OS1_NATS_URL"] = doctorNATS(t, false)
+	env["OS1_NATS_URL"] = natstest.Start(t, false)
 	code, out, _ = runWith(env, "", "doctor")
 	wantLines(t, out, [2]string{"[FAIL] nats", "JetStream is off"}, [2]string{"       fix:", "nats-server with -js"})
 	if code != 1 {
