@@ -33,10 +33,25 @@ func (s *Store) MatchRanges(ctx context.Context, userID, text string, hits []mem
 		}
 		opening, closing := markers(h.Text)
 		var doc, marked string
-		err := s.queryRow(ctx, `SELECT d.text, highlight(memory_fts, 0, ?, ?)
-			FROM memory_docs d CROSS JOIN memory_fts ON memory_fts.rowid = d.seq
-			WHERE d.user_id = ? AND d.doc_kind = ? AND d.doc_id = ? AND memory_fts MATCH ?`,
-			opening, closing, userID, string(h.Kind), h.ID, match).Scan(&doc, &marked)
+		var err error
+		if s.pg {
+			// ts_headline marks the words of the same tsquery the search
+			// matched, in the document's own text (HighlightAll: all of
+			// it, no fragments). Its parser folds case as the index does;
+			// accents are folded in the index only, so an accented word
+			// found by its plain spelling may go unmarked.
+			q := tsQuery(terms)
+			opts := fmt.Sprintf(`StartSel="%s", StopSel="%s", HighlightAll=true`, opening, closing)
+			err = s.queryRow(ctx, `SELECT d.text, ts_headline('english', d.text, `+pgMatch+`, ?)
+				FROM memory_docs d
+				WHERE d.user_id = ? AND d.doc_kind = ? AND d.doc_id = ? AND d.fts @@ `+pgMatch,
+				q, opts, userID, string(h.Kind), h.ID, q).Scan(&doc, &marked)
+		} else {
+			err = s.queryRow(ctx, `SELECT d.text, highlight(memory_fts, 0, ?, ?)
+				FROM memory_docs d CROSS JOIN memory_fts ON memory_fts.rowid = d.seq
+				WHERE d.user_id = ? AND d.doc_kind = ? AND d.doc_id = ? AND memory_fts MATCH ?`,
+				opening, closing, userID, string(h.Kind), h.ID, match).Scan(&doc, &marked)
+		}
 		if err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // no word matches, or gone since it was found
