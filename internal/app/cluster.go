@@ -132,23 +132,50 @@ func (c *Cluster) attach(comp *companion.Companion) error {
 	c.Cancel = svc
 	c.companion = comp
 	comp.SetRemoteCancel(svc.Remote)
-	comp.SetTurnClaims(turnClaims{c.Turns})
+	comp.SetTurnClaims(turnClaims{c})
 	return nil
 }
 
 // turnClaims is the cluster's turn claims as the companion asks them.
-type turnClaims struct{ t *cluster.Turns }
+type turnClaims struct{ c *Cluster }
 
+// Claim takes the conversation's turn. Holding it, this node knows no
+// turn runs in the conversation anywhere, so a reply still streaming there
+// was cut off by a dead node: it is marked interrupted now, before the new
+// turn, rather than when the sweep gets to it (the dead node's claim may
+// expire before the sweep runs, and the sweep leaves a conversation with a
+// live turn alone).
 func (tc turnClaims) Claim(ctx context.Context, userID, conversationID string) (func(), error) {
-	release, err := tc.t.Claim(ctx, userID, conversationID)
+	release, err := tc.c.Turns.Claim(ctx, userID, conversationID)
 	if errors.Is(err, cluster.ErrTurnHeld) {
 		return nil, companion.ErrBusy
 	}
-	return release, err
+	if err != nil {
+		return nil, err
+	}
+	tc.c.interruptOrphans(ctx, userID, conversationID)
+	return release, nil
 }
 
 func (tc turnClaims) Held(ctx context.Context, userID, conversationID string) (bool, error) {
-	return tc.t.Held(ctx, userID, conversationID)
+	return tc.c.Turns.Held(ctx, userID, conversationID)
+}
+
+// interruptOrphans marks the conversation's streaming replies interrupted
+// and tells its open pages. Called only while this node holds the
+// conversation's claim and before its own reply exists.
+func (c *Cluster) interruptOrphans(ctx context.Context, userID, conversationID string) {
+	res, err := c.db.SQL().ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ?
+		WHERE user_id = ? AND conversation_id = ? AND status = ?`,
+		string(store.StatusInterrupted), sqltime.Value(c.clock.Now()), userID, conversationID, string(store.StatusStreaming))
+	if err != nil {
+		c.log.Warn("cluster: a reply left streaming by a dead node not marked; the sweep will", "conversation", conversationID, "err", err)
+		return
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		c.log.Info("cluster: a reply cut off by a dead node marked interrupted", "conversation", conversationID, "replies", n)
+		c.Bridge.Publish(ctx, userID, companion.Event{Type: companion.EvLagged, ConversationID: conversationID})
+	}
 }
 
 // localTurns is the companion as the other nodes reach it: cancel only a

@@ -268,4 +268,30 @@ func TestClusterOneTurnPerConversation(t *testing.T) {
 	if msgs, _ := b.DB.Messages(ctx, user, conv.ID); len(msgs) != 4 || msgs[3].Content != "The end." {
 		t.Fatalf("after B's turn: %+v", msgs)
 	}
+
+	// A reply a dead node left streaming (its claim gone, the sweep not
+	// there yet) is marked interrupted by the next turn in the
+	// conversation, before that turn's own reply.
+	now := time.Now()
+	for i, m := range []store.Message{
+		{ID: "msg_dead1", Role: store.RoleUser, Content: "Are you there?", Status: store.StatusComplete},
+		{ID: "msg_dead2", Role: store.RoleAssistant, Content: "Let me", Status: store.StatusStreaming},
+	} {
+		m.ConversationID, m.UserID, m.CreatedAt, m.UpdatedAt = conv.ID, user, now.Add(time.Duration(i)), now.Add(time.Duration(i))
+		if err := a.DB.AppendMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	model.Enqueue(llmtest.Reply{Chunks: []string{"Yes, here."}})
+	again, err := a.Companion.Send(ctx, user, conv.ID, "Hello again?")
+	if err != nil {
+		t.Fatalf("a turn after a dead node's reply: %v", err)
+	}
+	for range again {
+	}
+	msgs, err = a.DB.Messages(ctx, user, conv.ID)
+	if err != nil || len(msgs) != 8 || msgs[5].ID != "msg_dead2" || msgs[5].Status != store.StatusInterrupted || msgs[5].Content != "Let me" ||
+		msgs[7].Status != store.StatusComplete || msgs[7].Content != "Yes, here." {
+		t.Fatalf("after a dead node's reply and a new turn: %+v, %v", msgs, err)
+	}
 }

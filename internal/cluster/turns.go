@@ -38,7 +38,10 @@ type TurnsOptions struct {
 // node's turns are still guarded by their own process). A node renews what it
 // holds; a dead node's claims expire after TTL.
 type Turns struct {
-	kv   jetstream.KeyValue
+	js   jetstream.JetStream
+	cfg  jetstream.KeyValueConfig
+	kvMu sync.Mutex
+	kv   jetstream.KeyValue // the bucket; made again when NATS lost it (bucket)
 	opts TurnsOptions
 
 	mu   sync.Mutex
@@ -75,18 +78,19 @@ func OpenTurns(ctx context.Context, nc *nats.Conn, o TurnsOptions) (*Turns, erro
 	if err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cfg := jetstream.KeyValueConfig{
 		Bucket:      o.Bucket,
 		Description: "os1: conversations with a turn running, by node",
 		History:     1,
 		TTL:         o.TTL,
 		Storage:     jetstream.MemoryStorage,
 		Replicas:    o.Replicas,
-	})
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("turn claims bucket: %w", err)
 	}
-	t := &Turns{kv: kv, opts: o, held: map[string]*claim{}, stop: make(chan struct{}), done: make(chan struct{})}
+	t := &Turns{js: js, cfg: cfg, kv: kv, opts: o, held: map[string]*claim{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go t.renew()
 	return t, nil
 }
@@ -105,13 +109,45 @@ func keyToken(id string) string {
 	return "=" + base64.RawURLEncoding.EncodeToString([]byte(id))
 }
 
+// bucket is the claims bucket as last opened.
+func (t *Turns) bucket() jetstream.KeyValue {
+	t.kvMu.Lock()
+	defer t.kvMu.Unlock()
+	return t.kv
+}
+
+// gone reports an error that means the bucket no longer exists: it is
+// kept in the NATS server's memory, so a restarted server has none.
+func gone(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) ||
+		errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// reopen makes the bucket again after NATS lost it.
+func (t *Turns) reopen(ctx context.Context) error {
+	kv, err := t.js.CreateOrUpdateKeyValue(ctx, t.cfg)
+	if err != nil {
+		return err
+	}
+	t.kvMu.Lock()
+	t.kv = kv
+	t.kvMu.Unlock()
+	t.opts.Log.Info("cluster: turn claims bucket made again (the NATS server had lost it)", "bucket", t.cfg.Bucket)
+	return nil
+}
+
 // Claim takes the conversation's turn for this node. ErrTurnHeld when
 // another node holds it; any other error means NATS could not say (the
 // caller decides whether to go on). release gives the claim back; it is
 // safe to call more than once.
 func (t *Turns) Claim(ctx context.Context, userID, conversationID string) (release func(), err error) {
 	key := turnKey(userID, conversationID)
-	rev, err := t.kv.Create(ctx, key, []byte(t.opts.Node))
+	rev, err := t.bucket().Create(ctx, key, []byte(t.opts.Node))
+	if gone(err) {
+		if err = t.reopen(ctx); err == nil {
+			rev, err = t.bucket().Create(ctx, key, []byte(t.opts.Node))
+		}
+	}
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return nil, ErrTurnHeld
 	}
@@ -139,7 +175,7 @@ func (t *Turns) release(key string, c *claim) {
 	defer cancel()
 	// Only our own revision: a claim that expired and was taken by another
 	// node stays theirs.
-	if err := t.kv.Delete(ctx, key, jetstream.LastRevision(c.rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := t.bucket().Delete(ctx, key, jetstream.LastRevision(c.rev)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.opts.Log.Warn("cluster: turn claim not released; it expires on its own", "key", key, "ttl", t.opts.TTL, "err", err)
 	}
 }
@@ -147,12 +183,14 @@ func (t *Turns) release(key string, c *claim) {
 // Held reports whether any node (this one included) holds the
 // conversation's turn. An error when NATS could not say.
 func (t *Turns) Held(ctx context.Context, userID, conversationID string) (bool, error) {
-	_, err := t.kv.Get(ctx, turnKey(userID, conversationID))
+	_, err := t.bucket().Get(ctx, turnKey(userID, conversationID))
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return false, nil
+	case gone(err):
+		return false, t.reopen(ctx) // nothing is held in a bucket NATS lost
 	default:
 		return false, err
 	}
@@ -160,12 +198,14 @@ func (t *Turns) Held(ctx context.Context, userID, conversationID string) (bool, 
 
 // Revision is the conversation's claim as it stands (0: none), for Drop.
 func (t *Turns) Revision(ctx context.Context, userID, conversationID string) (uint64, error) {
-	e, err := t.kv.Get(ctx, turnKey(userID, conversationID))
+	e, err := t.bucket().Get(ctx, turnKey(userID, conversationID))
 	switch {
 	case err == nil:
 		return e.Revision(), nil
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return 0, nil
+	case gone(err):
+		return 0, t.reopen(ctx)
 	default:
 		return 0, err
 	}
@@ -177,7 +217,7 @@ func (t *Turns) Drop(ctx context.Context, userID, conversationID string, rev uin
 	if rev == 0 {
 		return nil
 	}
-	err := t.kv.Delete(ctx, turnKey(userID, conversationID), jetstream.LastRevision(rev))
+	err := t.bucket().Delete(ctx, turnKey(userID, conversationID), jetstream.LastRevision(rev))
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return err
 	}
@@ -216,7 +256,19 @@ func (t *Turns) renewOne(key string, c *claim) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.opts.TTL/3)
 	defer cancel()
-	next, err := t.kv.Update(ctx, key, []byte(t.opts.Node), c.rev)
+	next, err := t.bucket().Update(ctx, key, []byte(t.opts.Node), c.rev)
+	if gone(err) {
+		err = t.reopen(ctx)
+	}
+	if err != nil {
+		// NATS lost the claim (a restarted server keeps no bucket, or a
+		// new, empty one another node made): this node's running turn
+		// claims its conversation again, so the others keep refusing a
+		// second turn. A claim another node holds by now stays theirs.
+		if again, cerr := t.bucket().Create(ctx, key, []byte(t.opts.Node)); cerr == nil {
+			next, err = again, nil
+		}
+	}
 	if err != nil {
 		t.opts.Log.Warn("cluster: turn claim not renewed", "key", key, "err", err)
 		return

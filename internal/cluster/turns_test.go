@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -141,5 +142,50 @@ func TestTurnClaimDropOnlyTheRevisionRead(t *testing.T) {
 	}
 	if !held(t, dead, "usr_1", "cnv_1") {
 		t.Fatal("dropping an old revision removed the live node's new claim")
+	}
+}
+
+// The claims live in the NATS server's memory: after it restarts, the
+// bucket is made again on the next claim, and a node's running turn claims
+// its conversation again on its next renewal (within TTL/3), after which
+// the other node refuses a second turn there again.
+func TestTurnClaimsSurviveANATSRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := natsServer(t, 0, dir)
+	port := s.Addr().(*net.TCPAddr).Port
+	const ttl = 900 * time.Millisecond
+	a := openTurns(t, s.ClientURL(), "a", ttl)
+	b := openTurns(t, s.ClientURL(), "b", ttl)
+	ctx := context.Background()
+	release, err := a.Claim(ctx, "usr_1", "cnv_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	s.Shutdown()
+	s.WaitForShutdown()
+	s = natsServer(t, port, dir)
+	defer s.Shutdown()
+
+	deadline := time.Now().Add(20 * ttl)
+	for {
+		rel, err := b.Claim(ctx, "usr_1", "cnv_2")
+		if err == nil {
+			rel()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no claim after the NATS restart: %v", err)
+		}
+		time.Sleep(ttl / 10)
+	}
+	for !held(t, b, "usr_1", "cnv_1") {
+		if time.Now().After(deadline) {
+			t.Fatal("node a's running turn did not claim its conversation again after the restart")
+		}
+		time.Sleep(ttl / 10)
+	}
+	if _, err := b.Claim(ctx, "usr_1", "cnv_1"); !errors.Is(err, cluster.ErrTurnHeld) {
+		t.Fatalf("node b took a conversation node a runs, after the restart: %v", err)
 	}
 }
