@@ -307,6 +307,9 @@ func build(ctx context.Context, cfg config.Config, o Options, p parts) (a *App, 
 		PasswordCost:   o.PasswordCost,
 		TrustedProxies: proxies, MetricsToken: cfg.MetricsToken, DeviceKey: a.Secrets.Derive("login device cookie"),
 		Clock: a.Clock, Log: log, BaseURL: cfg.BaseURL(), Version: o.Version, Node: a.Cluster.node()})
+	if err := a.Cluster.revocations(a.Server); err != nil { // cluster.go: sign-outs reach every node's sockets
+		return nil, err
+	}
 	return a, nil
 }
 

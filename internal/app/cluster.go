@@ -18,6 +18,7 @@ import (
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/events"
 	"github.com/os1ai/os1/internal/memory/worker"
+	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/store/sqldb"
 	"github.com/os1ai/os1/internal/store/sqltime"
@@ -35,6 +36,8 @@ type Cluster struct {
 	Cancel *cluster.CancelService // nil until the companion is attached
 	Jobs   *cluster.Jobs
 	Turns  *cluster.Turns // which conversations have a turn running, on any node
+
+	revokeSub *nats.Subscription // other nodes' revocations (revocations)
 
 	nc         *nats.Conn
 	log        *slog.Logger
@@ -136,6 +139,61 @@ func (c *Cluster) attach(comp *companion.Companion) error {
 	return nil
 }
 
+// revokeSubject carries each node's ends of live connections (server.Revocation)
+// to the others: a sign-out, a revoked session or token, a changed password
+// or a disabled user ends the user's sockets and calls on every node, not
+// only on the node that handled the request. It carries user IDs and the
+// hashes of the credentials the database keeps, never a credential.
+const revokeSubject = "os1.revoke"
+
+// revocations makes srv broadcast its revocations and apply the others'.
+func (c *Cluster) revocations(srv *server.Server) error {
+	if c == nil || srv == nil {
+		return nil
+	}
+	origin := c.Bridge.Origin()
+	sub, err := c.nc.Subscribe(revokeSubject, func(m *nats.Msg) {
+		if m.Header.Get("Os1-Origin") == origin {
+			return
+		}
+		var rev server.Revocation
+		if err := json.Unmarshal(m.Data, &rev); err != nil || (rev.User == "" && len(rev.Creds) == 0) {
+			c.log.Warn("cluster: a revocation that cannot be read was dropped", "err", err)
+			return
+		}
+		if n := srv.EndConnections(rev); n > 0 {
+			c.log.Info("cluster: connections ended for another node's revocation", "connections", n, "reason", rev.Reason)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: follow revocations: %w", err)
+	}
+	c.revokeSub = sub
+	srv.Revocations = natsRevocations{c: c, origin: origin}
+	return nil
+}
+
+type natsRevocations struct {
+	c      *Cluster
+	origin string
+}
+
+// Broadcast hands rev to NATS. While NATS is down it is buffered by the
+// client; if it is lost, the other nodes' sockets still check their
+// credential before each frame they act on (server/ws.go), so nothing more
+// is done in the revoked user's name.
+func (r natsRevocations) Broadcast(_ context.Context, rev server.Revocation) {
+	data, err := json.Marshal(rev)
+	if err != nil {
+		return
+	}
+	m := &nats.Msg{Subject: revokeSubject, Data: data, Header: nats.Header{}}
+	m.Header.Set("Os1-Origin", r.origin)
+	if err := r.c.nc.PublishMsg(m); err != nil {
+		r.c.log.Warn("cluster: a revocation did not reach the other nodes; their sockets check again before acting", "err", err)
+	}
+}
+
 // turnClaims is the cluster's turn claims as the companion asks them.
 type turnClaims struct{ c *Cluster }
 
@@ -223,6 +281,9 @@ func (c *Cluster) Close() error {
 			c.Cancel.Close()
 		}
 		c.Turns.Close() // what a dead turn still held expires on its own
+		if c.revokeSub != nil {
+			_ = c.revokeSub.Unsubscribe()
+		}
 		c.Bridge.Close()
 		if err := c.nc.Drain(); err != nil {
 			c.nc.Close()

@@ -4,16 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/os1ai/os1/internal/app"
+	"github.com/os1ai/os1/internal/auth"
 	"github.com/os1ai/os1/internal/cluster/natstest"
 	"github.com/os1ai/os1/internal/companion"
 	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm/llmtest"
+	"github.com/os1ai/os1/internal/server"
 	"github.com/os1ai/os1/internal/store"
 	"github.com/os1ai/os1/internal/testrig"
 )
@@ -293,5 +299,51 @@ func TestClusterOneTurnPerConversation(t *testing.T) {
 	if err != nil || len(msgs) != 8 || msgs[5].ID != "msg_dead2" || msgs[5].Status != store.StatusInterrupted || msgs[5].Content != "Let me" ||
 		msgs[7].Status != store.StatusComplete || msgs[7].Content != "Yes, here." {
 		t.Fatalf("after a dead node's reply and a new turn: %+v, %v", msgs, err)
+	}
+}
+
+// Disabling a member on node A ends the member's socket on node B at once:
+// A broadcasts the revocation and B ends its connections of that user.
+func TestClusterDisableEndsSocketsOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	natsURL := natstest.Start(t, true)
+	model := llmtest.NewServer(t)
+	a, b, owner, _ := twoNodes(t, natsURL, model)
+	const mia = "usr_mia"
+	must(t, a.DB.CreateUser(ctx, store.User{ID: mia, Username: "mia", DisplayName: "Mia", Role: store.RoleMember, PasswordHash: "x", CreatedAt: time.Now()}))
+	token := func(user, tok string) string {
+		must(t, a.DB.CreateAPIToken(ctx, store.APIToken{ID: "tok_" + user, UserID: user, Name: "test", TokenHash: auth.HashToken(tok), CreatedAt: time.Now()}))
+		return tok
+	}
+	ownerTok, miaTok := token(owner, "os1_ownertoken0123456789abcdef"), token(mia, "os1_miatoken0123456789abcdefgh")
+	httpA, httpB := httptest.NewServer(a.Server.Handler()), httptest.NewServer(b.Server.Handler())
+	defer httpA.Close()
+	defer httpB.Close()
+
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	ws, resp, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(httpB.URL, "http")+"/api/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + miaTok}, "Origin": {httpB.URL}}})
+	if err != nil {
+		t.Fatalf("dial node B: %v (%v)", err, resp)
+	}
+	defer ws.CloseNow()
+
+	req, _ := http.NewRequestWithContext(dctx, http.MethodPost, httpA.URL+"/api/users/"+mia+"/disable", nil)
+	req.Header.Set("Authorization", "Bearer "+ownerTok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusNoContent {
+		t.Fatalf("disable on node A: %v %v", res, err)
+	}
+	res.Body.Close()
+	for {
+		_, _, err := ws.Read(dctx)
+		if err == nil {
+			continue
+		}
+		if got := websocket.CloseStatus(err); got != server.StatusSignedOut {
+			t.Fatalf("Mia's socket on node B ended with %v (status %d), want %d at once", err, got, server.StatusSignedOut)
+		}
+		break
 	}
 }

@@ -320,7 +320,7 @@ func (s *Server) dummyHash() string {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ store.User) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		_ = s.Store.DeleteSession(r.Context(), auth.HashToken(c.Value))
-		s.conns.endCreds(reasonLogout, auth.HashToken(c.Value))
+		s.endCreds(r.Context(), reasonLogout, auth.HashToken(c.Value))
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	w.WriteHeader(http.StatusNoContent)
@@ -463,7 +463,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, u store.Use
 		s.storeError(w, "delete token", err)
 		return
 	}
-	s.conns.endCreds(reasonToken, hash)
+	s.endCreds(r.Context(), reasonToken, hash)
 	w.WriteHeader(http.StatusNoContent)
 }
 

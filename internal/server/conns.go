@@ -221,7 +221,49 @@ const (
 	reasonDisabled = "this account was disabled"
 	reasonDeleted  = "this account was deleted"
 	reasonShutdown = "the server is shutting down"
+	// reasonSignedOut is for a credential found no longer valid when the
+	// socket used it (its end was decided elsewhere).
+	reasonSignedOut = "signed out: sign in again"
 )
+
+// Revocation is an end of live connections decided on one node, for the
+// other nodes of a cluster to apply to theirs.
+type Revocation struct {
+	User   string   `json:"user,omitempty"`  // every connection of this user (disabled, deleted)
+	Creds  []string `json:"creds,omitempty"` // the connections opened with these credential hashes
+	Reason string   `json:"reason"`
+}
+
+// Revocations carries this node's Revocations to the other nodes.
+type Revocations interface {
+	Broadcast(ctx context.Context, rev Revocation)
+}
+
+// EndConnections ends this node's connections that rev names (a
+// revocation decided on another node) and returns how many.
+func (s *Server) EndConnections(rev Revocation) int {
+	if rev.User != "" {
+		return s.conns.endUser(rev.User, rev.Reason)
+	}
+	return s.conns.endCreds(rev.Reason, rev.Creds...)
+}
+
+// endCreds ends the connections opened with these credentials here and on
+// the other nodes.
+func (s *Server) endCreds(ctx context.Context, reason string, creds ...string) {
+	s.conns.endCreds(reason, creds...)
+	if s.Revocations != nil && len(creds) > 0 {
+		s.Revocations.Broadcast(ctx, Revocation{Creds: creds, Reason: reason})
+	}
+}
+
+// endUser ends every connection of the user here and on the other nodes.
+func (s *Server) endUser(ctx context.Context, user, reason string) {
+	s.conns.endUser(user, reason)
+	if s.Revocations != nil {
+		s.Revocations.Broadcast(ctx, Revocation{User: user, Reason: reason})
+	}
+}
 
 // CloseConnections ends every live WebSocket and voice call (close code
 // 1001, going away), for a shutdown: http.Server.Shutdown does not wait for

@@ -83,6 +83,11 @@ type Deps struct {
 	// Node names this node of a cluster (docs/scale.md), shown by /healthz;
 	// "" for one process.
 	Node string
+	// Revocations carries the connections this node ends (sign-out, a
+	// revoked session or token, a changed password, a disabled or deleted
+	// user) to the other nodes of a cluster, which end theirs
+	// (EndConnections); nil for one process.
+	Revocations Revocations
 	// Memory serves the memory browser's endpoints (memory.go); nil: they answer 503.
 	Memory *Memory
 	// Voice runs calls on /api/voice (voice.go); nil: it answers 503 voice_unavailable.

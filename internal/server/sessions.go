@@ -102,7 +102,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, u store.User
 		s.storeError(w, "end session", err)
 		return
 	}
-	s.conns.endCreds(reasonSession, hash)
+	s.endCreds(r.Context(), reasonSession, hash)
 	if hash == credential(r) {
 		clearSessionCookie(w)
 	}
@@ -116,7 +116,7 @@ func (s *Server) revokeOtherSessions(w http.ResponseWriter, r *http.Request, u s
 		s.internal(w, "end other sessions", err)
 		return
 	}
-	s.conns.endCreds(reasonSession, ended...)
+	s.endCreds(r.Context(), reasonSession, ended...)
 	writeJSON(w, http.StatusOK, map[string]any{"ended": len(ended)})
 }
 
@@ -128,7 +128,7 @@ func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request, u stor
 		s.internal(w, "end sessions", err)
 		return
 	}
-	s.conns.endCreds(reasonSession, ended...)
+	s.endCreds(r.Context(), reasonSession, ended...)
 	clearSessionCookie(w)
 	writeJSON(w, http.StatusOK, map[string]any{"ended": len(ended)})
 }
@@ -162,7 +162,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, u store.
 		s.accountError(w, "change password", err)
 		return
 	}
-	s.conns.endCreds(reasonPassword, ended...)
+	s.endCreds(r.Context(), reasonPassword, ended...)
 	writeJSON(w, http.StatusOK, map[string]any{"ended": len(ended)})
 }
 
@@ -181,7 +181,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
 		s.accountError(w, "reset password", err)
 		return
 	}
-	s.conns.endCreds(reasonPassword, ended...)
+	s.endCreds(r.Context(), reasonPassword, ended...)
 	s.Log.Info("password reset by link", "username", u.Username)
 	writeJSON(w, http.StatusOK, map[string]any{"username": u.Username})
 }

@@ -379,3 +379,36 @@ func TestNewSessionShowsWhereItSignedIn(t *testing.T) {
 		t.Fatalf("sessions %v: the new one does not say where it signed in", list)
 	}
 }
+
+// An account disabled where this server does not hear of it (another node
+// of a cluster whose message was lost, or `os1 user disable`) leaves the
+// socket open, but the socket checks its credential before each frame: the
+// next send ends it as signed out, and no turn runs in the user's name. A
+// revocation from another node (EndConnections) ends it at once.
+func TestSocketChecksItsCredentialBeforeEachFrame(t *testing.T) {
+	e := newEnv(t, true)
+	o := e.owner()
+	amy := e.member(o, "amy")
+	amyID := amy.user["id"].(string)
+	ws := amy.dial(t)
+	before := len(e.llm.Requests())
+	if err := e.db.SetUserDisabled(context.Background(), amyID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ws.send(t, map[string]any{"type": "send", "text": "Are you still there?"})
+	endsSoon(t, ws.c, "a disabled member's socket, at its next frame")
+	if n := len(e.llm.Requests()); n != before {
+		t.Errorf("a disabled member's frame reached the model: %d requests", n-before)
+	}
+	if convs, err := e.db.ListConversations(context.Background(), amyID); err != nil || len(convs) != 0 {
+		t.Errorf("a disabled member's frame stored a conversation: %+v, %v", convs, err)
+	}
+
+	// Another node's revocation of the owner's sessions ends the owner's
+	// socket here.
+	ows := o.dial(t)
+	if n := e.srv.EndConnections(server.Revocation{User: o.user["id"].(string), Reason: "this account was disabled"}); n != 1 {
+		t.Errorf("EndConnections ended %d connections, want the owner's one", n)
+	}
+	endsSoon(t, ows.c, "a socket whose user another node disabled")
+}

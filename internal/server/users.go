@@ -57,7 +57,7 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request, owner store
 		s.accountError(w, "disable user", err)
 		return
 	}
-	s.conns.endUser(id, reasonDisabled)
+	s.endUser(r.Context(), id, reasonDisabled)
 	s.Log.Info("user disabled", "user", id)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -79,7 +79,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, owner store.
 		return
 	}
 	if id != owner.ID {
-		s.conns.endUser(id, reasonDeleted)
+		s.endUser(r.Context(), id, reasonDeleted)
 	}
 	if err := s.accounts().Delete(r.Context(), owner.ID, id); err != nil {
 		s.accountError(w, "delete user", err)

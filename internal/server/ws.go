@@ -46,7 +46,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	attachSocket(lc, conn, cancel)
-	ws := &wsSession{s: s, conn: conn, user: u}
+	ws := &wsSession{s: s, conn: conn, user: u, req: r, lc: lc}
 	ws.serve(ctx)
 }
 
@@ -54,6 +54,8 @@ type wsSession struct {
 	s    *Server
 	conn *websocket.Conn
 	user store.User
+	req  *http.Request // the upgrade, whose credential each frame checks again
+	lc   *liveConn
 	wmu  sync.Mutex
 	wg   sync.WaitGroup
 	// subscribed: this socket follows all of the user's events (the
@@ -91,7 +93,29 @@ func (ws *wsSession) serve(ctx context.Context) {
 	}
 }
 
+// signedIn checks the socket's credential again before a frame acts. A
+// sign-out, a revoked token or a disabled account ends the socket at once
+// on the node where it happened (conns.go) and, on a cluster, on the others
+// through the broadcast; this check holds even when that message was lost
+// or the change came from outside any server (os1 user disable). When the
+// database cannot say, the frame is refused and the socket stays.
+func (ws *wsSession) signedIn(ctx context.Context) bool {
+	_, _, err := ws.s.authenticate(ws.req)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errUnavailable):
+		ws.sendError(ctx, "unavailable", err.Error())
+	default:
+		ws.lc.stop(reasonSignedOut)
+	}
+	return false
+}
+
 func (ws *wsSession) handle(ctx context.Context, f wsFrame) {
+	if !ws.signedIn(ctx) {
+		return
+	}
 	c := ws.s.Companion
 	uid := ws.user.ID
 	var events iter.Seq[companion.Event]
