@@ -12,3 +12,15 @@ import (
 func CheckPostgresSchema(ctx context.Context, pg *sql.DB) error {
 	return checkPostgresSchema(ctx, pg)
 }
+
+// KeyMatchesDatabase says whether box is the key the database's secrets
+// are sealed with, by the verifier os1 serve stores (OpenSecrets): known is
+// false while none is stored yet (serve stores it on its next start). It
+// changes nothing.
+func KeyMatchesDatabase(ctx context.Context, db *sql.DB, box interface{ Verifies(string) bool }) (known, matches bool, err error) {
+	stored, err := keyVerifier(ctx, db)
+	if err != nil || stored == "" {
+		return false, false, err
+	}
+	return true, box.Verifies(stored), nil
+}

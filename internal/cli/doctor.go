@@ -130,7 +130,17 @@ func (e *env) diagnose(ctx context.Context) []check {
 	if err != nil {
 		return append(out, check{name: "secrets", msg: err.Error(), fix: "chmod 600 " + cfg.KeyPath()})
 	}
-	out = append(out, check{name: "secrets", ok: true, msg: cfg.KeyPath() + " is private (0600)"})
+	switch known, matches, err := app.KeyMatchesDatabase(ctx, db.SQL(), box); {
+	case err != nil:
+		out = append(out, check{name: "secrets", warn: true, msg: cfg.KeyPath() + " is private (0600); whether it is the database's key is unknown: " + err.Error()})
+	case known && !matches:
+		return append(out, check{name: "secrets", msg: cfg.KeyPath() + " is not the key the database's secrets are sealed with; os1 serve refuses to start with it",
+			fix: "copy secret.key from a node that works (or set [secrets] key_file / OS1_SECRET_KEY_FILE to the shared key file)"})
+	case known:
+		out = append(out, check{name: "secrets", ok: true, msg: cfg.KeyPath() + " is private (0600) and is the database's key"})
+	default:
+		out = append(out, check{name: "secrets", ok: true, msg: cfg.KeyPath() + " is private (0600); the database records no key yet (os1 serve records it)"})
+	}
 
 	mm := app.NewModels(db, box, cfg, clock.System{})
 	st := mm.Refresh(ctx)

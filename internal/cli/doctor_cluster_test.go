@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/os1ai/os1/internal/app"
 	"github.com/os1ai/os1/internal/cluster"
 	"github.com/os1ai/os1/internal/cluster/natstest"
+	"github.com/os1ai/os1/internal/config"
 	"github.com/os1ai/os1/internal/llm/llmtest"
 	"github.com/os1ai/os1/internal/secret"
 	"github.com/os1ai/os1/internal/store/pgtest"
@@ -142,5 +144,42 @@ func TestDoctorClusterProblems(t *testing.T) {
 	env["OS1_NATS_URL"] = "nats://" + secret + "@127.0.0.1:1"
 	if _, out, _ = runWith(env, "", "doctor"); strings.Contains(out, secret) || !strings.Contains(out, "nats://xxxxx@127.0.0.1:1") {
 		t.Fatalf("doctor showed the NATS token:\n%s", out)
+	}
+}
+
+// Doctor compares the node's key with the one the database records: no
+// record yet, the same key, another key (which os1 serve would refuse).
+func TestDoctorSecretKeyAgainstTheDatabase(t *testing.T) {
+	env := doctorInstall(t)
+	_, out, _ := runWith(env, "", "doctor")
+	wantLines(t, out, [2]string{"[ok  ] secrets", "the database records no key yet"})
+
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := app.OpenDB(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.OpenSecrets(context.Background(), cfg, db); err != nil { // as os1 serve does
+		t.Fatal(err)
+	}
+	db.Close()
+	_, out, _ = runWith(env, "", "doctor")
+	wantLines(t, out, [2]string{"[ok  ] secrets", "is the database's key"})
+
+	key := filepath.Join(env["OS1_DATA_DIR"], "secret.key")
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secret.LoadOrCreateKey(key); err != nil { // another node's own key
+		t.Fatal(err)
+	}
+	code, out, _ := runWith(env, "", "doctor")
+	wantLines(t, out, [2]string{"[FAIL] secrets", "is not the key the database's secrets are sealed with"},
+		[2]string{"       fix:", "copy secret.key from a node that works"})
+	if code != 1 {
+		t.Errorf("doctor exited %d with another key, want 1", code)
 	}
 }

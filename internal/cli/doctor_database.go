@@ -131,7 +131,7 @@ func postgresChecks(ctx context.Context, cfg config.Config) ([]check, app.DB) {
 	}
 	n, _ := db.CountUsers(ctx)
 	return []check{{name: "database", ok: true, msg: fmt.Sprintf("%s answers, schema up to date; %s", what,
-		usersNote(n, " (back it up with pg_dump: the data dir holds only the secret key)"))},
+		usersNote(n, " (back it up with pg_dump, and keep a copy of the secret key)"))},
 		schema}, db
 }
 

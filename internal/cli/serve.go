@@ -90,7 +90,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	}
 	where := cfg.DataDir
 	if cfg.Postgres() { // without the password
-		where = fmt.Sprintf("PostgreSQL %s, secret key in %s", cfg.DatabaseName(), cfg.DataDir)
+		where = fmt.Sprintf("PostgreSQL %s, secret key %s", cfg.DatabaseName(), cfg.KeyPath())
 	}
 	fmt.Fprintf(e.stdout, "os1 %s is listening on %s (data in %s)\n", Version, cfg.BaseURL(), where)
 	if setupURL != "" {
