@@ -73,7 +73,7 @@ func newCluster(ctx context.Context, cfg config.Config, log *slog.Logger, clk cl
 	nc, err := cluster.Connect(cfg.Cluster.NATSURL, node, log.With("component", "cluster"))
 	log = log.With("component", "cluster", "node", node)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS (cluster nats_url): %w", err)
+		return nil, fmt.Errorf("connect to NATS ([cluster] nats_url, OS1_NATS_URL): %w (is nats-server running there? `os1 doctor` shows the URL it tried)", err)
 	}
 	c := &Cluster{Node: node, nc: nc, log: log, clock: clk, db: db,
 		staleAfter: cfg.Cluster.StaleAfter.Duration}
@@ -87,14 +87,14 @@ func newCluster(ctx context.Context, cfg config.Config, log *slog.Logger, clk cl
 	if c.Jobs, err = cluster.OpenJobs(jctx, nc, cluster.JobsOptions{AckWait: cfg.Cluster.JobAckWait.Duration, Log: log}); err != nil {
 		c.Bridge.Close()
 		nc.Close()
-		return nil, fmt.Errorf("open the jobs queue on NATS (JetStream must be on): %w", err)
+		return nil, fmt.Errorf("open the jobs queue on NATS: %w (JetStream must be on: start nats-server with -js, or jetstream {} in its config)", err)
 	}
 	// A claim outlives its dead node by stale_after (at least a second),
 	// unless the sweep drops it first.
 	if c.Turns, err = cluster.OpenTurns(jctx, nc, cluster.TurnsOptions{TTL: max(c.staleAfter, time.Second), Node: node, Log: log}); err != nil {
 		c.Bridge.Close()
 		nc.Close()
-		return nil, fmt.Errorf("open the turn claims on NATS (JetStream must be on): %w", err)
+		return nil, fmt.Errorf("open the turn claims on NATS: %w (JetStream must be on: start nats-server with -js, or jetstream {} in its config)", err)
 	}
 	log.Info("joined the cluster", "nats", nc.ConnectedUrlRedacted(), "stale_after", c.staleAfter)
 	return c, nil

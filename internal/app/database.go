@@ -45,7 +45,9 @@ func OpenDB(ctx context.Context, cfg config.Config) (DB, error) {
 	}
 	db, err := postgres.Open(ctx, cfg.Database.URL)
 	if err != nil {
-		return nil, err
+		// pgx names host, user and database, never the password; with
+		// sslmode=prefer it also reports the TLS attempt, which misleads.
+		return nil, fmt.Errorf("open PostgreSQL %s: %w (run `os1 doctor` for the cause and the fix)", cfg.DatabaseName(), err)
 	}
 	if err := checkPostgresSchema(ctx, db.SQL()); err != nil {
 		db.Close()
